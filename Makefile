@@ -1,0 +1,51 @@
+# BreachDesk developer commands. `make run` and `make test` work from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run run-prod test test-pg test-browser lint bench venv clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start the web app (gunicorn, 2 workers, http://127.0.0.1:5000) and the scheduler.
+run: $(STAMP)
+	@bash deploy/run-dev.sh
+
+## Production-shaped start: DATABASE_URL and SECRET_KEY from the environment.
+run-prod: $(STAMP)
+	@APP_ENV=production bash deploy/run-dev.sh
+
+## The whole suite on SQLite (and PostgreSQL too when TEST_DATABASE_URL is set).
+test: $(STAMP)
+	$(PY) -m pytest
+
+## The suite against a throwaway PostgreSQL database on 127.0.0.1:5432.
+test-pg: $(STAMP)
+	@db=bd_test_$$$$_$$RANDOM; \
+	psql "$(PG_ADMIN_URL)" -q -c "CREATE DATABASE $$db" || exit 1; \
+	trap 'psql "$(PG_ADMIN_URL)" -q -c "DROP DATABASE IF EXISTS $$db WITH (FORCE)"' EXIT; \
+	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/$$db $(PY) -m pytest
+
+test-browser: $(STAMP)
+	$(PY) -m pytest tests/browser
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	@for script in bench/*.py; do \
+	  [ -e "$$script" ] || continue; \
+	  echo "== $$script"; $(PY) "$$script" | tail -n 1; \
+	done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

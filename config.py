@@ -1,0 +1,107 @@
+"""Configuration classes from the environment: secure defaults first, relaxations explicit."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from error
+
+
+def instance_secret(filename: str) -> str:
+    """A secret kept in instance/ so every gunicorn worker and restart shares it (dev only).
+
+    Created once with O_EXCL, so two workers starting together cannot write different keys.
+    """
+    path = INSTANCE_DIR / filename
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "base"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    DATABASE_URL = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'breachdesk.sqlite'}"
+    )
+    INSTANCE_DIR = INSTANCE_DIR
+    FILE_STORE_DIR = Path(os.environ.get("FILE_STORE_DIR", INSTANCE_DIR / "files"))
+    LETTER_TEMPLATE_DIR = BASE_DIR / "letter_templates"
+
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "breachdesk_session"
+    REMEMBER_COOKIE_DURATION = 0
+    IDLE_TIMEOUT_MINUTES = _int_env("IDLE_TIMEOUT_MINUTES", 30)
+    ABSOLUTE_SESSION_HOURS = _int_env("ABSOLUTE_SESSION_HOURS", 12)
+    LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
+    LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
+    PASSWORD_MIN_LENGTH = 12
+    # argon2id cost: argon2-cffi's RFC 9106 "low memory" profile (~160 ms here).
+    ARGON2_TIME_COST = _int_env("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST = _int_env("ARGON2_MEMORY_COST", 65536)
+    ARGON2_PARALLELISM = 4
+    HSTS = False
+    WTF_CSRF_TIME_LIMIT = 3600
+    MAX_CONTENT_LENGTH = _int_env("MAX_UPLOAD_MB", 25) * 1024 * 1024
+    SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
+    REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
+    SQLITE_BUSY_TIMEOUT_MS = 10000
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    # Without SECRET_KEY, the factory keeps a generated one in instance/secret_key.
+    SESSION_COOKIE_SECURE = False
+
+
+class TestConfig(Config):
+    ENV_NAME = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"
+    DATABASE_URL = "sqlite://"
+    SESSION_COOKIE_SECURE = False
+    # Cheap hashes for fixtures only; production keeps the defaults above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    HSTS = True
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "production": ProductionConfig,
+    "test": TestConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The config class named by APP_ENV (development by default)."""
+    name = os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError as error:
+        raise SystemExit(f"APP_ENV must be one of {sorted(CONFIGS)}, got {name!r}") from error

@@ -1,0 +1,1 @@
+"""Web areas, one blueprint package each (views.py exposes `bp`); discovered by the factory."""

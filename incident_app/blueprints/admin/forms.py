@@ -1,0 +1,57 @@
+"""Admin forms: users and organisation settings."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField
+from wtforms import PasswordField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from incident_app.models.user import Role
+
+ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
+
+
+class UserCreateForm(FlaskForm):
+    email = StringField("Email", [InputRequired(), Length(max=254)])
+    name = StringField("Full name", [InputRequired(), Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField(
+        "Initial password (at least 12 characters)", [InputRequired(), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class UserRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class UserActiveForm(FlaskForm):
+    """Deactivate / reactivate: a button with a CSRF token."""
+
+
+def _text(label: str, max_length: int, **kw: object) -> StringField:
+    return StringField(label, [Optional(), Length(max=max_length)], **kw)
+
+
+class SettingsForm(FlaskForm):
+    legal_name = StringField("Legal name", [InputRequired(), Length(max=200)])
+    address_line1 = _text("Street address", 200)
+    address_line2 = _text("Address line 2", 200)
+    city = _text("City", 100)
+    state = _text("State (USPS code)", 2)
+    postal_code = _text("ZIP code", 10)
+    toll_free_number = _text("Toll-free number", 40)
+    email = _text("Contact email", 254)
+    website = _text("Website", 300)
+    signatory_name = _text("Signatory name", 200)
+    signatory_title = _text("Signatory title", 200)
+    timezone = StringField("Time zone (IANA name)", [InputRequired(), Length(max=64)])
+    logo = FileField("Logo (PNG or JPEG, at most 512 KB)")
+    remove_logo = BooleanField("Remove the current logo")

@@ -1,0 +1,122 @@
+"""Administration: users (create, role, deactivate) and organisation settings."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from flask_login import current_user
+
+from incident_app import clock
+from incident_app.access import Capability
+from incident_app.blueprints._helpers import capability_required
+from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.admin.forms import SettingsForm
+from incident_app.blueprints.admin.forms import UserActiveForm
+from incident_app.blueprints.admin.forms import UserCreateForm
+from incident_app.blueprints.admin.forms import UserRoleForm
+from incident_app.db import get_session
+from incident_app.errors import ValidationFailed
+from incident_app.models.user import Role
+from incident_app.services import organisation
+from incident_app.services import users
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+NAV = [
+    (80, "Users", "admin.user_list", Capability.MANAGE_USERS),
+    (90, "Settings", "admin.settings", Capability.MANAGE_SETTINGS),
+]
+
+
+@bp.route("/users")
+@capability_required(Capability.MANAGE_USERS)
+def user_list() -> str:
+    people = users.list_users(get_session(), actor=current_user)
+    return render_template("admin/users.html", users=people, active_form=UserActiveForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@capability_required(Capability.MANAGE_USERS)
+def user_new() -> str | Response:
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = users.create_user(
+                get_session(), actor=current_user, email=form.email.data, name=form.name.data,
+                role=Role(form.role.data), password=form.password.data, now=clock.utcnow(),
+            )
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(f"Account created for {user.email}.", "success")
+            return redirect(url_for("admin.user_list"))
+    return render_template("admin/user_new.html", form=form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@capability_required(Capability.MANAGE_USERS)
+def user_edit(user_id: int) -> str | Response:
+    user = users.get_user(get_session(), user_id)
+    form = UserRoleForm(role=user.role.value)
+    if form.validate_on_submit():
+        try:
+            users.change_role(get_session(), actor=current_user, user_id=user_id,
+                              role=Role(form.role.data), now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(f"Role of {user.email} is now {Role(form.role.data).label}.", "success")
+            return redirect(url_for("admin.user_list"))
+    return render_template("admin/user_edit.html", user=user, form=form,
+                           active_form=UserActiveForm())
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@capability_required(Capability.MANAGE_USERS)
+def user_set_active(user_id: int) -> Response:
+    form = UserActiveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = users.get_user(get_session(), user_id)
+    try:
+        users.set_active(get_session(), actor=current_user, user_id=user_id,
+                         active=not user.active, now=clock.utcnow())
+    except ValidationFailed as error:
+        flash(str(error), "error")
+    else:
+        flash(f"{user.email} is now {'active' if user.active else 'deactivated'}.", "success")
+    return redirect(url_for("admin.user_list"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@capability_required(Capability.MANAGE_SETTINGS)
+def settings() -> str | Response:
+    org = organisation.get_organisation(get_session())
+    form = SettingsForm(obj=org)
+    if form.validate_on_submit():
+        upload = form.logo.data
+        try:
+            organisation.update_settings(
+                get_session(), actor=current_user, values=form.data,
+                logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
+                now=clock.utcnow(),
+            )
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Organisation settings saved.", "success")
+            return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form, org=org)
+
+
+@bp.route("/settings/logo")
+@capability_required(Capability.MANAGE_SETTINGS)
+def logo() -> Response:
+    org = organisation.get_organisation(get_session())
+    if not org.logo:
+        abort(404)
+    return Response(org.logo, mimetype=org.logo_mime)

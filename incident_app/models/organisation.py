@@ -1,0 +1,39 @@
+"""Organisation settings that letters and deadlines use (a single row)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from incident_app.clock import utcnow
+from incident_app.db import Base
+
+ORGANISATION_ID = 1
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=ORGANISATION_ID)
+    legal_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    address_line1: Mapped[str] = mapped_column(sa.String(200), default="")
+    address_line2: Mapped[str] = mapped_column(sa.String(200), default="")
+    city: Mapped[str] = mapped_column(sa.String(100), default="")
+    state: Mapped[str] = mapped_column(sa.String(2), default="")
+    postal_code: Mapped[str] = mapped_column(sa.String(10), default="")
+    toll_free_number: Mapped[str] = mapped_column(sa.String(40), default="")
+    email: Mapped[str] = mapped_column(sa.String(254), default="")
+    website: Mapped[str] = mapped_column(sa.String(300), default="")
+    signatory_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    signatory_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Legal deadlines are calendar dates in this zone (IANA name).
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="America/New_York")
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.legal_name!r}>"

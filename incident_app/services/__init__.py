@@ -1,0 +1,2 @@
+"""Use cases: one function each, (session, *, actor, now, ...); commits once, audits in the same
+transaction."""

@@ -1,0 +1,107 @@
+"""Organisation settings: letterhead, contact procedures and the time zone deadlines use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from incident_app.access import Capability
+from incident_app.access import require
+from incident_app.errors import ValidationFailed
+from incident_app.models.organisation import ORGANISATION_ID
+from incident_app.models.organisation import Organisation
+from incident_app.models.user import User
+from incident_app.services import audit
+
+TEXT_FIELDS = (
+    "legal_name", "address_line1", "address_line2", "city", "state", "postal_code",
+    "toll_free_number", "email", "website", "signatory_name", "signatory_title", "timezone",
+)
+LOGO_MAX_BYTES = 512 * 1024
+_LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+_TOLL_FREE = re.compile(r"^\D*(1\D*)?8(00|33|44|55|66|77|88)\D*\d{3}\D*\d{4}\D*$")
+_ZIP = re.compile(r"^\d{5}(-\d{4})?$")
+
+
+def get_organisation(session: Session) -> Organisation:
+    """The settings row, created with defaults on first use (no commit)."""
+    org = session.get(Organisation, ORGANISATION_ID)
+    if org is None:
+        org = Organisation(id=ORGANISATION_ID)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def update_settings(
+    session: Session,
+    *,
+    actor: User,
+    values: Mapping[str, str],
+    logo: bytes | None,
+    remove_logo: bool = False,
+    now: datetime,
+) -> Organisation:
+    """Save the settings; audit which fields changed (old → new). Raises ValidationFailed."""
+    require(actor, Capability.MANAGE_SETTINGS)
+    cleaned = {name: (values.get(name) or "").strip() for name in TEXT_FIELDS}
+    cleaned["state"] = cleaned["state"].upper()
+    _validate(cleaned)
+    org = get_organisation(session)
+    changes = {
+        name: [getattr(org, name), value]
+        for name, value in cleaned.items()
+        if getattr(org, name) != value
+    }
+    for name, value in cleaned.items():
+        setattr(org, name, value)
+    _apply_logo(org, logo, remove_logo, changes)
+    if changes:
+        org.updated_at = now
+        audit.record(session, actor=actor, action="settings.updated", at=now,
+                     subject_type="organisation", subject_id=org.id, details=changes)
+    session.commit()
+    return org
+
+
+def _validate(values: Mapping[str, str]) -> None:
+    try:
+        ZoneInfo(values["timezone"])
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationFailed(
+            "Choose a time zone by its IANA name, e.g. America/Chicago.", field="timezone"
+        ) from error
+    if values["state"] and not re.fullmatch(r"[A-Z]{2}", values["state"]):
+        raise ValidationFailed("Use the two-letter USPS state code.", field="state")
+    if values["postal_code"] and not _ZIP.match(values["postal_code"]):
+        raise ValidationFailed("Use a ZIP code like 60601 or 60601-1234.", field="postal_code")
+    if values["toll_free_number"] and not _TOLL_FREE.match(values["toll_free_number"]):
+        raise ValidationFailed(
+            "Enter a US toll-free number (800, 833, 844, 855, 866, 877 or 888).",
+            field="toll_free_number",
+        )
+    if values["website"] and not values["website"].startswith(("https://", "http://")):
+        raise ValidationFailed("The website must start with https://.", field="website")
+    if values["email"] and "@" not in values["email"]:
+        raise ValidationFailed("Enter a valid email address.", field="email")
+
+
+def _apply_logo(org: Organisation, logo: bytes | None, remove: bool, changes: dict) -> None:
+    if remove and org.logo is not None:
+        org.logo, org.logo_mime = None, None
+        changes["logo"] = ["set", "removed"]
+        return
+    if not logo:
+        return
+    if len(logo) > LOGO_MAX_BYTES:
+        raise ValidationFailed("The logo must be at most 512 KB.", field="logo")
+    mime = next((m for sig, m in _LOGO_SIGNATURES.items() if logo.startswith(sig)), None)
+    if mime is None:
+        raise ValidationFailed("The logo must be a PNG or JPEG image.", field="logo")
+    org.logo, org.logo_mime = logo, mime
+    changes["logo"] = ["", f"{mime}, {len(logo)} bytes"]

@@ -1,0 +1,81 @@
+"""Process-level use cases: readiness, the scheduler heartbeat, dashboard panels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.config import Config as AlembicConfig
+from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session
+
+from incident_app.models.system import SchedulerHeartbeat
+from incident_app.models.user import User
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+HEARTBEAT_ID = 1
+HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
+
+
+def migration_head() -> str | None:
+    config = AlembicConfig(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def readiness(session: Session, *, now: datetime) -> dict[str, Any]:
+    """What /readyz reports. Never raises: every failed check is a reason."""
+    checks: dict[str, Any] = {}
+    try:
+        session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as error:
+        session.rollback()
+        checks["database"] = f"unreachable: {type(error).__name__}"
+        return {"ready": False, "checks": checks}
+    checks["database"] = "ok"
+    current = _current_revision(session)
+    checks["migrations"] = "ok" if current == migration_head() else f"at {current or 'none'}"
+    beat = session.get(SchedulerHeartbeat, HEARTBEAT_ID)
+    fresh = beat is not None and now - beat.beat_at < HEARTBEAT_STALE_AFTER
+    checks["scheduler"] = "ok" if fresh else ("never seen" if beat is None else "stale")
+    return {"ready": all(v == "ok" for v in checks.values()), "checks": checks}
+
+
+def _current_revision(session: Session) -> str | None:
+    try:
+        with session.begin_nested():  # a missing table must not abort the outer transaction
+            return session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    except sa.exc.SQLAlchemyError:
+        return None
+
+
+def record_heartbeat(
+    session: Session, *, now: datetime, host: str, pid: int, started_at: datetime
+) -> None:
+    beat = session.get(SchedulerHeartbeat, HEARTBEAT_ID)
+    if beat is None:
+        beat = SchedulerHeartbeat(id=HEARTBEAT_ID, beat_at=now, started_at=started_at,
+                                  host=host, pid=pid)
+        session.add(beat)
+    beat.beat_at, beat.host, beat.pid, beat.started_at = now, host, pid, started_at
+    session.commit()
+
+
+def scheduler_status(session: Session, *, now: datetime) -> dict[str, Any]:
+    beat = session.get(SchedulerHeartbeat, HEARTBEAT_ID)
+    if beat is None:
+        return {"running": False, "detail": "The scheduler has never reported."}
+    age = now - beat.beat_at
+    return {
+        "running": age < HEARTBEAT_STALE_AFTER,
+        "detail": f"Last heartbeat {int(age.total_seconds())} s ago from {beat.host} "
+                  f"(pid {beat.pid}).",
+    }
+
+
+def dashboard_panels(session: Session, *, actor: User, now: datetime) -> dict[str, Any]:
+    """What the dashboard shows this user. Areas add their panels here."""
+    return {"scheduler": scheduler_status(session, now=now)}

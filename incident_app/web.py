@@ -1,0 +1,228 @@
+"""The factory's helpers: secrets, extensions, blueprints, error pages, request hooks, CLI.
+
+Blueprints (`incident_app/blueprints/<area>/views.py` exposing `bp`) and command modules
+(`incident_app/cli/<name>.py` exposing `commands`) are discovered, so adding an area never
+means editing a central list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+
+from flask import Flask
+from flask import Response
+from flask import current_app
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import session as flask_session
+from flask import url_for
+from flask_login import current_user
+from flask_login import logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from config import instance_secret
+from incident_app import blueprints
+from incident_app import cli
+from incident_app import clock
+from incident_app import passwords
+from incident_app.access import can
+from incident_app.db import get_session
+from incident_app.errors import DomainError
+from incident_app.errors import NotAllowed
+from incident_app.extensions import csrf
+from incident_app.extensions import login_manager
+from incident_app.models.user import User
+
+log = logging.getLogger(__name__)
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def require_secrets(app: Flask) -> None:
+    """Production refuses to start without SECRET_KEY; development keeps one in instance/."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["ENV_NAME"] == "development":
+        app.config["SECRET_KEY"] = instance_secret("secret_key")
+        return
+    raise SystemExit(
+        "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+        "value (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+    )
+
+
+def configure_passwords(app: Flask) -> None:
+    passwords.configure(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_cost=app.config["ARGON2_MEMORY_COST"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
+
+
+def init_extensions(app: Flask) -> None:
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.jinja_env.autoescape = True
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    """Sessions carry `id:session_version`; a bumped version (password change,
+    deactivation) makes every older session anonymous."""
+    try:
+        raw_id, raw_version = user_id.split(":", 1)
+        user = get_session().get(User, int(raw_id))
+    except ValueError:
+        return None
+    if user is None or not user.active or str(user.session_version) != raw_version:
+        return None
+    return user
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every area's `bp`; collect its optional `NAV` entries for the menu.
+
+    NAV is a list of (order, label, endpoint, capability-or-None).
+    """
+    nav: list[tuple] = []
+    for module in _submodules(blueprints, "views"):
+        app.register_blueprint(module.bp)
+        nav.extend(getattr(module, "NAV", ()))
+    app.extensions["nav"] = sorted(nav, key=lambda entry: entry[0])
+    app.context_processor(_navigation)
+
+
+def _navigation() -> dict[str, object]:
+    def nav_items() -> list[dict[str, object]]:
+        items = []
+        for _order, label, endpoint, capability in current_app.extensions["nav"]:
+            if capability is None or can(current_user, capability):
+                items.append({"label": label, "url": url_for(endpoint),
+                              "active": request.endpoint == endpoint})
+        return items
+
+    return {"nav_items": nav_items}
+
+
+def register_commands(app: Flask) -> None:
+    for module in _submodules(cli, None):
+        for command in getattr(module, "commands", ()):
+            app.cli.add_command(command)
+
+
+def _submodules(package: object, leaf: str | None) -> list:
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        name = f"{package.__name__}.{info.name}" + (f".{leaf}" if leaf else "")
+        found.append(importlib.import_module(name))
+    return found
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def _error_page(status: int, title: str, message: str) -> tuple[str | dict, int]:
+    if _wants_json():
+        return {"error": title, "message": message}, status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+TITLES = {
+    400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
+    409: "Not possible right now", 413: "Too large", 422: "Please check your input",
+    429: "Too many requests", 500: "Something went wrong",
+}
+
+
+def _domain_error(error: DomainError) -> tuple[str | dict, int]:
+    get_session().rollback()
+    if isinstance(error, NotAllowed):
+        from incident_app.services.auth import record_access_denied
+
+        actor = current_user if current_user.is_authenticated else None
+        record_access_denied(get_session(), actor=actor, path=request.path, now=clock.utcnow())
+    status = error.status_code
+    return _error_page(status, TITLES.get(status, "Error"), str(error))
+
+
+def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
+    return _error_page(
+        400, "Form expired",
+        "The form was missing its security token or it expired. Go back, reload the page "
+        "and try again. Nothing was changed.",
+    )
+
+
+def _http_error(error: HTTPException) -> tuple[str | dict, int] | HTTPException:
+    if error.code is None or error.code < 400:
+        return error
+    return _error_page(error.code, TITLES.get(error.code, error.name), error.description or "")
+
+
+def _unexpected_error(error: Exception) -> tuple[str | dict, int]:
+    # The single place that catches Exception: log it, never show internals.
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    get_session().rollback()
+    return _error_page(500, TITLES[500], "The error has been logged. Nothing was changed.")
+
+
+def register_request_hooks(app: Flask) -> None:
+    app.before_request(_enforce_session_timeouts)
+    app.after_request(_security_headers)
+
+
+def _enforce_session_timeouts() -> Response | None:
+    """Idle and absolute timeouts, checked on the server at every request (164.312(a)(2)(iii))."""
+    if not current_user.is_authenticated:
+        return None
+    now = clock.utcnow().timestamp()
+    idle = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
+    absolute = current_app.config["ABSOLUTE_SESSION_HOURS"] * 3600
+    last_seen = flask_session.get("last_seen", now)
+    started = flask_session.get("login_at", now)
+    reason = "idle_timeout" if now - last_seen > idle else None
+    reason = reason or ("absolute_timeout" if now - started > absolute else None)
+    if reason is None:
+        if not request.path.startswith("/static/"):
+            flask_session["last_seen"] = now
+        return None
+    from incident_app.services.auth import record_logout
+
+    record_logout(get_session(), actor=current_user, now=clock.utcnow(), reason=reason)
+    logout_user()
+    flask_session.clear()
+    flash("You were signed out after a period of inactivity." if reason == "idle_timeout"
+          else "Your session reached its maximum length; please sign in again.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("HSTS"):
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return response

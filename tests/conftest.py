@@ -1,0 +1,119 @@
+"""Shared fixtures: one engine per backend, one rolled-back transaction per test.
+
+The suite runs on SQLite; with TEST_DATABASE_URL set (a throwaway PostgreSQL database) every
+database test runs a second time on PostgreSQL ([sqlite] / [postgresql] in the test ids).
+Code under test may commit: `join_transaction_mode="create_savepoint"` turns its commits into
+savepoint releases inside the outer transaction that the fixture rolls back.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+import incident_app.models  # noqa: F401  (registers every table)
+from config import TestConfig
+from incident_app import create_app
+from incident_app.db import Base
+from incident_app.db import make_engine
+from incident_app.models.audit import GENESIS_HASH
+from incident_app.models.audit import AuditChainHead
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def _fresh_schema(engine: sa.Engine) -> None:
+    Base.metadata.drop_all(engine)  # tests only; production schema comes from Alembic
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH)
+        )
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
+    url = "sqlite://" if request.param == "sqlite" else os.environ["TEST_DATABASE_URL"]
+    engine = make_engine(url)
+    _fresh_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def make_config(engine: sa.Engine, tmp_path: Path, **overrides: object) -> type[TestConfig]:
+    attrs = {
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "INSTANCE_DIR": tmp_path / "instance",
+        "FILE_STORE_DIR": tmp_path / "files",
+        **overrides,
+    }
+    return type("PerTestConfig", (TestConfig,), attrs)
+
+
+@pytest.fixture
+def app(engine: sa.Engine, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(make_config(engine, tmp_path))
+    app.extensions["engine"].dispose()
+    app.extensions["engine"] = engine
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        app.extensions["sessionmaker"].configure(
+            bind=connection, join_transaction_mode="create_savepoint"
+        )
+        yield app
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[sa.orm.Session]:
+    """For service tests only (no HTTP): an app context held for the whole test."""
+    from incident_app.db import get_session
+
+    with app.app_context():
+        yield get_session()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token from the form on `path` (tests post through the real forms)."""
+    response = client.get(path)
+    match = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert match, f"no csrf_token on {path} (status {response.status_code})"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = "correct horse battery staple"):
+        token = csrf_token(self._client, "/login")
+        return self._client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def logout(self):
+        token = csrf_token(self._client, "/")
+        return self._client.post("/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
