@@ -89,15 +89,19 @@ def _load_user(user_id: str) -> User | None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every area's `bp`; collect its optional `NAV` entries for the menu.
+    """Register every area's `bp`; collect its optional `NAV` entries for the menu and
+    `INCIDENT_TABS` for the incident pages.
 
     NAV is a list of (order, label, endpoint, capability-or-None).
     """
     nav: list[tuple] = []
+    tabs: list[tuple] = []
     for module in _submodules(blueprints, "views"):
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", ()))
+        tabs.extend(getattr(module, "INCIDENT_TABS", ()))
     app.extensions["nav"] = sorted(nav, key=lambda entry: entry[0])
+    app.extensions["incident_tabs"] = sorted(tabs, key=lambda entry: entry[0])
     app.context_processor(_navigation)
 
 
@@ -110,7 +114,16 @@ def _navigation() -> dict[str, object]:
                               "active": request.endpoint == endpoint})
         return items
 
-    return {"nav_items": nav_items}
+    def incident_tabs(incident_id: int) -> list[dict[str, object]]:
+        """The tabs of an incident's pages; areas declare INCIDENT_TABS = [(order, label,
+        endpoint taking incident_id)] in their views module."""
+        return [
+            {"label": label, "url": url_for(endpoint, incident_id=incident_id),
+             "active": request.endpoint == endpoint}
+            for _order, label, endpoint in current_app.extensions["incident_tabs"]
+        ]
+
+    return {"nav_items": nav_items, "incident_tabs": incident_tabs}
 
 
 def register_commands(app: Flask) -> None:
