@@ -9,8 +9,10 @@ functions taking the app as an argument; each opens one app context and calls on
 from __future__ import annotations
 
 import fcntl
+import importlib
 import logging
 import os
+import pkgutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,8 +69,16 @@ def build_scheduler(app: Flask, *, started_at: datetime) -> BlockingScheduler:
 
 
 def extra_jobs(app: Flask) -> list[tuple[str, Any, float]]:
-    """Jobs that other areas contribute: (id, module-level function(app), interval minutes)."""
-    return list(app.extensions.get("scheduler_jobs", []))
+    """Jobs that areas contribute: every module in incident_app/jobs/ may expose
+    JOBS = [(job id, module-level function taking the app, interval in minutes)]."""
+    from incident_app import jobs
+
+    found: list[tuple[str, Any, float]] = []
+    for info in sorted(pkgutil.iter_modules(jobs.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{jobs.__name__}.{info.name}")
+        for job_id, func, minutes in getattr(module, "JOBS", ()):
+            found.append((job_id, func, minutes(app) if callable(minutes) else minutes))
+    return found
 
 
 @contextmanager

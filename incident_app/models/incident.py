@@ -80,6 +80,10 @@ class Incident(Base):
     phi_types: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     systems_involved: Mapped[str] = mapped_column(sa.Text, default="")
     affected_estimate: Mapped[int] = mapped_column(default=0)
+    # Counted from the imported roster (None until one is imported); they replace the
+    # estimate in the rules engine's facts. Substitute notice counts LIVING people only.
+    roster_total: Mapped[int | None]
+    insufficient_contact_living: Mapped[int | None]
     # Business associate involvement (164.410).
     ba_involved: Mapped[bool] = mapped_column(default=False)
     ba_name: Mapped[str] = mapped_column(sa.String(200), default="")

@@ -40,6 +40,8 @@ def upgrade() -> None:
     sa.Column('phi_types', sa.JSON(), nullable=False),
     sa.Column('systems_involved', sa.Text(), nullable=False),
     sa.Column('affected_estimate', sa.Integer(), nullable=False),
+    sa.Column('roster_total', sa.Integer(), nullable=True),
+    sa.Column('insufficient_contact_living', sa.Integer(), nullable=True),
     sa.Column('ba_involved', sa.Boolean(), nullable=False),
     sa.Column('ba_name', sa.String(length=200), nullable=False),
     sa.Column('ba_contact', sa.String(length=300), nullable=False),
