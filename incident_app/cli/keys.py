@@ -1,0 +1,174 @@
+"""`flask keys ...`: make encryption keys, show which key protects what, rotate to a new key.
+
+Rotation without downtime: generate a key, put it FIRST in BREACHDESK_DATA_KEYS with the old
+keys after it, restart every process (new writes use the new key, old data stays readable),
+run `flask --app wsgi keys rotate`, and only then drop the old keys. `generate` also works
+without an app (`python -m incident_app.cli.keys generate`), since production refuses to start
+before its keys exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from dataclasses import field
+
+import click
+from flask.cli import AppGroup
+
+from incident_app import clock
+from incident_app.cli._common import database_errors_as_messages
+from incident_app.crypto import KEY_SIZE
+from incident_app.crypto import KeyConfigError
+from incident_app.crypto import KeyRing
+from incident_app.crypto import UnknownKeyError
+from incident_app.crypto import generate_key_line
+from incident_app.crypto import rotation_hooks
+from incident_app.db import get_session
+from incident_app.services import audit
+from incident_app.storage import FileStore
+from incident_app.storage import IntegrityError
+from incident_app.storage import StorageError
+from incident_app.storage import current_keyring
+from incident_app.storage import current_store
+
+keys_group = AppGroup("keys", help="Encryption keys for data at rest: generate, status, rotate.")
+PROGRESS_EVERY = 100
+
+
+@click.command("generate")
+@click.option("--id", "key_id", default=None, help="Key id (default: k<YYYYMMDD>, today in UTC).")
+@click.option("--index", "index_key", is_flag=True,
+              help="Print a blind-index key for BREACHDESK_INDEX_KEY instead.")
+def generate_command(key_id: str | None, index_key: bool) -> None:
+    """Print a new key (nothing is stored anywhere)."""
+    if index_key:
+        click.echo(generate_key_line("index").partition(":")[2])
+        click.echo(f"Set BREACHDESK_INDEX_KEY to this {KEY_SIZE}-byte key. Changing it later "
+                   "means recomputing every blind index.", err=True)
+        return
+    try:
+        line = generate_key_line(key_id or f"k{clock.utcnow():%Y%m%d}")
+    except KeyConfigError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(line)
+    click.echo("Put this entry FIRST in BREACHDESK_DATA_KEYS (comma-separated), keep the current "
+               "keys after it, restart every process, then run `flask --app wsgi keys rotate`.",
+               err=True)
+
+
+keys_group.add_command(generate_command)
+
+
+@keys_group.command("status")
+def status_command() -> None:
+    """Show the key ids, the primary, and how many stored files each key protects."""
+    ring = current_keyring()
+    store = current_store(ring)
+    click.echo(f"Data keys ({ring.source.data_keys}): "
+               + ", ".join(f"{k} (primary)" if k == ring.primary_id else k for k in ring.key_ids))
+    click.echo(f"Blind-index key: {ring.source.index_key}")
+    counts = store.count_by_key()
+    click.echo(f"Stored files in {store.root}: {sum(counts.values())}")
+    for key_id, count in sorted(counts.items()):
+        note = "" if ring.has_key(key_id) or key_id == "damaged" else "  (key NOT in the ring)"
+        click.echo(f"  {key_id}: {count}{note}")
+    _import_hook_modules()
+    click.echo("Database re-encryption hooks: " + (", ".join(rotation_hooks()) or "none"))
+    behind = sum(count for key_id, count in counts.items() if key_id != ring.primary_id)
+    if behind:
+        click.echo(f"{behind} file(s) are not under the primary key: run "
+                   "`flask --app wsgi keys rotate`.")
+
+
+@dataclass
+class FileRotation:
+    checked: int = 0
+    reencrypted: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+@keys_group.command("rotate")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1),
+              help="Rows per database transaction in the re-encryption hooks.")
+@database_errors_as_messages
+def rotate_command(batch_size: int) -> None:
+    """Re-encrypt every stored file and database value to the primary key.
+
+    Safe to interrupt and re-run: each file is replaced atomically and each hook commits per
+    batch, and the old keys still read whatever was not done yet.
+    """
+    ring = current_keyring()
+    click.echo(f"Re-encrypting to the primary key {ring.primary_id}.")
+    files = _rotate_files(current_store(ring))
+    rows = _run_hooks(ring, batch_size)
+    _audit_rotation(ring, files, rows)
+    click.echo(f"Done. Files: {files.reencrypted} re-encrypted, "
+               f"{files.checked - files.reencrypted - len(files.failed)} already under "
+               f"{ring.primary_id}, {len(files.failed)} failed.")
+    for name, count in rows.items():
+        click.echo(f"Database ({name}): {count} value(s) re-encrypted.")
+    if files.failed:
+        raise click.ClickException(
+            f"{len(files.failed)} file(s) could not be re-encrypted and were left as they were: "
+            f"{', '.join(files.failed)}. See the messages above."
+        )
+    click.echo(f"Everything is under {ring.primary_id}; older keys can be removed from "
+               "BREACHDESK_DATA_KEYS once every process runs with the new ring.")
+
+
+def _rotate_files(store: FileStore) -> FileRotation:
+    hashes = list(store.iter_hashes())
+    result = FileRotation()
+    for sha256 in hashes:
+        try:
+            result.reencrypted += store.rotate_file(sha256)
+        except (IntegrityError, UnknownKeyError) as error:
+            result.failed.append(sha256)
+            click.echo(f"  ! {error}", err=True)
+        except StorageError as error:
+            raise click.ClickException(
+                f"{error} Stopped after {result.checked} of {len(hashes)} files; every file "
+                "is still readable. Re-run `flask --app wsgi keys rotate` to continue."
+            ) from error
+        result.checked += 1
+        if result.checked % PROGRESS_EVERY == 0 or result.checked == len(hashes):
+            click.echo(f"  files: {result.checked}/{len(hashes)} checked, "
+                       f"{result.reencrypted} re-encrypted")
+    return result
+
+
+def _run_hooks(ring: KeyRing, batch_size: int) -> dict[str, int]:
+    _import_hook_modules()
+    counts = {}
+    for name, hook in rotation_hooks().items():
+        click.echo(f"  database: {name} ...")
+        counts[name] = hook(get_session(), ring, batch_size)
+    return counts
+
+
+def _import_hook_modules() -> None:
+    """Hooks register at import time; models are imported by the factory, services are not."""
+    from incident_app import services
+
+    for info in pkgutil.iter_modules(services.__path__):
+        importlib.import_module(f"{services.__name__}.{info.name}")
+
+
+def _audit_rotation(ring: KeyRing, files: FileRotation, rows: dict[str, int]) -> None:
+    # The hooks committed their own batches; this event records the run as a whole.
+    session = get_session()
+    audit.record(
+        session, actor=None, actor_label="system (cli)", action="keys.rotated",
+        at=clock.utcnow(), subject_type="key", subject_id=ring.primary_id,
+        details={"files_checked": files.checked, "files_reencrypted": files.reencrypted,
+                 "files_failed": files.failed, "rows_reencrypted": rows},
+    )
+    session.commit()
+
+
+commands = [keys_group]
+
+if __name__ == "__main__":
+    click.Group("keys", commands=[generate_command])()
