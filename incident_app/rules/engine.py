@@ -1,0 +1,115 @@
+"""Facts in, determination out: the one entry point of the rules package."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from incident_app.rules import holiday_calendar
+from incident_app.rules.delay import delay_window
+from incident_app.rules.discovery import treated_discovery
+from incident_app.rules.facts import BreachFacts
+from incident_app.rules.hipaa import MEDIA_THRESHOLD
+from incident_app.rules.hipaa import Clock
+from incident_app.rules.hipaa import hipaa_obligations
+from incident_app.rules.hipaa import reportability
+from incident_app.rules.outcome import Determination
+from incident_app.rules.outcome import Obligation
+from incident_app.rules.overlay import StateClock
+from incident_app.rules.overlay import state_obligations
+
+STATE_LAW_CAVEAT = (
+    "State breach laws define 'breach' and their exemptions differently; confirm with counsel "
+    "that no state notice is due (REGULATORY.md §4)."
+)
+
+
+def evaluate(facts: BreachFacts) -> Determination:
+    """Determine whether the incident is a reportable breach and every notice that follows.
+
+    HIPAA obligations (45 CFR 164.404-164.410, delayed under 164.412) come first, then the
+    state obligations from the overlay table. Invalid facts cannot reach this function:
+    BreachFacts raises InvalidFacts when it is built.
+    """
+    discovery = treated_discovery(facts)
+    reportable, reason = reportability(facts)
+    if not reportable:
+        return Determination(False, reason, discovery.on, (), (STATE_LAW_CAVEAT,))
+    window = delay_window(facts.law_enforcement_delay) if facts.law_enforcement_delay else None
+    hipaa = hipaa_obligations(Clock(facts, discovery.on, window))
+    states, state_notes = state_obligations(_state_clock(facts, discovery.on, hipaa))
+    obligations = (*hipaa, *states)
+    warnings = [
+        *discovery.warnings,
+        *_count_warnings(facts),
+        *(window.warnings if window else ()),
+        *([_delay_summary(window.basis)] if window else []),
+        *state_notes,
+        *filter(None, map(weekend_warning, obligations)),
+    ]
+    reason = f"{reason} Deadlines run from {discovery.basis}."
+    return Determination(True, reason, discovery.on, obligations, tuple(warnings))
+
+
+def _state_clock(facts: BreachFacts, discovery: date, hipaa: list[Obligation]) -> StateClock:
+    return StateClock(
+        discovery=discovery,
+        residents_by_state=dict(facts.residents_by_state),
+        hipaa_individual_due=_hipaa_due(hipaa, ("individual_notice",)),
+        hipaa_hhs_due=_hipaa_due(hipaa, ("hhs_notice", "hhs_annual_log")),
+        law_enforcement_delay=facts.law_enforcement_delay is not None,
+    )
+
+
+def _hipaa_due(hipaa: list[Obligation], kinds: tuple[str, ...]) -> date:
+    # Every HIPAA obligation has a date; exactly one of the HHS kinds is present.
+    return next(item.due_on for item in hipaa if item.kind in kinds and item.due_on is not None)
+
+
+def _count_warnings(facts: BreachFacts) -> list[str]:
+    warnings = []
+    if facts.affected_total == 0:
+        warnings.append(
+            "affected_total is 0: record the number of individuals affected (an estimate is "
+            "allowed); the obligations assume someone was affected."
+        )
+    unassigned = facts.affected_total - sum(facts.residents_by_state.values())
+    if unassigned == 0:
+        return warnings
+    largest = max(facts.residents_by_state.values(), default=0)
+    if largest + unassigned > MEDIA_THRESHOLD:
+        # The unassigned individuals could all live in one state and push it over 500.
+        warnings.append(
+            f"{unassigned} affected individual(s) have no state of residence recorded: media "
+            "notice (45 CFR 164.406, more than 500 residents of a State) cannot be ruled out "
+            "until every individual's state is known."
+        )
+    warnings.append(
+        f"{unassigned} affected individual(s) have no state of residence recorded: state-law "
+        "notices for their states are not computed."
+    )
+    return warnings
+
+
+def _delay_summary(basis: str) -> str:
+    return (
+        f"Law-enforcement delay (45 CFR 164.412): {basis}. Each delayed deadline is the later "
+        "of its original date and the end of the delay (end-of-delay model); the tolling "
+        "reading (original deadline plus the length of the delay) is in each obligation's "
+        "detail as tolling_reading_due_on. Confirm the model with counsel."
+    )
+
+
+def weekend_warning(obligation: Obligation) -> str | None:
+    """A warning when a due date falls on a weekend or US federal holiday (no roll-forward)."""
+    due = obligation.due_on
+    if due is None:
+        return None
+    holiday = holiday_calendar.holiday_name(due)
+    if due.weekday() < holiday_calendar.SAT and holiday is None:
+        return None
+    what = holiday if holiday else holiday_calendar.WEEKDAY_NAMES[due.weekday()]
+    return (
+        f"{obligation.kind} ({obligation.jurisdiction}) is due {due}, a {what}. The rule does "
+        "not move the deadline: plan to send by "
+        f"{holiday_calendar.previous_business_day(due)}, the previous federal business day."
+    )

@@ -1,0 +1,1 @@
+"""Tests of the pure rules package: no fixtures, no database, human-written dates."""
