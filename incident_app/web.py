@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask import Response
@@ -72,6 +74,14 @@ def init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     app.jinja_env.autoescape = True
+    app.jinja_env.filters["localtime"] = _localtime
+
+
+def _localtime(value: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A UTC timestamp shown in the organisation's zone (templates: `at | localtime(zone)`)."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
 @login_manager.user_loader
