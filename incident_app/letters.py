@@ -1,0 +1,604 @@
+"""Render letter templates to PDF. The only module that imports WeasyPrint.
+
+Jinja2 with autoescape and StrictUndefined (a legal letter never prints a blank), WeasyPrint
+with a fetcher that reads only files under letter_templates/ and data: URIs, shipped fonts
+only, one FontConfiguration per process. The context each template needs is described by the
+TypedDicts below; `render_batch` is the mail-merge path (see its docstring).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import mimetypes
+import re
+import unicodedata
+import urllib.request
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from datetime import date
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from typing import NotRequired
+from typing import TypedDict
+from urllib.parse import unquote
+from urllib.parse import urlsplit
+
+import jinja2
+import jinja2.meta
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+from weasyprint import HTML
+from weasyprint.text import ffi as weasy_ffi
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError
+from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcherResponse
+
+from incident_app.errors import DomainError
+from incident_app.errors import ValidationFailed
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "letter_templates"
+FONT_DIR = TEMPLATE_DIR / "fonts"
+ARCHIVAL_VARIANT = "pdf/a-3b"
+REPLACEMENT_CHARACTER = "\ufffd"
+
+# Window-envelope limits: what fits the 3.75in x 1in address window (see letters.css).
+MAX_NAME_LENGTH = 120
+MAX_ADDRESS_LINES = 3
+MAX_ADDRESS_LINE_LENGTH = 60
+LETTER_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
+LOGO_DATA_URI = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+")
+
+# The templates a mail merge may use: their body does not depend on the recipient.
+MERGE_TEMPLATES = frozenset(
+    {"individual_adult.html", "individual_minor.html", "individual_deceased.html",
+     "individual_es.html"}
+)
+
+
+# ---- context schemas ------------------------------------------------------------------------
+
+
+class OrganisationContext(TypedDict):
+    """Letterhead and signature, from the organisation settings."""
+
+    name: str
+    address_lines: list[str]  # e.g. ["100 Main Street", "Springfield, IL 62701"]
+    toll_free_number: str
+    email: str
+    website: str
+    logo_data_uri: str | None  # logo_data_uri(bytes, mime) or None
+    signatory_name: str
+    signatory_title: str
+
+
+class RecipientContext(TypedDict):
+    """Who a mailed letter goes to. Only `name` and `address_lines` appear in the window."""
+
+    letter_id: str  # [A-Z0-9-], 1-40 characters; printed in the footer of every page
+    name: str  # adult: the person; minor: the child; deceased: next of kin / representative
+    address_lines: list[str]  # at most 3 lines of at most 60 characters
+    subject_name: NotRequired[str]  # deceased letters: the person who died
+
+
+class BreachContext(TypedDict):
+    """The 164.404(c)(1) facts, written for the reader (types of PHI, never PHI values)."""
+
+    what_happened: str  # (A) plain-language narrative
+    breach_start: date | None  # (A) None when unknown
+    breach_end: date | None  # None or equal to breach_start for a single day
+    discovered_on: date  # (A)
+    phi_types: list[str]  # (B) e.g. ["Full name", "Date of birth", "Diagnosis"]
+    steps_for_individuals: list[str]  # (C)
+    what_we_are_doing: list[str]  # (D) investigate, mitigate, protect
+    # (E) comes from OrganisationContext: toll-free number, email, website, postal address
+
+
+class IndividualNoticeContext(TypedDict):
+    """individual_adult.html, individual_minor.html, individual_deceased.html,
+    individual_es.html (Spanish texts in `breach`)."""
+
+    organisation: OrganisationContext
+    letter_date: date
+    breach: BreachContext
+    recipient: RecipientContext
+
+
+class SubstituteNoticeContext(TypedDict):
+    """substitute_web.html (home-page posting) and substitute_media.html, 164.404(d)(2)(ii)."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    breach: BreachContext
+    posting_start: date
+    posting_end: date  # at least posting_start + 90 days
+    toll_free_active_until: date  # at least 90 days of service
+    areas: list[str]  # substitute_media: where the affected individuals likely live
+
+
+class MediaNoticeContext(TypedDict):
+    """media_release.html — press release for one state over 500 residents, 164.406."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    breach: BreachContext
+    state_name: str
+    residents_affected: int
+    total_affected: int
+    media_contact: str  # "Name, phone, email" of the press contact
+
+
+class HhsReportContext(TypedDict):
+    """hhs_packet.html and hhs_packet_json() — the OCR breach-portal fields (REGULATORY §2)."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    report_type: str  # "Initial Breach Report" | "Addendum to Previous Report"
+    previous_tracking_number: str | None
+    filer_role: str
+    covered_entity_type: str  # "Health Plan" | "Healthcare Clearinghouse" | "Healthcare Provider"
+    contact_first_name: str
+    contact_last_name: str
+    contact_email: str
+    contact_phone: str
+    business_associate: BusinessAssociateFields | None
+    breach_start: date
+    breach_end: date
+    discovery_start: date
+    discovery_end: date
+    individuals_affected: int
+    breach_types: list[str]
+    locations: list[str]
+    phi_types: list[str]
+    description: str
+    safeguards: list[str]
+    individual_notice_start: date | None
+    individual_notice_end: date | None
+    substitute_notice_required: bool
+    media_notice_required: bool
+    actions_taken: list[str]
+    other_actions: str
+
+
+class BusinessAssociateFields(TypedDict):
+    name: str
+    address_lines: list[str]
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+
+
+class BusinessAssociateNoticeContext(TypedDict):
+    """ba_to_ce.html — business associate to covered entity, 164.410(c)."""
+
+    organisation: OrganisationContext  # the business associate writing
+    letter_date: date
+    recipient: RecipientContext  # the covered entity's privacy officer
+    covered_entity_name: str
+    breach: BreachContext
+    ba_discovered_on: date
+    individuals: list[AffectedIndividual]  # 164.410(c)(1): identification of each individual
+    individuals_total: int
+    more_information_expected: bool  # 164.410(c)(2): more facts will follow
+
+
+class AffectedIndividual(TypedDict):
+    name: str
+    identifier: str  # the covered entity's own record number, as the BA knows it
+
+
+class StateAgNoticeContext(TypedDict):
+    """state_ag.html — generic attorney-general notice; state specifics come from the overlay."""
+
+    organisation: OrganisationContext
+    letter_date: date
+    recipient: RecipientContext  # the AG office
+    breach: BreachContext
+    state_name: str
+    statute: str  # e.g. "N.Y. Gen. Bus. Law § 899-aa"
+    residents_affected: int
+    total_affected: int
+    residents_notified_on: date | None
+    state_requirements: list[str]  # sentences from the state overlay data
+    enclosures: list[str]
+
+
+class RiskAssessmentContext(TypedDict):
+    """risk_assessment.html — documentation kept under 164.414(b) / 164.530(j)."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    incident_reference: str
+    incident_title: str
+    breach: BreachContext
+    secured_status: str  # what protected the PHI (encryption, destruction) or "Unsecured"
+    exception_claimed: str | None  # which 164.402(1) exception, or None
+    factors: list[RiskFactor]  # the four 164.402(2) factors, in order
+    conclusion: str
+    low_probability_of_compromise: bool
+    assessed_by: str
+    approved_by: str | None
+    approved_on: date | None
+    retention_until: date
+
+
+class RiskFactor(TypedDict):
+    title: str  # e.g. "(i) Nature and extent of the PHI involved"
+    finding: str
+    rationale: str
+
+
+# ---- errors ---------------------------------------------------------------------------------
+
+
+class MissingLetterField(ValidationFailed):
+    """The context lacks a value the template prints (StrictUndefined)."""
+
+
+class LetterRenderError(DomainError):
+    """WeasyPrint refused or failed; the message names what it tried to fetch."""
+
+    status_code = 500
+
+
+class URLRefused(ValueError):
+    """Raised by the fetcher for any URL outside letter_templates/ and data:."""
+
+
+# ---- the fetcher ----------------------------------------------------------------------------
+
+
+class TemplateFilesOnly(URLFetcher):
+    """Serve files under `root` (after resolving symlinks and `..`) and data: URIs; refuse all
+    else. `fail_on_errors` turns a refusal into FatalURLFetchingError, so a letter never goes
+    out silently missing a resource, and nothing ever reaches the network."""
+
+    def __init__(self, root: Path = TEMPLATE_DIR) -> None:
+        super().__init__(
+            timeout=1, allowed_protocols=("file", "data"), allow_redirects=False,
+            fail_on_errors=True,
+        )
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return _data_response(url)
+        if scheme == "file":
+            return self._file_response(url)
+        raise URLRefused(f"refused to fetch {url[:200]!r}: only letter template files are allowed")
+
+    def _file_response(self, url: str) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise URLRefused(f"refused to fetch {url[:200]!r}: remote file host")
+        try:
+            path = Path(urllib.request.url2pathname(unquote(parts.path))).resolve(strict=True)
+        except (OSError, RuntimeError) as error:
+            raise URLRefused(f"refused to fetch {url[:200]!r}: {error}") from error
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise URLRefused(f"refused to fetch {url[:200]!r}: outside letter_templates/")
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(
+            path.as_uri(), path.read_bytes(), {"Content-Type": content_type}
+        )
+
+
+def _data_response(url: str) -> URLFetcherResponse:
+    with urllib.request.DataHandler().data_open(urllib.request.Request(url)) as response:
+        return URLFetcherResponse(url, response.read(), dict(response.headers))
+
+
+# ---- Jinja ----------------------------------------------------------------------------------
+
+MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)
+MONTHS_ES = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
+    "octubre", "noviembre", "diciembre",
+)
+
+
+def long_date(value: date) -> str:
+    """March 4, 2025 — spelled out, so no reader confuses day and month."""
+    return f"{MONTHS_EN[value.month - 1]} {value.day}, {value.year}"
+
+
+def fecha_larga(value: date) -> str:
+    """4 de marzo de 2025."""
+    return f"{value.day} de {MONTHS_ES[value.month - 1]} de {value.year}"
+
+
+def _make_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["fecha_larga"] = fecha_larga
+    return env
+
+
+_env = _make_environment()
+
+
+# ---- printable text: shipped fonts only -------------------------------------------------------
+
+
+@cache
+def shipped_codepoints() -> frozenset[int]:
+    """Every code point some shipped font has a glyph for."""
+    points: set[int] = set()
+    for path in sorted(FONT_DIR.glob("*.ttf")):
+        points.update(TTFont(path, lazy=True).getBestCmap())
+    return frozenset(points)
+
+
+_KEEP = frozenset("\n\r\t")
+# Joiners and variation selectors only make sense next to the character they modify.
+_CLUSTER_MARKS = frozenset({0x200D, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)})
+
+
+def printable(text: str) -> str:
+    """`text` with every run of characters the shipped fonts cannot draw (emoji, rare
+    symbols, control characters) replaced by one U+FFFD.
+
+    The policy keeps output the same on every machine (no fontconfig fallback to whatever
+    fonts a host has) and avoids fontconfig's slow fallback searches (TRAPS.md).
+    """
+    text = unicodedata.normalize("NFC", text)
+    known = shipped_codepoints()
+    out: list[str] = []
+    for char in text:
+        point = ord(char)
+        unsupported = point not in known and char not in _KEEP
+        if unsupported or (point in _CLUSTER_MARKS and out and out[-1] == REPLACEMENT_CHARACTER):
+            if not out or out[-1] != REPLACEMENT_CHARACTER:
+                out.append(REPLACEMENT_CHARACTER)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def unprintable_characters(value: object) -> list[str]:
+    """The distinct characters in `value` (recursively) that `printable` would replace."""
+    known = shipped_codepoints()
+    found: dict[str, None] = {}
+    for text in _strings(value):
+        for char in unicodedata.normalize("NFC", text):
+            if ord(char) not in known and char not in _KEEP:
+                found[char] = None
+    return list(found)
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _printable_context(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, Mapping):
+        return {key: _printable_context(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable_context(item) for item in value]
+    return value
+
+
+# ---- validation -------------------------------------------------------------------------------
+
+
+def _validate_recipient(recipient: Mapping[str, Any]) -> None:
+    """What must hold for the address block to stay inside the envelope window."""
+    letter_id = recipient.get("letter_id", "")
+    if not isinstance(letter_id, str) or not LETTER_ID.fullmatch(letter_id):
+        raise ValidationFailed(
+            f"Letter id {letter_id!r} must be 1-40 capital letters, digits or dashes.",
+            field="letter_id",
+        )
+    name = recipient.get("name", "")
+    if not name.strip() or len(name) > MAX_NAME_LENGTH:
+        raise ValidationFailed(
+            f"Recipient name must have 1-{MAX_NAME_LENGTH} characters (got {len(name)}).",
+            field="name",
+        )
+    lines = recipient.get("address_lines", [])
+    if not 1 <= len(lines) <= MAX_ADDRESS_LINES or any(
+        not line.strip() or len(line) > MAX_ADDRESS_LINE_LENGTH for line in lines
+    ):
+        raise ValidationFailed(
+            f"Recipient address must have 1-{MAX_ADDRESS_LINES} non-empty lines of at most "
+            f"{MAX_ADDRESS_LINE_LENGTH} characters.",
+            field="address_lines",
+        )
+
+
+def _validate(context: Mapping[str, Any]) -> None:
+    organisation = context.get("organisation")
+    if isinstance(organisation, Mapping):
+        logo = organisation.get("logo_data_uri")
+        if logo and not LOGO_DATA_URI.fullmatch(logo):
+            raise ValidationFailed(
+                "The organisation logo must be a PNG or JPEG data: URI (use logo_data_uri()).",
+                field="logo",
+            )
+    recipient = context.get("recipient")
+    if isinstance(recipient, Mapping):
+        _validate_recipient(recipient)
+
+
+def logo_data_uri(data: bytes, mime: str) -> str:
+    """The organisation's stored logo as a data: URI the letterhead can show."""
+    if mime not in ("image/png", "image/jpeg"):
+        raise ValidationFailed("The logo must be a PNG or JPEG image.", field="logo")
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# ---- rendering --------------------------------------------------------------------------------
+
+
+def render_html(template_name: str, context: Mapping[str, Any]) -> str:
+    """The letter as HTML. Raises MissingLetterField when the context lacks a printed value,
+    ValidationFailed when a recipient or logo would break the layout."""
+    return _render(template_name, context, mode="full")
+
+
+def _render(template_name: str, context: Mapping[str, Any], *, mode: str, **extra: Any) -> str:
+    _validate(context)
+    data = _printable_context({**context, **extra})
+    data["mode"] = mode
+    try:
+        return _env.get_template(template_name).render(data)
+    except jinja2.UndefinedError as error:
+        raise MissingLetterField(
+            f"{template_name} needs a value the letter data does not have: {error.message}"
+        ) from error
+
+
+@cache
+def font_config() -> FontConfiguration:
+    """One FontConfiguration per process: shipped fonts are registered once (TRAPS.md)."""
+    _warn_without_harfbuzz_subset()
+    return FontConfiguration()
+
+
+_image_cache: dict[str, Any] = {}
+
+
+def _image_cache_bounded() -> dict[str, Any]:
+    if len(_image_cache) > 32:
+        _image_cache.clear()
+    return _image_cache
+
+
+def pdf_from_html(html: str, *, archival: bool = False) -> bytes:
+    """Lay out trusted letter HTML with the locked-down fetcher. Raises LetterRenderError."""
+    return _write_pdf(html, archival=archival)[0]
+
+
+def _write_pdf(html: str, *, archival: bool = False) -> tuple[bytes, int]:
+    options: dict[str, Any] = {"presentational_hints": False, "cache": _image_cache_bounded()}
+    if archival:
+        options["pdf_variant"] = ARCHIVAL_VARIANT
+    try:
+        document = HTML(
+            string=html, base_url=TEMPLATE_DIR.as_uri() + "/", url_fetcher=TemplateFilesOnly()
+        ).render(font_config=font_config(), **options)
+        return document.write_pdf(**options), len(document.pages)
+    except FatalURLFetchingError as error:  # a BaseException: name it or nothing catches it
+        reason = error.__cause__ or error
+        raise LetterRenderError(f"Letter rendering stopped: {reason}") from error
+
+
+def render_pdf(template_name: str, context: Mapping[str, Any], *, archival: bool = False) -> bytes:
+    """The letter as PDF bytes (PDF/A-3b when `archival`)."""
+    return pdf_from_html(render_html(template_name, context), archival=archival)
+
+
+def pdf_text(pdf_bytes: bytes) -> str:
+    """All text of a PDF, page after page, as pypdf extracts it."""
+    reader = PdfReader(BytesIO(pdf_bytes))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def harfbuzz_subset_available() -> bool:
+    """Whether Debian's libharfbuzz-subset0 is loaded (fontTools fallback is 2x slower)."""
+    return weasy_ffi.harfbuzz_subset is not None
+
+
+@cache
+def _warn_without_harfbuzz_subset() -> None:
+    if not harfbuzz_subset_available():
+        log.warning(
+            "libharfbuzz-subset0 is missing: WeasyPrint subsets fonts with fontTools, "
+            "about 2x slower per letter. Install it (apt-get install libharfbuzz-subset0)."
+        )
+
+
+# ---- versions ---------------------------------------------------------------------------------
+
+_STYLESHEET_LINK = re.compile(r"""href=["']([^"']+\.css)["']""")
+_CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
+
+
+def template_version(template_name: str) -> str:
+    """SHA-256 over the template, every template it extends, includes or imports, the
+    stylesheets they link and the fonts those load: any change gives a new version."""
+    digest = hashlib.sha256()
+    for path in sorted(_template_files(template_name)):
+        digest.update(path.relative_to(TEMPLATE_DIR).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _template_files(template_name: str) -> set[Path]:
+    files: set[Path] = set()
+    pending = [template_name]
+    while pending:
+        name = pending.pop()
+        path = _inside_templates(name)
+        if path in files:
+            continue
+        files.add(path)
+        source = path.read_text(encoding="utf-8")
+        references = jinja2.meta.find_referenced_templates(_env.parse(source))
+        for reference in references:
+            if reference is None:
+                raise ValueError(f"{name} includes a template chosen at run time")
+            pending.append(reference)
+        for stylesheet in _STYLESHEET_LINK.findall(source):
+            files |= _stylesheet_files(stylesheet)
+    return files
+
+
+def _stylesheet_files(name: str) -> set[Path]:
+    path = _inside_templates(name)
+    css = path.read_text(encoding="utf-8")
+    return {path} | {
+        _inside_templates(url) for url in _CSS_URL.findall(css) if not url.startswith("data:")
+    }
+
+
+def _inside_templates(name: str) -> Path:
+    path = (TEMPLATE_DIR / name).resolve(strict=True)
+    if not path.is_relative_to(TEMPLATE_DIR):
+        raise ValueError(f"{name} is outside letter_templates/")
+    return path
+
+
+def known_templates() -> list[str]:
+    """The letter templates a caller may render (files not starting with `_`)."""
+    return sorted(p.name for p in TEMPLATE_DIR.glob("*.html") if not p.name.startswith("_"))
+
+
+def _page_count_hint(pdf: bytes) -> int:
+    return len(PdfReader(BytesIO(pdf)).pages)
+
+
+__all__: Sequence[str] = (
+    "MissingLetterField", "LetterRenderError", "TemplateFilesOnly", "URLRefused",
+    "render_html", "render_pdf", "pdf_from_html", "pdf_text", "template_version",
+    "harfbuzz_subset_available", "logo_data_uri", "printable", "unprintable_characters",
+)
