@@ -1,0 +1,408 @@
+"""The breach risk assessment (45 CFR 164.402): versioned saves, signing, closure basis.
+
+Every save adds an AssessmentVersion (who, when, what changed). A privacy officer's signature
+makes a version the one the rules engine reads; signing re-syncs the obligations in the same
+transaction. Any answer that would take an incident out of the notice rules (not PHI, secured
+PHI, an exception, a low probability of compromise) must come with its documentation: the
+burden of proof is on the covered entity (164.414(b)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.access import Capability
+from incident_app.access import can
+from incident_app.access import require
+from incident_app.errors import InvalidTransition
+from incident_app.errors import ValidationFailed
+from incident_app.models.assessment import AssessmentVersion
+from incident_app.models.assessment import Conclusion
+from incident_app.models.incident import Incident
+from incident_app.models.user import User
+from incident_app.services import audit
+from incident_app.services import incident_access
+from incident_app.services import obligations
+
+YES, NO, UNKNOWN = "yes", "no", "unknown"
+
+# HHS guidance on unsecured PHI (74 FR 42740): the processes judged to meet the standard.
+ENCRYPTION_STANDARDS = {
+    "nist_800_111": "Data at rest: NIST SP 800-111 (storage encryption)",
+    "nist_800_52": "Data in motion: NIST SP 800-52 (TLS)",
+    "nist_800_77": "Data in motion: NIST SP 800-77 (IPsec VPN)",
+    "nist_800_113": "Data in motion: NIST SP 800-113 (SSL VPN)",
+    "fips_140": "FIPS 140-2 / 140-3 validated module",
+    "other": "Other or unknown standard",
+}
+# Destruction: shredding/destroying hard copy, or NIST SP 800-88 sanitization of media.
+# Redaction is "specifically excluded as a means of data destruction".
+DESTRUCTION_METHODS = {
+    "shredded": "Paper or film shredded or destroyed so it cannot be read or reconstructed",
+    "nist_800_88": "Electronic media cleared, purged or destroyed per NIST SP 800-88",
+    "redaction": "Redaction (does not count as destruction)",
+    "other": "Other method",
+}
+SECURE_DESTRUCTION = frozenset({"shredded", "nist_800_88"})
+
+# 164.402 paragraph (1): the elements each exception needs, every one of them confirmed.
+EXCEPTION_ELEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "unintentional_workforce_use": (
+        ("exc_workforce", "By a workforce member or person acting under the authority of the "
+                          "covered entity or business associate"),
+        ("exc_good_faith", "Unintentional, and made in good faith"),
+        ("exc_within_scope", "Within the scope of that person's authority"),
+        ("exc_no_further_use", "Not further used or disclosed in a manner the Privacy Rule "
+                               "does not permit"),
+    ),
+    "inadvertent_authorized_disclosure": (
+        ("exc_both_authorized", "Inadvertent disclosure by a person authorized to access PHI to "
+                                "another person authorized at the same covered entity, business "
+                                "associate or organized health care arrangement"),
+        ("exc_no_further_use", "Not further used or disclosed in a manner the Privacy Rule "
+                               "does not permit"),
+    ),
+    "unable_to_retain": (
+        ("exc_cannot_retain", "Good-faith belief that the unauthorized recipient would not "
+                              "reasonably have been able to retain the information"),
+    ),
+}
+EXCEPTION_LABELS = {
+    "unintentional_workforce_use": "164.402(1)(i) Unintentional good-faith workforce use",
+    "inadvertent_authorized_disclosure": "164.402(1)(ii) Inadvertent disclosure between "
+                                         "authorized persons",
+    "unable_to_retain": "164.402(1)(iii) Recipient unable to retain the information",
+}
+ELEMENT_FIELDS = sorted({name for elements in EXCEPTION_ELEMENTS.values() for name, _ in elements})
+
+# The four factors of 164.402(2): structured answer -> risk ("low", "high" or "unknown").
+FACTOR_RISK: dict[str, dict[str, str]] = {
+    "f1_sensitivity": {"low": "low", "moderate": "low", "high": "high", UNKNOWN: UNKNOWN},
+    "f1_reidentification": {"low": "low", "high": "high", UNKNOWN: UNKNOWN},
+    "f2_recipient": {
+        "covered_entity": "low", "own_workforce": "low", "known_individual": "high",
+        "malicious": "high", UNKNOWN: UNKNOWN,
+    },
+    "f3_acquired": {NO: "low", YES: "high", UNKNOWN: UNKNOWN},
+    "f4_mitigation": {
+        "assurances": "low", "returned_or_destroyed": "low", "partial": "high",
+        "none": "high", UNKNOWN: UNKNOWN,
+    },
+}
+FACTOR_NARRATIVES = ("f1_narrative", "f2_narrative", "f3_narrative", "f4_narrative")
+IDENTIFIERS = (
+    "names", "ssn", "date_of_birth", "address", "financial", "diagnosis", "medications",
+    "lab_results", "medical_record_number", "health_plan_id", "other",
+)
+TRI_STATE = {YES, NO, UNKNOWN}
+CHOICES: dict[str, set[str]] = {
+    "phi_involved": TRI_STATE,
+    "use_permitted": TRI_STATE,
+    "safeguard": {"none", "encryption", "destruction", UNKNOWN},
+    "encryption_standard": set(ENCRYPTION_STANDARDS),
+    "encryption_conformant": TRI_STATE,
+    "key_compromised": TRI_STATE,
+    "destruction_method": set(DESTRUCTION_METHODS),
+    "exception": set(EXCEPTION_ELEMENTS),
+    "conclusion": {c.value for c in Conclusion},
+    **{name: set(risks) for name, risks in FACTOR_RISK.items()},
+}
+TEXTS = (
+    "phi_narrative", "encryption_what", "destruction_detail", "safe_harbor_narrative",
+    "exception_facts", "exception_justification", *FACTOR_NARRATIVES, "rationale",
+)
+TEXT_MAX = 20_000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a version's answers conclude, in the terms the rules engine reads."""
+
+    not_phi_or_permitted: bool
+    phi_secured: bool
+    exception: str | None
+    conclusion: Conclusion
+
+
+def clean_answers(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep only known answers, as strings, booleans and an identifier list. Unknown choices
+    raise ValidationFailed on their field."""
+    answers: dict[str, Any] = {}
+    for name, allowed in CHOICES.items():
+        value = str(raw.get(name) or "").strip()
+        if value and value not in allowed:
+            raise ValidationFailed(f"Choose one of the listed answers ({value!r}).", field=name)
+        answers[name] = value
+    for name in TEXTS:
+        value = str(raw.get(name) or "").strip()
+        if len(value) > TEXT_MAX:
+            raise ValidationFailed(f"Keep this under {TEXT_MAX:,} characters.", field=name)
+        answers[name] = value
+    for name in ELEMENT_FIELDS:
+        answers[name] = bool(raw.get(name))
+    identifiers = [str(item) for item in raw.get("f1_identifiers") or ()]
+    unknown = [item for item in identifiers if item not in IDENTIFIERS]
+    if unknown:
+        raise ValidationFailed(f"Unknown identifier type {unknown[0]!r}.", field="f1_identifiers")
+    answers["f1_identifiers"] = sorted(set(identifiers))
+    answers["conclusion"] = answers["conclusion"] or Conclusion.UNDECIDED.value
+    return answers
+
+
+def factor_risks(answers: Mapping[str, Any]) -> dict[str, str]:
+    """Risk per structured factor answer; a missing answer counts as unknown."""
+    return {
+        name: table.get(answers.get(name) or UNKNOWN, UNKNOWN)
+        for name, table in FACTOR_RISK.items()
+    }
+
+
+def suggested_conclusion(answers: Mapping[str, Any]) -> Conclusion:
+    """Unknown or high-risk answers default to breach (the presumption of 164.402(2))."""
+    risks = factor_risks(answers).values()
+    return Conclusion.LOW_PROBABILITY if all(r == "low" for r in risks) else Conclusion.BREACH
+
+
+def outcome(answers: Mapping[str, Any], *, actor: User) -> Outcome:
+    """Validate the answers' claims and derive the outcome. Raises ValidationFailed."""
+    return Outcome(
+        not_phi_or_permitted=_not_phi_or_permitted(answers),
+        phi_secured=_secured(answers),
+        exception=_exception(answers),
+        conclusion=_conclusion(answers, actor),
+    )
+
+
+def _not_phi_or_permitted(answers: Mapping[str, Any]) -> bool:
+    claimed = answers["phi_involved"] == NO or answers["use_permitted"] == YES
+    if claimed and not answers["phi_narrative"]:
+        raise ValidationFailed(
+            "Explain why no PHI was involved or why the Privacy Rule permitted the use or "
+            "disclosure: this finding ends the breach analysis and must be documented.",
+            field="phi_narrative",
+        )
+    return claimed
+
+
+def _secured(answers: Mapping[str, Any]) -> bool:
+    if answers["safeguard"] == "encryption":
+        return _encryption_secured(answers)
+    if answers["safeguard"] == "destruction":
+        if not answers["destruction_method"]:
+            raise ValidationFailed("Choose how the PHI was destroyed.", field="destruction_method")
+        return answers["destruction_method"] in SECURE_DESTRUCTION
+    return False
+
+
+def _encryption_secured(answers: Mapping[str, Any]) -> bool:
+    # The guidance protects encrypted PHI only while the key or credentials are not breached.
+    required = (
+        ("encryption_what", "Describe what was encrypted and with which product or algorithm."),
+        ("encryption_standard", "Choose the standard the encryption follows."),
+        ("encryption_conformant", "Say whether the encryption conforms to the NIST guidance."),
+        ("key_compromised", "Say whether the decryption key or credentials were also exposed: "
+                            "encrypted PHI is unsecured if they were."),
+    )
+    for name, message in required:
+        if not answers[name]:
+            raise ValidationFailed(message, field=name)
+    return (
+        answers["encryption_conformant"] == YES
+        and answers["key_compromised"] == NO
+        and answers["encryption_standard"] != "other"
+    )
+
+
+def _exception(answers: Mapping[str, Any]) -> str | None:
+    name = answers["exception"] or None
+    if name is None:
+        return None
+    missing = [label for field, label in EXCEPTION_ELEMENTS[name] if not answers[field]]
+    if missing:
+        raise ValidationFailed(
+            f"{EXCEPTION_LABELS[name]} applies only if every element is met; not confirmed: "
+            + "; ".join(missing) + ".",
+            field="exception",
+        )
+    if not answers["exception_facts"]:
+        raise ValidationFailed("Record the facts that meet the exception.",
+                               field="exception_facts")
+    if not answers["exception_justification"]:
+        raise ValidationFailed(
+            "Explain why the exception applies: an exception without its justification is "
+            "not documented (164.414(b)).",
+            field="exception_justification",
+        )
+    return name
+
+
+def _conclusion(answers: Mapping[str, Any], actor: User) -> Conclusion:
+    conclusion = Conclusion(answers["conclusion"])
+    if conclusion != Conclusion.LOW_PROBABILITY:
+        return conclusion
+    if not can(actor, Capability.SIGN_DETERMINATIONS):
+        raise ValidationFailed(
+            "Only a privacy officer can conclude a low probability of compromise. Save your "
+            "analysis with the conclusion left undecided for the privacy officer to review.",
+            field="conclusion",
+        )
+    unknown = [name for name, risk in factor_risks(answers).items() if risk == UNKNOWN]
+    if unknown:
+        raise ValidationFailed(
+            "A low probability of compromise cannot be demonstrated while a factor is unknown "
+            "or unanswered: unknown answers default to breach.",
+            field=unknown[0],
+        )
+    for name in FACTOR_NARRATIVES:
+        if not answers[name]:
+            raise ValidationFailed("Document this factor before concluding low probability.",
+                                   field=name)
+    if not answers["rationale"]:
+        raise ValidationFailed(
+            "A low-probability conclusion needs the privacy officer's rationale.",
+            field="rationale",
+        )
+    return conclusion
+
+
+# ---------------------------------------------------------------- use cases
+
+
+def versions(session: Session, *, actor: User, incident_id: int) -> list[AssessmentVersion]:
+    """Every version of the incident's assessment, newest first (NotFound for non-members)."""
+    incident_access.get_visible(session, actor=actor, incident_id=incident_id)
+    return list(
+        session.scalars(
+            sa.select(AssessmentVersion)
+            .where(AssessmentVersion.incident_id == incident_id)
+            .order_by(AssessmentVersion.number.desc())
+        )
+    )
+
+
+def save_assessment(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    answers: Mapping[str, Any],
+    sign: bool,
+    now: datetime,
+) -> AssessmentVersion:
+    """Save the answers as a new version (never edits an old one); sign it if asked.
+
+    Signing needs a privacy officer and re-syncs the obligations in the same transaction.
+    Raises NotFound/NotAllowed, ValidationFailed (field = the form field). Commits once.
+    """
+    incident = incident_access.get_workable(session, actor=actor, incident_id=incident_id)
+    if sign:
+        require(actor, Capability.SIGN_DETERMINATIONS)
+    cleaned = clean_answers(answers)
+    result = outcome(cleaned, actor=actor)
+    previous = _latest(session, incident_id)
+    version = AssessmentVersion(
+        incident_id=incident.id,
+        number=(previous.number + 1) if previous else 1,
+        answers=cleaned,
+        changes=_changes(previous.answers if previous else {}, cleaned),
+        not_phi_or_permitted=result.not_phi_or_permitted,
+        phi_secured=result.phi_secured,
+        exception=result.exception,
+        conclusion=result.conclusion,
+        rationale=cleaned["rationale"],
+        created_by_id=actor.id,
+        created_at=now,
+    )
+    session.add(version)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="assessment.saved", at=now,
+        subject_type="assessment_version", subject_id=version.id, incident_id=incident.id,
+        details={"version": version.number, "changed": sorted(version.changes)},
+    )
+    if sign:
+        _sign(session, actor=actor, incident=incident, version=version, now=now)
+    session.commit()
+    return version
+
+
+def sign_version(
+    session: Session, *, actor: User, incident_id: int, version_id: int, now: datetime
+) -> AssessmentVersion:
+    """Sign the latest version as it stands. Raises InvalidTransition for an older or
+    already-signed version, NotAllowed for anyone but a privacy officer. Commits once."""
+    incident = incident_access.get_visible(session, actor=actor, incident_id=incident_id)
+    require(actor, Capability.SIGN_DETERMINATIONS)
+    version = _latest(session, incident_id)
+    if version is None or version.id != version_id:
+        raise InvalidTransition("Only the latest version can be signed; review it first.")
+    if version.signed:
+        raise InvalidTransition(f"Version {version.number} is already signed.")
+    # Re-check the claims: the version may have been drafted by someone who could not
+    # conclude low probability.
+    outcome(version.answers, actor=actor)
+    _sign(session, actor=actor, incident=incident, version=version, now=now)
+    session.commit()
+    return version
+
+
+def _sign(
+    session: Session, *, actor: User, incident: Incident, version: AssessmentVersion,
+    now: datetime,
+) -> None:
+    version.signed_by_id, version.signed_at = actor.id, now
+    audit.record(
+        session, actor=actor, action="assessment.signed", at=now,
+        subject_type="assessment_version", subject_id=version.id, incident_id=incident.id,
+        details={"version": version.number, "conclusion": version.conclusion.value,
+                 "phi_secured": version.phi_secured, "exception": version.exception},
+    )
+    try:
+        obligations.sync(session, incident=incident, now=now, actor=actor)
+    except ValidationFailed:
+        session.rollback()  # nothing half-written: neither the version nor its signature
+        raise
+
+
+def _latest(session: Session, incident_id: int) -> AssessmentVersion | None:
+    return session.scalar(
+        sa.select(AssessmentVersion)
+        .where(AssessmentVersion.incident_id == incident_id)
+        .order_by(AssessmentVersion.number.desc())
+        .limit(1)
+    )
+
+
+def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [old.get(name), value]
+        for name, value in new.items()
+        if old.get(name) != value and (old or value not in ("", False, [], None))
+    }
+
+
+def closure_basis(session: Session, incident: Incident) -> str | None:
+    """Why the incident may be closed as not a breach, or None if it may not.
+
+    Needs a signed assessment documenting a low probability of compromise, secured PHI, an
+    exception, or that no breach of PHI occurred (164.402; 164.414(b) burden of proof).
+    """
+    version = obligations.signed_assessment(session, incident.id)
+    if version is None:
+        return None
+    signed = f"(assessment version {version.number}, signed {version.signed_at:%Y-%m-%d})"
+    if version.not_phi_or_permitted:
+        return f"No breach of PHI: not PHI, or a use the Privacy Rule permits {signed}."
+    if version.phi_secured:
+        return f"PHI was secured per HHS guidance (45 CFR 164.402, unsecured PHI) {signed}."
+    if version.exception:
+        return f"Exception {EXCEPTION_LABELS[version.exception]} {signed}."
+    if version.conclusion == Conclusion.LOW_PROBABILITY:
+        return f"Low probability of compromise, four-factor assessment (164.402(2)) {signed}."
+    return None
