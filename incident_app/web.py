@@ -31,6 +31,7 @@ from config import instance_secret
 from incident_app import blueprints
 from incident_app import cli
 from incident_app import clock
+from incident_app import crypto
 from incident_app import passwords
 from incident_app.access import can
 from incident_app.db import get_session
@@ -39,6 +40,7 @@ from incident_app.errors import NotAllowed
 from incident_app.extensions import csrf
 from incident_app.extensions import login_manager
 from incident_app.models.user import User
+from incident_app.services import sessions
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,12 @@ def require_secrets(app: Flask) -> None:
         "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
         "value (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')."
     )
+
+
+def init_keys(app: Flask) -> None:
+    """The data key ring (PHI, files, TOTP secrets). Production refuses to start without
+    BREACHDESK_DATA_KEYS and BREACHDESK_INDEX_KEY; development keeps them in instance/."""
+    app.extensions["keyring"] = crypto.require_keys(app.config)
 
 
 def configure_passwords(app: Flask) -> None:
@@ -209,33 +217,72 @@ def _unexpected_error(error: Exception) -> tuple[str | dict, int]:
 
 
 def register_request_hooks(app: Flask) -> None:
-    app.before_request(_enforce_session_timeouts)
+    app.before_request(_enforce_session_rules)
     app.after_request(_security_headers)
 
 
-def _enforce_session_timeouts() -> Response | None:
-    """Idle and absolute timeouts, checked on the server at every request (164.312(a)(2)(iii))."""
+# Pages a signed-in user may reach while MFA enrolment is still required of them.
+_ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz",
+                        "main.readyz"}
+
+
+def _enforce_session_rules() -> Response | None:
+    """Server-side session checks on every request: revoked session, idle and absolute
+    timeouts (164.312(a)(2)(iii)), and MFA enrolment when the organisation requires it."""
     if not current_user.is_authenticated:
         return None
-    now = clock.utcnow().timestamp()
+    reason = _session_ended()
+    if reason is not None:
+        return _sign_out(reason)
+    if not request.path.startswith("/static/"):
+        flask_session["last_seen"] = clock.utcnow().timestamp()
+    return _require_mfa_enrolment()
+
+
+def _session_ended() -> str | None:
+    now = clock.utcnow()
+    if not sessions.check(get_session(), user_id=current_user.id,
+                          token=flask_session.get("sid"), now=now):
+        return "revoked"
     idle = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
     absolute = current_app.config["ABSOLUTE_SESSION_HOURS"] * 3600
-    last_seen = flask_session.get("last_seen", now)
-    started = flask_session.get("login_at", now)
-    reason = "idle_timeout" if now - last_seen > idle else None
-    reason = reason or ("absolute_timeout" if now - started > absolute else None)
-    if reason is None:
-        if not request.path.startswith("/static/"):
-            flask_session["last_seen"] = now
-        return None
+    stamp = now.timestamp()
+    if stamp - flask_session.get("last_seen", stamp) > idle:
+        return "idle_timeout"
+    if stamp - flask_session.get("login_at", stamp) > absolute:
+        return "absolute_timeout"
+    return None
+
+
+_SIGN_OUT_MESSAGES = {
+    "idle_timeout": "You were signed out after a period of inactivity.",
+    "absolute_timeout": "Your session reached its maximum length; please sign in again.",
+    "revoked": "This session was ended. Please sign in again.",
+}
+
+
+def _sign_out(reason: str) -> Response:
     from incident_app.services.auth import record_logout
 
-    record_logout(get_session(), actor=current_user, now=clock.utcnow(), reason=reason)
+    record_logout(get_session(), actor=current_user, now=clock.utcnow(), reason=reason,
+                  token=flask_session.get("sid"))
     logout_user()
     flask_session.clear()
-    flash("You were signed out after a period of inactivity." if reason == "idle_timeout"
-          else "Your session reached its maximum length; please sign in again.", "info")
+    flash(_SIGN_OUT_MESSAGES[reason], "info")
     return redirect(url_for("auth.login"))
+
+
+def _require_mfa_enrolment() -> Response | None:
+    if current_user.mfa_enabled or request.endpoint in _ENROLMENT_ENDPOINTS:
+        return None
+    from incident_app.services import mfa
+    from incident_app.services.organisation import get_organisation
+
+    if not mfa.required_for(get_organisation(get_session()), current_user):
+        return None
+    flash("Your organisation requires a second sign-in factor. Set up your authenticator "
+          "app to continue.", "warning")
+    return redirect(url_for("auth.mfa_setup"))
 
 
 def _security_headers(response: Response) -> Response:

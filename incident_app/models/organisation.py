@@ -31,6 +31,8 @@ class Organisation(Base):
     signatory_title: Mapped[str] = mapped_column(sa.String(200), default="")
     # Legal deadlines are calendar dates in this zone (IANA name).
     timezone: Mapped[str] = mapped_column(sa.String(64), default="America/New_York")
+    # Roles that must use a second factor (empty: MFA optional for everyone).
+    mfa_required_roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -43,6 +43,11 @@ class User(Base):
     # Bumped on password change and deactivation: every older session stops working.
     session_version: Mapped[int] = mapped_column(default=1)
     password_changed_at: Mapped[datetime | None]
+    # TOTP (RFC 6238) second factor. The secret is AES-GCM encrypted with the data key ring;
+    # the last accepted time step blocks replay of a code within its window.
+    mfa_enabled: Mapped[bool] = mapped_column(default=False)
+    totp_secret: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -12,6 +12,7 @@ from incident_app import passwords
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import sessions
 from incident_app.services.users import normalise_email
 
 GENERIC_FAILURE = "Invalid email or password."
@@ -44,12 +45,21 @@ def authenticate(
     reason = _refusal(user, password_ok, now)
     context = {"email": email.strip().lower()[:254], "ip": remote_addr}
     if reason is None and user is not None:
-        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-        audit.record(session, actor=user, action="auth.login", at=now, details=context)
+        # With MFA on, the sign-in is only complete (and failures forgiven) after the
+        # second factor: otherwise guessing codes would be free between password entries.
+        if not user.mfa_enabled:
+            user.failed_logins, user.locked_until = 0, None
+        user.last_login_at = now
+        action = "auth.password_verified" if user.mfa_enabled else "auth.login"
+        audit.record(session, actor=user, action=action, at=now, details=context)
         session.commit()
         return user
-    _record_failure(session, user, reason or "wrong_password", now, context,
-                    max_failures=max_failures, lock_minutes=lock_minutes)
+    audit.record(session, actor=user, action="auth.login_failed", at=now,
+                 details={**context, "reason": reason},
+                 actor_label=None if user else context["email"] or "anonymous")
+    if user is not None and reason == "wrong_password":
+        register_failure(session, user, reason, now,
+                         max_failures=max_failures, lock_minutes=lock_minutes, audit_it=False)
     session.commit()
     raise LoginFailed()
 
@@ -74,26 +84,43 @@ def _refusal(user: User | None, password_ok: bool, now: datetime) -> str | None:
     return None
 
 
-def _record_failure(
-    session: Session, user: User | None, reason: str, now: datetime, context: dict,
-    *, max_failures: int, lock_minutes: int,
+def register_failure(
+    session: Session, user: User, reason: str, now: datetime, *,
+    max_failures: int, lock_minutes: int, audit_it: bool = True,
 ) -> None:
-    details = {**context, "reason": reason}
-    audit.record(session, actor=user, action="auth.login_failed", at=now, details=details,
-                 actor_label=None if user else context["email"] or "anonymous")
-    if user is None or reason != "wrong_password":
-        return
+    """Count a failed password or second-factor attempt; lock after `max_failures`. No commit."""
+    if audit_it:
+        audit.record(session, actor=user, action="auth.login_failed", at=now,
+                     details={"reason": reason})
     user.failed_logins += 1
     if user.failed_logins >= max_failures:
         user.locked_until = now + timedelta(minutes=lock_minutes)
         user.failed_logins = 0
         audit.record(session, actor=user, action="auth.locked", at=now,
-                     details={**context, "until": user.locked_until.isoformat()})
+                     details={"until": user.locked_until.isoformat()})
 
 
-def record_logout(session: Session, *, actor: User, now: datetime, reason: str = "logout") -> None:
-    """Audit a sign-out: `reason` is logout, idle_timeout or absolute_timeout."""
+def begin_session(
+    session: Session, *, user: User, now: datetime, ip: str | None, user_agent: str | None,
+    mfa_verified: bool,
+) -> str:
+    """Record the signed-in browser (listable, revocable); returns its cookie token."""
+    token = sessions.start(session, user=user, now=now, ip=ip, user_agent=user_agent,
+                           mfa_verified=mfa_verified)
+    if mfa_verified:
+        audit.record(session, actor=user, action="auth.login", at=now,
+                     details={"ip": ip, "mfa": True})
+    session.commit()
+    return token
+
+
+def record_logout(
+    session: Session, *, actor: User, now: datetime, reason: str = "logout",
+    token: str | None = None,
+) -> None:
+    """Audit a sign-out: `reason` is logout, idle_timeout, absolute_timeout or revoked."""
     action = "auth.logout" if reason == "logout" else f"auth.{reason}"
+    sessions.end(session, token=token, now=now, reason=reason)
     audit.record(session, actor=actor, action=action, at=now)
     session.commit()
 

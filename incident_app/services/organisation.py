@@ -15,6 +15,7 @@ from incident_app.access import require
 from incident_app.errors import ValidationFailed
 from incident_app.models.organisation import ORGANISATION_ID
 from incident_app.models.organisation import Organisation
+from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
 
@@ -45,6 +46,7 @@ def update_settings(
     values: Mapping[str, str],
     logo: bytes | None,
     remove_logo: bool = False,
+    mfa_roles: list[str] | None = None,
     now: datetime,
 ) -> Organisation:
     """Save the settings; audit which fields changed (old → new). Raises ValidationFailed."""
@@ -61,6 +63,7 @@ def update_settings(
     for name, value in cleaned.items():
         setattr(org, name, value)
     _apply_logo(org, logo, remove_logo, changes)
+    _apply_mfa_roles(org, mfa_roles, changes)
     if changes:
         org.updated_at = now
         audit.record(session, actor=actor, action="settings.updated", at=now,
@@ -89,6 +92,18 @@ def _validate(values: Mapping[str, str]) -> None:
         raise ValidationFailed("The website must start with https://.", field="website")
     if values["email"] and "@" not in values["email"]:
         raise ValidationFailed("Enter a valid email address.", field="email")
+
+
+def _apply_mfa_roles(org: Organisation, roles: list[str] | None, changes: dict) -> None:
+    if roles is None:
+        return
+    try:
+        wanted = sorted({Role(role).value for role in roles})
+    except ValueError as error:
+        raise ValidationFailed("Unknown role.", field="mfa_required_roles") from error
+    if wanted != sorted(org.mfa_required_roles or []):
+        changes["mfa_required_roles"] = [org.mfa_required_roles or [], wanted]
+        org.mfa_required_roles = wanted
 
 
 def _apply_logo(org: Organisation, logo: bytes | None, remove: bool, changes: dict) -> None:

@@ -19,6 +19,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import sessions
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256
@@ -140,6 +141,8 @@ def set_active(
         return user
     user.active = active
     user.session_version += 1
+    if not active:
+        sessions.revoke_all(session, user_id=user.id, now=now, reason="deactivated")
     if active:
         user.failed_logins, user.locked_until = 0, None
     audit.record(
@@ -151,7 +154,8 @@ def set_active(
 
 
 def change_password(
-    session: Session, *, actor: User, current_password: str, new_password: str, now: datetime
+    session: Session, *, actor: User, current_password: str, new_password: str, now: datetime,
+    keep_session: str | None = None,
 ) -> User:
     """Change one's own password; every other session of this user stops working."""
     user = get_user(session, actor.id)
@@ -165,6 +169,8 @@ def change_password(
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = now
     user.session_version += 1
+    sessions.revoke_all(session, user_id=user.id, now=now, reason="password_changed",
+                        keep=keep_session)
     audit.record(
         session, actor=user, action="user.password_changed", at=now,
         subject_type="user", subject_id=user.id,

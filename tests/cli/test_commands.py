@@ -65,8 +65,19 @@ def test_audit_verify_reports_intact_and_broken_chains(app, runner) -> None:
     assert broken.exit_code == 1 and "BROKEN at event #1" in broken.output
 
 
+def _production_keys() -> dict[str, str]:
+    import base64
+    import secrets
+
+    from incident_app.crypto import generate_key_line
+
+    return {"BREACHDESK_DATA_KEYS": generate_key_line("k1"),
+            "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+
+
 def _flask(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "APP_ENV")}
+    hidden = ("SECRET_KEY", "APP_ENV", "BREACHDESK_DATA_KEYS", "BREACHDESK_INDEX_KEY")
+    environment = {k: v for k, v in os.environ.items() if k not in hidden}
     environment.update(env)
     return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
                           env=environment, capture_output=True, text=True, timeout=60)
@@ -83,7 +94,8 @@ def test_production_refuses_to_start_without_secret_key(tmp_path) -> None:
 
 def test_database_url_pointing_at_nothing_gives_a_clear_error() -> None:
     result = _flask("users", "list", APP_ENV="production", SECRET_KEY="x" * 32,
-                    DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none")
+                    DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none",
+                    **_production_keys())
 
     assert result.returncode != 0
     assert "Cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/none" \
@@ -93,6 +105,15 @@ def test_database_url_pointing_at_nothing_gives_a_clear_error() -> None:
 
 def test_invalid_database_url_is_named() -> None:
     result = _flask("users", "list", APP_ENV="production", SECRET_KEY="x" * 32,
-                    DATABASE_URL="not a url")
+                    DATABASE_URL="not a url", **_production_keys())
 
     assert result.returncode != 0 and "not a valid database URL" in result.stderr
+
+
+def test_production_refuses_to_start_without_data_keys(tmp_path) -> None:
+    result = _flask("users", "list", APP_ENV="production", SECRET_KEY="x" * 32,
+                    DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite")
+
+    assert result.returncode != 0
+    assert "BREACHDESK_DATA_KEYS is not set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -7,11 +7,14 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField
 from wtforms import PasswordField
 from wtforms import SelectField
+from wtforms import SelectMultipleField
 from wtforms import StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
+from wtforms.widgets import CheckboxInput
+from wtforms.widgets import ListWidget
 
 from incident_app.models.user import Role
 
@@ -54,4 +57,8 @@ class SettingsForm(FlaskForm):
     signatory_title = _text("Signatory title", 200)
     timezone = StringField("Time zone (IANA name)", [InputRequired(), Length(max=64)])
     logo = FileField("Logo (PNG or JPEG, at most 512 KB)")
+    mfa_required_roles = SelectMultipleField(
+        "Require two-step sign-in for these roles", choices=ROLE_CHOICES,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+    )
     remove_logo = BooleanField("Remove the current logo")

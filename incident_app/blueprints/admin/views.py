@@ -22,6 +22,7 @@ from incident_app.blueprints.admin.forms import UserRoleForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
+from incident_app.services import mfa
 from incident_app.services import organisation
 from incident_app.services import users
 
@@ -92,6 +93,16 @@ def user_set_active(user_id: int) -> Response:
     return redirect(url_for("admin.user_list"))
 
 
+@bp.route("/users/<int:user_id>/reset-mfa", methods=["POST"])
+@capability_required(Capability.MANAGE_USERS)
+def user_reset_mfa(user_id: int) -> Response:
+    if not UserActiveForm().validate_on_submit():
+        abort(400)
+    user = mfa.reset(get_session(), actor=current_user, user_id=user_id, now=clock.utcnow())
+    flash(f"Two-step sign-in was reset for {user.email}.", "success")
+    return redirect(url_for("admin.user_list"))
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_SETTINGS)
 def settings() -> str | Response:
@@ -103,7 +114,7 @@ def settings() -> str | Response:
             organisation.update_settings(
                 get_session(), actor=current_user, values=form.data,
                 logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
-                now=clock.utcnow(),
+                mfa_roles=form.mfa_required_roles.data, now=clock.utcnow(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)

@@ -33,3 +33,20 @@ class ChangePasswordForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Sign-out is a POST with a CSRF token, so no other site can sign a user out."""
+
+
+class MfaCodeForm(FlaskForm):
+    code = StringField("6-digit code from your authenticator app, or a recovery code",
+                       [InputRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                  "autofocus": True})
+
+
+class MfaEnrolForm(FlaskForm):
+    code = StringField("Enter the 6-digit code your app shows now",
+                       [InputRequired(), Length(max=12)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class SessionRevokeForm(FlaskForm):
+    """Revoke one signed-in session: a button with a CSRF token."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -20,12 +21,18 @@ from incident_app import clock
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.auth.forms import ChangePasswordForm
 from incident_app.blueprints.auth.forms import LoginForm
+from incident_app.blueprints.auth.forms import MfaCodeForm
+from incident_app.blueprints.auth.forms import MfaEnrolForm
+from incident_app.blueprints.auth.forms import SessionRevokeForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.services import auth
+from incident_app.services import mfa
+from incident_app.services import sessions
 from incident_app.services import users
 
 bp = Blueprint("auth", __name__)
+MFA_STEP_SECONDS = 300  # the second factor must follow the password within 5 minutes
 
 
 def _safe_next(target: str | None) -> str:
@@ -45,22 +52,63 @@ def login() -> str | Response:
         try:
             user = auth.authenticate(
                 get_session(), email=form.email.data, password=form.password.data,
-                now=clock.utcnow(), max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"],
-                remote_addr=request.remote_addr,
+                now=clock.utcnow(), **_limits(), remote_addr=request.remote_addr,
             )
         except auth.LoginFailed as error:
             form.form_errors.append(str(error))
         else:
-            return _start_session(user)
+            if user.mfa_enabled:
+                return _ask_second_factor(user)
+            return _start_session(user, mfa_verified=False)
     return render_template("auth/login.html", form=form)
 
 
-def _start_session(user: object) -> Response:
+def _limits() -> dict[str, int]:
+    return {"max_failures": current_app.config["LOGIN_MAX_FAILURES"],
+            "lock_minutes": current_app.config["LOGIN_LOCK_MINUTES"]}
+
+
+def _ask_second_factor(user: object) -> Response:
     next_url = _safe_next(request.args.get("next"))
     flask_session.clear()
+    flask_session["mfa_pending"] = {"uid": user.id, "at": clock.utcnow().timestamp(),
+                                    "next": next_url}
+    return redirect(url_for("auth.second_factor"))
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+def second_factor() -> str | Response:
+    pending = flask_session.get("mfa_pending")
+    if not pending or clock.utcnow().timestamp() - pending["at"] > MFA_STEP_SECONDS:
+        flask_session.pop("mfa_pending", None)
+        flash("Please sign in again.", "info")
+        return redirect(url_for("auth.login"))
+    form = MfaCodeForm()
+    if form.validate_on_submit():
+        user = users.get_user(get_session(), pending["uid"])
+        ok = user.active and not _locked(user) and mfa.verify_second_factor(
+            get_session(), user=user, keyring=current_app.extensions["keyring"],
+            code=form.code.data, now=clock.utcnow(), **_limits())
+        if ok:
+            return _start_session(user, mfa_verified=True, next_url=pending["next"])
+        form.form_errors.append("That code is not valid. Try the current code again.")
+    return render_template("auth/mfa.html", form=form)
+
+
+def _locked(user: object) -> bool:
+    return user.locked_until is not None and user.locked_until > clock.utcnow()
+
+
+def _start_session(user: object, *, mfa_verified: bool, next_url: str | None = None
+                   ) -> Response:
+    next_url = next_url or _safe_next(request.args.get("next"))
+    flask_session.clear()
+    token = auth.begin_session(
+        get_session(), user=user, now=clock.utcnow(), ip=request.remote_addr,
+        user_agent=request.user_agent.string, mfa_verified=mfa_verified)
     login_user(user, remember=False)
     now = clock.utcnow().timestamp()
+    flask_session["sid"] = token
     flask_session["login_at"] = now
     flask_session["last_seen"] = now
     return redirect(next_url)
@@ -69,11 +117,55 @@ def _start_session(user: object) -> Response:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    auth.record_logout(get_session(), actor=current_user, now=clock.utcnow())
+    auth.record_logout(get_session(), actor=current_user, now=clock.utcnow(),
+                       token=flask_session.get("sid"))
     logout_user()
     flask_session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/mfa", methods=["GET", "POST"])
+@login_required
+def mfa_setup() -> str | Response:
+    keyring = current_app.extensions["keyring"]
+    form = MfaEnrolForm()
+    if current_user.mfa_enabled:
+        left = mfa.remaining_recovery_codes(get_session(), user=current_user)
+        return render_template("auth/mfa_setup.html", enabled=True, left=left, form=form)
+    if form.validate_on_submit():
+        try:
+            codes = mfa.confirm_enrolment(get_session(), actor=current_user, keyring=keyring,
+                                          code=form.code.data, now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            return render_template("auth/mfa_codes.html", codes=codes)
+    enrolment = mfa.current_enrolment(current_user, keyring) or mfa.begin_enrolment(
+        get_session(), actor=current_user, keyring=keyring, now=clock.utcnow())
+    return render_template("auth/mfa_setup.html", enabled=False, enrolment=enrolment,
+                           form=form)
+
+
+@bp.route("/account/sessions")
+@login_required
+def session_list() -> str:
+    records = sessions.list_active(get_session(), user=current_user)
+    current = flask_session.get("sid")
+    return render_template("auth/sessions.html", records=records, current=current,
+                           is_current=sessions.is_current, form=SessionRevokeForm())
+
+
+@bp.route("/account/sessions/<session_id>/revoke", methods=["POST"])
+@login_required
+def session_revoke(session_id: str) -> Response:
+    form = SessionRevokeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    sessions.revoke(get_session(), actor=current_user, session_id=session_id,
+                    now=clock.utcnow())
+    flash("That session was signed out.", "success")
+    return redirect(url_for("auth.session_list"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -85,6 +177,7 @@ def change_password() -> str | Response:
             user = users.change_password(
                 get_session(), actor=current_user, current_password=form.current_password.data,
                 new_password=form.new_password.data, now=clock.utcnow(),
+                keep_session=flask_session.get("sid"),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
