@@ -1,0 +1,1 @@
+"""Peers: comparable breaches from OCR's public breach portal."""
