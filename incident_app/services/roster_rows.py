@@ -1,0 +1,238 @@
+"""One CSV record → one staged roster row (clear columns + encrypted PHI), or a rejection.
+
+The import's hot path: called once per record, so it works on plain lists and tuples and
+builds no ORM objects. PHI goes into one JSON blob encrypted with AES-GCM whose associated data
+names incident, import and row (see `phi_aad`), so a blob copied elsewhere does not decrypt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from typing import NamedTuple
+
+from incident_app.crypto import KeyRing
+from incident_app.models.roster import AddressStatus
+from incident_app.services import roster_normalise as norm
+
+EXTERNAL_PURPOSE = "roster.external_id"
+IDENTITY_PURPOSE = "roster.identity"
+INDEX_CHARS = 32  # 128 bits of the HMAC: plenty for equality, half the index size
+
+REJECTED = "rejected"
+WARNING = "warning"
+MERGED = "merged"
+
+# The staged columns, in the order `RowBuilder.build` returns them.
+STAGED_COLUMNS = (
+    "incident_id", "import_id", "row_number", "phi", "external_index", "identity_index",
+    "state", "zip3", "address_status", "deceased", "minor", "nok_address", "email_consent",
+    "language", "notice_status",
+)
+
+
+class Issue(NamedTuple):
+    row: int
+    column: str
+    outcome: str
+    reason: str
+    value: str
+
+
+class RowRejected(Exception):
+    def __init__(self, column: str, reason: str, value: str = "") -> None:
+        super().__init__(reason)
+        self.column, self.reason, self.value = column, reason, value
+
+
+def phi_aad(incident_id: int, import_id: int, row_number: int) -> bytes:
+    return f"roster:{incident_id}:{import_id}:{row_number}".encode()
+
+
+def external_index(keyring: KeyRing, external_id: str) -> str | None:
+    """The blind index of an external id (None for a blank one)."""
+    try:
+        return keyring.blind_index(external_id, purpose=EXTERNAL_PURPOSE)[:INDEX_CHARS]
+    except ValueError:  # blank once normalised
+        return None
+
+
+@dataclass
+class Address:
+    line1: str
+    line2: str
+    city: str
+    state: str | None
+    zip: str | None
+    country: str
+    status: AddressStatus
+
+    def as_phi(self) -> dict[str, str]:
+        values = {"a1": self.line1, "a2": self.line2, "city": self.city,
+                  "st": self.state or "", "zip": self.zip or "", "ctry": self.country}
+        return {key: value for key, value in values.items() if value}
+
+
+class RowBuilder:
+    """Turns records of one file (known headers, confirmed mapping) into staged rows."""
+
+    def __init__(
+        self, *, headers: Sequence[str], mapping: Mapping[str, str], keyring: KeyRing,
+        incident_id: int, import_id: int, today: date,
+    ) -> None:
+        position = {header: index for index, header in enumerate(headers)}
+        self.positions = [(name, position[header]) for name, header in mapping.items()]
+        self.width = len(headers)
+        self.keyring = keyring
+        self.incident_id = incident_id
+        self.import_id = import_id
+        self.today = today
+
+    def build(self, record: list[str], row: int) -> tuple[tuple[Any, ...] | None, list[Issue]]:
+        """(staged row or None, issues). `row` is the spreadsheet row (the header is row 1)."""
+        if len(record) != self.width:
+            reason = (f"this row has {len(record)} fields but the header has {self.width} "
+                      "(a stray delimiter or quote?)")
+            return None, [Issue(row, "", REJECTED, reason, "")]
+        values = {name: norm.clean(record[index]) for name, index in self.positions}
+        issues: list[Issue] = []
+        try:
+            staged = self._staged(values, row, issues)
+        except RowRejected as error:
+            return None, [*issues, Issue(row, error.column, REJECTED, error.reason, error.value)]
+        return staged, issues
+
+    def _staged(self, v: dict[str, str], row: int, issues: list[Issue]) -> tuple[Any, ...]:
+        first, last = v.get("first_name", ""), v.get("last_name", "")
+        if not (first or last):
+            raise RowRejected("last_name", "the name is missing (first and last name are blank)")
+        birth = _date(v, "date_of_birth", self.today)
+        home = _address(v, "", row, issues)
+        deceased = _flag(v, "deceased")
+        minor = self._minor(v, birth)
+        phi: dict[str, Any] = {"fn": first, "ln": last, **home.as_phi()}
+        if birth is not None:
+            phi["dob"] = birth.isoformat()
+        email_ok = self._contact(v, phi, row, issues)
+        nok = _person_at(v, "nok", row, issues, phi) if deceased else None
+        guardian = _person_at(v, "guardian", row, issues, phi) if minor else None
+        status = home.status
+        if guardian is not None and guardian.status is AddressStatus.SUFFICIENT:
+            status = AddressStatus.SUFFICIENT  # a minor's letter goes to the parent/guardian
+        if v.get("external_id"):
+            phi["ext"] = v["external_id"]
+        blob = self.keyring.encrypt_json(phi, phi_aad(self.incident_id, self.import_id, row))
+        return (
+            self.incident_id, self.import_id, row, blob,
+            external_index(self.keyring, v.get("external_id", "")),
+            self._identity(first, last, birth, home), home.state,
+            home.zip[:3] if home.zip and norm.is_us(home.country) else None,
+            status.value, deceased, minor,
+            bool(nok and nok.status is AddressStatus.SUFFICIENT), email_ok,
+            norm.language_code(v.get("language", "")), "pending",
+        )
+
+    def _minor(self, v: dict[str, str], birth: date | None) -> bool:
+        if v.get("minor"):
+            return _flag(v, "minor")
+        return birth is not None and norm.age_on(birth, self.today) < 18
+
+    def _contact(self, v: dict[str, str], phi: dict[str, Any], row: int,
+                 issues: list[Issue]) -> bool:
+        """Stores email/phone; True when email notice is agreed and the address is usable."""
+        email, phone = v.get("email", ""), v.get("phone", "")
+        consent = _flag(v, "email_consent")
+        if phone:
+            phi["phone"] = phone
+        if not email:
+            return False
+        phi["email"] = email
+        if norm.is_email(email):
+            return consent
+        issues.append(Issue(row, "email", WARNING,
+                            "not an email address: email notice will not be used", email))
+        return False
+
+    def _identity(self, first: str, last: str, birth: date | None, home: Address) -> str | None:
+        # Same name + date of birth + address = same person (for duplicate merging).
+        if not (first and last and birth and home.line1 and home.zip):
+            return None
+        value = "\x1f".join((last, first, birth.isoformat(), home.line1, home.zip[:5]))
+        return self.keyring.blind_index(value, purpose=IDENTITY_PURPOSE)[:INDEX_CHARS]
+
+
+def _flag(v: dict[str, str], name: str) -> bool:
+    try:
+        return norm.parse_flag(v.get(name, ""), what=name.replace("_", " "))
+    except norm.BadValue as error:
+        raise RowRejected(name, str(error), v.get(name, "")) from None
+
+
+def _date(v: dict[str, str], name: str, today: date) -> date | None:
+    text = v.get(name, "")
+    if not text:
+        return None
+    try:
+        return norm.parse_date(text, today=today)
+    except norm.BadValue as error:
+        raise RowRejected(name, str(error), text) from None
+
+
+def _address(v: dict[str, str], prefix: str, row: int, issues: list[Issue]) -> Address:
+    """The address under `prefix` ('' for the person, 'nok_', 'guardian_')."""
+    line1, line2 = v.get(f"{prefix}address_line1", ""), v.get(f"{prefix}address_line2", "")
+    city, country = v.get(f"{prefix}city", ""), v.get("country", "") if not prefix else ""
+    zip_code = _zip(v, f"{prefix}zip", row, issues) if norm.is_us(country) else (
+        v.get(f"{prefix}zip") or None
+    )
+    try:
+        state = _state(v.get(f"{prefix}state", ""), zip_code, country)
+    except norm.BadValue as error:
+        if not prefix:
+            raise RowRejected("state", str(error), v.get("state", "")) from None
+        issues.append(Issue(row, f"{prefix}state", WARNING, str(error), v[f"{prefix}state"]))
+        state = None
+    status = norm.address_status(line1=line1, city=city, state=state, zip_code=zip_code,
+                                 country=country)
+    return Address(line1, line2, city, state, zip_code, country, status)
+
+
+def _zip(v: dict[str, str], name: str, row: int, issues: list[Issue]) -> str | None:
+    text = v.get(name, "")
+    if not text:
+        return None
+    try:
+        return norm.normalise_zip(text)
+    except norm.BadValue as error:
+        # Kept, not rejected: the person still counts; the address becomes insufficient.
+        issues.append(Issue(row, name, WARNING, f"{error}; address treated as insufficient",
+                            text))
+        return None
+
+
+def _state(text: str, zip_code: str | None, country: str) -> str | None:
+    """The USPS code given or derived from the ZIP; BadValue for an unknown US state."""
+    if text:
+        try:
+            return norm.state_code(text)
+        except norm.BadValue:
+            if norm.is_us(country):
+                raise
+            return None  # a province or region abroad: not a US jurisdiction
+    if zip_code and norm.is_us(country):
+        return norm.zip_state(zip_code)
+    return None
+
+
+def _person_at(v: dict[str, str], who: str, row: int, issues: list[Issue],
+               phi: dict[str, Any]) -> Address | None:
+    """Next of kin / guardian: name and address into the blob; None when nothing given."""
+    name = v.get(f"{who}_name", "")
+    address = _address(v, f"{who}_", row, issues)
+    if not name and address.status is AddressStatus.MISSING:
+        return None
+    phi[who] = {"name": name, **address.as_phi()}
+    return address
