@@ -395,3 +395,119 @@ def _override_reason(reason: str) -> str:
     if len(reason) > 5000:
         raise ValidationFailed("Keep the reason under 5,000 characters.", field="reason")
     return reason
+
+
+# ---------------------------------------------------------------- page data and small use cases
+
+
+@dataclass(frozen=True)
+class DeterminationPage:
+    """What the incident's Deadlines tab shows. `preview` is True when no determination has
+    been recorded yet and the one shown was computed without storing it."""
+
+    incident: Incident
+    determination: StoredDetermination | rules.Determination
+    obligations: list[ObligationView]
+    preview: bool = False
+    error: ValidationFailed | None = None
+
+
+def determination_page(
+    session: Session, *, actor: User, incident_id: int, today: date
+) -> DeterminationPage:
+    """The stored determination and obligations (NotFound for non-members). Writes nothing."""
+    incident = incident_access.get_visible(session, actor=actor, incident_id=incident_id)
+    stored = stored_determination(session, incident.id)
+    if stored is not None:
+        views = obligations_of(session, incident_id=incident.id, today=today)
+        return DeterminationPage(incident, stored, views)
+    try:
+        computed = evaluate_incident(incident, signed_assessment(session, incident.id))
+    except ValidationFailed as error:
+        empty = rules.Determination(True, "The facts cannot be evaluated yet.", None)
+        return DeterminationPage(incident, empty, [], preview=True, error=error)
+    return DeterminationPage(incident, computed, [], preview=True)
+
+
+def recompute(session: Session, *, actor: User, incident_id: int, now: datetime) -> None:
+    """Run sync for an incident from the page (e.g. one recorded before this feature).
+    Raises ValidationFailed when the engine rejects the facts. Commits once."""
+    incident = incident_access.get_workable(session, actor=actor, incident_id=incident_id)
+    sync(session, incident=incident, now=now, actor=actor)
+    session.commit()
+
+
+def update_discovery(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    discovered_on: date,
+    diligence_known_on: date | None,
+    now: datetime,
+) -> rules.Determination:
+    """Change the discovery dates (164.404(a)(2)) and move every deadline with them.
+
+    Audits the change (old → new) and re-syncs in the same transaction; nothing is written if
+    the engine rejects the new facts. Commits once.
+    """
+    incident = incident_access.get_workable(session, actor=actor, incident_id=incident_id)
+    new = {"discovered_on": discovered_on, "diligence_known_on": diligence_known_on}
+    changes = {
+        name: [_iso(getattr(incident, name)), _iso(value)]
+        for name, value in new.items()
+        if getattr(incident, name) != value
+    }
+    for name, value in new.items():
+        setattr(incident, name, value)
+    incident.updated_at = now
+    if changes:
+        audit.record(
+            session, actor=actor, action="incident.facts_changed", at=now,
+            subject_type="incident", subject_id=incident.id, incident_id=incident.id,
+            details=changes,
+        )
+    try:
+        determination = sync(session, incident=incident, now=now, actor=actor)
+    except ValidationFailed:
+        session.rollback()
+        raise
+    session.commit()
+    return determination
+
+
+# The what-if calculator names its fields after BreachFacts, with prefixes for the nested ones.
+CALCULATOR_FIELDS = {
+    "residents_by_state": "residents",
+    "business_associate.discovered_on": "ba_discovered_on",
+    "business_associate.notified_covered_entity_on": "ba_notified_on",
+    "business_associate.is_agent": "ba_is_agent",
+    "law_enforcement_delay.statement": "le_statement",
+    "law_enforcement_delay.stated_on": "le_stated_on",
+    "law_enforcement_delay.delay_until": "le_delay_until",
+    "law_enforcement_delay.written_received_on": "le_written_received_on",
+}
+
+
+def what_if(*, actor: User, facts: dict[str, Any]) -> rules.Determination:
+    """Evaluate hypothetical facts with the real engine; nothing is stored.
+
+    `facts` holds BreachFacts keyword arguments, with `business_associate` and
+    `law_enforcement_delay` given as dicts of their own fields (or None).
+    Raises NotAllowed, or ValidationFailed naming the calculator's field.
+    """
+    require(actor, Capability.USE_CALCULATOR)
+    values = dict(facts)
+    try:
+        if values.get("business_associate"):
+            values["business_associate"] = rules.BusinessAssociateFacts(
+                **values["business_associate"]
+            )
+        if values.get("law_enforcement_delay"):
+            values["law_enforcement_delay"] = rules.LawEnforcementDelay(
+                **values["law_enforcement_delay"]
+            )
+        return rules.evaluate(rules.BreachFacts(**values))
+    except rules.InvalidFacts as error:
+        field = CALCULATOR_FIELDS.get(error.field.split("[", 1)[0], error.field.split("[")[0])
+        raise ValidationFailed(str(error), field=field) from error

@@ -1,0 +1,1 @@
+"""Risk assessment, determination and obligations of an incident."""

@@ -1,0 +1,204 @@
+"""The risk assessment form, the Deadlines tab (determination + obligations) and overrides."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+
+from incident_app import clock
+from incident_app.access import Capability
+from incident_app.access import can
+from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.assessment.forms import AssessmentForm
+from incident_app.blueprints.assessment.forms import DeterminationOverrideForm
+from incident_app.blueprints.assessment.forms import DiscoveryForm
+from incident_app.blueprints.assessment.forms import DueDateOverrideForm
+from incident_app.blueprints.assessment.forms import RecomputeForm
+from incident_app.blueprints.assessment.forms import SignForm
+from incident_app.db import get_session
+from incident_app.errors import NotFound
+from incident_app.errors import ValidationFailed
+from incident_app.services import assessment as service
+from incident_app.services import obligations
+from incident_app.services import organisation
+
+bp = Blueprint("assessment", __name__, url_prefix="/incidents/<int:incident_id>")
+INCIDENT_TABS = [
+    (40, "Risk assessment", "assessment.edit"),
+    (45, "Deadlines", "assessment.determination"),
+]
+
+
+def _today():
+    return clock.today_in(organisation.get_organisation(get_session()).timezone)
+
+
+@bp.route("/assessment", methods=["GET", "POST"])
+@login_required
+def edit(incident_id: int) -> str | Response:
+    history = service.versions(get_session(), actor=current_user, incident_id=incident_id)
+    form = AssessmentForm(data=history[0].answers if history else None)
+    if form.validate_on_submit():
+        try:
+            version = service.save_assessment(
+                get_session(), actor=current_user, incident_id=incident_id,
+                answers=form.to_answers(), sign=form.save_and_sign.data, now=clock.utcnow(),
+            )
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(_saved_message(version), "success")
+            return redirect(url_for("assessment.edit", incident_id=incident_id))
+    return render_template("assessment/edit.html", **_edit_context(incident_id, form, history))
+
+
+def _saved_message(version) -> str:
+    if version.signed:
+        return f"Version {version.number} saved and signed. Deadlines recalculated."
+    return f"Version {version.number} saved (not signed: the signed version still applies)."
+
+
+def _edit_context(incident_id: int, form: AssessmentForm, history: list) -> dict:
+    page = obligations.determination_page(get_session(), actor=current_user,
+                                          incident_id=incident_id, today=_today())
+    return {
+        "incident": page.incident, "form": form, "versions": history,
+        "sign_form": SignForm(), "can_sign": can(current_user, Capability.SIGN_DETERMINATIONS),
+        "suggested": service.suggested_conclusion(form.to_answers()),
+        "elements": service.EXCEPTION_ELEMENTS,
+    }
+
+
+@bp.route("/assessment/versions/<int:version_id>")
+@login_required
+def version(incident_id: int, version_id: int) -> str:
+    history = service.versions(get_session(), actor=current_user, incident_id=incident_id)
+    chosen = next((v for v in history if v.id == version_id), None)
+    if chosen is None:
+        raise NotFound("No such version of this assessment.")
+    page = obligations.determination_page(get_session(), actor=current_user,
+                                          incident_id=incident_id, today=_today())
+    return render_template("assessment/version.html", incident=page.incident, version=chosen,
+                           form=AssessmentForm(data=chosen.answers))
+
+
+@bp.route("/assessment/versions/<int:version_id>/sign", methods=["POST"])
+@login_required
+def sign(incident_id: int, version_id: int) -> Response:
+    if SignForm().validate_on_submit():
+        try:
+            version = service.sign_version(get_session(), actor=current_user,
+                                           incident_id=incident_id, version_id=version_id,
+                                           now=clock.utcnow())
+        except ValidationFailed as error:
+            flash(f"Not signed: {error}", "error")
+        else:
+            flash(f"Version {version.number} signed. Deadlines recalculated.", "success")
+    return redirect(url_for("assessment.edit", incident_id=incident_id))
+
+
+@bp.route("/deadlines")
+@login_required
+def determination(incident_id: int) -> str:
+    return _determination_page(incident_id)
+
+
+def _determination_page(incident_id: int, **forms: object) -> str:
+    page = obligations.determination_page(get_session(), actor=current_user,
+                                          incident_id=incident_id, today=_today())
+    forms.setdefault("discovery_form", DiscoveryForm(obj=page.incident))
+    forms.setdefault("override_form", DeterminationOverrideForm())
+    return render_template(
+        "assessment/determination.html", page=page, incident=page.incident,
+        due_form=DueDateOverrideForm(), recompute_form=RecomputeForm(),
+        can_override=can(current_user, Capability.SIGN_DETERMINATIONS),
+        kinds=KIND_LABELS, **forms,
+    )
+
+
+@bp.route("/deadlines/discovery", methods=["POST"])
+@login_required
+def discovery(incident_id: int) -> str | Response:
+    form = DiscoveryForm()
+    if form.validate_on_submit():
+        try:
+            obligations.update_discovery(
+                get_session(), actor=current_user, incident_id=incident_id,
+                discovered_on=form.discovered_on.data,
+                diligence_known_on=form.diligence_known_on.data, now=clock.utcnow(),
+            )
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Discovery date saved. Every deadline was recalculated.", "success")
+            return redirect(url_for("assessment.determination", incident_id=incident_id))
+    return _determination_page(incident_id, discovery_form=form), 422
+
+
+@bp.route("/deadlines/override", methods=["POST"])
+@login_required
+def override_determination(incident_id: int) -> str | Response:
+    form = DeterminationOverrideForm()
+    if form.validate_on_submit():
+        try:
+            obligations.override_determination(
+                get_session(), actor=current_user, incident_id=incident_id,
+                reportable=form.to_reportable(), reason=form.reason.data, now=clock.utcnow(),
+            )
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Override recorded beside the computed determination.", "success")
+            return redirect(url_for("assessment.determination", incident_id=incident_id))
+    return _determination_page(incident_id, override_form=form), 422
+
+
+@bp.route("/deadlines/<int:obligation_id>/override", methods=["POST"])
+@login_required
+def override_due_date(incident_id: int, obligation_id: int) -> Response:
+    form = DueDateOverrideForm()
+    if not form.validate_on_submit():
+        flash("Give the reason for the override; it is kept with it.", "error")
+    else:
+        try:
+            obligations.override_due_date(
+                get_session(), actor=current_user, obligation_id=obligation_id,
+                due_on=form.due_on.data, reason=form.reason.data, now=clock.utcnow(),
+            )
+        except ValidationFailed as error:
+            flash(str(error), "error")
+        else:
+            flash("Due-date override recorded beside the computed date.", "success")
+    return redirect(url_for("assessment.determination", incident_id=incident_id))
+
+
+@bp.route("/deadlines/recompute", methods=["POST"])
+@login_required
+def recompute(incident_id: int) -> Response:
+    if RecomputeForm().validate_on_submit():
+        try:
+            obligations.recompute(get_session(), actor=current_user, incident_id=incident_id,
+                                  now=clock.utcnow())
+        except ValidationFailed as error:
+            flash(str(error), "error")
+        else:
+            flash("Deadlines recorded.", "success")
+    return redirect(url_for("assessment.determination", incident_id=incident_id))
+
+
+KIND_LABELS = {
+    "individual_notice": "Notice to affected individuals",
+    "hhs_notice": "Notice to HHS (500 or more)",
+    "hhs_annual_log": "HHS annual log (fewer than 500)",
+    "media_notice": "Notice to prominent media",
+    "substitute_notice": "Substitute notice",
+    "ba_to_ce_notice": "Business associate's notice to the covered entity",
+    "state_individual_notice": "State notice to residents",
+    "state_regulator_notice": "State notice to a regulator",
+}

@@ -1,0 +1,33 @@
+"""The what-if calculator: hypothetical facts through the real rules engine, nothing stored."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import render_template
+from flask import request
+from flask_login import current_user
+
+from incident_app.access import Capability
+from incident_app.blueprints._helpers import capability_required
+from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.assessment.views import KIND_LABELS
+from incident_app.blueprints.calculator.forms import CalculatorForm
+from incident_app.errors import ValidationFailed
+from incident_app.services import obligations
+
+bp = Blueprint("calculator", __name__, url_prefix="/calculator")
+NAV = [(60, "What-if calculator", "calculator.index", Capability.USE_CALCULATOR)]
+
+
+@bp.route("/")
+@capability_required(Capability.USE_CALCULATOR)
+def index() -> str:
+    form = CalculatorForm(request.args)
+    determination = None
+    if request.args and form.validate():
+        try:
+            determination = obligations.what_if(actor=current_user, facts=form.to_facts())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+    return render_template("calculator/index.html", form=form, determination=determination,
+                           kinds=KIND_LABELS)

@@ -1,0 +1,183 @@
+"""The assessment form, the Deadlines tab and the overrides, through the real forms."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from incident_app.db import get_session
+from incident_app.models.incident import CaseRole
+from incident_app.models.incident import CountSource
+from incident_app.models.incident import StateCount
+from incident_app.models.user import Role
+from tests.conftest import csrf_token
+from tests.factories import make_incident
+from tests.factories import make_user
+
+BREACH = {"phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
+          "f3_acquired": "unknown", "conclusion": "breach"}
+
+
+@pytest.fixture
+def case(app):
+    with app.app_context():
+        session = get_session()
+        officer = make_user(session, role=Role.PRIVACY_OFFICER)
+        responder = make_user(session, role=Role.RESPONDER)
+        outsider = make_user(session, role=Role.RESPONDER)
+        incident = make_incident(session, created_by=officer, affected_estimate=1500,
+                                 members={responder: CaseRole.RESPONDER})
+        for state, residents in {"TX": 900, "OK": 500, "AR": 100}.items():
+            session.add(StateCount(incident_id=incident.id, source=CountSource.ESTIMATE,
+                                   state=state, residents=residents))
+        session.commit()
+    return officer, responder, outsider, incident
+
+
+def _post_assessment(client, incident, answers, *, sign):
+    path = f"/incidents/{incident.id}/assessment"
+    data = {**answers, "csrf_token": csrf_token(client, path)}
+    data["save_and_sign" if sign else "save"] = "y"
+    return client.post(path, data=data, follow_redirects=True)
+
+
+def _row(html: str, kind: str, jurisdiction: str) -> str:
+    match = re.search(
+        rf'<tr data-kind="{kind}" data-jurisdiction="{jurisdiction}">(.*?)</tr>', html, re.S
+    )
+    return match.group(1) if match else ""
+
+
+def test_officer_signs_a_breach_and_sees_the_deadlines(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+
+    saved = _post_assessment(client, incident, BREACH, sign=True)
+    page = client.get(f"/incidents/{incident.id}/deadlines").get_data(as_text=True)
+
+    assert "Version 1 saved and signed. Deadlines recalculated." in saved.get_data(as_text=True)
+    assert "Reportable breach" in page
+    for kind, where in (("individual_notice", "US"), ("hhs_notice", "US"),
+                        ("media_notice", "TX")):
+        assert "2025-11-14" in _row(page, kind, where)
+    assert _row(page, "media_notice", "OK") == ""
+    assert "Tex. Bus. &amp; Com. Code 521.053" in page
+    assert "last verified" in page
+
+
+def test_low_probability_without_rationale_is_shown_on_the_rationale_field(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    answers = {"phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
+               "f1_sensitivity": "low", "f1_reidentification": "low", "f1_narrative": "a",
+               "f2_recipient": "covered_entity", "f2_narrative": "b", "f3_acquired": "no",
+               "f3_narrative": "c", "f4_mitigation": "assurances", "f4_narrative": "d",
+               "conclusion": "low_probability"}
+
+    response = _post_assessment(client, incident, answers, sign=True)
+
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="rationale-error">A low-probability conclusion needs the privacy '
+                     r"officer&#39;s rationale", html)
+    assert "No version saved yet." in html
+
+
+def test_encrypted_without_the_key_answer_is_shown_on_that_field(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+
+    response = _post_assessment(client, incident, {
+        **BREACH, "safeguard": "encryption", "encryption_what": "BitLocker",
+        "encryption_standard": "nist_800_111", "encryption_conformant": "yes",
+    }, sign=False)
+
+    assert 'id="key_compromised-error"' in response.get_data(as_text=True)
+
+
+def test_facts_the_engine_rejects_are_shown_on_the_named_field(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    path = f"/incidents/{incident.id}/deadlines"
+
+    response = client.post(f"{path}/discovery", data={
+        "discovered_on": "2025-09-15", "diligence_known_on": "",
+        "csrf_token": csrf_token(client, path),
+    })
+    assert response.status_code == 302
+    with client.application.app_context():
+        get_session().get(type(incident), incident.id).affected_estimate = 1000
+        get_session().commit()
+    response = client.post(f"{path}/discovery", data={
+        "discovered_on": "2025-09-20", "csrf_token": csrf_token(client, path),
+    })
+
+    assert response.status_code == 422
+    assert "counts sum to 1500, more than affected_total (1000)" in response.get_data(
+        as_text=True
+    )
+
+
+def test_changing_the_discovery_date_moves_the_deadlines(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _post_assessment(client, incident, BREACH, sign=True)
+    path = f"/incidents/{incident.id}/deadlines"
+
+    client.post(f"{path}/discovery", data={"discovered_on": "2025-10-01",
+                                           "csrf_token": csrf_token(client, path)})
+
+    page = client.get(path).get_data(as_text=True)
+    assert "2025-11-30" in _row(page, "individual_notice", "US")
+    assert "2025-11-14" not in page
+
+
+def test_responder_can_read_and_draft_but_not_sign(client, auth, case):
+    officer, responder, _, incident = case
+    auth.login(responder.email)
+
+    page = client.get(f"/incidents/{incident.id}/assessment").get_data(as_text=True)
+    assert "Save and sign" not in page
+    draft = _post_assessment(client, incident, BREACH, sign=False)
+    assert "Version 1 saved (not signed" in draft.get_data(as_text=True)
+    signed = _post_assessment(client, incident, BREACH, sign=True)
+
+    assert signed.status_code == 403
+    assert client.get(f"/incidents/{incident.id}/deadlines").status_code == 200
+
+
+def test_non_members_get_404(client, auth, case):
+    _, _, outsider, incident = case
+    auth.login(outsider.email)
+
+    assert client.get(f"/incidents/{incident.id}/assessment").status_code == 404
+    assert client.get(f"/incidents/{incident.id}/deadlines").status_code == 404
+
+
+def test_due_date_override_shows_beside_the_computed_date(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _post_assessment(client, incident, BREACH, sign=True)
+    path = f"/incidents/{incident.id}/deadlines"
+    page = client.get(path).get_data(as_text=True)
+    action = re.search(r'action="(/incidents/\d+/deadlines/\d+/override)"', page).group(1)
+
+    client.post(action, data={"due_on": "2025-11-07", "reason": "Counsel wants a buffer.",
+                              "csrf_token": csrf_token(client, path)})
+
+    page = client.get(path).get_data(as_text=True)
+    assert "computed 2025-10-15; overridden by" in page
+    assert "Counsel wants a buffer." in page
+
+
+def test_determination_override_needs_a_reason(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _post_assessment(client, incident, BREACH, sign=True)
+    path = f"/incidents/{incident.id}/deadlines"
+
+    response = client.post(f"{path}/override", data={
+        "reportable": "no", "reason": "", "csrf_token": csrf_token(client, path)})
+
+    assert response.status_code == 422
+    assert "overridden:" not in response.get_data(as_text=True)
