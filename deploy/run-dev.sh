@@ -12,6 +12,7 @@ WORKERS="${WEB_WORKERS:-2}"
 mkdir -p instance
 "$FLASK" db upgrade
 "$FLASK" users ensure-admin
+"$FLASK" ocr import --if-empty
 
 if ! .venv/bin/python -c "from weasyprint.text.ffi import harfbuzz_subset as h; raise SystemExit(h is None)" 2>/dev/null; then
   echo "warning: libharfbuzz-subset0 not found; PDF letters render ~2.3x slower (apt-get install libharfbuzz-subset0)" >&2

@@ -1,7 +1,7 @@
 """ocr peers: OCR breach-portal reference table and its tag index
 
 Revision ID: 0005_ocr
-Revises: 0003_assessment
+Revises: 0007_roster
 Create Date: 2026-11-28 11:35:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_ocr"
-down_revision: str | Sequence[str] | None = "0003_assessment"
+down_revision: str | Sequence[str] | None = "0007_roster"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
