@@ -66,6 +66,8 @@ class Config:
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
     REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
     SQLITE_BUSY_TIMEOUT_MS = 10000
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 
 
 class DevelopmentConfig(Config):
@@ -89,6 +91,7 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     HSTS = True
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -26,7 +26,12 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-.venv/bin/gunicorn --workers "$WORKERS" --bind "$BIND" --access-logfile - wsgi:app &
+if [ "${APP_ENV:-development}" = "production" ]; then
+  # JSON logs, worker recycling, proxy headers: deploy/gunicorn.conf.py
+  BIND="$BIND" WEB_WORKERS="$WORKERS" .venv/bin/gunicorn -c deploy/gunicorn.conf.py wsgi:app &
+else
+  .venv/bin/gunicorn --workers "$WORKERS" --bind "$BIND" --access-logfile - wsgi:app &
+fi
 pids+=($!)
 "$FLASK" scheduler &
 pids+=($!)

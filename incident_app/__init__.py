@@ -15,6 +15,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str((config_class or Config).INSTANCE_DIR))
     app.config.from_object(config_class or config_from_env())
+    web.configure_logging(app)
     web.require_secrets(app)
     web.init_keys(app)
     web.configure_passwords(app)

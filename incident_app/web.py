@@ -32,6 +32,7 @@ from incident_app import blueprints
 from incident_app import cli
 from incident_app import clock
 from incident_app import crypto
+from incident_app import logs
 from incident_app import passwords
 from incident_app.access import can
 from incident_app.db import get_session
@@ -49,6 +50,11 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.testing:
+        logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
 
 def require_secrets(app: Flask) -> None:
