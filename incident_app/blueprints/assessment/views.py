@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
+from jinja2 import TemplateNotFound
 
 from incident_app import clock
 from incident_app.access import Capability
@@ -29,13 +33,24 @@ from incident_app.services import obligations
 from incident_app.services import organisation
 
 bp = Blueprint("assessment", __name__, url_prefix="/incidents/<int:incident_id>")
+INCIDENT_LAYOUT = "incidents/_layout.html"
 INCIDENT_TABS = [
     (40, "Risk assessment", "assessment.edit"),
     (45, "Deadlines", "assessment.determination"),
 ]
 
 
-def _today():
+@bp.context_processor
+def _layout() -> dict[str, str]:
+    """The incidents area's page frame when it is installed, else this area's own."""
+    try:
+        current_app.jinja_env.get_template(INCIDENT_LAYOUT)
+    except TemplateNotFound:
+        return {"layout": "assessment/_frame.html"}
+    return {"layout": INCIDENT_LAYOUT}
+
+
+def _today() -> date:
     return clock.today_in(organisation.get_organisation(get_session()).timezone)
 
 
