@@ -54,6 +54,7 @@ class Incident(Base):
     __table_args__ = (
         sa.CheckConstraint("affected_estimate >= 0", name="affected_estimate_non_negative"),
         sa.Index("ix_incident_status_discovered", "status", "discovered_on"),
+        sa.Index("ix_incident_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -78,6 +79,10 @@ class Incident(Base):
     breach_types: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     locations: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     phi_types: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    safeguards: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # OCR's "Other (describe)" for type of breach and location.
+    breach_type_other: Mapped[str] = mapped_column(sa.String(300), default="")
+    location_other: Mapped[str] = mapped_column(sa.String(300), default="")
     systems_involved: Mapped[str] = mapped_column(sa.Text, default="")
     affected_estimate: Mapped[int] = mapped_column(default=0)
     # Counted from the imported roster (None until one is imported); they replace the
@@ -189,6 +194,16 @@ class LawEnforcementStatement(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     incident: Mapped[Incident] = relationship(back_populates="law_enforcement_statements")
+
+
+class ReferenceCounter(Base):
+    """The last number handed out per year for BD-YYYY-NNNN; incremented under a row lock."""
+
+    __tablename__ = "reference_counter"
+    __table_args__ = (sa.CheckConstraint("last_number >= 0", name="last_number_non_negative"),)
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
 
 
 def as_jsonable(value: Any) -> Any:

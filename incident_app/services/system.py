@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from incident_app.models.system import SchedulerHeartbeat
 from incident_app.models.user import User
+from incident_app.services import incident_list
+from incident_app.services.incidents import local_today
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 HEARTBEAT_ID = 1
@@ -78,4 +80,9 @@ def scheduler_status(session: Session, *, now: datetime) -> dict[str, Any]:
 
 def dashboard_panels(session: Session, *, actor: User, now: datetime) -> dict[str, Any]:
     """What the dashboard shows this user. Areas add their panels here."""
-    return {"scheduler": scheduler_status(session, now=now)}
+    today = local_today(session, now)
+    return {
+        "scheduler": scheduler_status(session, now=now),
+        "today": today,
+        "incidents": incident_list.dashboard(session, actor=actor, today=today),
+    }
