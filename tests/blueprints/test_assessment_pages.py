@@ -181,3 +181,20 @@ def test_determination_override_needs_a_reason(client, auth, case):
 
     assert response.status_code == 422
     assert "overridden:" not in response.get_data(as_text=True)
+
+
+def test_a_version_page_shows_who_signed_and_what_changed(client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _post_assessment(client, incident, BREACH, sign=True)
+    _post_assessment(client, incident, {**BREACH, "f3_acquired": "yes"}, sign=False)
+    listing = client.get(f"/incidents/{incident.id}/assessment").get_data(as_text=True)
+    link = re.search(r'href="(/incidents/\d+/assessment/versions/\d+)">Version 2<', listing)
+
+    html = client.get(link.group(1)).get_data(as_text=True)
+
+    assert "Not signed." in html
+    assert re.search(r"<td>\(iii\) Was the PHI actually acquired or viewed\?</td><td>unknown</td>"
+                     r"<td>yes</td>", html)
+    assert "<dt>Conclusion</dt><dd>Breach (not a low probability of compromise)</dd>" in html
+    assert "Sign version 2" in listing
