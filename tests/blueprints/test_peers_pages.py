@@ -58,6 +58,8 @@ def test_signed_in_user_sees_ranked_peers_sizes_and_actions(client, auth, audito
     assert "The criteria were widened" in html
     assert "<caption>Comparable breaches, closest first (page 1 of 1)</caption>" in html
     assert 'role="img" aria-labelledby="chart-title chart-desc"' in html
+    assert html.count(">Your breach</text>") == 1  # 10,000 falls in one band
+    assert "1.2× yours" in html and "yours ÷ 1.1" in html  # Bravo 12,000; Alpha 9,000
     assert "<caption>Size distribution (individuals affected)</caption>" in html
     assert "Offered credit monitoring or identity protection" in html
     assert "The CE provided complimentary credit monitoring." in html

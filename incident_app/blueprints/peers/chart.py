@@ -79,5 +79,5 @@ def histogram(sizes: SizeComparison) -> Chart:
                 everyone[i], "all"),
         )
         groups.append(Group(_label_lines(size_bin.label), centre, bars, contains))
-    ticks = tuple((y_of(p), p) for p in range(0, top + 1, max(10, top // 5)))
+    ticks = tuple((y_of(p), p) for p in range(0, top + 1, 10 if top <= 50 else 20))
     return Chart(WIDTH, HEIGHT, tuple(groups), ticks, LEFT, TOP + PLOT_H)
