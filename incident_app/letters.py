@@ -16,8 +16,10 @@ import re
 import unicodedata
 import urllib.request
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from functools import cache
 from io import BytesIO
@@ -32,6 +34,12 @@ import jinja2
 import jinja2.meta
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject
+from pypdf.generic import DictionaryObject
+from pypdf.generic import IndirectObject
+from pypdf.generic import NameObject
+from pypdf.generic import PdfObject
+from pypdf.generic import StreamObject
 from weasyprint import HTML
 from weasyprint.text import ffi as weasy_ffi
 from weasyprint.text.fonts import FontConfiguration
@@ -593,12 +601,319 @@ def known_templates() -> list[str]:
     return sorted(p.name for p in TEMPLATE_DIR.glob("*.html") if not p.name.startswith("_"))
 
 
-def _page_count_hint(pdf: bytes) -> int:
-    return len(PdfReader(BytesIO(pdf)).pages)
+# ---- mail merge -------------------------------------------------------------------------------
+#
+# A variable-data printer's trick. In a mail-merge letter only four fixed-size boxes depend on
+# the recipient (address window, reference line, salutation, footer letter id); the body —
+# 95% of the layout work — is the same for everyone. So the batch lays the body out ONCE
+# (mode "base": empty boxes), renders all recipients' boxes of a chunk in ONE cheap WeasyPrint
+# pass (mode "overlay": the boxes alone, at the same places, one section per recipient with the
+# same page count), and stamps overlay pages onto copies of the shared pages with pypdf. Every
+# recipient still gets a standalone PDF. Chunks run in a process pool, one FontConfiguration
+# per worker.
+
+DEFAULT_CHUNK = 100
+_OVERLAY_HEAD = (
+    '<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+    '<link rel="stylesheet" href="letters.css">'
+    "<style>@page {{ @bottom-right {{ content: none; }} }}</style></head><body>"
+)
+
+
+class _SharedLayout(TypedDict):
+    template_name: str
+    common: dict[str, Any]
+    base_pdf: bytes
+    page_count: int
+    lang: str
+
+
+def render_batch(
+    template_name: str,
+    common_context: Mapping[str, Any],
+    recipients: Sequence[RecipientContext],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[tuple[str, bytes]]:
+    """Yield (letter_id, pdf_bytes) per recipient, in order; each PDF carries the same text
+    as render_pdf(template_name, {**common_context, "recipient": recipient}).
+
+    `workers` None or 1 renders in this process; more uses a process pool. Raises
+    ValidationFailed for a bad recipient (before any rendering) and ValueError for a template
+    that is not a mail-merge template.
+    """
+    if template_name not in MERGE_TEMPLATES:
+        raise ValueError(f"{template_name} is not a mail-merge template")
+    for recipient in recipients:
+        _validate_recipient(recipient)
+    layout = shared_layout(template_name, common_context)
+    chunks = [list(recipients[i : i + chunk_size]) for i in range(0, len(recipients), chunk_size)]
+    if not workers or workers <= 1 or len(chunks) <= 1:
+        for chunk in chunks:
+            yield from _merge_chunk(layout, chunk)
+        return
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_init_worker, initargs=(layout,)
+    ) as pool:
+        for results in pool.map(_merge_chunk_in_worker, chunks):
+            yield from results
+
+
+def shared_layout(template_name: str, common_context: Mapping[str, Any]) -> _SharedLayout:
+    """The body laid out once, with empty recipient boxes."""
+    html = _render(template_name, common_context, mode="base")
+    base_pdf, page_count = _write_pdf(html)
+    lang_match = re.search(r'<html lang="([a-z-]+)"', html)
+    return {
+        "template_name": template_name,
+        "common": dict(common_context),
+        "base_pdf": base_pdf,
+        "page_count": page_count,
+        "lang": lang_match.group(1) if lang_match else "en",
+    }
+
+
+def _overlay_html(layout: _SharedLayout, chunk: Sequence[RecipientContext]) -> str:
+    sections = [
+        _render(
+            layout["template_name"],
+            {**layout["common"], "recipient": recipient},
+            mode="overlay",
+            page_count=layout["page_count"],
+        )
+        for recipient in chunk
+    ]
+    return _OVERLAY_HEAD.format(lang=layout["lang"]) + "".join(sections) + "</body></html>"
+
+
+def _merge_chunk(
+    layout: _SharedLayout, chunk: Sequence[RecipientContext]
+) -> list[tuple[str, bytes]]:
+    overlay_pdf, overlay_pages = _write_pdf(_overlay_html(layout, chunk))
+    pages = layout["page_count"]
+    if overlay_pages != pages * len(chunk):
+        # A recipient box spilled onto an extra page: the stamps would no longer line up.
+        raise LetterRenderError(
+            f"Recipient overlay has {overlay_pages} pages, expected {pages * len(chunk)}."
+        )
+    base = _base_parts(layout["base_pdf"])
+    overlay = _SerialisedPdf(overlay_pdf, offset=base["size"])
+    return [
+        (recipient["letter_id"], _stamp(base, overlay, first_page=index * pages))
+        for index, recipient in enumerate(chunk)
+    ]
+
+
+# ---- a minimal PDF assembler for the stamping ------------------------------------------------
+#
+# pypdf's PdfWriter.merge_page re-parses the body's content stream and deep-copies every
+# object for every letter (~8 ms). Here each object is serialised once per chunk; a letter is
+# the base objects + its own overlay objects + new page dictionaries that draw the overlay page
+# as a Form XObject on top of the untouched body stream. Only objects reachable from that
+# recipient's overlay pages are written, so no letter carries another recipient's text.
+
+_OVERLAY_NAME = b"/BDRecipientOverlay"
+_PREFIX_STREAM = b"<</Length 2>>\nstream\nq\n\nendstream"
+_SUFFIX_BODY = b"Q\nq " + _OVERLAY_NAME + b" Do Q\n"
+_SUFFIX_STREAM = b"<</Length %d>>\nstream\n%b\nendstream" % (len(_SUFFIX_BODY), _SUFFIX_BODY)
+
+
+def _pdf_bytes(obj: PdfObject, offset: int = 0) -> bytes:
+    """`obj` serialised, with `offset` added to every object number it refers to."""
+    if isinstance(obj, IndirectObject):
+        return b"%d 0 R" % (obj.idnum + offset)
+    if isinstance(obj, StreamObject):
+        data = obj._data  # the stored (still encoded) bytes; pypdf has no public accessor
+        items = {key: value for key, value in obj.items() if key != "/Length"}
+        return (
+            _dict_bytes(items, offset)[:-2]
+            + b"/Length %d>>\nstream\n" % len(data)
+            + data
+            + b"\nendstream"
+        )
+    if isinstance(obj, DictionaryObject):
+        return _dict_bytes(obj, offset)
+    if isinstance(obj, ArrayObject):
+        return b"[" + b" ".join(_pdf_bytes(item, offset) for item in obj) + b"]"
+    buffer = BytesIO()
+    obj.write_to_stream(buffer)
+    return buffer.getvalue()
+
+
+def _dict_bytes(items: Mapping[Any, PdfObject], offset: int) -> bytes:
+    body = b"".join(
+        _pdf_bytes(NameObject(key)) + b" " + _pdf_bytes(value, offset) + b"\n"
+        for key, value in items.items()
+    )
+    return b"<<" + body + b">>"
+
+
+def _references(obj: PdfObject) -> Iterator[int]:
+    if isinstance(obj, IndirectObject):
+        yield obj.idnum
+    elif isinstance(obj, DictionaryObject):
+        for value in obj.values():
+            yield from _references(value)
+    elif isinstance(obj, ArrayObject):
+        for item in obj:
+            yield from _references(item)
+
+
+class _SerialisedPdf:
+    """The objects of one PDF, serialised on first use and renumbered by `offset`."""
+
+    def __init__(self, pdf: bytes, *, offset: int = 0) -> None:
+        self.reader = PdfReader(BytesIO(pdf))
+        self.offset = offset
+        self.size = int(self.reader.trailer["/Size"])
+        self.bodies: dict[int, bytes] = {}
+        self._refs: dict[int, frozenset[int]] = {}
+
+    def closure(self, start: PdfObject) -> set[int]:
+        """Original numbers of every object reachable from `start`."""
+        pending, seen = list(_references(start)), set()
+        while pending:
+            number = pending.pop()
+            if number not in seen:
+                seen.add(number)
+                pending.extend(self._load(number))
+        return seen
+
+    def _load(self, number: int) -> frozenset[int]:
+        if number not in self._refs:
+            obj = self.reader.get_object(number)
+            self.bodies[number] = _pdf_bytes(obj, self.offset)
+            self._refs[number] = frozenset(_references(obj))
+        return self._refs[number]
+
+
+class _BaseParts(TypedDict):
+    pdf: _SerialisedPdf
+    size: int
+    objects: dict[int, bytes]
+    pages: list[tuple[int, DictionaryObject]]
+    root: int
+    info: int | None
+
+
+@cache
+def _base_parts_cached(base_pdf: bytes) -> _BaseParts:
+    pdf = _SerialisedPdf(base_pdf)
+    trailer = pdf.reader.trailer
+    numbers = pdf.closure(ArrayObject([trailer.raw_get("/Root"), trailer.get("/Info")]))
+    info = trailer.raw_get("/Info") if "/Info" in trailer else None
+    return {
+        "pdf": pdf,
+        "size": pdf.size + 2,  # two shared streams follow the base objects
+        "objects": {number: pdf.bodies[number] for number in numbers}
+        | {pdf.size: _PREFIX_STREAM, pdf.size + 1: _SUFFIX_STREAM},
+        "pages": [(page.indirect_reference.idnum, page) for page in pdf.reader.pages],
+        "root": trailer.raw_get("/Root").idnum,
+        "info": info.idnum if info is not None else None,
+    }
+
+
+def _base_parts(base_pdf: bytes) -> _BaseParts:
+    if _base_parts_cached.cache_info().currsize > 4:
+        _base_parts_cached.cache_clear()
+    return _base_parts_cached(base_pdf)
+
+
+def _stamp(base: _BaseParts, overlay: _SerialisedPdf, *, first_page: int) -> bytes:
+    objects = dict(base["objects"])
+    number = overlay.offset + overlay.size
+    for index, (page_number, page) in enumerate(base["pages"]):
+        stamp = overlay.reader.pages[first_page + index]
+        for original in overlay.closure(stamp.raw_get("/Resources")):
+            objects[original + overlay.offset] = overlay.bodies[original]
+        objects[number] = _form_xobject(stamp, overlay.offset)
+        objects[page_number] = _stamped_page(base, page, number)
+        number += 1
+    return _assemble(objects, root=base["root"], info=base["info"])
+
+
+def _form_xobject(page: Any, offset: int) -> bytes:
+    contents = page.raw_get("/Contents").get_object()
+    if isinstance(contents, StreamObject):
+        data = contents._data
+        extra = {key: contents[key] for key in ("/Filter", "/DecodeParms") if key in contents}
+    else:
+        data = b"\n".join(part.get_object().get_data() for part in contents)
+        extra = {}
+    head = {
+        "/Type": NameObject("/XObject"),
+        "/Subtype": NameObject("/Form"),
+        "/BBox": page.mediabox,
+        "/Resources": page.raw_get("/Resources"),
+        **extra,
+    }
+    return (
+        _dict_bytes(head, offset)[:-2]
+        + b"/Length %d>>\nstream\n" % len(data)
+        + data
+        + b"\nendstream"
+    )
+
+
+def _stamped_page(base: _BaseParts, page: DictionaryObject, form_number: int) -> bytes:
+    prefix, suffix = base["pdf"].size, base["pdf"].size + 1
+    contents = page.raw_get("/Contents")
+    refs = list(contents) if isinstance(contents, ArrayObject) else [contents]
+    resources = page["/Resources"]
+    xobjects = dict(resources.get("/XObject", {}))
+    items = {key: value for key, value in page.items() if key not in ("/Contents", "/Resources")}
+    return (
+        _dict_bytes(items, 0)[:-2]
+        + b"/Contents [%d 0 R " % prefix
+        + b" ".join(_pdf_bytes(ref) for ref in refs)
+        + b" %d 0 R]\n/Resources " % suffix
+        + _dict_bytes({key: value for key, value in resources.items() if key != "/XObject"}, 0)[:-2]
+        + b"/XObject "
+        + _dict_bytes(xobjects, 0)[:-2]
+        + _OVERLAY_NAME
+        + b" %d 0 R>>>>>>" % form_number
+    )
+
+
+def _assemble(objects: Mapping[int, bytes], *, root: int, info: int | None) -> bytes:
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, objects[number])
+    size = max(objects) + 1
+    xref_at = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for number in range(1, size):
+        if number in offsets:
+            out += b"%010d 00000 n \n" % offsets[number]
+        else:
+            out += b"0000000000 65535 f \n"
+    info_entry = b"/Info %d 0 R" % info if info is not None else b""
+    out += b"trailer\n<</Size %d /Root %d 0 R %b>>\nstartxref\n%d\n%%%%EOF\n" % (
+        size, root, info_entry, xref_at,
+    )
+    return bytes(out)
+
+
+_worker_layout: _SharedLayout | None = None
+
+
+def _init_worker(layout: _SharedLayout) -> None:
+    global _worker_layout
+    _worker_layout = layout
+    font_config()
+
+
+def _merge_chunk_in_worker(chunk: Sequence[RecipientContext]) -> list[tuple[str, bytes]]:
+    assert _worker_layout is not None, "worker started without _init_worker"
+    return _merge_chunk(_worker_layout, chunk)
 
 
 __all__: Sequence[str] = (
     "MissingLetterField", "LetterRenderError", "TemplateFilesOnly", "URLRefused",
     "render_html", "render_pdf", "pdf_from_html", "pdf_text", "template_version",
-    "harfbuzz_subset_available", "logo_data_uri", "printable", "unprintable_characters",
+    "harfbuzz_subset_available", "logo_data_uri", "render_batch", "printable",
+    "unprintable_characters",
 )
