@@ -63,6 +63,10 @@ class Config:
     HSTS = False
     WTF_CSRF_TIME_LIMIT = 3600
     MAX_CONTENT_LENGTH = _int_env("MAX_UPLOAD_MB", 25) * 1024 * 1024
+    # Roster CSVs are larger than other uploads (a million people is ~130 MB); checked by size
+    # before the body is read. The worker looks for queued imports every ROSTER_POLL_SECONDS.
+    ROSTER_MAX_MB = _int_env("ROSTER_MAX_MB", 150)
+    ROSTER_POLL_SECONDS = _int_env("ROSTER_POLL_SECONDS", 5)
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
     REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
     SQLITE_BUSY_TIMEOUT_MS = 10000

@@ -360,6 +360,16 @@ def import_returns(
     return ReturnsResult(matched, not_found)
 
 
+def returns_message(result: ReturnsResult) -> str:
+    text = f"Returned mail recorded for {result.matched} people; counts updated."
+    if result.not_found:
+        rows = ", ".join(str(row) for row in result.not_found[:20])
+        more = " …" if len(result.not_found) > 20 else ""
+        text += (f" {len(result.not_found)} row(s) matched nobody on the roster (rows "
+                 f"{rows}{more}).")
+    return text
+
+
 def _returns_rows(upload: BinaryIO, max_bytes: int, *,
                   today: date) -> list[tuple[int, str, date | None]]:
     data = upload.read(max_bytes + 1)

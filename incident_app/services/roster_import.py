@@ -113,7 +113,7 @@ def create_import(
     try:
         stored = store.put_stream(upload, max_bytes=max_bytes)
     except FileTooLarge as error:
-        raise ValidationFailed(_too_large(size, max_bytes), field="file") from error
+        raise ValidationFailed(too_large_message(size, max_bytes), field="file") from error
     mapping, status = _initial_mapping(session, incident.id, parsed.headers)
     record = RosterImport(
         incident_id=incident.id, status=status, mode=mode, filename=filename[:255] or "roster.csv",
@@ -136,13 +136,13 @@ def _size_within_limit(upload: BinaryIO, max_bytes: int) -> int:
     size = upload.tell()
     upload.seek(0)
     if size > max_bytes:
-        raise ValidationFailed(_too_large(size, max_bytes), field="file")
+        raise ValidationFailed(too_large_message(size, max_bytes), field="file")
     if size == 0:
         raise ValidationFailed("The file is empty: there is nothing to import.", field="file")
     return size
 
 
-def _too_large(size: int, max_bytes: int) -> str:
+def too_large_message(size: int, max_bytes: int) -> str:
     return (f"The file is {size / 1_048_576:.1f} MB; a roster file may be at most "
             f"{max_bytes / 1_048_576:.0f} MB. Split it into parts and import them one after "
             "the other with “append”. Nothing was imported.")
@@ -509,20 +509,20 @@ def _merge_duplicates(session: Session, record: RosterImport, report: Any) -> in
         scope += roster.committed_import_ids(session, record.incident_id)
     merged = 0
     for column in (RosterPerson.external_index, RosterPerson.identity_index):
-        groups = session.execute(
-            sa.select(column, sa.func.min(RosterPerson.id))
+        groups = (
+            sa.select(column.label("value"), sa.func.min(RosterPerson.id).label("keep_id"))
             .where(RosterPerson.import_id.in_(scope), column.is_not(None),
                    RosterPerson.duplicate_of_id.is_(None))
-            .group_by(column).having(sa.func.count() > 1)
-        ).all()
-        for value, keep_id in groups:
-            merged += session.execute(
-                sa.update(RosterPerson)
-                .where(RosterPerson.import_id == record.id, column == value,
-                       RosterPerson.id != keep_id, RosterPerson.duplicate_of_id.is_(None))
-                .values(duplicate_of_id=keep_id)
-                .execution_options(synchronize_session=False)
-            ).rowcount
+            .group_by(column).having(sa.func.count() > 1).subquery()
+        )
+        # UPDATE … FROM a join on the indexed column: one statement, nothing held in memory.
+        merged += session.execute(
+            sa.update(RosterPerson)
+            .where(RosterPerson.import_id == record.id, groups.c.value == column,
+                   RosterPerson.id != groups.c.keep_id, RosterPerson.duplicate_of_id.is_(None))
+            .values(duplicate_of_id=groups.c.keep_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     _report_merged(session, record, report)
     return merged
 

@@ -91,13 +91,21 @@ _EXCEL_ZIP = re.compile(r"\d{4}")  # a New England ZIP whose leading zero a spre
 
 def state_code(text: str) -> str:
     """A USPS code for a code or a name ('ny', 'New York', 'D.C.' → 'NY', 'NY', 'DC')."""
+    code = _STATE_CACHE.get(text)
+    if code is not None:
+        return code
     key = _state_key(text)
     code = STATE_LOOKUP.get(key) or STATE_LOOKUP.get(key.replace(" ", ""))
     if code is None:
         raise BadValue(
             f"unknown state {text!r}: use a USPS code such as NY or a full name such as New York"
         )
+    if len(_STATE_CACHE) < 10_000:  # spellings repeat: remember them, within bounds
+        _STATE_CACHE[text] = code
     return code
+
+
+_STATE_CACHE: dict[str, str] = {}
 
 
 def normalise_zip(text: str) -> str:
@@ -126,7 +134,7 @@ _US_COUNTRIES = frozenset({"", "us", "usa", "u s", "u s a", "united states",
 
 
 def is_us(country: str) -> bool:
-    return _state_key(country) in _US_COUNTRIES
+    return not country or _state_key(country) in _US_COUNTRIES
 
 
 def parse_date(text: str, *, today: date, what: str = "date of birth") -> date:
@@ -187,8 +195,12 @@ _PLACEHOLDERS = frozenset({"n/a", "na", "none", "null", "unknown", "-", "--", "?
 
 def clean(text: str) -> str:
     """Trim, collapse inner whitespace, and turn placeholders ('N/A', 'unknown', '-') into ''."""
-    value = " ".join(text.split())
-    return "" if value.casefold() in _PLACEHOLDERS else value
+    value = text.strip()
+    if "  " in value or "\t" in value or "\n" in value or "\r" in value:
+        value = " ".join(value.split())
+    if len(value) <= 7 and value.casefold() in _PLACEHOLDERS:
+        return ""
+    return value
 
 
 def address_status(

@@ -1,0 +1,240 @@
+"""Roster import throughput: the real import service against a raw insert of the same rows.
+
+    .venv/bin/python bench/roster_import.py --rows 1000000
+
+Generates a seeded synthetic roster (accents, apostrophes, ~2 % bad rows, a few duplicates,
+deceased people with next of kin, minors), imports it through the real services
+(`roster_import.create_import` + the worker's `run_next`: upload checks, encrypted file store,
+normalising, AES-GCM per person, blind indexes, staging, duplicate merge, counts, obligations)
+into a fresh SQLite database, then — when BENCH_DATABASE_URL or TEST_DATABASE_URL is set — into
+that PostgreSQL database (its tables are dropped and recreated: use a throwaway database).
+
+The baseline, timed in the same run, reads the same CSV with the csv module and inserts every
+field as text without validation or encryption: sqlite3 `executemany` in batches of the same
+size, PostgreSQL `COPY`. The last line is machine-readable:
+
+    roster_import: rows=<N> sqlite_s=<s> sqlite_rows_per_s=<r> vs_raw=<ratio> peak_rss_mb=<m>
+
+(vs_raw = raw seconds / import seconds, so 0.25 means the import takes four times as long.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+import incident_app.models  # noqa: E402, F401  (registers every table)
+from incident_app import clock  # noqa: E402
+from incident_app.crypto import KeyRing  # noqa: E402
+from incident_app.db import Base  # noqa: E402
+from incident_app.db import make_engine  # noqa: E402
+from incident_app.models.incident import Incident  # noqa: E402
+from incident_app.models.incident import IncidentMember  # noqa: E402
+from incident_app.models.roster import ImportMode  # noqa: E402
+from incident_app.models.user import Role  # noqa: E402
+from incident_app.models.user import User  # noqa: E402
+from incident_app.services import roster_import  # noqa: E402
+from incident_app.storage import FileStore  # noqa: E402
+
+HEADER = ["external_id", "first_name", "last_name", "date_of_birth", "address_line1",
+          "address_line2", "city", "state", "zip", "country", "email", "phone",
+          "email_consent", "deceased", "nok_name", "nok_address_line1", "nok_city",
+          "nok_state", "nok_zip", "minor", "guardian_name", "language"]
+FIRST = ["Zoë", "José", "Mary-Ann", "D'Angelo", "François", "Siobhán", "Nguyễn", "Ana",
+         "Li", "Björn", "Chloé", "Renée", "Mohammed", "Aoife", "Łukasz", "Ingrid"]
+LAST = ["O'Brien", "García", "Núñez", "Smith", "Müller", "D'Souza", "Van der Berg", "Kowalski",
+        "Øster", "Peña", "Johnson", "Hernández", "McCarthy", "Lefèvre", "Żak", "Brown"]
+STATES = [("NY", "New York", "122"), ("CA", "California", "941"), ("TX", "Texas", "733"),
+          ("FL", "Florida", "331"), ("MA", "Massachusetts", "021"), ("DC", "D.C.", "200"),
+          ("PR", "Puerto Rico", "009"), ("VT", "Vermont", "054"), ("IL", "Illinois", "606")]
+STREETS = ["Main St", "Elm Street", "Rue de l'Église", "Calle Peña", "O'Connell Ave"]
+LANGUAGES = ["", "", "", "es", "Spanish", "zh", "vi"]
+
+
+def write_roster(path: Path, rows: int, seed: int) -> None:
+    """Stream a synthetic roster to `path` (nothing is held in memory)."""
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for n in range(rows):
+            writer.writerow(_row(rng, n))
+
+
+def _row(rng: random.Random, n: int) -> list[str]:
+    code, name, zip3 = rng.choice(STATES)
+    deceased = rng.random() < 0.02
+    born = date(rng.randint(1930, 2020), rng.randint(1, 12), rng.randint(1, 28))
+    row = [
+        f"MRN{n:09d}", rng.choice(FIRST), rng.choice(LAST),
+        born.isoformat() if n % 3 else born.strftime("%m/%d/%Y"),
+        f"{rng.randint(1, 9999)} {rng.choice(STREETS)}", "Apt 4B" if n % 5 == 0 else "",
+        "Springfield", code if n % 2 else name, f"{zip3}{rng.randint(0, 99):02d}", "",
+        f"person{n}@example.org" if n % 4 else "", f"555-{n % 10000:04d}",
+        "Y" if n % 4 == 1 else "N", "Y" if deceased else "", "", "", "", "", "", "", "",
+        rng.choice(LANGUAGES),
+    ]
+    if deceased:
+        row[14:19] = ["Rosa Peña", "1 Calle Luna", "San Juan", "PR", "00901"]
+    if n % 50 == 7:  # ~2 % bad rows, of five kinds
+        _spoil(row, n)
+    elif n % 400 == 11:  # ~0.25 % repeat an earlier person's external id
+        row[0] = f"MRN{n - 1:09d}"
+    return row
+
+
+def _spoil(row: list[str], n: int) -> None:
+    kind = (n // 50) % 5
+    if kind == 0:
+        row[7] = "Atlantis"
+    elif kind == 1:
+        row[3] = "2099-01-01"
+    elif kind == 2:
+        row[1] = row[2] = ""
+    elif kind == 3:
+        row[3] = "31/31/99"
+    else:
+        row.append("an extra field")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def fresh_database(url: str) -> sa.Engine:
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def run_import(engine: sa.Engine, csv_path: Path, work: Path) -> tuple[float, object]:
+    """Upload + worker run through the real services; returns (seconds, finished import)."""
+    ring = KeyRing([("bench", os.urandom(32))], os.urandom(32))
+    store = FileStore(work / f"files-{engine.dialect.name}", ring)
+    with Session(engine, expire_on_commit=False) as session:
+        now = clock.utcnow()
+        user = User(email="bench@example.org", name="Bench", role=Role.PRIVACY_OFFICER,
+                    password_hash="-", created_at=now)
+        session.add(user)
+        session.flush()
+        incident = Incident(reference="BENCH-1", title="Bench", discovered_on=date(2025, 9, 15),
+                            created_by_id=user.id, created_at=now, updated_at=now)
+        session.add(incident)
+        session.flush()
+        session.add(IncidentMember(incident_id=incident.id, user_id=user.id, case_role="lead"))
+        session.commit()
+        start = time.perf_counter()
+        with csv_path.open("rb") as upload:
+            roster_import.create_import(
+                session, actor=user, now=clock.utcnow(), incident_id=incident.id,
+                upload=upload, filename=csv_path.name, mode=ImportMode.REPLACE, store=store,
+                max_bytes=1 << 40)
+        record = roster_import.run_next(session, keyring=ring, store=store, clock=clock.utcnow)
+        return time.perf_counter() - start, record
+
+
+def raw_sqlite(csv_path: Path, db_path: Path, batch: int) -> float:
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    columns = ", ".join(f"c{i} TEXT" for i in range(len(HEADER) + 1))
+    connection.execute(f"CREATE TABLE raw ({columns})")
+    insert = f"INSERT INTO raw VALUES ({', '.join('?' * (len(HEADER) + 1))})"
+    start = time.perf_counter()
+    for rows in _raw_batches(csv_path, batch):
+        connection.execute("BEGIN")
+        connection.executemany(insert, rows)
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    connection.close()
+    return elapsed
+
+
+def _raw_batches(csv_path: Path, batch: int):
+    width = len(HEADER) + 1
+    with csv_path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        rows: list[list[str]] = []
+        for record in reader:
+            rows.append((record + [""] * width)[:width])
+            if len(rows) >= batch:
+                yield rows
+                rows = []
+        if rows:
+            yield rows
+
+
+def raw_postgresql(engine: sa.Engine, csv_path: Path) -> float:
+    columns = ", ".join(f"c{i} text" for i in range(len(HEADER) + 1))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS bench_raw")
+        connection.exec_driver_sql(f"CREATE TABLE bench_raw ({columns})")
+    start = time.perf_counter()
+    with engine.begin() as connection:
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy("COPY bench_raw FROM STDIN") as copy:
+            for rows in _raw_batches(csv_path, 5000):
+                for row in rows:
+                    copy.write_row(row)
+    elapsed = time.perf_counter() - start
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE bench_raw")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=20261128)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="roster-bench-") as folder:
+        work = Path(folder)
+        csv_path = work / "roster.csv"
+        started = time.perf_counter()
+        write_roster(csv_path, args.rows, args.seed)
+        print(f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+
+        raw_s = raw_sqlite(csv_path, work / "raw.sqlite", roster_import.BATCH_ROWS)
+        print(f"sqlite raw executemany: {raw_s:.2f} s", flush=True)
+        engine = fresh_database(f"sqlite:///{work / 'bench.sqlite'}")
+        sqlite_s, record = run_import(engine, csv_path, work)
+        engine.dispose()
+        print(f"sqlite import: {sqlite_s:.2f} s — {record.message}", flush=True)
+
+        pg_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+        if pg_url:
+            pg_engine = fresh_database(pg_url)
+            pg_raw = raw_postgresql(pg_engine, csv_path)
+            pg_s, pg_record = run_import(pg_engine, csv_path, work)
+            Base.metadata.drop_all(pg_engine)
+            pg_engine.dispose()
+            print(f"postgresql raw COPY: {pg_raw:.2f} s; import: {pg_s:.2f} s "
+                  f"({args.rows / pg_s:,.0f} rows/s, vs_raw={pg_raw / pg_s:.3f}) — "
+                  f"{pg_record.message}", flush=True)
+
+    print(f"finished at {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
+    print(f"roster_import: rows={args.rows} sqlite_s={sqlite_s:.2f} "
+          f"sqlite_rows_per_s={args.rows / sqlite_s:.0f} vs_raw={raw_s / sqlite_s:.3f} "
+          f"peak_rss_mb={peak_rss_mb():.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""The Roster tab: upload and map a CSV, follow the import, per-state counts, people,
+notice tracking, returned mail, exports. Imports run in the worker, never here."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import current_app
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import stream_with_context
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+
+from incident_app import clock
+from incident_app import storage
+from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.roster import forms
+from incident_app.db import get_session
+from incident_app.errors import InvalidTransition
+from incident_app.errors import ValidationFailed
+from incident_app.models.roster import ImportMode
+from incident_app.services import roster
+from incident_app.services import roster_import
+from incident_app.services.roster_columns import COLUMNS
+
+bp = Blueprint("roster", __name__, url_prefix="/incidents/<int:incident_id>/roster")
+INCIDENT_TABS = [(35, "Roster", "roster.overview")]
+CSV_TYPE = "text/csv; charset=utf-8"
+MULTIPART_ALLOWANCE = 64 * 1024  # form fields and multipart framing around the file
+
+
+def _max_bytes() -> int:
+    return current_app.config["ROSTER_MAX_MB"] * 1024 * 1024
+
+
+def _download(chunks: object, name: str) -> Response:
+    return Response(stream_with_context(chunks), mimetype=CSV_TYPE,  # type: ignore[arg-type]
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _overview_page(incident_id: int, *, upload_form: forms.UploadForm | None = None,
+                   returns_form: forms.ReturnsForm | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    view = roster.overview(get_session(), actor=current_user, incident_id=incident_id)
+    return render_template(
+        "roster/overview.html", incident=view.incident, view=view, columns=COLUMNS,
+        upload_form=upload_form or forms.UploadForm(), button=forms.ButtonForm(),
+        returns_form=returns_form or forms.ReturnsForm(), threshold=roster.MEDIA_THRESHOLD,
+        max_mb=current_app.config["ROSTER_MAX_MB"],
+    ), status
+
+
+@bp.route("/")
+@login_required
+def overview(incident_id: int) -> tuple[str, int]:
+    return _overview_page(incident_id)
+
+
+@bp.route("/imports", methods=["POST"])
+@login_required
+def upload(incident_id: int) -> Response | tuple[str, int]:
+    # Refuse an oversized upload from its Content-Length, before reading the body.
+    if (request.content_length or 0) > _max_bytes() + MULTIPART_ALLOWANCE:
+        form = forms.UploadForm(formdata=None)
+        form.file.errors = [roster_import.too_large_message(request.content_length or 0,
+                                                            _max_bytes())]
+        return _overview_page(incident_id, upload_form=form, status=413)
+    request.max_content_length = _max_bytes() + MULTIPART_ALLOWANCE
+    form = forms.UploadForm()
+    if form.validate_on_submit():
+        try:
+            record = roster_import.create_import(
+                get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
+                upload=form.file.data.stream, filename=form.file.data.filename or "",
+                mode=ImportMode(form.mode.data), store=storage.current_store(),
+                max_bytes=_max_bytes())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            return redirect(url_for("roster.import_page", incident_id=incident_id,
+                                    import_id=record.id))
+    return _overview_page(incident_id, upload_form=form, status=422)
+
+
+def _import_page(incident_id: int, import_id: int, mapping: forms.MappingForm | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    record = roster.get_import(get_session(), actor=current_user, incident_id=incident_id,
+                               import_id=import_id)
+    incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
+    form = mapping or forms.mapping_form(record.headers, record.mapping)
+    return render_template("roster/import.html", incident=incident, record=record,
+                           mapping_form=form, columns=COLUMNS, button=forms.ButtonForm()), status
+
+
+@bp.route("/imports/<int:import_id>")
+@login_required
+def import_page(incident_id: int, import_id: int) -> tuple[str, int]:
+    return _import_page(incident_id, import_id)
+
+
+@bp.route("/imports/<int:import_id>/mapping", methods=["POST"])
+@login_required
+def import_mapping(incident_id: int, import_id: int) -> Response | tuple[str, int]:
+    record = roster.get_import(get_session(), actor=current_user, incident_id=incident_id,
+                               import_id=import_id)
+    form = forms.mapping_form(record.headers, record.mapping)
+    if form.validate_on_submit():
+        try:
+            roster_import.confirm_mapping(get_session(), actor=current_user, now=clock.utcnow(),
+                                          incident_id=incident_id, import_id=import_id,
+                                          mapping=form.to_mapping())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Columns saved; the import is queued.", "success")
+            return redirect(url_for("roster.import_page", incident_id=incident_id,
+                                    import_id=import_id))
+    return _import_page(incident_id, import_id, mapping=form, status=422)
+
+
+@bp.route("/imports/<int:import_id>/cancel", methods=["POST"])
+@login_required
+def import_cancel(incident_id: int, import_id: int) -> Response:
+    if not forms.ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        roster_import.cancel_import(get_session(), actor=current_user, now=clock.utcnow(),
+                                    incident_id=incident_id, import_id=import_id)
+    except InvalidTransition as error:
+        flash(str(error), "error")
+    else:
+        flash("Import cancelled; nothing was imported.", "success")
+    return redirect(url_for("roster.import_page", incident_id=incident_id, import_id=import_id))
+
+
+@bp.route("/imports/<int:import_id>/progress")
+@login_required
+def import_progress(incident_id: int, import_id: int) -> Response:
+    return jsonify(roster.progress(get_session(), actor=current_user, incident_id=incident_id,
+                                   import_id=import_id))
+
+
+@bp.route("/imports/<int:import_id>/report.csv")
+@login_required
+def import_report(incident_id: int, import_id: int) -> Response:
+    chunks = roster.import_report(get_session(), actor=current_user, now=clock.utcnow(),
+                                  incident_id=incident_id, import_id=import_id,
+                                  store=storage.current_store())
+    return _download(chunks, f"roster-import-{import_id}-report.csv")
+
+
+@bp.route("/export", methods=["POST"])
+@login_required
+def export(incident_id: int) -> Response:
+    if not forms.ButtonForm().validate_on_submit():
+        abort(400)
+    lines = roster.export_roster(get_session(), actor=current_user, now=clock.utcnow(),
+                                 incident_id=incident_id, keyring=storage.current_keyring())
+    return _download(lines, f"roster-incident-{incident_id}.csv")
+
+
+@bp.route("/people")
+@login_required
+def people(incident_id: int) -> str:
+    incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
+    query = request.args.get("external_id", "").strip()
+    page = roster.list_people(get_session(), actor=current_user, now=clock.utcnow(),
+                              incident_id=incident_id, keyring=storage.current_keyring(),
+                              page=request.args.get("page", 1, type=int), external_id=query)
+    return render_template("roster/people.html", incident=incident, page=page, query=query)
+
+
+def _person_page(incident_id: int, person_id: int, form: forms.NoticeForm | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    record = roster.view_person(get_session(), actor=current_user, now=clock.utcnow(),
+                                incident_id=incident_id, person_id=person_id,
+                                keyring=storage.current_keyring())
+    incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
+    form = form or forms.NoticeForm(status=record.person.notice_status.value,
+                                    method=record.person.notice_method or "",
+                                    notice_on=record.person.notice_on)
+    return render_template("roster/person.html", incident=incident, record=record, form=form,
+                           can_change=roster.can_change(get_session(), actor=current_user,
+                                                        incident=incident)), status
+
+
+@bp.route("/people/<int:person_id>")
+@login_required
+def person(incident_id: int, person_id: int) -> tuple[str, int]:
+    return _person_page(incident_id, person_id)
+
+
+@bp.route("/people/<int:person_id>/notice", methods=["POST"])
+@login_required
+def person_notice(incident_id: int, person_id: int) -> Response | tuple[str, int]:
+    form = forms.NoticeForm()
+    if form.validate_on_submit():
+        status, method = form.to_values()
+        try:
+            roster.set_notice_status(get_session(), actor=current_user, now=clock.utcnow(),
+                                     incident_id=incident_id, person_id=person_id,
+                                     status=status, method=method, on=form.notice_on.data)
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(f"Notice status: {status.label}. Counts updated.", "success")
+            return redirect(url_for("roster.person", incident_id=incident_id,
+                                    person_id=person_id))
+    return _person_page(incident_id, person_id, form=form, status=422)
+
+
+@bp.route("/returns", methods=["POST"])
+@login_required
+def returns(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.ReturnsForm()
+    if form.validate_on_submit():
+        try:
+            result = roster.import_returns(
+                get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
+                upload=form.file.data.stream, keyring=storage.current_keyring(),
+                max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(roster.returns_message(result), "success")
+            return redirect(url_for("roster.overview", incident_id=incident_id))
+    return _overview_page(incident_id, returns_form=form, status=422)

@@ -1,0 +1,40 @@
+"""Worker job: run queued roster imports (never in a web request), recover interrupted ones,
+and delete the invisible rows of superseded or failed imports."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from incident_app import clock
+from incident_app import storage
+from incident_app.db import get_session
+from incident_app.services import roster_import
+
+log = logging.getLogger("breachdesk.jobs.roster")
+
+
+def roster_imports_job(app: Flask) -> None:
+    """One tick: recover, then run every queued import one after the other, then purge."""
+    with app.app_context():
+        session = get_session()
+        try:
+            roster_import.recover_interrupted(session, now=clock.utcnow())
+            keyring = storage.current_keyring()
+            store = storage.current_store(keyring)
+            while (record := roster_import.run_next(
+                    session, keyring=keyring, store=store, clock=clock.utcnow)) is not None:
+                log.info("roster import %s: %s %s", record.id, record.status.value,
+                         record.message)
+            roster_import.purge_invisible(session)
+        except Exception:  # the job wrapper: one bad import must not stop the worker
+            session.rollback()
+            log.exception("roster import job failed")
+
+
+def _poll_minutes(app: Flask) -> float:
+    return app.config["ROSTER_POLL_SECONDS"] / 60
+
+
+JOBS = [("roster-imports", roster_imports_job, _poll_minutes)]
