@@ -41,6 +41,7 @@ from incident_app.services import audit
 from incident_app.services import incident_access
 from incident_app.services import obligations
 from incident_app.services import roster_normalise as norm
+from incident_app.services.roster_columns import guess_mapping
 from incident_app.services.roster_columns import header_key
 from incident_app.services.roster_columns import sniff_delimiter
 from incident_app.services.roster_rows import external_index
@@ -382,7 +383,9 @@ def _returns_rows(upload: BinaryIO, max_bytes: int, *,
         raise ValidationFailed("The file is not UTF-8 text; save it as “CSV UTF-8”. Nothing "
                                "was changed.", field="file") from error
     reader = csv.DictReader(io.StringIO(text), delimiter=sniff_delimiter(text.split("\n")[0]))
-    fields = {header_key(name): name for name in reader.fieldnames or []}
+    headers = reader.fieldnames or []
+    fields = {header_key(name): name for name in headers}
+    fields.update(guess_mapping(headers))  # MRN, member_id … name the external id too
     if "external_id" not in fields:
         raise ValidationFailed("The returns file needs an external_id column (MRN or member "
                                "id). Nothing was changed.", field="file")

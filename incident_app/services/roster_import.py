@@ -376,7 +376,11 @@ class _Run:
         self.report.close()
 
     def stage(self) -> None:
-        reader = _ChunkReader(self.store.open_verified(self.record.file_sha256))
+        try:
+            reader = _ChunkReader(self.store.open_verified(self.record.file_sha256))
+        except StorageError as error:
+            raise ImportAborted(f"The stored file could not be read: {error}. Nothing was "
+                                "imported; upload the file again.") from error
         batch: list[tuple[Any, ...]] = []
         for row, record in self._records(reader):
             staged, issues = self.builder.build(record, row)
