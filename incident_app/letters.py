@@ -14,6 +14,7 @@ import json
 import logging
 import mimetypes
 import re
+import threading
 import unicodedata
 import urllib.request
 from collections.abc import Iterable
@@ -604,11 +605,23 @@ def _image_cache_bounded() -> dict[str, Any]:
 
 
 def pdf_from_html(html: str, *, archival: bool = False) -> bytes:
-    """Lay out trusted letter HTML with the locked-down fetcher. Raises LetterRenderError."""
+    """Lay out letter HTML with the locked-down fetcher (only letter_templates/ files and data:
+    URIs). Raises LetterRenderError naming a refused URL. Prefer render_pdf: this skips the
+    template's escaping, so only pass HTML the code itself produced."""
     return _write_pdf(html, archival=archival)[0]
 
 
+# Pango's font map inside the shared FontConfiguration is not safe to use from two threads at
+# once (a threaded dev server previewing two letters); processes each get their own.
+_render_lock = threading.Lock()
+
+
 def _write_pdf(html: str, *, archival: bool = False) -> tuple[bytes, int]:
+    with _render_lock:
+        return _write_pdf_unlocked(html, archival=archival)
+
+
+def _write_pdf_unlocked(html: str, *, archival: bool) -> tuple[bytes, int]:
     options: dict[str, Any] = {"presentational_hints": False, "cache": _image_cache_bounded()}
     if archival:
         options["pdf_variant"] = ARCHIVAL_VARIANT
@@ -722,7 +735,7 @@ _OVERLAY_HEAD = (
 )
 
 
-class _SharedLayout(TypedDict):
+class SharedLayout(TypedDict):
     template_name: str
     common: dict[str, Any]
     base_pdf: bytes
@@ -741,7 +754,9 @@ def render_batch(
     """Yield (letter_id, pdf_bytes) per recipient, in order; each PDF carries the same text
     as render_pdf(template_name, {**common_context, "recipient": recipient}).
 
-    `workers` None or 1 renders in this process; more uses a process pool. Raises
+    `workers` None or 1 renders in this process; more uses a process pool (fork), each worker
+    with its own FontConfiguration. Output is plain PDF 1.7, not PDF/A: archive copies come
+    from render_pdf(..., archival=True). Raises
     ValidationFailed for a bad recipient (before any rendering) and ValueError for a template
     that is not a mail-merge template.
     """
@@ -762,7 +777,7 @@ def render_batch(
             yield from results
 
 
-def shared_layout(template_name: str, common_context: Mapping[str, Any]) -> _SharedLayout:
+def shared_layout(template_name: str, common_context: Mapping[str, Any]) -> SharedLayout:
     """The body laid out once, with empty recipient boxes."""
     html = _render(template_name, common_context, mode="base")
     base_pdf, page_count = _write_pdf(html)
@@ -776,7 +791,7 @@ def shared_layout(template_name: str, common_context: Mapping[str, Any]) -> _Sha
     }
 
 
-def _overlay_html(layout: _SharedLayout, chunk: Sequence[RecipientContext]) -> str:
+def _overlay_html(layout: SharedLayout, chunk: Sequence[RecipientContext]) -> str:
     sections = [
         _render(
             layout["template_name"],
@@ -790,7 +805,7 @@ def _overlay_html(layout: _SharedLayout, chunk: Sequence[RecipientContext]) -> s
 
 
 def _merge_chunk(
-    layout: _SharedLayout, chunk: Sequence[RecipientContext]
+    layout: SharedLayout, chunk: Sequence[RecipientContext]
 ) -> list[tuple[str, bytes]]:
     overlay_pdf, overlay_pages = _write_pdf(_overlay_html(layout, chunk))
     pages = layout["page_count"]
@@ -999,10 +1014,10 @@ def _assemble(objects: Mapping[int, bytes], *, root: int, info: int | None) -> b
     return bytes(out)
 
 
-_worker_layout: _SharedLayout | None = None
+_worker_layout: SharedLayout | None = None
 
 
-def _init_worker(layout: _SharedLayout) -> None:
+def _init_worker(layout: SharedLayout) -> None:
     global _worker_layout
     _worker_layout = layout
     font_config()
