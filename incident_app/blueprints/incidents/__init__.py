@@ -1,0 +1,1 @@
+"""Incident case pages."""
