@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ import time_machine
 
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
+from incident_app.models.evidence import EvidenceFile
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentMember
@@ -384,3 +386,50 @@ def test_an_admin_edits_a_checklist_template(app, client, auth, people):
 
     assert response.status_code == 302
     assert "Ransomware" in client.get("/incidents/checklists").get_data(as_text=True)
+
+
+# --- evidence ----------------------------------------------------------------------------
+
+PDF = b"%PDF-1.7\n%%EOF\n"
+
+
+def _upload(client, incident, name, data):
+    token = csrf_token(client, f"/incidents/{incident.id}/evidence")
+    return client.post(f"/incidents/{incident.id}/evidence", content_type="multipart/form-data",
+                       data={"csrf_token": token, "description": "scan",
+                             "file": (io.BytesIO(data), name)})
+
+
+def test_a_member_uploads_and_downloads_evidence(app, client, auth, people, incident):
+    auth.login(people["member"].email)
+
+    assert _upload(client, incident, "fax log.pdf", PDF).status_code == 302
+    again = _upload(client, incident, "fax log copy.pdf", PDF)
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        file_id = get_session().scalar(sa.select(EvidenceFile.id))
+    download = client.get(f"/incidents/{incident.id}/evidence/{file_id}/download")
+
+    assert "is already on this incident (same SHA-256)" in page
+    assert "Uploaded again" in page and "fax log copy.pdf" in page
+    assert download.status_code == 200 and download.data == PDF
+    assert download.headers["Content-Disposition"].startswith(
+        'attachment; filename="fax log.pdf"')
+    assert _count(app, EvidenceFile) == 1
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("payload.exe", b"MZ\x90\x00", "Files of type .exe are not accepted"),
+    ("invoice.pdf", b"MZ\x90\x00", "not a .pdf file"),
+    ("big.pdf", PDF + b"x" * 2048, "larger than the limit of"),
+])
+def test_a_bad_upload_is_refused_on_the_form(app, client, auth, people, incident, name, data,
+                                              message):
+    app.config["EVIDENCE_MAX_BYTES"] = 1024
+    auth.login(people["member"].email)
+
+    response = _upload(client, incident, name, data)
+
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert _count(app, EvidenceFile) == 0

@@ -7,20 +7,24 @@ non-members) is decided in the services.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import flash
 from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
 from incident_app import clock
+from incident_app import storage
 from incident_app.access import Capability
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
@@ -31,6 +35,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentStatus
 from incident_app.services import checklists
+from incident_app.services import evidence
 from incident_app.services import incident_list
 from incident_app.services import incidents
 from incident_app.services import options
@@ -49,6 +54,7 @@ INCIDENT_TABS = [
     (30, "Team", "incidents.team"),
     (40, "Timeline", "incidents.timeline_page"),
     (50, "Tasks", "incidents.task_list"),
+    (60, "Evidence", "incidents.evidence_list"),
 ]
 
 
@@ -369,6 +375,57 @@ def task_done(incident_id: int, task_id: int) -> Response:
                           now=clock.utcnow())
         flash(f"Task completed: {task.title}", "success")
     return redirect(url_for("incidents.task_list", incident_id=incident_id))
+
+
+# --- evidence ------------------------------------------------------------------------------
+
+
+def _evidence_limit() -> int:
+    return int(current_app.config.get("EVIDENCE_MAX_BYTES")
+               or current_app.config["MAX_CONTENT_LENGTH"])
+
+
+@bp.route("/<int:incident_id>/evidence", methods=["GET", "POST"])
+@login_required
+def evidence_list(incident_id: int) -> str | Response | tuple[str, int]:
+    session = get_session()
+    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    form = forms.EvidenceForm()
+    if form.validate_on_submit():
+        upload = evidence.Upload(filename=form.file.data.filename or "",
+                                 stream=form.file.data.stream)
+        try:
+            result = evidence.upload_evidence(
+                session, actor=current_user, incident_id=incident_id, upload=upload,
+                description=form.description.data or "", now=clock.utcnow(),
+                store=storage.current_store(), max_bytes=_evidence_limit())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(f"{result.evidence.filename} is already on this incident (same SHA-256); "
+                  "the upload was logged." if result.duplicate
+                  else f"{result.evidence.filename} added.", "success")
+            return redirect(url_for("incidents.evidence_list", incident_id=incident_id))
+    return render_template(
+        "incidents/evidence.html", incident=incident, form=form,
+        files=evidence.evidence_of(session, actor=current_user, incident_id=incident_id),
+        can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
+        limit_mb=_evidence_limit() / 1024 / 1024, allowed=sorted(evidence.ALLOWED),
+    ), 422 if form.errors else 200
+
+
+@bp.route("/<int:incident_id>/evidence/<int:evidence_id>/download")
+@login_required
+def evidence_download(incident_id: int, evidence_id: int) -> Response:
+    item, chunks = evidence.open_download(
+        get_session(), actor=current_user, incident_id=incident_id, evidence_id=evidence_id,
+        now=clock.utcnow(), store=storage.current_store())
+    response = Response(stream_with_context(chunks), mimetype=item.content_type)
+    fallback = item.filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(item.filename)}")
+    response.headers["Content-Length"] = str(item.size_bytes)
+    return response
 
 
 # --- checklist templates (admins) ----------------------------------------------------------
