@@ -235,8 +235,8 @@ _ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz
 def _enforce_session_rules() -> Response | None:
     """Server-side session checks on every request: revoked session, idle and absolute
     timeouts (164.312(a)(2)(iii)), and MFA enrolment when the organisation requires it."""
-    if not current_user.is_authenticated:
-        return None
+    if request.blueprint == "api" or not current_user.is_authenticated:
+        return None  # the API authenticates by token only; a browser cookie is ignored there
     reason = _session_ended()
     if reason is not None:
         return _sign_out(reason)

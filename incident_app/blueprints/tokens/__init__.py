@@ -1,0 +1,1 @@
+"""Personal access tokens for the REST API, managed by their owner."""
