@@ -13,10 +13,15 @@ from incident_app import rules
 from incident_app.models.incident import CountSource
 from incident_app.models.incident import Incident
 from incident_app.models.timeline import TimelineEntry
-from incident_app.services.impact import affected_count
 from incident_app.services.incident_list import Page
 from incident_app.services.obligations import DeterminationPage
 from incident_app.services.obligations import ObligationView
+
+
+def affected_count(incident: Incident) -> int:
+    """The roster's count once one is imported, else the intake estimate (as the rules use)."""
+    return incident.roster_total if incident.roster_total is not None \
+        else incident.affected_estimate
 
 
 def iso(value: date | datetime | None) -> str | None:
