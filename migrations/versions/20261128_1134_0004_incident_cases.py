@@ -4,7 +4,7 @@ Also adds the OCR safeguards list and "other (describe)" texts to the incident, 
 the default checklist templates from incident_app/data/checklists.json.
 
 Revision ID: 0004
-Revises: 0005_ocr, 0007_roster (also joins those two branches into one head)
+Revises: 0005_ocr
 Create Date: 2026-11-28 11:40:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import incident_app.db
 
 revision: str = '0004'
-down_revision: str | Sequence[str] | None = ('0005_ocr', '0007_roster')
+down_revision: str | Sequence[str] | None = '0005_ocr'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
