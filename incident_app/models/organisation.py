@@ -33,6 +33,14 @@ class Organisation(Base):
     timezone: Mapped[str] = mapped_column(sa.String(64), default="America/New_York")
     # Roles that must use a second factor (empty: MFA optional for everyone).
     mfa_required_roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # After the breach (issue 13): reporting currency (ISO 4217) and closing rules.
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD", server_default="USD")
+    require_signed_review_to_close: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
+    require_proof_to_close_action: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -49,6 +49,7 @@ from incident_app.services import assessment
 from incident_app.services import audit
 from incident_app.services import obligations
 from incident_app.services import options
+from incident_app.services import review
 from incident_app.services import tasks
 from incident_app.services import timeline
 from incident_app.services.incident_access import can_work_on
@@ -605,6 +606,7 @@ def transition(
         _check_reopen(actor, reason)
     if to is S.CLOSED_NOT_A_BREACH:
         details["basis"] = _not_a_breach_basis(session, actor, incident, reason)
+    _check_closing_rules(session, incident, to)
     if reason:
         details["reason"] = reason
     incident.status = to
@@ -619,6 +621,15 @@ def transition(
                  details=details)
     session.commit()
     return incident
+
+
+def _check_closing_rules(session: Session, incident: Incident, to: IncidentStatus) -> None:
+    """Closing as a breach waits for what the organisation requires (a signed post-incident
+    review, when that setting is on: services.review.closure_blockers)."""
+    if to is S.CLOSED:
+        blockers = review.closure_blockers(session, incident)
+        if blockers:
+            raise InvalidTransition(" ".join(blockers))
 
 
 def _check_reopen(actor: User, reason: str) -> None:

@@ -1,0 +1,1 @@
+"""After the breach: impact ledger, corrective action plan, post-incident review."""

@@ -1,0 +1,374 @@
+"""After the breach: the Impact, Actions and Review tabs of an incident, and the /impact page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import g
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+
+from incident_app import clock
+from incident_app.access import Capability
+from incident_app.access import can
+from incident_app.blueprints._helpers import capability_required
+from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.impact import chart
+from incident_app.blueprints.impact import forms
+from incident_app.db import get_session
+from incident_app.errors import InvalidTransition
+from incident_app.errors import ValidationFailed
+from incident_app.models.impact import DisruptionKind
+from incident_app.models.review import SafeguardFamily
+from incident_app.services import corrective_actions
+from incident_app.services import impact
+from incident_app.services import review
+from incident_app.services.incident_access import can_work_on
+from incident_app.services.incident_access import get_visible
+from incident_app.services.organisation import get_organisation
+
+bp = Blueprint("impact", __name__)
+NAV = [(70, "Impact", "impact.summary", Capability.VIEW_ALL_INCIDENTS)]
+INCIDENT_TABS = [
+    (60, "Impact", "impact.incident_impact"),
+    (62, "Actions", "impact.actions"),
+    (64, "Review", "impact.review_page"),
+]
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+def _zone() -> ZoneInfo:
+    if "impact_zone" not in g:
+        g.impact_zone = ZoneInfo(get_organisation(get_session()).timezone)
+    return g.impact_zone
+
+
+@bp.context_processor
+def _helpers() -> dict[str, object]:
+    def local_time(value: datetime | None) -> str:
+        return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    return {"local_time": local_time, "money": impact.money, "families": list(SafeguardFamily),
+            "disruption_kinds": list(DisruptionKind)}
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response(text, mimetype=CSV_TYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _can_work(incident_id: int) -> bool:
+    session = get_session()
+    incident = get_visible(session, actor=current_user, incident_id=incident_id)
+    return can_work_on(session, actor=current_user, incident=incident)
+
+
+# --- Impact tab: costs and disruption ----------------------------------------------------------
+
+
+def _impact_page(incident_id: int, *, cost_form: forms.CostForm | None = None,
+                 disruption_form: forms.DisruptionForm | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    figures = impact.incident_impact(get_session(), actor=current_user, incident_id=incident_id)
+    return render_template(
+        "impact/incident.html", incident=figures.incident, figures=figures,
+        chart=chart.cost_chart(figures.months, figures.currency),
+        cost_form=cost_form or forms.CostForm(currency=figures.currency),
+        disruption_form=disruption_form or forms.DisruptionForm(),
+        delete_form=forms.DeleteForm(), can_work=_can_work(incident_id),
+    ), status
+
+
+@bp.route("/incidents/<int:incident_id>/impact")
+@login_required
+def incident_impact(incident_id: int) -> tuple[str, int]:
+    return _impact_page(incident_id)
+
+
+@bp.route("/incidents/<int:incident_id>/impact/costs", methods=["POST"])
+@login_required
+def add_cost(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.CostForm()
+    if form.validate_on_submit():
+        try:
+            impact.record_cost(get_session(), actor=current_user, incident_id=incident_id,
+                               cost=form.to_input(), evidence=forms.upload_of(form.evidence.data),
+                               now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Cost recorded.", "success")
+            return redirect(url_for("impact.incident_impact", incident_id=incident_id))
+    return _impact_page(incident_id, cost_form=form, status=422)
+
+
+@bp.route("/incidents/<int:incident_id>/impact/costs/<int:cost_id>/delete", methods=["POST"])
+@login_required
+def delete_cost(incident_id: int, cost_id: int) -> Response:
+    if forms.DeleteForm().validate_on_submit():
+        impact.delete_cost(get_session(), actor=current_user, incident_id=incident_id,
+                           cost_id=cost_id, now=clock.utcnow())
+        flash("Cost entry removed.", "success")
+    return redirect(url_for("impact.incident_impact", incident_id=incident_id))
+
+
+@bp.route("/incidents/<int:incident_id>/impact/disruptions", methods=["POST"])
+@login_required
+def add_disruption(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.DisruptionForm()
+    if form.validate_on_submit():
+        try:
+            impact.record_disruption(get_session(), actor=current_user, incident_id=incident_id,
+                                     disruption=form.to_input(), now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Disruption recorded.", "success")
+            return redirect(url_for("impact.incident_impact", incident_id=incident_id))
+    return _impact_page(incident_id, disruption_form=form, status=422)
+
+
+@bp.route("/incidents/<int:incident_id>/impact/disruptions/<int:disruption_id>/delete",
+          methods=["POST"])
+@login_required
+def delete_disruption(incident_id: int, disruption_id: int) -> Response:
+    if forms.DeleteForm().validate_on_submit():
+        impact.delete_disruption(get_session(), actor=current_user, incident_id=incident_id,
+                                 disruption_id=disruption_id, now=clock.utcnow())
+        flash("Disruption removed.", "success")
+    return redirect(url_for("impact.incident_impact", incident_id=incident_id))
+
+
+@bp.route("/incidents/<int:incident_id>/impact/costs.csv")
+@login_required
+def costs_csv(incident_id: int) -> Response:
+    text = impact.costs_csv(get_session(), actor=current_user, incident_id=incident_id,
+                            now=clock.utcnow())
+    return _csv(text, f"costs-incident-{incident_id}.csv")
+
+
+@bp.route("/incidents/<int:incident_id>/impact/disruptions.csv")
+@login_required
+def disruptions_csv(incident_id: int) -> Response:
+    text = impact.disruptions_csv(get_session(), actor=current_user, incident_id=incident_id,
+                                  now=clock.utcnow())
+    return _csv(text, f"disruptions-incident-{incident_id}.csv")
+
+
+@bp.route("/incidents/<int:incident_id>/impact/files/<int:evidence_id>")
+@login_required
+def download(incident_id: int, evidence_id: int) -> Response:
+    evidence, data = impact.open_evidence(get_session(), actor=current_user,
+                                          incident_id=incident_id, evidence_id=evidence_id,
+                                          now=clock.utcnow())
+    return Response(data, mimetype="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{evidence.filename}"'})
+
+
+# --- Actions tab: corrective action plan and training ------------------------------------------
+
+
+def _actions_page(incident_id: int, *, action_form: forms.ActionForm | None = None,
+                  training_form: forms.TrainingForm | None = None,
+                  status_errors: dict[int, str] | None = None,
+                  status: int = 200) -> tuple[str, int]:
+    session = get_session()
+    incident = get_visible(session, actor=current_user, incident_id=incident_id)
+    action_form = action_form or forms.ActionForm()
+    action_form.set_choices(_owners(incident_id))
+    return render_template(
+        "impact/actions.html", incident=incident, action_form=action_form,
+        actions=corrective_actions.plan(session, actor=current_user, incident_id=incident_id),
+        training=corrective_actions.training_records(session, actor=current_user,
+                                                     incident_id=incident_id),
+        training_form=training_form or forms.TrainingForm(), status_form=forms.ActionStatusForm(),
+        status_errors=status_errors or {}, ocr_labels=corrective_actions.ocr_actions(),
+        can_work=_can_work(incident_id),
+        require_proof=get_organisation(session).require_proof_to_close_action,
+    ), status
+
+
+def _owners(incident_id: int) -> list[tuple[int, str]]:
+    people = corrective_actions.owner_choices(get_session(), actor=current_user,
+                                              incident_id=incident_id)
+    return [(person.id, person.name) for person in people]
+
+
+@bp.route("/incidents/<int:incident_id>/actions")
+@login_required
+def actions(incident_id: int) -> tuple[str, int]:
+    return _actions_page(incident_id)
+
+
+@bp.route("/incidents/<int:incident_id>/actions", methods=["POST"])
+@login_required
+def add_action(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.ActionForm()
+    form.set_choices(_owners(incident_id))
+    if form.validate_on_submit():
+        try:
+            corrective_actions.create_action(get_session(), actor=current_user,
+                                             incident_id=incident_id, action=form.to_input(),
+                                             now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Corrective action added.", "success")
+            return redirect(url_for("impact.actions", incident_id=incident_id))
+    return _actions_page(incident_id, action_form=form, status=422)
+
+
+@bp.route("/incidents/<int:incident_id>/actions/<int:action_id>/status", methods=["POST"])
+@login_required
+def action_status(incident_id: int, action_id: int) -> Response | tuple[str, int]:
+    form = forms.ActionStatusForm()
+    if not form.validate_on_submit():
+        return _actions_page(incident_id, status_errors={action_id: "Choose a status."},
+                             status=422)
+    try:
+        row = corrective_actions.change_status(
+            get_session(), actor=current_user, incident_id=incident_id, action_id=action_id,
+            change=form.to_change(), now=clock.utcnow())
+    except (ValidationFailed, InvalidTransition) as error:
+        return _actions_page(incident_id, status_errors={action_id: str(error)},
+                             status=error.status_code)
+    flash(f"“{row.title}” is now {row.status.label.lower()}.", "success")
+    return redirect(url_for("impact.actions", incident_id=incident_id))
+
+
+@bp.route("/incidents/<int:incident_id>/training", methods=["POST"])
+@login_required
+def add_training(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.TrainingForm()
+    if form.validate_on_submit():
+        try:
+            corrective_actions.record_training(
+                get_session(), actor=current_user, incident_id=incident_id,
+                training=form.to_input(), attestation=forms.upload_of(form.attestation.data),
+                now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Training recorded.", "success")
+            return redirect(url_for("impact.actions", incident_id=incident_id))
+    return _actions_page(incident_id, training_form=form, status=422)
+
+
+# --- Review tab --------------------------------------------------------------------------------
+
+
+def _review_form(incident_id: int) -> forms.ReviewForm:
+    """The latest version's text; a first review starts from the generated timeline."""
+    session = get_session()
+    found = review.versions(session, actor=current_user, incident_id=incident_id)
+    if not found:
+        return forms.ReviewForm(timeline_summary=review.draft_timeline_summary(
+            session, actor=current_user, incident_id=incident_id))
+    form = forms.ReviewForm(obj=found[0])
+    form.fill_gaps(found[0].control_gaps)
+    return form
+
+
+@bp.route("/incidents/<int:incident_id>/review", methods=["GET", "POST"])
+@login_required
+def review_page(incident_id: int) -> Response | tuple[str, int]:
+    posted = request.method == "POST"
+    form = forms.ReviewForm() if posted else _review_form(incident_id)
+    if form.validate_on_submit():
+        try:
+            saved = review.save_review(get_session(), actor=current_user,
+                                       incident_id=incident_id, review=form.to_input(),
+                                       now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash(f"Review saved as version {saved.number}.", "success")
+            return redirect(url_for("impact.review_page", incident_id=incident_id))
+    return _review_template(incident_id, form, 422 if posted else 200)
+
+
+def _review_template(incident_id: int, form: forms.ReviewForm, status: int) -> tuple[str, int]:
+    session = get_session()
+    incident = get_visible(session, actor=current_user, incident_id=incident_id)
+    return render_template(
+        "impact/review.html", incident=incident, form=form, sign_form=forms.SignForm(),
+        versions=review.versions(session, actor=current_user, incident_id=incident_id),
+        blockers=review.closure_blockers(session, incident), can_work=_can_work(incident_id),
+        can_sign=can(current_user, Capability.SIGN_DETERMINATIONS),
+    ), status
+
+
+@bp.route("/incidents/<int:incident_id>/review/sign", methods=["POST"])
+@login_required
+def sign_review(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.SignForm()
+    if not form.validate_on_submit():  # the page checks access: a non-member gets 404
+        flash("Choose the version to sign.", "error")
+        return _review_template(incident_id, _review_form(incident_id), 422)
+    try:
+        signed = review.sign_review(get_session(), actor=current_user, incident_id=incident_id,
+                                    number=form.number.data, now=clock.utcnow())
+    except (ValidationFailed, InvalidTransition) as error:
+        flash(str(error), "error")
+        return _review_template(incident_id, _review_form(incident_id), error.status_code)
+    flash(f"Review version {signed.number} signed.", "success")
+    return redirect(url_for("impact.review_page", incident_id=incident_id))
+
+
+@bp.route("/incidents/<int:incident_id>/review/<int:number>.pdf")
+@login_required
+def review_pdf(incident_id: int, number: int) -> Response:
+    pdf = review.review_pdf(get_session(), actor=current_user, incident_id=incident_id,
+                            number=number, now=clock.utcnow())
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="post-incident-review-{incident_id}'
+                               f'-v{number}.pdf"'})
+
+
+# --- across incidents --------------------------------------------------------------------------
+
+
+@bp.route("/impact")
+@capability_required(Capability.VIEW_ALL_INCIDENTS)
+def summary() -> tuple[str, int]:
+    form = forms.RangeForm(formdata=request.args)
+    if not form.validate():
+        return render_template("impact/summary.html", form=form, totals=None), 422
+    totals = impact.totals(get_session(), actor=current_user, date_from=form.date_from.data,
+                           date_to=form.date_to.data)
+    return render_template("impact/summary.html", form=form, totals=totals), 200
+
+
+@bp.route("/impact.csv")
+@capability_required(Capability.VIEW_ALL_INCIDENTS)
+def summary_csv() -> Response:
+    form = forms.RangeForm(formdata=request.args)
+    valid = form.validate()
+    text = impact.totals_csv(get_session(), actor=current_user,
+                             date_from=form.date_from.data if valid else None,
+                             date_to=form.date_to.data if valid else None, now=clock.utcnow())
+    return _csv(text, "impact-totals.csv")
+
+
+@bp.route("/impact/settings", methods=["GET", "POST"])
+@capability_required(Capability.MANAGE_SETTINGS)
+def settings() -> Response | str:
+    form = forms.ImpactSettingsForm(obj=get_organisation(get_session()))
+    if form.validate_on_submit():
+        try:
+            impact.update_settings(get_session(), actor=current_user,
+                                   settings=form.to_settings(), now=clock.utcnow())
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("After-the-breach settings saved.", "success")
+            return redirect(url_for("impact.settings"))
+    return render_template("impact/settings.html", form=form)
