@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import random
 import resource
 import sqlite3
 import sys
@@ -50,67 +49,12 @@ from incident_app.models.roster import ImportMode  # noqa: E402
 from incident_app.models.user import Role  # noqa: E402
 from incident_app.models.user import User  # noqa: E402
 from incident_app.services import roster_import  # noqa: E402
+from incident_app.services.demo import ROSTER_HEADER  # noqa: E402
+from incident_app.services.demo import write_roster  # noqa: E402
 from incident_app.storage import FileStore  # noqa: E402
 
-HEADER = ["external_id", "first_name", "last_name", "date_of_birth", "address_line1",
-          "address_line2", "city", "state", "zip", "country", "email", "phone",
-          "email_consent", "deceased", "nok_name", "nok_address_line1", "nok_city",
-          "nok_state", "nok_zip", "minor", "guardian_name", "language"]
-FIRST = ["Zoë", "José", "Mary-Ann", "D'Angelo", "François", "Siobhán", "Nguyễn", "Ana",
-         "Li", "Björn", "Chloé", "Renée", "Mohammed", "Aoife", "Łukasz", "Ingrid"]
-LAST = ["O'Brien", "García", "Núñez", "Smith", "Müller", "D'Souza", "Van der Berg", "Kowalski",
-        "Øster", "Peña", "Johnson", "Hernández", "McCarthy", "Lefèvre", "Żak", "Brown"]
-STATES = [("NY", "New York", "122"), ("CA", "California", "941"), ("TX", "Texas", "733"),
-          ("FL", "Florida", "331"), ("MA", "Massachusetts", "021"), ("DC", "D.C.", "200"),
-          ("PR", "Puerto Rico", "009"), ("VT", "Vermont", "054"), ("IL", "Illinois", "606")]
-STREETS = ["Main St", "Elm Street", "Rue de l'Église", "Calle Peña", "O'Connell Ave"]
-LANGUAGES = ["", "", "", "es", "Spanish", "zh", "vi"]
-
-
-def write_roster(path: Path, rows: int, seed: int) -> None:
-    """Stream a synthetic roster to `path` (nothing is held in memory)."""
-    rng = random.Random(seed)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        for n in range(rows):
-            writer.writerow(_row(rng, n))
-
-
-def _row(rng: random.Random, n: int) -> list[str]:
-    code, name, zip3 = rng.choice(STATES)
-    deceased = rng.random() < 0.02
-    born = date(rng.randint(1930, 2020), rng.randint(1, 12), rng.randint(1, 28))
-    row = [
-        f"MRN{n:09d}", rng.choice(FIRST), rng.choice(LAST),
-        born.isoformat() if n % 3 else born.strftime("%m/%d/%Y"),
-        f"{rng.randint(1, 9999)} {rng.choice(STREETS)}", "Apt 4B" if n % 5 == 0 else "",
-        "Springfield", code if n % 2 else name, f"{zip3}{rng.randint(0, 99):02d}", "",
-        f"person{n}@example.org" if n % 4 else "", f"555-{n % 10000:04d}",
-        "Y" if n % 4 == 1 else "N", "Y" if deceased else "", "", "", "", "", "", "", "",
-        rng.choice(LANGUAGES),
-    ]
-    if deceased:
-        row[14:19] = ["Rosa Peña", "1 Calle Luna", "San Juan", "PR", "00901"]
-    if n % 50 == 7:  # ~2 % bad rows, of five kinds
-        _spoil(row, n)
-    elif n % 400 == 11:  # ~0.25 % repeat an earlier person's external id
-        row[0] = f"MRN{n - 1:09d}"
-    return row
-
-
-def _spoil(row: list[str], n: int) -> None:
-    kind = (n // 50) % 5
-    if kind == 0:
-        row[7] = "Atlantis"
-    elif kind == 1:
-        row[3] = "2099-01-01"
-    elif kind == 2:
-        row[1] = row[2] = ""
-    elif kind == 3:
-        row[3] = "31/31/99"
-    else:
-        row.append("an extra field")
+# The generator lives with the demo seed so `flask demo seed` imports the same kind of roster.
+HEADER = ROSTER_HEADER
 
 
 def peak_rss_mb() -> float:
