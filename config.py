@@ -70,6 +70,17 @@ class Config:
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
     REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
     SQLITE_BUSY_TIMEOUT_MS = 10000
+    # Reminder email (issue 9). Empty SMTP_HOST: reminders are in-app only (warned at start).
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = _int_env("SMTP_PORT", 587)
+    SMTP_STARTTLS = os.environ.get("SMTP_STARTTLS", "true").lower() in ("1", "true", "yes")
+    SMTP_SSL = os.environ.get("SMTP_SSL", "false").lower() in ("1", "true", "yes")
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TIMEOUT_SECONDS = _int_env("SMTP_TIMEOUT_SECONDS", 10)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "breachdesk@localhost")
+    APP_BASE_URL = os.environ.get("APP_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    EMAIL_RETRY_MAX_MINUTES = _int_env("EMAIL_RETRY_MAX_MINUTES", 60)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 

@@ -1,0 +1,141 @@
+"""Per-user ICS feeds of deadlines and tasks, for Outlook and Google Calendar to subscribe to.
+
+The feed URL carries a secret token; only its SHA-256 is stored, a new token revokes the old
+one, and an unknown or revoked token is a 404 with an audit event. Events carry no PHI (the
+incident reference, the obligation, the due date and a link): calendar providers are not
+business associates. UIDs are stable per obligation or task; a moved date raises SEQUENCE.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from icalendar import Alarm
+from icalendar import Calendar
+from icalendar import Event
+from sqlalchemy.orm import Session
+
+from incident_app.errors import NotFound
+from incident_app.models.incident import Incident
+from incident_app.models.notification import CalendarToken
+from incident_app.models.reminder import SubjectType
+from incident_app.models.user import User
+from incident_app.services import audit
+from incident_app.services import incident_access
+from incident_app.services import reminders
+
+# All-day events start at midnight: remind at 09:00 a week before and the day before.
+ALARM_TRIGGERS = (-timedelta(days=6, hours=15), -timedelta(hours=15))
+UNKNOWN_CALENDAR = "No such calendar. The link may have been revoked: make a new one."
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def current_token(session: Session, *, actor: User) -> CalendarToken | None:
+    return session.scalar(
+        sa.select(CalendarToken)
+        .where(CalendarToken.user_id == actor.id, CalendarToken.revoked_at.is_(None))
+    )
+
+
+def issue_token(session: Session, *, actor: User, now: datetime) -> str:
+    """A new secret feed token for the actor (the old one stops working). The token is
+    returned once and never stored in the clear. Commits."""
+    replaced = _revoke(session, actor, now)
+    token = secrets.token_urlsafe(32)
+    session.add(CalendarToken(user_id=actor.id, token_hash=token_hash(token), created_at=now))
+    audit.record(session, actor=actor, action="calendar.token_issued", at=now,
+                 subject_type="user", subject_id=actor.id, details={"replaced": replaced})
+    session.commit()
+    return token
+
+
+def revoke_token(session: Session, *, actor: User, now: datetime) -> bool:
+    """Stop the actor's feed URL working. Returns False when there was none. Commits."""
+    revoked = _revoke(session, actor, now)
+    if revoked:
+        audit.record(session, actor=actor, action="calendar.token_revoked", at=now,
+                     subject_type="user", subject_id=actor.id)
+    session.commit()
+    return revoked
+
+
+def _revoke(session: Session, actor: User, now: datetime) -> bool:
+    row = current_token(session, actor=actor)
+    if row is not None:
+        row.revoked_at = now
+    return row is not None
+
+
+def feed(session: Session, *, token: str, now: datetime, base_url: str, client: str = "") -> bytes:
+    """The ICS feed for `token`. An unknown, revoked or deactivated one is audited (with a
+    hash prefix, never the token) and raises NotFound. Commits."""
+    row = session.scalar(
+        sa.select(CalendarToken).where(CalendarToken.token_hash == token_hash(token),
+                                       CalendarToken.revoked_at.is_(None))
+    )
+    user = session.get(User, row.user_id) if row is not None else None
+    if row is None or user is None or not user.active:
+        audit.record(session, actor=None, actor_label="anonymous",
+                     action="calendar.invalid_token", at=now, subject_type="calendar_token",
+                     details={"token_sha256_prefix": token_hash(token)[:12], "client": client})
+        session.commit()
+        raise NotFound(UNKNOWN_CALENDAR)
+    visible = incident_access.visible_incidents(user).with_only_columns(Incident.id)
+    deadlines = reminders.active_deadlines(session, incident_ids=visible)
+    sequences = reminders.track_versions(session, deadlines, now=now)
+    row.last_used_at = now
+    ics = build_calendar(deadlines, sequences, now=now, base_url=base_url)
+    session.commit()
+    return ics
+
+
+def build_calendar(
+    deadlines: Iterable[reminders.Deadline],
+    sequences: dict[tuple[SubjectType, int], int],
+    *,
+    now: datetime,
+    base_url: str,
+) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", "-//BreachDesk//Deadlines//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", "BreachDesk deadlines")
+    host = urlsplit(base_url).hostname or "breachdesk"
+    for deadline in sorted(deadlines, key=lambda d: (d.due_on, d.reference, d.label)):
+        calendar.add_component(_event(deadline, sequences.get(deadline.key, 0), now,
+                                      base_url, host))
+    return calendar.to_ical()
+
+
+def _event(
+    deadline: reminders.Deadline, sequence: int, now: datetime, base_url: str, host: str
+) -> Event:
+    summary = f"{deadline.reference}: {deadline.label} due"
+    event = Event()
+    event.add("uid", f"{deadline.subject_type.value}-{deadline.subject_id}@{host}")
+    event.add("sequence", sequence)
+    event.add("dtstamp", now)
+    event.add("dtstart", deadline.due_on)
+    event.add("dtend", deadline.due_on + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("description", f"{summary} on {deadline.due_on.isoformat()}. "
+                             f"Open it in BreachDesk: {base_url}{deadline.link}")
+    event.add("url", f"{base_url}{deadline.link}")
+    event.add("transp", "TRANSPARENT")
+    for trigger in ALARM_TRIGGERS:
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", trigger)
+        event.add_component(alarm)
+    return event

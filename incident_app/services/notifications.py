@@ -1,0 +1,99 @@
+"""In-app notifications (the bell) and the email delivery status admins watch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.access import Capability
+from incident_app.access import can
+from incident_app.access import require
+from incident_app.errors import NotFound
+from incident_app.models.notification import EmailMessage
+from incident_app.models.notification import EmailStatus
+from incident_app.models.notification import Notification
+from incident_app.models.user import User
+
+LIST_LIMIT = 200
+
+
+def unread_count(session: Session, *, actor: User) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+    ) or 0
+
+
+def list_for(session: Session, *, actor: User, unread_only: bool = False) -> list[Notification]:
+    """The actor's own notifications, newest first (at most LIST_LIMIT)."""
+    query = sa.select(Notification).where(Notification.user_id == actor.id)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    return list(session.scalars(
+        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(LIST_LIMIT)
+    ))
+
+
+def mark_read(session: Session, *, actor: User, notification_id: int, now: datetime) -> None:
+    """Mark one of the actor's notifications read. NotFound for anybody else's."""
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != actor.id:
+        raise NotFound("No such notification.")
+    if note.read_at is None:
+        note.read_at = now
+    session.commit()
+
+
+def mark_all_read(session: Session, *, actor: User, now: datetime) -> int:
+    count = session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return count
+
+
+@dataclass(frozen=True)
+class EmailDeliveryStatus:
+    configured: bool
+    pending: int
+    failing: list[EmailMessage]
+    sent_last_day: int
+
+
+def failing_email_count(session: Session, *, actor: User) -> int:
+    """Messages whose last attempt failed — only counted for people who manage settings."""
+    if not can(actor, Capability.MANAGE_SETTINGS):
+        return 0
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(EmailMessage)
+        .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.attempts > 0)
+    ) or 0
+
+
+def email_delivery_status(
+    session: Session, *, actor: User, now: datetime, configured: bool
+) -> EmailDeliveryStatus:
+    """What the admin email page shows. NotAllowed without MANAGE_SETTINGS."""
+    require(actor, Capability.MANAGE_SETTINGS)
+    pending = session.scalar(
+        sa.select(sa.func.count()).select_from(EmailMessage)
+        .where(EmailMessage.status == EmailStatus.PENDING)
+    ) or 0
+    failing = list(session.scalars(
+        sa.select(EmailMessage)
+        .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.attempts > 0)
+        .order_by(EmailMessage.last_attempt_at.desc()).limit(50)
+    ))
+    sent = session.scalar(
+        sa.select(sa.func.count()).select_from(EmailMessage)
+        .where(EmailMessage.status == EmailStatus.SENT,
+               EmailMessage.sent_at >= now - timedelta(days=1))
+    ) or 0
+    return EmailDeliveryStatus(configured, pending, failing, sent)
