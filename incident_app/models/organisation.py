@@ -41,6 +41,10 @@ class Organisation(Base):
     require_proof_to_close_action: Mapped[bool] = mapped_column(
         default=False, server_default=sa.false()
     )
+    # Letters (issue 7): privacy officers may approve letters too (legal reviewers always may).
+    privacy_officer_may_approve: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -48,6 +48,7 @@ def update_settings(
     remove_logo: bool = False,
     mfa_roles: list[str] | None = None,
     now: datetime,
+    privacy_officer_may_approve: bool | None = None,
 ) -> Organisation:
     """Save the settings; audit which fields changed (old → new). Raises ValidationFailed."""
     require(actor, Capability.MANAGE_SETTINGS)
@@ -64,6 +65,11 @@ def update_settings(
         setattr(org, name, value)
     _apply_logo(org, logo, remove_logo, changes)
     _apply_mfa_roles(org, mfa_roles, changes)
+    if (privacy_officer_may_approve is not None
+            and privacy_officer_may_approve != org.privacy_officer_may_approve):
+        changes["privacy_officer_may_approve"] = [org.privacy_officer_may_approve,
+                                                  privacy_officer_may_approve]
+        org.privacy_officer_may_approve = privacy_officer_may_approve
     if changes:
         org.updated_at = now
         audit.record(session, actor=actor, action="settings.updated", at=now,

@@ -62,3 +62,6 @@ class SettingsForm(FlaskForm):
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
     )
     remove_logo = BooleanField("Remove the current logo")
+    privacy_officer_may_approve = BooleanField(
+        "Privacy officers may approve letters (legal reviewers always may)"
+    )

@@ -115,6 +115,7 @@ def settings() -> str | Response:
                 get_session(), actor=current_user, values=form.data,
                 logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
                 mfa_roles=form.mfa_required_roles.data, now=clock.utcnow(),
+                privacy_officer_may_approve=form.privacy_officer_may_approve.data,
             )
         except ValidationFailed as error:
             show_on_form(form, error)

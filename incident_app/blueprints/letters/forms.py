@@ -1,0 +1,110 @@
+"""Letters tab forms: field validation and conversion into the services' inputs only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from flask_wtf.file import FileRequired
+from wtforms import DateField
+from wtforms import HiddenField
+from wtforms import IntegerField
+from wtforms import SelectField
+from wtforms import StringField
+from wtforms import TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
+from wtforms.validators import Length
+from wtforms.validators import Optional
+
+from incident_app.models.letter import NoticeMethod
+from incident_app.services.letter_workflow import LetterRequest
+from incident_app.services.notices import NoticeInput
+from incident_app.services.notices import ProofUpload
+
+LINES_HINT = "One per line."
+
+
+class ButtonForm(FlaskForm):
+    """A bare POST (submit, approve): CSRF only."""
+
+
+class GenerateForm(FlaskForm):
+    obligation_id = IntegerField("Obligation", [InputRequired()])
+    template_name = StringField("Letter", [InputRequired(), Length(max=100)])
+    recipient_name = StringField("Addressee", [Optional(), Length(max=120)])
+    recipient_address = TextAreaField("Address (up to 3 lines)", [Optional(), Length(max=400)])
+
+    def to_request(self) -> LetterRequest:
+        lines = tuple((self.recipient_address.data or "").splitlines())
+        return LetterRequest(self.obligation_id.data, self.template_name.data,
+                             self.recipient_name.data or "", lines)
+
+
+class ChangesForm(FlaskForm):
+    comment = TextAreaField("What has to change", [InputRequired(), Length(max=5000)])
+
+
+class WordingForm(FlaskForm):
+    what_happened = TextAreaField("What happened (plain language)", [Length(max=5000)])
+    phi_types = TextAreaField("Types of information involved (empty: the PHI types on the "
+                              "Facts tab)")
+    steps_for_individuals = TextAreaField("Steps individuals should take")
+    what_we_are_doing = TextAreaField("What we are doing")
+    media_contact = StringField("Media contact (name, phone, email)", [Length(max=300)])
+    covered_entity_type = SelectField("Type of covered entity (HHS portal)", choices=[
+        SelectChoice(name, name)  # type: ignore[attr-defined]
+        for name in ("Healthcare Provider", "Health Plan", "Healthcare Clearinghouse")])
+    contact_phone = StringField("Contact phone for the HHS portal", [Length(max=40)])
+    posting_start = DateField("Substitute notice: posting starts", [Optional()])
+    posting_end = DateField("Substitute notice: posting ends", [Optional()])
+    toll_free_active_until = DateField("Toll-free number active until", [Optional()])
+    substitute_areas = TextAreaField("Substitute notice in media: areas where the people live")
+    es_what_happened = TextAreaField("Qué pasó (Spanish letter)", [Length(max=5000)])
+    es_phi_types = TextAreaField("Tipos de información")
+    es_steps_for_individuals = TextAreaField("Pasos que puede tomar")
+    es_what_we_are_doing = TextAreaField("Qué estamos haciendo")
+
+    def fill_from(self, wording: Any) -> None:
+        for name in ("what_happened", "media_contact", "covered_entity_type", "contact_phone",
+                     "posting_start", "posting_end", "toll_free_active_until"):
+            getattr(self, name).data = getattr(wording, name)
+        for name in ("phi_types", "steps_for_individuals", "what_we_are_doing",
+                     "substitute_areas"):
+            getattr(self, name).data = "\n".join(getattr(wording, name) or [])
+        spanish = wording.spanish or {}
+        self.es_what_happened.data = spanish.get("what_happened", "")
+        for key in ("phi_types", "steps_for_individuals", "what_we_are_doing"):
+            getattr(self, f"es_{key}").data = "\n".join(spanish.get(key) or [])
+
+
+class SentForm(FlaskForm):
+    method = SelectField("Method", choices=[SelectChoice(m.value, m.label)  # type: ignore[attr-defined]
+                                            for m in NoticeMethod])
+    sent_on = DateField("Sent on", [InputRequired()])
+    outlets = TextAreaField("Outlets (press release; one per line)", [Length(max=2000)])
+    transaction_number = StringField("HHS portal transaction number", [Length(max=64)])
+    posting_start = DateField("Web posting starts", [Optional()])
+    posting_end = DateField("Web posting ends", [Optional()])
+    notes = TextAreaField("Notes", [Length(max=2000)])
+
+    def to_notice(self) -> NoticeInput:
+        return NoticeInput(
+            method=NoticeMethod(self.method.data), sent_on=self.sent_on.data,
+            outlets=tuple((self.outlets.data or "").splitlines()),
+            transaction_number=self.transaction_number.data or "",
+            posting_start=self.posting_start.data, posting_end=self.posting_end.data,
+            notes=self.notes.data or "",
+        )
+
+
+class ProofForm(FlaskForm):
+    notice_id = HiddenField()
+    file = FileField("Proof file (affidavit, portal confirmation)", [FileRequired()])
+    description = StringField("Description", [Length(max=300)])
+
+    def to_upload(self) -> ProofUpload:
+        upload = self.file.data
+        return ProofUpload(upload.filename or "", upload.mimetype or "", upload.stream,
+                           self.description.data or "")

@@ -1,0 +1,244 @@
+"""The Letters tab: generate letters per obligation, legal review, downloads, proof of notice.
+
+Thin views: one service call each. Letters hold PHI: every view and download is audited by the
+services. Rendering happens in the service (letters.py); views never import WeasyPrint.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask import Response
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+
+from incident_app import clock
+from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.letters import forms
+from incident_app.db import get_session
+from incident_app.errors import InvalidTransition
+from incident_app.errors import ValidationFailed
+from incident_app.letters import LetterRenderError
+from incident_app.services import letter_workflow
+from incident_app.services import notices
+from incident_app.services.letter_context import ADDRESSED_TEMPLATES
+from incident_app.services.letter_workflow import LetterIntegrityFailed
+
+bp = Blueprint("letters", __name__, url_prefix="/incidents/<int:incident_id>/letters")
+INCIDENT_TABS = [(47, "Letters", "letters.index")]
+PDF_TYPE = "application/pdf"
+
+
+@bp.before_request
+def _incident_visible() -> None:
+    """Every letters URL answers 404 to a non-member first, whatever the form holds."""
+    if current_user.is_authenticated and request.view_args:
+        letter_workflow.require_visible(get_session(), actor=current_user,
+                                        incident_id=request.view_args["incident_id"])
+
+
+def _back(incident_id: int, letter_id: int | None = None) -> Response:
+    if letter_id is None:
+        return redirect(url_for("letters.index", incident_id=incident_id))
+    return redirect(url_for("letters.detail", incident_id=incident_id, letter_id=letter_id))
+
+
+def _attachment(data: bytes, name: str, mimetype: str) -> Response:
+    return Response(data, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/")
+@login_required
+def index(incident_id: int) -> str:
+    incident, groups = letter_workflow.letters_overview(
+        get_session(), actor=current_user, incident_id=incident_id)
+    return render_template(
+        "letters/index.html", incident=incident, groups=groups,
+        notice_rows=notices.notices_of(get_session(), incident),
+        form=forms.GenerateForm(), addressed=ADDRESSED_TEMPLATES)
+
+
+@bp.route("/generate", methods=["POST"])
+@login_required
+def generate(incident_id: int) -> Response:
+    form = forms.GenerateForm()
+    if not form.validate_on_submit():
+        flash("Choose an obligation and a letter.", "error")
+        return _back(incident_id)
+    try:
+        letter = letter_workflow.generate(get_session(), actor=current_user, now=clock.utcnow(),
+                                          incident_id=incident_id, request=form.to_request())
+    except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
+        flash(f"Nothing was generated: {error}", "error")
+        return _back(incident_id)
+    flash(f"Letter {letter.document_id} generated.", "success")
+    return _back(incident_id, letter.id)
+
+
+@bp.route("/wording", methods=["GET", "POST"])
+@login_required
+def wording(incident_id: int) -> str | Response:
+    incident, current = letter_workflow.wording_of(get_session(), actor=current_user,
+                                                   incident_id=incident_id)
+    form = forms.WordingForm()
+    if form.validate_on_submit():
+        try:
+            letter_workflow.save_wording(get_session(), actor=current_user, now=clock.utcnow(),
+                                         incident_id=incident_id, values=form.data)
+        except ValidationFailed as error:
+            show_on_form(form, error)
+        else:
+            flash("Notice wording saved. Letters printed from the old wording must be "
+                  "generated again.", "success")
+            return _back(incident_id)
+    elif not form.is_submitted():
+        form.fill_from(current)
+    return render_template("letters/wording.html", incident=incident, form=form)
+
+
+@bp.route("/<int:letter_id>")
+@login_required
+def detail(incident_id: int, letter_id: int) -> str:
+    page = letter_workflow.letter_page(get_session(), actor=current_user, now=clock.utcnow(),
+                                       incident_id=incident_id, letter_id=letter_id)
+    rows = [row for row in notices.notices_of(get_session(), page.letter.incident)
+            if row.notice.letter_id == letter_id]
+    return render_template(
+        "letters/detail.html", incident=page.letter.incident, page=page, notice_rows=rows,
+        button=forms.ButtonForm(), changes_form=forms.ChangesForm(), sent_form=forms.SentForm(),
+        proof_form=forms.ProofForm())
+
+
+def _review_step(incident_id: int, letter_id: int, step: str, message: str) -> Response:
+    action = getattr(letter_workflow, step)
+    try:
+        action(get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
+               letter_id=letter_id)
+    except (ValidationFailed, InvalidTransition, LetterIntegrityFailed) as error:
+        flash(str(error), "error")
+    else:
+        flash(message, "success")
+    return _back(incident_id, letter_id)
+
+
+@bp.route("/<int:letter_id>/submit", methods=["POST"])
+@login_required
+def submit(incident_id: int, letter_id: int) -> Response:
+    if not forms.ButtonForm().validate_on_submit():
+        return _back(incident_id, letter_id)
+    return _review_step(incident_id, letter_id, "submit_for_review", "Sent to legal review.")
+
+
+@bp.route("/<int:letter_id>/approve", methods=["POST"])
+@login_required
+def approve(incident_id: int, letter_id: int) -> Response:
+    if not forms.ButtonForm().validate_on_submit():
+        return _back(incident_id, letter_id)
+    return _review_step(incident_id, letter_id, "approve",
+                        "Approved. The approval is bound to this version's SHA-256.")
+
+
+@bp.route("/<int:letter_id>/changes", methods=["POST"])
+@login_required
+def request_changes(incident_id: int, letter_id: int) -> Response:
+    form = forms.ChangesForm()
+    if not form.validate_on_submit():
+        flash("Say what has to change.", "error")
+        return _back(incident_id, letter_id)
+    try:
+        letter_workflow.request_changes(get_session(), actor=current_user, now=clock.utcnow(),
+                                        incident_id=incident_id, letter_id=letter_id,
+                                        comment=form.comment.data)
+    except (ValidationFailed, InvalidTransition) as error:
+        flash(str(error), "error")
+    else:
+        flash("Changes requested.", "success")
+    return _back(incident_id, letter_id)
+
+
+@bp.route("/<int:letter_id>/sent", methods=["POST"])
+@login_required
+def mark_sent(incident_id: int, letter_id: int) -> Response:
+    form = forms.SentForm()
+    if not form.validate_on_submit():
+        flash("Enter the method and a valid sent date.", "error")
+        return _back(incident_id, letter_id)
+    try:
+        notices.mark_sent(get_session(), actor=current_user, now=clock.utcnow(),
+                          incident_id=incident_id, letter_id=letter_id, notice=form.to_notice())
+    except (ValidationFailed, InvalidTransition) as error:
+        flash(f"Not recorded: {error}", "error")
+    else:
+        flash("Notice recorded as sent.", "success")
+    return _back(incident_id, letter_id)
+
+
+@bp.route("/<int:letter_id>/versions/<int:version_id>.pdf")
+@login_required
+def download(incident_id: int, letter_id: int, version_id: int) -> Response:
+    try:
+        name, data = letter_workflow.download(
+            get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
+            letter_id=letter_id, version_id=version_id)
+    except LetterIntegrityFailed as error:
+        flash(str(error), "error")
+        return _back(incident_id, letter_id)
+    return _attachment(data, name, PDF_TYPE)
+
+
+@bp.route("/<int:letter_id>/compare")
+@login_required
+def compare(incident_id: int, letter_id: int) -> str | Response:
+    try:
+        comparison = letter_workflow.compare(get_session(), actor=current_user,
+                                             now=clock.utcnow(), incident_id=incident_id,
+                                             letter_id=letter_id)
+    except (InvalidTransition, LetterIntegrityFailed) as error:
+        flash(str(error), "error")
+        return _back(incident_id, letter_id)
+    return render_template("letters/compare.html", incident=comparison.letter.incident,
+                           comparison=comparison)
+
+
+@bp.route("/<int:letter_id>/hhs.json")
+@login_required
+def hhs_json(incident_id: int, letter_id: int) -> Response:
+    text = letter_workflow.hhs_json(get_session(), actor=current_user, now=clock.utcnow(),
+                                    incident_id=incident_id, letter_id=letter_id)
+    return _attachment(text.encode("utf-8"), f"hhs-portal-{letter_id}.json",
+                       "application/json")
+
+
+@bp.route("/<int:letter_id>/notices/<int:notice_id>/proofs", methods=["POST"])
+@login_required
+def attach_proof(incident_id: int, letter_id: int, notice_id: int) -> Response:
+    form = forms.ProofForm()
+    if not form.validate_on_submit():
+        flash("Choose a proof file.", "error")
+        return _back(incident_id, letter_id)
+    try:
+        notices.attach_proof(get_session(), actor=current_user, now=clock.utcnow(),
+                             incident_id=incident_id, notice_id=notice_id,
+                             upload=form.to_upload())
+    except ValidationFailed as error:
+        flash(str(error), "error")
+    else:
+        flash("Proof attached.", "success")
+    return _back(incident_id, letter_id)
+
+
+@bp.route("/proofs/<int:proof_id>")
+@login_required
+def proof(incident_id: int, proof_id: int) -> Response:
+    try:
+        row, data = notices.open_proof(get_session(), actor=current_user, now=clock.utcnow(),
+                                       incident_id=incident_id, proof_id=proof_id)
+    except LetterIntegrityFailed as error:
+        flash(str(error), "error")
+        return _back(incident_id)
+    return _attachment(data, row.filename, "application/octet-stream")
