@@ -127,14 +127,16 @@ def _filtered(query: sa.Select, filters: ListFilters, today: date) -> sa.Select:
 
 
 def _due_by(horizon: date) -> sa.ColumnElement[bool]:
-    """An active obligation or an open task falls due on or before `horizon`."""
-    obligation_due = sa.exists().where(
-        Obligation.incident_id == Incident.id, Obligation.active.is_(True),
-        Obligation.due_on <= horizon)
-    task_due = sa.exists().where(
-        Task.incident_id == Incident.id, Task.status.in_(OPEN_TASK_STATUSES),
-        Task.due_on <= horizon)
-    return sa.or_(obligation_due, task_due)
+    """An active obligation or an open task falls due on or before `horizon`.
+
+    One uncorrelated IN (…UNION…) evaluated once: as correlated EXISTS, SQLite picked the
+    (active, due_on) index per incident and 10,000 incidents took 20 s instead of 0.1 s.
+    """
+    obligation_due = sa.select(Obligation.incident_id).where(
+        Obligation.active.is_(True), Obligation.due_on <= horizon)
+    task_due = sa.select(Task.incident_id).where(
+        Task.status.in_(OPEN_TASK_STATUSES), Task.due_on <= horizon)
+    return Incident.id.in_(sa.union(obligation_due, task_due))
 
 
 # --- dashboard -----------------------------------------------------------------------------
