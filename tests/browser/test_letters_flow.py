@@ -9,13 +9,8 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
-from alembic import command
-from flask import Flask
 from pypdf import PdfReader
 
-from config import TestConfig
-from incident_app import create_app
-from incident_app.cli.database import alembic_config
 from incident_app.db import get_session
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
@@ -24,19 +19,6 @@ from tests.factories import make_user
 from tests.letter_factories import breach_case
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def live_app(tmp_path: Path) -> Flask:
-    """As tests/browser/conftest.py's, upgrading to every head: areas still being merged may
-    leave more than one head for a while, and this test is about letters, not the chain."""
-    url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
-    command.upgrade(alembic_config(url), "heads")
-    config = type("BrowserConfig", (TestConfig,), {
-        "DATABASE_URL": url, "INSTANCE_DIR": tmp_path / "instance",
-        "FILE_STORE_DIR": tmp_path / "files", "WTF_CSRF_ENABLED": True,
-    })
-    return create_app(config)
 
 
 def _sign_in(page, base: str, email: str) -> None:
