@@ -5,6 +5,7 @@ review is written and signed; the incident closes; /impact shows the totals."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from incident_app.db import get_session
 from incident_app.models.incident import CaseRole
@@ -45,7 +46,7 @@ def record_costs_and_outage(page, base: str, incident_id: int, tmp_path) -> None
         page.get_by_label("Date").fill("2026-02-10")
         page.get_by_label("Vendor").fill(vendor)
         page.get_by_role("button", name="Record cost").click()
-        assert page.get_by_text("Cost recorded.").is_visible()
+        expect(page.get_by_test_id("cost-entries")).to_contain_text(vendor)
     page.get_by_label("What was disrupted").select_option(label="Billing halted")
     page.get_by_label("System or process").fill("Billing system")
     page.get_by_label("Down from").fill("2026-02-01T08:00")
@@ -53,9 +54,9 @@ def record_costs_and_outage(page, base: str, incident_id: int, tmp_path) -> None
     page.get_by_label("Claims held or delayed").fill("340")
     page.get_by_label("Value of those claims").fill("125,000.00")
     page.get_by_role("button", name="Record disruption").click()
-    assert page.get_by_text("Disruption recorded.").is_visible()
-    assert page.get_by_test_id("cost-total").inner_text() == "USD 64,000.50"
-    assert page.get_by_test_id("cost-per-individual").inner_text() == "USD 64.00"
+    expect(page.get_by_text("Disruption recorded.")).to_be_visible()
+    expect(page.get_by_test_id("cost-total")).to_have_text("USD 64,000.50")
+    expect(page.get_by_test_id("cost-per-individual")).to_have_text("USD 64.00")
     page.screenshot(path=str(tmp_path / "incident-impact.png"), full_page=True)
 
 
@@ -68,7 +69,7 @@ def plan_two_actions(page, base: str, incident_id: int) -> None:
         page.get_by_label("Owner").select_option(label=owner)
         page.get_by_label("Due").fill("2026-04-30")
         page.get_by_role("button", name="Add action").click()
-        assert page.get_by_text("Corrective action added.").is_visible()
+        expect(page.get_by_test_id("actions")).to_contain_text(owner)
 
 
 def complete_with_proof(page, base: str, incident_id: int, tmp_path) -> None:
@@ -79,12 +80,12 @@ def complete_with_proof(page, base: str, incident_id: int, tmp_path) -> None:
     page.get_by_label(f"Status of “{title}”").select_option(label="Done")
     # The organisation requires proof: without it the action stays open.
     page.get_by_role("button", name=f"Update “{title}”").click()
-    assert page.get_by_text("Attach proof of completion").is_visible()
+    expect(page.get_by_text("Attach proof of completion")).to_be_visible()
     page.get_by_label(f"Status of “{title}”").select_option(label="Done")
     page.get_by_label(f"Proof of completion for “{title}”").set_input_files(str(proof))
     page.get_by_role("button", name=f"Update “{title}”").click()
-    assert page.get_by_text(f"“{title}” is now done.").is_visible()
-    assert page.get_by_role("link", name="sign-in-sheet.pdf").is_visible()
+    expect(page.get_by_text(f"“{title}” is now done.")).to_be_visible()
+    expect(page.get_by_role("link", name="sign-in-sheet.pdf")).to_be_visible()
 
 
 def test_after_the_breach_end_to_end(live_app, live_server, page, tmp_path) -> None:
@@ -116,7 +117,7 @@ def test_after_the_breach_end_to_end(live_app, live_server, page, tmp_path) -> N
     page.get_by_label("Technical safeguards (45 CFR 164.312) — one gap per line").fill(
         "No MFA on webmail")
     page.get_by_role("button", name="Save review").click()
-    assert page.get_by_text("Review saved as version 1.").is_visible()
+    expect(page.get_by_text("Review saved as version 1.")).to_be_visible()
     sign_out(page)
 
     sign_in(page, base, officer.email)
@@ -124,19 +125,19 @@ def test_after_the_breach_end_to_end(live_app, live_server, page, tmp_path) -> N
     page.get_by_label("Move to").select_option(label="Closed")
     page.get_by_role("button", name="Change status").click()
     # The organisation requires a signed review first.
-    assert page.get_by_text("Version 1 of the post-incident review is not signed").is_visible()
+    expect(page.get_by_text("Version 1 of the post-incident review is not signed")).to_be_visible()
     page.get_by_role("link", name="Review").click()
     page.get_by_role("button", name="Sign version 1").click()
-    assert page.get_by_text("Review version 1 signed.").is_visible()
+    expect(page.get_by_text("Review version 1 signed.")).to_be_visible()
     # Closing through the incident page's lifecycle form.
     page.get_by_role("link", name="Overview").click()
     page.get_by_label("Move to").select_option(label="Closed")
     page.get_by_role("button", name="Change status").click()
-    assert page.get_by_text("Status is now Closed.").is_visible()
+    expect(page.get_by_text("Status is now Closed.")).to_be_visible()
 
     page.get_by_role("link", name="Impact", exact=True).first.click()
     page.wait_for_url(f"{base}/impact")
-    assert page.get_by_test_id("impact-cost-total").inner_text() == "USD 64,000.50"
+    expect(page.get_by_test_id("impact-cost-total")).to_have_text("USD 64,000.50")
     disruption = page.get_by_test_id("impact-disruption").inner_text()
     assert "Billing halted: 2.5 days" in disruption
     assert "Claims held or delayed: 340 (USD 125,000.00)" in disruption
