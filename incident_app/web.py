@@ -224,6 +224,7 @@ def _unexpected_error(error: Exception) -> tuple[str | dict, int]:
 
 def register_request_hooks(app: Flask) -> None:
     app.before_request(_enforce_session_rules)
+    app.before_request(_incident_gate)
     app.after_request(_security_headers)
 
 
@@ -289,6 +290,19 @@ def _require_mfa_enrolment() -> Response | None:
     flash("Your organisation requires a second sign-in factor. Set up your authenticator "
           "app to continue.", "warning")
     return redirect(url_for("auth.mfa_setup"))
+
+
+def _incident_gate() -> None:
+    """Defence in depth for every page under /incidents/<incident_id>/…: a signed-in user
+    who may not see the incident gets 404 before any handler or form validation runs, so
+    no route can leak the incident's existence by answering 302/403/422 first. Services
+    still check access themselves; the token-authenticated API checks in its own layer."""
+    incident_id = (request.view_args or {}).get("incident_id")
+    if incident_id is None or not current_user.is_authenticated:
+        return
+    from incident_app.services.incident_access import get_visible
+
+    get_visible(get_session(), actor=current_user, incident_id=incident_id)
 
 
 def _security_headers(response: Response) -> Response:

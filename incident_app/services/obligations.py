@@ -332,13 +332,14 @@ def override_due_date(
     due_on: date | None,
     reason: str,
     now: datetime,
+    incident_id: int | None = None,
 ) -> Obligation:
     """Record (or with due_on=None, clear) a privacy officer's due date beside the computed
     one. Both are kept; the change is audited. Raises NotFound/NotAllowed/ValidationFailed.
-    Commits once."""
+    `incident_id` (from the URL) must own the obligation. Commits once."""
     require(actor, Capability.SIGN_DETERMINATIONS)
     row = session.get(Obligation, obligation_id)
-    if row is None:
+    if row is None or (incident_id is not None and row.incident_id != incident_id):
         raise NotFound("No such obligation.")
     incident_access.get_visible(session, actor=actor, incident_id=row.incident_id)
     reason = _override_reason(reason)

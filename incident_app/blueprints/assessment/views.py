@@ -184,7 +184,8 @@ def override_due_date(incident_id: int, obligation_id: int) -> Response:
         try:
             obligations.override_due_date(
                 get_session(), actor=current_user, obligation_id=obligation_id,
-                due_on=form.due_on.data, reason=form.reason.data, now=clock.utcnow(),
+                incident_id=incident_id, due_on=form.due_on.data, reason=form.reason.data,
+                now=clock.utcnow(),
             )
         except ValidationFailed as error:
             flash(str(error), "error")
