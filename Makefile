@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run run-prod test test-pg test-browser lint bench venv clean
+.PHONY: run run-prod test test-pg test-browser lint bench venv clean coverage-rules
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,11 @@ test-pg: $(STAMP)
 	psql "$(PG_ADMIN_URL)" -q -c "CREATE DATABASE $$db" || exit 1; \
 	trap 'psql "$(PG_ADMIN_URL)" -q -c "DROP DATABASE IF EXISTS $$db WITH (FORCE)"' EXIT; \
 	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/$$db $(PY) -m pytest
+
+## The rules engine must keep 100 % branch coverage.
+coverage-rules: $(STAMP)
+	$(PY) -m pytest -q tests/rules --cov=incident_app.rules --cov-branch \
+	  --cov-report=term-missing:skip-covered --cov-fail-under=100
 
 test-browser: $(STAMP)
 	$(PY) -m pytest tests/browser
