@@ -1,0 +1,1 @@
+"""Reports: the HHS annual log of small breaches and the response metrics."""
