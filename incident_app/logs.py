@@ -41,3 +41,6 @@ def configure(log_format: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Libraries that narrate every step at INFO: keep their warnings only.
+    for noisy in ("weasyprint", "fontTools", "alembic.runtime.plugins"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
