@@ -79,6 +79,8 @@ SORTS = {
     "next_due": lambda nd: nd.c.next_due,
 }
 
+NULLABLE_SORTS = frozenset({"discovered_on", "next_due"})
+
 
 def list_incidents(
     session: Session, *, actor: User, filters: ListFilters, today: date,
@@ -91,8 +93,19 @@ def list_incidents(
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     next_due = _next_due()
     key = SORTS[filters.sort](next_due)
-    order = key.desc().nulls_last() if filters.descending else key.asc().nulls_last()
+    order = key.desc() if filters.descending else key.asc()
+    if filters.sort in NULLABLE_SORTS:
+        # Only where NULLs exist: "NULLS LAST" on created_at kept PostgreSQL from using its
+        # index (a sort of every incident per page: 24 ms -> 0.1 ms at 10,000 incidents).
+        order = order.nulls_last()
     page = max(1, filters.page)
+    if filters.sort != "next_due":
+        # Page first, then the next due dates of its rows only: the grouped join below reads
+        # every active obligation (~75 ms at 10,000 incidents on PostgreSQL, bench/web_load.py).
+        incidents = session.scalars(query.order_by(order, Incident.id.desc())
+                                    .limit(per_page).offset((page - 1) * per_page)).all()
+        due = _next_due_of(session, [incident.id for incident in incidents])
+        return Page([IncidentRow(i, due.get(i.id)) for i in incidents], total, page, per_page)
     rows = session.execute(
         query.add_columns(next_due.c.next_due)
         .outerjoin(next_due, next_due.c.incident_id == Incident.id)
@@ -100,6 +113,14 @@ def list_incidents(
         .limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page([IncidentRow(i, due) for i, due in rows], total, page, per_page)
+
+
+def _next_due_of(session: Session, incident_ids: list[int]) -> dict[int, date]:
+    return dict(session.execute(
+        sa.select(Obligation.incident_id, sa.func.min(Obligation.due_on))
+        .where(Obligation.incident_id.in_(incident_ids), Obligation.active.is_(True))
+        .group_by(Obligation.incident_id)
+    ).all())
 
 
 def _filtered(query: sa.Select, filters: ListFilters, today: date) -> sa.Select:
