@@ -196,7 +196,16 @@ def seed(
     if options_.roster:
         with _timed(report, "rosters"):
             _import_rosters(session, rng, staff, options_, keyring, store, report, progress)
+    _analyze(session)
     return report
+
+
+def _analyze(session: Session) -> None:
+    """Fresh planner statistics after a bulk load. Without them PostgreSQL answered the incident
+    list's min(due_on) per incident from the (active, due_on) index: 93 s instead of 77 ms."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE"))
+        session.commit()
 
 
 class _timed:
