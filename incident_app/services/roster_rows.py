@@ -97,7 +97,9 @@ class RowBuilder:
             reason = (f"this row has {len(record)} fields but the header has {self.width} "
                       "(a stray delimiter or quote?)")
             return None, [Issue(row, "", REJECTED, reason, "")]
-        values = {name: norm.clean(record[index]) for name, index in self.positions}
+        clean = norm.clean
+        # Blank cells are common (next of kin, guardian…): skip them before cleaning.
+        values = {name: clean(cell) for name, index in self.positions if (cell := record[index])}
         issues: list[Issue] = []
         try:
             staged = self._staged(values, row, issues)
