@@ -29,6 +29,7 @@ from incident_app.models.letter import NoticeSent
 from incident_app.models.letter import NoticeWording
 from incident_app.models.obligation import Obligation
 from incident_app.models.organisation import Organisation
+from incident_app.services import corrective_actions
 from incident_app.services import obligations as obligation_service
 from incident_app.services import options
 from incident_app.services.organisation import get_organisation
@@ -332,9 +333,17 @@ def hhs_report(session: Session, case: CaseData) -> dict[str, Any]:
         "individual_notice_end": individual[-1] if individual else None,
         "substitute_notice_required": "substitute_notice" in kinds,
         "media_notice_required": "media_notice" in kinds,
-        "actions_taken": ["Other"] if wording.what_we_are_doing else [],
-        "other_actions": " ".join(wording.what_we_are_doing),
+        **_actions_taken(session, incident, wording.what_we_are_doing),
     }
+
+
+def _actions_taken(session: Session, incident: Incident, wording: list[str]) -> dict[str, Any]:
+    """Section 4 from the corrective action plan; the letter's "what we are doing" wording
+    stands in under "Other" while no action has been planned."""
+    labels, other = corrective_actions.hhs_actions(session, incident)
+    if not labels:
+        return {"actions_taken": ["Other"] if wording else [], "other_actions": " ".join(wording)}
+    return {"actions_taken": labels, "other_actions": other}
 
 
 def incident_obligations(session: Session, incident_id: int) -> list[Obligation]:
