@@ -45,6 +45,9 @@ class Organisation(Base):
     privacy_officer_may_approve: Mapped[bool] = mapped_column(
         default=False, server_default=sa.false()
     )
+    # Mail merge (issue 8): people who agreed to electronic notice get the notice by email,
+    # 164.404(d)(1)(i).
+    email_notice_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

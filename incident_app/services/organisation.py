@@ -49,6 +49,7 @@ def update_settings(
     mfa_roles: list[str] | None = None,
     now: datetime,
     privacy_officer_may_approve: bool | None = None,
+    email_notice_enabled: bool | None = None,
 ) -> Organisation:
     """Save the settings; audit which fields changed (old → new). Raises ValidationFailed."""
     require(actor, Capability.MANAGE_SETTINGS)
@@ -65,17 +66,22 @@ def update_settings(
         setattr(org, name, value)
     _apply_logo(org, logo, remove_logo, changes)
     _apply_mfa_roles(org, mfa_roles, changes)
-    if (privacy_officer_may_approve is not None
-            and privacy_officer_may_approve != org.privacy_officer_may_approve):
-        changes["privacy_officer_may_approve"] = [org.privacy_officer_may_approve,
-                                                  privacy_officer_may_approve]
-        org.privacy_officer_may_approve = privacy_officer_may_approve
+    _apply_flags(org, {"privacy_officer_may_approve": privacy_officer_may_approve,
+                       "email_notice_enabled": email_notice_enabled}, changes)
     if changes:
         org.updated_at = now
         audit.record(session, actor=actor, action="settings.updated", at=now,
                      subject_type="organisation", subject_id=org.id, details=changes)
     session.commit()
     return org
+
+
+def _apply_flags(org: Organisation, flags: Mapping[str, bool | None],
+                 changes: dict[str, list[object]]) -> None:
+    for name, value in flags.items():
+        if value is not None and value != getattr(org, name):
+            changes[name] = [getattr(org, name), value]
+            setattr(org, name, value)
 
 
 def _validate(values: Mapping[str, str]) -> None:

@@ -65,3 +65,6 @@ class SettingsForm(FlaskForm):
     privacy_officer_may_approve = BooleanField(
         "Privacy officers may approve letters (legal reviewers always may)"
     )
+    email_notice_enabled = BooleanField(
+        "Send the breach notice by email to people who agreed to electronic notice"
+    )

@@ -116,6 +116,7 @@ def settings() -> str | Response:
                 logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
                 mfa_roles=form.mfa_required_roles.data, now=clock.utcnow(),
                 privacy_officer_may_approve=form.privacy_officer_may_approve.data,
+                email_notice_enabled=form.email_notice_enabled.data,
             )
         except ValidationFailed as error:
             show_on_form(form, error)
