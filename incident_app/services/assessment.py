@@ -21,6 +21,7 @@ from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.access import require
 from incident_app.errors import InvalidTransition
+from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.models.assessment import AssessmentVersion
 from incident_app.models.assessment import Conclusion
@@ -336,9 +337,13 @@ def sign_version(
     session: Session, *, actor: User, incident_id: int, version_id: int, now: datetime
 ) -> AssessmentVersion:
     """Sign the latest version as it stands. Raises InvalidTransition for an older or
-    already-signed version, NotAllowed for anyone but a privacy officer. Commits once."""
+    already-signed version, NotAllowed for anyone but a privacy officer, NotFound for a
+    version of another incident. Commits once."""
     incident = incident_access.get_visible(session, actor=actor, incident_id=incident_id)
     require(actor, Capability.SIGN_DETERMINATIONS)
+    asked = session.get(AssessmentVersion, version_id)
+    if asked is None or asked.incident_id != incident.id:
+        raise NotFound("No such assessment version on this incident.")
     version = _latest(session, incident_id)
     if version is None or version.id != version_id:
         raise InvalidTransition("Only the latest version can be signed; review it first.")
