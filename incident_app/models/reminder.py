@@ -29,6 +29,7 @@ EVERY_KIND = "*"
 class SubjectType(StrEnum):
     OBLIGATION = "obligation"
     TASK = "task"
+    CORRECTIVE_ACTION = "corrective_action"
 
 
 class ReminderSent(Base):

@@ -44,6 +44,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.mailer import Mail
 from incident_app.mailer import MailDeliveryError
 from incident_app.mailer import Mailer
+from incident_app.models.corrective_action import CorrectiveAction
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentMember
@@ -64,11 +65,13 @@ from incident_app.models.task import Task
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import corrective_actions
 from incident_app.services import organisation
 
 log = logging.getLogger(__name__)
 
 TASK_KIND = "task"
+ACTION_KIND = "corrective_action"
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CLOSED_NOT_A_BREACH)
 KIND_LABELS = {
     "individual_notice": "Notice to individuals",
@@ -80,10 +83,12 @@ KIND_LABELS = {
     "state_individual_notice": "State notice to residents",
     "state_regulator_notice": "State regulator notice",
     TASK_KIND: "Task",
+    ACTION_KIND: "Corrective action",
 }
 # Obligations discharged by a letter: the team's legal reviewers are reminded of them too.
 # HHS notices are typed into OCR's portal, not written as letters.
-LETTER_KINDS = frozenset(KIND_LABELS) - {"hhs_notice", "hhs_annual_log", TASK_KIND}
+LETTER_KINDS = frozenset(KIND_LABELS) - {"hhs_notice", "hhs_annual_log", TASK_KIND,
+                                          ACTION_KIND}
 EMAIL_CLAIM = timedelta(minutes=5)
 MAX_DAYS_BEFORE = 365
 
@@ -117,6 +122,8 @@ class Deadline:
         """Where the deadline is worked on: the Deadlines tab, or the task itself."""
         if self.subject_type is SubjectType.TASK:
             return f"/incidents/{self.incident_id}/tasks/{self.subject_id}"
+        if self.subject_type is SubjectType.CORRECTIVE_ACTION:
+            return f"/incidents/{self.incident_id}/actions"
         return f"/incidents/{self.incident_id}/deadlines"
 
 
@@ -222,9 +229,19 @@ def label_of(kind: str, jurisdiction: str) -> str:
 
 
 def active_deadlines(session: Session, *, incident_ids: sa.Select | None = None) -> list[Deadline]:
-    """Active obligations and open tasks with a due date, on incidents that are not closed
-    (optionally only those in the `incident_ids` subquery)."""
-    return _obligation_deadlines(session, incident_ids) + _task_deadlines(session, incident_ids)
+    """Active obligations, open tasks and open corrective actions with a due date, on
+    incidents that are not closed (optionally only those in the `incident_ids` subquery)."""
+    return (_obligation_deadlines(session, incident_ids) + _task_deadlines(session, incident_ids)
+            + _action_deadlines(session, incident_ids))
+
+
+def _action_deadlines(session: Session, incident_ids: sa.Select | None) -> list[Deadline]:
+    """Corrective action plan items (issue 13): reminded to their owner like tasks."""
+    return [
+        Deadline(SubjectType.CORRECTIVE_ACTION, item.action_id, item.incident_id,
+                 item.reference, ACTION_KIND, item.label, item.due_on, item.owner_id, item.title)
+        for item in corrective_actions.due_items(session, incident_ids=incident_ids)
+    ]
 
 
 def _obligation_deadlines(session: Session, incident_ids: sa.Select | None) -> list[Deadline]:
@@ -268,6 +285,9 @@ def _still_due(session: Session, deadline: Deadline) -> bool:
         row = session.get(Obligation, deadline.subject_id, with_for_update=True,
                           populate_existing=True)
         alive = row is not None and row.active and row.effective_due_on == deadline.due_on
+    elif deadline.subject_type is SubjectType.CORRECTIVE_ACTION:
+        alive = corrective_actions.still_due(session, action_id=deadline.subject_id,
+                                             due_on=deadline.due_on)
     else:
         task = session.get(Task, deadline.subject_id, with_for_update=True,
                            populate_existing=True)
@@ -429,13 +449,16 @@ def _notify(
             ))
 
 
+_SUBJECT_WORDS = {SubjectType.OBLIGATION: "Obligation", SubjectType.TASK: "Task",
+                  SubjectType.CORRECTIVE_ACTION: "Corrective action"}
+
+
 def email_body(deadline: Deadline, lines: list[str], base_url: str) -> str:
     """No PHI: the incident reference, the obligation, the due date and a link only."""
     return "\n".join([
         "BreachDesk deadline reminder", "",
         f"Incident: {deadline.reference}",
-        f"{'Task' if deadline.subject_type is SubjectType.TASK else 'Obligation'}: "
-        f"{deadline.label}",
+        f"{_SUBJECT_WORDS[deadline.subject_type]}: {deadline.label}",
         *lines, "",
         f"Open it in BreachDesk (sign-in required): {base_url}{deadline.link}", "",
         "You receive this because of your role on the incident or as a privacy officer.",
@@ -506,6 +529,9 @@ def _reminder_still_wanted(session: Session, message: EmailMessage) -> bool:
     if reminder.subject_type is SubjectType.OBLIGATION:
         row = session.get(Obligation, reminder.subject_id)
         alive = row is not None and row.active
+    elif reminder.subject_type is SubjectType.CORRECTIVE_ACTION:
+        action = session.get(CorrectiveAction, reminder.subject_id)
+        alive = action is not None and action.status.is_open
     else:
         task = session.get(Task, reminder.subject_id)
         alive = task is not None and task.status in OPEN_TASK_STATUSES
