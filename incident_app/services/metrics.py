@@ -4,9 +4,9 @@ notified, how often notices are on time, what kinds of breach happen, how many p
 Incidents count when their discovery date falls in the chosen range. Durations are whole days
 from the treated discovery date (164.404(a)(2)) to the day, in the organisation's time zone,
 the step happened: containment is the first status change past containment on the timeline,
-assessment the first signed risk assessment, notice the recorded send date (notice records
-where the letters area has them; the HHS annual log's filings for small breaches). Kinds with
-no record source yet are reported as having no data, never as zero. Read-only.
+assessment the first signed risk assessment, notice the first recorded send date (the letters
+area's proof-of-notice records; the HHS annual log's filings for small breaches). A step with
+no record yet is reported as "no data yet", never as zero. Read-only (exports are audited).
 """
 
 from __future__ import annotations
@@ -28,26 +28,27 @@ from sqlalchemy.orm import Session
 
 from incident_app.access import Capability
 from incident_app.access import require
-from incident_app.db import Base
 from incident_app.errors import ValidationFailed
 from incident_app.models.assessment import AssessmentVersion
 from incident_app.models.assessment import Determination
 from incident_app.models.hhs_filing import HhsFiling
 from incident_app.models.hhs_filing import ReportType
 from incident_app.models.incident import Incident
+from incident_app.models.letter import NoticeSent
 from incident_app.models.obligation import Obligation
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import impact
 from incident_app.services import options
 from incident_app.services.audit_log import neutralise
 from incident_app.services.hhs_log import affected_count
+from incident_app.services.impact import ImpactTotals
 from incident_app.services.organisation import get_organisation
 
 BEFORE_CONTAINED = ("reported", "containment")
 UTC_ZONE = ZoneInfo("UTC")  # send dates are already calendar days
-NOTICE_TABLE = "notice_sent"  # the letters area's proof-of-notice records (issue 7)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Metrics:
     by_type: list[tuple[str, int]]
     by_location: list[tuple[str, int]]
     individuals_per_quarter: list[tuple[str, int]]
+    # Costs whose date, and disruptions whose start, fall in the range (services.impact).
+    impact: ImpactTotals
 
 
 def metrics(
@@ -117,6 +120,7 @@ def metrics(
         _tally("breach_types", (i.breach_types for i in breaches)),
         _tally("locations", (i.locations for i in breaches)),
         _per_quarter(breaches),
+        impact.totals(session, actor=actor, date_from=date_from, date_to=date_to),
     )
 
 
@@ -197,19 +201,12 @@ def _sent(session: Session, kinds: dict[str, list[Obligation]]) -> dict[str, dic
             HhsFiling.report_type == ReportType.INITIAL,
             HhsFiling.incident_id.in_(list(small)))):
         met.setdefault("hhs_annual_log", {})[small[filing.incident_id].id] = filing.filed_on
-    notices = Base.metadata.tables.get(NOTICE_TABLE)
-    if notices is not None:
-        rows = session.execute(sa.select(notices.c.obligation_id, sa.func.min(notices.c.sent_on))
-                               .where(notices.c.obligation_id.in_(list(by_id)))
-                               .group_by(notices.c.obligation_id))
-        for obligation_id, sent_on in rows:
-            kind = by_id[obligation_id].kind
-            met.setdefault(kind, {})[obligation_id] = sent_on
+    rows = session.execute(sa.select(NoticeSent.obligation_id, sa.func.min(NoticeSent.sent_on))
+                           .where(NoticeSent.obligation_id.in_(list(by_id)))
+                           .group_by(NoticeSent.obligation_id))
+    for obligation_id, sent_on in rows:
+        met.setdefault(by_id[obligation_id].kind, {})[obligation_id] = sent_on
     return met
-
-
-def _has_records(kind: str) -> bool:
-    return kind == "hhs_annual_log" or NOTICE_TABLE in Base.metadata.tables
 
 
 def _notify(session: Session, chosen: list[Incident],
@@ -225,13 +222,10 @@ def _notify(session: Session, chosen: list[Incident],
 
 
 def _on_time(session: Session, kinds: dict[str, list[Obligation]]) -> list[OnTime]:
-    """Of the obligations met so far, how many were met by their (effective) due date. Only
-    kinds whose sending is recorded somewhere are listed."""
+    """Of the obligations met so far, how many were met by their (effective) due date."""
     met = _sent(session, kinds)
     result = []
     for kind, rows in kinds.items():
-        if not _has_records(kind):
-            continue
         on_time = late = 0
         for row in rows:
             sent = met.get(kind, {}).get(row.id)
@@ -294,4 +288,11 @@ def csv_rows(report: Metrics) -> list[tuple[str, str, str]]:
     rows += [("breaches by type", label, str(n)) for label, n in report.by_type]
     rows += [("breaches by location", label, str(n)) for label, n in report.by_location]
     rows += [("individuals affected", q, str(n)) for q, n in report.individuals_per_quarter]
+    costs = report.impact
+    rows += [("costs", "total", impact.money(costs.total_cents, costs.currency)),
+             ("costs", "actual", impact.money(costs.actual_cents, costs.currency)),
+             ("costs", "estimated", impact.money(costs.estimated_cents, costs.currency)),
+             ("costs", "incidents with costs", str(costs.incidents_with_costs)),
+             ("disruption", "disruptions", str(costs.disruption.count)),
+             ("disruption", "days to recover (total)", str(costs.recovery_days_total))]
     return rows

@@ -135,6 +135,7 @@ def test_metrics_page_draws_charts_the_csp_allows(client, auth, people, small):
     assert re.search(r"<[^>]+\sstyle=", page) is None
     assert "<script>" not in page
     assert "no data yet" in page
+    assert "Costs dated in the range: USD 0.00" in page
 
 
 def test_metrics_backwards_range_is_explained(client, auth, people):

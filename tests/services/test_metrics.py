@@ -18,6 +18,7 @@ from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.user import Role
 from incident_app.services import hhs_log
+from incident_app.services import impact
 from incident_app.services import incidents
 from incident_app.services import metrics
 from incident_app.services.hhs_log import FilingInput
@@ -114,3 +115,18 @@ def test_csv_lists_every_figure_and_says_no_data_yet(session, officer, cases):
     assert rows[("time to notify (days)", "individual_notice median")] == "no data yet"
     assert rows[("breaches by type", "Theft")] == "1"
     assert rows[("individuals affected", "2026 Q1")] == "40"
+
+
+def test_cost_totals_come_from_the_impact_ledger(session, officer, cases):
+    a, _b = cases
+    impact.record_cost(session, actor=officer, incident_id=a.id, now=NOW, cost=impact.CostInput(
+        category="forensic_investigation", basis="actual", amount="1250.00", currency="USD",
+        spent_on=date(2026, 2, 3)))
+
+    report = metrics.metrics(session, actor=officer)
+    text = metrics.export_csv(session, actor=officer, date_from=date(2026, 3, 1), date_to=None,
+                              now=NOW)
+
+    assert (report.impact.total_cents, report.impact.incidents_with_costs) == (125000, 1)
+    rows = {(r["section"], r["item"]): r["value"] for r in csv.DictReader(io.StringIO(text))}
+    assert rows[("costs", "total")] == "USD 0.00"  # the cost is dated before March

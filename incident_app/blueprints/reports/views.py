@@ -28,6 +28,7 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.services import hhs_log as log_service
+from incident_app.services import impact
 from incident_app.services import metrics as metrics_service
 from incident_app.services.incidents import local_today
 
@@ -119,7 +120,8 @@ def metrics() -> str:
     charts = {} if report is None else {
         "type": bar_chart(report.by_type), "location": bar_chart(report.by_location),
         "quarter": bar_chart(report.individuals_per_quarter)}
-    return render_template("reports/metrics.html", form=form, report=report, charts=charts)
+    return render_template("reports/metrics.html", form=form, report=report, charts=charts,
+                           money=impact.money)
 
 
 @bp.route("/metrics.csv")
