@@ -123,7 +123,7 @@ def _allowed_list() -> str:
     return ", ".join(f".{ext}" for ext in sorted(ALLOWED))
 
 
-class _Prefixed:
+class Prefixed:
     """A reader that first returns the sniffed head, then the rest of the stream."""
 
     def __init__(self, head: bytes, rest: _Readable | BinaryIO) -> None:
@@ -135,6 +135,15 @@ class _Prefixed:
             self._head = self._head[len(out):]
             return out
         return self._rest.read(size)
+
+
+def check_type(name: str, head: bytes, *, field: str = "file") -> str:
+    """The content type for an allowed upload, judged by its extension AND its first bytes;
+    ValidationFailed(field=...) otherwise. Shared by every upload of evidence-like files."""
+    try:
+        return _check_type(name, head)
+    except ValidationFailed as error:
+        raise ValidationFailed(str(error), field=field) from error
 
 
 def _check_type(name: str, head: bytes) -> str:
@@ -165,7 +174,7 @@ def upload_evidence(
     head = upload.stream.read(SNIFF_BYTES)
     content_type = _check_type(name, head)
     try:
-        stored = store.put_stream(_Prefixed(head, upload.stream), max_bytes=max_bytes)
+        stored = store.put_stream(Prefixed(head, upload.stream), max_bytes=max_bytes)
     except storage.FileTooLarge as error:
         raise ValidationFailed(
             f"The file is larger than the limit of {max_bytes / 1024 / 1024:g} MB. Nothing was "

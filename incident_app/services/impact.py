@@ -47,6 +47,7 @@ from incident_app.models.incident import Incident
 from incident_app.models.organisation import Organisation
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import evidence as evidence_service
 from incident_app.services.audit_log import neutralise
 from incident_app.services.incident_access import get_visible
 from incident_app.services.incident_access import get_workable
@@ -153,13 +154,15 @@ def store_evidence(
 ) -> EvidenceFile:
     """Put the bytes in the encrypted store and list them among the incident's evidence
     (the same bytes again are the same file, with a custody entry). No commit."""
+    # Same rules as evidence uploads: allow-listed by extension and by content.
+    name = evidence_service.sanitise_filename(upload.filename)
+    head = upload.stream.read(evidence_service.SNIFF_BYTES)
+    content_type = evidence_service.check_type(name, head, field=field_name)
     try:
-        stored = storage.put_stream(upload.stream, max_bytes=MAX_FILE_BYTES)
+        stored = storage.put_stream(evidence_service.Prefixed(head, upload.stream),
+                                    max_bytes=MAX_FILE_BYTES)
     except storage.FileTooLarge as error:
         raise ValidationFailed("The file is larger than 25 MB.", field=field_name) from error
-    if stored.size == 0:
-        raise ValidationFailed("The file is empty.", field=field_name)
-    name = _safe_filename(upload.filename)
     evidence = session.scalar(sa.select(EvidenceFile).where(
         EvidenceFile.incident_id == incident_id, EvidenceFile.sha256 == stored.sha256))
     action = CustodyAction.UPLOADED_AGAIN
@@ -167,7 +170,7 @@ def store_evidence(
         action = CustodyAction.UPLOADED
         evidence = EvidenceFile(
             incident_id=incident_id, sha256=stored.sha256, filename=name,
-            content_type=(upload.content_type or "application/octet-stream")[:100],
+            content_type=content_type,
             size_bytes=stored.size, description=description[:1000], uploaded_by_id=actor.id,
             uploaded_at=now)
         session.add(evidence)
@@ -175,12 +178,6 @@ def store_evidence(
     session.add(CustodyEvent(evidence_id=evidence.id, action=action, actor_id=actor.id, at=now,
                              filename=name))
     return evidence
-
-
-def _safe_filename(name: str) -> str:
-    base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
-    return cleaned[:255] or "file"
 
 
 def open_evidence(

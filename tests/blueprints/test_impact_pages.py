@@ -157,7 +157,7 @@ def test_an_invoice_file_is_uploaded_and_downloaded(app, client, auth) -> None:
     officer, _r, incident, _ = setup_case(app)
     auth.login(officer.email)
     page = f"/incidents/{incident.id}/impact"
-    data = {**COST, "evidence": (io.BytesIO(b"%PDF invoice BP-2291"), "BP-2291.pdf")}
+    data = {**COST, "evidence": (io.BytesIO(b"%PDF-1.7 invoice BP-2291"), "BP-2291.pdf")}
 
     response = post(client, page, f"{page}/costs", data, follow_redirects=True,
                     content_type="multipart/form-data")
@@ -166,7 +166,7 @@ def test_an_invoice_file_is_uploaded_and_downloaded(app, client, auth) -> None:
         as_text=True))
     assert link
     download = client.get(link.group(1))
-    assert download.data == b"%PDF invoice BP-2291"
+    assert download.data == b"%PDF-1.7 invoice BP-2291"
 
 
 # --- Actions tab ------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_completing_without_proof_when_proof_is_required(app, client, auth) -> N
         assert get_session().get(CorrectiveAction, action.id).status.value == "planned"
 
     done = post(client, page, url, {"status": "done", "note": "Policy v3 approved",
-                                    "proof": (io.BytesIO(b"policy v3"), "policy-v3.pdf")},
+                                    "proof": (io.BytesIO(b"%PDF-1.7 policy v3"), "policy-v3.pdf")},
                 content_type="multipart/form-data", follow_redirects=True)
     assert "is now done" in done.get_data(as_text=True)
     assert "policy-v3.pdf" in done.get_data(as_text=True)

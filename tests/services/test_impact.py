@@ -391,3 +391,13 @@ def test_the_currency_cannot_change_once_costs_exist(session, officer, incident)
             "EUR", False, False))
     session.rollback()
     assert get_organisation(session).currency == "USD"
+
+
+def test_an_invoice_that_is_not_what_its_name_says_is_refused(session, officer, incident) -> None:
+    disguised = Upload("invoice.pdf", "application/pdf", io.BytesIO(b"MZ\x90\x00 not a pdf"))
+
+    with pytest.raises(ValidationFailed, match="content is not a .pdf file") as caught:
+        impact.record_cost(session, actor=officer, incident_id=incident.id, cost=cost(),
+                           evidence=disguised, now=NOW)
+
+    assert caught.value.field == "evidence"
