@@ -1,0 +1,212 @@
+"""The mail-merge worker job: discovered by the scheduler, finishes queued batches, survives
+SIGKILL mid-chunk (no letter lost, none written twice), and on PostgreSQL a second worker
+skips the chunk another holds (SKIP LOCKED)."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from pypdf import PdfReader
+from sqlalchemy.orm import Session
+
+from config import TestConfig
+from incident_app import clock
+from incident_app import create_app
+from incident_app import storage
+from incident_app.db import Base
+from incident_app.db import get_session
+from incident_app.db import make_engine
+from incident_app.jobs import mail_merge as job
+from incident_app.models.audit import GENESIS_HASH
+from incident_app.models.audit import AuditChainHead
+from incident_app.models.incident import Incident
+from incident_app.models.mail_batch import BatchStatus
+from incident_app.models.mail_batch import ChunkStatus
+from incident_app.models.mail_batch import LetterState
+from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailChunk
+from incident_app.models.mail_batch import MailLetter
+from incident_app.models.roster import NoticeStatus
+from incident_app.scheduler import extra_jobs
+from incident_app.services import mail_merge
+from tests.mail_merge_helpers import adult
+from tests.mail_merge_helpers import approve
+from tests.mail_merge_helpers import case_with_roster
+from tests.mail_merge_helpers import roster_people
+from tests.mail_merge_helpers import start
+from tests.mail_merge_helpers import team
+from tests.mail_merge_helpers import worker
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from config import TestConfig
+    from incident_app import create_app
+    from incident_app.jobs.mail_merge import run_worker
+
+    url, tmp = sys.argv[1], Path(sys.argv[2])
+    config = type("KillConfig", (TestConfig,), {
+        "DATABASE_URL": url, "INSTANCE_DIR": tmp / "instance", "FILE_STORE_DIR": tmp / "files"})
+    run_worker(create_app(config), until_idle=True)
+    print("finished", flush=True)
+""")
+
+
+def test_the_scheduler_discovers_the_job(app: Flask) -> None:
+    assert "mail-merge" in [job_id for job_id, _, _ in extra_jobs(app)]
+
+
+def test_the_job_finishes_a_queued_batch(app: Flask, session: Session) -> None:
+    people = team(session)
+    incident = case_with_roster(session, people, adult("Ana"), adult("Bo"))
+    approve(session, people, incident)
+    batch = start(session, people, incident)
+
+    job.mail_merge_job(app)
+
+    session.expire_all()
+    assert session.get(MailBatch, batch.id).status is BatchStatus.COMPLETED
+    assert {p.notice_status for p in roster_people(session, incident).values()} == {
+        NoticeStatus.LETTER_GENERATED}
+
+
+# ---- SIGKILL mid-chunk ----------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'kill.sqlite'}"
+        return
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL kill test skipped")
+    name = f"bd_mail_kill_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
+
+
+def _real_app(url: str, tmp_path: Path) -> Flask:
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH))
+    engine.dispose()
+    config = type("KillConfig", (TestConfig,), {
+        "DATABASE_URL": url, "INSTANCE_DIR": tmp_path / "instance",
+        "FILE_STORE_DIR": tmp_path / "files"})
+    return create_app(config)
+
+
+def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
+        database_url: str, tmp_path: Path) -> None:
+    app = _real_app(database_url, tmp_path)
+    size = 160
+    with app.app_context():
+        session = get_session()
+        people = team(session)
+        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
+        approve(session, people, incident)
+        batch = start(session, people, incident, chunk_size=100)
+        batch_id, incident_id = batch.id, incident.id
+
+    process = subprocess.Popen([sys.executable, "-c", WORKER, database_url, str(tmp_path)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        written = _wait_for_letters(app, batch_id, process)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert 0 < written < size
+
+    with app.app_context():
+        session = get_session()
+        before = {row.person_id: row.sha256 for row in _rows(session, batch_id)}
+        running = session.scalars(sa.select(MailChunk).where(
+            MailChunk.status == ChunkStatus.RUNNING)).one()  # the killed worker's claim
+        assert running.number == 1
+
+        # Long after the heartbeat stopped, another worker takes the chunk over.
+        later = clock.utcnow() + timedelta(minutes=10)
+        assert mail_merge.work(session, worker=worker(clock=lambda: later)) == 2
+
+        rows = _rows(session, batch_id)
+        assert len(rows) == size == len({r.person_id for r in rows})
+        assert all(r.state is LetterState.DONE and r.attempts == 1 for r in rows)
+        assert {r.person_id: r.sha256 for r in rows if r.person_id in before} == before
+        assert session.get(MailBatch, batch_id).status is BatchStatus.COMPLETED
+        chunks = list(session.scalars(sa.select(MailChunk).order_by(MailChunk.number)))
+        for chunk in chunks:
+            pages = len(PdfReader(io.BytesIO(storage.read_verified(chunk.print_sha256))).pages)
+            assert pages == sum(r.page_count for r in rows if r.chunk_id == chunk.id)
+        assert [c.letters for c in chunks] == [100, 60]
+        incident = session.get(Incident, incident_id)
+        assert {p.notice_status for p in roster_people(session, incident).values()} == {
+            NoticeStatus.LETTER_GENERATED}
+
+
+def test_a_second_postgres_worker_skips_the_chunk_another_holds(
+        database_url: str, tmp_path: Path) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs one worker")
+    app = _real_app(database_url, tmp_path)
+    with app.app_context():
+        session = get_session()
+        people = team(session)
+        incident = case_with_roster(session, people, adult("Ana"), adult("Bo"))
+        approve(session, people, incident)
+        batch = start(session, people, incident, chunk_size=1)
+        holder = app.extensions["engine"].connect()
+        transaction = holder.begin()
+        holder.execute(sa.text("SELECT id FROM mail_chunk WHERE batch_id = :b AND number = 1 "
+                               "FOR UPDATE"), {"b": batch.id})
+        try:
+            claimed = mail_merge.claim(session, now=clock.utcnow(), worker="second")
+        finally:
+            transaction.rollback()
+            holder.close()
+        assert claimed is not None and claimed.number == 2
+        assert mail_merge.claim(session, now=clock.utcnow(), worker="third").number == 1
+
+
+def _rows(session: Session, batch_id: int) -> list[MailLetter]:
+    session.expire_all()
+    return list(session.scalars(sa.select(MailLetter).where(MailLetter.batch_id == batch_id)))
+
+
+def _wait_for_letters(app: Flask, batch_id: int, process: subprocess.Popen[bytes]) -> int:
+    """Poll until the worker has committed at least one group of letters."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        with app.app_context():
+            session = get_session()
+            written = session.scalar(sa.select(sa.func.count()).select_from(MailLetter).where(
+                MailLetter.batch_id == batch_id)) or 0
+            session.close()
+        if written:
+            return written
+        time.sleep(0.05)
+    raise AssertionError("the worker never wrote a letter")
