@@ -83,6 +83,10 @@ class Config:
     EMAIL_RETRY_MAX_MINUTES = _int_env("EMAIL_RETRY_MAX_MINUTES", 60)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # REST API (/api/v1): per-token fixed-window rate limit and the largest JSON body.
+    API_RATE_LIMIT = _int_env("API_RATE_LIMIT", 120)
+    API_RATE_WINDOW_SECONDS = _int_env("API_RATE_WINDOW_SECONDS", 60)
+    API_MAX_BODY_BYTES = _int_env("API_MAX_BODY_BYTES", 256 * 1024)
 
 
 class DevelopmentConfig(Config):
