@@ -10,6 +10,7 @@ from flask import redirect
 from flask import render_template
 from flask import url_for
 from flask_login import current_user
+from werkzeug.datastructures import FileStorage
 
 from incident_app import clock
 from incident_app.access import Capability
@@ -109,7 +110,8 @@ def settings() -> str | Response:
     org = organisation.get_organisation(get_session())
     form = SettingsForm(obj=org)
     if form.validate_on_submit():
-        upload = form.logo.data
+        # With no file chosen the field keeps the stored logo's bytes (obj=org): not an upload.
+        upload = form.logo.data if isinstance(form.logo.data, FileStorage) else None
         try:
             organisation.update_settings(
                 get_session(), actor=current_user, values=form.data,

@@ -38,7 +38,9 @@ MFA_STEP_SECONDS = 300  # the second factor must follow the password within 5 mi
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: no scheme, no host, no `//` or backslash tricks (open redirect)."""
     if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        if "\\" not in target and "\n" not in target and "\r" not in target:
+        # Browsers drop tabs and newlines inside URLs ("/\t/evil" becomes "//evil"): refuse
+        # every control character and space, not only CR/LF.
+        if "\\" not in target and not any(ord(c) <= 32 or ord(c) == 127 for c in target):
             return target
     return url_for("main.dashboard")
 
