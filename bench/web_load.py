@@ -305,7 +305,7 @@ def server_times(log: Path) -> list[float]:
             continue
         try:
             entry = json.loads(line)
-            entry = json.loads(entry["message"]) if "message" in entry else entry
+            entry = json.loads(entry["msg"]) if "msg" in entry else entry
         except (ValueError, TypeError, KeyError):
             continue
         path = str(entry.get("path", ""))
