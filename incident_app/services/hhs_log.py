@@ -38,6 +38,7 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.organisation import Organisation
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import corrective_actions
 from incident_app.services import options
 from incident_app.services.audit_log import neutralise
 from incident_app.services.organisation import get_organisation
@@ -132,7 +133,7 @@ def annual_log(session: Session, *, actor: User, year: int) -> AnnualLog:
                              .options(selectinload(Incident.state_counts)))
     incidents = {i.id: i for i in loaded}
     org = get_organisation(session)
-    entries = [LogEntry(incidents[i], by_incident.get(i), portal_fields(incidents[i], org),
+    entries = [LogEntry(incidents[i], by_incident.get(i), portal_fields(session, incidents[i], org),
                         filings.get(i, [])) for i in ids]
     entries.sort(key=lambda e: (e.due_on or date.max, e.incident.reference))
     return AnnualLog(year, entries, log_years(session))
@@ -177,18 +178,18 @@ def entry_for(session: Session, *, actor: User, incident_id: int) -> LogEntry:
     obligation = next((o for o in _obligations(session) if o.incident_id == incident_id), None)
     filings = list(session.scalars(sa.select(HhsFiling).where(
         HhsFiling.incident_id == incident_id).order_by(HhsFiling.sequence)))
-    return LogEntry(incident, obligation, portal_fields(incident, get_organisation(session)),
-                    filings)
+    fields = portal_fields(session, incident, get_organisation(session))
+    return LogEntry(incident, obligation, fields, filings)
 
 
 # ---- the portal's fields ---------------------------------------------------------------------
 
 
-def portal_fields(incident: Incident, org: Organisation) -> dict[str, str]:
+def portal_fields(session: Session, incident: Incident, org: Organisation) -> dict[str, str]:
     """The OCR portal's questions (REGULATORY.md §2.1, labels as on the form) answered from
-    the case. Notice dates and actions taken are answered on the portal from the notice
-    records and the corrective-action plan."""
+    the case; Section 4's actions come from the corrective action plan."""
     zone = ZoneInfo(org.timezone)
+    actions, other_actions = corrective_actions.hhs_actions(session, incident)
     return {
         "Breach Affecting": "Fewer Than 500 Individuals",
         "Name of Covered Entity": org.legal_name or NOT_RECORDED,
@@ -207,6 +208,8 @@ def portal_fields(incident: Incident, org: Organisation) -> dict[str, str]:
         "Business Associate Involved":
             f"Yes: {incident.ba_name}" if incident.ba_involved else "No",
         "Brief Description of the Breach": incident.description.strip() or NOT_RECORDED,
+        "Actions Taken in Response to Breach": "; ".join(actions) or NOT_RECORDED,
+        "Describe other actions taken": other_actions or NOT_RECORDED,
     }
 
 

@@ -17,13 +17,17 @@ from incident_app.letters import pdf_text
 from incident_app.models.audit import AuditEvent
 from incident_app.models.hhs_filing import HhsFiling
 from incident_app.models.hhs_filing import ReportType
+from incident_app.models.incident import CaseRole
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
+from incident_app.services import corrective_actions
 from incident_app.services import hhs_log
 from incident_app.services import incidents
 from incident_app.services.hhs_log import FilingInput
 from incident_app.services.hhs_log import FilingStatus
+from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
+from tests.factories import make_incident
 from tests.factories import make_user
 
 
@@ -224,3 +228,19 @@ def test_pdf_lists_each_breach_with_its_status(session, officer, small):
     assert small.reference in text and "Misdirected fax" in text
     assert "BRS-2026-0193" in text
     assert "2026-03-01" in text
+
+
+def test_portal_fields_carry_the_actions_taken_from_the_corrective_action_plan(session) -> None:
+    officer = make_user(session, role=Role.PRIVACY_OFFICER)
+    incident = make_incident(session, created_by=officer, affected_estimate=40,
+                             members={officer: CaseRole.LEAD})
+    corrective_actions.create_action(
+        session, actor=officer, incident_id=incident.id, now=NOW,
+        action=corrective_actions.ActionInput(ocr_code="", title="Lock the records room",
+                                              owner_id=officer.id, due_on=date(2026, 4, 1)))
+
+    fields = hhs_log.portal_fields(session, incident, get_organisation(session))
+
+    assert fields["Actions Taken in Response to Breach"] == "Other"
+    assert fields["Describe other actions taken"] == \
+        "Lock the records room (planned, due 2026-04-01)"
