@@ -107,6 +107,9 @@ class Plan:
     def count(self, variant: Variant) -> int:
         return sum(1 for _, _, v in self.routed if v is variant)
 
+    def mailed(self, variant: Variant) -> int:
+        return sum(1 for _, r, v in self.routed if v is variant and r is Route.MAIL)
+
     @property
     def email(self) -> int:
         return sum(1 for _, route, _ in self.routed if route is Route.EMAIL)

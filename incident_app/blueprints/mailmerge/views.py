@@ -1,0 +1,115 @@
+"""The Mailing tab: start a mail merge from the approved individual notice, follow it live,
+pause / resume / cancel, retry failed letters, download print files and manifests (audited).
+Letters are rendered by the worker, never here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint
+from flask import Response
+from flask import abort
+from flask import flash
+from flask import jsonify
+from flask import redirect
+from flask import render_template
+from flask import url_for
+from flask_login import current_user
+from flask_login import login_required
+
+from incident_app import clock
+from incident_app import storage
+from incident_app.blueprints.mailmerge.forms import ButtonForm
+from incident_app.db import get_session
+from incident_app.errors import InvalidTransition
+from incident_app.errors import ValidationFailed
+from incident_app.services import mail_merge
+
+bp = Blueprint("mailmerge", __name__, url_prefix="/incidents/<int:incident_id>/mailing")
+INCIDENT_TABS = [(48, "Mailing", "mailmerge.index")]
+TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+def _index_page(incident_id: int, status: int = 200) -> tuple[str, int]:
+    view = mail_merge.overview(get_session(), actor=current_user, incident_id=incident_id)
+    return render_template("mailmerge/index.html", incident=view.incident, view=view,
+                           button=ButtonForm()), status
+
+
+@bp.route("/")
+@login_required
+def index(incident_id: int) -> tuple[str, int]:
+    return _index_page(incident_id)
+
+
+@bp.route("/start", methods=["POST"])
+@login_required
+def start(incident_id: int) -> Response | tuple[str, int]:
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    try:
+        batch = mail_merge.start_batch(
+            get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
+            keyring=storage.current_keyring(), store=storage.current_store())
+    except (InvalidTransition, ValidationFailed) as error:
+        flash(str(error), "error")
+        return _index_page(incident_id, status=409)
+    flash("Mailing queued: the worker renders it chunk by chunk.", "success")
+    return redirect(url_for("mailmerge.batch", incident_id=incident_id, batch_id=batch.id))
+
+
+@bp.route("/<int:batch_id>")
+@login_required
+def batch(incident_id: int, batch_id: int) -> str:
+    page = mail_merge.batch_page(get_session(), actor=current_user, now=clock.utcnow(),
+                                 incident_id=incident_id, batch_id=batch_id)
+    return render_template("mailmerge/batch.html", incident=page.incident, page=page,
+                           button=ButtonForm())
+
+
+@bp.route("/<int:batch_id>/progress.json")
+@login_required
+def progress(incident_id: int, batch_id: int) -> Response:
+    return jsonify(mail_merge.progress(get_session(), actor=current_user, now=clock.utcnow(),
+                                       incident_id=incident_id, batch_id=batch_id))
+
+
+ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
+    "pause": (mail_merge.pause, "Mailing paused after the letters being written."),
+    "resume": (mail_merge.resume, "Mailing resumed where it stopped."),
+    "cancel": (mail_merge.cancel, "Mailing cancelled; finished print files are kept."),
+    "retry": (mail_merge.retry, "Failed letters queued again in a new chunk."),
+}
+
+
+@bp.route("/<int:batch_id>/<any(pause, resume, cancel, retry):action>", methods=["POST"])
+@bp.route("/<int:batch_id>/<any(retry):action>/<int:letter_id>", methods=["POST"])
+@login_required
+def control(incident_id: int, batch_id: int, action: str,
+            letter_id: int | None = None) -> Response:
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    service, done = ACTIONS[action]
+    extra = {"letter_id": letter_id} if action == "retry" else {}
+    try:
+        service(get_session(), actor=current_user, now=clock.utcnow(),
+                incident_id=incident_id, batch_id=batch_id, **extra)
+    except InvalidTransition as error:
+        flash(str(error), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("mailmerge.batch", incident_id=incident_id, batch_id=batch_id))
+
+
+@bp.route("/<int:batch_id>/proof.pdf", defaults={"what": "proof", "number": None})
+@bp.route("/<int:batch_id>/manifest.csv", defaults={"what": "manifest", "number": None})
+@bp.route("/<int:batch_id>/chunks/<int:number>/print.pdf", defaults={"what": "print"})
+@bp.route("/<int:batch_id>/chunks/<int:number>/manifest.csv", defaults={"what": "manifest"})
+@login_required
+def download(incident_id: int, batch_id: int, what: str, number: int | None) -> Response:
+    name, data = mail_merge.download(
+        get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
+        batch_id=batch_id, what=what, store=storage.current_store(), chunk_number=number)
+    return Response(data, mimetype=TYPES[name.rsplit(".", 1)[1]],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})
