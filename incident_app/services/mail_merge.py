@@ -123,7 +123,7 @@ class Plan:
         return [v for v in Variant if self.count(v)]
 
 
-def route_of(person: RosterPerson, *, email_enabled: bool) -> tuple[Route, Variant] | str:
+def route_of(person: Any, *, email_enabled: bool) -> tuple[Route, Variant] | str:
     """The route and letter for one person, or why nobody can be written to.
 
     A deceased person's letter goes to the next of kin (164.404(d)(1)(ii)) and needs their
@@ -145,7 +145,11 @@ def route_of(person: RosterPerson, *, email_enabled: bool) -> tuple[Route, Varia
 def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
     """Everyone on the roster still waiting for a notice (merged duplicates excluded)."""
     result = Plan()
-    people = session.scalars(sa.select(RosterPerson).where(
+    people = session.execute(sa.select(
+        RosterPerson.id, RosterPerson.deceased, RosterPerson.nok_address,
+        RosterPerson.email_consent, RosterPerson.minor, RosterPerson.address_status,
+        RosterPerson.language,
+    ).where(
         RosterPerson.import_id.in_(roster.committed_import_ids(session, incident_id)),
         RosterPerson.duplicate_of_id.is_(None),
         RosterPerson.notice_status == NoticeStatus.PENDING,
@@ -338,15 +342,19 @@ def _start_details(batch: MailBatch) -> dict[str, Any]:
 def _proof(session: Session, batch: MailBatch, incident: Incident,
            approvals: dict[Variant, letter_workflow.ApprovedLetter], keyring: KeyRing,
            store: FileStore) -> str | None:
-    picked = _proof_people(session, batch, keyring)
-    if not picked:
+    pdfs: list[bytes] = []
+    for variant, recipient in _proof_people(session, batch, keyring):
+        recipient["letter_id"] = f"{incident.reference}-M{batch.id}-PROOF{len(pdfs) + 1}"
+        try:
+            [(_, pdf)] = list(letters.render_batch(
+                variant.template_name, approvals[variant].common_context, [recipient]))
+        except RENDER_ERRORS:
+            continue  # this one fails in the batch too, with its reason; show the next
+        pdfs.append(pdf)
+        if len(pdfs) == PROOF_SIZE:
+            break
+    if not pdfs:
         return None
-    pdfs = []
-    for index, (variant, recipient) in enumerate(picked, start=1):
-        recipient["letter_id"] = f"{incident.reference}-M{batch.id}-PROOF{index}"
-        common = approvals[variant].common_context
-        pdfs.extend(pdf for _, pdf in letters.render_batch(variant.template_name, common,
-                                                            [recipient]))
     try:
         return store.put_bytes(combine(pdfs)[0]).sha256
     except StorageError as error:
@@ -371,7 +379,7 @@ def _proof_people(session: Session, batch: MailBatch,
         (chosen if distinct else spare).append((entry.variant, recipient.context))
         if len(chosen) == PROOF_SIZE or len(chosen) + len(spare) >= 30:
             break
-    return (chosen + spare)[:PROOF_SIZE]
+    return chosen + spare
 
 
 def _first_chunk(session: Session, batch: MailBatch) -> MailChunk | None:
@@ -1084,7 +1092,6 @@ def progress_of(session: Session, batch: MailBatch, now: datetime) -> dict[str, 
         "rate": round(rate, 1) if active else 0.0,
         "eta_seconds": round(left / rate) if active and rate > 0 and left else None,
         "message": batch.message, "active": active,
-        "done_flag": batch.status in (BatchStatus.COMPLETED, BatchStatus.CANCELLED),
     }
 
 

@@ -32,7 +32,7 @@ def _setup(app, *rows, approved=True):
         incident = case_with_roster(session, people, *(rows or (adult("Ana"), adult("Bo"))))
         if approved:
             approve(session, people, incident)
-        return people, incident.id
+        return people.officer.email, incident.id
 
 
 def _post(client, page, action):
@@ -47,9 +47,9 @@ def _downloads(app, incident_id):
 
 
 def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, auth):
-    people, incident_id = _setup(app, adult("Ana", "García"), adult("Bo"),
+    officer, incident_id = _setup(app, adult("Ana", "García"), adult("Bo"),
                                  person("T1", "T" * 130, "", dob="1970-01-01"))
-    auth.login(people.officer.email)
+    auth.login(officer)
     base = f"/incidents/{incident_id}/mailing/"
     tab = client.get(base).get_data(as_text=True)
     assert "Start the mailing" in tab and ">Mailing</a>" in tab
@@ -93,8 +93,8 @@ def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, 
 
 
 def test_an_unapproved_letter_is_explained_and_starting_is_refused(app, client, auth):
-    people, incident_id = _setup(app, approved=False)
-    auth.login(people.officer.email)
+    officer, incident_id = _setup(app, approved=False)
+    auth.login(officer)
     base = f"/incidents/{incident_id}/mailing/"
     tab = client.get(base).get_data(as_text=True)
     assert "Start the mailing" not in tab and "not generated yet" in tab
@@ -109,8 +109,8 @@ def _token(client):
 
 
 def test_pause_resume_and_cancel_buttons(app, client, auth):
-    people, incident_id = _setup(app)
-    auth.login(people.officer.email)
+    officer, incident_id = _setup(app)
+    auth.login(officer)
     base = f"/incidents/{incident_id}/mailing/"
     batch_url = _post(client, base, f"{base}start").headers["Location"]
     batch_id = batch_url.rstrip("/").rsplit("/", 1)[1]
@@ -129,7 +129,7 @@ def test_pause_resume_and_cancel_buttons(app, client, auth):
 
 
 def test_readers_and_strangers(app, client, auth):
-    people, incident_id = _setup(app)
+    officer, incident_id = _setup(app)
     base = f"/incidents/{incident_id}/mailing/"
     with app.app_context():
         session = get_session()

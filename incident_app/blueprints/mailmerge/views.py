@@ -83,7 +83,8 @@ ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
 
 
 @bp.route("/<int:batch_id>/<any(pause, resume, cancel, retry):action>", methods=["POST"])
-@bp.route("/<int:batch_id>/<any(retry):action>/<int:letter_id>", methods=["POST"])
+@bp.route("/<int:batch_id>/letters/<int:letter_id>/retry", methods=["POST"],
+          defaults={"action": "retry"})
 @login_required
 def control(incident_id: int, batch_id: int, action: str,
             letter_id: int | None = None) -> Response:
