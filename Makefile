@@ -46,10 +46,12 @@ test-browser: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+## Every benchmark in bench/ (files starting with _ are helpers); BENCH_ARGS_<name> adds options,
+## e.g. make bench BENCH_ARGS_web_load="--incidents 1000 --roster 100000 --seconds 10".
 bench: $(STAMP)
-	@for script in bench/*.py; do \
-	  [ -e "$$script" ] || continue; \
-	  echo "== $$script"; $(PY) "$$script" | tail -n 1; \
+	@for script in bench/[!_]*.py; do \
+	  name=$$(basename "$$script" .py); var="BENCH_ARGS_$$name"; \
+	  echo "== $$script $${!var}"; $(PY) "$$script" $${!var} | tail -n 1; \
 	done
 
 clean:
