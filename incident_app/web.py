@@ -26,6 +26,8 @@ from flask_login import current_user
 from flask_login import logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import Map
 
 from config import instance_secret
 from incident_app import blueprints
@@ -84,7 +86,17 @@ def configure_passwords(app: Flask) -> None:
     )
 
 
+class _DatabaseId(IntegerConverter):
+    """`<int:…>` limited to what an INTEGER column holds: a larger id is a 404 route miss
+    instead of PostgreSQL's "integer out of range" error (a 500) in the first query."""
+
+    def __init__(self, url_map: Map, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)  # type: ignore[arg-type]
+
+
 def init_extensions(app: Flask) -> None:
+    app.url_map.converters["int"] = _DatabaseId  # before any blueprint adds a rule
     login_manager.init_app(app)
     csrf.init_app(app)
     app.jinja_env.autoescape = True
@@ -298,8 +310,8 @@ def _incident_gate() -> None:
     no route can leak the incident's existence by answering 302/403/422 first. Services
     still check access themselves; the token-authenticated API checks in its own layer."""
     incident_id = (request.view_args or {}).get("incident_id")
-    if incident_id is None or not current_user.is_authenticated:
-        return
+    if incident_id is None or request.blueprint == "api" or not current_user.is_authenticated:
+        return  # the API never looks at the browser cookie
     from incident_app.services.incident_access import get_visible
 
     get_visible(get_session(), actor=current_user, incident_id=incident_id)

@@ -134,6 +134,13 @@ POLICY: dict[str, str | dict[str, str]] = {
     "roster.import_cancel": "roster_work",
     "roster.person_notice": "roster_work",
     "roster.returns": "roster_work",
+    # mail merge (names and addresses from the roster: PHI)
+    "mailmerge.index": "roster_read",
+    "mailmerge.batch": "roster_read",
+    "mailmerge.progress": "roster_read",
+    "mailmerge.download": "roster_read",
+    "mailmerge.start": "roster_work",
+    "mailmerge.control": "roster_work",
     # after the breach
     "impact.incident_impact": READ,
     "impact.costs_csv": READ,
@@ -223,7 +230,8 @@ COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year")
 PARAM_ALIASES = {("letters.download", "version_id"): "letter_version_id",
                  ("assessment.version", "version_id"): "assessment_version_id",
                  ("assessment.sign", "version_id"): "assessment_version_id",
-                 ("letters.hhs_json", "letter_id"): "hhs_letter_id"}
+                 ("letters.hhs_json", "letter_id"): "hhs_letter_id",
+                 ("mailmerge.control", "letter_id"): "mail_letter_id"}
 
 # Membership of incident A in the matrix's world.
 MEMBERS = {"responder_member": "responder", "legal_member": "legal"}

@@ -68,14 +68,17 @@ def _value(world: World, persona: str, endpoint: str, name: str, source: dict[st
 
 def build_url(world: World, rule: Rule, persona: str, *, objects_from: str = "a") -> str:
     """`rule` with incident A's id and the objects of A (or of B, for the IDOR probes)."""
-    values = {}
-    for name in rule.arguments:
+    values = dict(rule.defaults or {})
+    for name in _url_params(rule):
         source = world.a if name == "incident_id" else getattr(world, objects_from)
         values[name] = _value(world, persona, rule.endpoint, name, source)
-    with world.app.test_request_context():
-        from flask import url_for
+    built = rule.build(values, append_unknown=False)
+    assert built is not None, f"cannot build {rule.rule} from {values}"
+    return built[1]
 
-        return url_for(rule.endpoint, **values)
+
+def _url_params(rule: Rule) -> list[str]:
+    return sorted(set(rule.arguments) - set(rule.defaults or {}))
 
 
 UPLOADS = {
@@ -135,7 +138,7 @@ def _idor_wanted(base: set[str]) -> set[str]:
 
 def _idor_params(rule: Rule) -> list[str]:
     skip = {"incident_id", *policy.OWN_PARAMS, *policy.COMMON_PARAMS, "number"}
-    return [name for name in rule.arguments if name not in skip]
+    return [name for name in _url_params(rule) if name not in skip]
 
 
 def _probes(world: World, rule: Rule) -> list[tuple[str, str, str, set[str]]]:
@@ -149,7 +152,7 @@ def _probes(world: World, rule: Rule) -> list[tuple[str, str, str, set[str]]]:
             if persona in IDOR_PERSONAS and _idor_params(rule):
                 url = build_url(world, rule, persona, objects_from="b")
                 probes.append((persona, method, url, _idor_wanted(wanted)))
-            if set(rule.arguments) & set(policy.OWN_PARAMS) and persona == "responder_member":
+            if set(_url_params(rule)) & set(policy.OWN_PARAMS) and persona == "responder_member":
                 url = build_url(world, rule, "privacy_officer")
                 probes.append((persona, method, url, _idor_wanted(wanted)))
     return probes

@@ -393,3 +393,17 @@ def test_next_never_leaves_the_site(world: World, target: str) -> None:
     seen = urlsplit(location.translate({9: None, 10: None, 13: None}).replace("\\", "/").strip())
     assert seen.netloc in ("", "localhost") and seen.scheme in ("", "http"), location
     TALLY.saw(SUITE, _backend(world), "open-redirect encodings", target)
+
+
+def test_ids_too_large_for_the_database_are_404_not_500(world: World) -> None:
+    wrong = []
+    for rule in RULES:
+        if "GET" not in (rule.methods or ()) or "int:" not in rule.rule:
+            continue
+        url = build_url(world, rule, "privacy_officer")
+        huge = url.replace(f"/{world.a['incident_id']}/", f"/{2**40}/", 1) \
+            if f"/{world.a['incident_id']}/" in url else url.rstrip("/") + "0000000000000"
+        response = world.request("privacy_officer", "GET", huge)
+        if response.status_code != 404:
+            wrong.append(f"{huge}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)

@@ -149,6 +149,8 @@ def build_world(engine: sa.Engine, tmp: Path) -> Iterator[World]:
                 a = _incident_objects(get_session(), users, team=True)
                 b = _incident_objects(get_session(), users, team=False)
                 common = _common_objects(get_session(), users)
+                # The mail-merge worker expires what it loaded: read the users back in full.
+                users = {name: get_session().get(User, user.id) for name, user in users.items()}
             personas = {name: _persona(app, name, users.get(name)) for name in PERSONAS}
             with app.app_context():
                 for persona in personas.values():
@@ -202,6 +204,7 @@ def _incident_objects(session: sa.orm.Session, users: dict[str, User], *,
     ids["hhs_letter_id"] = hhs.id
     ids.update(_roster_records(session, officer, incident.id))
     ids.update(_impact_records(session, officer, users["spare"], incident.id))
+    ids.update(_mail_batch(session, officer, incident.id))
     ids["transition_to"] = incidents.allowed_transitions(
         session.get(Incident, incident.id))[0].value
     ids["outsider_id"], ids["spare_id"] = users["responder"].id, users["spare"].id
@@ -280,6 +283,24 @@ def _impact_records(session: sa.orm.Session, officer: User, owner: User,
     review.save_review(session, actor=officer, incident_id=incident_id, now=NOW,
                        review=review.ReviewInput(root_cause="Unencrypted laptop disk."))
     return {"cost_id": cost.id, "disruption_id": outage.id, "action_id": action.id}
+
+
+def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dict[str, Any]:
+    """A mail-merge batch of the roster, worked through once (proof, chunk, manifest)."""
+    from incident_app.models.mail_batch import LetterState
+    from incident_app.models.mail_batch import MailLetter
+    from incident_app.services import mail_merge
+
+    store = storage.current_store()
+    batch = mail_merge.start_batch(session, actor=officer, now=NOW, incident_id=incident_id,
+                                   keyring=store.keyring, store=store)
+    mail_merge.work(session, worker=mail_merge.Worker(keyring=store.keyring, store=store,
+                                                      clock=lambda: NOW))
+    letter = session.scalars(sa.select(MailLetter).where(
+        MailLetter.batch_id == batch.id).order_by(MailLetter.id)).first()
+    letter.state = LetterState.FAILED  # so "retry this letter" has something to retry
+    session.commit()
+    return {"batch_id": batch.id, "mail_letter_id": letter.id, "action": "pause"}
 
 
 def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str, Any]:
