@@ -101,6 +101,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     # assessment and deadlines
     "assessment.edit": {"GET": READ, "POST": WORK},
     "assessment.version": READ,
+    "assessment.version_pdf": READ,
     "assessment.sign": "incident_sign",
     "assessment.determination": READ,
     "assessment.discovery": WORK,
@@ -229,6 +230,7 @@ COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year")
 # A parameter whose name means different objects on different endpoints.
 PARAM_ALIASES = {("letters.download", "version_id"): "letter_version_id",
                  ("assessment.version", "version_id"): "assessment_version_id",
+                 ("assessment.version_pdf", "version_id"): "assessment_version_id",
                  ("assessment.sign", "version_id"): "assessment_version_id",
                  ("letters.hhs_json", "letter_id"): "hhs_letter_id",
                  ("mailmerge.control", "letter_id"): "mail_letter_id"}

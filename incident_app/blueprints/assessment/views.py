@@ -29,6 +29,7 @@ from incident_app.db import get_session
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.services import assessment as service
+from incident_app.services import assessment_report
 from incident_app.services import obligations
 from incident_app.services import organisation
 
@@ -101,6 +102,17 @@ def version(incident_id: int, version_id: int) -> str:
                                           incident_id=incident_id, today=_today())
     return render_template("assessment/version.html", incident=page.incident, version=chosen,
                            form=AssessmentForm(data=chosen.answers))
+
+
+@bp.route("/assessment/versions/<int:version_id>.pdf")
+@login_required
+def version_pdf(incident_id: int, version_id: int) -> Response:
+    """The 164.414 documentation of one version, as PDF/A (audited)."""
+    name, pdf = assessment_report.export_pdf(get_session(), actor=current_user,
+                                             incident_id=incident_id, version_id=version_id,
+                                             now=clock.utcnow())
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/assessment/versions/<int:version_id>/sign", methods=["POST"])
