@@ -57,8 +57,8 @@ from incident_app.storage import FileStore  # noqa: E402
 HEADER = ROSTER_HEADER
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
 
 
 def fresh_database(url: str) -> sa.Engine:
@@ -68,7 +68,8 @@ def fresh_database(url: str) -> sa.Engine:
     return engine
 
 
-def run_import(engine: sa.Engine, csv_path: Path, work: Path) -> tuple[float, object]:
+def run_import(engine: sa.Engine, csv_path: Path, work: Path,
+               workers: int = 0) -> tuple[float, object]:
     """Upload + worker run through the real services; returns (seconds, finished import)."""
     ring = KeyRing([("bench", os.urandom(32))], os.urandom(32))
     store = FileStore(work / f"files-{engine.dialect.name}", ring)
@@ -90,7 +91,8 @@ def run_import(engine: sa.Engine, csv_path: Path, work: Path) -> tuple[float, ob
                 session, actor=user, now=clock.utcnow(), incident_id=incident.id,
                 upload=upload, filename=csv_path.name, mode=ImportMode.REPLACE, store=store,
                 max_bytes=1 << 40)
-        record = roster_import.run_next(session, keyring=ring, store=store, clock=clock.utcnow)
+        record = roster_import.run_next(session, keyring=ring, store=store, clock=clock.utcnow,
+                                        workers=workers)
         return time.perf_counter() - start, record
 
 
@@ -147,6 +149,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="normalise/encrypt pool processes (default 0: all in the "
+                             "importing process, as the worker job runs it)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as folder:
         work = Path(folder)
@@ -159,7 +164,7 @@ def main() -> None:
         raw_s = raw_sqlite(csv_path, work / "raw.sqlite", roster_import.BATCH_ROWS)
         print(f"sqlite raw executemany: {raw_s:.2f} s", flush=True)
         engine = fresh_database(f"sqlite:///{work / 'bench.sqlite'}")
-        sqlite_s, record = run_import(engine, csv_path, work)
+        sqlite_s, record = run_import(engine, csv_path, work, args.workers)
         engine.dispose()
         print(f"sqlite import: {sqlite_s:.2f} s — {record.message}", flush=True)
 
@@ -167,7 +172,7 @@ def main() -> None:
         if pg_url:
             pg_engine = fresh_database(pg_url)
             pg_raw = raw_postgresql(pg_engine, csv_path)
-            pg_s, pg_record = run_import(pg_engine, csv_path, work)
+            pg_s, pg_record = run_import(pg_engine, csv_path, work, args.workers)
             Base.metadata.drop_all(pg_engine)
             pg_engine.dispose()
             print(f"postgresql raw COPY: {pg_raw:.2f} s; import: {pg_s:.2f} s "
@@ -175,6 +180,9 @@ def main() -> None:
                   f"{pg_record.message}", flush=True)
 
     print(f"finished at {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
+    # peak_rss_mb below is this process; each pool worker is a process of its own.
+    print(f"largest pool worker peak_rss_mb={peak_rss_mb(resource.RUSAGE_CHILDREN):.0f}",
+          flush=True)
     print(f"roster_import: rows={args.rows} sqlite_s={sqlite_s:.2f} "
           f"sqlite_rows_per_s={args.rows / sqlite_s:.0f} vs_raw={raw_s / sqlite_s:.3f} "
           f"peak_rss_mb={peak_rss_mb():.0f}")

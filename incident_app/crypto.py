@@ -101,12 +101,18 @@ class KeyRing:
                 f"The blind-index key must be at least {KEY_SIZE} bytes; got {len(index_key)}."
             )
         self.primary_id = data_keys[0][0]
+        self._material = (tuple(data_keys), bytes(index_key))
         self._headers = {key_id: _header(key_id) for key_id in self._ciphers}
         self._index_mac = hmac.new(index_key, digestmod=hashlib.sha256)
         self.source = source or KeyRingSource("given", "given")
 
     def __repr__(self) -> str:
         return f"<KeyRing primary={self.primary_id} keys={list(self._ciphers)}>"
+
+    def material(self) -> tuple[tuple[tuple[str, bytes], ...], bytes]:
+        """(data keys, index key): enough to rebuild this ring with `KeyRing(*material)` in a
+        helper process of this deployment (a multiprocessing pool). Never log or store it."""
+        return self._material
 
     @property
     def key_ids(self) -> list[str]:
@@ -217,6 +223,10 @@ class KeyRing:
 
 
 def normalise_for_index(value: str) -> str:
+    if value.isascii():
+        # Same result, much cheaper: NFKC leaves ASCII alone, split() knows the same
+        # whitespace as \s, and casefold() is lower() on ASCII.
+        return " ".join(value.split()).lower()
     return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
 
 

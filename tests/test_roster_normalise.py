@@ -136,3 +136,54 @@ def test_the_csv_documentation_names_every_column() -> None:
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "roster_csv.md").read_text()
     assert [c.name for c in COLUMNS if f"| `{c.name}` |" not in doc] == []
+
+
+# -- the import's fast paths give the answers of the slow ones -------------------------------
+
+
+def test_a_remembered_date_is_still_checked_against_each_day() -> None:
+    assert norm.parse_date("2026-03-02", today=TODAY) == date(2026, 3, 2)
+    with pytest.raises(norm.BadValue, match="2026-03-02 is in the future"):
+        norm.parse_date("2026-03-02", today=date(2026, 3, 1))  # same text, earlier "today"
+    for _ in range(2):  # a text that is not a date stays refused when seen again
+        with pytest.raises(norm.BadValue, match="is not a date"):
+            norm.parse_date("2026-02-30", today=TODAY)
+
+
+@pytest.mark.parametrize(("text", "flag"), [
+    ("Y", True), ("yes", True), ("TRUE", True), ("Deceased", True), (" y ", True),
+    ("yEs", True), ("N", False), ("No", False), ("0", False), ("", False), (" FaLsE ", False),
+])
+def test_flags_in_any_case_and_spacing(text: str, flag: bool) -> None:
+    assert norm.parse_flag(text, what="deceased") is flag
+
+
+def test_five_digit_zips_outside_ascii_digits_follow_the_regex() -> None:
+    assert norm.normalise_zip("١٢٢٠٧") == "١٢٢٠٧"  # Arabic-Indic digits: \d accepts them
+    with pytest.raises(norm.BadValue):
+        norm.normalise_zip("¹²²⁰⁷")  # superscripts are digits to isdigit(), not to \d
+
+
+@pytest.mark.parametrize(("zip_code", "state"), [
+    ("96701", "HI"), ("96799", "AS"), ("96910", "GU"), ("96940", "PW"), ("96950", "MP"),
+    ("96970", "MH"), ("96971", "GU"), ("96601", "AP"), ("99501", "AK"),
+])
+def test_pacific_zips_need_all_five_digits(zip_code: str, state: str) -> None:
+    assert norm.zip_state(zip_code) == state
+
+
+def test_blind_index_normalisation_of_ascii_matches_nfkc_and_regex() -> None:
+    import re
+    import unicodedata
+
+    from incident_app.crypto import normalise_for_index
+
+    def reference(value: str) -> str:
+        folded = unicodedata.normalize("NFKC", value)
+        return re.sub(r"\s+", " ", folded).strip().casefold()
+
+    samples = [chr(c) for c in range(128)]
+    samples += [f" a{chr(c)}{chr(c)}B {chr(c)}" for c in range(128)]
+    samples += ["Smith\x1fJohn\x1f1980-04-02\x1f12 Elm St\x1f12207", "  MRN 0012  ", "Zoë Ǆ ﬁ"]
+    assert [normalise_for_index(s) for s in samples] == [reference(s) for s in samples]
+    assert normalise_for_index("Smith\x1fJOHN") == "smith john"

@@ -15,12 +15,16 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import multiprocessing
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -50,14 +54,23 @@ from incident_app.services.roster_columns import sniff_delimiter
 from incident_app.services.roster_normalise import neutralise_cell
 from incident_app.services.roster_rows import MERGED
 from incident_app.services.roster_rows import STAGED_COLUMNS
+from incident_app.services.roster_rows import BuilderSpec
+from incident_app.services.roster_rows import Built
 from incident_app.services.roster_rows import Issue
-from incident_app.services.roster_rows import RowBuilder
+from incident_app.services.roster_rows import build_chunk_in_worker
+from incident_app.services.roster_rows import start_worker
 from incident_app.storage import FileStore
 from incident_app.storage import FileTooLarge
 from incident_app.storage import StorageError
 
 HEAD_BYTES = 64 * 1024
 BATCH_ROWS = 5000
+SQLITE_CACHE_KIB = 64 * 1024  # page cache while staging: the blind indexes' hot pages fit
+# With `workers`, normalising and encrypting run in a pool of processes; chunks go out in
+# order, a few per worker. Off by default: on the shared 2-core machine it was measured
+# slower than one process (bench/roster_import.py --workers 2).
+CHUNK_ROWS = 5000
+CHUNKS_PER_WORKER = 2
 MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(minutes=2)
 REPORT_HEADER = ("row", "column", "outcome", "reason", "value")
@@ -284,17 +297,19 @@ def _import_for_change(
 
 def run_next(
     session: Session, *, keyring: KeyRing, store: FileStore, clock: Callable[[], datetime],
-    batch_rows: int = BATCH_ROWS,
+    batch_rows: int = BATCH_ROWS, workers: int = 0,
 ) -> RosterImport | None:
     """Claim the oldest queued import and run it to its end (committed or failed).
 
-    Returns it, or None when nothing is queued. Commits once per batch while staging (rows
-    stay invisible) and once to make the import the roster.
+    Returns it, or None when nothing is queued. Commits once per batch while staging
+    (rows stay invisible) and once to make the import the roster. `workers`: processes that
+    normalise and encrypt ("spawn" pool; 0: this process does it all). The pool is shut down
+    before this returns, whatever happens.
     """
     record = _claim(session, clock())
     if record is None:
         return None
-    run = _Run(session, record, keyring, store, clock, batch_rows)
+    run = _Run(session, record, keyring, store, clock, batch_rows, workers)
     try:
         run.stage()
         run.finish()
@@ -357,13 +372,14 @@ class _Run:
     """One import run: stream → normalise → stage in batches → report → final flip."""
 
     def __init__(self, session: Session, record: RosterImport, keyring: KeyRing,
-                 store: FileStore, clock: Callable[[], datetime], batch_rows: int) -> None:
+                 store: FileStore, clock: Callable[[], datetime], batch_rows: int,
+                 workers: int) -> None:
         self.session, self.record, self.store, self.clock = session, record, store, clock
-        self.batch_rows = batch_rows
-        self.builder = RowBuilder(
-            headers=record.headers, mapping=record.mapping, keyring=keyring,
-            incident_id=record.incident_id, import_id=record.id, today=clock().date(),
-        )
+        self.batch_rows, self.workers, self.keyring = batch_rows, workers, keyring
+        self.spec = BuilderSpec(headers=tuple(record.headers), mapping=dict(record.mapping),
+                                incident_id=record.incident_id, import_id=record.id,
+                                today=clock().date())
+        self.cache_before: int | None = None
         self.report_file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.report = io.TextIOWrapper(self.report_file, encoding="utf-8", newline="",
                                        write_through=False)
@@ -374,6 +390,11 @@ class _Run:
 
     def close(self) -> None:
         self.report.close()
+        if self.cache_before is not None:  # give the pooled connection its own cache back
+            self.session.rollback()
+            self.session.connection().exec_driver_sql(
+                f"PRAGMA cache_size={self.cache_before}")
+            self.session.rollback()
 
     def stage(self) -> None:
         try:
@@ -381,18 +402,55 @@ class _Run:
         except StorageError as error:
             raise ImportAborted(f"The stored file could not be read: {error}. Nothing was "
                                 "imported; upload the file again.") from error
-        batch: list[tuple[Any, ...]] = []
-        for row, record in self._records(reader):
-            staged, issues = self.builder.build(record, row)
-            self.counts["read"] += 1
-            if issues:
-                self._note(issues)
-            if staged is not None:
-                batch.append(staged)
+        self._widen_sqlite_cache()
+        chunks = _chunked(self._records(reader),
+                          CHUNK_ROWS if self.workers else min(CHUNK_ROWS, self.batch_rows))
+        pool = self._start_pool() if self.workers else None
+        try:
+            built = self._built_in(pool, chunks) if pool else self._built_here(chunks)
+            batch: list[tuple[Any, ...]] = []
+            for accepted, issues, read in built:
+                self.counts["read"] += read
+                if issues:
+                    self._note(issues)
+                batch.extend(accepted)
                 if len(batch) >= self.batch_rows:
                     self._flush(batch, reader.consumed)
                     batch = []
-        self._flush(batch, reader.consumed)
+            self._flush(batch, reader.consumed)
+        finally:
+            if pool is not None:  # every exit path: done, aborted, cancelled, crashed
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _built_here(self, chunks: Iterable[list[tuple[int, list[str]]]]) -> Iterator[Built]:
+        builder = self.spec.builder(self.keyring)
+        for chunk in chunks:
+            yield builder.build_chunk(chunk)
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        # "spawn", never "fork": the scheduler process has threads (and open connections).
+        return ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=start_worker, initargs=(self.keyring.material(), self.spec))
+
+    def _built_in(self, pool: ProcessPoolExecutor,
+                  chunks: Iterable[list[tuple[int, list[str]]]]) -> Iterator[Built]:
+        """Results in file order, with at most CHUNKS_PER_WORKER chunks per worker in flight
+        (memory stays bounded however big the file)."""
+        pending: deque[Future[Built]] = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(build_chunk_in_worker, chunk))
+            if len(pending) > self.workers * CHUNKS_PER_WORKER:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def _widen_sqlite_cache(self) -> None:
+        connection = self.session.connection()
+        if connection.dialect.name != "sqlite":
+            return
+        self.cache_before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
     def _records(self, raw: _ChunkReader) -> Iterator[tuple[int, list[str]]]:
         """(spreadsheet row, fields) of every non-blank data record; ImportAborted on a file
@@ -425,6 +483,9 @@ class _Run:
             self.report_writer.writerow([neutralise_cell(v) for v in issue])
 
     def _flush(self, batch: list[tuple[Any, ...]], consumed: int) -> None:
+        # One commit per batch: longer transactions would write fewer index pages, but on
+        # SQLite every transaction starts with BEGIN IMMEDIATE and readers of the progress
+        # (web requests) then starve behind the import's write lock.
         if batch:
             _stage_rows(self.session, batch)
             self.counts["accepted"] += len(batch)
@@ -476,6 +537,18 @@ class _Run:
                               "superseded_imports": superseded, "roster_total": counts.total})
         self.session.commit()
         purge_invisible(self.session, incident_id=record.incident_id)
+
+
+def _chunked(records: Iterable[tuple[int, list[str]]],
+             size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for item in records:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _summary(record: RosterImport, seconds: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from typing import Any
 
 from incident_app.models.roster import AddressStatus
 
@@ -111,6 +112,8 @@ _STATE_CACHE: dict[str, str] = {}
 def normalise_zip(text: str) -> str:
     """'02134', '2134' (leading zero lost), '02134-1234' or '021341234' → '02134' / '02134-1234'."""
     value = text.strip()
+    if len(value) == 5 and value.isdecimal():  # the usual case; same answer as the regex
+        return value
     if _EXCEL_ZIP.fullmatch(value):
         value = "0" + value
     match = _ZIP.fullmatch(value)
@@ -123,10 +126,15 @@ def normalise_zip(text: str) -> str:
 def zip_state(zip_code: str) -> str | None:
     """The USPS code a normalised ZIP belongs to, or None for an unassigned prefix."""
     five = int(zip_code[:5])
-    for low, high, code in _ZIP5_RANGES:
-        if low <= five <= high:
-            return code
+    if _ZIP5_LOW <= five <= _ZIP5_HIGH:  # only a few Pacific prefixes need all five digits
+        for low, high, code in _ZIP5_RANGES:
+            if low <= five <= high:
+                return code
     return ZIP3_STATE.get(zip_code[:3])
+
+
+_ZIP5_LOW = min(low for low, _, _ in _ZIP5_RANGES)
+_ZIP5_HIGH = max(high for _, high, _ in _ZIP5_RANGES)
 
 
 _US_COUNTRIES = frozenset({"", "us", "usa", "u s", "u s a", "united states",
@@ -143,10 +151,14 @@ def parse_date(text: str, *, today: date, what: str = "date of birth") -> date:
     Two-digit years are refused: '01/02/03' has no single reading.
     """
     value = text.strip()
-    try:
-        day = _parse_date_forms(value)
-    except ValueError:
-        day = None
+    day = _DATE_CACHE.get(value, _UNSEEN)
+    if day is _UNSEEN:
+        try:
+            day = _parse_date_forms(value)
+        except ValueError:
+            day = None
+        if len(_DATE_CACHE) < _DATE_CACHE_SIZE:  # birth dates repeat a lot in a big roster
+            _DATE_CACHE[value] = day
     if day is None:
         raise BadValue(f"{what} {text!r} is not a date: use YYYY-MM-DD or MM/DD/YYYY")
     if day > today:
@@ -154,6 +166,12 @@ def parse_date(text: str, *, today: date, what: str = "date of birth") -> date:
     if day.year < 1880:
         raise BadValue(f"{what} {day.isoformat()} is before 1880")
     return day
+
+
+# Text → parsed date (or None when it is not a date), before the checks that depend on "today".
+_DATE_CACHE: dict[str, date | None] = {}
+_DATE_CACHE_SIZE = 100_000
+_UNSEEN: Any = object()
 
 
 def _parse_date_forms(value: str) -> date | None:
@@ -171,10 +189,18 @@ def _parse_date_forms(value: str) -> date | None:
 
 _TRUE = frozenset({"y", "yes", "true", "t", "1", "x", "deceased", "minor"})
 _FALSE = frozenset({"", "n", "no", "false", "f", "0"})
+# The spellings seen in practice, looked up as they are (no strip or casefold needed).
+_FLAGS = {
+    **{v: True for word in _TRUE for v in (word, word.upper(), word.capitalize())},
+    **{v: False for word in _FALSE for v in (word, word.upper(), word.capitalize())},
+}
 
 
 def parse_flag(text: str, *, what: str) -> bool:
     """Y/N, yes/no, true/false, 1/0, X or blank (blank means no)."""
+    known = _FLAGS.get(text)
+    if known is not None:
+        return known
     folded = text.strip().casefold()
     if folded in _TRUE:
         return True

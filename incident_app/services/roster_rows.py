@@ -7,6 +7,7 @@ names incident, import and row (see `phi_aad`), so a blob copied elsewhere does 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from incident_app.services import roster_normalise as norm
 EXTERNAL_PURPOSE = "roster.external_id"
 IDENTITY_PURPOSE = "roster.identity"
 INDEX_CHARS = 32  # 128 bits of the HMAC: plenty for equality, half the index size
+# The same JSON as KeyRing.encrypt_json writes, with the encoder built once (not per row).
+_PHI_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 REJECTED = "rejected"
 WARNING = "warning"
@@ -60,7 +63,7 @@ def external_index(keyring: KeyRing, external_id: str) -> str | None:
         return None
 
 
-@dataclass
+@dataclass(slots=True)
 class Address:
     line1: str
     line2: str
@@ -71,9 +74,57 @@ class Address:
     status: AddressStatus
 
     def as_phi(self) -> dict[str, str]:
-        values = {"a1": self.line1, "a2": self.line2, "city": self.city,
-                  "st": self.state or "", "zip": self.zip or "", "ctry": self.country}
-        return {key: value for key, value in values.items() if value}
+        values = (("a1", self.line1), ("a2", self.line2), ("city", self.city),
+                  ("st", self.state), ("zip", self.zip), ("ctry", self.country))
+        return {key: value for key, value in values if value}
+
+
+# The field names of each address ('' for the person, 'nok_', 'guardian_'), built once.
+_ADDRESS_FIELDS = {
+    prefix: (f"{prefix}address_line1", f"{prefix}address_line2", f"{prefix}city",
+             f"{prefix}zip", f"{prefix}state")
+    for prefix in ("", "nok_", "guardian_")
+}
+
+
+class Built(NamedTuple):
+    """The outcome of one chunk of records."""
+
+    accepted: list[tuple[Any, ...]]
+    issues: list[Issue]
+    read: int
+
+
+@dataclass(frozen=True)
+class BuilderSpec:
+    """Everything a RowBuilder needs but the key ring: what a pool worker is started with."""
+
+    headers: tuple[str, ...]
+    mapping: dict[str, str]
+    incident_id: int
+    import_id: int
+    today: date
+
+    def builder(self, keyring: KeyRing) -> RowBuilder:
+        return RowBuilder(headers=self.headers, mapping=self.mapping, keyring=keyring,
+                          incident_id=self.incident_id, import_id=self.import_id,
+                          today=self.today)
+
+
+# -- pool workers (a separate process each: see roster_import._Run) ----------------------
+
+_WORKER: dict[str, RowBuilder] = {}
+
+
+def start_worker(material: tuple[tuple[tuple[str, bytes], ...], bytes], spec: BuilderSpec) -> None:
+    """Pool initializer: build the key ring (one AESGCM object, one HMAC state) and the
+    RowBuilder once per worker process, not once per chunk."""
+    data_keys, index_key = material
+    _WORKER["builder"] = spec.builder(KeyRing(data_keys, index_key))
+
+
+def build_chunk_in_worker(chunk: Sequence[tuple[int, list[str]]]) -> Built:
+    return _WORKER["builder"].build_chunk(chunk)
 
 
 class RowBuilder:
@@ -90,6 +141,20 @@ class RowBuilder:
         self.incident_id = incident_id
         self.import_id = import_id
         self.today = today
+
+    def build_chunk(self, chunk: Sequence[tuple[int, list[str]]]) -> Built:
+        """`build` over consecutive (row, record) pairs: the accepted rows and every issue, in
+        row order. What a pool worker sends back for a chunk."""
+        accepted: list[tuple[Any, ...]] = []
+        issues: list[Issue] = []
+        build = self.build
+        for row, record in chunk:
+            staged, found = build(record, row)
+            if found:
+                issues.extend(found)
+            if staged is not None:
+                accepted.append(staged)
+        return Built(accepted, issues, len(chunk))
 
     def build(self, record: list[str], row: int) -> tuple[tuple[Any, ...] | None, list[Issue]]:
         """(staged row or None, issues). `row` is the spreadsheet row (the header is row 1)."""
@@ -116,8 +181,9 @@ class RowBuilder:
         deceased = _flag(v, "deceased")
         minor = self._minor(v, birth)
         phi: dict[str, Any] = {"fn": first, "ln": last, **home.as_phi()}
-        if birth is not None:
-            phi["dob"] = birth.isoformat()
+        birth_iso = birth.isoformat() if birth is not None else ""
+        if birth_iso:
+            phi["dob"] = birth_iso
         email_ok = self._contact(v, phi, row, issues)
         nok = _person_at(v, "nok", row, issues, phi) if deceased else None
         guardian = _person_at(v, "guardian", row, issues, phi) if minor else None
@@ -126,11 +192,12 @@ class RowBuilder:
             status = AddressStatus.SUFFICIENT  # a minor's letter goes to the parent/guardian
         if v.get("external_id"):
             phi["ext"] = v["external_id"]
-        blob = self.keyring.encrypt_json(phi, phi_aad(self.incident_id, self.import_id, row))
+        blob = self.keyring.encrypt(_PHI_JSON.encode(phi).encode("utf-8"),
+                                    phi_aad(self.incident_id, self.import_id, row))
         return (
             self.incident_id, self.import_id, row, blob,
             external_index(self.keyring, v.get("external_id", "")),
-            self._identity(first, last, birth, home), home.state,
+            self._identity(first, last, birth_iso, home), home.state,
             home.zip[:3] if home.zip and norm.is_us(home.country) else None,
             status.value, deceased, minor,
             bool(nok and nok.status is AddressStatus.SUFFICIENT), email_ok,
@@ -158,11 +225,11 @@ class RowBuilder:
                             "not an email address: email notice will not be used", email))
         return False
 
-    def _identity(self, first: str, last: str, birth: date | None, home: Address) -> str | None:
+    def _identity(self, first: str, last: str, birth_iso: str, home: Address) -> str | None:
         # Same name + date of birth + address = same person (for duplicate merging).
-        if not (first and last and birth and home.line1 and home.zip):
+        if not (first and last and birth_iso and home.line1 and home.zip):
             return None
-        value = "\x1f".join((last, first, birth.isoformat(), home.line1, home.zip[:5]))
+        value = "\x1f".join((last, first, birth_iso, home.line1, home.zip[:5]))
         return self.keyring.blind_index(value, purpose=IDENTITY_PURPOSE)[:INDEX_CHARS]
 
 
@@ -185,17 +252,18 @@ def _date(v: dict[str, str], name: str, today: date) -> date | None:
 
 def _address(v: dict[str, str], prefix: str, row: int, issues: list[Issue]) -> Address:
     """The address under `prefix` ('' for the person, 'nok_', 'guardian_')."""
-    line1, line2 = v.get(f"{prefix}address_line1", ""), v.get(f"{prefix}address_line2", "")
-    city, country = v.get(f"{prefix}city", ""), v.get("country", "") if not prefix else ""
-    zip_code = _zip(v, f"{prefix}zip", row, issues) if norm.is_us(country) else (
-        v.get(f"{prefix}zip") or None
+    line1_key, line2_key, city_key, zip_key, state_key = _ADDRESS_FIELDS[prefix]
+    line1, line2, city = v.get(line1_key, ""), v.get(line2_key, ""), v.get(city_key, "")
+    country = v.get("country", "") if not prefix else ""
+    zip_code = _zip(v, zip_key, row, issues) if norm.is_us(country) else (
+        v.get(zip_key) or None
     )
     try:
-        state = _state(v.get(f"{prefix}state", ""), zip_code, country)
+        state = _state(v.get(state_key, ""), zip_code, country)
     except norm.BadValue as error:
         if not prefix:
             raise RowRejected("state", str(error), v.get("state", "")) from None
-        issues.append(Issue(row, f"{prefix}state", WARNING, str(error), v[f"{prefix}state"]))
+        issues.append(Issue(row, state_key, WARNING, str(error), v[state_key]))
         state = None
     status = norm.address_status(line1=line1, city=city, state=state, zip_code=zip_code,
                                  country=country)
