@@ -83,6 +83,9 @@ class Config:
     EMAIL_RETRY_MAX_MINUTES = _int_env("EMAIL_RETRY_MAX_MINUTES", 60)
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    # Mail merge (issue 8): how often the Mailing tab polls; render processes per worker.
+    MAIL_MERGE_POLL_SECONDS = _int_env("MAIL_MERGE_POLL_SECONDS", 5)
+    MAIL_MERGE_RENDER_PROCESSES = _int_env("MAIL_MERGE_RENDER_PROCESSES", 1)
     # REST API (/api/v1): per-token fixed-window rate limit and the largest JSON body.
     API_RATE_LIMIT = _int_env("API_RATE_LIMIT", 120)
     API_RATE_WINDOW_SECONDS = _int_env("API_RATE_WINDOW_SECONDS", 60)
