@@ -35,6 +35,7 @@ def send_due_reminders_job(app: Flask) -> reminders.SweepReport | None:
                 get_session(), now=clock.utcnow(), mailer=mailer_for(app),
                 base_url=app.config["APP_BASE_URL"],
                 retry_cap_minutes=app.config["EMAIL_RETRY_MAX_MINUTES"],
+                keyring=app.extensions.get("keyring"),
             )
         except Exception:  # the job wrapper: one bad sweep must not stop the scheduler
             log.exception("reminder sweep failed")

@@ -60,6 +60,7 @@ from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import letter_workflow
+from incident_app.services import notifications
 from incident_app.services import roster
 from incident_app.services import roster_normalise as norm
 from incident_app.services.organisation import get_organisation
@@ -694,7 +695,9 @@ class _ChunkRun:
         assert entry.variant is not None
         subject, body = email_notice(entry.variant.template_name, self.contexts[entry.variant],
                                      _full_name(found[1]) or "Patient", self.code(entry))
-        self.session.add(EmailMessage(to_address=email, subject=subject, body=body,
+        # The notice names the person: the outbox keeps it encrypted until delivery.
+        sealed = notifications.seal_body(self.worker.keyring, body)
+        self.session.add(EmailMessage(to_address=email, subject=subject, body=sealed,
                                       created_at=self.worker.clock(),
                                       next_attempt_at=self.worker.clock()))
         return _Done(entry, None, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session
 from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.access import require
+from incident_app.crypto import CryptoError
+from incident_app.crypto import KeyRing
 from incident_app.errors import NotFound
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
@@ -97,3 +100,27 @@ def email_delivery_status(
                EmailMessage.sent_at >= now - timedelta(days=1))
     ) or 0
     return EmailDeliveryStatus(configured, pending, failing, sent)
+
+
+# ---- bodies that carry PHI (an individual's notice sent by email) ---------------------------
+
+SEALED_PREFIX = "sealed:v1:"
+_BODY_AAD = b"email_message:body"
+
+
+def seal_body(keyring: KeyRing, text: str) -> str:
+    """Encrypt an outbox body that carries PHI (164.312(a)(2)(iv)); reminder bodies carry
+    none and stay readable for the admin email page."""
+    blob = keyring.encrypt(text.encode("utf-8"), _BODY_AAD)
+    return SEALED_PREFIX + base64.b64encode(blob).decode("ascii")
+
+
+def open_body(keyring: KeyRing | None, stored: str) -> str:
+    """The body to send: sealed bodies are decrypted, plain ones returned as they are.
+    Raises CryptoError when a sealed body cannot be opened (no key ring, wrong key)."""
+    if not stored.startswith(SEALED_PREFIX):
+        return stored
+    if keyring is None:
+        raise CryptoError("This message is encrypted and no key ring was given.")
+    blob = base64.b64decode(stored[len(SEALED_PREFIX):])
+    return keyring.decrypt(blob, _BODY_AAD).decode("utf-8")

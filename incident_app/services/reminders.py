@@ -40,6 +40,8 @@ from sqlalchemy.orm import Session
 
 from incident_app.access import Capability
 from incident_app.access import require
+from incident_app.crypto import CryptoError
+from incident_app.crypto import KeyRing
 from incident_app.errors import ValidationFailed
 from incident_app.mailer import Mail
 from incident_app.mailer import MailDeliveryError
@@ -66,6 +68,7 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
+from incident_app.services import notifications
 from incident_app.services import organisation
 
 log = logging.getLogger(__name__)
@@ -307,6 +310,7 @@ def sweep(
     mailer: Mailer,
     base_url: str,
     retry_cap_minutes: int = 60,
+    keyring: KeyRing | None = None,
 ) -> SweepReport:
     """Send every reminder point that has passed and not been sent, then deliver the
     email outbox. Commits once per reminder (see the module docstring)."""
@@ -328,7 +332,7 @@ def sweep(
         if reminder is not None:
             report.sent.append(reminder)
     report.emailed, report.email_failures = deliver_email(
-        session, mailer=mailer, now=now, retry_cap_minutes=retry_cap_minutes)
+        session, mailer=mailer, now=now, retry_cap_minutes=retry_cap_minutes, keyring=keyring)
     return report
 
 
@@ -469,7 +473,8 @@ def email_body(deadline: Deadline, lines: list[str], base_url: str) -> str:
 
 
 def deliver_email(
-    session: Session, *, mailer: Mailer, now: datetime, retry_cap_minutes: int = 60
+    session: Session, *, mailer: Mailer, now: datetime, retry_cap_minutes: int = 60,
+    keyring: KeyRing | None = None,
 ) -> tuple[int, int]:
     """Hand due outbox messages to the mailer; returns (delivered, failed). A failure is
     retried with exponential backoff (1, 2, 4 … minutes, capped); when the server cannot be
@@ -489,7 +494,13 @@ def deliver_email(
         if message is None:
             continue
         try:
-            mailer.send(Mail(message.to_address, message.subject, message.body))
+            body = notifications.open_body(keyring, message.body)
+            mailer.send(Mail(message.to_address, message.subject, body))
+        except CryptoError as error:
+            failed += 1
+            _record_failure(session, message, f"cannot decrypt the body: {error}", now,
+                            retry_cap_minutes)
+            continue
         except MailDeliveryError as error:
             failed += 1
             _record_failure(session, message, str(error), now, retry_cap_minutes)

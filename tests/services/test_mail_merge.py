@@ -32,6 +32,7 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.user import Role
 from incident_app.services import letter_workflow as lw
 from incident_app.services import mail_merge
+from incident_app.services import notifications
 from incident_app.services.organisation import get_organisation
 from incident_app.storage import FileStore
 from tests.factories import make_user
@@ -207,8 +208,11 @@ def test_everyone_gets_their_own_letter_in_the_right_variant(session, people):
     email = session.scalars(sa.select(EmailMessage)).one()
     assert email.to_address == "mail.me@example.org"
     assert "Riverbend Community Health" in email.subject
-    assert "a laptop used by our billing team was stolen" in email.body
-    assert "100 Sample Street" not in email.body and "Letter ID: " in email.body
+    assert email.body.startswith(notifications.SEALED_PREFIX)   # PHI encrypted at rest
+    assert "billing team" not in email.body
+    body = notifications.open_body(storage.current_keyring(), email.body)
+    assert "a laptop used by our billing team was stolen" in body
+    assert "100 Sample Street" not in body and "Letter ID: " in body
 
     chunk = session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)).one()
     printed = PdfReader(io.BytesIO(storage.read_verified(chunk.print_sha256)))
