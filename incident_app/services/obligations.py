@@ -27,6 +27,7 @@ from incident_app.models.incident import CountSource
 from incident_app.models.incident import Incident
 from incident_app.models.incident import LawEnforcementStatement
 from incident_app.models.incident import StatementForm
+from incident_app.models.letter import NoticeSent
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services import audit
@@ -512,3 +513,10 @@ def what_if(*, actor: User, facts: dict[str, Any]) -> rules.Determination:
     except rules.InvalidFacts as error:
         field = CALCULATOR_FIELDS.get(error.field.split("[", 1)[0], error.field.split("[")[0])
         raise ValidationFailed(str(error), field=field) from error
+
+
+def outstanding() -> sa.ColumnElement[bool]:
+    """An active obligation whose notice is not yet recorded as sent: what still has a
+    deadline to meet (lists, dashboard, reminders and the calendar all use this)."""
+    return sa.and_(Obligation.active.is_(True),
+                   ~sa.exists().where(NoticeSent.obligation_id == Obligation.id))

@@ -51,6 +51,7 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentMember
 from incident_app.models.incident import IncidentStatus
+from incident_app.models.letter import NoticeSent
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
@@ -69,6 +70,7 @@ from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
 from incident_app.services import notifications
+from incident_app.services import obligations
 from incident_app.services import organisation
 
 log = logging.getLogger(__name__)
@@ -251,7 +253,7 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select | None) -> l
     query = (
         sa.select(Obligation, Incident.reference)
         .join(Incident, Incident.id == Obligation.incident_id)
-        .where(Obligation.active.is_(True), Incident.status.not_in(CLOSED))
+        .where(obligations.outstanding(), Incident.status.not_in(CLOSED))
     )
     if incident_ids is not None:
         query = query.where(Obligation.incident_id.in_(incident_ids))
@@ -281,13 +283,20 @@ def _task_deadlines(session: Session, incident_ids: sa.Select | None) -> list[De
     ]
 
 
+def _notice_sent(session: Session, obligation_id: int) -> bool:
+    """The obligation is met: its notice is recorded as sent, so reminders stop."""
+    return session.scalar(sa.select(sa.exists().where(
+        NoticeSent.obligation_id == obligation_id))) or False
+
+
 def _still_due(session: Session, deadline: Deadline) -> bool:
     """Re-read the deadline under a row lock: a fact change may have removed or moved it
     since the sweep listed it."""
     if deadline.subject_type is SubjectType.OBLIGATION:
         row = session.get(Obligation, deadline.subject_id, with_for_update=True,
                           populate_existing=True)
-        alive = row is not None and row.active and row.effective_due_on == deadline.due_on
+        alive = row is not None and row.active and row.effective_due_on == deadline.due_on \
+            and not _notice_sent(session, row.id)
     elif deadline.subject_type is SubjectType.CORRECTIVE_ACTION:
         alive = corrective_actions.still_due(session, action_id=deadline.subject_id,
                                              due_on=deadline.due_on)
@@ -539,7 +548,7 @@ def _reminder_still_wanted(session: Session, message: EmailMessage) -> bool:
         return True
     if reminder.subject_type is SubjectType.OBLIGATION:
         row = session.get(Obligation, reminder.subject_id)
-        alive = row is not None and row.active
+        alive = row is not None and row.active and not _notice_sent(session, row.id)
     elif reminder.subject_type is SubjectType.CORRECTIVE_ACTION:
         action = session.get(CorrectiveAction, reminder.subject_id)
         alive = action is not None and action.status.is_open

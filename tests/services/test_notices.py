@@ -11,17 +11,20 @@ import sqlalchemy as sa
 
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
+from incident_app.mailer import RecordingMailer
 from incident_app.models.audit import AuditEvent
 from incident_app.models.incident import CaseRole
 from incident_app.models.letter import LetterStatus
 from incident_app.models.letter import NoticeMethod
 from incident_app.models.letter import NoticeSent
+from incident_app.models.obligation import Obligation
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services import letter_workflow as lw
 from incident_app.services import notices
 from incident_app.services import obligations
+from incident_app.services import reminders
 from incident_app.services.notices import NoticeInput
 from incident_app.services.notices import ProofUpload
 from tests.factories import NOW
@@ -167,3 +170,18 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
     assert data == b"%PDF-1.4 mail house affidavit"
     actions = session.scalars(sa.select(AuditEvent.action)).all()
     assert {"notice.proof_attached", "notice.proof_downloaded"} <= set(actions)
+
+
+def test_a_sent_notice_stops_counting_as_an_outstanding_deadline(session, people, case):
+    letter = _approved(session, people, case)
+    ob_id = letter.obligation_id
+    deadlines_before = {d.subject_id for d in reminders.active_deadlines(session)}
+    _send(session, people, case, letter)
+
+    outstanding = session.scalars(sa.select(Obligation.id).where(obligations.outstanding()))
+    assert ob_id in deadlines_before
+    assert ob_id not in set(outstanding)
+    assert ob_id not in {d.subject_id for d in reminders.active_deadlines(session)}
+    report = reminders.sweep(session, now=NOW + timedelta(days=400), mailer=RecordingMailer(),
+                             base_url="https://breachdesk.example.org")
+    assert all(r.subject_id != ob_id for r in report.sent)
