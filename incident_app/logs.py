@@ -42,5 +42,7 @@ def configure(log_format: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Libraries that narrate every step at INFO: keep their warnings only.
-    for noisy in ("weasyprint", "fontTools", "alembic.runtime.plugins"):
+    # APScheduler logs every 5-second tick of the worker jobs at INFO.
+    for noisy in ("weasyprint", "fontTools", "alembic.runtime.plugins",
+                  "apscheduler.executors", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
