@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from alembic.migration import MigrationContext
 import incident_app.models  # noqa: F401
 from incident_app.cli.database import alembic_config
 from incident_app.db import Base
+from tests.scratch_db import scratch_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -23,20 +22,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.sqlite'}"
         return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL migration check skipped")
-    server = sa.engine.make_url(base)
-    name = f"bd_mig_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with scratch_postgres("mig") as (url,):
+        yield url
 
 
 def _schema_diff(url: str) -> list:

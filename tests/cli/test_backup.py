@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from incident_app import storage
 from incident_app.cli.database import alembic_config
 from incident_app.db import get_session
 from incident_app.models.user import User
+from tests.scratch_db import scratch_postgres
 
 
 def _app(url: str, tmp: Path, name: str):
@@ -33,22 +32,10 @@ def two_databases(request, tmp_path) -> Iterator[tuple[str, str]]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'live.sqlite'}", f"sqlite:///{tmp_path / 'restored.sqlite'}"
         return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base or shutil.which("pg_dump") is None:
-        pytest.skip("TEST_DATABASE_URL or pg_dump missing: PostgreSQL backup test skipped")
-    server = sa.engine.make_url(base)
-    names = [f"bd_bak_{uuid.uuid4().hex[:8]}" for _ in range(2)]
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        for name in names:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield tuple(server.set(database=n).render_as_string(hide_password=False) for n in names)
-    finally:
-        with admin.connect() as connection:
-            for name in names:
-                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump missing: PostgreSQL backup test skipped")
+    with scratch_postgres("bak", 2) as (live, restored):
+        yield live, restored
 
 
 def test_backup_then_restore_gives_back_rows_files_and_the_chain(two_databases, tmp_path):

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from tests.mail_merge_helpers import roster_people
 from tests.mail_merge_helpers import start
 from tests.mail_merge_helpers import team
 from tests.mail_merge_helpers import worker
+from tests.scratch_db import scratch_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = textwrap.dedent("""
@@ -92,19 +92,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'kill.sqlite'}"
         return
-    server = os.environ.get("TEST_DATABASE_URL")
-    if not server:
-        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL kill test skipped")
-    name = f"bd_mail_kill_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
-    try:
-        yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.dispose()
+    with scratch_postgres("mail_kill") as (url,):
+        yield url
 
 
 def _real_app(url: str, tmp_path: Path) -> Flask:

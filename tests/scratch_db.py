@@ -1,0 +1,34 @@
+"""Throwaway PostgreSQL databases for tests that need a real, empty, separately-migrated
+database (migrations, backups, killed worker processes) next to the shared test database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+
+@contextmanager
+def scratch_postgres(prefix: str, count: int = 1) -> Iterator[list[str]]:
+    """Create `count` empty databases on TEST_DATABASE_URL's server and drop them after.
+    Skips the test when TEST_DATABASE_URL is not set."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip(f"TEST_DATABASE_URL not set: PostgreSQL {prefix} test skipped")
+    server = sa.engine.make_url(base)
+    names = [f"bd_{prefix}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield [server.set(database=n).render_as_string(hide_password=False) for n in names]
+    finally:
+        with admin.connect() as connection:
+            for name in names:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
