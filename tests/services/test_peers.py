@@ -15,8 +15,9 @@ from incident_app.models.ocr import OcrBreach
 from incident_app.models.ocr import OcrBreachTag
 from incident_app.models.ocr import TagKind
 from incident_app.models.user import Role
+from incident_app.services import ocr_parsing
 from incident_app.services import peers
-from incident_app.services.peers import BadRow
+from incident_app.services.ocr_parsing import BadRow
 from incident_app.services.peers import PeerCriteria
 from tests.factories import NOW
 from tests.factories import make_user
@@ -43,13 +44,13 @@ def _by_name(session, name: str) -> list[OcrBreach]:
     ("3659", 3659), (" 1,200 ", 1200), ("", None), ("   ", None), ("500", 500),
 ])
 def test_parse_count_accepts_digits_thousands_separators_and_blank(raw, expected) -> None:
-    assert peers.parse_count(raw) == expected
+    assert ocr_parsing.parse_count(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["about 1000", "-5", "1.5", "１２", "99999999999"])
 def test_parse_count_rejects_anything_else(raw) -> None:
     with pytest.raises(BadRow, match="Individuals Affected"):
-        peers.parse_count(raw)
+        ocr_parsing.parse_count(raw)
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -57,19 +58,19 @@ def test_parse_count_rejects_anything_else(raw) -> None:
     (" 10/21/2009 ", date(2009, 10, 21)),
 ])
 def test_parse_date_reads_ocr_month_day_year(raw, expected) -> None:
-    assert peers.parse_date(raw) == expected
+    assert ocr_parsing.parse_date(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["2024-06-28", "28/06/2024", "13/45/2020", ""])
 def test_parse_date_rejects_other_forms(raw) -> None:
     with pytest.raises(BadRow, match="MM/DD/YYYY"):
-        peers.parse_date(raw)
+        ocr_parsing.parse_date(raw)
 
 
 def test_split_multi_splits_on_commas_trims_and_drops_repeats() -> None:
-    assert peers.split_multi("Desktop Computer, Laptop,Network Server, Laptop, ", "x") == [
+    assert ocr_parsing.split_multi("Desktop Computer, Laptop,Network Server, Laptop, ", "x") == [
         "Desktop Computer", "Laptop", "Network Server"]
-    assert peers.split_multi("", "x") == []
+    assert ocr_parsing.split_multi("", "x") == []
 
 
 # ---------------------------------------------------------------- pure classifier
@@ -105,21 +106,22 @@ ACTION_TABLE = [
 
 @pytest.mark.parametrize(("text", "expected"), ACTION_TABLE)
 def test_actions_in_classifies_one_sentence(text, expected) -> None:
-    assert peers.actions_in(text) == expected
+    assert ocr_parsing.actions_in(text) == expected
 
 
 def test_actions_in_reads_every_sentence_and_reports_in_table_order() -> None:
     text = ("The laptop was not encrypted. Afterwards the CE encrypted all laptops, notified "
             "the police and offered credit monitoring.")
 
-    assert peers.actions_in(text) == ["credit_monitoring", "encryption", "law_enforcement"]
-    assert peers.sentences_for(text, "encryption") == [
+    assert ocr_parsing.actions_in(text) == ["credit_monitoring", "encryption", "law_enforcement"]
+    assert ocr_parsing.sentences_for(text, "encryption") == [
         "Afterwards the CE encrypted all laptops, notified the police and offered credit "
         "monitoring."]
 
 
 def test_split_sentences_keeps_abbreviations_inside_a_sentence() -> None:
-    assert peers.split_sentences("Acme Inc. reported a breach.  Dr. Smith was  sanctioned.") == [
+    text = "Acme Inc. reported a breach.  Dr. Smith was  sanctioned."
+    assert ocr_parsing.split_sentences(text) == [
         "Acme Inc. reported a breach.", "Dr. Smith was sanctioned."]
 
 
@@ -234,7 +236,7 @@ def test_a_newer_snapshot_updates_rows_whose_portal_list_changed(session, tmp_pa
 def test_a_file_without_the_portal_list_column_imports(session, tmp_path) -> None:
     plain = tmp_path / "ocr.csv"
     plain.write_text(
-        ",".join(f'"{c}"' for c in peers.OCR_COLUMNS) + "\n"
+        ",".join(f'"{c}"' for c in ocr_parsing.OCR_COLUMNS) + "\n"
         '"Solo Clinic","VT","Healthcare Provider","777","01/02/2023","Theft","Laptop","No",""\n',
         encoding="utf-8")
 

@@ -12,7 +12,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
-from incident_app.services.peers import MAX_COUNT
+from incident_app.services.ocr_parsing import MAX_COUNT
 from incident_app.services.peers import PeerCriteria
 
 
