@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
-from html.parser import HTMLParser
 from typing import Any
 from typing import NamedTuple
 
@@ -63,6 +62,10 @@ from incident_app.services import letter_workflow
 from incident_app.services import notifications
 from incident_app.services import roster
 from incident_app.services import roster_normalise as norm
+from incident_app.services.mail_recipients import Unprintable
+from incident_app.services.mail_recipients import email_notice
+from incident_app.services.mail_recipients import full_name
+from incident_app.services.mail_recipients import recipient_for
 from incident_app.services.organisation import get_organisation
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
@@ -405,141 +408,6 @@ def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
     return buffer.getvalue(), len(writer.pages)
 
 
-# ---- recipients -----------------------------------------------------------------------------
-
-
-class Unprintable(Exception):
-    """A person's name or address cannot be printed in the envelope window; says why."""
-
-
-@dataclass(frozen=True)
-class Recipient:
-    context: dict[str, Any]  # letters.RecipientContext
-    addressee: str  # the first window line as printed
-
-
-def recipient_for(person: RosterPerson, phi: dict[str, Any], variant: Variant,
-                  letter_code: str) -> Recipient:
-    """The window block of one person's letter. Raises Unprintable naming the problem."""
-    name = _full_name(phi)
-    context: dict[str, Any] = {"letter_id": letter_code}
-    if variant is Variant.DECEASED:
-        nok = phi.get("nok") or {}
-        context["subject_name"] = name
-        context["name"] = nok.get("name") or f"Next of kin of {name}"
-        addressee, address = context["name"], nok
-    elif variant is Variant.MINOR:
-        guardian = phi.get("guardian") or {}
-        context["name"], addressee = name, f"Parent or Guardian of {name}"
-        address = guardian if _sufficient(guardian) else phi
-    else:
-        context["name"], addressee, address = name, name, phi
-    context["address_lines"] = address_lines(address)
-    _check_printable(context)
-    return Recipient(context, addressee)
-
-
-def _full_name(phi: dict[str, Any]) -> str:
-    return " ".join(part for part in (phi.get("fn", ""), phi.get("ln", "")) if part)
-
-
-def _sufficient(address: dict[str, Any]) -> bool:
-    return norm.address_status(
-        line1=address.get("a1", ""), city=address.get("city", ""),
-        state=address.get("st") or None, zip_code=address.get("zip") or None,
-        country=address.get("ctry", ""),
-    ) is AddressStatus.SUFFICIENT
-
-
-def address_lines(address: dict[str, Any]) -> list[str]:
-    """Street, second line, "City, ST ZIP", and the country when it is not the US; at most
-    three lines (the two street lines share one when a country is needed)."""
-    city, state, zip_code = address.get("city", ""), address.get("st", ""), address.get(
-        "zip", "")
-    city_line = " ".join(part for part in (f"{city}," if city and (state or zip_code) else city,
-                                           state, zip_code) if part)
-    country = address.get("ctry", "")
-    lines = [address.get("a1", ""), address.get("a2", ""), city_line,
-             "" if norm.is_us(country) else country]
-    lines = [line.strip() for line in lines if line and line.strip()]
-    if len(lines) > letters.MAX_ADDRESS_LINES:
-        lines = [f"{lines[0]}, {lines[1]}", *lines[2:]]
-    return lines
-
-
-def _check_printable(context: dict[str, Any]) -> None:
-    if not context["name"].strip():
-        raise Unprintable("The roster has no name for this person.")
-    if len(context["name"]) > letters.MAX_NAME_LENGTH:
-        raise Unprintable(f"The name has {len(context['name'])} characters; at most "
-                          f"{letters.MAX_NAME_LENGTH} fit the envelope window.")
-    lines = context["address_lines"]
-    if not lines:
-        raise Unprintable("The roster has no postal address for this person.")
-    long = [line for line in lines if len(line) > letters.MAX_ADDRESS_LINE_LENGTH]
-    if long:
-        raise Unprintable(f"An address line has {len(long[0])} characters; at most "
-                          f"{letters.MAX_ADDRESS_LINE_LENGTH} fit the envelope window.")
-
-
-# ---- email notice ---------------------------------------------------------------------------
-
-
-class _NoticeText(HTMLParser):
-    """The visible text of a rendered letter, paragraph by paragraph, without the envelope
-    window (the email has no postal address) and the printed letter id."""
-
-    BLOCKS = frozenset({"p", "div", "li", "h1", "h2", "h3", "h4", "tr", "br", "section"})
-    VOID = frozenset({"br", "img", "meta", "link", "hr", "input"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.VOID:
-            if tag == "br":
-                self.parts.append("\n")
-            return
-        values = dict(attrs)
-        hidden = tag in ("head", "title", "style") or "data-window" in values or (
-            "footer-id" in (values.get("class") or ""))
-        if self.skipping or hidden:
-            self.skipping += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n- " if tag == "li" else "\n\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in self.VOID and self.skipping:
-            self.skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(" ".join(data.split()) if data.strip() else " ")
-
-    def text(self) -> str:
-        lines = [" ".join(line.split()) for line in "".join(self.parts).split("\n")]
-        out: list[str] = []
-        for line in lines:
-            if line or (out and out[-1]):
-                out.append(line)
-        return "\n".join(out).strip() + "\n"
-
-
-def email_notice(template_name: str, common: dict[str, Any], name: str,
-                 letter_code: str) -> tuple[str, str]:
-    """(subject, body) of the email notice: the approved letter's own text for this person."""
-    context = {**common, "recipient": {"letter_id": letter_code, "name": name,
-                                       "address_lines": ["(sent by email)"]}}
-    parser = _NoticeText()
-    parser.feed(letters.render_html(template_name, context))
-    subject = ("Aviso de una filtración de datos" if template_name == "individual_es.html"
-               else "Notice of a data breach")
-    organisation = common["organisation"]["name"]
-    return f"{subject} – {organisation}"[:300], parser.text() + f"\nLetter ID: {letter_code}\n"
-
-
 # ---- the worker -----------------------------------------------------------------------------
 
 
@@ -694,7 +562,7 @@ class _ChunkRun:
             return _Failed(entry, "The roster has no email address for this person.")
         assert entry.variant is not None
         subject, body = email_notice(entry.variant.template_name, self.contexts[entry.variant],
-                                     _full_name(found[1]) or "Patient", self.code(entry))
+                                     full_name(found[1]) or "Patient", self.code(entry))
         # The notice names the person: the outbox keeps it encrypted until delivery.
         sealed = notifications.seal_body(self.worker.keyring, body)
         self.session.add(EmailMessage(to_address=email, subject=subject, body=sealed,
