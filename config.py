@@ -67,6 +67,11 @@ class Config:
     # before the body is read. The worker looks for queued imports every ROSTER_POLL_SECONDS.
     ROSTER_MAX_MB = _int_env("ROSTER_MAX_MB", 150)
     ROSTER_POLL_SECONDS = _int_env("ROSTER_POLL_SECONDS", 5)
+    # Helper processes that normalise, encrypt and stage a big roster import (files of 4 MB
+    # and more): one per CPU, at most two, none on one CPU. 0 turns them off.
+    ROSTER_IMPORT_WORKERS = _int_env("ROSTER_IMPORT_WORKERS",
+                                     min(os.cpu_count() or 1, 2) if (os.cpu_count() or 1) > 1
+                                     else 0)
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
     REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
     SQLITE_BUSY_TIMEOUT_MS = 10000

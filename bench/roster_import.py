@@ -39,6 +39,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import incident_app.models  # noqa: E402, F401  (registers every table)
+from config import Config  # noqa: E402
 from incident_app import clock  # noqa: E402
 from incident_app.crypto import KeyRing  # noqa: E402
 from incident_app.db import Base  # noqa: E402
@@ -149,9 +150,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261128)
-    parser.add_argument("--workers", type=int, default=0,
-                        help="normalise/encrypt pool processes (default 0: all in the "
-                             "importing process, as the worker job runs it)")
+    parser.add_argument("--workers", type=int, default=Config.ROSTER_IMPORT_WORKERS,
+                        help="helper processes that normalise, encrypt and stage (default: "
+                             "ROSTER_IMPORT_WORKERS, what the worker job uses; 0: all in the "
+                             "importing process)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as folder:
         work = Path(folder)
@@ -179,13 +181,15 @@ def main() -> None:
                   f"({args.rows / pg_s:,.0f} rows/s, vs_raw={pg_raw / pg_s:.3f}) — "
                   f"{pg_record.message}", flush=True)
 
-    print(f"finished at {datetime.now(UTC):%H:%M:%S} UTC", flush=True)
-    # peak_rss_mb below is this process; each pool worker is a process of its own.
-    print(f"largest pool worker peak_rss_mb={peak_rss_mb(resource.RUSAGE_CHILDREN):.0f}",
+    print(f"finished at {datetime.now(UTC):%H:%M:%S} UTC, workers={args.workers}", flush=True)
+    # peak_rss_mb: the largest of the importing process and each helper process (every one
+    # is a process of its own); both are printed here.
+    own, helper = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
+    print(f"importing process peak_rss_mb={own:.0f}, largest helper peak_rss_mb={helper:.0f}",
           flush=True)
     print(f"roster_import: rows={args.rows} sqlite_s={sqlite_s:.2f} "
           f"sqlite_rows_per_s={args.rows / sqlite_s:.0f} vs_raw={raw_s / sqlite_s:.3f} "
-          f"peak_rss_mb={peak_rss_mb():.0f}")
+          f"peak_rss_mb={max(own, helper):.0f}")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ INDEX_KEY_FILE = "index_key"
 # Only these environments may fall back to keys kept in instance/; anything else (production,
 # or a config class that forgot to say) must be given its keys explicitly.
 INSTANCE_KEY_ENVS = frozenset({"development", "test"})
-_WHITESPACE = re.compile(r"\s+")
+_SHA256_BLOCK = 64  # bytes: HMAC pads the key to the hash's block size
 
 
 class CryptoError(Exception):
@@ -211,6 +211,30 @@ class KeyRing:
         mac.update(purpose.encode("utf-8") + b"\x00" + normalised.encode("utf-8"))
         return mac.hexdigest()
 
+    def blind_indexer(self, purpose: str) -> Callable[[str], str | None]:
+        """`blind_index` for one purpose as a function for hot loops (a million-row import):
+        the same tokens, with the HMAC pads (RFC 2104) and the purpose prefix hashed once.
+        Returns None instead of raising for a value that is empty once normalised."""
+        key = self._material[1]
+        if len(key) > _SHA256_BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_SHA256_BLOCK, b"\x00")
+        inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+        inner.update(purpose.encode("utf-8") + b"\x00")
+        outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+        def index(value: str) -> str | None:
+            normalised = normalise_for_index(value)
+            if not normalised:
+                return None
+            mac = inner.copy()
+            mac.update(normalised.encode("utf-8"))
+            result = outer.copy()
+            result.update(mac.digest())
+            return result.hexdigest()
+
+        return index
+
     def _cipher(self, key_id: str) -> AESGCM:
         try:
             return self._ciphers[key_id]
@@ -227,7 +251,8 @@ def normalise_for_index(value: str) -> str:
         # Same result, much cheaper: NFKC leaves ASCII alone, split() knows the same
         # whitespace as \s, and casefold() is lower() on ASCII.
         return " ".join(value.split()).lower()
-    return _WHITESPACE.sub(" ", unicodedata.normalize("NFKC", value)).strip().casefold()
+    # str.split() and the regex \s know the same whitespace (CPython's Py_UNICODE_ISSPACE).
+    return " ".join(unicodedata.normalize("NFKC", value).split()).casefold()
 
 
 def _header(key_id: str) -> bytes:

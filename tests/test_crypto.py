@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
 import stat
+import sys
 import threading
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -165,6 +168,38 @@ def test_blind_index_depends_on_purpose_and_key() -> None:
 def test_blind_index_of_an_empty_value_is_refused() -> None:
     with pytest.raises(ValueError, match="the value is empty"):
         ring(("ka", KEY_A)).blind_index(" \t ", purpose="mrn")
+
+
+def _regex_normalised(value: str) -> str:
+    """The normalisation as first written (and stored tokens were made with)."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip().casefold()
+
+
+WHITESPACE = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+
+
+@pytest.mark.parametrize("space", WHITESPACE, ids=lambda c: f"U+{ord(c):04X}")
+def test_index_normalisation_still_matches_the_regex_form_for_every_space(space: str) -> None:
+    # Tokens already stored must still be found: the faster split()/join() form must give
+    # what the regex gave, for every character Python calls whitespace, ASCII or not.
+    for value in (f"{space}José{space}{space}Núñez{space}", f"MRN{space}7", f"ａ{space}b",
+                  f"{space}", f"A{space}\u00e9"):
+        assert crypto.normalise_for_index(value) == _regex_normalised(value)
+
+
+@pytest.mark.parametrize("value", [
+    "  ABC-123 ", "José  Núñez", "Ｍｒｎ７", "STRASSE", "straße", "o'brien\x1fjosé\x1f1950-01-01",
+    "x" * 200, "\u00a0MRN\u2003 9\u3000",
+])
+def test_the_hot_loop_indexer_gives_the_same_tokens_as_blind_index(value: str) -> None:
+    for index_key in (INDEX_KEY, bytes(range(64)) * 2):  # a key longer than SHA-256's block
+        keys = ring(("ka", KEY_A), index_key=index_key)
+        index = keys.blind_indexer("roster.identity")
+        assert index(value) == keys.blind_index(value, purpose="roster.identity")
+
+
+def test_the_hot_loop_indexer_returns_none_for_an_empty_value() -> None:
+    assert ring(("ka", KEY_A)).blind_indexer("mrn")(" \t\u3000 ") is None
 
 
 # -- key configuration ---------------------------------------------------------------------

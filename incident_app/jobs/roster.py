@@ -23,8 +23,10 @@ def roster_imports_job(app: Flask) -> None:
             roster_import.recover_interrupted(session, now=clock.utcnow())
             keyring = storage.current_keyring()
             store = storage.current_store(keyring)
+            workers = app.config["ROSTER_IMPORT_WORKERS"]
             while (record := roster_import.run_next(
-                    session, keyring=keyring, store=store, clock=clock.utcnow)) is not None:
+                    session, keyring=keyring, store=store, clock=clock.utcnow,
+                    workers=workers)) is not None:
                 log.info("roster import %s: %s %s", record.id, record.status.value,
                          record.message)
             roster_import.purge_invisible(session)

@@ -135,7 +135,9 @@ class RosterPerson(Base):
     phi: Mapped[bytes] = mapped_column(sa.LargeBinary)
     # Keyed blind indexes (first 128 bits of HMAC-SHA256, hex): search and duplicate checks.
     external_index: Mapped[str | None] = mapped_column(sa.String(32), index=True)
-    identity_index: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    # Name + date of birth + address: read only by the duplicate merge (a GROUP BY over one
+    # import), so not indexed — an index cost a random B-tree insert per imported person.
+    identity_index: Mapped[str | None] = mapped_column(sa.String(32))
     state: Mapped[str | None] = mapped_column(sa.String(2))
     zip3: Mapped[str | None] = mapped_column(sa.String(3))
     address_status: Mapped[AddressStatus] = mapped_column(str_enum(AddressStatus, length=12))

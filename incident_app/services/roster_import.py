@@ -15,16 +15,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import multiprocessing
 import tempfile
 import time
-from collections import deque
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
-from concurrent.futures import Future
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -50,27 +46,29 @@ from incident_app.services import audit
 from incident_app.services import incident_access
 from incident_app.services import roster
 from incident_app.services import roster_columns
+from incident_app.services import roster_duplicates
+from incident_app.services import roster_pool
 from incident_app.services.roster_columns import sniff_delimiter
 from incident_app.services.roster_normalise import neutralise_cell
 from incident_app.services.roster_rows import MERGED
-from incident_app.services.roster_rows import STAGED_COLUMNS
 from incident_app.services.roster_rows import BuilderSpec
-from incident_app.services.roster_rows import Built
 from incident_app.services.roster_rows import Issue
-from incident_app.services.roster_rows import build_chunk_in_worker
-from incident_app.services.roster_rows import start_worker
 from incident_app.storage import FileStore
 from incident_app.storage import FileTooLarge
 from incident_app.storage import StorageError
 
 HEAD_BYTES = 64 * 1024
-BATCH_ROWS = 5000
-SQLITE_CACHE_KIB = 64 * 1024  # page cache while staging: the blind indexes' hot pages fit
-# With `workers`, normalising and encrypting run in a pool of processes; chunks go out in
-# order, a few per worker. Off by default: on the shared 2-core machine it was measured
-# slower than one process (bench/roster_import.py --workers 2).
+# Accepted rows staged per transaction. The rows are built before the transaction begins, so
+# it holds SQLite's write lock only to insert them (~0.3 s for 20,000 rows here): other
+# writers and the progress page wait that long at most, and fewer, bigger commits rewrite the
+# blind index's pages less often.
+BATCH_ROWS = 20_000
+# With helper processes (`workers`), chunks of records are normalised and encrypted by the
+# helpers (roster_pool) while this process reads the file and stages what they send back.
+# Files smaller than POOL_MIN_BYTES (~30,000 rows) run in one process: starting the helpers
+# costs about a second.
 CHUNK_ROWS = 5000
-CHUNKS_PER_WORKER = 2
+POOL_MIN_BYTES = 4 * 1024 * 1024
 MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(minutes=2)
 REPORT_HEADER = ("row", "column", "outcome", "reason", "value")
@@ -297,18 +295,21 @@ def _import_for_change(
 
 def run_next(
     session: Session, *, keyring: KeyRing, store: FileStore, clock: Callable[[], datetime],
-    batch_rows: int = BATCH_ROWS, workers: int = 0,
+    batch_rows: int = BATCH_ROWS, workers: int = 0, pool_min_bytes: int = POOL_MIN_BYTES,
 ) -> RosterImport | None:
     """Claim the oldest queued import and run it to its end (committed or failed).
 
-    Returns it, or None when nothing is queued. Commits once per batch while staging
-    (rows stay invisible) and once to make the import the roster. `workers`: processes that
-    normalise and encrypt ("spawn" pool; 0: this process does it all). The pool is shut down
-    before this returns, whatever happens.
+    Returns it, or None when nothing is queued. Staged rows are committed batch by batch
+    (they stay invisible) and one last transaction makes the import the roster. `workers`:
+    helper processes that normalise and encrypt (roster_pool), used for files of at least
+    `pool_min_bytes`; 0: this process does it all. The pool is shut down before this
+    returns, whatever happens.
     """
     record = _claim(session, clock())
     if record is None:
         return None
+    if record.size_bytes < pool_min_bytes:
+        workers = 0
     run = _Run(session, record, keyring, store, clock, batch_rows, workers)
     try:
         run.stage()
@@ -386,6 +387,7 @@ class _Run:
         self.report_writer = csv.writer(self.report)
         self.report_writer.writerow(REPORT_HEADER)
         self.counts = {"read": 0, "accepted": 0, "rejected": 0, "warnings": 0}
+        self.prefixes = roster_duplicates.TokenPrefixes()
         self.started = time.monotonic()
 
     def close(self) -> None:
@@ -402,12 +404,12 @@ class _Run:
         except StorageError as error:
             raise ImportAborted(f"The stored file could not be read: {error}. Nothing was "
                                 "imported; upload the file again.") from error
-        self._widen_sqlite_cache()
-        chunks = _chunked(self._records(reader),
-                          CHUNK_ROWS if self.workers else min(CHUNK_ROWS, self.batch_rows))
-        pool = self._start_pool() if self.workers else None
+        chunks = _chunked(self._records(reader), min(CHUNK_ROWS, self.batch_rows))
+        pool = roster_pool.start_pool(self.workers, self.keyring, self.spec) if (
+            self.workers) else None
         try:
-            built = self._built_in(pool, chunks) if pool else self._built_here(chunks)
+            built = roster_pool.built_in_order(pool, self.workers, chunks) if pool else (
+                roster_pool.built_here(self.spec.builder(self.keyring), chunks))
             batch: list[tuple[Any, ...]] = []
             for accepted, issues, read in built:
                 self.counts["read"] += read
@@ -421,36 +423,6 @@ class _Run:
         finally:
             if pool is not None:  # every exit path: done, aborted, cancelled, crashed
                 pool.shutdown(wait=True, cancel_futures=True)
-
-    def _built_here(self, chunks: Iterable[list[tuple[int, list[str]]]]) -> Iterator[Built]:
-        builder = self.spec.builder(self.keyring)
-        for chunk in chunks:
-            yield builder.build_chunk(chunk)
-
-    def _start_pool(self) -> ProcessPoolExecutor:
-        # "spawn", never "fork": the scheduler process has threads (and open connections).
-        return ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=start_worker, initargs=(self.keyring.material(), self.spec))
-
-    def _built_in(self, pool: ProcessPoolExecutor,
-                  chunks: Iterable[list[tuple[int, list[str]]]]) -> Iterator[Built]:
-        """Results in file order, with at most CHUNKS_PER_WORKER chunks per worker in flight
-        (memory stays bounded however big the file)."""
-        pending: deque[Future[Built]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(build_chunk_in_worker, chunk))
-            if len(pending) > self.workers * CHUNKS_PER_WORKER:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-    def _widen_sqlite_cache(self) -> None:
-        connection = self.session.connection()
-        if connection.dialect.name != "sqlite":
-            return
-        self.cache_before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
-        connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
     def _records(self, raw: _ChunkReader) -> Iterator[tuple[int, list[str]]]:
         """(spreadsheet row, fields) of every non-blank data record; ImportAborted on a file
@@ -483,11 +455,14 @@ class _Run:
             self.report_writer.writerow([neutralise_cell(v) for v in issue])
 
     def _flush(self, batch: list[tuple[Any, ...]], consumed: int) -> None:
-        # One commit per batch: longer transactions would write fewer index pages, but on
-        # SQLite every transaction starts with BEGIN IMMEDIATE and readers of the progress
-        # (web requests) then starve behind the import's write lock.
+        # One commit per batch (see BATCH_ROWS): on SQLite every transaction starts with
+        # BEGIN IMMEDIATE, so one long transaction would starve the progress page.
         if batch:
-            _stage_rows(self.session, batch)
+            connection = self.session.connection()
+            if self.cache_before is None:
+                self.cache_before = roster_pool.widen_sqlite_cache(connection)
+            roster_pool.stage_rows(connection, batch)
+            self.prefixes.add_staged(batch)
             self.counts["accepted"] += len(batch)
         now = self.clock()
         updated = self.session.execute(
@@ -505,13 +480,28 @@ class _Run:
             raise _Cancelled()
         self.session.commit()
 
+    def _merge_duplicates(self) -> int:
+        """Flag rows of this import that repeat a person already kept (roster_duplicates),
+        and list them in the report. Merged rows are kept but never counted."""
+        scope = [self.record.id]
+        if self.record.mode is ImportMode.APPEND:
+            previous = roster.committed_import_ids(self.session, self.record.incident_id)
+            self.prefixes.add_roster(self.session, previous)
+            scope += previous
+        merged = roster_duplicates.merge(self.session, import_id=self.record.id, scope=scope,
+                                         prefixes=self.prefixes)
+        self.prefixes = roster_duplicates.TokenPrefixes()  # free them before the flip
+        if merged:
+            _report_merged(self.session, self.record, self.report_writer)
+        return merged
+
     def finish(self) -> None:
         """Merge duplicates, store the report, then flip and recount in one transaction."""
         if self.counts["accepted"] == 0:
             raise ImportAborted(
                 f"None of the {self.counts['read']} rows could be imported; download the "
                 "report to see why. Nothing was imported.")
-        merged = _merge_duplicates(self.session, self.record, self.report_writer)
+        merged = self._merge_duplicates()
         self.report.flush()
         self.report_file.seek(0)
         report = self.store.put_stream(self.report_file, max_bytes=1 << 40)
@@ -555,53 +545,6 @@ def _summary(record: RosterImport, seconds: float) -> str:
     return (f"{record.rows_accepted - record.rows_merged:,} people imported from "
             f"{record.rows_read:,} rows ({record.rows_rejected:,} rejected, "
             f"{record.rows_merged:,} duplicates merged) in {seconds:.1f} s.")
-
-
-def _stage_rows(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Bulk-insert staged rows on the session's connection: COPY on PostgreSQL, executemany
-    on SQLite. No ORM objects: this is the hot path of a million-row import."""
-    connection = session.connection()
-    driver = connection.connection.driver_connection
-    columns = ", ".join(STAGED_COLUMNS)
-    if connection.dialect.name == "postgresql":
-        with driver.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY roster_person ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(STAGED_COLUMNS))
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(f"INSERT INTO roster_person ({columns}) VALUES ({marks})", rows)
-    finally:
-        cursor.close()
-
-
-def _merge_duplicates(session: Session, record: RosterImport, report: Any) -> int:
-    """Flag rows of this import that repeat a person already kept — same external id, or same
-    name + date of birth + address — as merged into the earliest record (by row order; on
-    append, the existing roster comes first). Merged rows are kept but never counted."""
-    scope = [record.id]
-    if record.mode is ImportMode.APPEND:
-        scope += roster.committed_import_ids(session, record.incident_id)
-    merged = 0
-    for column in (RosterPerson.external_index, RosterPerson.identity_index):
-        groups = (
-            sa.select(column.label("value"), sa.func.min(RosterPerson.id).label("keep_id"))
-            .where(RosterPerson.import_id.in_(scope), column.is_not(None),
-                   RosterPerson.duplicate_of_id.is_(None))
-            .group_by(column).having(sa.func.count() > 1).subquery()
-        )
-        # UPDATE … FROM a join on the indexed column: one statement, nothing held in memory.
-        merged += session.execute(
-            sa.update(RosterPerson)
-            .where(RosterPerson.import_id == record.id, groups.c.value == column,
-                   RosterPerson.id != groups.c.keep_id, RosterPerson.duplicate_of_id.is_(None))
-            .values(duplicate_of_id=groups.c.keep_id)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    _report_merged(session, record, report)
-    return merged
 
 
 def _report_merged(session: Session, record: RosterImport, report: Any) -> None:

@@ -216,7 +216,8 @@ def is_email(text: str) -> bool:
     return bool(_EMAIL.fullmatch(text.strip()))
 
 
-_PLACEHOLDERS = frozenset({"n/a", "na", "none", "null", "unknown", "-", "--", "?", "tbd"})
+PLACEHOLDERS = frozenset({"n/a", "na", "none", "null", "unknown", "-", "--", "?", "tbd"})
+PLACEHOLDER_MAX = max(len(word) for word in PLACEHOLDERS)
 
 
 def clean(text: str) -> str:
@@ -224,7 +225,7 @@ def clean(text: str) -> str:
     value = text.strip()
     if "  " in value or "\t" in value or "\n" in value or "\r" in value:
         value = " ".join(value.split())
-    if len(value) <= 7 and value.casefold() in _PLACEHOLDERS:
+    if len(value) <= PLACEHOLDER_MAX and value.casefold() in PLACEHOLDERS:
         return ""
     return value
 

@@ -8,6 +8,7 @@ names incident, import and row (see `phi_aad`), so a blob copied elsewhere does 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,24 @@ IDENTITY_PURPOSE = "roster.identity"
 INDEX_CHARS = 32  # 128 bits of the HMAC: plenty for equality, half the index size
 # The same JSON as KeyRing.encrypt_json writes, with the encoder built once (not per row).
 _PHI_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _phi_json_encoder() -> Callable[[dict[str, Any]], str]:
+    """`_PHI_JSON.encode`, minus its per-call set-up: CPython's C encoder made once, with the
+    same separators and flags (tests/services/test_roster_rows.py checks the output is the
+    same byte for byte). The blob holds only str values and nested dicts of str, built here,
+    so the circular-reference check is not needed."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return _PHI_JSON.encode
+    iterencode = make(None, _PHI_JSON.default, json.encoder.encode_basestring, None, ":", ",",
+                      False, False, False)
+    return lambda obj: "".join(iterencode(obj, 0))
+
+
+phi_json = _phi_json_encoder()
+# Cleaning a cell only has to collapse inner whitespace when one of these is in the record.
+_COLLAPSE = ("  ", "\t", "\n", "\r")
 
 REJECTED = "rejected"
 WARNING = "warning"
@@ -111,22 +130,6 @@ class BuilderSpec:
                           today=self.today)
 
 
-# -- pool workers (a separate process each: see roster_import._Run) ----------------------
-
-_WORKER: dict[str, RowBuilder] = {}
-
-
-def start_worker(material: tuple[tuple[tuple[str, bytes], ...], bytes], spec: BuilderSpec) -> None:
-    """Pool initializer: build the key ring (one AESGCM object, one HMAC state) and the
-    RowBuilder once per worker process, not once per chunk."""
-    data_keys, index_key = material
-    _WORKER["builder"] = spec.builder(KeyRing(data_keys, index_key))
-
-
-def build_chunk_in_worker(chunk: Sequence[tuple[int, list[str]]]) -> Built:
-    return _WORKER["builder"].build_chunk(chunk)
-
-
 class RowBuilder:
     """Turns records of one file (known headers, confirmed mapping) into staged rows."""
 
@@ -141,6 +144,9 @@ class RowBuilder:
         self.incident_id = incident_id
         self.import_id = import_id
         self.today = today
+        self._external_index = keyring.blind_indexer(EXTERNAL_PURPOSE)
+        self._identity_index = keyring.blind_indexer(IDENTITY_PURPOSE)
+        self._aad_prefix = f"roster:{incident_id}:{import_id}:"
 
     def build_chunk(self, chunk: Sequence[tuple[int, list[str]]]) -> Built:
         """`build` over consecutive (row, record) pairs: the accepted rows and every issue, in
@@ -162,15 +168,26 @@ class RowBuilder:
             reason = (f"this row has {len(record)} fields but the header has {self.width} "
                       "(a stray delimiter or quote?)")
             return None, [Issue(row, "", REJECTED, reason, "")]
-        clean = norm.clean
-        # Blank cells are common (next of kin, guardian…): skip them before cleaning.
-        values = {name: clean(cell) for name, index in self.positions if (cell := record[index])}
+        values = self._values(record)
         issues: list[Issue] = []
         try:
             staged = self._staged(values, row, issues)
         except RowRejected as error:
             return None, [*issues, Issue(row, error.column, REJECTED, error.reason, error.value)]
         return staged, issues
+
+    def _values(self, record: list[str]) -> dict[str, str]:
+        """Our field name → cleaned cell (norm.clean), blank and placeholder cells left out."""
+        flat = "".join(record)
+        if any(mark in flat for mark in _COLLAPSE):  # rare: clean each cell in full
+            clean = norm.clean
+            return {name: value for name, index in self.positions
+                    if (cell := record[index]) and (value := clean(cell))}
+        # The usual record: norm.clean reduces to strip and the placeholder check.
+        placeholders = norm.PLACEHOLDERS
+        return {name: value for name, index in self.positions
+                if (value := record[index].strip())
+                and (len(value) > norm.PLACEHOLDER_MAX or value.casefold() not in placeholders)}
 
     def _staged(self, v: dict[str, str], row: int, issues: list[Issue]) -> tuple[Any, ...]:
         first, last = v.get("first_name", ""), v.get("last_name", "")
@@ -192,11 +209,12 @@ class RowBuilder:
             status = AddressStatus.SUFFICIENT  # a minor's letter goes to the parent/guardian
         if v.get("external_id"):
             phi["ext"] = v["external_id"]
-        blob = self.keyring.encrypt(_PHI_JSON.encode(phi).encode("utf-8"),
-                                    phi_aad(self.incident_id, self.import_id, row))
+        # phi_aad(incident, import, row), with its constant part formatted once.
+        blob = self.keyring.encrypt(phi_json(phi).encode("utf-8"),
+                                    f"{self._aad_prefix}{row}".encode())
         return (
             self.incident_id, self.import_id, row, blob,
-            external_index(self.keyring, v.get("external_id", "")),
+            _short(self._external_index(v.get("external_id", ""))),
             self._identity(first, last, birth_iso, home), home.state,
             home.zip[:3] if home.zip and norm.is_us(home.country) else None,
             status.value, deceased, minor,
@@ -230,7 +248,11 @@ class RowBuilder:
         if not (first and last and birth_iso and home.line1 and home.zip):
             return None
         value = "\x1f".join((last, first, birth_iso, home.line1, home.zip[:5]))
-        return self.keyring.blind_index(value, purpose=IDENTITY_PURPOSE)[:INDEX_CHARS]
+        return _short(self._identity_index(value))
+
+
+def _short(token: str | None) -> str | None:
+    return token[:INDEX_CHARS] if token is not None else None
 
 
 def _flag(v: dict[str, str], name: str) -> bool:

@@ -44,7 +44,8 @@ def _import(session, lead, store, data: bytes, workers: int) -> RosterImport:
     incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
     upload(session, actor=lead, incident_id=incident.id, data=data, store=store)
     record = roster_import.run_next(session, keyring=store.keyring, store=store,
-                                    clock=lambda: NOW, batch_rows=700, workers=workers)
+                                    clock=lambda: NOW, batch_rows=700, workers=workers,
+                                    pool_min_bytes=0)
     assert record is not None
     return record
 
@@ -117,7 +118,7 @@ def test_a_pooled_import_cancelled_while_running_stops_its_workers(session, lead
         return NOW
 
     finished = roster_import.run_next(session, keyring=store.keyring, store=store,
-                                      clock=clock, workers=2)
+                                      clock=clock, workers=2, pool_min_bytes=0)
 
     assert finished.status is ImportStatus.CANCELLED
     assert roster.count(session, incident.id).total == 0
