@@ -21,6 +21,8 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -407,6 +409,11 @@ class _Run:
         chunks = _chunked(self._records(reader), min(CHUNK_ROWS, self.batch_rows))
         pool = roster_pool.start_pool(self.workers, self.keyring, self.spec) if (
             self.workers) else None
+        # One thread writes the batches: SQLite inserts run without the GIL, so writing one
+        # batch overlaps with reading (and building) the next. The session is used by one
+        # thread at a time: this one waits for the previous batch before handing over the next.
+        writer = ThreadPoolExecutor(1, thread_name_prefix="roster-stage")
+        writing: Future[None] | None = None
         try:
             built = roster_pool.built_in_order(pool, self.workers, chunks) if pool else (
                 roster_pool.built_here(self.spec.builder(self.keyring), chunks))
@@ -417,12 +424,23 @@ class _Run:
                     self._note(issues)
                 batch.extend(accepted)
                 if len(batch) >= self.batch_rows:
-                    self._flush(batch, reader.consumed)
+                    writing = self._hand_over(writer, writing, batch, reader.consumed)
                     batch = []
-            self._flush(batch, reader.consumed)
-        finally:
-            if pool is not None:  # every exit path: done, aborted, cancelled, crashed
+            self._hand_over(writer, writing, batch, reader.consumed).result()
+        finally:  # every exit path: done, aborted, cancelled, crashed
+            writer.shutdown(wait=True)  # before anyone else touches the session
+            if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+    def _hand_over(self, writer: ThreadPoolExecutor, writing: Future[None] | None,
+                   batch: list[tuple[Any, ...]], consumed: int) -> Future[None]:
+        """Wait for the batch being written (its error, or a cancel, is raised here), then
+        start writing `batch` with a snapshot of the progress."""
+        if writing is not None:
+            writing.result()
+        self.counts["accepted"] += len(batch)
+        self.prefixes.add_staged(batch)
+        return writer.submit(self._flush, batch, consumed, dict(self.counts))
 
     def _records(self, raw: _ChunkReader) -> Iterator[tuple[int, list[str]]]:
         """(spreadsheet row, fields) of every non-blank data record; ImportAborted on a file
@@ -454,7 +472,8 @@ class _Run:
             self.counts["rejected" if issue.outcome == "rejected" else "warnings"] += 1
             self.report_writer.writerow([neutralise_cell(v) for v in issue])
 
-    def _flush(self, batch: list[tuple[Any, ...]], consumed: int) -> None:
+    def _flush(self, batch: list[tuple[Any, ...]], consumed: int,
+               counts: dict[str, int]) -> None:
         # One commit per batch (see BATCH_ROWS): on SQLite every transaction starts with
         # BEGIN IMMEDIATE, so one long transaction would starve the progress page.
         if batch:
@@ -462,17 +481,14 @@ class _Run:
             if self.cache_before is None:
                 self.cache_before = roster_pool.widen_sqlite_cache(connection)
             roster_pool.stage_rows(connection, batch)
-            self.prefixes.add_staged(batch)
-            self.counts["accepted"] += len(batch)
         now = self.clock()
         updated = self.session.execute(
             sa.update(RosterImport)
             .where(RosterImport.id == self.record.id,
                    RosterImport.status == ImportStatus.RUNNING)
-            .values(bytes_read=consumed, rows_read=self.counts["read"],
-                    rows_accepted=self.counts["accepted"],
-                    rows_rejected=self.counts["rejected"], warnings=self.counts["warnings"],
-                    heartbeat_at=now)
+            .values(bytes_read=consumed, rows_read=counts["read"],
+                    rows_accepted=counts["accepted"], rows_rejected=counts["rejected"],
+                    warnings=counts["warnings"], heartbeat_at=now)
             .execution_options(synchronize_session=False)
         )
         if updated.rowcount == 0:  # cancelled by a person while we were running

@@ -41,8 +41,6 @@ def _phi_json_encoder() -> Callable[[dict[str, Any]], str]:
 
 
 phi_json = _phi_json_encoder()
-# Cleaning a cell only has to collapse inner whitespace when one of these is in the record.
-_COLLAPSE = ("  ", "\t", "\n", "\r")
 
 REJECTED = "rejected"
 WARNING = "warning"
@@ -179,15 +177,15 @@ class RowBuilder:
     def _values(self, record: list[str]) -> dict[str, str]:
         """Our field name → cleaned cell (norm.clean), blank and placeholder cells left out."""
         flat = "".join(record)
-        if any(mark in flat for mark in _COLLAPSE):  # rare: clean each cell in full
+        if "  " in flat or "\t" in flat or "\n" in flat or "\r" in flat:  # rare: clean in full
             clean = norm.clean
             return {name: value for name, index in self.positions
                     if (cell := record[index]) and (value := clean(cell))}
         # The usual record: norm.clean reduces to strip and the placeholder check.
-        placeholders = norm.PLACEHOLDERS
+        placeholders, short = norm.PLACEHOLDERS, norm.PLACEHOLDER_MAX
         return {name: value for name, index in self.positions
                 if (value := record[index].strip())
-                and (len(value) > norm.PLACEHOLDER_MAX or value.casefold() not in placeholders)}
+                and (len(value) > short or value.casefold() not in placeholders)}
 
     def _staged(self, v: dict[str, str], row: int, issues: list[Issue]) -> tuple[Any, ...]:
         first, last = v.get("first_name", ""), v.get("last_name", "")

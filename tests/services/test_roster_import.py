@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -382,6 +383,42 @@ def test_an_interrupted_import_is_cleaned_up_and_queued_again(session, team, sto
     assert people_rows(session, incident.id) == 0
     assert run_worker(session, store).status is ImportStatus.COMMITTED
     assert roster.count(session, incident.id).total == 1
+
+
+def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_as_it_was(
+        session, team, store, monkeypatch) -> None:
+    lead, incident = team
+    import_csv(session, actor=lead, incident_id=incident.id, store=store,
+               data=csv_bytes(person("OLD1", "Ana"), person("OLD2", "Bea")))
+    record = upload(session, actor=lead, incident_id=incident.id, store=store,
+                    data=csv_bytes(*[person(f"MRN{n}") for n in range(50)]))
+    real_stage_rows, calls = roster_import.roster_pool.stage_rows, []
+
+    def failing_second_batch(connection, rows) -> None:
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+        real_stage_rows(connection, rows)
+
+    monkeypatch.setattr(roster_import.roster_pool, "stage_rows", failing_second_batch)
+    threads_before = threading.active_count()
+
+    with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
+        roster_import.run_next(session, keyring=store.keyring, store=store,
+                               clock=lambda: NOW, batch_rows=20)
+
+    session.rollback()
+    assert calls == [20, 20]  # the writer stopped at the failing batch
+    assert threading.active_count() == threads_before  # its thread is gone
+    assert session.get(RosterImport, record.id).status is ImportStatus.RUNNING
+    assert roster.count(session, incident.id).total == 2  # the old roster, untouched
+    staged = sa.select(sa.func.count()).select_from(RosterPerson).where(
+        RosterPerson.import_id == record.id)
+    assert session.scalar(staged) == 20  # the first batch: staged, never visible
+    # The worker job logs it; recovery drops the staged rows and queues the file again.
+    later = NOW.replace(hour=NOW.hour + 1)
+    assert roster_import.recover_interrupted(session, now=later) == [record.id]
+    assert session.scalar(staged) == 0
 
 
 # -- access ---------------------------------------------------------------------------------------
