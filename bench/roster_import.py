@@ -183,7 +183,8 @@ def main() -> None:
 
     print(f"finished at {datetime.now(UTC):%H:%M:%S} UTC, workers={args.workers}", flush=True)
     # peak_rss_mb: the largest of the importing process and each helper process (every one
-    # is a process of its own); both are printed here.
+    # is a process of its own); both are printed here. A helper's figure can only be too
+    # high: started between fork and exec, it counts as big as this process was then.
     own, helper = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
     print(f"importing process peak_rss_mb={own:.0f}, largest helper peak_rss_mb={helper:.0f}",
           flush=True)

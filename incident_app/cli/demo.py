@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from incident_app import clock
@@ -36,7 +37,8 @@ def seed_command(incidents: int, roster: int, seed_value: int, force_append: boo
     database that already has incidents unless --force-append."""
     options = demo.SeedOptions(incidents=incidents, roster=roster, seed=seed_value,
                                force_append=force_append,
-                               password=password or secrets.token_urlsafe(12))
+                               password=password or secrets.token_urlsafe(12),
+                               roster_workers=current_app.config["ROSTER_IMPORT_WORKERS"])
     keyring = storage.current_keyring()
     click.echo(f"Seeding {incidents:,} incidents and a {roster:,}-person roster "
                f"(seed {seed_value})…")

@@ -156,6 +156,7 @@ class SeedOptions:
     seed: int = 42
     force_append: bool = False
     password: str = ""
+    roster_workers: int = 0  # helper processes per import (the job: ROSTER_IMPORT_WORKERS)
 
 
 @dataclass
@@ -975,7 +976,7 @@ def _import_rosters(
                     max_bytes=1 << 40)
             path.unlink()
             record = roster_import.run_next(session, keyring=keyring, store=store,
-                                            clock=clock.utcnow)
+                                            clock=clock.utcnow, workers=opts.roster_workers)
             report.rosters += 1
             report.roster_people += session.scalar(
                 sa.select(Incident.roster_total).where(Incident.id == incident.id)) or 0
