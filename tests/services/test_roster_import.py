@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import threading
 from pathlib import Path
@@ -401,7 +402,7 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
         real_stage_rows(connection, rows)
 
     monkeypatch.setattr(roster_import.roster_pool, "stage_rows", failing_second_batch)
-    threads_before = threading.active_count()
+    threads_before, gc_before = threading.active_count(), gc.get_threshold()
 
     with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
         roster_import.run_next(session, keyring=store.keyring, store=store,
@@ -410,6 +411,8 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
     session.rollback()
     assert calls == [20, 20]  # the writer stopped at the failing batch
     assert threading.active_count() == threads_before  # its thread is gone
+    # The collector is as it was (staging freezes the heap and collects less often).
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (gc_before, 0)
     assert session.get(RosterImport, record.id).status is ImportStatus.RUNNING
     assert roster.count(session, incident.id).total == 2  # the old roster, untouched
     staged = sa.select(sa.func.count()).select_from(RosterPerson).where(
