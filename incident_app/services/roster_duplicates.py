@@ -48,28 +48,24 @@ class TokenPrefixes:
 
     def add_staged(self, rows: Iterable[Sequence[Any]]) -> None:
         """Note the tokens of staged rows (roster_rows.STAGED_COLUMNS order)."""
-        external, identity = self.external.append, self.identity.append
-        for row in rows:
-            if (token := row[_EXTERNAL]) is not None:
-                external(int(token[:PREFIX_CHARS], 16))
-            if (token := row[_IDENTITY]) is not None:
-                identity(int(token[:PREFIX_CHARS], 16))
+        self._add((row[_EXTERNAL], row[_IDENTITY]) for row in rows)
 
     def add_roster(self, session: Session, import_ids: list[int]) -> None:
         """Note the tokens of rows already in the roster (an "append" merges with them)."""
-        if not import_ids:
-            return
-        rows = session.execute(
-            sa.select(RosterPerson.external_index, RosterPerson.identity_index)
-            .where(RosterPerson.import_id.in_(import_ids),
-                   RosterPerson.duplicate_of_id.is_(None))
-            .execution_options(yield_per=UPDATES_PER_STATEMENT))
-        external_add, identity_add = self.external.append, self.identity.append
-        for external, identity in rows:
-            if external is not None:
-                external_add(int(external[:PREFIX_CHARS], 16))
-            if identity is not None:
-                identity_add(int(identity[:PREFIX_CHARS], 16))
+        if import_ids:
+            self._add(session.execute(
+                sa.select(RosterPerson.external_index, RosterPerson.identity_index)
+                .where(RosterPerson.import_id.in_(import_ids),
+                       RosterPerson.duplicate_of_id.is_(None))
+                .execution_options(yield_per=UPDATES_PER_STATEMENT)))
+
+    def _add(self, pairs: Iterable[Sequence[str | None]]) -> None:
+        external, identity = self.external.append, self.identity.append
+        for external_token, identity_token in pairs:
+            if external_token is not None:
+                external(int(external_token[:PREFIX_CHARS], 16))
+            if identity_token is not None:
+                identity(int(identity_token[:PREFIX_CHARS], 16))
 
 
 def repeated(prefixes: array) -> list[str]:  # type: ignore[type-arg]

@@ -69,7 +69,11 @@ class RowRejected(Exception):
 
 
 def phi_aad(incident_id: int, import_id: int, row_number: int) -> bytes:
-    return f"roster:{incident_id}:{import_id}:{row_number}".encode()
+    return f"{_aad_prefix(incident_id, import_id)}{row_number}".encode()
+
+
+def _aad_prefix(incident_id: int, import_id: int) -> str:
+    return f"roster:{incident_id}:{import_id}:"
 
 
 def external_index(keyring: KeyRing, external_id: str) -> str | None:
@@ -144,7 +148,7 @@ class RowBuilder:
         self.today = today
         self._external_index = keyring.blind_indexer(EXTERNAL_PURPOSE)
         self._identity_index = keyring.blind_indexer(IDENTITY_PURPOSE)
-        self._aad_prefix = f"roster:{incident_id}:{import_id}:"
+        self._aad_prefix = _aad_prefix(incident_id, import_id)  # phi_aad's constant part
 
     def build_chunk(self, chunk: Sequence[tuple[int, list[str]]]) -> Built:
         """`build` over consecutive (row, record) pairs: the accepted rows and every issue, in
@@ -207,7 +211,7 @@ class RowBuilder:
             status = AddressStatus.SUFFICIENT  # a minor's letter goes to the parent/guardian
         if v.get("external_id"):
             phi["ext"] = v["external_id"]
-        # phi_aad(incident, import, row), with its constant part formatted once.
+        # phi_aad(incident, import, row), with its constant part made once.
         blob = self.keyring.encrypt(phi_json(phi).encode("utf-8"),
                                     f"{self._aad_prefix}{row}".encode())
         return (
