@@ -39,9 +39,7 @@ def instance_secret(filename: str) -> str:
 class Config:
     ENV_NAME = "base"
     SECRET_KEY = os.environ.get("SECRET_KEY")
-    DATABASE_URL = os.environ.get(
-        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'breachdesk.sqlite'}"
-    )
+    DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'breachdesk.sqlite'}")
     INSTANCE_DIR = INSTANCE_DIR
     FILE_STORE_DIR = Path(os.environ.get("FILE_STORE_DIR", INSTANCE_DIR / "files"))
     LETTER_TEMPLATE_DIR = BASE_DIR / "letter_templates"
@@ -69,9 +67,9 @@ class Config:
     ROSTER_POLL_SECONDS = _int_env("ROSTER_POLL_SECONDS", 5)
     # Helper processes that normalise, encrypt and stage a big roster import (files of 4 MB
     # and more): one per CPU, at most two, none on one CPU. 0 turns them off.
-    ROSTER_IMPORT_WORKERS = _int_env("ROSTER_IMPORT_WORKERS",
-                                     min(os.cpu_count() or 1, 2) if (os.cpu_count() or 1) > 1
-                                     else 0)
+    ROSTER_IMPORT_WORKERS = _int_env(
+        "ROSTER_IMPORT_WORKERS", min(os.cpu_count() or 1, 2) if (os.cpu_count() or 1) > 1 else 0
+    )
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
     REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
     SQLITE_BUSY_TIMEOUT_MS = 10000

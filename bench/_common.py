@@ -95,8 +95,15 @@ BREACH: dict[str, Any] = {
 }
 
 NAMES = [
-    "Zoë Núñez", "Seán O'Brien", "Łukasz Wróbel", "Renée Müller", "José Peña",
-    "Ana María de la Cruz Fernández-Villaseñor", "דוד כהן", "محمد عبد الله", "Kim Lee",
+    "Zoë Núñez",
+    "Seán O'Brien",
+    "Łukasz Wróbel",
+    "Renée Müller",
+    "José Peña",
+    "Ana María de la Cruz Fernández-Villaseñor",
+    "דוד כהן",
+    "محمد عبد الله",
+    "Kim Lee",
 ]
 
 

@@ -56,17 +56,31 @@ def _each(results) -> None:
 
 def bench_records(ring: KeyRing, rows: list[dict[str, object]]) -> dict[str, float]:
     aads = [f"roster:1:{n}".encode() for n in range(len(rows))]
-    baseline = timed("json only (baseline)", lambda: [
-        json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() for row in rows])
+    baseline = timed(
+        "json only (baseline)",
+        lambda: [
+            json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode() for row in rows
+        ],
+    )
     blobs: list[bytes] = []
-    encrypt = timed("encrypt_json", lambda: blobs.extend(
-        ring.encrypt_json(row, aad) for row, aad in zip(rows, aads, strict=True)))
+    encrypt = timed(
+        "encrypt_json",
+        lambda: blobs.extend(
+            ring.encrypt_json(row, aad) for row, aad in zip(rows, aads, strict=True)
+        ),
+    )
     # Results are discarded as they come (as a paginated view would): keeping a million
     # decoded dicts alive measures the garbage collector, not decryption.
-    decrypt = timed("decrypt_json", lambda: _each(
-        ring.decrypt_json(blob, aad) for blob, aad in zip(blobs, aads, strict=True)))
-    index = timed("blind_index", lambda: _each(
-        ring.blind_index(str(row["external_id"]), purpose="external_id") for row in rows))
+    decrypt = timed(
+        "decrypt_json",
+        lambda: _each(ring.decrypt_json(blob, aad) for blob, aad in zip(blobs, aads, strict=True)),
+    )
+    index = timed(
+        "blind_index",
+        lambda: _each(
+            ring.blind_index(str(row["external_id"]), purpose="external_id") for row in rows
+        ),
+    )
     return {"baseline": baseline, "encrypt": encrypt, "decrypt": decrypt, "index": index}
 
 
@@ -83,8 +97,10 @@ def bench_files(ring: KeyRing, megabytes: int) -> tuple[float, float]:
 
         baseline = timed(f"plain write of {megabytes} MB (baseline)", write_plain)
         store = FileStore(Path(folder) / "store", ring)
-        put = timed(f"put_stream of {megabytes} MB", lambda: store.put_stream(
-            io.BytesIO(data), max_bytes=len(data)))
+        put = timed(
+            f"put_stream of {megabytes} MB",
+            lambda: store.put_stream(io.BytesIO(data), max_bytes=len(data)),
+        )
     return baseline, put
 
 

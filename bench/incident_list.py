@@ -44,38 +44,94 @@ CASES = [
     ("next deadline", ListFilters(sort="next_due", descending=False)),
     ("text search", ListFilters(text="laptop 77")),
     ("due within 14 days", ListFilters(due_within_days=14)),
-    ("type + date range", ListFilters(breach_type="theft", discovered_from=date(2025, 6, 1),
-                                      discovered_to=date(2025, 12, 31))),
+    (
+        "type + date range",
+        ListFilters(
+            breach_type="theft", discovered_from=date(2025, 6, 1), discovered_to=date(2025, 12, 31)
+        ),
+    ),
 ]
 
 
 def _populate(session: Session, count: int, offset: int, users: list[User]) -> None:
     types = ["theft", "hacking", "loss", "unauthorized_access"]
     rows = [
-        {"reference": f"BD-B{offset + n:07d}", "title": f"Laptop {offset + n} lost",
-         "description": "bench", "how_found": "", "reported_by": "", "status": "reported",
-         "discovered_on": date(2025, 1, 1) + timedelta(days=n % 400), "discovered_by": "",
-         "diligence_justification": "", "breach_types": [types[n % 4]], "locations": [],
-         "phi_types": [], "safeguards": [], "breach_type_other": "", "location_other": "",
-         "systems_involved": "", "affected_estimate": n % 900, "ba_involved": False,
-         "ba_name": "", "ba_contact": "", "created_by_id": users[0].id,
-         "created_at": NOW - timedelta(minutes=n), "updated_at": NOW}
+        {
+            "reference": f"BD-B{offset + n:07d}",
+            "title": f"Laptop {offset + n} lost",
+            "description": "bench",
+            "how_found": "",
+            "reported_by": "",
+            "status": "reported",
+            "discovered_on": date(2025, 1, 1) + timedelta(days=n % 400),
+            "discovered_by": "",
+            "diligence_justification": "",
+            "breach_types": [types[n % 4]],
+            "locations": [],
+            "phi_types": [],
+            "safeguards": [],
+            "breach_type_other": "",
+            "location_other": "",
+            "systems_involved": "",
+            "affected_estimate": n % 900,
+            "ba_involved": False,
+            "ba_name": "",
+            "ba_contact": "",
+            "created_by_id": users[0].id,
+            "created_at": NOW - timedelta(minutes=n),
+            "updated_at": NOW,
+        }
         for n in range(count)
     ]
     ids = session.scalars(sa.insert(Incident).returning(Incident.id), rows).all()
-    session.execute(sa.insert(IncidentMember), [
-        {"incident_id": i, "user_id": users[1 + k % 5].id, "case_role": "responder",
-         "added_at": NOW} for k, i in enumerate(ids)])
-    session.execute(sa.insert(Obligation), [
-        {"incident_id": i, "kind": "individual_notice", "jurisdiction": "US",
-         "source_key": "", "due_on": TODAY + timedelta(days=k % 90 - 10),
-         "citation": "45 CFR 164.404(b)", "reason": "bench", "detail": {}, "active": True,
-         "created_at": NOW, "updated_at": NOW} for k, i in enumerate(ids)])
-    session.execute(sa.insert(Task), [
-        {"incident_id": i, "title": "Task", "assignee_id": users[1 + k % 5].id,
-         "due_on": TODAY + timedelta(days=k % 30), "status": "open", "notes": "",
-         "checklist_name": "", "created_by_id": users[0].id, "created_at": NOW}
-        for k, i in enumerate(ids)])
+    session.execute(
+        sa.insert(IncidentMember),
+        [
+            {
+                "incident_id": i,
+                "user_id": users[1 + k % 5].id,
+                "case_role": "responder",
+                "added_at": NOW,
+            }
+            for k, i in enumerate(ids)
+        ],
+    )
+    session.execute(
+        sa.insert(Obligation),
+        [
+            {
+                "incident_id": i,
+                "kind": "individual_notice",
+                "jurisdiction": "US",
+                "source_key": "",
+                "due_on": TODAY + timedelta(days=k % 90 - 10),
+                "citation": "45 CFR 164.404(b)",
+                "reason": "bench",
+                "detail": {},
+                "active": True,
+                "created_at": NOW,
+                "updated_at": NOW,
+            }
+            for k, i in enumerate(ids)
+        ],
+    )
+    session.execute(
+        sa.insert(Task),
+        [
+            {
+                "incident_id": i,
+                "title": "Task",
+                "assignee_id": users[1 + k % 5].id,
+                "due_on": TODAY + timedelta(days=k % 30),
+                "status": "open",
+                "notes": "",
+                "checklist_name": "",
+                "created_by_id": users[0].id,
+                "created_at": NOW,
+            }
+            for k, i in enumerate(ids)
+        ],
+    )
     session.commit()
 
 
@@ -102,14 +158,22 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=10_000)
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL") or (
-        f"sqlite:///{tempfile.mkdtemp(prefix='bd-bench-')}/list.sqlite")
+        f"sqlite:///{tempfile.mkdtemp(prefix='bd-bench-')}/list.sqlite"
+    )
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     with Session(engine, expire_on_commit=False) as session:
-        users = [User(email=f"u{n}@bench.example", name=f"User {n}", password_hash="x",
-                      role=Role.PRIVACY_OFFICER if n == 0 else Role.RESPONDER, created_at=NOW)
-                 for n in range(6)]
+        users = [
+            User(
+                email=f"u{n}@bench.example",
+                name=f"User {n}",
+                password_hash="x",
+                role=Role.PRIVACY_OFFICER if n == 0 else Role.RESPONDER,
+                created_at=NOW,
+            )
+            for n in range(6)
+        ]
         session.add_all(users)
         session.commit()
         people = {"officer": users[0], "responder": users[1]}
@@ -119,8 +183,10 @@ def main() -> None:
         loaded = _measure(session, people)
     print(f"{engine.dialect.name}: 100 vs {args.incidents:,} incidents (ms per call, ratio)")
     for key, base in baseline.items():
-        print(f"  {key[0]:<9} {key[1]:<20} {base * 1000:7.1f} → {loaded[key] * 1000:7.1f}"
-              f"   ×{loaded[key] / base:5.1f}")
+        print(
+            f"  {key[0]:<9} {key[1]:<20} {base * 1000:7.1f} → {loaded[key] * 1000:7.1f}"
+            f"   ×{loaded[key] / base:5.1f}"
+        )
     Base.metadata.drop_all(engine)
 
 

@@ -69,12 +69,16 @@ def main() -> None:
     cpu = cpu_seconds()
     batch_rate, peak_mb, digest = batch(args.letters, args.workers)
     batch_cpu_ms, cpu = (cpu_seconds() - cpu) * 1000 / args.letters, cpu_seconds()
-    print(f"batch: {batch_rate:.1f} letters/s, {batch_cpu_ms:.1f} CPU ms/letter, "
-          f"peak tree RSS {peak_mb} MB ({digest})")
+    print(
+        f"batch: {batch_rate:.1f} letters/s, {batch_cpu_ms:.1f} CPU ms/letter, "
+        f"peak tree RSS {peak_mb} MB ({digest})"
+    )
     naive_rate = naive(args.letters)
     naive_cpu_ms = (cpu_seconds() - cpu) * 1000 / args.letters
-    print(f"naive: {naive_rate:.1f} letters/s, {naive_cpu_ms:.1f} CPU ms/letter "
-          f"(CPU ratio {naive_cpu_ms / batch_cpu_ms:.1f}), load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"naive: {naive_rate:.1f} letters/s, {naive_cpu_ms:.1f} CPU ms/letter "
+        f"(CPU ratio {naive_cpu_ms / batch_cpu_ms:.1f}), load average {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"mail_merge: letters={args.letters} naive_per_s={naive_rate:.2f} "
         f"batch_per_s={batch_rate:.2f} speedup={batch_rate / naive_rate:.2f} "

@@ -52,8 +52,11 @@ run_worker(app_for(sys.argv[1], Path(sys.argv[2])), until_idle=True)
 
 
 def app_for(url: str, tmp: Path):  # noqa: ANN201 (a Flask app)
-    config = type("BenchConfig", (TestConfig,), {
-        "DATABASE_URL": url, "INSTANCE_DIR": tmp / "instance", "FILE_STORE_DIR": tmp / "files"})
+    config = type(
+        "BenchConfig",
+        (TestConfig,),
+        {"DATABASE_URL": url, "INSTANCE_DIR": tmp / "instance", "FILE_STORE_DIR": tmp / "files"},
+    )
     return create_app(config)
 
 
@@ -75,14 +78,16 @@ def _queue_batch(app, count: int) -> tuple[int, dict]:  # noqa: ANN001
     with app.app_context():
         session = get_session()
         people = team(session)
-        incident = case_with_roster(session, people,
-                                    *(adult(f"Person{n}", f"Family{n}") for n in range(count)))
+        incident = case_with_roster(
+            session, people, *(adult(f"Person{n}", f"Family{n}") for n in range(count))
+        )
         approve(session, people, incident)
         batch = start(session, people, incident, chunk_size=100)
         from incident_app.services import letter_workflow
 
         common = letter_workflow.approved_letter(
-            session, incident_id=incident.id, kind="individual_notice").common_context
+            session, incident_id=incident.id, kind="individual_notice"
+        ).common_context
         return batch.id, common
 
 
@@ -90,8 +95,11 @@ def naive_rate(common: dict, count: int) -> float:
     base_url = letters.TEMPLATE_DIR.as_uri() + "/"
     started = time.perf_counter()
     for n in range(count):
-        recipient = {"letter_id": f"NAIVE-{n}", "name": f"Person{n} Family{n}",
-                     "address_lines": ["12 Elm St", "Albany, NY 12207"]}
+        recipient = {
+            "letter_id": f"NAIVE-{n}",
+            "name": f"Person{n} Family{n}",
+            "address_lines": ["12 Elm St", "Albany, NY 12207"],
+        }
         html = letters.render_html("individual_adult.html", {**common, "recipient": recipient})
         HTML(string=html, base_url=base_url, url_fetcher=letters.TemplateFilesOnly()).write_pdf()
     return count / (time.perf_counter() - started)
@@ -100,8 +108,10 @@ def naive_rate(common: dict, count: int) -> float:
 def run_job(app, url: str, tmp: Path, batch_id: int, workers: int) -> float:  # noqa: ANN001
     script = WORKER.format(root=str(ROOT))
     started = time.perf_counter()
-    processes = [subprocess.Popen([sys.executable, "-c", script, url, str(tmp)], cwd=ROOT)
-                 for _ in range(workers)]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, url, str(tmp)], cwd=ROOT)
+        for _ in range(workers)
+    ]
     for process in processes:
         process.wait()
     elapsed = time.perf_counter() - started
@@ -148,10 +158,14 @@ def main() -> None:
                 with admin.connect() as connection:
                     connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         rate = args.letters / elapsed
-        print(f"job: {args.letters} letters in {elapsed:.1f} s with {args.workers} worker(s) "
-              f"({'PostgreSQL' if args.postgres else 'SQLite'})")
-        print(f"mail_merge_batch: letters={args.letters} workers={args.workers} "
-              f"naive_per_s={naive:.2f} job_per_s={rate:.2f} ratio={rate / naive:.2f}")
+        print(
+            f"job: {args.letters} letters in {elapsed:.1f} s with {args.workers} worker(s) "
+            f"({'PostgreSQL' if args.postgres else 'SQLite'})"
+        )
+        print(
+            f"mail_merge_batch: letters={args.letters} workers={args.workers} "
+            f"naive_per_s={naive:.2f} job_per_s={rate:.2f} ratio={rate / naive:.2f}"
+        )
 
 
 if __name__ == "__main__":

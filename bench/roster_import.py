@@ -69,19 +69,31 @@ def fresh_database(url: str) -> sa.Engine:
     return engine
 
 
-def run_import(engine: sa.Engine, csv_path: Path, work: Path,
-               workers: int = 0) -> tuple[float, object]:
+def run_import(
+    engine: sa.Engine, csv_path: Path, work: Path, workers: int = 0
+) -> tuple[float, object]:
     """Upload + worker run through the real services; returns (seconds, finished import)."""
     ring = KeyRing([("bench", os.urandom(32))], os.urandom(32))
     store = FileStore(work / f"files-{engine.dialect.name}", ring)
     with Session(engine, expire_on_commit=False) as session:
         now = clock.utcnow()
-        user = User(email="bench@example.org", name="Bench", role=Role.PRIVACY_OFFICER,
-                    password_hash="-", created_at=now)
+        user = User(
+            email="bench@example.org",
+            name="Bench",
+            role=Role.PRIVACY_OFFICER,
+            password_hash="-",
+            created_at=now,
+        )
         session.add(user)
         session.flush()
-        incident = Incident(reference="BENCH-1", title="Bench", discovered_on=date(2025, 9, 15),
-                            created_by_id=user.id, created_at=now, updated_at=now)
+        incident = Incident(
+            reference="BENCH-1",
+            title="Bench",
+            discovered_on=date(2025, 9, 15),
+            created_by_id=user.id,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(incident)
         session.flush()
         session.add(IncidentMember(incident_id=incident.id, user_id=user.id, case_role="lead"))
@@ -89,11 +101,19 @@ def run_import(engine: sa.Engine, csv_path: Path, work: Path,
         start = time.perf_counter()
         with csv_path.open("rb") as upload:
             roster_import.create_import(
-                session, actor=user, now=clock.utcnow(), incident_id=incident.id,
-                upload=upload, filename=csv_path.name, mode=ImportMode.REPLACE, store=store,
-                max_bytes=1 << 40)
-        record = roster_import.run_next(session, keyring=ring, store=store, clock=clock.utcnow,
-                                        workers=workers)
+                session,
+                actor=user,
+                now=clock.utcnow(),
+                incident_id=incident.id,
+                upload=upload,
+                filename=csv_path.name,
+                mode=ImportMode.REPLACE,
+                store=store,
+                max_bytes=1 << 40,
+            )
+        record = roster_import.run_next(
+            session, keyring=ring, store=store, clock=clock.utcnow, workers=workers
+        )
         return time.perf_counter() - start, record
 
 
@@ -150,18 +170,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261128)
-    parser.add_argument("--workers", type=int, default=Config.ROSTER_IMPORT_WORKERS,
-                        help="helper processes that normalise, encrypt and stage (default: "
-                             "ROSTER_IMPORT_WORKERS, what the worker job uses; 0: all in the "
-                             "importing process)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=Config.ROSTER_IMPORT_WORKERS,
+        help="helper processes that normalise, encrypt and stage (default: "
+        "ROSTER_IMPORT_WORKERS, what the worker job uses; 0: all in the "
+        "importing process)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="roster-bench-") as folder:
         work = Path(folder)
         csv_path = work / "roster.csv"
         started = time.perf_counter()
         write_roster(csv_path, args.rows, args.seed)
-        print(f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(
+            f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
 
         raw_s = raw_sqlite(csv_path, work / "raw.sqlite", roster_import.BATCH_ROWS)
         print(f"sqlite raw executemany: {raw_s:.2f} s", flush=True)
@@ -177,20 +204,27 @@ def main() -> None:
             pg_s, pg_record = run_import(pg_engine, csv_path, work, args.workers)
             Base.metadata.drop_all(pg_engine)
             pg_engine.dispose()
-            print(f"postgresql raw COPY: {pg_raw:.2f} s; import: {pg_s:.2f} s "
-                  f"({args.rows / pg_s:,.0f} rows/s, vs_raw={pg_raw / pg_s:.3f}) — "
-                  f"{pg_record.message}", flush=True)
+            print(
+                f"postgresql raw COPY: {pg_raw:.2f} s; import: {pg_s:.2f} s "
+                f"({args.rows / pg_s:,.0f} rows/s, vs_raw={pg_raw / pg_s:.3f}) — "
+                f"{pg_record.message}",
+                flush=True,
+            )
 
     print(f"finished at {datetime.now(UTC):%H:%M:%S} UTC, workers={args.workers}", flush=True)
     # peak_rss_mb: the largest of the importing process and each helper process (every one
     # is a process of its own); both are printed here. A helper's figure can only be too
     # high: started between fork and exec, it counts as big as this process was then.
     own, helper = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
-    print(f"importing process peak_rss_mb={own:.0f}, largest helper peak_rss_mb={helper:.0f}",
-          flush=True)
-    print(f"roster_import: rows={args.rows} sqlite_s={sqlite_s:.2f} "
-          f"sqlite_rows_per_s={args.rows / sqlite_s:.0f} vs_raw={raw_s / sqlite_s:.3f} "
-          f"peak_rss_mb={max(own, helper):.0f}")
+    print(
+        f"importing process peak_rss_mb={own:.0f}, largest helper peak_rss_mb={helper:.0f}",
+        flush=True,
+    )
+    print(
+        f"roster_import: rows={args.rows} sqlite_s={sqlite_s:.2f} "
+        f"sqlite_rows_per_s={args.rows / sqlite_s:.0f} vs_raw={raw_s / sqlite_s:.3f} "
+        f"peak_rss_mb={max(own, helper):.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,10 @@ def throwaway_database(given: str | None) -> Iterator[str]:
         return
     server = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if not server:
-        raise SystemExit("Set BENCH_DATABASE_URL or TEST_DATABASE_URL (a PostgreSQL server to "
-                         "create a throwaway database on), or pass --database-url.")
+        raise SystemExit(
+            "Set BENCH_DATABASE_URL or TEST_DATABASE_URL (a PostgreSQL server to "
+            "create a throwaway database on), or pass --database-url."
+        )
     url = sa.engine.make_url(server)
     name = f"bd_webload_{os.getpid()}_{secrets.token_hex(3)}"
     admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -91,14 +93,21 @@ def incident_ids(url: str) -> tuple[list[int], int]:
 
 def environment(url: str, work: Path, port: int) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "APP_ENV": "production", "DATABASE_URL": url, "SECRET_KEY": secrets.token_urlsafe(48),
-        "BREACHDESK_DATA_KEYS": generate_key_line("bench1"),
-        "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "INSTANCE_DIR": str(work / "instance"), "FILE_STORE_DIR": str(work / "files"),
-        "BIND": f"127.0.0.1:{port}", "WEB_WORKERS": "2", "LOG_LEVEL": "WARNING",
-        "FLASK_APP": "wsgi",
-    })
+    env.update(
+        {
+            "APP_ENV": "production",
+            "DATABASE_URL": url,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "BREACHDESK_DATA_KEYS": generate_key_line("bench1"),
+            "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "INSTANCE_DIR": str(work / "instance"),
+            "FILE_STORE_DIR": str(work / "files"),
+            "BIND": f"127.0.0.1:{port}",
+            "WEB_WORKERS": "2",
+            "LOG_LEVEL": "WARNING",
+            "FLASK_APP": "wsgi",
+        }
+    )
     return env
 
 
@@ -113,14 +122,28 @@ def prepare(url: str, env: dict[str, str], args: argparse.Namespace, password: s
         print(f"reusing {existing:,} incidents already in the database", flush=True)
         return
     started = time.perf_counter()
-    run([*FLASK, "demo", "seed", "--incidents", str(args.incidents), "--roster",
-         str(args.roster), "--seed", str(args.seed), "--password", password], env, show=True)
+    run(
+        [
+            *FLASK,
+            "demo",
+            "seed",
+            "--incidents",
+            str(args.incidents),
+            "--roster",
+            str(args.roster),
+            "--seed",
+            str(args.seed),
+            "--password",
+            password,
+        ],
+        env,
+        show=True,
+    )
     print(f"seed: {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def run(command: list[str], env: dict[str, str], *, show: bool = False) -> None:
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     if show:
         for line in result.stdout.splitlines():
             if not line.startswith(("Demo users", "  demo-")):
@@ -142,8 +165,13 @@ def free_port() -> int:
 @contextmanager
 def gunicorn(env: dict[str, str], work: Path, port: int) -> Iterator[None]:
     log = (work / "gunicorn.log").open("w")
-    process = subprocess.Popen([GUNICORN, "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [GUNICORN, "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _answers(port):
@@ -206,8 +234,11 @@ class Browser:
         token = CSRF.search(page)
         if status != 200 or token is None:
             raise RuntimeError(f"login page: HTTP {status}, no CSRF token")
-        status, _ = self.request("POST", "/login", urlencode(
-            {"email": email, "password": password, "csrf_token": token.group(1)}))
+        status, _ = self.request(
+            "POST",
+            "/login",
+            urlencode({"email": email, "password": password, "csrf_token": token.group(1)}),
+        )
         if status != 302:
             raise RuntimeError(f"login refused (HTTP {status})")
 
@@ -219,12 +250,19 @@ def _pick(rng: random.Random, ids: list[int], pages: int) -> tuple[str, str]:
     if kind == "incident list":
         return kind, f"/incidents/?page={rng.randint(1, pages)}"
     incident = rng.choice(ids)
-    return kind, (f"/incidents/{incident}" if kind == "incident"
-                  else f"/incidents/{incident}/deadlines")
+    return kind, (
+        f"/incidents/{incident}" if kind == "incident" else f"/incidents/{incident}/deadlines"
+    )
 
 
-def _session_loop(port: int, password: str, ids: list[int], seconds: float, seed: int,
-                  results: list[tuple[str, float, bool]]) -> None:
+def _session_loop(
+    port: int,
+    password: str,
+    ids: list[int],
+    seconds: float,
+    seed: int,
+    results: list[tuple[str, float, bool]],
+) -> None:
     rng = random.Random(seed)
     browser = Browser(port)
     try:
@@ -248,14 +286,23 @@ def _session_loop(port: int, password: str, ids: list[int], seconds: float, seed
         results.append((kind, (time.perf_counter() - started) * 1000, ok))
 
 
-def load_process(port: int, password: str, ids: list[int], seconds: float, sessions: int,
-                 queue: multiprocessing.Queue) -> None:
+def load_process(
+    port: int,
+    password: str,
+    ids: list[int],
+    seconds: float,
+    sessions: int,
+    queue: multiprocessing.Queue,
+) -> None:
     """`sessions` signed-in users, each a thread requesting pages back to back until the time
     is up; the timings go back through `queue`."""
     results: list[tuple[str, float, bool]] = []
-    threads = [threading.Thread(target=_session_loop,
-                                args=(port, password, ids, seconds, n, results), daemon=True)
-               for n in range(sessions)]
+    threads = [
+        threading.Thread(
+            target=_session_loop, args=(port, password, ids, seconds, n, results), daemon=True
+        )
+        for n in range(sessions)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -263,11 +310,13 @@ def load_process(port: int, password: str, ids: list[int], seconds: float, sessi
     queue.put(results)
 
 
-def drive(port: int, password: str, ids: list[int], seconds: float,
-          sessions: int) -> list[tuple[str, float, bool]]:
+def drive(
+    port: int, password: str, ids: list[int], seconds: float, sessions: int
+) -> list[tuple[str, float, bool]]:
     queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
     process = multiprocessing.get_context("spawn").Process(
-        target=load_process, args=(port, password, ids, seconds, sessions, queue))
+        target=load_process, args=(port, password, ids, seconds, sessions, queue)
+    )
     process.start()
     try:
         results = queue.get(timeout=seconds + 120)
@@ -314,27 +363,42 @@ def server_times(log: Path) -> list[float]:
     return times
 
 
-def report(results: list[tuple[str, float, bool]], base: list[float], incidents: int,
-           seconds: float, server: list[float]) -> None:
+def report(
+    results: list[tuple[str, float, bool]],
+    base: list[float],
+    incidents: int,
+    seconds: float,
+    server: list[float],
+) -> None:
     for kind in PAGES:
         times = [ms for k, ms, _ in results if k == kind]
         errors = sum(1 for k, _, ok in results if k == kind and not ok)
-        print(f"{kind:>14}: {len(times):6,} requests  p50 {percentile(times, .5):6.1f} ms  "
-              f"p95 {percentile(times, .95):6.1f} ms  p99 {percentile(times, .99):6.1f} ms  "
-              f"errors {errors}")
+        print(
+            f"{kind:>14}: {len(times):6,} requests  p50 {percentile(times, 0.5):6.1f} ms  "
+            f"p95 {percentile(times, 0.95):6.1f} ms  p99 {percentile(times, 0.99):6.1f} ms  "
+            f"errors {errors}"
+        )
     times = [ms for _, ms, _ in results]
     errors = sum(1 for _, _, ok in results if not ok)
     base_p50 = statistics.median(base)
-    print(f"baseline /healthz: p50 {base_p50:.1f} ms  p95 {percentile(base, .95):.1f} ms "
-          f"({len(base)} requests, one connection, same server)")
+    print(
+        f"baseline /healthz: p50 {base_p50:.1f} ms  p95 {percentile(base, 0.95):.1f} ms "
+        f"({len(base)} requests, one connection, same server)"
+    )
     if server:
-        print(f"inside gunicorn (access log): p50 {percentile(server, .5):.1f} ms  "
-              f"p95 {percentile(server, .95):.1f} ms over {len(server)} page requests")
-    print(f"pages: {len(times) / seconds:.1f} requests/s; p95 = "
-          f"{percentile(times, .95) / base_p50:.0f}x the /healthz p50")
-    print(f"web_load: incidents={incidents} requests={len(times)} "
-          f"p50_ms={percentile(times, .5):.1f} p95_ms={percentile(times, .95):.1f} "
-          f"p99_ms={percentile(times, .99):.1f} errors={errors}")
+        print(
+            f"inside gunicorn (access log): p50 {percentile(server, 0.5):.1f} ms  "
+            f"p95 {percentile(server, 0.95):.1f} ms over {len(server)} page requests"
+        )
+    print(
+        f"pages: {len(times) / seconds:.1f} requests/s; p95 = "
+        f"{percentile(times, 0.95) / base_p50:.0f}x the /healthz p50"
+    )
+    print(
+        f"web_load: incidents={incidents} requests={len(times)} "
+        f"p50_ms={percentile(times, 0.5):.1f} p95_ms={percentile(times, 0.95):.1f} "
+        f"p99_ms={percentile(times, 0.99):.1f} errors={errors}"
+    )
 
 
 def main() -> None:
@@ -344,8 +408,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--sessions", type=int, default=3, help="concurrent signed-in users")
-    parser.add_argument("--database-url", help="use this database (seeded if it has no "
-                        "incidents; then --password must be its demo users' password)")
+    parser.add_argument(
+        "--database-url",
+        help="use this database (seeded if it has no "
+        "incidents; then --password must be its demo users' password)",
+    )
     parser.add_argument("--password", default=None, help="demo users' password")
     args = parser.parse_args()
     password = args.password or secrets.token_urlsafe(16)

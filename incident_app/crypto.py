@@ -363,8 +363,11 @@ def _key_text(
         raise KeyConfigError(
             f"{name} is not set. Production keeps encryption keys in the environment, never in "
             "the database: generate one with `python -m incident_app.cli.keys generate"
-            + ("` and set it (id:base64key entries, comma-separated, first = primary)."
-               if name == DATA_KEYS_ENV else " --index` and set it.")
+            + (
+                "` and set it (id:base64key entries, comma-separated, first = primary)."
+                if name == DATA_KEYS_ENV
+                else " --index` and set it."
+            )
         )
     path = Path(config["INSTANCE_DIR"]) / filename
     return _instance_key_file(path, make), str(path)

@@ -68,8 +68,12 @@ LOGO_DATA_URI = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+")
 
 # The templates a mail merge may use: their body does not depend on the recipient.
 MERGE_TEMPLATES = frozenset(
-    {"individual_adult.html", "individual_minor.html", "individual_deceased.html",
-     "individual_es.html"}
+    {
+        "individual_adult.html",
+        "individual_minor.html",
+        "individual_deceased.html",
+        "individual_es.html",
+    }
 )
 
 
@@ -293,7 +297,9 @@ class TemplateFilesOnly(URLFetcher):
 
     def __init__(self, root: Path = TEMPLATE_DIR) -> None:
         super().__init__(
-            timeout=1, allowed_protocols=("file", "data"), allow_redirects=False,
+            timeout=1,
+            allowed_protocols=("file", "data"),
+            allow_redirects=False,
             fail_on_errors=True,
         )
         self.root = root.resolve()
@@ -317,9 +323,7 @@ class TemplateFilesOnly(URLFetcher):
         if not path.is_relative_to(self.root) or not path.is_file():
             raise URLRefused(f"refused to fetch {url[:200]!r}: outside letter_templates/")
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return URLFetcherResponse(
-            path.as_uri(), path.read_bytes(), {"Content-Type": content_type}
-        )
+        return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": content_type})
 
 
 def _data_response(url: str) -> URLFetcherResponse:
@@ -330,12 +334,32 @@ def _data_response(url: str) -> URLFetcherResponse:
 # ---- Jinja ----------------------------------------------------------------------------------
 
 MONTHS_EN = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 MONTHS_ES = (
-    "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
-    "octubre", "noviembre", "diciembre",
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
 )
 
 
@@ -377,49 +401,70 @@ def ocr_sections(report: HhsReport) -> list[tuple[str, list[tuple[str, str]]]]:
     """The portal's sections and labels, in the portal's order, with printable answers."""
     count = report["individuals_affected"]
     return [
-        ("General", [
-            ("Breach Affecting",
-             "500 or More Individuals" if count >= 500 else "Fewer Than 500 Individuals"),
-            ("Report Type", report["report_type"]),
-            ("Breach Tracking Number", report["previous_tracking_number"] or "Not applicable"),
-            ("Filer Role", report["filer_role"]),
-        ]),
-        ("Section 1 – Covered Entity", [
-            ("Name of Covered Entity", report["covered_entity_name"]),
-            ("Street Address Line 1", report["street_1"]),
-            ("Street Address Line 2", report["street_2"]),
-            ("City", report["city"]),
-            ("State", report["state"]),
-            ("ZIP", report["zip"]),
-            ("First Name", report["contact_first_name"]),
-            ("Last Name", report["contact_last_name"]),
-            ("Email", report["contact_email"]),
-            ("Phone Number", report["contact_phone"]),
-            ("Type of Covered Entity", report["covered_entity_type"]),
-        ]),
+        (
+            "General",
+            [
+                (
+                    "Breach Affecting",
+                    "500 or More Individuals" if count >= 500 else "Fewer Than 500 Individuals",
+                ),
+                ("Report Type", report["report_type"]),
+                ("Breach Tracking Number", report["previous_tracking_number"] or "Not applicable"),
+                ("Filer Role", report["filer_role"]),
+            ],
+        ),
+        (
+            "Section 1 – Covered Entity",
+            [
+                ("Name of Covered Entity", report["covered_entity_name"]),
+                ("Street Address Line 1", report["street_1"]),
+                ("Street Address Line 2", report["street_2"]),
+                ("City", report["city"]),
+                ("State", report["state"]),
+                ("ZIP", report["zip"]),
+                ("First Name", report["contact_first_name"]),
+                ("Last Name", report["contact_last_name"]),
+                ("Email", report["contact_email"]),
+                ("Phone Number", report["contact_phone"]),
+                ("Type of Covered Entity", report["covered_entity_type"]),
+            ],
+        ),
         ("Section 2 – Business Associate", _business_associate_rows(report["business_associate"])),
-        ("Section 3 – Breach", [
-            ("Breach Start Date", _portal_date(report["breach_start"])),
-            ("Breach End Date", _portal_date(report["breach_end"])),
-            ("Discovery Start Date", _portal_date(report["discovery_start"])),
-            ("Discovery End Date", _portal_date(report["discovery_end"])),
-            ("Approximate Number of Individuals Affected by the Breach", f"{count}"),
-            ("Type of Breach", ", ".join(report["breach_types"])),
-            ("Location of Breached Information", ", ".join(report["locations"])),
-            ("Type of Protected Health Information Involved in Breach",
-             ", ".join(report["phi_types"])),
-            ("Brief Description of the Breach", report["description"]),
-            ("Safeguards in Place Prior to Breach", ", ".join(report["safeguards"])),
-        ]),
-        ("Section 4 – Notice of Breach and Actions Taken", [
-            ("Individual Notice Provided Start Date",
-             _portal_date(report["individual_notice_start"])),
-            ("Individual Notice Provided End Date", _portal_date(report["individual_notice_end"])),
-            ("Was Substitute Notice Required?", _yes_no(report["substitute_notice_required"])),
-            ("Was Media Notice Required?", _yes_no(report["media_notice_required"])),
-            ("Actions Taken in Response to Breach", ", ".join(report["actions_taken"])),
-            ("Describe Other Actions Taken", report["other_actions"] or "None"),
-        ]),
+        (
+            "Section 3 – Breach",
+            [
+                ("Breach Start Date", _portal_date(report["breach_start"])),
+                ("Breach End Date", _portal_date(report["breach_end"])),
+                ("Discovery Start Date", _portal_date(report["discovery_start"])),
+                ("Discovery End Date", _portal_date(report["discovery_end"])),
+                ("Approximate Number of Individuals Affected by the Breach", f"{count}"),
+                ("Type of Breach", ", ".join(report["breach_types"])),
+                ("Location of Breached Information", ", ".join(report["locations"])),
+                (
+                    "Type of Protected Health Information Involved in Breach",
+                    ", ".join(report["phi_types"]),
+                ),
+                ("Brief Description of the Breach", report["description"]),
+                ("Safeguards in Place Prior to Breach", ", ".join(report["safeguards"])),
+            ],
+        ),
+        (
+            "Section 4 – Notice of Breach and Actions Taken",
+            [
+                (
+                    "Individual Notice Provided Start Date",
+                    _portal_date(report["individual_notice_start"]),
+                ),
+                (
+                    "Individual Notice Provided End Date",
+                    _portal_date(report["individual_notice_end"]),
+                ),
+                ("Was Substitute Notice Required?", _yes_no(report["substitute_notice_required"])),
+                ("Was Media Notice Required?", _yes_no(report["media_notice_required"])),
+                ("Actions Taken in Response to Breach", ", ".join(report["actions_taken"])),
+                ("Describe Other Actions Taken", report["other_actions"] or "None"),
+            ],
+        ),
     ]
 
 
@@ -1009,7 +1054,10 @@ def _assemble(objects: Mapping[int, bytes], *, root: int, info: int | None) -> b
             out += b"0000000000 65535 f \n"
     info_entry = b"/Info %d 0 R" % info if info is not None else b""
     out += b"trailer\n<</Size %d /Root %d 0 R %b>>\nstartxref\n%d\n%%%%EOF\n" % (
-        size, root, info_entry, xref_at,
+        size,
+        root,
+        info_entry,
+        xref_at,
     )
     return bytes(out)
 
@@ -1029,8 +1077,19 @@ def _merge_chunk_in_worker(chunk: Sequence[RecipientContext]) -> list[tuple[str,
 
 
 __all__: Sequence[str] = (
-    "MissingLetterField", "LetterRenderError", "TemplateFilesOnly", "URLRefused",
-    "render_html", "render_pdf", "pdf_from_html", "pdf_text", "template_version",
-    "harfbuzz_subset_available", "logo_data_uri", "render_batch", "printable", "hhs_packet_json",
+    "MissingLetterField",
+    "LetterRenderError",
+    "TemplateFilesOnly",
+    "URLRefused",
+    "render_html",
+    "render_pdf",
+    "pdf_from_html",
+    "pdf_text",
+    "template_version",
+    "harfbuzz_subset_available",
+    "logo_data_uri",
+    "render_batch",
+    "printable",
+    "hhs_packet_json",
     "unprintable_characters",
 )

@@ -43,6 +43,11 @@ def configure(log_format: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # Libraries that narrate every step at INFO: keep their warnings only.
     # APScheduler logs every 5-second tick of the worker jobs at INFO.
-    for noisy in ("weasyprint", "fontTools", "alembic.runtime.plugins",
-                  "apscheduler.executors", "apscheduler.scheduler"):
+    for noisy in (
+        "weasyprint",
+        "fontTools",
+        "alembic.runtime.plugins",
+        "apscheduler.executors",
+        "apscheduler.scheduler",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -88,9 +88,12 @@ class SmtpMailer:
         if not config.get("SMTP_HOST"):
             return UnconfiguredMailer()
         return cls(
-            host=config["SMTP_HOST"], port=int(config["SMTP_PORT"]),
-            sender=config["MAIL_FROM"], starttls=bool(config["SMTP_STARTTLS"]),
-            use_ssl=bool(config["SMTP_SSL"]), user=config.get("SMTP_USER") or "",
+            host=config["SMTP_HOST"],
+            port=int(config["SMTP_PORT"]),
+            sender=config["MAIL_FROM"],
+            starttls=bool(config["SMTP_STARTTLS"]),
+            use_ssl=bool(config["SMTP_SSL"]),
+            user=config.get("SMTP_USER") or "",
             password=config.get("SMTP_PASSWORD") or "",
             timeout=float(config.get("SMTP_TIMEOUT_SECONDS", 10)),
         )
@@ -106,8 +109,11 @@ class SmtpMailer:
                     smtp.login(self.user, self.password)
                 smtp.send_message(message)
         except smtplib.SMTPResponseException as error:
-            text = error.smtp_error.decode(errors="replace") if isinstance(
-                error.smtp_error, bytes) else str(error.smtp_error)
+            text = (
+                error.smtp_error.decode(errors="replace")
+                if isinstance(error.smtp_error, bytes)
+                else str(error.smtp_error)
+            )
             raise MailDeliveryError(
                 f"{self.host}:{self.port} refused the message: {error.smtp_code} {text}",
                 server_down=error.smtp_code == 421,  # 421: service not available
@@ -125,8 +131,9 @@ class SmtpMailer:
 
     def _connect(self) -> smtplib.SMTP:
         if self.use_ssl:
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.starttls:
             try:

@@ -42,8 +42,13 @@ def heartbeat_job(app: Flask, started_at: datetime) -> None:
     """Record that the scheduler is alive (read by /readyz and the dashboard)."""
     with app.app_context():
         try:
-            system.record_heartbeat(get_session(), now=clock.utcnow(), host=socket.gethostname(),
-                                    pid=os.getpid(), started_at=started_at)
+            system.record_heartbeat(
+                get_session(),
+                now=clock.utcnow(),
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=started_at,
+            )
         except Exception:  # the job wrapper: one bad tick must not stop the process
             log.exception("heartbeat failed")
 
@@ -51,20 +56,35 @@ def heartbeat_job(app: Flask, started_at: datetime) -> None:
 # misfire_grace_time=None: a tick missed during an outage still runs (coalesced into one);
 # the 3.x default of 1 s silently drops it (see TRAPS.md). The database, not the job store,
 # is the record of what was done, so every job is idempotent.
-JOB_OPTIONS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None,
-               "replace_existing": True}
+JOB_OPTIONS = {
+    "coalesce": True,
+    "max_instances": 1,
+    "misfire_grace_time": None,
+    "replace_existing": True,
+}
 
 
 def build_scheduler(app: Flask, *, started_at: datetime) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
-        heartbeat_job, "interval", args=(app, started_at), id="heartbeat",
-        seconds=app.config["SCHEDULER_HEARTBEAT_SECONDS"], next_run_time=started_at,
+        heartbeat_job,
+        "interval",
+        args=(app, started_at),
+        id="heartbeat",
+        seconds=app.config["SCHEDULER_HEARTBEAT_SECONDS"],
+        next_run_time=started_at,
         **JOB_OPTIONS,
     )
     for job_id, func, minutes in extra_jobs(app):
-        scheduler.add_job(func, "interval", args=(app,), minutes=minutes, id=job_id,
-                          next_run_time=started_at, **JOB_OPTIONS)
+        scheduler.add_job(
+            func,
+            "interval",
+            args=(app,),
+            minutes=minutes,
+            id=job_id,
+            next_run_time=started_at,
+            **JOB_OPTIONS,
+        )
     return scheduler
 
 
@@ -121,8 +141,9 @@ def _file_lock(path: Any) -> Iterator[None]:
 def _advisory_lock(engine: sa.Engine) -> Iterator[None]:
     connection = engine.connect()
     try:
-        got = connection.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"),
-                                {"k": ADVISORY_LOCK_KEY})
+        got = connection.scalar(
+            sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}
+        )
         connection.commit()
         if not got:
             raise SchedulerAlreadyRunning(
@@ -159,8 +180,11 @@ def run(app: Flask) -> None:
         with single_instance(app):
             started_at = clock.utcnow()
             scheduler = build_scheduler(app, started_at=started_at)
-            log.info("scheduler started (pid %s); jobs: %s", os.getpid(),
-                     ", ".join(job.id for job in scheduler.get_jobs()))
+            log.info(
+                "scheduler started (pid %s); jobs: %s",
+                os.getpid(),
+                ", ".join(job.id for job in scheduler.get_jobs()),
+            )
             try:
                 scheduler.start()
             except (KeyboardInterrupt, SystemExit):

@@ -211,9 +211,7 @@ class FileStore:
         except FileNotFoundError:
             raise StoredFileMissing(f"No stored file {path.stem} in {self.root}.") from None
         except OSError as error:
-            raise StorageError(
-                f"Cannot read stored file {path.stem}: {error.strerror}."
-            ) from error
+            raise StorageError(f"Cannot read stored file {path.stem}: {error.strerror}.") from error
 
     def _read_header(self, handle: BinaryIO, path: Path) -> tuple[str, bytes, int]:
         """(key id, header bytes, chunk size); raises IntegrityError if it is not one of ours."""
@@ -369,9 +367,7 @@ class _AtomicFile:
     def __enter__(self) -> _AtomicFile:
         try:
             self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fd, self._temp = tempfile.mkstemp(
-                dir=self._directory, prefix=".", suffix=".tmp"
-            )
+            self._fd, self._temp = tempfile.mkstemp(dir=self._directory, prefix=".", suffix=".tmp")
         except OSError as error:
             raise _storage_error(self._root, error) from error
         return self

@@ -146,16 +146,24 @@ def _navigation() -> dict[str, object]:
         items = []
         for _order, label, endpoint, capability in current_app.extensions["nav"]:
             if capability is None or can(current_user, capability):
-                items.append({"label": label, "url": url_for(endpoint),
-                              "active": request.endpoint == endpoint})
+                items.append(
+                    {
+                        "label": label,
+                        "url": url_for(endpoint),
+                        "active": request.endpoint == endpoint,
+                    }
+                )
         return items
 
     def incident_tabs(incident_id: int) -> list[dict[str, object]]:
         """The tabs of an incident's pages; areas declare INCIDENT_TABS = [(order, label,
         endpoint taking incident_id)] in their views module."""
         return [
-            {"label": label, "url": url_for(endpoint, incident_id=incident_id),
-             "active": request.endpoint == endpoint}
+            {
+                "label": label,
+                "url": url_for(endpoint, incident_id=incident_id),
+                "active": request.endpoint == endpoint,
+            }
             for _order, label, endpoint in current_app.extensions["incident_tabs"]
         ]
 
@@ -196,9 +204,15 @@ def _error_page(status: int, title: str, message: str) -> tuple[str | dict, int]
 
 
 TITLES = {
-    400: "Bad request", 403: "Not allowed", 404: "Not found", 405: "Method not allowed",
-    409: "Not possible right now", 413: "Too large", 422: "Please check your input",
-    429: "Too many requests", 500: "Something went wrong",
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Not possible right now",
+    413: "Too large",
+    422: "Please check your input",
+    429: "Too many requests",
+    500: "Something went wrong",
 }
 
 
@@ -215,7 +229,8 @@ def _domain_error(error: DomainError) -> tuple[str | dict, int]:
 
 def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
     return _error_page(
-        400, "Form expired",
+        400,
+        "Form expired",
         "The form was missing its security token or it expired. Go back, reload the page "
         "and try again. Nothing was changed.",
     )
@@ -241,8 +256,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 # Pages a signed-in user may reach while MFA enrolment is still required of them.
-_ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz",
-                        "main.readyz"}
+_ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz", "main.readyz"}
 
 
 def _enforce_session_rules() -> Response | None:
@@ -260,8 +274,9 @@ def _enforce_session_rules() -> Response | None:
 
 def _session_ended() -> str | None:
     now = clock.utcnow()
-    if not sessions.check(get_session(), user_id=current_user.id,
-                          token=flask_session.get("sid"), now=now):
+    if not sessions.check(
+        get_session(), user_id=current_user.id, token=flask_session.get("sid"), now=now
+    ):
         return "revoked"
     idle = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
     absolute = current_app.config["ABSOLUTE_SESSION_HOURS"] * 3600
@@ -283,8 +298,13 @@ _SIGN_OUT_MESSAGES = {
 def _sign_out(reason: str) -> Response:
     from incident_app.services.auth import record_logout
 
-    record_logout(get_session(), actor=current_user, now=clock.utcnow(), reason=reason,
-                  token=flask_session.get("sid"))
+    record_logout(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        reason=reason,
+        token=flask_session.get("sid"),
+    )
     logout_user()
     flask_session.clear()
     flash(_SIGN_OUT_MESSAGES[reason], "info")
@@ -299,8 +319,11 @@ def _require_mfa_enrolment() -> Response | None:
 
     if not mfa.required_for(get_organisation(get_session()), current_user):
         return None
-    flash("Your organisation requires a second sign-in factor. Set up your authenticator "
-          "app to continue.", "warning")
+    flash(
+        "Your organisation requires a second sign-in factor. Set up your authenticator "
+        "app to continue.",
+        "warning",
+    )
     return redirect(url_for("auth.mfa_setup"))
 
 

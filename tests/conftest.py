@@ -34,9 +34,7 @@ def _fresh_schema(engine: sa.Engine) -> None:
     Base.metadata.drop_all(engine)  # tests only; production schema comes from Alembic
     Base.metadata.create_all(engine)
     with engine.begin() as connection:
-        connection.execute(
-            sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH)
-        )
+        connection.execute(sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -57,9 +57,14 @@ def make_incident(
     """An incident with an optional team. Reference numbers are unique per test run."""
     n = next(_counter)
     incident = Incident(
-        reference=f"BD-2025-{n:04d}", title=title, discovered_on=discovered_on,
-        affected_estimate=affected_estimate, created_by_id=created_by.id, created_at=NOW,
-        updated_at=NOW, **fields,
+        reference=f"BD-2025-{n:04d}",
+        title=title,
+        discovered_on=discovered_on,
+        affected_estimate=affected_estimate,
+        created_by_id=created_by.id,
+        created_at=NOW,
+        updated_at=NOW,
+        **fields,
     )
     session.add(incident)
     session.flush()

@@ -40,12 +40,19 @@ PHI_TYPES = ["Full name", "Date of birth", "Diagnosis codes"]
 def set_up_organisation(session: Session, **overrides: Any) -> None:
     org = get_organisation(session)
     values = {
-        "legal_name": "Riverbend Community Health", "address_line1": "1200 Harbor Avenue",
-        "address_line2": "Suite 4", "city": "Springfield", "state": "IL",
-        "postal_code": "62701", "toll_free_number": "1-800-555-0142",
-        "email": "privacy@riverbend.example", "website": "https://riverbend.example/notice",
-        "signatory_name": "Dana O'Brien", "signatory_title": "Privacy Officer",
-        "timezone": "America/Chicago", **overrides,
+        "legal_name": "Riverbend Community Health",
+        "address_line1": "1200 Harbor Avenue",
+        "address_line2": "Suite 4",
+        "city": "Springfield",
+        "state": "IL",
+        "postal_code": "62701",
+        "toll_free_number": "1-800-555-0142",
+        "email": "privacy@riverbend.example",
+        "website": "https://riverbend.example/notice",
+        "signatory_name": "Dana O'Brien",
+        "signatory_title": "Privacy Officer",
+        "timezone": "America/Chicago",
+        **overrides,
     }
     for name, value in values.items():
         setattr(org, name, value)
@@ -53,41 +60,62 @@ def set_up_organisation(session: Session, **overrides: Any) -> None:
 
 
 def breach_case(
-    session: Session, *, officer: User, members: dict[User, CaseRole] | None = None,
-    residents: dict[str, int] | None = None, wording: bool = True, **fields: Any,
+    session: Session,
+    *,
+    officer: User,
+    members: dict[User, CaseRole] | None = None,
+    residents: dict[str, int] | None = None,
+    wording: bool = True,
+    **fields: Any,
 ) -> Incident:
     """A presumed breach discovered 2025-09-15 (individual, HHS and per-state media
     obligations synced), with the notice wording written unless `wording` is False."""
     set_up_organisation(session)
     counts = residents if residents is not None else {"IL": 1150, "WI": 54}
     incident = make_incident(
-        session, created_by=officer, affected_estimate=sum(counts.values()),
-        members=members, occurred_from=datetime(2025, 9, 10, 18, tzinfo=UTC),
+        session,
+        created_by=officer,
+        affected_estimate=sum(counts.values()),
+        members=members,
+        occurred_from=datetime(2025, 9, 10, 18, tzinfo=UTC),
         occurred_to=datetime(2025, 9, 10, 22, tzinfo=UTC),
         phi_types=["demographic.name", "demographic.date_of_birth", "clinical.diagnosis"],
-        breach_types=["theft"], locations=["laptop"], description="Stolen billing laptop.",
+        breach_types=["theft"],
+        locations=["laptop"],
+        description="Stolen billing laptop.",
         **fields,
     )
     for state, count in counts.items():
-        session.add(StateCount(incident_id=incident.id, source=CountSource.ESTIMATE,
-                               state=state, residents=count))
+        session.add(
+            StateCount(
+                incident_id=incident.id, source=CountSource.ESTIMATE, state=state, residents=count
+            )
+        )
     session.flush()
     obligations.sync(session, incident=incident, now=NOW)
     if wording:
-        session.add(NoticeWording(
-            incident_id=incident.id, what_happened=WHAT_HAPPENED, phi_types=PHI_TYPES,
-            steps_for_individuals=STEPS, what_we_are_doing=DOING,
-            media_contact="Sam Rivera, 217-555-0199, press@riverbend.example",
-            spanish={}, substitute_areas=[],
-        ))
+        session.add(
+            NoticeWording(
+                incident_id=incident.id,
+                what_happened=WHAT_HAPPENED,
+                phi_types=PHI_TYPES,
+                steps_for_individuals=STEPS,
+                what_we_are_doing=DOING,
+                media_contact="Sam Rivera, 217-555-0199, press@riverbend.example",
+                spanish={},
+                substitute_areas=[],
+            )
+        )
     session.commit()
     return incident
 
 
-def obligation(session: Session, incident: Incident, kind: str,
-               jurisdiction: str | None = None) -> Obligation:
-    query = sa.select(Obligation).where(Obligation.incident_id == incident.id,
-                                        Obligation.kind == kind, Obligation.active.is_(True))
+def obligation(
+    session: Session, incident: Incident, kind: str, jurisdiction: str | None = None
+) -> Obligation:
+    query = sa.select(Obligation).where(
+        Obligation.incident_id == incident.id, Obligation.kind == kind, Obligation.active.is_(True)
+    )
     if jurisdiction is not None:
         query = query.where(Obligation.jurisdiction == jurisdiction)
     return session.scalars(query).one()

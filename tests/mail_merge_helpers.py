@@ -44,35 +44,47 @@ class Team:
 
 
 def team(session: Session) -> Team:
-    return Team(make_user(session, role=Role.PRIVACY_OFFICER),
-                make_user(session, role=Role.LEGAL))
+    return Team(make_user(session, role=Role.PRIVACY_OFFICER), make_user(session, role=Role.LEGAL))
 
 
 def case_with_roster(session: Session, people: Team, *rows: str) -> Incident:
     """A breach case (Spanish wording too) whose roster is `rows` (roster_helpers.person)."""
-    incident = breach_case(session, officer=people.officer,
-                           members={people.legal: CaseRole.LEGAL})
-    wording = session.scalar(sa.select(NoticeWording).where(
-        NoticeWording.incident_id == incident.id))
+    incident = breach_case(session, officer=people.officer, members={people.legal: CaseRole.LEGAL})
+    wording = session.scalar(
+        sa.select(NoticeWording).where(NoticeWording.incident_id == incident.id)
+    )
     wording.spanish = dict(SPANISH)
     session.commit()
-    import_csv(session, actor=people.officer, incident_id=incident.id,
-               data=csv_bytes(*rows), store=storage.current_store())
+    import_csv(
+        session,
+        actor=people.officer,
+        incident_id=incident.id,
+        data=csv_bytes(*rows),
+        store=storage.current_store(),
+    )
     return incident
 
 
-def approve(session: Session, people: Team, incident: Incident,
-            *templates: str) -> list[Letter]:
+def approve(session: Session, people: Team, incident: Incident, *templates: str) -> list[Letter]:
     """Generate, submit and approve each individual-notice template (adult by default)."""
     done = []
     for template in templates or ("individual_adult.html",):
         ob = obligation(session, incident, "individual_notice")
-        letter = lw.generate(session, actor=people.officer, now=NOW, incident_id=incident.id,
-                             request=lw.LetterRequest(ob.id, template))
-        lw.submit_for_review(session, actor=people.officer, now=NOW, incident_id=incident.id,
-                             letter_id=letter.id)
-        done.append(lw.approve(session, actor=people.legal, now=LATER,
-                               incident_id=incident.id, letter_id=letter.id))
+        letter = lw.generate(
+            session,
+            actor=people.officer,
+            now=NOW,
+            incident_id=incident.id,
+            request=lw.LetterRequest(ob.id, template),
+        )
+        lw.submit_for_review(
+            session, actor=people.officer, now=NOW, incident_id=incident.id, letter_id=letter.id
+        )
+        done.append(
+            lw.approve(
+                session, actor=people.legal, now=LATER, incident_id=incident.id, letter_id=letter.id
+            )
+        )
     return done
 
 
@@ -82,22 +94,35 @@ def adult(first: str, last: str = "Rivera", **fields: str) -> str:
 
 def worker(clock=lambda: LATER, store=None) -> mail_merge.Worker:
     keyring = storage.current_keyring()
-    return mail_merge.Worker(keyring=keyring, store=store or storage.current_store(keyring),
-                             clock=clock, name="test-worker")
+    return mail_merge.Worker(
+        keyring=keyring,
+        store=store or storage.current_store(keyring),
+        clock=clock,
+        name="test-worker",
+    )
 
 
 def start(session: Session, people: Team, incident: Incident, **kwargs):
-    return mail_merge.start_batch(session, actor=people.officer, now=LATER,
-                                  incident_id=incident.id, keyring=storage.current_keyring(),
-                                  store=storage.current_store(), **kwargs)
+    return mail_merge.start_batch(
+        session,
+        actor=people.officer,
+        now=LATER,
+        incident_id=incident.id,
+        keyring=storage.current_keyring(),
+        store=storage.current_store(),
+        **kwargs,
+    )
 
 
 def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerson]:
     """Visible roster people by first name (the tests give distinct first names)."""
     from incident_app.services import roster
 
-    people = session.scalars(sa.select(RosterPerson).where(
-        RosterPerson.incident_id == incident.id,
-        RosterPerson.import_id.in_(roster.committed_import_ids(session, incident.id))))
+    people = session.scalars(
+        sa.select(RosterPerson).where(
+            RosterPerson.incident_id == incident.id,
+            RosterPerson.import_id.in_(roster.committed_import_ids(session, incident.id)),
+        )
+    )
     keyring = storage.current_keyring()
     return {roster.decrypt(keyring, p)["fn"]: p for p in people}

@@ -40,7 +40,10 @@ def make_team(session: Session, **incident_fields: object) -> Team:
     responder = make_user(session, role=Role.RESPONDER)
     legal = make_user(session, role=Role.LEGAL)
     incident = make_incident(
-        session, created_by=officer, title=PHI_TITLE, description=PHI_DESCRIPTION,
+        session,
+        created_by=officer,
+        title=PHI_TITLE,
+        description=PHI_DESCRIPTION,
         members={lead: CaseRole.LEAD, responder: CaseRole.RESPONDER, legal: CaseRole.LEGAL},
         **incident_fields,
     )
@@ -57,8 +60,13 @@ def make_obligation(
     active: bool = True,
 ) -> Obligation:
     row = Obligation(
-        incident_id=incident.id, kind=kind, jurisdiction=jurisdiction, due_on=due_on,
-        citation="45 CFR 164.404(b)", reason="Test obligation.", active=active,
+        incident_id=incident.id,
+        kind=kind,
+        jurisdiction=jurisdiction,
+        due_on=due_on,
+        citation="45 CFR 164.404(b)",
+        reason="Test obligation.",
+        active=active,
     )
     session.add(row)
     session.commit()
@@ -66,12 +74,20 @@ def make_obligation(
 
 
 def make_task(
-    session: Session, incident: Incident, *, due_on: date, assignee: User | None,
+    session: Session,
+    incident: Incident,
+    *,
+    due_on: date,
+    assignee: User | None,
     title: str = "Call Jane Q. Patient about her records",
 ) -> Task:
-    task = Task(incident_id=incident.id, title=title, due_on=due_on,
-                assignee_id=assignee.id if assignee else None,
-                created_by_id=incident.created_by_id)
+    task = Task(
+        incident_id=incident.id,
+        title=title,
+        due_on=due_on,
+        assignee_id=assignee.id if assignee else None,
+        created_by_id=incident.created_by_id,
+    )
     session.add(task)
     session.commit()
     return task
@@ -95,8 +111,9 @@ class Inbox:
         if self.refuse_with:
             return self.refuse_with
         with self.lock:
-            self.messages.append((list(envelope.rcpt_tos),
-                                  envelope.content.decode("utf-8", errors="replace")))
+            self.messages.append(
+                (list(envelope.rcpt_tos), envelope.content.decode("utf-8", errors="replace"))
+            )
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[str]:

@@ -15,9 +15,11 @@ from incident_app.services import roster_import
 from incident_app.storage import FileStore
 from tests.factories import NOW
 
-HEADER = ("external_id,first_name,last_name,date_of_birth,address_line1,address_line2,city,"
-          "state,zip,country,email,phone,email_consent,deceased,nok_name,nok_address_line1,"
-          "nok_city,nok_state,nok_zip,minor,guardian_name,language")
+HEADER = (
+    "external_id,first_name,last_name,date_of_birth,address_line1,address_line2,city,"
+    "state,zip,country,email,phone,email_consent,deceased,nok_name,nok_address_line1,"
+    "nok_city,nok_state,nok_zip,minor,guardian_name,language"
+)
 MAX_BYTES = 150 * 1024 * 1024
 
 
@@ -29,13 +31,43 @@ def store_at(tmp_path: Path, keyring: KeyRing | None = None) -> FileStore:
     return FileStore(tmp_path / "files", keyring or ring())
 
 
-def person(ext: str, first: str = "Ana", last: str = "García", *, dob: str = "1980-04-02",
-           line1: str = "12 Elm St", city: str = "Albany", state: str = "NY",
-           zip_code: str = "12207", email: str = "", consent: str = "", deceased: str = "",
-           nok: tuple[str, str, str, str, str] = ("", "", "", "", ""), minor: str = "",
-           language: str = "") -> str:
-    cells = [ext, first, last, dob, line1, "", city, state, zip_code, "", email, "", consent,
-             deceased, *nok, minor, "", language]
+def person(
+    ext: str,
+    first: str = "Ana",
+    last: str = "García",
+    *,
+    dob: str = "1980-04-02",
+    line1: str = "12 Elm St",
+    city: str = "Albany",
+    state: str = "NY",
+    zip_code: str = "12207",
+    email: str = "",
+    consent: str = "",
+    deceased: str = "",
+    nok: tuple[str, str, str, str, str] = ("", "", "", "", ""),
+    minor: str = "",
+    language: str = "",
+) -> str:
+    cells = [
+        ext,
+        first,
+        last,
+        dob,
+        line1,
+        "",
+        city,
+        state,
+        zip_code,
+        "",
+        email,
+        "",
+        consent,
+        deceased,
+        *nok,
+        minor,
+        "",
+        language,
+    ]
     return ",".join(_quote(cell) for cell in cells)
 
 
@@ -50,22 +82,45 @@ def csv_bytes(*rows: str, header: str = HEADER, bom: bool = False) -> bytes:
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
 
 
-def upload(session: Session, *, actor: User, incident_id: int, data: bytes, store: FileStore,
-           mode: ImportMode = ImportMode.REPLACE, max_bytes: int = MAX_BYTES,
-           filename: str = "roster.csv") -> RosterImport:
+def upload(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    data: bytes,
+    store: FileStore,
+    mode: ImportMode = ImportMode.REPLACE,
+    max_bytes: int = MAX_BYTES,
+    filename: str = "roster.csv",
+) -> RosterImport:
     return roster_import.create_import(
-        session, actor=actor, now=NOW, incident_id=incident_id, upload=io.BytesIO(data),
-        filename=filename, mode=mode, store=store, max_bytes=max_bytes,
+        session,
+        actor=actor,
+        now=NOW,
+        incident_id=incident_id,
+        upload=io.BytesIO(data),
+        filename=filename,
+        mode=mode,
+        store=store,
+        max_bytes=max_bytes,
     )
 
 
 def run_worker(session: Session, store: FileStore, *, batch_rows: int = 2) -> RosterImport | None:
-    return roster_import.run_next(session, keyring=store.keyring, store=store,
-                                  clock=lambda: NOW, batch_rows=batch_rows)
+    return roster_import.run_next(
+        session, keyring=store.keyring, store=store, clock=lambda: NOW, batch_rows=batch_rows
+    )
 
 
-def import_csv(session: Session, *, actor: User, incident_id: int, data: bytes,
-               store: FileStore, mode: ImportMode = ImportMode.REPLACE) -> RosterImport:
+def import_csv(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    data: bytes,
+    store: FileStore,
+    mode: ImportMode = ImportMode.REPLACE,
+) -> RosterImport:
     upload(session, actor=actor, incident_id=incident_id, data=data, store=store, mode=mode)
     record = run_worker(session, store)
     assert record is not None

@@ -104,8 +104,17 @@ def test_relabelling_the_key_id_does_not_help() -> None:
         keys.decrypt(b"\x01\x02kb" + blob[4:], AAD)
 
 
-@pytest.mark.parametrize("blob", [b"", b"\x01", b"\x02\x02ka" + bytes(28), b"\x01\x09ka",
-                                  b"\x01\x02k/" + bytes(28), b"\x01\x02ka" + bytes(20)])
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"",
+        b"\x01",
+        b"\x02\x02ka" + bytes(28),
+        b"\x01\x09ka",
+        b"\x01\x02k/" + bytes(28),
+        b"\x01\x02ka" + bytes(20),
+    ],
+)
 def test_garbage_is_refused_clearly(blob: bytes) -> None:
     with pytest.raises(DecryptionError, match="Cannot decrypt"):
         ring(("ka", KEY_A)).decrypt(blob, AAD)
@@ -162,7 +171,8 @@ def test_blind_index_depends_on_purpose_and_key() -> None:
 
     assert keys.blind_index("123", purpose="mrn") != keys.blind_index("123", purpose="member")
     assert keys.blind_index("123", purpose="mrn") != other_index_key.blind_index(
-        "123", purpose="mrn")
+        "123", purpose="mrn"
+    )
 
 
 def test_blind_index_of_an_empty_value_is_refused() -> None:
@@ -182,15 +192,29 @@ WHITESPACE = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
 def test_index_normalisation_still_matches_the_regex_form_for_every_space(space: str) -> None:
     # Tokens already stored must still be found: the faster split()/join() form must give
     # what the regex gave, for every character Python calls whitespace, ASCII or not.
-    for value in (f"{space}José{space}{space}Núñez{space}", f"MRN{space}7", f"ａ{space}b",
-                  f"{space}", f"A{space}\u00e9"):
+    for value in (
+        f"{space}José{space}{space}Núñez{space}",
+        f"MRN{space}7",
+        f"ａ{space}b",
+        f"{space}",
+        f"A{space}\u00e9",
+    ):
         assert crypto.normalise_for_index(value) == _regex_normalised(value)
 
 
-@pytest.mark.parametrize("value", [
-    "  ABC-123 ", "José  Núñez", "Ｍｒｎ７", "STRASSE", "straße", "o'brien\x1fjosé\x1f1950-01-01",
-    "x" * 200, "\u00a0MRN\u2003 9\u3000",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "  ABC-123 ",
+        "José  Núñez",
+        "Ｍｒｎ７",
+        "STRASSE",
+        "straße",
+        "o'brien\x1fjosé\x1f1950-01-01",
+        "x" * 200,
+        "\u00a0MRN\u2003 9\u3000",
+    ],
+)
 def test_the_hot_loop_indexer_gives_the_same_tokens_as_blind_index(value: str) -> None:
     for index_key in (INDEX_KEY, bytes(range(64)) * 2):  # a key longer than SHA-256's block
         keys = ring(("ka", KEY_A), index_key=index_key)
@@ -240,7 +264,8 @@ def test_config_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatch)
 
     from_env = crypto.load_keyring({"ENV_NAME": "production"})
     from_config = crypto.load_keyring(
-        {"ENV_NAME": "production", "BREACHDESK_DATA_KEYS": f"kb:{KEY_B_B64},ka:{KEY_A_B64}"})
+        {"ENV_NAME": "production", "BREACHDESK_DATA_KEYS": f"kb:{KEY_B_B64},ka:{KEY_A_B64}"}
+    )
 
     assert from_env.key_ids == ["ka"] and from_env.source.data_keys == "BREACHDESK_DATA_KEYS"
     assert from_config.key_ids == ["kb", "ka"]
@@ -311,7 +336,7 @@ def test_a_short_index_key_is_refused() -> None:
 
 
 def test_generated_key_lines_parse_back() -> None:
-    (key_id, secret), = crypto.parse_data_keys(crypto.generate_key_line("k20260301"))
+    ((key_id, secret),) = crypto.parse_data_keys(crypto.generate_key_line("k20260301"))
 
     assert key_id == "k20260301" and len(secret) == 32
 

@@ -108,8 +108,9 @@ def test_empty_steps_or_actions_are_missing(key: str, element: Element) -> None:
 
 
 def test_spanish_dates_count() -> None:
-    text = (LETTER.replace("March 3, 2025", "3 de marzo de 2025")
-            .replace("March 6, 2025", "6 de marzo de 2025"))
+    text = LETTER.replace("March 3, 2025", "3 de marzo de 2025").replace(
+        "March 6, 2025", "6 de marzo de 2025"
+    )
 
     assert check_notice(_context(), text, language="es").missing == ()
 
@@ -126,7 +127,8 @@ def test_any_one_contact_channel_is_enough_without_substitute_notice() -> None:
 def test_no_contact_channel_printed_is_missing() -> None:
     text = LETTER.replace(
         "For more information call us toll-free at 1-800-555-0142 or email "
-        "privacy@riverbend.example.", ""
+        "privacy@riverbend.example.",
+        "",
     )
 
     assert check_notice(_context(), text).missing == (Element.CONTACT,)
@@ -145,8 +147,9 @@ def test_a_local_number_does_not_satisfy_the_toll_free_rule() -> None:
     organisation = {**ORGANISATION, "toll_free_number": "217-555-0100"}
     text = LETTER.replace("1-800-555-0142", "217-555-0100")
 
-    report = check_notice({"organisation": organisation, "breach": BREACH}, text,
-                          substitute_notice=True)
+    report = check_notice(
+        {"organisation": organisation, "breach": BREACH}, text, substitute_notice=True
+    )
 
     assert report.missing == (Element.TOLL_FREE,)
     assert "217-555-0100 is not a toll-free number" in report.notes[0]
@@ -154,8 +157,14 @@ def test_a_local_number_does_not_satisfy_the_toll_free_rule() -> None:
 
 @pytest.mark.parametrize(
     ("number", "expected"),
-    [("1-800-555-0142", True), ("(888) 555-0100", True), ("+1 833 555 0100", True),
-     ("217-555-0100", False), ("800-555-014", False), ("", False)],
+    [
+        ("1-800-555-0142", True),
+        ("(888) 555-0100", True),
+        ("+1 833 555 0100", True),
+        ("217-555-0100", False),
+        ("800-555-014", False),
+        ("", False),
+    ],
 )
 def test_is_toll_free(number: str, expected: bool) -> None:
     assert is_toll_free(number) is expected
@@ -201,9 +210,11 @@ def test_plain_short_sentences_score_as_plain_language() -> None:
 
 
 def test_long_latinate_sentences_get_advice() -> None:
-    text = ("Notwithstanding the aforementioned unauthorized acquisition, the organization "
-            "subsequently implemented comprehensive administrative, technical, and physical "
-            "safeguards consistent with applicable regulatory requirements.")
+    text = (
+        "Notwithstanding the aforementioned unauthorized acquisition, the organization "
+        "subsequently implemented comprehensive administrative, technical, and physical "
+        "safeguards consistent with applicable regulatory requirements."
+    )
 
     score = readability(text)
 

@@ -9,8 +9,9 @@ from incident_app.logs import JsonFormatter
 
 
 def _record(**extra: object) -> logging.LogRecord:
-    record = logging.LogRecord("breachdesk.test", logging.WARNING, __file__, 1,
-                               "sweep sent %d reminders", (3,), None)
+    record = logging.LogRecord(
+        "breachdesk.test", logging.WARNING, __file__, 1, "sweep sent %d reminders", (3,), None
+    )
     record.__dict__.update(extra)
     return record
 

@@ -44,9 +44,14 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 
 def smtp_config(port: int) -> dict[str, object]:
-    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": False,
-            "SMTP_SSL": False, "MAIL_FROM": "reminders@breachdesk.example.org",
-            "SMTP_TIMEOUT_SECONDS": 5}
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": port,
+        "SMTP_STARTTLS": False,
+        "SMTP_SSL": False,
+        "MAIL_FROM": "reminders@breachdesk.example.org",
+        "SMTP_TIMEOUT_SECONDS": 5,
+    }
 
 
 def test_smtp_mailer_delivers_to_a_real_server(inbox) -> None:
@@ -109,8 +114,12 @@ def test_reminder_email_reaches_the_team_once(session, inbox) -> None:
     mailer = SmtpMailer.from_config(smtp_config(port))
 
     for minute in range(3):  # three sweeps, a minute apart
-        reminders.sweep(session, now=APRIL_1 + timedelta(minutes=minute), mailer=mailer,
-                        base_url="https://breachdesk.example.org")
+        reminders.sweep(
+            session,
+            now=APRIL_1 + timedelta(minutes=minute),
+            mailer=mailer,
+            base_url="https://breachdesk.example.org",
+        )
 
     assert sorted(r[0] for r, _ in box.messages) == sorted([team.lead.email, team.legal.email])
     raw = box.to(team.lead.email)[0]
@@ -126,8 +135,9 @@ def test_smtp_down_keeps_the_in_app_reminder_and_retries_with_backoff(session) -
     mailer = SmtpMailer.from_config(smtp_config(port))
 
     def run(after: timedelta) -> reminders.SweepReport:
-        return reminders.sweep(session, now=APRIL_1 + after, mailer=mailer,
-                               base_url="https://breachdesk.example.org")
+        return reminders.sweep(
+            session, now=APRIL_1 + after, mailer=mailer, base_url="https://breachdesk.example.org"
+        )
 
     first = run(timedelta(0))  # nothing listens: the server is down
     assert len(first.sent) == 1 and first.email_failures == 1
@@ -135,8 +145,7 @@ def test_smtp_down_keeps_the_in_app_reminder_and_retries_with_backoff(session) -
     message = session.scalars(sa.select(EmailMessage)).one()
     assert (message.status, message.attempts) == (EmailStatus.PENDING, 1)
     assert message.next_attempt_at == APRIL_1 + timedelta(minutes=1)
-    status = notifications.email_delivery_status(session, actor=admin, now=APRIL_1,
-                                                 configured=True)
+    status = notifications.email_delivery_status(session, actor=admin, now=APRIL_1, configured=True)
     assert status.pending == 1 and "could not deliver" in status.failing[0].last_error
     assert notifications.failing_email_count(session, actor=admin) == 1
     assert notifications.failing_email_count(session, actor=team.lead) == 0
@@ -171,12 +180,12 @@ def test_a_refusing_server_is_retried_and_visible_to_admins(session, inbox) -> N
     report = reminders.sweep(session, now=APRIL_1, mailer=mailer, base_url="https://x.test")
 
     assert report.email_failures == 1
-    status = notifications.email_delivery_status(session, actor=admin, now=APRIL_1,
-                                                 configured=True)
+    status = notifications.email_delivery_status(session, actor=admin, now=APRIL_1, configured=True)
     assert status.failing[0].last_error.endswith("554 5.7.1 Message rejected")
     box.refuse_with = None
-    later = reminders.sweep(session, now=APRIL_1 + timedelta(minutes=1), mailer=mailer,
-                            base_url="https://x.test")
+    later = reminders.sweep(
+        session, now=APRIL_1 + timedelta(minutes=1), mailer=mailer, base_url="https://x.test"
+    )
     assert later.emailed == 1 and len(box.messages) == 1
 
 
@@ -186,8 +195,9 @@ def test_backoff_is_capped(session) -> None:
     mailer = SmtpMailer.from_config(smtp_config(free_port()))
     now = APRIL_1
     for _ in range(8):
-        reminders.sweep(session, now=now, mailer=mailer, base_url="https://x.test",
-                        retry_cap_minutes=10)
+        reminders.sweep(
+            session, now=now, mailer=mailer, base_url="https://x.test", retry_cap_minutes=10
+        )
         message = session.scalars(sa.select(EmailMessage)).one()
         session.refresh(message)
         now = message.next_attempt_at

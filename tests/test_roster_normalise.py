@@ -14,13 +14,26 @@ from incident_app.services.roster_columns import sniff_delimiter
 TODAY = date(2026, 3, 2)
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("NY", "NY"), ("ny", "NY"), (" New York ", "NY"), ("new  york", "NY"),
-    ("District of Columbia", "DC"), ("D.C.", "DC"), ("Washington, D.C.", "DC"),
-    ("Puerto Rico", "PR"), ("U.S. Virgin Islands", "VI"), ("Guam", "GU"),
-    ("American Samoa", "AS"), ("Northern Mariana Islands", "MP"), ("AE", "AE"),
-    ("Hawaiʻi".replace("ʻ", ""), "HI"), ("WASHINGTON", "WA"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("NY", "NY"),
+        ("ny", "NY"),
+        (" New York ", "NY"),
+        ("new  york", "NY"),
+        ("District of Columbia", "DC"),
+        ("D.C.", "DC"),
+        ("Washington, D.C.", "DC"),
+        ("Puerto Rico", "PR"),
+        ("U.S. Virgin Islands", "VI"),
+        ("Guam", "GU"),
+        ("American Samoa", "AS"),
+        ("Northern Mariana Islands", "MP"),
+        ("AE", "AE"),
+        ("Hawaiʻi".replace("ʻ", ""), "HI"),
+        ("WASHINGTON", "WA"),
+    ],
+)
 def test_state_names_and_codes_become_usps_codes(text: str, code: str) -> None:
     assert norm.state_code(text) == code
 
@@ -31,12 +44,31 @@ def test_unknown_states_are_refused_with_a_hint(text: str) -> None:
         norm.state_code(text)
 
 
-@pytest.mark.parametrize(("zip_code", "state"), [
-    ("12207", "NY"), ("00501", "NY"), ("00901", "PR"), ("00802", "VI"), ("02134", "MA"),
-    ("05501", "MA"), ("05401", "VT"), ("20001", "DC"), ("20101", "VA"), ("73301", "TX"),
-    ("96799", "AS"), ("96813", "HI"), ("96910", "GU"), ("96950", "MP"), ("99501", "AK"),
-    ("09001", "AE"), ("96201", "AP"), ("34002", "AA"), ("88510", "TX"), ("59001", "MT"),
-])
+@pytest.mark.parametrize(
+    ("zip_code", "state"),
+    [
+        ("12207", "NY"),
+        ("00501", "NY"),
+        ("00901", "PR"),
+        ("00802", "VI"),
+        ("02134", "MA"),
+        ("05501", "MA"),
+        ("05401", "VT"),
+        ("20001", "DC"),
+        ("20101", "VA"),
+        ("73301", "TX"),
+        ("96799", "AS"),
+        ("96813", "HI"),
+        ("96910", "GU"),
+        ("96950", "MP"),
+        ("99501", "AK"),
+        ("09001", "AE"),
+        ("96201", "AP"),
+        ("34002", "AA"),
+        ("88510", "TX"),
+        ("59001", "MT"),
+    ],
+)
 def test_zip_codes_give_their_state(zip_code: str, state: str) -> None:
     assert norm.zip_state(zip_code) == state
 
@@ -46,10 +78,16 @@ def test_unassigned_zip_prefixes_give_no_state() -> None:
     assert norm.zip_state("71501") is None
 
 
-@pytest.mark.parametrize(("text", "normalised"), [
-    ("12207", "12207"), ("12207-1234", "12207-1234"), ("122071234", "12207-1234"),
-    ("2134", "02134"), (" 02134 ", "02134"),
-])
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("12207", "12207"),
+        ("12207-1234", "12207-1234"),
+        ("122071234", "12207-1234"),
+        ("2134", "02134"),
+        (" 02134 ", "02134"),
+    ],
+)
 def test_zip_formats(text: str, normalised: str) -> None:
     assert norm.normalise_zip(text) == normalised
 
@@ -60,20 +98,31 @@ def test_bad_zip_codes(text: str) -> None:
         norm.normalise_zip(text)
 
 
-@pytest.mark.parametrize(("text", "day"), [
-    ("1980-04-02", date(1980, 4, 2)), ("04/02/1980", date(1980, 4, 2)),
-    ("4/2/1980", date(1980, 4, 2)), ("19800402", date(1980, 4, 2)),
-    ("2026-03-02", date(2026, 3, 2)),
-])
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("1980-04-02", date(1980, 4, 2)),
+        ("04/02/1980", date(1980, 4, 2)),
+        ("4/2/1980", date(1980, 4, 2)),
+        ("19800402", date(1980, 4, 2)),
+        ("2026-03-02", date(2026, 3, 2)),
+    ],
+)
 def test_dates(text: str, day: date) -> None:
     assert norm.parse_date(text, today=TODAY) == day
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("2026-03-03", "is in the future"), ("01/02/03", "is not a date"),
-    ("1980-02-30", "is not a date"), ("13/01/1980", "is not a date"),
-    ("1870-01-01", "before 1880"), ("yesterday", "is not a date"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-03-03", "is in the future"),
+        ("01/02/03", "is not a date"),
+        ("1980-02-30", "is not a date"),
+        ("13/01/1980", "is not a date"),
+        ("1870-01-01", "before 1880"),
+        ("yesterday", "is not a date"),
+    ],
+)
 def test_bad_dates(text: str, message: str) -> None:
     with pytest.raises(norm.BadValue, match=message):
         norm.parse_date(text, today=TODAY)
@@ -81,50 +130,94 @@ def test_bad_dates(text: str, message: str) -> None:
 
 def test_flags_and_placeholders() -> None:
     assert [norm.parse_flag(t, what="deceased") for t in ("Y", "yes", "TRUE", "1", "x")] == [
-        True] * 5
+        True
+    ] * 5
     assert [norm.parse_flag(t, what="deceased") for t in ("", "n", "No", "false", "0")] == [
-        False] * 5
+        False
+    ] * 5
     with pytest.raises(norm.BadValue, match="deceased 'maybe' is not yes or no"):
         norm.parse_flag("maybe", what="deceased")
     assert [norm.clean(t) for t in (" N/A ", "unknown", "-", "  Ana   María ")] == [
-        "", "", "", "Ana María"]
+        "",
+        "",
+        "",
+        "Ana María",
+    ]
 
 
-@pytest.mark.parametrize(("parts", "status"), [
-    (("12 Elm St", "Albany", "NY", "12207", ""), AddressStatus.SUFFICIENT),
-    (("12 Elm St", "Albany", None, "12207", ""), AddressStatus.INSUFFICIENT),
-    (("12 Elm St", "", "NY", "12207", ""), AddressStatus.INSUFFICIENT),
-    (("", "Albany", "NY", None, ""), AddressStatus.INSUFFICIENT),
-    (("", "", None, None, ""), AddressStatus.MISSING),
-    (("10 Downing St", "London", None, None, "United Kingdom"), AddressStatus.SUFFICIENT),
-    (("", "London", None, None, "United Kingdom"), AddressStatus.INSUFFICIENT),
-])
+@pytest.mark.parametrize(
+    ("parts", "status"),
+    [
+        (("12 Elm St", "Albany", "NY", "12207", ""), AddressStatus.SUFFICIENT),
+        (("12 Elm St", "Albany", None, "12207", ""), AddressStatus.INSUFFICIENT),
+        (("12 Elm St", "", "NY", "12207", ""), AddressStatus.INSUFFICIENT),
+        (("", "Albany", "NY", None, ""), AddressStatus.INSUFFICIENT),
+        (("", "", None, None, ""), AddressStatus.MISSING),
+        (("10 Downing St", "London", None, None, "United Kingdom"), AddressStatus.SUFFICIENT),
+        (("", "London", None, None, "United Kingdom"), AddressStatus.INSUFFICIENT),
+    ],
+)
 def test_address_sufficiency(parts: tuple, status: AddressStatus) -> None:
     line1, city, state, zip_code, country = parts
-    assert norm.address_status(line1=line1, city=city, state=state, zip_code=zip_code,
-                               country=country) is status
+    assert (
+        norm.address_status(line1=line1, city=city, state=state, zip_code=zip_code, country=country)
+        is status
+    )
 
 
 def test_formula_cells_are_neutralised_and_others_left_alone() -> None:
     cells = ["=1+1", "+1 555", "-2", "@SUM(A1)", "\tx", "\rx", "Ana", "", None, 12]
     assert [norm.neutralise_cell(c) for c in cells] == [
-        "'=1+1", "'+1 555", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "Ana", "", "", "12"]
+        "'=1+1",
+        "'+1 555",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "Ana",
+        "",
+        "",
+        "12",
+    ]
 
 
 def test_languages_and_ages() -> None:
     assert [norm.language_code(t) for t in ("Spanish", "es", "ES-us", "Español", "")] == [
-        "es", "es", "es", "es", ""]
+        "es",
+        "es",
+        "es",
+        "es",
+        "",
+    ]
     assert norm.age_on(date(2008, 3, 3), TODAY) == 17
     assert norm.age_on(date(2008, 3, 2), TODAY) == 18
 
 
 def test_headers_are_recognised_by_name_and_alias() -> None:
-    mapping = guess_mapping(["MRN", "First Name", "Last-Name", "DOB", "Street Address", "City",
-                             "State", "Zip Code", "E-mail"])
-    assert mapping == {"external_id": "MRN", "first_name": "First Name",
-                       "last_name": "Last-Name", "date_of_birth": "DOB",
-                       "address_line1": "Street Address", "city": "City", "state": "State",
-                       "zip": "Zip Code", "email": "E-mail"}
+    mapping = guess_mapping(
+        [
+            "MRN",
+            "First Name",
+            "Last-Name",
+            "DOB",
+            "Street Address",
+            "City",
+            "State",
+            "Zip Code",
+            "E-mail",
+        ]
+    )
+    assert mapping == {
+        "external_id": "MRN",
+        "first_name": "First Name",
+        "last_name": "Last-Name",
+        "date_of_birth": "DOB",
+        "address_line1": "Street Address",
+        "city": "City",
+        "state": "State",
+        "zip": "Zip Code",
+        "email": "E-mail",
+    }
     assert sniff_delimiter('"a;b",c,d') == ","
     assert sniff_delimiter("a;b;c,d") == ";"
 
@@ -150,10 +243,22 @@ def test_a_remembered_date_is_still_checked_against_each_day() -> None:
             norm.parse_date("2026-02-30", today=TODAY)
 
 
-@pytest.mark.parametrize(("text", "flag"), [
-    ("Y", True), ("yes", True), ("TRUE", True), ("Deceased", True), (" y ", True),
-    ("yEs", True), ("N", False), ("No", False), ("0", False), ("", False), (" FaLsE ", False),
-])
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("Y", True),
+        ("yes", True),
+        ("TRUE", True),
+        ("Deceased", True),
+        (" y ", True),
+        ("yEs", True),
+        ("N", False),
+        ("No", False),
+        ("0", False),
+        ("", False),
+        (" FaLsE ", False),
+    ],
+)
 def test_flags_in_any_case_and_spacing(text: str, flag: bool) -> None:
     assert norm.parse_flag(text, what="deceased") is flag
 
@@ -164,10 +269,20 @@ def test_five_digit_zips_outside_ascii_digits_follow_the_regex() -> None:
         norm.normalise_zip("¹²²⁰⁷")  # superscripts are digits to isdigit(), not to \d
 
 
-@pytest.mark.parametrize(("zip_code", "state"), [
-    ("96701", "HI"), ("96799", "AS"), ("96910", "GU"), ("96940", "PW"), ("96950", "MP"),
-    ("96970", "MH"), ("96971", "GU"), ("96601", "AP"), ("99501", "AK"),
-])
+@pytest.mark.parametrize(
+    ("zip_code", "state"),
+    [
+        ("96701", "HI"),
+        ("96799", "AS"),
+        ("96910", "GU"),
+        ("96940", "PW"),
+        ("96950", "MP"),
+        ("96970", "MH"),
+        ("96971", "GU"),
+        ("96601", "AP"),
+        ("99501", "AK"),
+    ],
+)
 def test_pacific_zips_need_all_five_digits(zip_code: str, state: str) -> None:
     assert norm.zip_state(zip_code) == state
 

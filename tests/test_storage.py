@@ -172,8 +172,10 @@ def test_a_modified_byte_is_caught_at_its_chunk(root: Path) -> None:
 
     chunks = store.open_verified(stored.sha256)
     assert len(next(chunks)) == 1000  # chunk 0 is intact
-    with pytest.raises(IntegrityError, match=f"{stored.sha256} failed its integrity check at "
-                                             "chunk 1: it was modified"):
+    with pytest.raises(
+        IntegrityError,
+        match=f"{stored.sha256} failed its integrity check at chunk 1: it was modified",
+    ):
         next(chunks)
 
 
@@ -208,8 +210,9 @@ def test_a_file_replaced_by_another_valid_file_is_caught_before_its_last_chunk(
     store.path_for(wanted.sha256).write_bytes(store.path_for(other.sha256).read_bytes())
 
     received = []
-    with pytest.raises(IntegrityError, match=f"hashes to {other.sha256}. The file under this "
-                                             "name was replaced"):
+    with pytest.raises(
+        IntegrityError, match=f"hashes to {other.sha256}. The file under this name was replaced"
+    ):
         for chunk in store.open_verified(wanted.sha256):
             received.append(chunk)
     assert sum(map(len, received)) == 2000  # the last chunk was held back
@@ -231,12 +234,27 @@ def test_a_missing_file_is_reported(store: FileStore) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["../../../etc/passwd", HELLO_SHA[:63], HELLO_SHA + "0", HELLO_SHA + "\n",
-     "../" + HELLO_SHA[3:], HELLO_SHA[:62] + "/x", "g" * 64, "", None],
+    [
+        "../../../etc/passwd",
+        HELLO_SHA[:63],
+        HELLO_SHA + "0",
+        HELLO_SHA + "\n",
+        "../" + HELLO_SHA[3:],
+        HELLO_SHA[:62] + "/x",
+        "g" * 64,
+        "",
+        None,
+    ],
 )
 def test_names_other_than_64_hex_characters_are_rejected(store: FileStore, name: str) -> None:
-    for call in (store.open_verified, store.read_verified, store.exists, store.delete,
-                 store.path_for, store.rotate_file):
+    for call in (
+        store.open_verified,
+        store.read_verified,
+        store.exists,
+        store.delete,
+        store.path_for,
+        store.rotate_file,
+    ):
         with pytest.raises(InvalidHash, match="expected 64 hex characters"):
             call(name)
 
@@ -302,15 +320,21 @@ def test_a_real_write_failure_from_the_kernel_leaves_no_partial_file(tmp_path: P
         from incident_app.storage import FileStore, StorageError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
-        store = FileStore({str(tmp_path / 'files')!r}, KeyRing([("ka", bytes(32))], bytes(32)))
+        store = FileStore({str(tmp_path / "files")!r}, KeyRing([("ka", bytes(32))], bytes(32)))
         store.put_bytes(b"small")
         try:
             store.put_bytes(bytes(200 * 1024))
         except StorageError as error:
             print(error)
     """)
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
 
     assert "Could not write to the file store" in result.stdout
     assert "the disk is full (or a size quota was reached)" in result.stdout

@@ -31,13 +31,17 @@ def create_command(out_dir: Path) -> None:
     try:
         result = backup.create(
             database_url=current_app.config["DATABASE_URL"],
-            file_store=Path(current_app.config["FILE_STORE_DIR"]), out_dir=out_dir,
-            now=clock.utcnow(), revision=_revision(),
+            file_store=Path(current_app.config["FILE_STORE_DIR"]),
+            out_dir=out_dir,
+            now=clock.utcnow(),
+            revision=_revision(),
         )
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
-    click.echo(f"Backup written to {result.path}: database {result.database_bytes} bytes, "
-               f"{result.files} stored files.")
+    click.echo(
+        f"Backup written to {result.path}: database {result.database_bytes} bytes, "
+        f"{result.files} stored files."
+    )
 
 
 @backup_group.command("verify")
@@ -59,17 +63,21 @@ def restore_command(backup_dir: Path, force: bool) -> None:
     """Restore BACKUP_DIR into DATABASE_URL and FILE_STORE_DIR, then verify the audit chain."""
     try:
         manifest = backup.restore(
-            backup_dir=backup_dir, database_url=current_app.config["DATABASE_URL"],
-            file_store=Path(current_app.config["FILE_STORE_DIR"]), force=force,
+            backup_dir=backup_dir,
+            database_url=current_app.config["DATABASE_URL"],
+            file_store=Path(current_app.config["FILE_STORE_DIR"]),
+            force=force,
         )
     except backup.BackupError as error:
         raise click.ClickException(str(error)) from error
     current_app.extensions["engine"].dispose()
     report = audit_service.verify(get_session())
-    click.echo(f"Restored the backup of {manifest['created_at']} "
-               f"(revision {manifest['alembic_revision']}). Audit chain: "
-               f"{'intact' if report.ok else 'BROKEN at #' + str(report.broken_seq)}, "
-               f"{report.checked} events.")
+    click.echo(
+        f"Restored the backup of {manifest['created_at']} "
+        f"(revision {manifest['alembic_revision']}). Audit chain: "
+        f"{'intact' if report.ok else 'BROKEN at #' + str(report.broken_seq)}, "
+        f"{report.checked} events."
+    )
     if not report.ok:
         raise SystemExit(1)
 

@@ -39,23 +39,32 @@ PROGRESS_EVERY = 100
 
 @click.command("generate")
 @click.option("--id", "key_id", default=None, help="Key id (default: k<YYYYMMDD>, today in UTC).")
-@click.option("--index", "index_key", is_flag=True,
-              help="Print a blind-index key for BREACHDESK_INDEX_KEY instead.")
+@click.option(
+    "--index",
+    "index_key",
+    is_flag=True,
+    help="Print a blind-index key for BREACHDESK_INDEX_KEY instead.",
+)
 def generate_command(key_id: str | None, index_key: bool) -> None:
     """Print a new key (nothing is stored anywhere)."""
     if index_key:
         click.echo(generate_key_line("index").partition(":")[2])
-        click.echo(f"Set BREACHDESK_INDEX_KEY to this {KEY_SIZE}-byte key. Changing it later "
-                   "means recomputing every blind index.", err=True)
+        click.echo(
+            f"Set BREACHDESK_INDEX_KEY to this {KEY_SIZE}-byte key. Changing it later "
+            "means recomputing every blind index.",
+            err=True,
+        )
         return
     try:
         line = generate_key_line(key_id or f"k{clock.utcnow():%Y%m%d}")
     except KeyConfigError as error:
         raise click.ClickException(str(error)) from error
     click.echo(line)
-    click.echo("Put this entry FIRST in BREACHDESK_DATA_KEYS (comma-separated), keep the current "
-               "keys after it, restart every process, then run `flask --app wsgi keys rotate`.",
-               err=True)
+    click.echo(
+        "Put this entry FIRST in BREACHDESK_DATA_KEYS (comma-separated), keep the current "
+        "keys after it, restart every process, then run `flask --app wsgi keys rotate`.",
+        err=True,
+    )
 
 
 keys_group.add_command(generate_command)
@@ -66,8 +75,10 @@ def status_command() -> None:
     """Show the key ids, the primary, and how many stored files each key protects."""
     ring = current_keyring()
     store = current_store(ring)
-    click.echo(f"Data keys ({ring.source.data_keys}): "
-               + ", ".join(f"{k} (primary)" if k == ring.primary_id else k for k in ring.key_ids))
+    click.echo(
+        f"Data keys ({ring.source.data_keys}): "
+        + ", ".join(f"{k} (primary)" if k == ring.primary_id else k for k in ring.key_ids)
+    )
     click.echo(f"Blind-index key: {ring.source.index_key}")
     counts = store.count_by_key()
     click.echo(f"Stored files in {store.root}: {sum(counts.values())}")
@@ -78,8 +89,9 @@ def status_command() -> None:
     click.echo("Database re-encryption hooks: " + (", ".join(rotation_hooks()) or "none"))
     behind = sum(count for key_id, count in counts.items() if key_id != ring.primary_id)
     if behind:
-        click.echo(f"{behind} file(s) are not under the primary key: run "
-                   "`flask --app wsgi keys rotate`.")
+        click.echo(
+            f"{behind} file(s) are not under the primary key: run `flask --app wsgi keys rotate`."
+        )
 
 
 @dataclass
@@ -90,8 +102,13 @@ class FileRotation:
 
 
 @keys_group.command("rotate")
-@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1),
-              help="Rows per database transaction in the re-encryption hooks.")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows per database transaction in the re-encryption hooks.",
+)
 @database_errors_as_messages
 def rotate_command(batch_size: int) -> None:
     """Re-encrypt every stored file and database value to the primary key.
@@ -104,9 +121,11 @@ def rotate_command(batch_size: int) -> None:
     files = _rotate_files(current_store(ring))
     rows = _run_hooks(ring, batch_size)
     _audit_rotation(ring, files, rows)
-    click.echo(f"Done. Files: {files.reencrypted} re-encrypted, "
-               f"{files.checked - files.reencrypted - len(files.failed)} already under "
-               f"{ring.primary_id}, {len(files.failed)} failed.")
+    click.echo(
+        f"Done. Files: {files.reencrypted} re-encrypted, "
+        f"{files.checked - files.reencrypted - len(files.failed)} already under "
+        f"{ring.primary_id}, {len(files.failed)} failed."
+    )
     for name, count in rows.items():
         click.echo(f"Database ({name}): {count} value(s) re-encrypted.")
     if files.failed:
@@ -114,8 +133,10 @@ def rotate_command(batch_size: int) -> None:
             f"{len(files.failed)} file(s) could not be re-encrypted and were left as they were: "
             f"{', '.join(files.failed)}. See the messages above."
         )
-    click.echo(f"Everything is under {ring.primary_id}; older keys can be removed from "
-               "BREACHDESK_DATA_KEYS once every process runs with the new ring.")
+    click.echo(
+        f"Everything is under {ring.primary_id}; older keys can be removed from "
+        "BREACHDESK_DATA_KEYS once every process runs with the new ring."
+    )
 
 
 def _rotate_files(store: FileStore) -> FileRotation:
@@ -134,8 +155,10 @@ def _rotate_files(store: FileStore) -> FileRotation:
             ) from error
         result.checked += 1
         if result.checked % PROGRESS_EVERY == 0 or result.checked == len(hashes):
-            click.echo(f"  files: {result.checked}/{len(hashes)} checked, "
-                       f"{result.reencrypted} re-encrypted")
+            click.echo(
+                f"  files: {result.checked}/{len(hashes)} checked, "
+                f"{result.reencrypted} re-encrypted"
+            )
     return result
 
 
@@ -160,10 +183,19 @@ def _audit_rotation(ring: KeyRing, files: FileRotation, rows: dict[str, int]) ->
     # The hooks committed their own batches; this event records the run as a whole.
     session = get_session()
     audit.record(
-        session, actor=None, actor_label="system (cli)", action="keys.rotated",
-        at=clock.utcnow(), subject_type="key", subject_id=ring.primary_id,
-        details={"files_checked": files.checked, "files_reencrypted": files.reencrypted,
-                 "files_failed": files.failed, "rows_reencrypted": rows},
+        session,
+        actor=None,
+        actor_label="system (cli)",
+        action="keys.rotated",
+        at=clock.utcnow(),
+        subject_type="key",
+        subject_id=ring.primary_id,
+        details={
+            "files_checked": files.checked,
+            "files_reencrypted": files.reencrypted,
+            "files_failed": files.failed,
+            "rows_reencrypted": rows,
+        },
     )
     session.commit()
 

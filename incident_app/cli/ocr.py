@@ -20,8 +20,11 @@ SHOW_REJECTED = 20
 
 @ocr_group.command("import")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--if-empty", is_flag=True,
-              help="Do nothing when the table already has rows (for first-run set-up).")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Do nothing when the table already has rows (for first-run set-up).",
+)
 @database_errors_as_messages
 def import_command(path: Path | None, if_empty: bool) -> None:
     """Import PATH (default: the shipped data/ocr_breach_report.csv); safe to run again."""
@@ -32,8 +35,9 @@ def import_command(path: Path | None, if_empty: bool) -> None:
     path = path or peers.SHIPPED_CSV
     started = time.perf_counter()
     try:
-        report = peers.import_file(session, path=path, actor=None, actor_label="system (cli)",
-                                   now=clock.utcnow())
+        report = peers.import_file(
+            session, path=path, actor=None, actor_label="system (cli)", now=clock.utcnow()
+        )
     except ValidationFailed as error:
         raise click.ClickException(str(error)) from error
     elapsed = time.perf_counter() - started

@@ -21,8 +21,12 @@ users_group = AppGroup("users", help="Manage user accounts.")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--name", default=None, help="Full name (defaults to the part before @).")
-@click.option("--password", envvar="NEW_USER_PASSWORD", default=None,
-              help="Initial password; prompted for when omitted (or NEW_USER_PASSWORD).")
+@click.option(
+    "--password",
+    envvar="NEW_USER_PASSWORD",
+    default=None,
+    help="Initial password; prompted for when omitted (or NEW_USER_PASSWORD).",
+)
 @database_errors_as_messages
 def create_command(email: str, role: str, name: str | None, password: str | None) -> None:
     """Create a user (audited as done from the command line)."""
@@ -30,8 +34,13 @@ def create_command(email: str, role: str, name: str | None, password: str | None
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         user = users_service.create_user(
-            get_session(), actor=None, actor_label="system (cli)", email=email,
-            name=name or email.split("@")[0], role=Role(role), password=password,
+            get_session(),
+            actor=None,
+            actor_label="system (cli)",
+            email=email,
+            name=name or email.split("@")[0],
+            role=Role(role),
+            password=password,
             now=clock.utcnow(),
         )
     except ValidationFailed as error:
@@ -44,15 +53,19 @@ def create_command(email: str, role: str, name: str | None, password: str | None
 def ensure_admin_command() -> None:
     """Create the first admin (ADMIN_EMAIL / ADMIN_PASSWORD) unless an admin exists."""
     result = users_service.ensure_admin(
-        get_session(), email=os.environ.get("ADMIN_EMAIL", "admin@example.org"),
-        password=os.environ.get("ADMIN_PASSWORD") or None, now=clock.utcnow(),
+        get_session(),
+        email=os.environ.get("ADMIN_EMAIL", "admin@example.org"),
+        password=os.environ.get("ADMIN_PASSWORD") or None,
+        now=clock.utcnow(),
     )
     if not result.created:
         click.echo(f"An admin account exists ({result.email}); nothing created.")
     elif result.generated_password:
         click.echo(f"Created the first admin: {result.email}")
-        click.echo(f"Generated password (shown once, change it after signing in): "
-                   f"{result.generated_password}")
+        click.echo(
+            f"Generated password (shown once, change it after signing in): "
+            f"{result.generated_password}"
+        )
     else:
         click.echo(f"Created the first admin: {result.email} (password from ADMIN_PASSWORD)")
 

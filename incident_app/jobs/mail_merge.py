@@ -33,7 +33,9 @@ def worker_for(app: Flask) -> mail_merge.Worker:
     """A worker identity with the app's keys and file store (inside an app context)."""
     keyring = storage.current_keyring()
     return mail_merge.Worker(
-        keyring=keyring, store=storage.current_store(keyring), clock=clock.utcnow,
+        keyring=keyring,
+        store=storage.current_store(keyring),
+        clock=clock.utcnow,
         name=f"{socket.gethostname()}:{os.getpid()}",
         processes=int(app.config.get("MAIL_MERGE_RENDER_PROCESSES", 1)),
     )
@@ -77,8 +79,11 @@ def main() -> None:
     from incident_app import create_app
 
     parser = argparse.ArgumentParser(description="Extra mail-merge worker (PostgreSQL).")
-    parser.add_argument("--until-idle", action="store_true",
-                        help="exit when no chunk is left instead of waiting for more")
+    parser.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="exit when no chunk is left instead of waiting for more",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     run_worker(create_app(), until_idle=args.until_idle)

@@ -32,7 +32,9 @@ def send_due_reminders_job(app: Flask) -> reminders.SweepReport | None:
     with app.app_context():
         try:
             report = reminders.sweep(
-                get_session(), now=clock.utcnow(), mailer=mailer_for(app),
+                get_session(),
+                now=clock.utcnow(),
+                mailer=mailer_for(app),
                 base_url=app.config["APP_BASE_URL"],
                 retry_cap_minutes=app.config["EMAIL_RETRY_MAX_MINUTES"],
                 keyring=app.extensions.get("keyring"),
@@ -41,8 +43,12 @@ def send_due_reminders_job(app: Flask) -> reminders.SweepReport | None:
             log.exception("reminder sweep failed")
             return None
     if report.sent or report.email_failures:
-        log.info("reminders: %s sent, %s emailed, %s email failures", len(report.sent),
-                 report.emailed, report.email_failures)
+        log.info(
+            "reminders: %s sent, %s emailed, %s email failures",
+            len(report.sent),
+            report.emailed,
+            report.email_failures,
+        )
     return report
 
 

@@ -24,11 +24,12 @@ def roster_imports_job(app: Flask) -> None:
             keyring = storage.current_keyring()
             store = storage.current_store(keyring)
             workers = app.config["ROSTER_IMPORT_WORKERS"]
-            while (record := roster_import.run_next(
-                    session, keyring=keyring, store=store, clock=clock.utcnow,
-                    workers=workers)) is not None:
-                log.info("roster import %s: %s %s", record.id, record.status.value,
-                         record.message)
+            while (
+                record := roster_import.run_next(
+                    session, keyring=keyring, store=store, clock=clock.utcnow, workers=workers
+                )
+            ) is not None:
+                log.info("roster import %s: %s %s", record.id, record.status.value, record.message)
             roster_import.purge_invisible(session)
         except Exception:  # the job wrapper: one bad import must not stop the worker
             session.rollback()

@@ -58,7 +58,5 @@ class ApiRateWindow(Base):
     token_id: Mapped[int] = mapped_column(
         sa.ForeignKey("api_token.id", ondelete="CASCADE"), primary_key=True
     )
-    window_start: Mapped[int] = mapped_column(
-        sa.BigInteger, primary_key=True, autoincrement=False
-    )
+    window_start: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     requests: Mapped[int] = mapped_column(default=0)

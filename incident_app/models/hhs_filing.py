@@ -32,8 +32,9 @@ class ReportType(StrEnum):
     @property
     def label(self) -> str:
         # The OCR portal's own wording (REGULATORY.md §2.1, "Report Type").
-        return {"initial": "Initial Breach Report",
-                "addendum": "Addendum to Previous Report"}[self.value]
+        return {"initial": "Initial Breach Report", "addendum": "Addendum to Previous Report"}[
+            self.value
+        ]
 
 
 class HhsFiling(Base):

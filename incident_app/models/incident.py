@@ -109,7 +109,8 @@ class Incident(Base):
         back_populates="incident", cascade="all, delete-orphan"
     )
     law_enforcement_statements: Mapped[list[LawEnforcementStatement]] = relationship(
-        back_populates="incident", cascade="all, delete-orphan",
+        back_populates="incident",
+        cascade="all, delete-orphan",
         order_by="LawEnforcementStatement.stated_on",
     )
 

@@ -82,9 +82,7 @@ class Letter(Base):
     # Addressee of letters to one office (state attorney general, covered entity).
     recipient_name: Mapped[str] = mapped_column(sa.String(120), default="")
     recipient_address: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
-    status: Mapped[LetterStatus] = mapped_column(
-        str_enum(LetterStatus), default=LetterStatus.DRAFT
-    )
+    status: Mapped[LetterStatus] = mapped_column(str_enum(LetterStatus), default=LetterStatus.DRAFT)
     current_version_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("letter_version.id", use_alter=True)
     )
@@ -100,7 +98,8 @@ class Letter(Base):
     obligation: Mapped[Obligation] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
     versions: Mapped[list[LetterVersion]] = relationship(
-        back_populates="letter", foreign_keys="LetterVersion.letter_id",
+        back_populates="letter",
+        foreign_keys="LetterVersion.letter_id",
         order_by="LetterVersion.number",
     )
     current_version: Mapped[LetterVersion | None] = relationship(
@@ -192,9 +191,7 @@ class NoticeWording(Base):
     # what_we_are_doing.
     spanish: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     media_contact: Mapped[str] = mapped_column(sa.String(300), default="")
-    covered_entity_type: Mapped[str] = mapped_column(
-        sa.String(40), default="Healthcare Provider"
-    )
+    covered_entity_type: Mapped[str] = mapped_column(sa.String(40), default="Healthcare Provider")
     contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
     posting_start: Mapped[date | None] = mapped_column(sa.Date)
     posting_end: Mapped[date | None] = mapped_column(sa.Date)

@@ -39,8 +39,12 @@ class BatchStatus(StrEnum):
     @property
     def is_open(self) -> bool:
         """Still going somewhere: a new batch for the incident must wait."""
-        return self in (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.PAUSED,
-                        BatchStatus.FAILED)
+        return self in (
+            BatchStatus.QUEUED,
+            BatchStatus.RUNNING,
+            BatchStatus.PAUSED,
+            BatchStatus.FAILED,
+        )
 
 
 class Variant(StrEnum):
@@ -53,15 +57,21 @@ class Variant(StrEnum):
 
     @property
     def template_name(self) -> str:
-        return {"adult": "individual_adult.html", "minor": "individual_minor.html",
-                "deceased": "individual_deceased.html", "spanish": "individual_es.html"}[
-                    self.value]
+        return {
+            "adult": "individual_adult.html",
+            "minor": "individual_minor.html",
+            "deceased": "individual_deceased.html",
+            "spanish": "individual_es.html",
+        }[self.value]
 
     @property
     def label(self) -> str:
-        return {"adult": "Adult", "minor": "Parent or guardian of a minor",
-                "deceased": "Next of kin of a deceased person",
-                "spanish": "Spanish"}[self.value]
+        return {
+            "adult": "Adult",
+            "minor": "Parent or guardian of a minor",
+            "deceased": "Next of kin of a deceased person",
+            "spanish": "Spanish",
+        }[self.value]
 
 
 class Route(StrEnum):
@@ -90,7 +100,9 @@ class MailBatch(Base):
     __table_args__ = (
         sa.CheckConstraint(
             "mail_count >= 0 AND email_count >= 0 AND substitute_count >= 0 "
-            "AND no_contact_count >= 0", name="counts_non_negative"),
+            "AND no_contact_count >= 0",
+            name="counts_non_negative",
+        ),
         sa.CheckConstraint("chunk_size > 0", name="chunk_size_positive"),
     )
 

@@ -60,8 +60,9 @@ class ReminderSent(Base):
         return date.fromordinal(self.due_on.toordinal() - self.days_before)
 
     def __repr__(self) -> str:
-        return (f"<ReminderSent {self.subject_type}:{self.subject_id} "
-                f"{self.due_on} {self.days_before}>")
+        return (
+            f"<ReminderSent {self.subject_type}:{self.subject_id} {self.due_on} {self.days_before}>"
+        )
 
 
 class ReminderSetting(Base):

@@ -32,8 +32,11 @@ class SafeguardFamily(StrEnum):
 
     @property
     def citation(self) -> str:
-        return {"administrative": "45 CFR 164.308", "physical": "45 CFR 164.310",
-                "technical": "45 CFR 164.312"}[self.value]
+        return {
+            "administrative": "45 CFR 164.308",
+            "physical": "45 CFR 164.310",
+            "technical": "45 CFR 164.312",
+        }[self.value]
 
 
 class ReviewVersion(Base):

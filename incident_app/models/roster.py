@@ -81,8 +81,10 @@ class RosterImport(Base):
     __tablename__ = "roster_import"
     __table_args__ = (
         sa.Index("ix_roster_import_incident_status", "incident_id", "status"),
-        sa.CheckConstraint("rows_read >= 0 AND rows_accepted >= 0 AND rows_rejected >= 0",
-                           name="row_counts_non_negative"),
+        sa.CheckConstraint(
+            "rows_read >= 0 AND rows_accepted >= 0 AND rows_rejected >= 0",
+            name="row_counts_non_negative",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,9 +130,7 @@ class RosterPerson(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"))
-    import_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("roster_import.id", ondelete="CASCADE")
-    )
+    import_id: Mapped[int] = mapped_column(sa.ForeignKey("roster_import.id", ondelete="CASCADE"))
     row_number: Mapped[int]
     phi: Mapped[bytes] = mapped_column(sa.LargeBinary)
     # Keyed blind indexes (first 128 bits of HMAC-SHA256, hex): search and duplicate checks.

@@ -74,16 +74,15 @@ class ChecklistTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     items: Mapped[list[ChecklistItem]] = relationship(
-        back_populates="template", cascade="all, delete-orphan",
+        back_populates="template",
+        cascade="all, delete-orphan",
         order_by="ChecklistItem.position",
     )
 
 
 class ChecklistItem(Base):
     __tablename__ = "checklist_item"
-    __table_args__ = (
-        sa.CheckConstraint("due_days >= 0", name="due_days_non_negative"),
-    )
+    __table_args__ = (sa.CheckConstraint("due_days >= 0", name="due_days_non_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     template_id: Mapped[int] = mapped_column(

@@ -68,9 +68,7 @@ class TimelineEntry(Base):
     occurred_at: Mapped[datetime]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
-    corrects_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("timeline_entry.id"), unique=True
-    )
+    corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("timeline_entry.id"), unique=True)
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()

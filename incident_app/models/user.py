@@ -28,9 +28,7 @@ class Role(StrEnum):
 
 class User(Base):
     __tablename__ = "user"
-    __table_args__ = (
-        sa.CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),
-    )
+    __table_args__ = (sa.CheckConstraint("failed_logins >= 0", name="failed_logins_non_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)

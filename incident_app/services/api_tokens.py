@@ -71,20 +71,37 @@ def create_token(
     zone (None: never). Raises ValidationFailed. Commits once."""
     name = (name or "").strip()
     if not name:
-        raise ValidationFailed("Name the token after what will use it, e.g. “SIEM intake”.",
-                               field="name")
+        raise ValidationFailed(
+            "Name the token after what will use it, e.g. “SIEM intake”.", field="name"
+        )
     if len(name) > NAME_MAX:
         raise ValidationFailed(f"Keep the name under {NAME_MAX} characters.", field="name")
     expires_at = _end_of_day(session, expires_on, now) if expires_on else None
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user_id=actor.id, name=name, token_hash=hash_token(raw),
-                     prefix=raw[:SHOWN_PREFIX], created_at=now, expires_at=expires_at)
+    token = ApiToken(
+        user_id=actor.id,
+        name=name,
+        token_hash=hash_token(raw),
+        prefix=raw[:SHOWN_PREFIX],
+        created_at=now,
+        expires_at=expires_at,
+    )
     session.add(token)
     session.flush()
-    audit.record(session, actor=actor, action="api_token.created", at=now,
-                 subject_type="api_token", subject_id=token.id,
-                 details={"token_id": token.id, "name": name, "prefix": token.prefix,
-                          "expires_at": expires_at})
+    audit.record(
+        session,
+        actor=actor,
+        action="api_token.created",
+        at=now,
+        subject_type="api_token",
+        subject_id=token.id,
+        details={
+            "token_id": token.id,
+            "name": name,
+            "prefix": token.prefix,
+            "expires_at": expires_at,
+        },
+    )
     session.commit()
     return token, raw
 
@@ -93,20 +110,25 @@ def _end_of_day(session: Session, day: date, now: datetime) -> datetime:
     zone = ZoneInfo(get_organisation(session).timezone)
     today = now.astimezone(zone).date()
     if day < today:
-        raise ValidationFailed(f"The expiry date {day} is in the past (today is {today}).",
-                               field="expires_on")
+        raise ValidationFailed(
+            f"The expiry date {day} is in the past (today is {today}).", field="expires_on"
+        )
     if day > today + MAX_LIFETIME:
-        raise ValidationFailed("A token may live at most a year: choose an earlier expiry "
-                               "date.", field="expires_on")
+        raise ValidationFailed(
+            "A token may live at most a year: choose an earlier expiry date.", field="expires_on"
+        )
     return datetime.combine(day + timedelta(days=1), time(0), zone).astimezone(now.tzinfo)
 
 
 def list_tokens(session: Session, *, actor: User) -> list[ApiToken]:
     """The actor's own tokens, newest first (revoked and expired ones included)."""
-    return list(session.scalars(
-        sa.select(ApiToken).where(ApiToken.user_id == actor.id)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
-    ))
+    return list(
+        session.scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == actor.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
 
 
 def revoke_token(session: Session, *, actor: User, token_id: int, now: datetime) -> ApiToken:
@@ -118,9 +140,15 @@ def revoke_token(session: Session, *, actor: User, token_id: int, now: datetime)
     if token.revoked_at is not None:
         raise InvalidTransition("This token was already revoked.")
     token.revoked_at = now
-    audit.record(session, actor=actor, action="api_token.revoked", at=now,
-                 subject_type="api_token", subject_id=token.id,
-                 details={"token_id": token.id, "name": token.name, "prefix": token.prefix})
+    audit.record(
+        session,
+        actor=actor,
+        action="api_token.revoked",
+        at=now,
+        subject_type="api_token",
+        subject_id=token.id,
+        details={"token_id": token.id, "name": token.name, "prefix": token.prefix},
+    )
     session.commit()
     return token
 
@@ -144,7 +172,9 @@ def authenticate(
         retry_after = max(1, window + window_seconds - int(now.timestamp()))
         raise RateLimited(
             f"This token made more than {limit} requests in {window_seconds} seconds. "
-            f"Try again in {retry_after} seconds.", retry_after=retry_after)
+            f"Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
     return ApiCaller(token.user, token)
 
 
@@ -153,10 +183,20 @@ def record_call(
 ) -> None:
     """Audit an API write as its token owner, naming the token. No commit: call it just before
     the service that makes the change, whose single commit then writes both, or neither."""
-    audit.record(session, actor=caller.user, action="api.write", at=now,
-                 subject_type="api_token", subject_id=caller.token.id,
-                 details={"token_id": caller.token.id, "token_prefix": caller.token.prefix,
-                          "method": method, "path": path})
+    audit.record(
+        session,
+        actor=caller.user,
+        action="api.write",
+        at=now,
+        subject_type="api_token",
+        subject_id=caller.token.id,
+        details={
+            "token_id": caller.token.id,
+            "token_prefix": caller.token.prefix,
+            "method": method,
+            "path": path,
+        },
+    )
 
 
 def _check_usable(token: ApiToken | None, now: datetime) -> None:
@@ -165,8 +205,9 @@ def _check_usable(token: ApiToken | None, now: datetime) -> None:
     if token.revoked_at is not None:
         raise TokenRejected("This access token was revoked.")
     if not token.usable_at(now):
-        raise TokenRejected("This access token has expired. Create a new one on your "
-                            "account's Access tokens page.")
+        raise TokenRejected(
+            "This access token has expired. Create a new one on your account's Access tokens page."
+        )
     if not token.user.active:
         raise TokenRejected("The account this token belongs to is deactivated.")
 
@@ -177,11 +218,14 @@ def _count_request(session: Session, token_id: int, window: int) -> int:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = ApiRateWindow.__table__
     count = session.execute(
-        insert(table).values(token_id=token_id, window_start=window, requests=1)
-        .on_conflict_do_update(index_elements=["token_id", "window_start"],
-                               set_={"requests": table.c.requests + 1})
+        insert(table)
+        .values(token_id=token_id, window_start=window, requests=1)
+        .on_conflict_do_update(
+            index_elements=["token_id", "window_start"], set_={"requests": table.c.requests + 1}
+        )
         .returning(table.c.requests)
     ).scalar_one()
-    session.execute(sa.delete(table).where(table.c.token_id == token_id,
-                                           table.c.window_start < window))
+    session.execute(
+        sa.delete(table).where(table.c.token_id == token_id, table.c.window_start < window)
+    )
     return count

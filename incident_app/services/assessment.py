@@ -55,29 +55,42 @@ SECURE_DESTRUCTION = frozenset({"shredded", "nist_800_88"})
 # 164.402 paragraph (1): the elements each exception needs, every one of them confirmed.
 EXCEPTION_ELEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "unintentional_workforce_use": (
-        ("exc_workforce", "By a workforce member or person acting under the authority of the "
-                          "covered entity or business associate"),
+        (
+            "exc_workforce",
+            "By a workforce member or person acting under the authority of the "
+            "covered entity or business associate",
+        ),
         ("exc_good_faith", "Unintentional, and made in good faith"),
         ("exc_within_scope", "Within the scope of that person's authority"),
-        ("exc_no_further_use", "Not further used or disclosed in a manner the Privacy Rule "
-                               "does not permit"),
+        (
+            "exc_no_further_use",
+            "Not further used or disclosed in a manner the Privacy Rule does not permit",
+        ),
     ),
     "inadvertent_authorized_disclosure": (
-        ("exc_both_authorized", "Inadvertent disclosure by a person authorized to access PHI to "
-                                "another person authorized at the same covered entity, business "
-                                "associate or organized health care arrangement"),
-        ("exc_no_further_use", "Not further used or disclosed in a manner the Privacy Rule "
-                               "does not permit"),
+        (
+            "exc_both_authorized",
+            "Inadvertent disclosure by a person authorized to access PHI to "
+            "another person authorized at the same covered entity, business "
+            "associate or organized health care arrangement",
+        ),
+        (
+            "exc_no_further_use",
+            "Not further used or disclosed in a manner the Privacy Rule does not permit",
+        ),
     ),
     "unable_to_retain": (
-        ("exc_cannot_retain", "Good-faith belief that the unauthorized recipient would not "
-                              "reasonably have been able to retain the information"),
+        (
+            "exc_cannot_retain",
+            "Good-faith belief that the unauthorized recipient would not "
+            "reasonably have been able to retain the information",
+        ),
     ),
 }
 EXCEPTION_LABELS = {
     "unintentional_workforce_use": "164.402(1)(i) Unintentional good-faith workforce use",
     "inadvertent_authorized_disclosure": "164.402(1)(ii) Inadvertent disclosure between "
-                                         "authorized persons",
+    "authorized persons",
     "unable_to_retain": "164.402(1)(iii) Recipient unable to retain the information",
 }
 ELEMENT_FIELDS = sorted({name for elements in EXCEPTION_ELEMENTS.values() for name, _ in elements})
@@ -87,19 +100,34 @@ FACTOR_RISK: dict[str, dict[str, str]] = {
     "f1_sensitivity": {"low": "low", "moderate": "low", "high": "high", UNKNOWN: UNKNOWN},
     "f1_reidentification": {"low": "low", "high": "high", UNKNOWN: UNKNOWN},
     "f2_recipient": {
-        "covered_entity": "low", "own_workforce": "low", "known_individual": "high",
-        "malicious": "high", UNKNOWN: UNKNOWN,
+        "covered_entity": "low",
+        "own_workforce": "low",
+        "known_individual": "high",
+        "malicious": "high",
+        UNKNOWN: UNKNOWN,
     },
     "f3_acquired": {NO: "low", YES: "high", UNKNOWN: UNKNOWN},
     "f4_mitigation": {
-        "assurances": "low", "returned_or_destroyed": "low", "partial": "high",
-        "none": "high", UNKNOWN: UNKNOWN,
+        "assurances": "low",
+        "returned_or_destroyed": "low",
+        "partial": "high",
+        "none": "high",
+        UNKNOWN: UNKNOWN,
     },
 }
 FACTOR_NARRATIVES = ("f1_narrative", "f2_narrative", "f3_narrative", "f4_narrative")
 IDENTIFIERS = (
-    "names", "ssn", "date_of_birth", "address", "financial", "diagnosis", "medications",
-    "lab_results", "medical_record_number", "health_plan_id", "other",
+    "names",
+    "ssn",
+    "date_of_birth",
+    "address",
+    "financial",
+    "diagnosis",
+    "medications",
+    "lab_results",
+    "medical_record_number",
+    "health_plan_id",
+    "other",
 )
 TRI_STATE = {YES, NO, UNKNOWN}
 CHOICES: dict[str, set[str]] = {
@@ -115,8 +143,14 @@ CHOICES: dict[str, set[str]] = {
     **{name: set(risks) for name, risks in FACTOR_RISK.items()},
 }
 TEXTS = (
-    "phi_narrative", "encryption_what", "destruction_detail", "safe_harbor_narrative",
-    "exception_facts", "exception_justification", *FACTOR_NARRATIVES, "rationale",
+    "phi_narrative",
+    "encryption_what",
+    "destruction_detail",
+    "safe_harbor_narrative",
+    "exception_facts",
+    "exception_justification",
+    *FACTOR_NARRATIVES,
+    "rationale",
 )
 TEXT_MAX = 20_000
 
@@ -207,8 +241,11 @@ def _encryption_secured(answers: Mapping[str, Any]) -> bool:
         ("encryption_what", "Describe what was encrypted and with which product or algorithm."),
         ("encryption_standard", "Choose the standard the encryption follows."),
         ("encryption_conformant", "Say whether the encryption conforms to the NIST guidance."),
-        ("key_compromised", "Say whether the decryption key or credentials were also exposed: "
-                            "encrypted PHI is unsecured if they were."),
+        (
+            "key_compromised",
+            "Say whether the decryption key or credentials were also exposed: "
+            "encrypted PHI is unsecured if they were.",
+        ),
     )
     for name, message in required:
         if not answers[name]:
@@ -228,12 +265,12 @@ def _exception(answers: Mapping[str, Any]) -> str | None:
     if missing:
         raise ValidationFailed(
             f"{EXCEPTION_LABELS[name]} applies only if every element is met; not confirmed: "
-            + "; ".join(missing) + ".",
+            + "; ".join(missing)
+            + ".",
             field="exception",
         )
     if not answers["exception_facts"]:
-        raise ValidationFailed("Record the facts that meet the exception.",
-                               field="exception_facts")
+        raise ValidationFailed("Record the facts that meet the exception.", field="exception_facts")
     if not answers["exception_justification"]:
         raise ValidationFailed(
             "Explain why the exception applies: an exception without its justification is "
@@ -262,8 +299,9 @@ def _conclusion(answers: Mapping[str, Any], actor: User) -> Conclusion:
         )
     for name in FACTOR_NARRATIVES:
         if not answers[name]:
-            raise ValidationFailed("Document this factor before concluding low probability.",
-                                   field=name)
+            raise ValidationFailed(
+                "Document this factor before concluding low probability.", field=name
+            )
     if not answers["rationale"]:
         raise ValidationFailed(
             "A low-probability conclusion needs the privacy officer's rationale.",
@@ -323,8 +361,13 @@ def save_assessment(
     session.add(version)
     session.flush()
     audit.record(
-        session, actor=actor, action="assessment.saved", at=now,
-        subject_type="assessment_version", subject_id=version.id, incident_id=incident.id,
+        session,
+        actor=actor,
+        action="assessment.saved",
+        at=now,
+        subject_type="assessment_version",
+        subject_id=version.id,
+        incident_id=incident.id,
         details={"version": version.number, "changed": sorted(version.changes)},
     )
     if sign:
@@ -358,15 +401,28 @@ def sign_version(
 
 
 def _sign(
-    session: Session, *, actor: User, incident: Incident, version: AssessmentVersion,
+    session: Session,
+    *,
+    actor: User,
+    incident: Incident,
+    version: AssessmentVersion,
     now: datetime,
 ) -> None:
     version.signed_by_id, version.signed_at = actor.id, now
     audit.record(
-        session, actor=actor, action="assessment.signed", at=now,
-        subject_type="assessment_version", subject_id=version.id, incident_id=incident.id,
-        details={"version": version.number, "conclusion": version.conclusion.value,
-                 "phi_secured": version.phi_secured, "exception": version.exception},
+        session,
+        actor=actor,
+        action="assessment.signed",
+        at=now,
+        subject_type="assessment_version",
+        subject_id=version.id,
+        incident_id=incident.id,
+        details={
+            "version": version.number,
+            "conclusion": version.conclusion.value,
+            "phi_secured": version.phi_secured,
+            "exception": version.exception,
+        },
     )
     try:
         obligations.sync(session, incident=incident, now=now, actor=actor)

@@ -24,10 +24,16 @@ from incident_app.services.organisation import get_organisation
 
 RETENTION_YEARS = 6
 FACTORS = (
-    ("(i) Nature and extent of the PHI, identifiers and likelihood of re-identification",
-     ("f1_sensitivity", "f1_reidentification"), "f1_narrative"),
-    ("(ii) The unauthorized person who used the PHI or to whom it was disclosed",
-     ("f2_recipient",), "f2_narrative"),
+    (
+        "(i) Nature and extent of the PHI, identifiers and likelihood of re-identification",
+        ("f1_sensitivity", "f1_reidentification"),
+        "f1_narrative",
+    ),
+    (
+        "(ii) The unauthorized person who used the PHI or to whom it was disclosed",
+        ("f2_recipient",),
+        "f2_narrative",
+    ),
     ("(iii) Whether the PHI was actually acquired or viewed", ("f3_acquired",), "f3_narrative"),
     ("(iv) The extent to which the risk has been mitigated", ("f4_mitigation",), "f4_narrative"),
 )
@@ -44,10 +50,16 @@ def export_pdf(
         raise NotFound("No such version of this assessment.")
     context = _context(session, version, now)
     pdf = letters.render_pdf("risk_assessment.html", context, archival=True)
-    audit.record(session, actor=actor, action="assessment.exported", at=now,
-                 subject_type="assessment_version", subject_id=version.id,
-                 incident_id=incident_id,
-                 details={"version": version.number, "sha256": hashlib.sha256(pdf).hexdigest()})
+    audit.record(
+        session,
+        actor=actor,
+        action="assessment.exported",
+        at=now,
+        subject_type="assessment_version",
+        subject_id=version.id,
+        incident_id=incident_id,
+        details={"version": version.number, "sha256": hashlib.sha256(pdf).hexdigest()},
+    )
     session.commit()
     return f"{context['document_id']}.pdf", pdf
 
@@ -65,8 +77,9 @@ def _context(session: Session, version: AssessmentVersion, now: datetime) -> dic
         "incident_title": incident.title,
         "breach": _breach(session, incident, answers, start, end),
         "secured_status": _secured_status(version, answers),
-        "exception_claimed": (assessment.EXCEPTION_LABELS.get(version.exception)
-                              if version.exception else None),
+        "exception_claimed": (
+            assessment.EXCEPTION_LABELS.get(version.exception) if version.exception else None
+        ),
         "factors": [_factor(answers, *spec) for spec in FACTORS],
         "conclusion": _conclusion(version),
         "low_probability_of_compromise": version.conclusion is Conclusion.LOW_PROBABILITY,
@@ -77,13 +90,19 @@ def _context(session: Session, version: AssessmentVersion, now: datetime) -> dic
     }
 
 
-def _breach(session: Session, incident: Incident, answers: dict[str, Any],
-            start: date | None, end: date | None) -> dict[str, Any]:
+def _breach(
+    session: Session,
+    incident: Incident,
+    answers: dict[str, Any],
+    start: date | None,
+    end: date | None,
+) -> dict[str, Any]:
     discovered = letter_context.discovery_date(session, incident)
     by_code = {option.code: option.label for option in options.ocr_options("phi_types")}
     return {
         "what_happened": incident.description or answers.get("phi_narrative") or "Not recorded.",
-        "breach_start": start, "breach_end": end,
+        "breach_start": start,
+        "breach_end": end,
         "discovered_on": discovered or incident.created_at.date(),
         "phi_types": [by_code.get(code, code) for code in incident.phi_types] or ["Not recorded"],
         "steps_for_individuals": [],
@@ -104,14 +123,20 @@ def _secured_status(version: AssessmentVersion, answers: dict[str, Any]) -> str:
     return f"Secured by encryption ({standard}); the key was not compromised"
 
 
-def _factor(answers: dict[str, Any], title: str, fields: tuple[str, ...], narrative: str
-            ) -> dict[str, str]:
+def _factor(
+    answers: dict[str, Any], title: str, fields: tuple[str, ...], narrative: str
+) -> dict[str, str]:
     risks = assessment.factor_risks(answers)
     finding = "; ".join(
         f"{name.split('_', 1)[1].replace('_', ' ')}: {answers.get(name) or 'unknown'} "
-        f"({risks.get(name, 'unknown')} risk)" for name in fields)
-    return {"title": title, "finding": finding,
-            "rationale": answers.get(narrative) or "Not documented."}
+        f"({risks.get(name, 'unknown')} risk)"
+        for name in fields
+    )
+    return {
+        "title": title,
+        "finding": finding,
+        "rationale": answers.get(narrative) or "Not documented.",
+    }
 
 
 def _conclusion(version: AssessmentVersion) -> str:

@@ -96,13 +96,15 @@ def verify(session: Session, *, batch_size: int = 2000) -> ChainReport:
     for event in _events_in_order(session, batch_size):
         problem = _problem_with(event, expected_seq, expected_prev)
         if problem:
-            return ChainReport(False, checked, expected_prev, min(event.seq, expected_seq),
-                               problem)
+            return ChainReport(False, checked, expected_prev, min(event.seq, expected_seq), problem)
         expected_prev, expected_seq, checked = event.hash, event.seq + 1, checked + 1
     head = session.get(AuditChainHead, HEAD_ID)
     if head is not None and (head.seq, head.last_hash) != (checked, expected_prev):
         return ChainReport(
-            False, checked, expected_prev, checked + 1,
+            False,
+            checked,
+            expected_prev,
+            checked + 1,
             f"the chain head records {head.seq} events but {checked} were found: "
             "the newest events were deleted",
         )

@@ -41,8 +41,11 @@ class AuditFilter:
     date_to: date | None = None
 
     def as_details(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, date) else v)
-                for k, v in self.__dict__.items() if v not in ("", None)}
+        return {
+            k: (v.isoformat() if isinstance(v, date) else v)
+            for k, v in self.__dict__.items()
+            if v not in ("", None)
+        }
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,9 @@ class AuditPage:
 def _query(flt: AuditFilter, zone: str) -> sa.Select[tuple[AuditEvent]]:
     query = sa.select(AuditEvent)
     if flt.actor:
-        query = query.where(AuditEvent.actor_label.ilike(f"%{_escape_like(flt.actor)}%",
-                                                         escape="\\"))
+        query = query.where(
+            AuditEvent.actor_label.ilike(f"%{_escape_like(flt.actor)}%", escape="\\")
+        )
     if flt.action:
         query = query.where(AuditEvent.action.ilike(f"{_escape_like(flt.action)}%", escape="\\"))
     if flt.incident_id is not None:
@@ -84,10 +88,18 @@ def search(
     total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
-    events = list(session.scalars(
-        query.order_by(AuditEvent.seq.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    audit.record(session, actor=actor, action="audit.viewed", at=now,
-                 details={"filter": flt.as_details(), "page": page})
+    events = list(
+        session.scalars(
+            query.order_by(AuditEvent.seq.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="audit.viewed",
+        at=now,
+        details={"filter": flt.as_details(), "page": page},
+    )
     session.commit()
     return AuditPage(events, page, pages, total)
 
@@ -98,26 +110,47 @@ def neutralise(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-CSV_COLUMNS = ("seq", "at", "actor", "action", "subject_type", "subject_id", "incident_id",
-               "details", "prev_hash", "hash")
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "incident_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
 
 
 def _row(event: AuditEvent) -> list[str]:
-    values = (event.seq, event.at.isoformat(), event.actor_label, event.action,
-              event.subject_type, event.subject_id, event.incident_id,
-              json.dumps(event.details, sort_keys=True), event.prev_hash, event.hash)
+    values = (
+        event.seq,
+        event.at.isoformat(),
+        event.actor_label,
+        event.action,
+        event.subject_type,
+        event.subject_id,
+        event.incident_id,
+        json.dumps(event.details, sort_keys=True),
+        event.prev_hash,
+        event.hash,
+    )
     return [neutralise(v) for v in values]
 
 
-def export_csv(
-    session: Session, *, actor: User, flt: AuditFilter, zone: str, now: datetime
-) -> str:
+def export_csv(session: Session, *, actor: User, flt: AuditFilter, zone: str, now: datetime) -> str:
     """The matching events as CSV text (formula-injection safe). Audited."""
     require(actor, Capability.VIEW_AUDIT)
-    events = list(session.scalars(_query(flt, zone).order_by(AuditEvent.seq)
-                                  .limit(EXPORT_LIMIT)))
-    audit.record(session, actor=actor, action="audit.exported", at=now,
-                 details={"format": "csv", "filter": flt.as_details(), "rows": len(events)})
+    events = list(session.scalars(_query(flt, zone).order_by(AuditEvent.seq).limit(EXPORT_LIMIT)))
+    audit.record(
+        session,
+        actor=actor,
+        action="audit.exported",
+        at=now,
+        details={"format": "csv", "filter": flt.as_details(), "rows": len(events)},
+    )
     session.commit()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -128,7 +161,12 @@ def export_csv(
 
 
 def export_signed_json(
-    session: Session, *, actor: User, flt: AuditFilter, zone: str, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    flt: AuditFilter,
+    zone: str,
+    now: datetime,
     signing_key: bytes,
 ) -> dict[str, Any]:
     """Events plus the chain head and an HMAC-SHA256 signature over the canonical body.
@@ -139,19 +177,26 @@ def export_signed_json(
     """
     require(actor, Capability.VIEW_AUDIT)
     report = audit.verify(session)
-    events = list(session.scalars(_query(flt, zone).order_by(AuditEvent.seq)
-                                  .limit(EXPORT_LIMIT)))
+    events = list(session.scalars(_query(flt, zone).order_by(AuditEvent.seq).limit(EXPORT_LIMIT)))
     body = {
         "exported_at": now.isoformat(),
         "exported_by": actor.email,
         "filter": flt.as_details(),
-        "chain": {"ok": report.ok, "events": report.checked, "head_hash": report.head_hash,
-                  "broken_at": report.broken_seq},
+        "chain": {
+            "ok": report.ok,
+            "events": report.checked,
+            "head_hash": report.head_hash,
+            "broken_at": report.broken_seq,
+        },
         "events": [dict(zip(CSV_COLUMNS, _raw(e), strict=True)) for e in events],
     }
-    audit.record(session, actor=actor, action="audit.exported", at=now,
-                 details={"format": "signed-json", "filter": flt.as_details(),
-                          "rows": len(events)})
+    audit.record(
+        session,
+        actor=actor,
+        action="audit.exported",
+        at=now,
+        details={"format": "signed-json", "filter": flt.as_details(), "rows": len(events)},
+    )
     session.commit()
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     signature = hmac.new(signing_key, canonical.encode(), hashlib.sha256).hexdigest()
@@ -159,9 +204,18 @@ def export_signed_json(
 
 
 def _raw(event: AuditEvent) -> list[Any]:
-    return [event.seq, event.at.isoformat(), event.actor_label, event.action,
-            event.subject_type, event.subject_id, event.incident_id, event.details,
-            event.prev_hash, event.hash]
+    return [
+        event.seq,
+        event.at.isoformat(),
+        event.actor_label,
+        event.action,
+        event.subject_type,
+        event.subject_id,
+        event.incident_id,
+        event.details,
+        event.prev_hash,
+        event.hash,
+    ]
 
 
 def verify_report(session: Session, *, actor: User) -> audit.ChainReport:

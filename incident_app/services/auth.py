@@ -54,12 +54,24 @@ def authenticate(
         audit.record(session, actor=user, action=action, at=now, details=context)
         session.commit()
         return user
-    audit.record(session, actor=user, action="auth.login_failed", at=now,
-                 details={**context, "reason": reason},
-                 actor_label=None if user else context["email"] or "anonymous")
+    audit.record(
+        session,
+        actor=user,
+        action="auth.login_failed",
+        at=now,
+        details={**context, "reason": reason},
+        actor_label=None if user else context["email"] or "anonymous",
+    )
     if user is not None and reason == "wrong_password":
-        register_failure(session, user, reason, now,
-                         max_failures=max_failures, lock_minutes=lock_minutes, audit_it=False)
+        register_failure(
+            session,
+            user,
+            reason,
+            now,
+            max_failures=max_failures,
+            lock_minutes=lock_minutes,
+            audit_it=False,
+        )
     session.commit()
     raise LoginFailed()
 
@@ -85,37 +97,60 @@ def _refusal(user: User | None, password_ok: bool, now: datetime) -> str | None:
 
 
 def register_failure(
-    session: Session, user: User, reason: str, now: datetime, *,
-    max_failures: int, lock_minutes: int, audit_it: bool = True,
+    session: Session,
+    user: User,
+    reason: str,
+    now: datetime,
+    *,
+    max_failures: int,
+    lock_minutes: int,
+    audit_it: bool = True,
 ) -> None:
     """Count a failed password or second-factor attempt; lock after `max_failures`. No commit."""
     if audit_it:
-        audit.record(session, actor=user, action="auth.login_failed", at=now,
-                     details={"reason": reason})
+        audit.record(
+            session, actor=user, action="auth.login_failed", at=now, details={"reason": reason}
+        )
     user.failed_logins += 1
     if user.failed_logins >= max_failures:
         user.locked_until = now + timedelta(minutes=lock_minutes)
         user.failed_logins = 0
-        audit.record(session, actor=user, action="auth.locked", at=now,
-                     details={"until": user.locked_until.isoformat()})
+        audit.record(
+            session,
+            actor=user,
+            action="auth.locked",
+            at=now,
+            details={"until": user.locked_until.isoformat()},
+        )
 
 
 def begin_session(
-    session: Session, *, user: User, now: datetime, ip: str | None, user_agent: str | None,
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    ip: str | None,
+    user_agent: str | None,
     mfa_verified: bool,
 ) -> str:
     """Record the signed-in browser (listable, revocable); returns its cookie token."""
-    token = sessions.start(session, user=user, now=now, ip=ip, user_agent=user_agent,
-                           mfa_verified=mfa_verified)
+    token = sessions.start(
+        session, user=user, now=now, ip=ip, user_agent=user_agent, mfa_verified=mfa_verified
+    )
     if mfa_verified:
-        audit.record(session, actor=user, action="auth.login", at=now,
-                     details={"ip": ip, "mfa": True})
+        audit.record(
+            session, actor=user, action="auth.login", at=now, details={"ip": ip, "mfa": True}
+        )
     session.commit()
     return token
 
 
 def record_logout(
-    session: Session, *, actor: User, now: datetime, reason: str = "logout",
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    reason: str = "logout",
     token: str | None = None,
 ) -> None:
     """Audit a sign-out: `reason` is logout, idle_timeout, absolute_timeout or revoked."""
@@ -125,8 +160,6 @@ def record_logout(
     session.commit()
 
 
-def record_access_denied(
-    session: Session, *, actor: User | None, path: str, now: datetime
-) -> None:
+def record_access_denied(session: Session, *, actor: User | None, path: str, now: datetime) -> None:
     audit.record(session, actor=actor, action="access.denied", at=now, details={"path": path})
     session.commit()

@@ -64,14 +64,16 @@ def _run(command: list[str], url: sa.URL) -> None:
     try:
         subprocess.run(command, check=True, env=_pg_env(url), capture_output=True, text=True)
     except FileNotFoundError as error:
-        raise BackupError(f"{command[0]} is not installed (apt-get install postgresql-client)"
-                          ) from error
+        raise BackupError(
+            f"{command[0]} is not installed (apt-get install postgresql-client)"
+        ) from error
     except subprocess.CalledProcessError as error:
         raise BackupError(f"{command[0]} failed: {error.stderr.strip()[:500]}") from error
 
 
-def create(*, database_url: str, file_store: Path, out_dir: Path, now: datetime,
-           revision: str | None) -> BackupResult:
+def create(
+    *, database_url: str, file_store: Path, out_dir: Path, now: datetime, revision: str | None
+) -> BackupResult:
     """Write a backup into `out_dir` (which must not exist yet)."""
     if out_dir.exists():
         raise BackupError(f"{out_dir} already exists; choose a new folder for each backup.")
@@ -80,10 +82,15 @@ def create(*, database_url: str, file_store: Path, out_dir: Path, now: datetime,
     db_file = _dump_database(url, out_dir)
     files = _copy_files(file_store, out_dir / FILES_DIR)
     manifest = {
-        "created_at": now.isoformat(), "backend": url.get_backend_name(),
-        "alembic_revision": revision, "database": db_file.name,
-        "sha256": {str(p.relative_to(out_dir)): _sha256(p)
-                   for p in sorted(out_dir.rglob("*")) if p.is_file()},
+        "created_at": now.isoformat(),
+        "backend": url.get_backend_name(),
+        "alembic_revision": revision,
+        "database": db_file.name,
+        "sha256": {
+            str(p.relative_to(out_dir)): _sha256(p)
+            for p in sorted(out_dir.rglob("*"))
+            if p.is_file()
+        },
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return BackupResult(out_dir, files, db_file.stat().st_size)
@@ -99,8 +106,7 @@ def _dump_database(url: sa.URL, out_dir: Path) -> Path:
             src.backup(dst)  # the online backup API: a consistent copy while others write
         return target
     target = out_dir / PG_FILE
-    _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(target), *_pg_args(url)],
-         url)
+    _run(["pg_dump", "--format=custom", "--no-owner", "--file", str(target), *_pg_args(url)], url)
     return target
 
 
@@ -138,13 +144,24 @@ def restore(*, backup_dir: Path, database_url: str, file_store: Path, force: boo
     manifest = verify(backup_dir)
     url = sa.engine.make_url(database_url)
     if manifest["backend"] != url.get_backend_name():
-        raise BackupError(f"This is a {manifest['backend']} backup; DATABASE_URL is "
-                          f"{url.get_backend_name()}.")
+        raise BackupError(
+            f"This is a {manifest['backend']} backup; DATABASE_URL is {url.get_backend_name()}."
+        )
     if url.get_backend_name() == "sqlite":
         _restore_sqlite(backup_dir / manifest["database"], Path(url.database or ""), force)
     else:
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              *_pg_args(url), str(backup_dir / manifest["database"])], url)
+        _run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                *_pg_args(url),
+                str(backup_dir / manifest["database"]),
+            ],
+            url,
+        )
     _restore_files(backup_dir / FILES_DIR, file_store)
     return manifest
 

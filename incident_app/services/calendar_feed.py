@@ -41,8 +41,9 @@ def token_hash(token: str) -> str:
 
 def current_token(session: Session, *, actor: User) -> CalendarToken | None:
     return session.scalar(
-        sa.select(CalendarToken)
-        .where(CalendarToken.user_id == actor.id, CalendarToken.revoked_at.is_(None))
+        sa.select(CalendarToken).where(
+            CalendarToken.user_id == actor.id, CalendarToken.revoked_at.is_(None)
+        )
     )
 
 
@@ -52,8 +53,15 @@ def issue_token(session: Session, *, actor: User, now: datetime) -> str:
     replaced = _revoke(session, actor, now)
     token = secrets.token_urlsafe(32)
     session.add(CalendarToken(user_id=actor.id, token_hash=token_hash(token), created_at=now))
-    audit.record(session, actor=actor, action="calendar.token_issued", at=now,
-                 subject_type="user", subject_id=actor.id, details={"replaced": replaced})
+    audit.record(
+        session,
+        actor=actor,
+        action="calendar.token_issued",
+        at=now,
+        subject_type="user",
+        subject_id=actor.id,
+        details={"replaced": replaced},
+    )
     session.commit()
     return token
 
@@ -62,8 +70,14 @@ def revoke_token(session: Session, *, actor: User, now: datetime) -> bool:
     """Stop the actor's feed URL working. Returns False when there was none. Commits."""
     revoked = _revoke(session, actor, now)
     if revoked:
-        audit.record(session, actor=actor, action="calendar.token_revoked", at=now,
-                     subject_type="user", subject_id=actor.id)
+        audit.record(
+            session,
+            actor=actor,
+            action="calendar.token_revoked",
+            at=now,
+            subject_type="user",
+            subject_id=actor.id,
+        )
     session.commit()
     return revoked
 
@@ -79,14 +93,21 @@ def feed(session: Session, *, token: str, now: datetime, base_url: str, client: 
     """The ICS feed for `token`. An unknown, revoked or deactivated one is audited (with a
     hash prefix, never the token) and raises NotFound. Commits."""
     row = session.scalar(
-        sa.select(CalendarToken).where(CalendarToken.token_hash == token_hash(token),
-                                       CalendarToken.revoked_at.is_(None))
+        sa.select(CalendarToken).where(
+            CalendarToken.token_hash == token_hash(token), CalendarToken.revoked_at.is_(None)
+        )
     )
     user = session.get(User, row.user_id) if row is not None else None
     if row is None or user is None or not user.active:
-        audit.record(session, actor=None, actor_label="anonymous",
-                     action="calendar.invalid_token", at=now, subject_type="calendar_token",
-                     details={"token_sha256_prefix": token_hash(token)[:12], "client": client})
+        audit.record(
+            session,
+            actor=None,
+            actor_label="anonymous",
+            action="calendar.invalid_token",
+            at=now,
+            subject_type="calendar_token",
+            details={"token_sha256_prefix": token_hash(token)[:12], "client": client},
+        )
         session.commit()
         raise NotFound(UNKNOWN_CALENDAR)
     visible = incident_access.visible_incidents(user).with_only_columns(Incident.id)
@@ -112,8 +133,9 @@ def build_calendar(
     calendar.add("x-wr-calname", "BreachDesk deadlines")
     host = urlsplit(base_url).hostname or "breachdesk"
     for deadline in sorted(deadlines, key=lambda d: (d.due_on, d.reference, d.label)):
-        calendar.add_component(_event(deadline, sequences.get(deadline.key, 0), now,
-                                      base_url, host))
+        calendar.add_component(
+            _event(deadline, sequences.get(deadline.key, 0), now, base_url, host)
+        )
     return calendar.to_ical()
 
 
@@ -128,8 +150,11 @@ def _event(
     event.add("dtstart", deadline.due_on)
     event.add("dtend", deadline.due_on + timedelta(days=1))
     event.add("summary", summary)
-    event.add("description", f"{summary} on {deadline.due_on.isoformat()}. "
-                             f"Open it in BreachDesk: {base_url}{deadline.link}")
+    event.add(
+        "description",
+        f"{summary} on {deadline.due_on.isoformat()}. "
+        f"Open it in BreachDesk: {base_url}{deadline.link}",
+    )
     event.add("url", f"{base_url}{deadline.link}")
     event.add("transp", "TRANSPARENT")
     for trigger in ALARM_TRIGGERS:

@@ -37,16 +37,24 @@ class TemplateInput:
 
 def active_templates(session: Session) -> list[ChecklistTemplate]:
     """Names and ids for the intake form (no access check: they hold no case data)."""
-    return list(session.scalars(
-        sa.select(ChecklistTemplate).where(ChecklistTemplate.active.is_(True))
-        .order_by(ChecklistTemplate.name)))
+    return list(
+        session.scalars(
+            sa.select(ChecklistTemplate)
+            .where(ChecklistTemplate.active.is_(True))
+            .order_by(ChecklistTemplate.name)
+        )
+    )
 
 
 def list_templates(session: Session, *, actor: User) -> list[ChecklistTemplate]:
     require(actor, Capability.MANAGE_SETTINGS)
-    return list(session.scalars(
-        sa.select(ChecklistTemplate).options(selectinload(ChecklistTemplate.items))
-        .order_by(ChecklistTemplate.active.desc(), ChecklistTemplate.name)))
+    return list(
+        session.scalars(
+            sa.select(ChecklistTemplate)
+            .options(selectinload(ChecklistTemplate.items))
+            .order_by(ChecklistTemplate.active.desc(), ChecklistTemplate.name)
+        )
+    )
 
 
 def get_template(session: Session, *, actor: User, template_id: int) -> ChecklistTemplate:
@@ -58,7 +66,11 @@ def get_template(session: Session, *, actor: User, template_id: int) -> Checklis
 
 
 def save_template(
-    session: Session, *, actor: User, values: TemplateInput, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    values: TemplateInput,
+    now: datetime,
     template_id: int | None = None,
 ) -> ChecklistTemplate:
     """Create or replace a template (its items are replaced as a whole). Incidents already
@@ -76,15 +88,25 @@ def save_template(
     template.breach_types = list(values.breach_types)
     template.active = values.active
     template.updated_at = now
-    template.items.extend(ChecklistItem(position=n, title=item.title.strip(),
-                                        due_days=item.due_days)
-                          for n, item in enumerate(values.items))
+    template.items.extend(
+        ChecklistItem(position=n, title=item.title.strip(), due_days=item.due_days)
+        for n, item in enumerate(values.items)
+    )
     session.flush()
-    audit.record(session, actor=actor, at=now, subject_type="checklist_template",
-                 subject_id=template.id,
-                 action="checklist.created" if template_id is None else "checklist.updated",
-                 details={"name": template.name, "breach_types": template.breach_types,
-                          "active": template.active, "items": len(values.items)})
+    audit.record(
+        session,
+        actor=actor,
+        at=now,
+        subject_type="checklist_template",
+        subject_id=template.id,
+        action="checklist.created" if template_id is None else "checklist.updated",
+        details={
+            "name": template.name,
+            "breach_types": template.breach_types,
+            "active": template.active,
+            "items": len(values.items),
+        },
+    )
     session.commit()
     return template
 
@@ -94,13 +116,15 @@ def _validate(session: Session, values: TemplateInput, template_id: int | None) 
         raise ValidationFailed("Name the checklist.", field="name")
     unknown = set(values.breach_types) - options.codes("breach_types")
     if unknown:
-        raise ValidationFailed(f"Unknown type(s) of breach: {', '.join(sorted(unknown))}.",
-                               field="breach_types")
+        raise ValidationFailed(
+            f"Unknown type(s) of breach: {', '.join(sorted(unknown))}.", field="breach_types"
+        )
     if not values.items:
         raise ValidationFailed("Add at least one task.", field="items")
     _check_items(values.items)
-    clash = session.scalar(sa.select(ChecklistTemplate.id).where(
-        ChecklistTemplate.name == values.name.strip()))
+    clash = session.scalar(
+        sa.select(ChecklistTemplate.id).where(ChecklistTemplate.name == values.name.strip())
+    )
     if clash is not None and clash != template_id:
         raise ValidationFailed("Another checklist already has this name.", field="name")
 
@@ -108,8 +132,8 @@ def _validate(session: Session, values: TemplateInput, template_id: int | None) 
 def _check_items(items: Sequence[ItemInput]) -> None:
     for n, item in enumerate(items, start=1):
         if not item.title.strip() or len(item.title) > 300:
-            raise ValidationFailed(f"Task {n} needs a title of at most 300 characters.",
-                                   field="items")
+            raise ValidationFailed(
+                f"Task {n} needs a title of at most 300 characters.", field="items"
+            )
         if item.due_days is not None and not 0 <= item.due_days <= 365:
-            raise ValidationFailed(f"Task {n}: due days must be between 0 and 365.",
-                                   field="items")
+            raise ValidationFailed(f"Task {n}: due days must be between 0 and 365.", field="items")

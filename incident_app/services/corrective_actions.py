@@ -74,15 +74,34 @@ def create_action(
     if action.due_on is None:
         raise ValidationFailed("Give the date the action is due.", field="due_on")
     row = CorrectiveAction(
-        incident_id=incident.id, ocr_code=code, title=title, details=action.details.strip(),
-        owner_id=action.owner_id, due_on=action.due_on, status=ActionStatus.PLANNED,
-        created_by_id=actor.id, created_at=now, updated_at=now)
+        incident_id=incident.id,
+        ocr_code=code,
+        title=title,
+        details=action.details.strip(),
+        owner_id=action.owner_id,
+        due_on=action.due_on,
+        status=ActionStatus.PLANNED,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="corrective_action.created", at=now,
-                 subject_type="corrective_action", subject_id=row.id, incident_id=incident.id,
-                 details={"ocr_code": code, "title": title, "owner_id": row.owner_id,
-                          "due_on": row.due_on.isoformat()})
+    audit.record(
+        session,
+        actor=actor,
+        action="corrective_action.created",
+        at=now,
+        subject_type="corrective_action",
+        subject_id=row.id,
+        incident_id=incident.id,
+        details={
+            "ocr_code": code,
+            "title": title,
+            "owner_id": row.owner_id,
+            "due_on": row.due_on.isoformat(),
+        },
+    )
     session.commit()
     return row
 
@@ -90,24 +109,34 @@ def create_action(
 def _code_and_title(action: ActionInput) -> tuple[str | None, str]:
     code = action.ocr_code.strip() or None
     if code is not None and code not in ocr_actions():
-        raise ValidationFailed("Choose an action from the OCR list, or write your own.",
-                               field="ocr_code")
+        raise ValidationFailed(
+            "Choose an action from the OCR list, or write your own.", field="ocr_code"
+        )
     title = action.title.strip()
     if not title and code is not None and code != OTHER:
         title = ocr_actions()[code]
     if not title:
-        raise ValidationFailed("Describe the action (or choose one from the OCR list).",
-                               field="title")
+        raise ValidationFailed(
+            "Describe the action (or choose one from the OCR list).", field="title"
+        )
     if len(title) > 300:
-        raise ValidationFailed("Keep the action's title under 300 characters; put the rest "
-                               "in the details.", field="title")
+        raise ValidationFailed(
+            "Keep the action's title under 300 characters; put the rest in the details.",
+            field="title",
+        )
     return code, title
 
 
 def _is_member(session: Session, incident_id: int, user_id: int) -> bool:
-    return session.scalar(sa.select(IncidentMember.id).where(
-        IncidentMember.incident_id == incident_id, IncidentMember.user_id == user_id,
-    )) is not None
+    return (
+        session.scalar(
+            sa.select(IncidentMember.id).where(
+                IncidentMember.incident_id == incident_id,
+                IncidentMember.user_id == user_id,
+            )
+        )
+        is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +147,12 @@ class StatusChange:
 
 
 def change_status(
-    session: Session, *, actor: User, incident_id: int, action_id: int, change: StatusChange,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    action_id: int,
+    change: StatusChange,
     now: datetime,
 ) -> CorrectiveAction:
     """Start, complete, cancel or reopen an action. The owner and whoever may work on the
@@ -139,14 +173,31 @@ def change_status(
     row.status, row.updated_at = status, now
     if status is not ActionStatus.DONE:
         row.completion_note = change.note.strip()
-    details = {"from": previous.value, "to": status.value, "note": change.note.strip(),
-               "proof_id": row.proof_id}
-    timeline.add(session, incident_id=row.incident_id, kind=EntryKind.TASK, at=now, actor=actor,
-                 text=f"Corrective action “{row.title}”: {previous.label} → {status.label}.",
-                 details=details)
-    audit.record(session, actor=actor, action="corrective_action.status_changed", at=now,
-                 subject_type="corrective_action", subject_id=row.id,
-                 incident_id=row.incident_id, details=details)
+    details = {
+        "from": previous.value,
+        "to": status.value,
+        "note": change.note.strip(),
+        "proof_id": row.proof_id,
+    }
+    timeline.add(
+        session,
+        incident_id=row.incident_id,
+        kind=EntryKind.TASK,
+        at=now,
+        actor=actor,
+        text=f"Corrective action “{row.title}”: {previous.label} → {status.label}.",
+        details=details,
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="corrective_action.status_changed",
+        at=now,
+        subject_type="corrective_action",
+        subject_id=row.id,
+        incident_id=row.incident_id,
+        details=details,
+    )
     session.commit()
     return row
 
@@ -176,29 +227,45 @@ def _complete(
     if change.proof is None and get_organisation(session).require_proof_to_close_action:
         raise ValidationFailed(
             "Attach proof of completion (a policy, a screenshot, a signed sheet): the "
-            "organisation requires it before an action is marked done.", field="proof")
+            "organisation requires it before an action is marked done.",
+            field="proof",
+        )
     if change.proof is not None:
         row.proof_id = store_evidence(
-            session, actor=actor, incident_id=row.incident_id, upload=change.proof,
-            description=f"Proof of completion: {row.title}", now=now, field_name="proof").id
+            session,
+            actor=actor,
+            incident_id=row.incident_id,
+            upload=change.proof,
+            description=f"Proof of completion: {row.title}",
+            now=now,
+            field_name="proof",
+        ).id
     row.completed_at, row.completed_by_id = now, actor.id
     row.completion_note = change.note.strip()
 
 
 def plan(session: Session, *, actor: User, incident_id: int) -> list[CorrectiveAction]:
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    return list(session.scalars(
-        sa.select(CorrectiveAction).where(CorrectiveAction.incident_id == incident.id)
-        .order_by(CorrectiveAction.due_on, CorrectiveAction.id)))
+    return list(
+        session.scalars(
+            sa.select(CorrectiveAction)
+            .where(CorrectiveAction.incident_id == incident.id)
+            .order_by(CorrectiveAction.due_on, CorrectiveAction.id)
+        )
+    )
 
 
 def owner_choices(session: Session, *, actor: User, incident_id: int) -> list[User]:
     """The incident's team: the people an action can be given to."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    return list(session.scalars(
-        sa.select(User).join(IncidentMember, IncidentMember.user_id == User.id)
-        .where(IncidentMember.incident_id == incident.id, User.active.is_(True))
-        .order_by(User.name)))
+    return list(
+        session.scalars(
+            sa.select(User)
+            .join(IncidentMember, IncidentMember.user_id == User.id)
+            .where(IncidentMember.incident_id == incident.id, User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
 
 
 # --- training ----------------------------------------------------------------------------------
@@ -212,8 +279,13 @@ class TrainingInput:
 
 
 def record_training(
-    session: Session, *, actor: User, incident_id: int, training: TrainingInput,
-    attestation: Upload | None = None, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    training: TrainingInput,
+    attestation: Upload | None = None,
+    now: datetime,
 ) -> TrainingRecord:
     """Record who was (re)trained. Raises NotFound, NotAllowed, ValidationFailed. Commits once."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
@@ -223,42 +295,73 @@ def record_training(
     if not topic or len(topic) > 300:
         raise ValidationFailed("Say what the training covered.", field="topic")
     if training.trained_on is None or training.trained_on > now.date():
-        raise ValidationFailed("Give the date of the training (not in the future).",
-                               field="trained_on")
-    row = TrainingRecord(incident_id=incident.id, trainee=trainee, topic=topic,
-                         trained_on=training.trained_on, created_by_id=actor.id, created_at=now)
+        raise ValidationFailed(
+            "Give the date of the training (not in the future).", field="trained_on"
+        )
+    row = TrainingRecord(
+        incident_id=incident.id,
+        trainee=trainee,
+        topic=topic,
+        trained_on=training.trained_on,
+        created_by_id=actor.id,
+        created_at=now,
+    )
     if attestation is not None:
         row.attestation_id = store_evidence(
-            session, actor=actor, incident_id=incident.id, upload=attestation,
-            description=f"Training attestation: {trainee}", now=now,
-            field_name="attestation").id
+            session,
+            actor=actor,
+            incident_id=incident.id,
+            upload=attestation,
+            description=f"Training attestation: {trainee}",
+            now=now,
+            field_name="attestation",
+        ).id
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="training.recorded", at=now,
-                 subject_type="training_record", subject_id=row.id, incident_id=incident.id,
-                 details={"trainee": trainee, "topic": topic,
-                          "trained_on": row.trained_on.isoformat(),
-                          "attestation_id": row.attestation_id})
+    audit.record(
+        session,
+        actor=actor,
+        action="training.recorded",
+        at=now,
+        subject_type="training_record",
+        subject_id=row.id,
+        incident_id=incident.id,
+        details={
+            "trainee": trainee,
+            "topic": topic,
+            "trained_on": row.trained_on.isoformat(),
+            "attestation_id": row.attestation_id,
+        },
+    )
     session.commit()
     return row
 
 
 def training_records(session: Session, *, actor: User, incident_id: int) -> list[TrainingRecord]:
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    return list(session.scalars(
-        sa.select(TrainingRecord).where(TrainingRecord.incident_id == incident.id)
-        .order_by(TrainingRecord.trained_on, TrainingRecord.id)))
+    return list(
+        session.scalars(
+            sa.select(TrainingRecord)
+            .where(TrainingRecord.incident_id == incident.id)
+            .order_by(TrainingRecord.trained_on, TrainingRecord.id)
+        )
+    )
 
 
 # --- what other areas read ---------------------------------------------------------------------
 
 
 def _live_actions(session: Session, incident: Incident) -> list[CorrectiveAction]:
-    return list(session.scalars(
-        sa.select(CorrectiveAction).where(
-            CorrectiveAction.incident_id == incident.id,
-            CorrectiveAction.status != ActionStatus.CANCELLED)
-        .order_by(CorrectiveAction.due_on, CorrectiveAction.id)))
+    return list(
+        session.scalars(
+            sa.select(CorrectiveAction)
+            .where(
+                CorrectiveAction.incident_id == incident.id,
+                CorrectiveAction.status != ActionStatus.CANCELLED,
+            )
+            .order_by(CorrectiveAction.due_on, CorrectiveAction.id)
+        )
+    )
 
 
 def hhs_actions(session: Session, incident: Incident) -> tuple[list[str], str]:
@@ -316,16 +419,20 @@ def due_items(
     query = (
         sa.select(CorrectiveAction, Incident.reference)
         .join(Incident, Incident.id == CorrectiveAction.incident_id)
-        .where(CorrectiveAction.status.in_((ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)),
-               Incident.status.not_in(CLOSED))
+        .where(
+            CorrectiveAction.status.in_((ActionStatus.PLANNED, ActionStatus.IN_PROGRESS)),
+            Incident.status.not_in(CLOSED),
+        )
         .order_by(CorrectiveAction.due_on, CorrectiveAction.id)
     )
     if today is not None:
         query = query.where(CorrectiveAction.due_on <= today)
     if incident_ids is not None:
         query = query.where(CorrectiveAction.incident_id.in_(incident_ids))
-    return [DueAction(row.id, row.incident_id, reference, row.title, row.due_on, row.owner_id)
-            for row, reference in session.execute(query)]
+    return [
+        DueAction(row.id, row.incident_id, reference, row.title, row.due_on, row.owner_id)
+        for row, reference in session.execute(query)
+    ]
 
 
 def still_due(session: Session, *, action_id: int, due_on: date) -> bool:

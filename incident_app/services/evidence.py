@@ -132,7 +132,7 @@ class Prefixed:
     def read(self, size: int = -1, /) -> bytes:
         if self._head:
             out = self._head if size < 0 else self._head[:size]
-            self._head = self._head[len(out):]
+            self._head = self._head[len(out) :]
             return out
         return self._rest.read(size)
 
@@ -151,20 +151,31 @@ def _check_type(name: str, head: bytes) -> str:
     if ext not in ALLOWED:
         raise ValidationFailed(
             f"Files of type {'.' + ext if ext else 'without an extension'} are not accepted. "
-            f"Allowed: {_allowed_list()}.", field="file")
+            f"Allowed: {_allowed_list()}.",
+            field="file",
+        )
     content_type, looks_right = ALLOWED[ext]
     if not head:
         raise ValidationFailed("The file is empty.", field="file")
     if not looks_right(head):
         raise ValidationFailed(
             f"The file's content is not a .{ext} file (it may have been renamed). "
-            "Nothing was stored.", field="file")
+            "Nothing was stored.",
+            field="file",
+        )
     return content_type
 
 
 def upload_evidence(
-    session: Session, *, actor: User, incident_id: int, upload: Upload, description: str,
-    now: datetime, store: storage.FileStore, max_bytes: int,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    upload: Upload,
+    description: str,
+    now: datetime,
+    store: storage.FileStore,
+    max_bytes: int,
 ) -> UploadResult:
     """Store an upload as evidence. The same bytes again on this incident are recognised
     (custody entry "uploaded again", no second file). Raises NotFound, NotAllowed,
@@ -178,25 +189,52 @@ def upload_evidence(
     except storage.FileTooLarge as error:
         raise ValidationFailed(
             f"The file is larger than the limit of {max_bytes / 1024 / 1024:g} MB. Nothing was "
-            "stored.", field="file") from error
-    existing = session.scalar(sa.select(EvidenceFile).where(
-        EvidenceFile.incident_id == incident.id, EvidenceFile.sha256 == stored.sha256))
+            "stored.",
+            field="file",
+        ) from error
+    existing = session.scalar(
+        sa.select(EvidenceFile).where(
+            EvidenceFile.incident_id == incident.id, EvidenceFile.sha256 == stored.sha256
+        )
+    )
     evidence = existing or EvidenceFile(
-        incident_id=incident.id, sha256=stored.sha256, filename=name, content_type=content_type,
-        size_bytes=stored.size, description=description.strip()[:2000],
-        uploaded_by_id=actor.id, uploaded_at=now)
+        incident_id=incident.id,
+        sha256=stored.sha256,
+        filename=name,
+        content_type=content_type,
+        size_bytes=stored.size,
+        description=description.strip()[:2000],
+        uploaded_by_id=actor.id,
+        uploaded_at=now,
+    )
     session.add(evidence)
     session.flush()
     action = CustodyAction.UPLOADED_AGAIN if existing else CustodyAction.UPLOADED
-    session.add(CustodyEvent(evidence_id=evidence.id, action=action, actor_id=actor.id, at=now,
-                             filename=name))
+    session.add(
+        CustodyEvent(
+            evidence_id=evidence.id, action=action, actor_id=actor.id, at=now, filename=name
+        )
+    )
     if existing is None:
-        timeline.add(session, incident_id=incident.id, kind=EntryKind.FILE, at=now, actor=actor,
-                     text=f"File added: {name} ({stored.size:,} bytes, "
-                          f"SHA-256 {stored.sha256[:12]}…)", details={"evidence_id": evidence.id})
-    audit.record(session, actor=actor, action=f"evidence.{action.value}", at=now,
-                 subject_type="evidence_file", subject_id=evidence.id, incident_id=incident.id,
-                 details={"sha256": stored.sha256, "filename": name, "size": stored.size})
+        timeline.add(
+            session,
+            incident_id=incident.id,
+            kind=EntryKind.FILE,
+            at=now,
+            actor=actor,
+            text=f"File added: {name} ({stored.size:,} bytes, SHA-256 {stored.sha256[:12]}…)",
+            details={"evidence_id": evidence.id},
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action=f"evidence.{action.value}",
+        at=now,
+        subject_type="evidence_file",
+        subject_id=evidence.id,
+        incident_id=incident.id,
+        details={"sha256": stored.sha256, "filename": name, "size": stored.size},
+    )
     session.commit()
     return UploadResult(evidence, existing is not None)
 
@@ -204,15 +242,26 @@ def upload_evidence(
 def evidence_of(session: Session, *, actor: User, incident_id: int) -> list[EvidenceFile]:
     """The incident's files with their custody logs (who uploaded and downloaded when)."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    return list(session.scalars(
-        sa.select(EvidenceFile).where(EvidenceFile.incident_id == incident.id)
-        .options(selectinload(EvidenceFile.uploaded_by),
-                 selectinload(EvidenceFile.custody).selectinload(CustodyEvent.actor))
-        .order_by(EvidenceFile.uploaded_at.desc(), EvidenceFile.id.desc())))
+    return list(
+        session.scalars(
+            sa.select(EvidenceFile)
+            .where(EvidenceFile.incident_id == incident.id)
+            .options(
+                selectinload(EvidenceFile.uploaded_by),
+                selectinload(EvidenceFile.custody).selectinload(CustodyEvent.actor),
+            )
+            .order_by(EvidenceFile.uploaded_at.desc(), EvidenceFile.id.desc())
+        )
+    )
 
 
 def open_download(
-    session: Session, *, actor: User, incident_id: int, evidence_id: int, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    evidence_id: int,
+    now: datetime,
     store: storage.FileStore,
 ) -> tuple[EvidenceFile, Iterator[bytes]]:
     """Check the stored bytes against their SHA-256, log the download (custody + audit,
@@ -224,11 +273,25 @@ def open_download(
     if evidence is None or evidence.incident_id != incident.id:
         raise NotFound("No such file on this incident.")
     _verify(store, evidence.sha256)
-    session.add(CustodyEvent(evidence_id=evidence.id, action=CustodyAction.DOWNLOADED,
-                             actor_id=actor.id, at=now, filename=evidence.filename))
-    audit.record(session, actor=actor, action="evidence.downloaded", at=now,
-                 subject_type="evidence_file", subject_id=evidence.id, incident_id=incident.id,
-                 details={"sha256": evidence.sha256, "filename": evidence.filename})
+    session.add(
+        CustodyEvent(
+            evidence_id=evidence.id,
+            action=CustodyAction.DOWNLOADED,
+            actor_id=actor.id,
+            at=now,
+            filename=evidence.filename,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="evidence.downloaded",
+        at=now,
+        subject_type="evidence_file",
+        subject_id=evidence.id,
+        incident_id=incident.id,
+        details={"sha256": evidence.sha256, "filename": evidence.filename},
+    )
     session.commit()
     # Streamed in chunks; the store checks each chunk and the whole hash again as it goes.
     return evidence, store.open_verified(evidence.sha256)

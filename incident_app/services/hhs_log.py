@@ -57,8 +57,9 @@ class FilingStatus(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"not_filed": "Not filed", "filed": "Filed",
-                "amended": "Filed, with addendum"}[self.value]
+        return {"not_filed": "Not filed", "filed": "Filed", "amended": "Filed, with addendum"}[
+            self.value
+        ]
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ class AnnualLog:
 
 
 def affected_count(incident: Incident) -> int:
-    return incident.roster_total if incident.roster_total is not None \
-        else incident.affected_estimate
+    return (
+        incident.roster_total if incident.roster_total is not None else incident.affected_estimate
+    )
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -125,23 +127,33 @@ def annual_log(session: Session, *, actor: User, year: int) -> AnnualLog:
     """The breaches logged for `year` (calendar year of treated discovery), soonest due
     first. Raises NotAllowed. Writes nothing."""
     require(actor, Capability.VIEW_ALL_INCIDENTS)
-    by_incident = {o.incident_id: o for o in _obligations(session)
-                   if _reporting_year(o) == year}
+    by_incident = {o.incident_id: o for o in _obligations(session) if _reporting_year(o) == year}
     filings = _filings(session, year=year, extra_incidents=by_incident.keys())
     ids = set(by_incident) | set(filings)
-    loaded = session.scalars(sa.select(Incident).where(Incident.id.in_(ids))
-                             .options(selectinload(Incident.state_counts)))
+    loaded = session.scalars(
+        sa.select(Incident).where(Incident.id.in_(ids)).options(selectinload(Incident.state_counts))
+    )
     incidents = {i.id: i for i in loaded}
     org = get_organisation(session)
-    entries = [LogEntry(incidents[i], by_incident.get(i), portal_fields(session, incidents[i], org),
-                        filings.get(i, [])) for i in ids]
+    entries = [
+        LogEntry(
+            incidents[i],
+            by_incident.get(i),
+            portal_fields(session, incidents[i], org),
+            filings.get(i, []),
+        )
+        for i in ids
+    ]
     entries.sort(key=lambda e: (e.due_on or date.max, e.incident.reference))
     return AnnualLog(year, entries, log_years(session))
 
 
 def _obligations(session: Session) -> list[Obligation]:
-    return list(session.scalars(
-        sa.select(Obligation).where(Obligation.kind == KIND, Obligation.active.is_(True))))
+    return list(
+        session.scalars(
+            sa.select(Obligation).where(Obligation.kind == KIND, Obligation.active.is_(True))
+        )
+    )
 
 
 def _reporting_year(obligation: Obligation) -> int | None:
@@ -154,9 +166,16 @@ def _filings(session: Session, *, year: int, extra_incidents: Any) -> dict[int, 
     """Every filing of the breaches in this year's log, plus breaches filed for this year."""
     filed_this_year = sa.select(HhsFiling.incident_id).where(HhsFiling.reporting_year == year)
     rows = session.scalars(
-        sa.select(HhsFiling).where(sa.or_(HhsFiling.incident_id.in_(filed_this_year),
-                                          HhsFiling.incident_id.in_(list(extra_incidents))))
-        .options(selectinload(HhsFiling.filed_by)).order_by(HhsFiling.sequence))
+        sa.select(HhsFiling)
+        .where(
+            sa.or_(
+                HhsFiling.incident_id.in_(filed_this_year),
+                HhsFiling.incident_id.in_(list(extra_incidents)),
+            )
+        )
+        .options(selectinload(HhsFiling.filed_by))
+        .order_by(HhsFiling.sequence)
+    )
     grouped: dict[int, list[HhsFiling]] = {}
     for row in rows:
         grouped.setdefault(row.incident_id, []).append(row)
@@ -176,8 +195,13 @@ def entry_for(session: Session, *, actor: User, incident_id: int) -> LogEntry:
     if incident is None:
         raise NotFound("No such incident.")
     obligation = next((o for o in _obligations(session) if o.incident_id == incident_id), None)
-    filings = list(session.scalars(sa.select(HhsFiling).where(
-        HhsFiling.incident_id == incident_id).order_by(HhsFiling.sequence)))
+    filings = list(
+        session.scalars(
+            sa.select(HhsFiling)
+            .where(HhsFiling.incident_id == incident_id)
+            .order_by(HhsFiling.sequence)
+        )
+    )
     fields = portal_fields(session, incident, get_organisation(session))
     return LogEntry(incident, obligation, fields, filings)
 
@@ -198,15 +222,18 @@ def portal_fields(session: Session, incident: Incident, org: Organisation) -> di
         "Discovery Start Date": _day(incident.treated_known_on),
         "Discovery End Date": _day(incident.discovered_on),
         "Approximate Number of Individuals Affected by the Breach": str(affected_count(incident)),
-        "Type of Breach": _choices("breach_types", incident.breach_types,
-                                   incident.breach_type_other),
-        "Location of Breached Information": _choices("locations", incident.locations,
-                                                     incident.location_other),
-        "Type of Protected Health Information Involved in Breach":
-            "; ".join(options.phi_categories(list(incident.phi_types or []))) or NOT_RECORDED,
+        "Type of Breach": _choices(
+            "breach_types", incident.breach_types, incident.breach_type_other
+        ),
+        "Location of Breached Information": _choices(
+            "locations", incident.locations, incident.location_other
+        ),
+        "Type of Protected Health Information Involved in Breach": "; ".join(
+            options.phi_categories(list(incident.phi_types or []))
+        )
+        or NOT_RECORDED,
         "Safeguards in Place Prior to Breach": _choices("safeguards", incident.safeguards, ""),
-        "Business Associate Involved":
-            f"Yes: {incident.ba_name}" if incident.ba_involved else "No",
+        "Business Associate Involved": f"Yes: {incident.ba_name}" if incident.ba_involved else "No",
         "Brief Description of the Breach": incident.description.strip() or NOT_RECORDED,
         "Actions Taken in Response to Breach": "; ".join(actions) or NOT_RECORDED,
         "Describe other actions taken": other_actions or NOT_RECORDED,
@@ -223,8 +250,12 @@ def _local_day(value: datetime | None, zone: ZoneInfo) -> str:
 
 def _choices(list_name: str, codes: list[str] | None, other: str) -> str:
     names = {option.code: option.full_label for option in options.ocr_options(list_name)}
-    labels = [f"{names.get(code, code)}: {other.strip()}" if code == "other" and other.strip()
-              else names.get(code, code) for code in codes or []]
+    labels = [
+        f"{names.get(code, code)}: {other.strip()}"
+        if code == "other" and other.strip()
+        else names.get(code, code)
+        for code in codes or []
+    ]
     return "; ".join(labels) or NOT_RECORDED
 
 
@@ -252,15 +283,27 @@ def record_filing(
     if entry.filings:
         raise InvalidTransition(
             f"{entry.incident.reference} was already filed (transaction "
-            f"{entry.filings[0].transaction_number}). Record an addendum instead.")
+            f"{entry.filings[0].transaction_number}). Record an addendum instead."
+        )
     if entry.obligation is None:
-        raise InvalidTransition(f"{entry.incident.reference} is not a breach of fewer than 500 "
-                                "individuals in any annual log.")
+        raise InvalidTransition(
+            f"{entry.incident.reference} is not a breach of fewer than 500 "
+            "individuals in any annual log."
+        )
     number = _transaction_number(filing.transaction_number)
     _check_filed_on(filing.filed_on, session, now)
-    row = _append(session, entry, actor=actor, now=now, filing=filing, sequence=0,
-                  report_type=ReportType.INITIAL, number=number,
-                  year=_reporting_year(entry.obligation) or filing.filed_on.year, original=None)
+    row = _append(
+        session,
+        entry,
+        actor=actor,
+        now=now,
+        filing=filing,
+        sequence=0,
+        report_type=ReportType.INITIAL,
+        number=number,
+        year=_reporting_year(entry.obligation) or filing.filed_on.year,
+        original=None,
+    )
     session.commit()
     return row
 
@@ -274,8 +317,10 @@ def record_addendum(
     require(actor, Capability.SIGN_DETERMINATIONS)
     entry = entry_for(session, actor=actor, incident_id=incident_id)
     if not entry.filings:
-        raise InvalidTransition(f"{entry.incident.reference} has no initial report yet: record "
-                                "the initial filing first.")
+        raise InvalidTransition(
+            f"{entry.incident.reference} has no initial report yet: record "
+            "the initial filing first."
+        )
     changes = filing.changes.strip()
     if not changes:
         raise ValidationFailed("Say what changed since the last report.", field="changes")
@@ -283,13 +328,23 @@ def record_addendum(
         raise ValidationFailed(f"Keep it under {CHANGES_MAX:,} characters.", field="changes")
     _check_filed_on(filing.filed_on, session, now)
     if filing.filed_on < entry.filings[-1].filed_on:
-        raise ValidationFailed(f"The addendum cannot predate the last report "
-                               f"({entry.filings[-1].filed_on}).", field="filed_on")
+        raise ValidationFailed(
+            f"The addendum cannot predate the last report ({entry.filings[-1].filed_on}).",
+            field="filed_on",
+        )
     initial = entry.filings[0]
-    row = _append(session, entry, actor=actor, now=now, filing=filing,
-                  sequence=entry.filings[-1].sequence + 1, report_type=ReportType.ADDENDUM,
-                  number=initial.transaction_number, year=initial.reporting_year,
-                  original=initial)
+    row = _append(
+        session,
+        entry,
+        actor=actor,
+        now=now,
+        filing=filing,
+        sequence=entry.filings[-1].sequence + 1,
+        report_type=ReportType.ADDENDUM,
+        number=initial.transaction_number,
+        year=initial.reporting_year,
+        original=initial,
+    )
     session.commit()
     return row
 
@@ -297,46 +352,89 @@ def record_addendum(
 def _transaction_number(raw: str) -> str:
     number = (raw or "").strip()
     if not TRANSACTION_NUMBER.fullmatch(number):
-        raise ValidationFailed("Enter the transaction number the OCR portal gave: 3 to 64 "
-                               "letters, digits or dashes.", field="transaction_number")
+        raise ValidationFailed(
+            "Enter the transaction number the OCR portal gave: 3 to 64 letters, digits or dashes.",
+            field="transaction_number",
+        )
     return number
 
 
 def _check_filed_on(filed_on: date, session: Session, now: datetime) -> None:
     today = now.astimezone(ZoneInfo(get_organisation(session).timezone)).date()
     if filed_on > today:
-        raise ValidationFailed(f"The filing date {filed_on} is in the future (today is "
-                               f"{today}).", field="filed_on")
+        raise ValidationFailed(
+            f"The filing date {filed_on} is in the future (today is {today}).", field="filed_on"
+        )
 
 
-def _append(session: Session, entry: LogEntry, *, actor: User, now: datetime,
-            filing: FilingInput, sequence: int, report_type: ReportType, number: str,
-            year: int, original: HhsFiling | None) -> HhsFiling:
+def _append(
+    session: Session,
+    entry: LogEntry,
+    *,
+    actor: User,
+    now: datetime,
+    filing: FilingInput,
+    sequence: int,
+    report_type: ReportType,
+    number: str,
+    year: int,
+    original: HhsFiling | None,
+) -> HhsFiling:
     count = entry.count if filing.affected_count is None else filing.affected_count
     if count < 0:
         raise ValidationFailed("The number affected cannot be negative.", field="affected_count")
-    fields = {**entry.fields, "Report Type": report_type.label,
-              "Approximate Number of Individuals Affected by the Breach": str(count)}
-    row = HhsFiling(incident_id=entry.incident.id, sequence=sequence, report_type=report_type,
-                    reporting_year=year, filed_on=filing.filed_on, transaction_number=number,
-                    original_id=original.id if original else None, affected_count=count,
-                    portal_fields=fields, changes=filing.changes.strip(), filed_by_id=actor.id,
-                    recorded_at=now)
+    fields = {
+        **entry.fields,
+        "Report Type": report_type.label,
+        "Approximate Number of Individuals Affected by the Breach": str(count),
+    }
+    row = HhsFiling(
+        incident_id=entry.incident.id,
+        sequence=sequence,
+        report_type=report_type,
+        reporting_year=year,
+        filed_on=filing.filed_on,
+        transaction_number=number,
+        original_id=original.id if original else None,
+        affected_count=count,
+        portal_fields=fields,
+        changes=filing.changes.strip(),
+        filed_by_id=actor.id,
+        recorded_at=now,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action=f"hhs_log.{report_type.value}_recorded", at=now,
-                 subject_type="hhs_filing", subject_id=row.id, incident_id=entry.incident.id,
-                 details={"transaction_number": number, "filed_on": filing.filed_on,
-                          "affected_count": count, "reporting_year": year,
-                          "sequence": sequence})
+    audit.record(
+        session,
+        actor=actor,
+        action=f"hhs_log.{report_type.value}_recorded",
+        at=now,
+        subject_type="hhs_filing",
+        subject_id=row.id,
+        incident_id=entry.incident.id,
+        details={
+            "transaction_number": number,
+            "filed_on": filing.filed_on,
+            "affected_count": count,
+            "reporting_year": year,
+            "sequence": sequence,
+        },
+    )
     return row
 
 
 # ---- exports ---------------------------------------------------------------------------------
 
 
-CSV_HEADER = ("Incident", "Status", "Due date", "Filed on", "Transaction number",
-              "Report type", "Addenda")
+CSV_HEADER = (
+    "Incident",
+    "Status",
+    "Due date",
+    "Filed on",
+    "Transaction number",
+    "Report type",
+    "Addenda",
+)
 
 
 def export_csv(session: Session, *, actor: User, year: int, now: datetime) -> str:
@@ -348,18 +446,27 @@ def export_csv(session: Session, *, actor: User, year: int, now: datetime) -> st
     writer = csv.writer(buffer)
     writer.writerow([*CSV_HEADER, *labels])
     for entry in log.entries:
-        writer.writerow([neutralise(value) for value in (*_summary(entry),
-                         *(entry.fields[label] for label in labels))])
+        writer.writerow(
+            [
+                neutralise(value)
+                for value in (*_summary(entry), *(entry.fields[label] for label in labels))
+            ]
+        )
     _audit_export(session, actor, year, "csv", len(log.entries), now)
     return buffer.getvalue()
 
 
 def _summary(entry: LogEntry) -> tuple[str, ...]:
     latest = entry.latest
-    return (entry.incident.reference, entry.status.label, _day(entry.effective_due_on),
-            latest.filed_on.isoformat() if latest else "",
-            latest.transaction_number if latest else "",
-            latest.report_type.label if latest else "", str(max(0, len(entry.filings) - 1)))
+    return (
+        entry.incident.reference,
+        entry.status.label,
+        _day(entry.effective_due_on),
+        latest.filed_on.isoformat() if latest else "",
+        latest.transaction_number if latest else "",
+        latest.report_type.label if latest else "",
+        str(max(0, len(entry.filings) - 1)),
+    )
 
 
 def export_pdf(session: Session, *, actor: User, year: int, now: datetime) -> bytes:
@@ -372,9 +479,15 @@ def export_pdf(session: Session, *, actor: User, year: int, now: datetime) -> by
         "letter_date": now.astimezone(ZoneInfo(org.timezone)).date(),
         "year": year,
         "due_dates": [d.isoformat() for d in log.due_dates()],
-        "entries": [{"reference": e.incident.reference, "title": e.incident.title,
-                     "summary": list(zip(CSV_HEADER[1:], _summary(e)[1:], strict=True)),
-                     "fields": list(e.fields.items())} for e in log.entries],
+        "entries": [
+            {
+                "reference": e.incident.reference,
+                "title": e.incident.title,
+                "summary": list(zip(CSV_HEADER[1:], _summary(e)[1:], strict=True)),
+                "fields": list(e.fields.items()),
+            }
+            for e in log.entries
+        ],
     }
     pdf = letters.render_pdf("hhs_annual_log.html", context)
     _audit_export(session, actor, year, "pdf", len(log.entries), now)
@@ -382,17 +495,27 @@ def export_pdf(session: Session, *, actor: User, year: int, now: datetime) -> by
 
 
 def _organisation(org: Organisation) -> dict[str, Any]:
-    city = ", ".join(part for part in (org.city, f"{org.state} {org.postal_code}".strip())
-                     if part)
+    city = ", ".join(part for part in (org.city, f"{org.state} {org.postal_code}".strip()) if part)
     lines = [line for line in (org.address_line1, org.address_line2, city) if line]
     logo = letters.logo_data_uri(org.logo, org.logo_mime) if org.logo and org.logo_mime else None
-    return {"name": org.legal_name or NOT_RECORDED, "address_lines": lines,
-            "toll_free_number": org.toll_free_number, "email": org.email,
-            "website": org.website, "logo_data_uri": logo}
+    return {
+        "name": org.legal_name or NOT_RECORDED,
+        "address_lines": lines,
+        "toll_free_number": org.toll_free_number,
+        "email": org.email,
+        "website": org.website,
+        "logo_data_uri": logo,
+    }
 
 
-def _audit_export(session: Session, actor: User, year: int, fmt: str, rows: int,
-                  now: datetime) -> None:
-    audit.record(session, actor=actor, action="hhs_log.exported", at=now,
-                 details={"year": year, "format": fmt, "breaches": rows})
+def _audit_export(
+    session: Session, actor: User, year: int, fmt: str, rows: int, now: datetime
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action="hhs_log.exported",
+        at=now,
+        details={"year": year, "format": fmt, "breaches": rows},
+    )
     session.commit()

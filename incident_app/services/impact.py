@@ -67,7 +67,7 @@ E = TypeVar("E", bound=StrEnum)
 
 
 def parse_amount(text: str | None, *, field_name: str = "amount") -> int:
-    """"1,234.50" → 123450 cents. Raises ValidationFailed for anything else (negative,
+    """ "1,234.50" → 123450 cents. Raises ValidationFailed for anything else (negative,
     non-numeric, more than two decimals)."""
     cleaned = (text or "").strip().replace(",", "")
     if cleaned.startswith("-"):
@@ -75,7 +75,8 @@ def parse_amount(text: str | None, *, field_name: str = "amount") -> int:
     if not _AMOUNT.fullmatch(cleaned):
         raise ValidationFailed(
             "Enter the amount as a number, like 1250 or 1,250.75 (at most two decimals).",
-            field=field_name)
+            field=field_name,
+        )
     cents = int(Decimal(cleaned) * 100)
     if cents >= MAX_CENTS:
         raise ValidationFailed("That amount is too large to be right.", field=field_name)
@@ -90,7 +91,8 @@ def parse_rate(text: str | None) -> Decimal | None:
     if not _RATE.fullmatch(cleaned):
         raise ValidationFailed(
             "Enter the exchange rate as a positive number, like 1.0825 (at most 8 decimals).",
-            field="exchange_rate")
+            field="exchange_rate",
+        )
     rate = Decimal(cleaned)
     if rate <= 0 or rate >= Decimal(10**9):
         raise ValidationFailed("The exchange rate must be above zero.", field="exchange_rate")
@@ -102,7 +104,8 @@ def check_currency(code: str | None, *, field_name: str = "currency") -> str:
     if not _CURRENCY.fullmatch(cleaned):
         raise ValidationFailed(
             "Give the currency as its three-letter ISO 4217 code, like USD or EUR.",
-            field=field_name)
+            field=field_name,
+        )
     return cleaned
 
 
@@ -128,8 +131,9 @@ def per_individual(total_cents: int, individuals: int) -> int | None:
 
 def affected_count(incident: Incident) -> int:
     """The roster's count once imported, else the intake estimate."""
-    return incident.roster_total if incident.roster_total is not None \
-        else incident.affected_estimate
+    return (
+        incident.roster_total if incident.roster_total is not None else incident.affected_estimate
+    )
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -149,8 +153,14 @@ class Upload:
 
 
 def store_evidence(
-    session: Session, *, actor: User, incident_id: int, upload: Upload, description: str,
-    now: datetime, field_name: str,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    upload: Upload,
+    description: str,
+    now: datetime,
+    field_name: str,
 ) -> EvidenceFile:
     """Put the bytes in the encrypted store and list them among the incident's evidence
     (the same bytes again are the same file, with a custody entry). No commit."""
@@ -159,24 +169,36 @@ def store_evidence(
     head = upload.stream.read(evidence_service.SNIFF_BYTES)
     content_type = evidence_service.check_type(name, head, field=field_name)
     try:
-        stored = storage.put_stream(evidence_service.Prefixed(head, upload.stream),
-                                    max_bytes=MAX_FILE_BYTES)
+        stored = storage.put_stream(
+            evidence_service.Prefixed(head, upload.stream), max_bytes=MAX_FILE_BYTES
+        )
     except storage.FileTooLarge as error:
         raise ValidationFailed("The file is larger than 25 MB.", field=field_name) from error
-    evidence = session.scalar(sa.select(EvidenceFile).where(
-        EvidenceFile.incident_id == incident_id, EvidenceFile.sha256 == stored.sha256))
+    evidence = session.scalar(
+        sa.select(EvidenceFile).where(
+            EvidenceFile.incident_id == incident_id, EvidenceFile.sha256 == stored.sha256
+        )
+    )
     action = CustodyAction.UPLOADED_AGAIN
     if evidence is None:
         action = CustodyAction.UPLOADED
         evidence = EvidenceFile(
-            incident_id=incident_id, sha256=stored.sha256, filename=name,
+            incident_id=incident_id,
+            sha256=stored.sha256,
+            filename=name,
             content_type=content_type,
-            size_bytes=stored.size, description=description[:1000], uploaded_by_id=actor.id,
-            uploaded_at=now)
+            size_bytes=stored.size,
+            description=description[:1000],
+            uploaded_by_id=actor.id,
+            uploaded_at=now,
+        )
         session.add(evidence)
         session.flush()
-    session.add(CustodyEvent(evidence_id=evidence.id, action=action, actor_id=actor.id, at=now,
-                             filename=name))
+    session.add(
+        CustodyEvent(
+            evidence_id=evidence.id, action=action, actor_id=actor.id, at=now, filename=name
+        )
+    )
     return evidence
 
 
@@ -190,11 +212,25 @@ def open_evidence(
     if evidence is None or evidence.incident_id != incident.id:
         raise NotFound("No such file on this incident.")
     data = storage.read_verified(evidence.sha256)
-    session.add(CustodyEvent(evidence_id=evidence.id, action=CustodyAction.DOWNLOADED,
-                             actor_id=actor.id, at=now, filename=evidence.filename))
-    audit.record(session, actor=actor, action="evidence.downloaded", at=now,
-                 subject_type="evidence_file", subject_id=evidence.id, incident_id=incident.id,
-                 details={"sha256": evidence.sha256})
+    session.add(
+        CustodyEvent(
+            evidence_id=evidence.id,
+            action=CustodyAction.DOWNLOADED,
+            actor_id=actor.id,
+            at=now,
+            filename=evidence.filename,
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="evidence.downloaded",
+        at=now,
+        subject_type="evidence_file",
+        subject_id=evidence.id,
+        incident_id=incident.id,
+        details={"sha256": evidence.sha256},
+    )
     session.commit()
     return evidence, data
 
@@ -216,8 +252,13 @@ class CostInput:
 
 
 def record_cost(
-    session: Session, *, actor: User, incident_id: int, cost: CostInput,
-    evidence: Upload | None = None, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    cost: CostInput,
+    evidence: Upload | None = None,
+    now: datetime,
 ) -> CostEntry:
     """Add a cost entry. Raises NotFound, NotAllowed, ValidationFailed. Commits once."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
@@ -226,14 +267,26 @@ def record_cost(
     entry.incident_id, entry.created_by_id, entry.created_at = incident.id, actor.id, now
     if evidence is not None:
         entry.evidence_id = store_evidence(
-            session, actor=actor, incident_id=incident.id, upload=evidence,
-            description=f"Invoice: {entry.vendor or entry.category.label}", now=now,
-            field_name="evidence").id
+            session,
+            actor=actor,
+            incident_id=incident.id,
+            upload=evidence,
+            description=f"Invoice: {entry.vendor or entry.category.label}",
+            now=now,
+            field_name="evidence",
+        ).id
     session.add(entry)
     session.flush()
-    audit.record(session, actor=actor, action="impact.cost_recorded", at=now,
-                 subject_type="cost_entry", subject_id=entry.id, incident_id=incident.id,
-                 details=_cost_details(entry))
+    audit.record(
+        session,
+        actor=actor,
+        action="impact.cost_recorded",
+        at=now,
+        subject_type="cost_entry",
+        subject_id=entry.id,
+        incident_id=incident.id,
+        details=_cost_details(entry),
+    )
     session.commit()
     return entry
 
@@ -247,16 +300,24 @@ def _cost_entry(cost: CostInput, org_currency: str, now: datetime) -> CostEntry:
     currency = check_currency(cost.currency)
     rate = _rate_for(currency, org_currency, cost.exchange_rate)
     if cost.spent_on is None:
-        raise ValidationFailed("Give the date of the cost (invoice or payment date).",
-                               field="spent_on")
+        raise ValidationFailed(
+            "Give the date of the cost (invoice or payment date).", field="spent_on"
+        )
     reference = cost.invoice_reference.strip()
     if len(reference) > 500 or len(cost.vendor.strip()) > 200:
         raise ValidationFailed("The vendor or invoice reference is too long.", field="vendor")
     return CostEntry(
-        category=category, basis=basis, amount_cents=amount, currency=currency,
-        exchange_rate=rate, reporting_cents=convert(amount, rate), spent_on=cost.spent_on,
-        vendor=cost.vendor.strip(), invoice_reference=reference,
-        description=cost.description.strip())
+        category=category,
+        basis=basis,
+        amount_cents=amount,
+        currency=currency,
+        exchange_rate=rate,
+        reporting_cents=convert(amount, rate),
+        spent_on=cost.spent_on,
+        vendor=cost.vendor.strip(),
+        invoice_reference=reference,
+        description=cost.description.strip(),
+    )
 
 
 def _rate_for(currency: str, org_currency: str, rate_text: str) -> Decimal | None:
@@ -267,7 +328,8 @@ def _rate_for(currency: str, org_currency: str, rate_text: str) -> Decimal | Non
         raise ValidationFailed(
             f"This cost is in {currency}, not {org_currency}: give the exchange rate "
             f"({org_currency} per 1 {currency}) so it can be added to the totals.",
-            field="exchange_rate")
+            field="exchange_rate",
+        )
     return rate
 
 
@@ -280,11 +342,15 @@ def _choice(enum_class: type[E], value: str, field_name: str, message: str) -> E
 
 def _cost_details(entry: CostEntry) -> dict[str, object]:
     return {
-        "category": entry.category.value, "basis": entry.basis.value,
-        "amount_cents": entry.amount_cents, "currency": entry.currency,
+        "category": entry.category.value,
+        "basis": entry.basis.value,
+        "amount_cents": entry.amount_cents,
+        "currency": entry.currency,
         "exchange_rate": None if entry.exchange_rate is None else str(entry.exchange_rate),
-        "reporting_cents": entry.reporting_cents, "spent_on": entry.spent_on.isoformat(),
-        "vendor": entry.vendor, "invoice_reference": entry.invoice_reference,
+        "reporting_cents": entry.reporting_cents,
+        "spent_on": entry.spent_on.isoformat(),
+        "vendor": entry.vendor,
+        "invoice_reference": entry.invoice_reference,
         "evidence_id": entry.evidence_id,
     }
 
@@ -299,9 +365,16 @@ def delete_cost(
         raise NotFound("No such cost entry on this incident.")
     details = _cost_details(entry)
     session.delete(entry)
-    audit.record(session, actor=actor, action="impact.cost_deleted", at=now,
-                 subject_type="cost_entry", subject_id=cost_id, incident_id=incident.id,
-                 details=details)
+    audit.record(
+        session,
+        actor=actor,
+        action="impact.cost_deleted",
+        at=now,
+        subject_type="cost_entry",
+        subject_id=cost_id,
+        incident_id=incident.id,
+        details=details,
+    )
     session.commit()
 
 
@@ -322,7 +395,11 @@ class DisruptionInput:
 
 
 def record_disruption(
-    session: Session, *, actor: User, incident_id: int, disruption: DisruptionInput,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    disruption: DisruptionInput,
     now: datetime,
 ) -> Disruption:
     """Add an outage or a halt of billing/claims. Raises NotFound, NotAllowed,
@@ -333,9 +410,16 @@ def record_disruption(
     row.incident_id, row.created_by_id, row.created_at = incident.id, actor.id, now
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="impact.disruption_recorded", at=now,
-                 subject_type="disruption", subject_id=row.id, incident_id=incident.id,
-                 details=_disruption_details(row))
+    audit.record(
+        session,
+        actor=actor,
+        action="impact.disruption_recorded",
+        at=now,
+        subject_type="disruption",
+        subject_id=row.id,
+        incident_id=incident.id,
+        details=_disruption_details(row),
+    )
     session.commit()
     return row
 
@@ -344,8 +428,9 @@ def _disruption_row(value: DisruptionInput, zone: ZoneInfo, now: datetime) -> Di
     kind = _choice(DisruptionKind, value.kind, "kind", "Choose what was disrupted.")
     system = value.system.strip()
     if not system or len(system) > 200:
-        raise ValidationFailed("Name the system or process (at most 200 characters).",
-                               field="system")
+        raise ValidationFailed(
+            "Name the system or process (at most 200 characters).", field="system"
+        )
     if value.started_at is None:
         raise ValidationFailed("Give the time the outage started.", field="started_at")
     started, ended = _utc(value.started_at, zone), _utc(value.ended_at, zone)
@@ -355,12 +440,19 @@ def _disruption_row(value: DisruptionInput, zone: ZoneInfo, now: datetime) -> Di
         raise ValidationFailed("The outage cannot end before it starts.", field="ended_at")
     count = value.claims_delayed_count or 0
     if count < 0:
-        raise ValidationFailed("The number of claims cannot be negative.",
-                               field="claims_delayed_count")
+        raise ValidationFailed(
+            "The number of claims cannot be negative.", field="claims_delayed_count"
+        )
     cents = parse_amount(value.claims_delayed_value or "0", field_name="claims_delayed_value")
-    return Disruption(kind=kind, system=system, started_at=started, ended_at=ended,
-                      claims_delayed_count=count, claims_delayed_cents=cents,
-                      notes=value.notes.strip())
+    return Disruption(
+        kind=kind,
+        system=system,
+        started_at=started,
+        ended_at=ended,
+        claims_delayed_count=count,
+        claims_delayed_cents=cents,
+        notes=value.notes.strip(),
+    )
 
 
 def _utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -373,7 +465,9 @@ def _utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 def _disruption_details(row: Disruption) -> dict[str, object]:
     return {
-        "kind": row.kind.value, "system": row.system, "started_at": row.started_at.isoformat(),
+        "kind": row.kind.value,
+        "system": row.system,
+        "started_at": row.started_at.isoformat(),
         "ended_at": row.ended_at.isoformat() if row.ended_at else None,
         "claims_delayed_count": row.claims_delayed_count,
         "claims_delayed_cents": row.claims_delayed_cents,
@@ -389,9 +483,16 @@ def delete_disruption(
         raise NotFound("No such disruption on this incident.")
     details = _disruption_details(row)
     session.delete(row)
-    audit.record(session, actor=actor, action="impact.disruption_deleted", at=now,
-                 subject_type="disruption", subject_id=disruption_id, incident_id=incident.id,
-                 details=details)
+    audit.record(
+        session,
+        actor=actor,
+        action="impact.disruption_deleted",
+        at=now,
+        subject_type="disruption",
+        subject_id=disruption_id,
+        incident_id=incident.id,
+        details=details,
+    )
     session.commit()
 
 
@@ -460,21 +561,36 @@ class IncidentImpact:
 def incident_impact(session: Session, *, actor: User, incident_id: int) -> IncidentImpact:
     """Costs, totals and disruption of one incident. Raises NotFound."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    costs = list(session.scalars(sa.select(CostEntry).where(CostEntry.incident_id == incident.id)
-                                 .order_by(CostEntry.spent_on, CostEntry.id)))
-    disruptions = list(session.scalars(
-        sa.select(Disruption).where(Disruption.incident_id == incident.id)
-        .order_by(Disruption.started_at, Disruption.id)))
+    costs = list(
+        session.scalars(
+            sa.select(CostEntry)
+            .where(CostEntry.incident_id == incident.id)
+            .order_by(CostEntry.spent_on, CostEntry.id)
+        )
+    )
+    disruptions = list(
+        session.scalars(
+            sa.select(Disruption)
+            .where(Disruption.incident_id == incident.id)
+            .order_by(Disruption.started_at, Disruption.id)
+        )
+    )
     categories = category_totals(costs)
     actual = sum(c.actual_cents for c in categories)
     estimated = sum(c.estimated_cents for c in categories)
     affected = affected_count(incident)
     return IncidentImpact(
-        incident=incident, currency=get_organisation(session).currency, costs=costs,
-        categories=categories, total_cents=actual + estimated, actual_cents=actual,
-        estimated_cents=estimated, affected=affected,
+        incident=incident,
+        currency=get_organisation(session).currency,
+        costs=costs,
+        categories=categories,
+        total_cents=actual + estimated,
+        actual_cents=actual,
+        estimated_cents=estimated,
+        affected=affected,
         per_individual_cents=per_individual(actual + estimated, affected),
-        months=monthly(costs), disruptions=disruptions,
+        months=monthly(costs),
+        disruptions=disruptions,
         disruption=disruption_totals(disruptions, per_incident=True),
     )
 
@@ -484,8 +600,9 @@ def category_totals(costs: Iterable[CostEntry]) -> list[CategoryTotal]:
     sums: dict[CostCategory, list[int]] = defaultdict(lambda: [0, 0])
     for cost in costs:
         sums[cost.category][0 if cost.basis is CostBasis.ACTUAL else 1] += cost.reporting_cents
-    return [CategoryTotal(category, *sums[category]) for category in CostCategory
-            if category in sums]
+    return [
+        CategoryTotal(category, *sums[category]) for category in CostCategory if category in sums
+    ]
 
 
 def monthly(costs: Iterable[CostEntry]) -> list[MonthTotal]:
@@ -499,8 +616,9 @@ def monthly(costs: Iterable[CostEntry]) -> list[MonthTotal]:
     months, running = [], 0
     while (year, month) <= last:
         running += by_month.get((year, month), 0)
-        months.append(MonthTotal(f"{year:04d}-{month:02d}", by_month.get((year, month), 0),
-                                 running))
+        months.append(
+            MonthTotal(f"{year:04d}-{month:02d}", by_month.get((year, month), 0), running)
+        )
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return months
 
@@ -516,10 +634,13 @@ def disruption_totals(rows: list[Disruption], *, per_incident: bool) -> Disrupti
         first = min(row.started_at for row in rows)
         recovery = int((max(row.ended_at for row in rows) - first).total_seconds())
     return DisruptionTotals(
-        count=len(rows), ongoing=ongoing, seconds_by_kind=dict(seconds),
+        count=len(rows),
+        ongoing=ongoing,
+        seconds_by_kind=dict(seconds),
         claims_delayed_count=sum(row.claims_delayed_count for row in rows),
         claims_delayed_cents=sum(row.claims_delayed_cents for row in rows),
-        recovery_seconds=recovery)
+        recovery_seconds=recovery,
+    )
 
 
 # --- across incidents (the /impact page and the metrics page) ---------------------------------
@@ -552,7 +673,10 @@ class IncidentRow:
 
 
 def totals(
-    session: Session, *, actor: User, date_from: date | None = None,
+    session: Session,
+    *,
+    actor: User,
+    date_from: date | None = None,
     date_to: date | None = None,
 ) -> ImpactTotals:
     """Cost totals per category and disruption totals across the incidents `actor` may see.
@@ -561,30 +685,56 @@ def totals(
     it (either bound may be None). Read-only: no commit.
     """
     visible = visible_incidents(actor).with_only_columns(Incident.id).scalar_subquery()
-    costs = list(session.scalars(_in_range(
-        sa.select(CostEntry).where(CostEntry.incident_id.in_(visible)),
-        CostEntry.spent_on, date_from, date_to)))
+    costs = list(
+        session.scalars(
+            _in_range(
+                sa.select(CostEntry).where(CostEntry.incident_id.in_(visible)),
+                CostEntry.spent_on,
+                date_from,
+                date_to,
+            )
+        )
+    )
     zone = ZoneInfo(get_organisation(session).timezone)
-    rows = list(session.scalars(_in_range(
-        sa.select(Disruption).where(Disruption.incident_id.in_(visible)),
-        Disruption.started_at, _day_start(date_from, zone),
-        _day_start(date_to + timedelta(days=1) if date_to else None, zone), end_open=True)))
+    rows = list(
+        session.scalars(
+            _in_range(
+                sa.select(Disruption).where(Disruption.incident_id.in_(visible)),
+                Disruption.started_at,
+                _day_start(date_from, zone),
+                _day_start(date_to + timedelta(days=1) if date_to else None, zone),
+                end_open=True,
+            )
+        )
+    )
     categories = category_totals(costs)
     actual = sum(c.actual_cents for c in categories)
     estimated = sum(c.estimated_cents for c in categories)
     per_incident = _per_incident_rows(session, costs, rows)
     return ImpactTotals(
-        currency=get_organisation(session).currency, date_from=date_from, date_to=date_to,
-        categories=categories, total_cents=actual + estimated, actual_cents=actual,
-        estimated_cents=estimated, incidents_with_costs=len({c.incident_id for c in costs}),
+        currency=get_organisation(session).currency,
+        date_from=date_from,
+        date_to=date_to,
+        categories=categories,
+        total_cents=actual + estimated,
+        actual_cents=actual,
+        estimated_cents=estimated,
+        incidents_with_costs=len({c.incident_id for c in costs}),
         disruption=disruption_totals(rows, per_incident=False),
         incidents_with_disruption=len({r.incident_id for r in rows}),
         recovery_days_total=sum((r.disruption_days for r in per_incident), Decimal("0.0")),
-        per_incident=per_incident)
+        per_incident=per_incident,
+    )
 
 
-def _in_range(query: sa.Select, column: sa.ColumnElement, start: date | datetime | None,
-              end: date | datetime | None, *, end_open: bool = False) -> sa.Select:
+def _in_range(
+    query: sa.Select,
+    column: sa.ColumnElement,
+    start: date | datetime | None,
+    end: date | datetime | None,
+    *,
+    end_open: bool = False,
+) -> sa.Select:
     if start is not None:
         query = query.where(column >= start)
     if end is not None:
@@ -613,19 +763,45 @@ def _per_incident_rows(
     result = []
     for incident_id in ids:
         recovery = disruption_totals(grouped.get(incident_id, []), per_incident=True)
-        result.append(IncidentRow(
-            incident_id, incidents[incident_id].reference, incidents[incident_id].title,
-            spent.get(incident_id, 0), recovery.recovery_days or Decimal("0.0")))
+        result.append(
+            IncidentRow(
+                incident_id,
+                incidents[incident_id].reference,
+                incidents[incident_id].title,
+                spent.get(incident_id, 0),
+                recovery.recovery_days or Decimal("0.0"),
+            )
+        )
     return result
 
 
 # --- CSV exports -------------------------------------------------------------------------------
 
-COST_COLUMNS = ("date", "category", "basis", "amount", "currency", "exchange_rate",
-                "amount_in_reporting_currency", "reporting_currency", "vendor",
-                "invoice_reference", "evidence_file", "description")
-DISRUPTION_COLUMNS = ("kind", "system", "started_at_utc", "ended_at_utc", "hours",
-                      "claims_delayed", "claims_delayed_value", "currency", "notes")
+COST_COLUMNS = (
+    "date",
+    "category",
+    "basis",
+    "amount",
+    "currency",
+    "exchange_rate",
+    "amount_in_reporting_currency",
+    "reporting_currency",
+    "vendor",
+    "invoice_reference",
+    "evidence_file",
+    "description",
+)
+DISRUPTION_COLUMNS = (
+    "kind",
+    "system",
+    "started_at_utc",
+    "ended_at_utc",
+    "hours",
+    "claims_delayed",
+    "claims_delayed_value",
+    "currency",
+    "notes",
+)
 TOTALS_COLUMNS = ("incident", "title", "costs", "currency", "days_to_recover")
 
 
@@ -646,10 +822,20 @@ def costs_csv(session: Session, *, actor: User, incident_id: int, now: datetime)
     """The incident's cost entries as CSV (formula-injection safe). Audited; commits once."""
     impact = incident_impact(session, actor=actor, incident_id=incident_id)
     rows = [
-        (c.spent_on.isoformat(), c.category.label, c.basis.label, _decimal(c.amount_cents),
-         c.currency, "" if c.exchange_rate is None else str(c.exchange_rate),
-         _decimal(c.reporting_cents), impact.currency, c.vendor, c.invoice_reference,
-         c.evidence.filename if c.evidence else "", c.description)
+        (
+            c.spent_on.isoformat(),
+            c.category.label,
+            c.basis.label,
+            _decimal(c.amount_cents),
+            c.currency,
+            "" if c.exchange_rate is None else str(c.exchange_rate),
+            _decimal(c.reporting_cents),
+            impact.currency,
+            c.vendor,
+            c.invoice_reference,
+            c.evidence.filename if c.evidence else "",
+            c.description,
+        )
         for c in impact.costs
     ]
     _audit_export(session, actor, impact.incident.id, "costs", len(rows), now)
@@ -659,10 +845,17 @@ def costs_csv(session: Session, *, actor: User, incident_id: int, now: datetime)
 def disruptions_csv(session: Session, *, actor: User, incident_id: int, now: datetime) -> str:
     impact = incident_impact(session, actor=actor, incident_id=incident_id)
     rows = [
-        (d.kind.label, d.system, d.started_at.isoformat(),
-         d.ended_at.isoformat() if d.ended_at else "ongoing",
-         "" if d.duration_seconds is None else f"{Decimal(d.duration_seconds) / 3600:.1f}",
-         d.claims_delayed_count, _decimal(d.claims_delayed_cents), impact.currency, d.notes)
+        (
+            d.kind.label,
+            d.system,
+            d.started_at.isoformat(),
+            d.ended_at.isoformat() if d.ended_at else "ongoing",
+            "" if d.duration_seconds is None else f"{Decimal(d.duration_seconds) / 3600:.1f}",
+            d.claims_delayed_count,
+            _decimal(d.claims_delayed_cents),
+            impact.currency,
+            d.notes,
+        )
         for d in impact.disruptions
     ]
     _audit_export(session, actor, impact.incident.id, "disruptions", len(rows), now)
@@ -670,23 +863,44 @@ def disruptions_csv(session: Session, *, actor: User, incident_id: int, now: dat
 
 
 def totals_csv(
-    session: Session, *, actor: User, date_from: date | None, date_to: date | None,
+    session: Session,
+    *,
+    actor: User,
+    date_from: date | None,
+    date_to: date | None,
     now: datetime,
 ) -> str:
     summary = totals(session, actor=actor, date_from=date_from, date_to=date_to)
-    rows = [(r.reference, r.title, _decimal(r.total_cents), summary.currency,
-             str(r.disruption_days)) for r in summary.per_incident]
-    rows.append(("TOTAL", "", _decimal(summary.total_cents), summary.currency,
-                 str(summary.recovery_days_total)))
+    rows = [
+        (r.reference, r.title, _decimal(r.total_cents), summary.currency, str(r.disruption_days))
+        for r in summary.per_incident
+    ]
+    rows.append(
+        (
+            "TOTAL",
+            "",
+            _decimal(summary.total_cents),
+            summary.currency,
+            str(summary.recovery_days_total),
+        )
+    )
     _audit_export(session, actor, None, "totals", len(rows) - 1, now)
     return _csv(TOTALS_COLUMNS, rows)
 
 
-def _audit_export(session: Session, actor: User, incident_id: int | None, what: str, rows: int,
-                  now: datetime) -> None:
-    audit.record(session, actor=actor, action="impact.exported", at=now,
-                 subject_type="incident" if incident_id else None, subject_id=incident_id,
-                 incident_id=incident_id, details={"export": what, "rows": rows})
+def _audit_export(
+    session: Session, actor: User, incident_id: int | None, what: str, rows: int, now: datetime
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action="impact.exported",
+        at=now,
+        subject_type="incident" if incident_id else None,
+        subject_id=incident_id,
+        incident_id=incident_id,
+        details={"export": what, "rows": rows},
+    )
     session.commit()
 
 
@@ -711,17 +925,27 @@ def update_settings(
     if currency != org.currency and session.scalar(sa.select(sa.func.count(CostEntry.id))):
         raise ValidationFailed(
             f"Costs are already recorded in {org.currency}; the reporting currency cannot "
-            "change any more.", field="currency")
-    wanted = {"currency": currency,
-              "require_signed_review_to_close": settings.require_signed_review_to_close,
-              "require_proof_to_close_action": settings.require_proof_to_close_action}
+            "change any more.",
+            field="currency",
+        )
+    wanted = {
+        "currency": currency,
+        "require_signed_review_to_close": settings.require_signed_review_to_close,
+        "require_proof_to_close_action": settings.require_proof_to_close_action,
+    }
     changes = {k: [getattr(org, k), v] for k, v in wanted.items() if getattr(org, k) != v}
     for name, value in wanted.items():
         setattr(org, name, value)
     if changes:
         org.updated_at = now
-        audit.record(session, actor=actor, action="settings.updated", at=now,
-                     subject_type="organisation", subject_id=org.id, details=changes)
+        audit.record(
+            session,
+            actor=actor,
+            action="settings.updated",
+            at=now,
+            subject_type="organisation",
+            subject_id=org.id,
+            details=changes,
+        )
     session.commit()
     return org
-

@@ -84,7 +84,11 @@ NULLABLE_SORTS = frozenset({"discovered_on", "next_due"})
 
 
 def list_incidents(
-    session: Session, *, actor: User, filters: ListFilters, today: date,
+    session: Session,
+    *,
+    actor: User,
+    filters: ListFilters,
+    today: date,
     per_page: int = PER_PAGE,
 ) -> Page:
     """One page of the incidents `actor` may see. Raises ValidationFailed for a bad filter."""
@@ -103,25 +107,29 @@ def list_incidents(
     if filters.sort != "next_due":
         # Page first, then the next due dates of its rows only: the grouped join below reads
         # every active obligation (~75 ms at 10,000 incidents on PostgreSQL, bench/web_load.py).
-        incidents = session.scalars(query.order_by(order, Incident.id.desc())
-                                    .limit(per_page).offset((page - 1) * per_page)).all()
+        incidents = session.scalars(
+            query.order_by(order, Incident.id.desc()).limit(per_page).offset((page - 1) * per_page)
+        ).all()
         due = _next_due_of(session, [incident.id for incident in incidents])
         return Page([IncidentRow(i, due.get(i.id)) for i in incidents], total, page, per_page)
     rows = session.execute(
         query.add_columns(next_due.c.next_due)
         .outerjoin(next_due, next_due.c.incident_id == Incident.id)
         .order_by(order, Incident.id.desc())
-        .limit(per_page).offset((page - 1) * per_page)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return Page([IncidentRow(i, due) for i, due in rows], total, page, per_page)
 
 
 def _next_due_of(session: Session, incident_ids: list[int]) -> dict[int, date]:
-    return dict(session.execute(
-        sa.select(Obligation.incident_id, sa.func.min(Obligation.due_on))
-        .where(Obligation.incident_id.in_(incident_ids), obligations.outstanding())
-        .group_by(Obligation.incident_id)
-    ).all())
+    return dict(
+        session.execute(
+            sa.select(Obligation.incident_id, sa.func.min(Obligation.due_on))
+            .where(Obligation.incident_id.in_(incident_ids), obligations.outstanding())
+            .group_by(Obligation.incident_id)
+        ).all()
+    )
 
 
 def _filtered(query: sa.Select, filters: ListFilters, today: date) -> sa.Select:
@@ -131,8 +139,9 @@ def _filtered(query: sa.Select, filters: ListFilters, today: date) -> sa.Select:
         if filters.breach_type not in options.codes("breach_types"):
             raise ValidationFailed("Unknown type of breach.", field="breach_type")
         # Codes are a known, quote-free vocabulary, so matching the JSON text is exact.
-        query = query.where(sa.cast(Incident.breach_types, sa.Text)
-                            .like(f'%"{filters.breach_type}"%'))
+        query = query.where(
+            sa.cast(Incident.breach_types, sa.Text).like(f'%"{filters.breach_type}"%')
+        )
     if filters.discovered_from is not None:
         query = query.where(Incident.discovered_on >= filters.discovered_from)
     if filters.discovered_to is not None:
@@ -142,9 +151,12 @@ def _filtered(query: sa.Select, filters: ListFilters, today: date) -> sa.Select:
     text = filters.text.strip().lower()
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(sa.func.lower(Incident.title).like(pattern, escape="\\"),
-                                   sa.func.lower(Incident.description).like(pattern,
-                                                                            escape="\\")))
+        query = query.where(
+            sa.or_(
+                sa.func.lower(Incident.title).like(pattern, escape="\\"),
+                sa.func.lower(Incident.description).like(pattern, escape="\\"),
+            )
+        )
     return query
 
 
@@ -155,9 +167,11 @@ def _due_by(horizon: date) -> sa.ColumnElement[bool]:
     (active, due_on) index per incident and 10,000 incidents took 20 s instead of 0.1 s.
     """
     obligation_due = sa.select(Obligation.incident_id).where(
-        obligations.outstanding(), Obligation.due_on <= horizon)
+        obligations.outstanding(), Obligation.due_on <= horizon
+    )
     task_due = sa.select(Task.incident_id).where(
-        Task.status.in_(OPEN_TASK_STATUSES), Task.due_on <= horizon)
+        Task.status.in_(OPEN_TASK_STATUSES), Task.due_on <= horizon
+    )
     return Incident.id.in_(sa.union(obligation_due, task_due))
 
 
@@ -188,11 +202,15 @@ def dashboard(session: Session, *, actor: User, today: date) -> dict[str, object
 
 
 def _my_open_incidents(session: Session, actor: User) -> list[Incident]:
-    return list(session.scalars(
-        sa.select(Incident).join(IncidentMember, IncidentMember.incident_id == Incident.id)
-        .where(IncidentMember.user_id == actor.id, Incident.status.not_in(CLOSED))
-        .order_by(Incident.created_at.desc()).limit(50)
-    ))
+    return list(
+        session.scalars(
+            sa.select(Incident)
+            .join(IncidentMember, IncidentMember.incident_id == Incident.id)
+            .where(IncidentMember.user_id == actor.id, Incident.status.not_in(CLOSED))
+            .order_by(Incident.created_at.desc())
+            .limit(50)
+        )
+    )
 
 
 def _obligations_due(
@@ -201,12 +219,19 @@ def _obligations_due(
     rows = session.execute(
         sa.select(Obligation, Incident.reference)
         .join(Incident, Incident.id == Obligation.incident_id)
-        .where(obligations.outstanding(), Obligation.due_on <= horizon,
-               Incident.status.not_in(CLOSED), Incident.id.in_(visible_ids))
-        .order_by(Obligation.due_on).limit(100)
+        .where(
+            obligations.outstanding(),
+            Obligation.due_on <= horizon,
+            Incident.status.not_in(CLOSED),
+            Incident.id.in_(visible_ids),
+        )
+        .order_by(Obligation.due_on)
+        .limit(100)
     ).all()
-    return [DueItem(o.incident_id, ref, _obligation_label(o), o.due_on, o.due_on < today)
-            for o, ref in rows]
+    return [
+        DueItem(o.incident_id, ref, _obligation_label(o), o.due_on, o.due_on < today)
+        for o, ref in rows
+    ]
 
 
 def _obligation_label(obligation: Obligation) -> str:
@@ -216,17 +241,25 @@ def _obligation_label(obligation: Obligation) -> str:
 
 def _my_tasks_due(session: Session, actor: User, horizon: date, today: date) -> list[DueItem]:
     rows = session.execute(
-        sa.select(Task, Incident.reference).join(Incident, Incident.id == Task.incident_id)
-        .where(Task.assignee_id == actor.id, Task.status.in_(OPEN_TASK_STATUSES),
-               Task.due_on <= horizon)
-        .order_by(Task.due_on).limit(100)
+        sa.select(Task, Incident.reference)
+        .join(Incident, Incident.id == Task.incident_id)
+        .where(
+            Task.assignee_id == actor.id,
+            Task.status.in_(OPEN_TASK_STATUSES),
+            Task.due_on <= horizon,
+        )
+        .order_by(Task.due_on)
+        .limit(100)
     ).all()
     return [DueItem(t.incident_id, ref, t.title, t.due_on, t.due_on < today) for t, ref in rows]
 
 
 def _counts_by_status(session: Session, visible_ids: sa.Select) -> list[tuple[IncidentStatus, int]]:
-    counts = dict(session.execute(
-        sa.select(Incident.status, sa.func.count()).where(Incident.id.in_(visible_ids))
-        .group_by(Incident.status)
-    ).all())
+    counts = dict(
+        session.execute(
+            sa.select(Incident.status, sa.func.count())
+            .where(Incident.id.in_(visible_ids))
+            .group_by(Incident.status)
+        ).all()
+    )
     return [(status, counts.get(status, 0)) for status in IncidentStatus]

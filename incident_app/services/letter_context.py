@@ -35,7 +35,9 @@ from incident_app.services import options
 from incident_app.services.organisation import get_organisation
 
 INDIVIDUAL_TEMPLATES = (
-    "individual_adult.html", "individual_minor.html", "individual_deceased.html",
+    "individual_adult.html",
+    "individual_minor.html",
+    "individual_deceased.html",
     "individual_es.html",
 )
 # Which letters each obligation kind can produce (state_* kinds come from the overlay).
@@ -86,24 +88,37 @@ def load_case(session: Session, letter: Letter, letter_date: date) -> CaseData:
     wording = session.scalar(
         sa.select(NoticeWording).where(NoticeWording.incident_id == letter.incident_id)
     ) or empty_wording(letter.incident_id)
-    notices = list(session.scalars(
-        sa.select(NoticeSent).where(NoticeSent.incident_id == letter.incident_id)
-        .order_by(NoticeSent.sent_on, NoticeSent.id)
-    ))
+    notices = list(
+        session.scalars(
+            sa.select(NoticeSent)
+            .where(NoticeSent.incident_id == letter.incident_id)
+            .order_by(NoticeSent.sent_on, NoticeSent.id)
+        )
+    )
     return CaseData(
         incident=session.get_one(Incident, letter.incident_id),
         obligation=session.get_one(Obligation, letter.obligation_id),
-        letter=letter, organisation=get_organisation(session), wording=wording,
-        letter_date=letter_date, notices=notices,
+        letter=letter,
+        organisation=get_organisation(session),
+        wording=wording,
+        letter_date=letter_date,
+        notices=notices,
     )
 
 
 def empty_wording(incident_id: int) -> NoticeWording:
     """The wording of an incident nobody has written for yet (not added to the session)."""
     return NoticeWording(
-        incident_id=incident_id, what_happened="", phi_types=[], steps_for_individuals=[],
-        what_we_are_doing=[], spanish={}, media_contact="", covered_entity_type="Healthcare "
-        "Provider", contact_phone="", substitute_areas=[],
+        incident_id=incident_id,
+        what_happened="",
+        phi_types=[],
+        steps_for_individuals=[],
+        what_we_are_doing=[],
+        spanish={},
+        media_contact="",
+        covered_entity_type="Healthcare Provider",
+        contact_phone="",
+        substitute_areas=[],
     )
 
 
@@ -115,8 +130,9 @@ def build_context(session: Session, case: CaseData) -> dict[str, Any]:
 
 def fingerprint(context: dict[str, Any]) -> str:
     """SHA-256 of the context in canonical JSON (dates as ISO strings)."""
-    canonical = json.dumps(context, sort_keys=True, separators=(",", ":"), default=_iso,
-                           ensure_ascii=False)
+    canonical = json.dumps(
+        context, sort_keys=True, separators=(",", ":"), default=_iso, ensure_ascii=False
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -134,17 +150,20 @@ def local_date(moment: datetime, zone: str) -> date:
 
 
 def organisation_context(org: Organisation) -> dict[str, Any]:
-    city_line = " ".join(part for part in (f"{org.city}," if org.city else "", org.state,
-                                           org.postal_code) if part)
+    city_line = " ".join(
+        part for part in (f"{org.city}," if org.city else "", org.state, org.postal_code) if part
+    )
     return {
         "name": org.legal_name,
-        "address_lines": [line for line in (org.address_line1, org.address_line2, city_line)
-                          if line],
+        "address_lines": [
+            line for line in (org.address_line1, org.address_line2, city_line) if line
+        ],
         "toll_free_number": org.toll_free_number,
         "email": org.email,
         "website": org.website,
-        "logo_data_uri": (letters.logo_data_uri(org.logo, org.logo_mime)
-                          if org.logo and org.logo_mime else None),
+        "logo_data_uri": (
+            letters.logo_data_uri(org.logo, org.logo_mime) if org.logo and org.logo_mime else None
+        ),
         "signatory_name": org.signatory_name,
         "signatory_title": org.signatory_title,
     }
@@ -167,8 +186,10 @@ def _breach_dates(incident: Incident, zone: str) -> tuple[date | None, date | No
 def breach_context(session: Session, case: CaseData, *, spanish: bool = False) -> dict[str, Any]:
     discovered = discovery_date(session, case.incident)
     if discovered is None:
-        raise ValidationFailed("Record the discovery date on the Facts tab before generating "
-                               "letters.", field="discovered_on")
+        raise ValidationFailed(
+            "Record the discovery date on the Facts tab before generating letters.",
+            field="discovered_on",
+        )
     start, end = _breach_dates(case.incident, case.organisation.timezone)
     wording = case.wording
     texts: dict[str, Any] = {
@@ -178,8 +199,10 @@ def breach_context(session: Session, case: CaseData, *, spanish: bool = False) -
         "what_we_are_doing": list(wording.what_we_are_doing),
     }
     if spanish:
-        texts = {key: (wording.spanish or {}).get(key) or ([] if key != "what_happened" else "")
-                 for key in texts}
+        texts = {
+            key: (wording.spanish or {}).get(key) or ([] if key != "what_happened" else "")
+            for key in texts
+        }
     return {**texts, "breach_start": start, "breach_end": end, "discovered_on": discovered}
 
 
@@ -189,8 +212,8 @@ def _phi_type_labels(incident: Incident) -> list[str]:
 
 
 def total_affected(incident: Incident) -> int:
-    return incident.roster_total if incident.roster_total is not None else (
-        incident.affected_estimate
+    return (
+        incident.roster_total if incident.roster_total is not None else (incident.affected_estimate)
     )
 
 
@@ -205,15 +228,23 @@ def _residents(incident: Incident, state: str) -> int:
 def _recipient(case: CaseData) -> dict[str, Any]:
     letter = case.letter
     if not letter.recipient_name.strip() or not letter.recipient_address:
-        raise ValidationFailed("This letter goes to one office: enter the addressee's name and "
-                               "address.", field="recipient_name")
-    return {"letter_id": letter.document_id, "name": letter.recipient_name,
-            "address_lines": list(letter.recipient_address)}
+        raise ValidationFailed(
+            "This letter goes to one office: enter the addressee's name and address.",
+            field="recipient_name",
+        )
+    return {
+        "letter_id": letter.document_id,
+        "name": letter.recipient_name,
+        "address_lines": list(letter.recipient_address),
+    }
 
 
 def _document(case: CaseData) -> dict[str, Any]:
-    return {"organisation": organisation_context(case.organisation),
-            "document_id": case.letter.document_id, "letter_date": case.letter_date}
+    return {
+        "organisation": organisation_context(case.organisation),
+        "document_id": case.letter.document_id,
+        "letter_date": case.letter_date,
+    }
 
 
 def _sent_on(case: CaseData, kinds: set[str]) -> list[date]:
@@ -224,8 +255,11 @@ def _sent_on(case: CaseData, kinds: set[str]) -> list[date]:
 
 
 def _individual(session: Session, case: CaseData) -> dict[str, Any]:
-    recipient: dict[str, Any] = {"letter_id": case.letter.document_id, "name": SAMPLE_NAME,
-                                 "address_lines": list(SAMPLE_ADDRESS)}
+    recipient: dict[str, Any] = {
+        "letter_id": case.letter.document_id,
+        "name": SAMPLE_NAME,
+        "address_lines": list(SAMPLE_ADDRESS),
+    }
     if case.letter.template_name == "individual_deceased.html":
         recipient["subject_name"] = SAMPLE_SUBJECT
     spanish = case.letter.template_name == "individual_es.html"
@@ -240,7 +274,8 @@ def _individual(session: Session, case: CaseData) -> dict[str, Any]:
 def _media(session: Session, case: CaseData) -> dict[str, Any]:
     state = case.obligation.jurisdiction
     return {
-        **_document(case), "breach": breach_context(session, case),
+        **_document(case),
+        "breach": breach_context(session, case),
         "state_name": _state_name(state),
         "residents_affected": _residents(case.incident, state),
         "total_affected": total_affected(case.incident),
@@ -257,8 +292,10 @@ def _substitute(session: Session, case: CaseData) -> dict[str, Any]:
             field="posting_start",
         )
     return {
-        **_document(case), "breach": breach_context(session, case),
-        "posting_start": wording.posting_start, "posting_end": wording.posting_end,
+        **_document(case),
+        "breach": breach_context(session, case),
+        "posting_start": wording.posting_start,
+        "posting_end": wording.posting_end,
         "toll_free_active_until": wording.toll_free_active_until,
         "areas": list(wording.substitute_areas),
     }
@@ -268,11 +305,14 @@ def _ba_to_ce(session: Session, case: CaseData) -> dict[str, Any]:
     breach = breach_context(session, case)
     return {
         "organisation": organisation_context(case.organisation),
-        "letter_date": case.letter_date, "recipient": _recipient(case),
-        "covered_entity_name": case.letter.recipient_name, "breach": breach,
+        "letter_date": case.letter_date,
+        "recipient": _recipient(case),
+        "covered_entity_name": case.letter.recipient_name,
+        "breach": breach,
         "ba_discovered_on": case.incident.ba_discovered_on or breach["discovered_on"],
         # 164.410(c)(1) identities travel as a roster export beside the letter, not in it.
-        "individuals": [], "individuals_total": total_affected(case.incident),
+        "individuals": [],
+        "individuals_total": total_affected(case.incident),
         "more_information_expected": True,
     }
 
@@ -282,12 +322,16 @@ def _state_ag(session: Session, case: CaseData) -> dict[str, Any]:
     state = obligation.jurisdiction
     detail = obligation.detail or {}
     notified = _sent_on(case, {"individual_notice", "state_individual_notice"})
-    requirements = [f"Notice to {detail.get('recipient_name', 'the state')} "
-                    f"{detail.get('period', '')}".strip() + "."]
+    requirements = [
+        f"Notice to {detail.get('recipient_name', 'the state')} {detail.get('period', '')}".strip()
+        + "."
+    ]
     return {
         "organisation": organisation_context(case.organisation),
-        "letter_date": case.letter_date, "recipient": _recipient(case),
-        "breach": breach_context(session, case), "state_name": _state_name(state),
+        "letter_date": case.letter_date,
+        "recipient": _recipient(case),
+        "breach": breach_context(session, case),
+        "state_name": _state_name(state),
         "statute": obligation.citation,
         "residents_affected": _residents(case.incident, state),
         "total_affected": total_affected(case.incident),
@@ -307,22 +351,34 @@ def hhs_report(session: Session, case: CaseData) -> dict[str, Any]:
     start, end = _breach_dates(incident, org.timezone)
     discovered = discovery_date(session, incident)
     if start is None or discovered is None:
-        raise ValidationFailed("The HHS portal needs the breach start date and the discovery "
-                               "date: record them on the Facts tab.", field="occurred_from")
+        raise ValidationFailed(
+            "The HHS portal needs the breach start date and the discovery "
+            "date: record them on the Facts tab.",
+            field="occurred_from",
+        )
     first, _, last = org.signatory_name.partition(" ")
     individual = sorted(_sent_on(case, {"individual_notice"}))
     kinds = {o.kind for o in incident_obligations(session, incident.id)}
     return {
-        "report_type": "Initial Breach Report", "previous_tracking_number": None,
-        "filer_role": "Covered Entity", "covered_entity_name": org.legal_name,
-        "street_1": org.address_line1, "street_2": org.address_line2, "city": org.city,
-        "state": org.state, "zip": org.postal_code, "contact_first_name": first,
-        "contact_last_name": last, "contact_email": org.email,
+        "report_type": "Initial Breach Report",
+        "previous_tracking_number": None,
+        "filer_role": "Covered Entity",
+        "covered_entity_name": org.legal_name,
+        "street_1": org.address_line1,
+        "street_2": org.address_line2,
+        "city": org.city,
+        "state": org.state,
+        "zip": org.postal_code,
+        "contact_first_name": first,
+        "contact_last_name": last,
+        "contact_email": org.email,
         "contact_phone": wording.contact_phone or org.toll_free_number,
         "covered_entity_type": wording.covered_entity_type,
         "business_associate": _ba_fields(incident),
-        "breach_start": start, "breach_end": end or start,
-        "discovery_start": discovered, "discovery_end": discovered,
+        "breach_start": start,
+        "breach_end": end or start,
+        "discovery_start": discovered,
+        "discovery_end": discovered,
         "individuals_affected": total_affected(incident),
         "breach_types": options.labels("breach_types", incident.breach_types),
         "locations": options.labels("locations", incident.locations),
@@ -347,16 +403,29 @@ def _actions_taken(session: Session, incident: Incident, wording: list[str]) -> 
 
 
 def incident_obligations(session: Session, incident_id: int) -> list[Obligation]:
-    return list(session.scalars(sa.select(Obligation).where(
-        Obligation.incident_id == incident_id, Obligation.active.is_(True))))
+    return list(
+        session.scalars(
+            sa.select(Obligation).where(
+                Obligation.incident_id == incident_id, Obligation.active.is_(True)
+            )
+        )
+    )
 
 
 def _ba_fields(incident: Incident) -> dict[str, str] | None:
     if not incident.ba_involved:
         return None
-    return {"name": incident.ba_name, "street_1": "", "street_2": "", "city": "", "state": "",
-            "zip": "", "contact_name": incident.ba_contact, "contact_email": "",
-            "contact_phone": ""}
+    return {
+        "name": incident.ba_name,
+        "street_1": "",
+        "street_2": "",
+        "city": "",
+        "state": "",
+        "zip": "",
+        "contact_name": incident.ba_contact,
+        "contact_email": "",
+        "contact_phone": "",
+    }
 
 
 _BUILDERS: dict[str, Callable[[Session, CaseData], dict[str, Any]]] = {

@@ -64,8 +64,11 @@ def may_approve(session: Session, actor: User) -> bool:
     """Legal reviewers; privacy officers too when the organisation setting allows it."""
     if can(actor, Capability.APPROVE_LETTERS):
         return True
-    return (actor.active and actor.role == Role.PRIVACY_OFFICER
-            and get_organisation(session).privacy_officer_may_approve)
+    return (
+        actor.active
+        and actor.role == Role.PRIVACY_OFFICER
+        and get_organisation(session).privacy_officer_may_approve
+    )
 
 
 def require_visible(session: Session, *, actor: User, incident_id: int) -> None:
@@ -85,8 +88,7 @@ def _visible_letter(session: Session, actor: User, incident_id: int, letter_id: 
 
 
 def _workable_letter(session: Session, actor: User, incident_id: int, letter_id: int) -> Letter:
-    return _letter(session, get_workable(session, actor=actor, incident_id=incident_id),
-                   letter_id)
+    return _letter(session, get_workable(session, actor=actor, incident_id=incident_id), letter_id)
 
 
 # ---- generation -----------------------------------------------------------------------------
@@ -115,8 +117,7 @@ def generate(
         raise InvalidTransition("This letter was sent; it can no longer be re-rendered.")
     _set_recipient(letter, request)
     org = get_organisation(session)
-    case = letter_context.load_case(session, letter,
-                                    letter_context.local_date(now, org.timezone))
+    case = letter_context.load_case(session, letter, letter_context.local_date(now, org.timezone))
     context = letter_context.build_context(session, case)
     pdf = letters.render_pdf(letter.template_name, context, archival=True)
     version = _store_version(session, letter, context, pdf, case.letter_date, actor, now)
@@ -133,24 +134,43 @@ def _obligation(session: Session, incident: Incident, request: LetterRequest) ->
     if request.template_name not in allowed:
         raise ValidationFailed(
             f"{request.template_name} is not a letter for this obligation; choose one of: "
-            f"{', '.join(allowed) or 'none'}.", field="template_name")
+            f"{', '.join(allowed) or 'none'}.",
+            field="template_name",
+        )
     return obligation
 
 
 def _find_or_new_letter(
-    session: Session, incident: Incident, obligation: Obligation, request: LetterRequest,
-    actor: User, now: datetime,
+    session: Session,
+    incident: Incident,
+    obligation: Obligation,
+    request: LetterRequest,
+    actor: User,
+    now: datetime,
 ) -> Letter:
-    letter = session.scalar(sa.select(Letter).where(
-        Letter.obligation_id == obligation.id, Letter.template_name == request.template_name))
+    letter = session.scalar(
+        sa.select(Letter).where(
+            Letter.obligation_id == obligation.id, Letter.template_name == request.template_name
+        )
+    )
     if letter is not None:
         return letter
-    count = session.scalar(sa.select(sa.func.count()).select_from(Letter).where(
-        Letter.incident_id == incident.id)) or 0
+    count = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Letter).where(Letter.incident_id == incident.id)
+        )
+        or 0
+    )
     letter = Letter(
-        incident_id=incident.id, obligation_id=obligation.id, kind=obligation.kind,
-        template_name=request.template_name, document_id=f"{incident.reference}-L{count + 1}",
-        created_by_id=actor.id, created_at=now, updated_at=now, status=LetterStatus.DRAFT,
+        incident_id=incident.id,
+        obligation_id=obligation.id,
+        kind=obligation.kind,
+        template_name=request.template_name,
+        document_id=f"{incident.reference}-L{count + 1}",
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+        status=LetterStatus.DRAFT,
     )
     session.add(letter)
     return letter
@@ -167,21 +187,36 @@ def _set_recipient(letter: Letter, request: LetterRequest) -> None:
 
 
 def _store_version(
-    session: Session, letter: Letter, context: dict[str, Any], pdf: bytes, letter_date: date,
-    actor: User, now: datetime,
+    session: Session,
+    letter: Letter,
+    context: dict[str, Any],
+    pdf: bytes,
+    letter_date: date,
+    actor: User,
+    now: datetime,
 ) -> LetterVersion:
     report = _check_content(letter.template_name, context, pdf)
     stored = storage.put_bytes(pdf)
     session.flush()
-    last = session.scalar(sa.select(sa.func.max(LetterVersion.number)).where(
-        LetterVersion.letter_id == letter.id)) or 0
+    last = (
+        session.scalar(
+            sa.select(sa.func.max(LetterVersion.number)).where(LetterVersion.letter_id == letter.id)
+        )
+        or 0
+    )
     version = LetterVersion(
-        letter_id=letter.id, number=last + 1, sha256=stored.sha256,
-        size_bytes=stored.size, template_name=letter.template_name,
+        letter_id=letter.id,
+        number=last + 1,
+        sha256=stored.sha256,
+        size_bytes=stored.size,
+        template_name=letter.template_name,
         template_version=letters.template_version(letter.template_name),
-        data_fingerprint=letter_context.fingerprint(context), letter_date=letter_date,
-        missing_elements=report["missing"], content_report=report,
-        rendered_by_id=actor.id, rendered_at=now,
+        data_fingerprint=letter_context.fingerprint(context),
+        letter_date=letter_date,
+        missing_elements=report["missing"],
+        content_report=report,
+        rendered_by_id=actor.id,
+        rendered_at=now,
     )
     session.add(version)
     session.flush()
@@ -193,16 +228,23 @@ def _check_content(template_name: str, context: dict[str, Any], pdf: bytes) -> d
     if template_name in UNCHECKED_TEMPLATES:
         return {"missing": [], "phi_warnings": [], "notes": [], "readability": None}
     report = letter_content.check_notice(
-        context, letters.pdf_text(pdf),
+        context,
+        letters.pdf_text(pdf),
         language="es" if template_name == "individual_es.html" else "en",
         substitute_notice=template_name in SUBSTITUTE_TEMPLATES,
     )
     r = report.readability
     return {
         "missing": [element.value for element in report.missing],
-        "phi_warnings": list(report.phi_warnings), "notes": list(report.notes),
-        "readability": {"ease": r.ease, "grade": r.grade, "words": r.words,
-                        "sentences": r.sentences, "advice": r.advice},
+        "phi_warnings": list(report.phi_warnings),
+        "notes": list(report.notes),
+        "readability": {
+            "ease": r.ease,
+            "grade": r.grade,
+            "words": r.words,
+            "sentences": r.sentences,
+            "advice": r.advice,
+        },
     }
 
 
@@ -215,36 +257,89 @@ def _after_render(
     letter.status = LetterStatus.DRAFT
     letter.updated_at = now
     if was_approved:
-        record_review_event(session, letter, version, ReviewAction.APPROVAL_VOIDED, actor, now,
-                      "A new render replaced the approved version.")
+        record_review_event(
+            session,
+            letter,
+            version,
+            ReviewAction.APPROVAL_VOIDED,
+            actor,
+            now,
+            "A new render replaced the approved version.",
+        )
     record_review_event(session, letter, version, ReviewAction.RENDERED, actor, now)
-    details = {"document_id": letter.document_id, "version": version.number,
-               "sha256": version.sha256, "template": letter.template_name,
-               "template_version": version.template_version,
-               "missing_elements": version.missing_elements, "approval_voided": was_approved}
-    audit_and_timeline(session, letter, "letter.generated", actor, now, details,
-                        f"{letter_label(letter)} generated (version {version.number}, "
-                        f"sha256 {version.sha256[:12]}…).")
+    details = {
+        "document_id": letter.document_id,
+        "version": version.number,
+        "sha256": version.sha256,
+        "template": letter.template_name,
+        "template_version": version.template_version,
+        "missing_elements": version.missing_elements,
+        "approval_voided": was_approved,
+    }
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.generated",
+        actor,
+        now,
+        details,
+        f"{letter_label(letter)} generated (version {version.number}, "
+        f"sha256 {version.sha256[:12]}…).",
+    )
 
 
 def record_review_event(
-    session: Session, letter: Letter, version: LetterVersion, action: ReviewAction,
-    actor: User, now: datetime, comment: str = "",
+    session: Session,
+    letter: Letter,
+    version: LetterVersion,
+    action: ReviewAction,
+    actor: User,
+    now: datetime,
+    comment: str = "",
 ) -> None:
-    session.add(LetterReviewEvent(
-        letter_id=letter.id, version_id=version.id, action=action, actor_id=actor.id, at=now,
-        comment=comment, sha256=version.sha256, template_version=version.template_version,
-    ))
+    session.add(
+        LetterReviewEvent(
+            letter_id=letter.id,
+            version_id=version.id,
+            action=action,
+            actor_id=actor.id,
+            at=now,
+            comment=comment,
+            sha256=version.sha256,
+            template_version=version.template_version,
+        )
+    )
 
 
 def audit_and_timeline(
-    session: Session, letter: Letter, action: str, actor: User, now: datetime,
-    details: dict[str, Any], text: str, kind: EntryKind = EntryKind.LETTER,
+    session: Session,
+    letter: Letter,
+    action: str,
+    actor: User,
+    now: datetime,
+    details: dict[str, Any],
+    text: str,
+    kind: EntryKind = EntryKind.LETTER,
 ) -> None:
-    audit.record(session, actor=actor, action=action, at=now, subject_type="letter",
-                 subject_id=letter.id, incident_id=letter.incident_id, details=details)
-    timeline.add(session, incident_id=letter.incident_id, kind=kind, at=now, actor=actor,
-                 text=text, details={"letter_id": letter.id, **details})
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        at=now,
+        subject_type="letter",
+        subject_id=letter.id,
+        incident_id=letter.incident_id,
+        details=details,
+    )
+    timeline.add(
+        session,
+        incident_id=letter.incident_id,
+        kind=kind,
+        at=now,
+        actor=actor,
+        text=text,
+        details={"letter_id": letter.id, **details},
+    )
 
 
 def letter_label(letter: Letter) -> str:
@@ -282,10 +377,12 @@ def freshness(session: Session, letter: Letter) -> Freshness:
 
 def approval_valid(session: Session, letter: Letter) -> bool:
     """Approved (or sent) version is the current one and nothing it printed has changed."""
-    return (letter.status in (LetterStatus.APPROVED, LetterStatus.SENT)
-            and letter.approved_version_id is not None
-            and letter.approved_version_id == letter.current_version_id
-            and not freshness(session, letter).stale)
+    return (
+        letter.status in (LetterStatus.APPROVED, LetterStatus.SENT)
+        and letter.approved_version_id is not None
+        and letter.approved_version_id == letter.current_version_id
+        and not freshness(session, letter).stale
+    )
 
 
 # ---- review ---------------------------------------------------------------------------------
@@ -298,16 +395,23 @@ def submit_for_review(
     element) while 164.404(c) elements are missing or PHI values appear. Commits once."""
     letter = _workable_letter(session, actor, incident_id, letter_id)
     if letter.status not in (LetterStatus.DRAFT, LetterStatus.CHANGES_REQUESTED):
-        raise InvalidTransition(f"A letter that is {letter.status.label.lower()} cannot be sent "
-                                "to review.")
+        raise InvalidTransition(
+            f"A letter that is {letter.status.label.lower()} cannot be sent to review."
+        )
     version = _current(letter)
     _require_fresh(session, letter, "send it to review")
     _require_complete(version)
     letter.status, letter.updated_at = LetterStatus.IN_REVIEW, now
     record_review_event(session, letter, version, ReviewAction.SUBMITTED, actor, now)
-    audit_and_timeline(session, letter, "letter.submitted", actor, now,
-                        {"version": version.number, "sha256": version.sha256},
-                        f"{letter_label(letter)} sent to legal review.")
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.submitted",
+        actor,
+        now,
+        {"version": version.number, "sha256": version.sha256},
+        f"{letter_label(letter)} sent to legal review.",
+    )
     session.commit()
     return letter
 
@@ -332,14 +436,24 @@ def _require_complete(version: LetterVersion) -> None:
         raise ValidationFailed(
             "The letter is missing required 164.404(c) elements: "
             + "; ".join(version.missing_elements)
-            + ". Complete the notice wording and generate it again.", field="missing_elements")
+            + ". Complete the notice wording and generate it again.",
+            field="missing_elements",
+        )
     if warnings:
-        raise ValidationFailed("The letter seems to contain PHI values where only types belong: "
-                               + "; ".join(warnings), field="missing_elements")
+        raise ValidationFailed(
+            "The letter seems to contain PHI values where only types belong: "
+            + "; ".join(warnings),
+            field="missing_elements",
+        )
 
 
 def request_changes(
-    session: Session, *, actor: User, now: datetime, incident_id: int, letter_id: int,
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
     comment: str,
 ) -> Letter:
     """In legal review → changes requested, with the reviewer's comments. Commits once."""
@@ -351,11 +465,18 @@ def request_changes(
         raise ValidationFailed(f"Keep comments under {COMMENT_MAX} characters.", field="comment")
     version = _current(letter)
     letter.status, letter.updated_at = LetterStatus.CHANGES_REQUESTED, now
-    record_review_event(session, letter, version, ReviewAction.CHANGES_REQUESTED, actor, now,
-                        comment)
-    audit_and_timeline(session, letter, "letter.changes_requested", actor, now,
-                        {"version": version.number, "comment": comment},
-                        f"Changes requested on {letter_label(letter)}.")
+    record_review_event(
+        session, letter, version, ReviewAction.CHANGES_REQUESTED, actor, now, comment
+    )
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.changes_requested",
+        actor,
+        now,
+        {"version": version.number, "comment": comment},
+        f"Changes requested on {letter_label(letter)}.",
+    )
     session.commit()
     return letter
 
@@ -365,8 +486,9 @@ def _reviewable(session: Session, actor: User, incident_id: int, letter_id: int)
     if not may_approve(session, actor):
         raise NotAllowed("Only legal reviewers may review letters.")
     if letter.status is not LetterStatus.IN_REVIEW:
-        raise InvalidTransition(f"The letter is {letter.status.label.lower()}, not in legal "
-                                "review.")
+        raise InvalidTransition(
+            f"The letter is {letter.status.label.lower()}, not in legal review."
+        )
     return letter
 
 
@@ -384,16 +506,29 @@ def approve(
     try:
         storage.read_verified(version.sha256)
     except storage.StorageError as error:
-        raise LetterIntegrityFailed(f"Cannot approve: the stored PDF failed its check "
-                                    f"({error}).") from error
+        raise LetterIntegrityFailed(
+            f"Cannot approve: the stored PDF failed its check ({error})."
+        ) from error
     letter.status, letter.approved_version_id, letter.updated_at = (
-        LetterStatus.APPROVED, version.id, now)
+        LetterStatus.APPROVED,
+        version.id,
+        now,
+    )
     letter.approved_version = version
     record_review_event(session, letter, version, ReviewAction.APPROVED, actor, now)
-    audit_and_timeline(session, letter, "letter.approved", actor, now,
-                        {"version": version.number, "sha256": version.sha256,
-                         "template_version": version.template_version},
-                        f"{letter_label(letter)} approved (sha256 {version.sha256[:12]}…).")
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.approved",
+        actor,
+        now,
+        {
+            "version": version.number,
+            "sha256": version.sha256,
+            "template_version": version.template_version,
+        },
+        f"{letter_label(letter)} approved (sha256 {version.sha256[:12]}…).",
+    )
     session.commit()
     return letter
 
@@ -419,13 +554,21 @@ def letter_page(
     """The letter with its staleness, review trail and what `actor` may do. Audited."""
     letter = _visible_letter(session, actor, incident_id, letter_id)
     version = letter.current_version
-    events = list(session.scalars(sa.select(LetterReviewEvent).where(
-        LetterReviewEvent.letter_id == letter.id).order_by(LetterReviewEvent.at,
-                                                            LetterReviewEvent.id)))
+    events = list(
+        session.scalars(
+            sa.select(LetterReviewEvent)
+            .where(LetterReviewEvent.letter_id == letter.id)
+            .order_by(LetterReviewEvent.at, LetterReviewEvent.id)
+        )
+    )
     page = LetterPage(
-        letter=letter, version=version, freshness=freshness(session, letter),
-        approval_valid=approval_valid(session, letter), events=events,
-        may_review=may_approve(session, actor), may_work=_may_work(session, actor, incident_id),
+        letter=letter,
+        version=version,
+        freshness=freshness(session, letter),
+        approval_valid=approval_valid(session, letter),
+        events=events,
+        may_review=may_approve(session, actor),
+        may_work=_may_work(session, actor, incident_id),
         is_author=actor.id in {letter.created_by_id, version.rendered_by_id if version else 0},
     )
     _audit_read(session, letter, "letter.viewed", actor, now, {})
@@ -441,15 +584,33 @@ def _may_work(session: Session, actor: User, incident_id: int) -> bool:
     return True
 
 
-def _audit_read(session: Session, letter: Letter, action: str, actor: User, now: datetime,
-                details: dict[str, Any]) -> None:
-    audit.record(session, actor=actor, action=action, at=now, subject_type="letter",
-                 subject_id=letter.id, incident_id=letter.incident_id,
-                 details={"document_id": letter.document_id, **details})
+def _audit_read(
+    session: Session,
+    letter: Letter,
+    action: str,
+    actor: User,
+    now: datetime,
+    details: dict[str, Any],
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        at=now,
+        subject_type="letter",
+        subject_id=letter.id,
+        incident_id=letter.incident_id,
+        details={"document_id": letter.document_id, **details},
+    )
 
 
 def download(
-    session: Session, *, actor: User, now: datetime, incident_id: int, letter_id: int,
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
     version_id: int,
 ) -> tuple[str, bytes]:
     """(file name, PDF bytes) of one version, verified against its SHA-256 (and, for the
@@ -463,15 +624,22 @@ def download(
     try:
         data = storage.read_verified(version.sha256)
     except storage.StorageError as error:
-        _audit_read(session, letter, "letter.download_refused", actor, now,
-                    {**details, "reason": str(error)})
+        _audit_read(
+            session,
+            letter,
+            "letter.download_refused",
+            actor,
+            now,
+            {**details, "reason": str(error)},
+        )
         session.commit()
         raise LetterIntegrityFailed(
             f"Download refused: the stored PDF of {letter.document_id} version {version.number} "
             "no longer matches the SHA-256 recorded when it was rendered"
             + (" and approved" if version.id == letter.approved_version_id else "")
             + ". The attempt was recorded in the audit trail; restore the file from a backup "
-            "or generate the letter again.") from error
+            "or generate the letter again."
+        ) from error
     _audit_read(session, letter, "letter.downloaded", actor, now, details)
     session.commit()
     return f"{letter.document_id}-v{version.number}.pdf", data
@@ -494,8 +662,14 @@ def compare(
     approved = letter.approved_version
     old = _text_lines(approved.sha256) if approved else []
     new = _text_lines(draft.sha256)
-    _audit_read(session, letter, "letter.compared", actor, now,
-                {"draft": draft.number, "approved": approved.number if approved else None})
+    _audit_read(
+        session,
+        letter,
+        "letter.compared",
+        actor,
+        now,
+        {"draft": draft.number, "approved": approved.number if approved else None},
+    )
     session.commit()
     return Comparison(letter, draft, approved, side_by_side(old, new))
 
@@ -514,11 +688,15 @@ def side_by_side(old: list[str], new: list[str]) -> list[tuple[str, str, str]]:
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         left, right = old[i1:i2], new[j1:j2]
-        label = {"equal": "same", "replace": "changed", "delete": "removed",
-                 "insert": "added"}[tag]
+        label = {"equal": "same", "replace": "changed", "delete": "removed", "insert": "added"}[tag]
         for index in range(max(len(left), len(right))):
-            rows.append((label, left[index] if index < len(left) else "",
-                         right[index] if index < len(right) else ""))
+            rows.append(
+                (
+                    label,
+                    left[index] if index < len(left) else "",
+                    right[index] if index < len(right) else "",
+                )
+            )
     return rows
 
 
@@ -532,8 +710,7 @@ def hhs_json(
     version = _current(letter)
     case = letter_context.load_case(session, letter, version.letter_date)
     report = letter_context.hhs_report(session, case)
-    _audit_read(session, letter, "letter.hhs_json_viewed", actor, now,
-                {"version": version.number})
+    _audit_read(session, letter, "letter.hhs_json_viewed", actor, now, {"version": version.number})
     session.commit()
     return letters.hhs_packet_json(report)  # type: ignore[arg-type]
 
@@ -558,13 +735,16 @@ class ApprovedLetter:
     common_context: dict[str, Any]  # the sample's context without "recipient"
 
 
-def approved_letter(session: Session, *, incident_id: int, kind: str,
-                    template_name: str | None = None) -> ApprovedLetter | None:
+def approved_letter(
+    session: Session, *, incident_id: int, kind: str, template_name: str | None = None
+) -> ApprovedLetter | None:
     """The incident's approved, still-valid letter for an obligation kind (e.g.
     "individual_notice"), or None. Access is the caller's business (check it first)."""
     query = sa.select(Letter).where(
-        Letter.incident_id == incident_id, Letter.kind == kind,
-        Letter.status.in_([LetterStatus.APPROVED, LetterStatus.SENT]))
+        Letter.incident_id == incident_id,
+        Letter.kind == kind,
+        Letter.status.in_([LetterStatus.APPROVED, LetterStatus.SENT]),
+    )
     if template_name is not None:
         query = query.where(Letter.template_name == template_name)
     for letter in session.scalars(query.order_by(Letter.id)):
@@ -576,19 +756,29 @@ def approved_letter(session: Session, *, incident_id: int, kind: str,
 def _approved(session: Session, letter: Letter) -> ApprovedLetter:
     version = letter.approved_version
     assert version is not None  # approval_valid checked it
-    event = session.scalars(sa.select(LetterReviewEvent).where(
-        LetterReviewEvent.version_id == version.id,
-        LetterReviewEvent.action == ReviewAction.APPROVED,
-    ).order_by(LetterReviewEvent.id.desc())).first()
+    event = session.scalars(
+        sa.select(LetterReviewEvent)
+        .where(
+            LetterReviewEvent.version_id == version.id,
+            LetterReviewEvent.action == ReviewAction.APPROVED,
+        )
+        .order_by(LetterReviewEvent.id.desc())
+    ).first()
     assert event is not None
     case = letter_context.load_case(session, letter, version.letter_date)
     context = letter_context.build_context(session, case)
     context.pop("recipient", None)
     return ApprovedLetter(
-        letter_id=letter.id, version_id=version.id, document_id=letter.document_id,
-        template_name=version.template_name, template_version=version.template_version,
-        sample_sha256=version.sha256, data_fingerprint=version.data_fingerprint,
-        letter_date=version.letter_date, approved_by_id=event.actor_id, approved_at=event.at,
+        letter_id=letter.id,
+        version_id=version.id,
+        document_id=letter.document_id,
+        template_name=version.template_name,
+        template_version=version.template_version,
+        sample_sha256=version.sha256,
+        data_fingerprint=version.data_fingerprint,
+        letter_date=version.letter_date,
+        approved_by_id=event.actor_id,
+        approved_at=event.at,
         common_context=context,
     )
 
@@ -617,19 +807,31 @@ def letters_overview(
     """The incident's active obligations that produce letters, with their letters."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
     by_obligation: dict[int, list[LetterSummary]] = {}
-    for letter in session.scalars(sa.select(Letter).where(Letter.incident_id == incident.id)
-                                  .order_by(Letter.id)):
-        by_obligation.setdefault(letter.obligation_id, []).append(LetterSummary(
-            letter, letter_label(letter), freshness(session, letter),
-            approval_valid(session, letter)))
+    for letter in session.scalars(
+        sa.select(Letter).where(Letter.incident_id == incident.id).order_by(Letter.id)
+    ):
+        by_obligation.setdefault(letter.obligation_id, []).append(
+            LetterSummary(
+                letter,
+                letter_label(letter),
+                freshness(session, letter),
+                approval_valid(session, letter),
+            )
+        )
     groups = []
-    for obligation in sorted(letter_context.incident_obligations(session, incident.id),
-                             key=lambda o: (o.due_on or date.max, o.kind, o.jurisdiction)):
+    for obligation in sorted(
+        letter_context.incident_obligations(session, incident.id),
+        key=lambda o: (o.due_on or date.max, o.kind, o.jurisdiction),
+    ):
         names = letter_context.TEMPLATES_BY_KIND.get(obligation.kind, ())
         if names:
-            groups.append(ObligationLetters(
-                obligation, [(n, letter_context.TEMPLATE_LABELS[n]) for n in names],
-                by_obligation.get(obligation.id, [])))
+            groups.append(
+                ObligationLetters(
+                    obligation,
+                    [(n, letter_context.TEMPLATE_LABELS[n]) for n in names],
+                    by_obligation.get(obligation.id, []),
+                )
+            )
     return incident, groups
 
 
@@ -639,11 +841,13 @@ WORDING_DATES = ("posting_start", "posting_end", "toll_free_active_until")
 SPANISH_KEYS = ("what_happened", "phi_types", "steps_for_individuals", "what_we_are_doing")
 
 
-def wording_of(session: Session, *, actor: User, incident_id: int) -> tuple[Incident,
-                                                                             NoticeWording]:
+def wording_of(
+    session: Session, *, actor: User, incident_id: int
+) -> tuple[Incident, NoticeWording]:
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    wording = session.scalar(sa.select(NoticeWording).where(
-        NoticeWording.incident_id == incident.id))
+    wording = session.scalar(
+        sa.select(NoticeWording).where(NoticeWording.incident_id == incident.id)
+    )
     return incident, wording or letter_context.empty_wording(incident.id)
 
 
@@ -654,16 +858,24 @@ def save_wording(
     approval is void until re-rendered and re-approved). Raises ValidationFailed. Commits."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
     _validate_wording(values)
-    wording = session.scalar(sa.select(NoticeWording).where(
-        NoticeWording.incident_id == incident.id))
+    wording = session.scalar(
+        sa.select(NoticeWording).where(NoticeWording.incident_id == incident.id)
+    )
     if wording is None:
         wording = NoticeWording(incident_id=incident.id)
         session.add(wording)
     changed = _apply_wording(wording, values)
     wording.updated_by_id, wording.updated_at = actor.id, now
-    audit.record(session, actor=actor, action="letters.wording_saved", at=now,
-                 subject_type="incident", subject_id=incident.id, incident_id=incident.id,
-                 details={"changed": changed})
+    audit.record(
+        session,
+        actor=actor,
+        action="letters.wording_saved",
+        at=now,
+        subject_type="incident",
+        subject_id=incident.id,
+        incident_id=incident.id,
+        details={"changed": changed},
+    )
     session.commit()
     return wording
 
@@ -676,17 +888,23 @@ def _validate_wording(values: dict[str, Any]) -> None:
         if len(values.get(name) or "") > COMMENT_MAX:
             raise ValidationFailed(f"Keep it under {COMMENT_MAX} characters.", field=name)
     if until and start and until < start:
-        raise ValidationFailed("The toll-free number must work during the posting.",
-                               field="toll_free_active_until")
+        raise ValidationFailed(
+            "The toll-free number must work during the posting.", field="toll_free_active_until"
+        )
 
 
 def _apply_wording(wording: NoticeWording, values: dict[str, Any]) -> list[str]:
     new: dict[str, Any] = {name: (values.get(name) or "").strip() for name in WORDING_TEXTS}
     new |= {name: _lines(values.get(name)) for name in WORDING_LISTS}
     new |= {name: values.get(name) for name in WORDING_DATES}
-    new["spanish"] = {key: (_lines(values.get(f"es_{key}")) if key != "what_happened"
-                            else (values.get("es_what_happened") or "").strip())
-                      for key in SPANISH_KEYS}
+    new["spanish"] = {
+        key: (
+            _lines(values.get(f"es_{key}"))
+            if key != "what_happened"
+            else (values.get("es_what_happened") or "").strip()
+        )
+        for key in SPANISH_KEYS
+    }
     new["covered_entity_type"] = new["covered_entity_type"] or "Healthcare Provider"
     changed = [name for name, value in new.items() if getattr(wording, name) != value]
     for name in changed:

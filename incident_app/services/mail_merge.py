@@ -81,8 +81,16 @@ RATE_WINDOW = timedelta(minutes=2)
 FAILED_SHOWN = 200
 RENDER_ERRORS = (ValidationFailed, letters.LetterRenderError)
 MANIFEST_HEADER = (
-    "letter_id", "chunk", "sequence", "variant", "recipient_name", "address_line_1",
-    "address_line_2", "address_line_3", "page_count", "sha256",
+    "letter_id",
+    "chunk",
+    "sequence",
+    "variant",
+    "recipient_name",
+    "address_line_1",
+    "address_line_2",
+    "address_line_3",
+    "page_count",
+    "sha256",
 )
 _OPEN = [s for s in BatchStatus if s.is_open]
 _WORKABLE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
@@ -149,15 +157,23 @@ def route_of(person: Any, *, email_enabled: bool) -> tuple[Route, Variant] | str
 def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
     """Everyone on the roster still waiting for a notice (merged duplicates excluded)."""
     result = Plan()
-    people = session.execute(sa.select(
-        RosterPerson.id, RosterPerson.deceased, RosterPerson.nok_address,
-        RosterPerson.email_consent, RosterPerson.minor, RosterPerson.address_status,
-        RosterPerson.language,
-    ).where(
-        RosterPerson.import_id.in_(roster.committed_import_ids(session, incident_id)),
-        RosterPerson.duplicate_of_id.is_(None),
-        RosterPerson.notice_status == NoticeStatus.PENDING,
-    ).order_by(RosterPerson.id))
+    people = session.execute(
+        sa.select(
+            RosterPerson.id,
+            RosterPerson.deceased,
+            RosterPerson.nok_address,
+            RosterPerson.email_consent,
+            RosterPerson.minor,
+            RosterPerson.address_status,
+            RosterPerson.language,
+        )
+        .where(
+            RosterPerson.import_id.in_(roster.committed_import_ids(session, incident_id)),
+            RosterPerson.duplicate_of_id.is_(None),
+            RosterPerson.notice_status == NoticeStatus.PENDING,
+        )
+        .order_by(RosterPerson.id)
+    )
     for person in people:
         outcome = route_of(person, email_enabled=email_enabled)
         if outcome == "substitute":
@@ -173,18 +189,24 @@ def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
 # ---- approvals ------------------------------------------------------------------------------
 
 
-def _approval(session: Session, incident_id: int,
-              variant: Variant) -> letter_workflow.ApprovedLetter | None:
-    return letter_workflow.approved_letter(session, incident_id=incident_id, kind=KIND,
-                                           template_name=variant.template_name)
+def _approval(
+    session: Session, incident_id: int, variant: Variant
+) -> letter_workflow.ApprovedLetter | None:
+    return letter_workflow.approved_letter(
+        session, incident_id=incident_id, kind=KIND, template_name=variant.template_name
+    )
 
 
 def why_not_approved(session: Session, incident_id: int, variant: Variant) -> str:
     """A sentence saying why `variant` has no usable approval."""
     label = letter_workflow.letter_context.TEMPLATE_LABELS[variant.template_name]
-    letter = session.scalar(sa.select(Letter).where(
-        Letter.incident_id == incident_id, Letter.kind == KIND,
-        Letter.template_name == variant.template_name))
+    letter = session.scalar(
+        sa.select(Letter).where(
+            Letter.incident_id == incident_id,
+            Letter.kind == KIND,
+            Letter.template_name == variant.template_name,
+        )
+    )
     if letter is None:
         return f"{label}: not generated yet (Letters tab)."
     if letter.status not in (LetterStatus.APPROVED, LetterStatus.SENT):
@@ -216,21 +238,43 @@ def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
     planned = plan(session, incident_id, email_enabled=email_enabled)
     approved = {v: _approval(session, incident_id, v) is not None for v in Variant}
     needed = set(planned.variants) | {Variant.ADULT}
-    problems = [why_not_approved(session, incident_id, v) for v in Variant
-                if v in needed and not approved[v]]
-    batches = list(session.scalars(sa.select(MailBatch).where(
-        MailBatch.incident_id == incident_id).order_by(MailBatch.id.desc())))
+    problems = [
+        why_not_approved(session, incident_id, v)
+        for v in Variant
+        if v in needed and not approved[v]
+    ]
+    batches = list(
+        session.scalars(
+            sa.select(MailBatch)
+            .where(MailBatch.incident_id == incident_id)
+            .order_by(MailBatch.id.desc())
+        )
+    )
     open_batch = next((b for b in batches if b.status.is_open), None)
-    return Overview(incident, planned, approved, problems, email_enabled, batches, open_batch,
-                    roster.can_change(session, actor=actor, incident=incident))
+    return Overview(
+        incident,
+        planned,
+        approved,
+        problems,
+        email_enabled,
+        batches,
+        open_batch,
+        roster.can_change(session, actor=actor, incident=incident),
+    )
 
 
 # ---- starting a batch -----------------------------------------------------------------------
 
 
 def start_batch(
-    session: Session, *, actor: User, now: datetime, incident_id: int, keyring: KeyRing,
-    store: FileStore, chunk_size: int = CHUNK_SIZE,
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    keyring: KeyRing,
+    store: FileStore,
+    chunk_size: int = CHUNK_SIZE,
 ) -> MailBatch:
     """Queue a batch for everyone on the roster still waiting for a notice.
 
@@ -242,12 +286,21 @@ def start_batch(
     Commits once.
     """
     incident = roster.get_workable(session, actor=actor, incident_id=incident_id)
-    if session.scalar(sa.select(MailBatch.id).where(
-            MailBatch.incident_id == incident_id, MailBatch.status.in_(_OPEN))) is not None:
-        raise InvalidTransition("A mailing for this incident is still open: let it finish, "
-                                "or cancel it, before starting another.")
-    planned = plan(session, incident_id, email_enabled=get_organisation(
-        session).email_notice_enabled)
+    if (
+        session.scalar(
+            sa.select(MailBatch.id).where(
+                MailBatch.incident_id == incident_id, MailBatch.status.in_(_OPEN)
+            )
+        )
+        is not None
+    ):
+        raise InvalidTransition(
+            "A mailing for this incident is still open: let it finish, "
+            "or cancel it, before starting another."
+        )
+    planned = plan(
+        session, incident_id, email_enabled=get_organisation(session).email_notice_enabled
+    )
     approvals = _required_approvals(session, incident_id, planned)
     if not planned.routed and not planned.substitute:
         raise ValidationFailed("Nobody on the roster is waiting for a notice.", field="roster")
@@ -256,15 +309,24 @@ def start_batch(
     _mark_unreachable(session, planned.substitute, now)
     roster.recount(session, incident=incident, now=now, actor=actor)
     batch.proof_sha256 = _proof(session, batch, incident, approvals, keyring, store)
-    audit.record(session, actor=actor, action="mail_batch.started", at=now,
-                 subject_type="mail_batch", subject_id=batch.id, incident_id=incident_id,
-                 details=_start_details(batch))
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_batch.started",
+        at=now,
+        subject_type="mail_batch",
+        subject_id=batch.id,
+        incident_id=incident_id,
+        details=_start_details(batch),
+    )
     session.commit()
     return batch
 
 
 def _required_approvals(
-    session: Session, incident_id: int, planned: Plan,
+    session: Session,
+    incident_id: int,
+    planned: Plan,
 ) -> dict[Variant, letter_workflow.ApprovedLetter]:
     needed = [Variant.ADULT, *(v for v in planned.variants if v is not Variant.ADULT)]
     approvals = {v: _approval(session, incident_id, v) for v in needed}
@@ -272,8 +334,10 @@ def _required_approvals(
     if missing:
         raise InvalidTransition(
             "A mailing starts only from letters legal approved and nothing changed since. "
-            + " ".join(_need(planned, v) + why_not_approved(session, incident_id, v)
-                       for v in missing))
+            + " ".join(
+                _need(planned, v) + why_not_approved(session, incident_id, v) for v in missing
+            )
+        )
     return {v: a for v, a in approvals.items() if a is not None}
 
 
@@ -282,22 +346,43 @@ def _need(planned: Plan, variant: Variant) -> str:
     return f"({count:,} recipient{'s' if count != 1 else ''} need it) " if count else ""
 
 
-def _new_batch(session: Session, incident: Incident, planned: Plan,
-               approvals: dict[Variant, letter_workflow.ApprovedLetter], actor: User,
-               now: datetime, chunk_size: int) -> MailBatch:
+def _new_batch(
+    session: Session,
+    incident: Incident,
+    planned: Plan,
+    approvals: dict[Variant, letter_workflow.ApprovedLetter],
+    actor: User,
+    now: datetime,
+    chunk_size: int,
+) -> MailBatch:
     main = approvals[Variant.ADULT]
     batch = MailBatch(
-        incident_id=incident.id, letter_id=main.letter_id, letter_version_id=main.version_id,
-        template_name=main.template_name, template_version=main.template_version,
-        sample_sha256=main.sample_sha256, data_fingerprint=main.data_fingerprint,
-        letter_date=main.letter_date, status=BatchStatus.QUEUED,
-        variants={v.value: {"letter_id": a.letter_id, "version_id": a.version_id,
-                            "template_name": a.template_name,
-                            "template_version": a.template_version,
-                            "sample_sha256": a.sample_sha256} for v, a in approvals.items()},
-        mail_count=planned.mail, email_count=planned.email,
-        substitute_count=len(planned.substitute), no_contact_count=len(planned.no_contact),
-        chunk_size=chunk_size, started_by_id=actor.id, created_at=now,
+        incident_id=incident.id,
+        letter_id=main.letter_id,
+        letter_version_id=main.version_id,
+        template_name=main.template_name,
+        template_version=main.template_version,
+        sample_sha256=main.sample_sha256,
+        data_fingerprint=main.data_fingerprint,
+        letter_date=main.letter_date,
+        status=BatchStatus.QUEUED,
+        variants={
+            v.value: {
+                "letter_id": a.letter_id,
+                "version_id": a.version_id,
+                "template_name": a.template_name,
+                "template_version": a.template_version,
+                "sample_sha256": a.sample_sha256,
+            }
+            for v, a in approvals.items()
+        },
+        mail_count=planned.mail,
+        email_count=planned.email,
+        substitute_count=len(planned.substitute),
+        no_contact_count=len(planned.no_contact),
+        chunk_size=chunk_size,
+        started_by_id=actor.id,
+        created_at=now,
     )
     if not planned.routed:
         batch.status, batch.finished_at = BatchStatus.COMPLETED, now
@@ -306,14 +391,22 @@ def _new_batch(session: Session, incident: Incident, planned: Plan,
     return batch
 
 
-def _add_chunks(session: Session, batch: MailBatch,
-                routed: Sequence[tuple[int, Route, Variant | None]]) -> None:
+def _add_chunks(
+    session: Session, batch: MailBatch, routed: Sequence[tuple[int, Route, Variant | None]]
+) -> None:
     for index in range(0, len(routed), batch.chunk_size):
         part = routed[index : index + batch.chunk_size]
-        session.add(MailChunk(
-            batch_id=batch.id, number=index // batch.chunk_size + 1, first_sequence=index + 1,
-            people=[[index + offset + 1, pid, route.value, variant.value if variant else ""]
-                    for offset, (pid, route, variant) in enumerate(part)]))
+        session.add(
+            MailChunk(
+                batch_id=batch.id,
+                number=index // batch.chunk_size + 1,
+                first_sequence=index + 1,
+                people=[
+                    [index + offset + 1, pid, route.value, variant.value if variant else ""]
+                    for offset, (pid, route, variant) in enumerate(part)
+                ],
+            )
+        )
 
 
 def _mark_unreachable(session: Session, person_ids: list[int], now: datetime) -> None:
@@ -321,18 +414,28 @@ def _mark_unreachable(session: Session, person_ids: list[int], now: datetime) ->
     for index in range(0, len(person_ids), 1000):
         session.execute(
             sa.update(RosterPerson)
-            .where(RosterPerson.id.in_(person_ids[index : index + 1000]),
-                   RosterPerson.notice_status == NoticeStatus.PENDING)
+            .where(
+                RosterPerson.id.in_(person_ids[index : index + 1000]),
+                RosterPerson.notice_status == NoticeStatus.PENDING,
+            )
             .values(notice_status=NoticeStatus.UNREACHABLE)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _start_details(batch: MailBatch) -> dict[str, Any]:
-    return {"template": batch.template_name, "template_version": batch.template_version,
-            "letter_version_id": batch.letter_version_id, "sample_sha256": batch.sample_sha256,
-            "variants": sorted(batch.variants), "mail": batch.mail_count,
-            "email": batch.email_count, "substitute": batch.substitute_count,
-            "no_contact": batch.no_contact_count, "proof_sha256": batch.proof_sha256}
+    return {
+        "template": batch.template_name,
+        "template_version": batch.template_version,
+        "letter_version_id": batch.letter_version_id,
+        "sample_sha256": batch.sample_sha256,
+        "variants": sorted(batch.variants),
+        "mail": batch.mail_count,
+        "email": batch.email_count,
+        "substitute": batch.substitute_count,
+        "no_contact": batch.no_contact_count,
+        "proof_sha256": batch.proof_sha256,
+    }
 
 
 # ---- the proof ------------------------------------------------------------------------------
@@ -343,15 +446,23 @@ def _start_details(batch: MailBatch) -> dict[str, Any]:
 # will print them. Distinct variants are preferred, so the proof shows the variety.
 
 
-def _proof(session: Session, batch: MailBatch, incident: Incident,
-           approvals: dict[Variant, letter_workflow.ApprovedLetter], keyring: KeyRing,
-           store: FileStore) -> str | None:
+def _proof(
+    session: Session,
+    batch: MailBatch,
+    incident: Incident,
+    approvals: dict[Variant, letter_workflow.ApprovedLetter],
+    keyring: KeyRing,
+    store: FileStore,
+) -> str | None:
     pdfs: list[bytes] = []
     for variant, recipient in _proof_people(session, batch, keyring):
         recipient["letter_id"] = f"{incident.reference}-M{batch.id}-PROOF{len(pdfs) + 1}"
         try:
-            [(_, pdf)] = list(letters.render_batch(
-                variant.template_name, approvals[variant].common_context, [recipient]))
+            [(_, pdf)] = list(
+                letters.render_batch(
+                    variant.template_name, approvals[variant].common_context, [recipient]
+                )
+            )
         except RENDER_ERRORS:
             continue  # this one fails in the batch too, with its reason; show the next
         pdfs.append(pdf)
@@ -362,12 +473,12 @@ def _proof(session: Session, batch: MailBatch, incident: Incident,
     try:
         return store.put_bytes(combine(pdfs)[0]).sha256
     except StorageError as error:
-        raise ValidationFailed(f"The proof could not be stored: {error}",
-                               field="proof") from error
+        raise ValidationFailed(f"The proof could not be stored: {error}", field="proof") from error
 
 
-def _proof_people(session: Session, batch: MailBatch,
-                  keyring: KeyRing) -> list[tuple[Variant, dict[str, Any]]]:
+def _proof_people(
+    session: Session, batch: MailBatch, keyring: KeyRing
+) -> list[tuple[Variant, dict[str, Any]]]:
     chosen: list[tuple[Variant, dict[str, Any]]] = []
     spare: list[tuple[Variant, dict[str, Any]]] = []
     for entry in _entries(_first_chunk(session, batch)):
@@ -375,8 +486,9 @@ def _proof_people(session: Session, batch: MailBatch,
             continue
         person = session.get_one(RosterPerson, entry.person_id)
         try:
-            recipient = recipient_for(person, roster.decrypt(keyring, person), entry.variant,
-                                      "PROOF")
+            recipient = recipient_for(
+                person, roster.decrypt(keyring, person), entry.variant, "PROOF"
+            )
         except Unprintable:
             continue
         distinct = all(v is not entry.variant for v, _ in chosen)
@@ -387,15 +499,21 @@ def _proof_people(session: Session, batch: MailBatch,
 
 
 def _first_chunk(session: Session, batch: MailBatch) -> MailChunk | None:
-    return session.scalar(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)
-                          .order_by(MailChunk.number).limit(1))
+    return session.scalar(
+        sa.select(MailChunk)
+        .where(MailChunk.batch_id == batch.id)
+        .order_by(MailChunk.number)
+        .limit(1)
+    )
 
 
 def _entries(chunk: MailChunk | None) -> list[Entry]:
     if chunk is None:
         return []
-    return [Entry(sequence, pid, Route(route), Variant(variant) if variant else None)
-            for sequence, pid, route, variant in chunk.people]
+    return [
+        Entry(sequence, pid, Route(route), Variant(variant) if variant else None)
+        for sequence, pid, route, variant in chunk.people
+    ]
 
 
 def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
@@ -449,12 +567,20 @@ def claim(session: Session, *, now: datetime, worker: str) -> MailChunk | None:
     """Take the next chunk of a queued or running batch, or one whose worker stopped beating
     (SKIP LOCKED on PostgreSQL; the claim token makes a lost race harmless on SQLite)."""
     candidate = session.scalars(
-        sa.select(MailChunk).join(MailBatch, MailBatch.id == MailChunk.batch_id)
-        .where(MailBatch.status.in_(_WORKABLE),
-               sa.or_(MailChunk.status == ChunkStatus.PENDING,
-                      sa.and_(MailChunk.status == ChunkStatus.RUNNING,
-                              MailChunk.heartbeat_at < now - STALE_AFTER)))
-        .order_by(MailChunk.batch_id, MailChunk.number).limit(1)
+        sa.select(MailChunk)
+        .join(MailBatch, MailBatch.id == MailChunk.batch_id)
+        .where(
+            MailBatch.status.in_(_WORKABLE),
+            sa.or_(
+                MailChunk.status == ChunkStatus.PENDING,
+                sa.and_(
+                    MailChunk.status == ChunkStatus.RUNNING,
+                    MailChunk.heartbeat_at < now - STALE_AFTER,
+                ),
+            ),
+        )
+        .order_by(MailChunk.batch_id, MailChunk.number)
+        .limit(1)
         .with_for_update(skip_locked=True, of=MailChunk)
     ).first()
     if candidate is None:
@@ -462,19 +588,28 @@ def claim(session: Session, *, now: datetime, worker: str) -> MailChunk | None:
         return None
     token = uuid.uuid4().hex
     taken = session.execute(
-        sa.update(MailChunk).where(MailChunk.id == candidate.id,
-                                   MailChunk.claim_token == candidate.claim_token)
-        .values(status=ChunkStatus.RUNNING, claim_token=token, claimed_by=worker[:120],
-                heartbeat_at=now).execution_options(synchronize_session=False)
+        sa.update(MailChunk)
+        .where(MailChunk.id == candidate.id, MailChunk.claim_token == candidate.claim_token)
+        .values(
+            status=ChunkStatus.RUNNING, claim_token=token, claimed_by=worker[:120], heartbeat_at=now
+        )
+        .execution_options(synchronize_session=False)
     ).rowcount
     if taken != 1:
         session.rollback()
         return None
-    session.execute(sa.update(MailBatch).where(MailBatch.id == candidate.batch_id)
-                    .values(status=sa.case((MailBatch.status == BatchStatus.QUEUED,
-                                            BatchStatus.RUNNING.value),
-                                           else_=MailBatch.status), heartbeat_at=now)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(MailBatch)
+        .where(MailBatch.id == candidate.batch_id)
+        .values(
+            status=sa.case(
+                (MailBatch.status == BatchStatus.QUEUED, BatchStatus.RUNNING.value),
+                else_=MailBatch.status,
+            ),
+            heartbeat_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     session.refresh(candidate)
     return candidate
@@ -489,8 +624,9 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
         todo = _todo(session, chunk)
         run.emails([e for e in todo if e.route is Route.EMAIL])
         for variant in Variant:
-            run.letters(variant, [e for e in todo
-                                  if e.route is Route.MAIL and e.variant is variant])
+            run.letters(
+                variant, [e for e in todo if e.route is Route.MAIL and e.variant is variant]
+            )
         _finish_chunk(session, batch, chunk, worker)
     except _Stop:
         session.rollback()
@@ -513,26 +649,39 @@ def _approved_contexts(session: Session, batch: MailBatch) -> dict[Variant, dict
             raise _BatchFailed(
                 "The approved letter changed after this mailing started, so nothing more is "
                 f"rendered: {why_not_approved(session, batch.incident_id, variant)} Have it "
-                "approved again, cancel this mailing and start a new one.")
+                "approved again, cancel this mailing and start a new one."
+            )
         contexts[variant] = approved.common_context
     return contexts
 
 
 def _todo(session: Session, chunk: MailChunk) -> list[Entry]:
     """The chunk's people without an outcome yet (a retried person: only in its retry chunk)."""
-    rows = session.execute(sa.select(MailLetter.person_id, MailLetter.state, MailLetter.chunk_id)
-                           .where(MailLetter.batch_id == chunk.batch_id,
-                                  MailLetter.person_id.in_([p[1] for p in chunk.people]))).all()
-    settled = {person for person, state, chunk_id in rows
-               if not (state is LetterState.RETRY and chunk_id == chunk.id)}
+    rows = session.execute(
+        sa.select(MailLetter.person_id, MailLetter.state, MailLetter.chunk_id).where(
+            MailLetter.batch_id == chunk.batch_id,
+            MailLetter.person_id.in_([p[1] for p in chunk.people]),
+        )
+    ).all()
+    settled = {
+        person
+        for person, state, chunk_id in rows
+        if not (state is LetterState.RETRY and chunk_id == chunk.id)
+    }
     return [entry for entry in _entries(chunk) if entry.person_id not in settled]
 
 
 class _ChunkRun:
     """One claimed chunk being rendered: groups of GROUP letters, one transaction each."""
 
-    def __init__(self, session: Session, batch: MailBatch, chunk: MailChunk, worker: Worker,
-                 contexts: dict[Variant, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        batch: MailBatch,
+        chunk: MailChunk,
+        worker: Worker,
+        contexts: dict[Variant, dict[str, Any]],
+    ) -> None:
         self.session, self.batch, self.chunk, self.worker = session, batch, chunk, worker
         self.contexts = contexts
         self.reference = session.get_one(Incident, batch.incident_id).reference
@@ -542,8 +691,9 @@ class _ChunkRun:
         return letter_code(self.reference, self.batch.id, entry.sequence)
 
     def people(self, entries: Sequence[Entry]) -> dict[int, tuple[RosterPerson, dict]]:
-        found = self.session.scalars(sa.select(RosterPerson).where(
-            RosterPerson.id.in_([e.person_id for e in entries])))
+        found = self.session.scalars(
+            sa.select(RosterPerson).where(RosterPerson.id.in_([e.person_id for e in entries]))
+        )
         return {p.id: (p, roster.decrypt(self.worker.keyring, p)) for p in found}
 
     def emails(self, entries: list[Entry]) -> None:
@@ -551,8 +701,10 @@ class _ChunkRun:
             group = entries[index : index + GROUP]
             people = self.people(group)
             outcomes = [self._email(entry, people.get(entry.person_id)) for entry in group]
-            self._write([o for o in outcomes if isinstance(o, _Done)],
-                        [o for o in outcomes if isinstance(o, _Failed)])
+            self._write(
+                [o for o in outcomes if isinstance(o, _Done)],
+                [o for o in outcomes if isinstance(o, _Failed)],
+            )
 
     def _email(self, entry: Entry, found: tuple[RosterPerson, dict] | None) -> _Done | _Failed:
         if found is None:
@@ -561,13 +713,23 @@ class _ChunkRun:
         if not email:
             return _Failed(entry, "The roster has no email address for this person.")
         assert entry.variant is not None
-        subject, body = email_notice(entry.variant.template_name, self.contexts[entry.variant],
-                                     full_name(found[1]) or "Patient", self.code(entry))
+        subject, body = email_notice(
+            entry.variant.template_name,
+            self.contexts[entry.variant],
+            full_name(found[1]) or "Patient",
+            self.code(entry),
+        )
         # The notice names the person: the outbox keeps it encrypted until delivery.
         sealed = notifications.seal_body(self.worker.keyring, body)
-        self.session.add(EmailMessage(to_address=email, subject=subject, body=sealed,
-                                      created_at=self.worker.clock(),
-                                      next_attempt_at=self.worker.clock()))
+        self.session.add(
+            EmailMessage(
+                to_address=email,
+                subject=subject,
+                body=sealed,
+                created_at=self.worker.clock(),
+                next_attempt_at=self.worker.clock(),
+            )
+        )
         return _Done(entry, None, 0)
 
     def letters(self, variant: Variant, entries: list[Entry]) -> None:
@@ -585,8 +747,9 @@ class _ChunkRun:
                 prepared.append((entry, recipient_for(*found, variant, self.code(entry)).context))
             except Unprintable as error:
                 failed.append(_Failed(entry, str(error)))
-        rendered = render_all(variant.template_name, self.contexts[variant], prepared,
-                              processes=self.worker.processes)
+        rendered = render_all(
+            variant.template_name, self.contexts[variant], prepared, processes=self.worker.processes
+        )
         with closing(rendered):  # a pause mid-way shuts the render pool down at once
             for entry, pdf, reason in rendered:
                 if pdf is None:
@@ -605,12 +768,26 @@ class _ChunkRun:
         stored = [self._put(item) for item in done]
         now = self.worker.clock()
         self._hold_claim()
-        existing = {row.person_id: row for row in self.session.scalars(sa.select(MailLetter).where(
-            MailLetter.batch_id == self.batch.id,
-            MailLetter.person_id.in_([i.entry.person_id for i in [*done, *failed]])))}
+        existing = {
+            row.person_id: row
+            for row in self.session.scalars(
+                sa.select(MailLetter).where(
+                    MailLetter.batch_id == self.batch.id,
+                    MailLetter.person_id.in_([i.entry.person_id for i in [*done, *failed]]),
+                )
+            )
+        }
         for item, (sha256, size) in zip(done, stored, strict=True):
-            self._row(existing, item.entry, now, state=LetterState.DONE, sha256=sha256,
-                      size_bytes=size, page_count=item.pages, reason="")
+            self._row(
+                existing,
+                item.entry,
+                now,
+                state=LetterState.DONE,
+                sha256=sha256,
+                size_bytes=size,
+                page_count=item.pages,
+                reason="",
+            )
         for item in failed:
             self._row(existing, item.entry, now, state=LetterState.FAILED, reason=item.reason)
         _mark_generated(self.session, [i.entry for i in done])
@@ -624,18 +801,27 @@ class _ChunkRun:
         try:
             stored = self.worker.store.put_bytes(item.pdf)
         except StorageError as error:
-            raise _BatchFailed(f"Writing letter {self.code(item.entry)} to the file store "
-                               f"failed: {error} Letters from there on were not recorded; fix "
-                               "the store and resume.") from error
+            raise _BatchFailed(
+                f"Writing letter {self.code(item.entry)} to the file store "
+                f"failed: {error} Letters from there on were not recorded; fix "
+                "the store and resume."
+            ) from error
         return stored.sha256, stored.size
 
-    def _row(self, existing: dict[int | None, MailLetter], entry: Entry, now: datetime,
-             **values: Any) -> None:
+    def _row(
+        self, existing: dict[int | None, MailLetter], entry: Entry, now: datetime, **values: Any
+    ) -> None:
         row = existing.get(entry.person_id)
         if row is None:
-            row = MailLetter(batch_id=self.batch.id, person_id=entry.person_id,
-                             sequence=entry.sequence, letter_code=self.code(entry),
-                             route=entry.route, variant=entry.variant, attempts=0)
+            row = MailLetter(
+                batch_id=self.batch.id,
+                person_id=entry.person_id,
+                sequence=entry.sequence,
+                letter_code=self.code(entry),
+                route=entry.route,
+                variant=entry.variant,
+                attempts=0,
+            )
             self.session.add(row)
         row.chunk_id, row.done_at, row.attempts = self.chunk.id, now, row.attempts + 1
         for name, value in values.items():
@@ -643,14 +829,16 @@ class _ChunkRun:
 
     def _hold_claim(self) -> None:
         # FOR UPDATE: a takeover (SKIP LOCKED) cannot claim the chunk while we write.
-        token = self.session.scalar(sa.select(MailChunk.claim_token).where(
-            MailChunk.id == self.chunk.id).with_for_update())
+        token = self.session.scalar(
+            sa.select(MailChunk.claim_token).where(MailChunk.id == self.chunk.id).with_for_update()
+        )
         if token != self.token:
             raise _Stop
 
     def _check_still_wanted(self) -> None:
-        status = self.session.scalar(sa.select(MailBatch.status).where(
-            MailBatch.id == self.batch.id))
+        status = self.session.scalar(
+            sa.select(MailBatch.status).where(MailBatch.id == self.batch.id)
+        )
         self.session.commit()
         if status not in _WORKABLE:
             raise _Stop
@@ -677,8 +865,11 @@ def page_count(pdf: bytes) -> int:
 
 
 def render_all(
-    template_name: str, common: dict[str, Any], items: Sequence[tuple[Entry, dict[str, Any]]],
-    *, processes: int = 1,
+    template_name: str,
+    common: dict[str, Any],
+    items: Sequence[tuple[Entry, dict[str, Any]]],
+    *,
+    processes: int = 1,
 ) -> Iterator[tuple[Entry, bytes | None, str]]:
     """(entry, PDF or None, reason) per item, in order, through the fast batch path.
 
@@ -689,8 +880,9 @@ def render_all(
     while start < len(items):
         rest = items[start:]
         try:
-            results = letters.render_batch(template_name, common, [r for _, r in rest],
-                                           workers=processes, chunk_size=GROUP)
+            results = letters.render_batch(
+                template_name, common, [r for _, r in rest], workers=processes, chunk_size=GROUP
+            )
             for (entry, _), (_, pdf) in zip(rest, results, strict=False):
                 start += 1
                 yield entry, pdf, ""
@@ -699,9 +891,9 @@ def render_all(
             start += GROUP
 
 
-def _one_by_one(template_name: str, common: dict[str, Any],
-                items: Sequence[tuple[Entry, dict[str, Any]]]
-                ) -> Iterator[tuple[Entry, bytes | None, str]]:
+def _one_by_one(
+    template_name: str, common: dict[str, Any], items: Sequence[tuple[Entry, dict[str, Any]]]
+) -> Iterator[tuple[Entry, bytes | None, str]]:
     for entry, recipient in items:
         try:
             [(_, pdf)] = list(letters.render_batch(template_name, common, [recipient]))
@@ -717,81 +909,116 @@ def _mark_generated(session: Session, entries: list[Entry]) -> None:
         if ids:
             session.execute(
                 sa.update(RosterPerson)
-                .where(RosterPerson.id.in_(ids),
-                       RosterPerson.notice_status == NoticeStatus.PENDING)
-                .values(notice_status=NoticeStatus.LETTER_GENERATED,
-                        notice_method=NoticeMethod(route.value))
-                .execution_options(synchronize_session=False))
+                .where(RosterPerson.id.in_(ids), RosterPerson.notice_status == NoticeStatus.PENDING)
+                .values(
+                    notice_status=NoticeStatus.LETTER_GENERATED,
+                    notice_method=NoticeMethod(route.value),
+                )
+                .execution_options(synchronize_session=False)
+            )
 
 
 def _finish_chunk(session: Session, batch: MailBatch, chunk: MailChunk, worker: Worker) -> None:
     """The chunk's print-ready PDF (its letters in order) and manifest, then DONE."""
-    rows = list(session.scalars(sa.select(MailLetter).where(
-        MailLetter.chunk_id == chunk.id, MailLetter.state == LetterState.DONE,
-        MailLetter.route == Route.MAIL).order_by(MailLetter.sequence)))
+    rows = list(
+        session.scalars(
+            sa.select(MailLetter)
+            .where(
+                MailLetter.chunk_id == chunk.id,
+                MailLetter.state == LetterState.DONE,
+                MailLetter.route == Route.MAIL,
+            )
+            .order_by(MailLetter.sequence)
+        )
+    )
     try:
         if rows:
             data, pages = combine(worker.store.read_verified(row.sha256 or "") for row in rows)
             chunk.print_sha256, chunk.print_pages = worker.store.put_bytes(data).sha256, pages
         chunk.manifest_sha256 = worker.store.put_bytes(
-            manifest_csv(session, chunk.number, rows, worker.keyring)).sha256
+            manifest_csv(session, chunk.number, rows, worker.keyring)
+        ).sha256
     except StorageError as error:
-        raise _BatchFailed(f"The print file of chunk {chunk.number} could not be written: "
-                           f"{error}") from error
+        raise _BatchFailed(
+            f"The print file of chunk {chunk.number} could not be written: {error}"
+        ) from error
     chunk.letters, chunk.status, chunk.finished_at = len(rows), ChunkStatus.DONE, worker.clock()
     chunk.claim_token = ""
     session.commit()
 
 
-def manifest_csv(session: Session, number: int, rows: Sequence[MailLetter],
-                 keyring: KeyRing) -> bytes:
+def manifest_csv(
+    session: Session, number: int, rows: Sequence[MailLetter], keyring: KeyRing
+) -> bytes:
     """The mail house's list for one chunk: who each letter goes to, nothing more. Cells are
     neutralised against formula injection."""
-    people = {p.id: p for p in session.scalars(sa.select(RosterPerson).where(
-        RosterPerson.id.in_([row.person_id for row in rows])))}
+    people = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(RosterPerson).where(RosterPerson.id.in_([row.person_id for row in rows]))
+        )
+    }
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(MANIFEST_HEADER)
     for row in rows:
         name, lines = _printed_address(people.get(row.person_id or 0), row, keyring)
-        cells = [row.letter_code, number, row.sequence, row.variant.value if row.variant else "",
-                 name, *(lines + ["", "", ""])[:3], row.page_count, row.sha256]
+        cells = [
+            row.letter_code,
+            number,
+            row.sequence,
+            row.variant.value if row.variant else "",
+            name,
+            *(lines + ["", "", ""])[:3],
+            row.page_count,
+            row.sha256,
+        ]
         writer.writerow([norm.neutralise_cell(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8")
 
 
-def _printed_address(person: RosterPerson | None, row: MailLetter,
-                     keyring: KeyRing) -> tuple[str, list[str]]:
+def _printed_address(
+    person: RosterPerson | None, row: MailLetter, keyring: KeyRing
+) -> tuple[str, list[str]]:
     if person is None or row.variant is None:
         return "(no longer on the roster)", []
     try:
-        recipient = recipient_for(person, roster.decrypt(keyring, person), row.variant,
-                                  row.letter_code)
+        recipient = recipient_for(
+            person, roster.decrypt(keyring, person), row.variant, row.letter_code
+        )
     except Unprintable:
         return "(address changed since the letter was made)", []
     return recipient.addressee, recipient.context["address_lines"]
 
 
 def _release(session: Session, chunk: MailChunk) -> None:
-    session.execute(sa.update(MailChunk).where(MailChunk.id == chunk.id,
-                                               MailChunk.claim_token == chunk.claim_token)
-                    .values(status=ChunkStatus.PENDING, claim_token="")
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(MailChunk)
+        .where(MailChunk.id == chunk.id, MailChunk.claim_token == chunk.claim_token)
+        .values(status=ChunkStatus.PENDING, claim_token="")
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
 
 
-def _fail(session: Session, batch_id: int, chunk: MailChunk, reason: str,
-          now: datetime) -> None:
+def _fail(session: Session, batch_id: int, chunk: MailChunk, reason: str, now: datetime) -> None:
     """Stop the batch with the reason; the group being written is not recorded."""
     session.rollback()
     log.warning("mail batch %s failed: %s", batch_id, reason)
     batch = session.get_one(MailBatch, batch_id)
     if batch.status in _WORKABLE:
         batch.status, batch.message = BatchStatus.FAILED, reason
-        audit.record(session, actor=None, actor_label="worker", at=now,
-                     action="mail_batch.failed", subject_type="mail_batch",
-                     subject_id=batch.id, incident_id=batch.incident_id,
-                     details={"reason": reason, "chunk": chunk.number})
+        audit.record(
+            session,
+            actor=None,
+            actor_label="worker",
+            at=now,
+            action="mail_batch.failed",
+            subject_type="mail_batch",
+            subject_id=batch.id,
+            incident_id=batch.incident_id,
+            details={"reason": reason, "chunk": chunk.number},
+        )
     session.commit()
     _release(session, chunk)
 
@@ -799,17 +1026,28 @@ def _fail(session: Session, batch_id: int, chunk: MailChunk, reason: str,
 def finalise(session: Session, *, now: datetime) -> list[int]:
     """Mark batches whose chunks are all done as completed (any worker may finish the last
     chunk, so this runs on every tick). Commits."""
-    unfinished = sa.select(MailChunk.id).where(MailChunk.batch_id == MailBatch.id,
-                                               MailChunk.status != ChunkStatus.DONE)
-    batches = list(session.scalars(sa.select(MailBatch).where(
-        MailBatch.status.in_(_WORKABLE), ~unfinished.exists())))
+    unfinished = sa.select(MailChunk.id).where(
+        MailChunk.batch_id == MailBatch.id, MailChunk.status != ChunkStatus.DONE
+    )
+    batches = list(
+        session.scalars(
+            sa.select(MailBatch).where(MailBatch.status.in_(_WORKABLE), ~unfinished.exists())
+        )
+    )
     for batch in batches:
         batch.status, batch.finished_at = BatchStatus.COMPLETED, now
         counts = letter_counts(session, batch.id)
-        audit.record(session, actor=None, actor_label="worker", at=now,
-                     action="mail_batch.completed", subject_type="mail_batch",
-                     subject_id=batch.id, incident_id=batch.incident_id,
-                     details={"done": counts.done, "failed": counts.failed})
+        audit.record(
+            session,
+            actor=None,
+            actor_label="worker",
+            at=now,
+            action="mail_batch.completed",
+            subject_type="mail_batch",
+            subject_id=batch.id,
+            incident_id=batch.incident_id,
+            details={"done": counts.done, "failed": counts.failed},
+        )
     session.commit()
     return [batch.id for batch in batches]
 
@@ -829,91 +1067,166 @@ def _workable_batch(session: Session, actor: User, incident_id: int, batch_id: i
     return _batch(session, incident_id, batch_id)
 
 
-def _move(session: Session, batch: MailBatch, *, allowed: Sequence[BatchStatus],
-          to: BatchStatus, doing: str, actor: User, now: datetime) -> None:
+def _move(
+    session: Session,
+    batch: MailBatch,
+    *,
+    allowed: Sequence[BatchStatus],
+    to: BatchStatus,
+    doing: str,
+    actor: User,
+    now: datetime,
+) -> None:
     if batch.status not in allowed:
         names = ", ".join(s.label.lower() for s in allowed)
-        raise InvalidTransition(f"Only a mailing that is {names} can be {doing}; this one is "
-                                f"{batch.status.label.lower()}.")
+        raise InvalidTransition(
+            f"Only a mailing that is {names} can be {doing}; this one is "
+            f"{batch.status.label.lower()}."
+        )
     before = batch.status
     batch.status = to
-    audit.record(session, actor=actor, action=f"mail_batch.{to.value}", at=now,
-                 subject_type="mail_batch", subject_id=batch.id, incident_id=batch.incident_id,
-                 details={"from": before.value})
+    audit.record(
+        session,
+        actor=actor,
+        action=f"mail_batch.{to.value}",
+        at=now,
+        subject_type="mail_batch",
+        subject_id=batch.id,
+        incident_id=batch.incident_id,
+        details={"from": before.value},
+    )
 
 
-def pause(session: Session, *, actor: User, now: datetime, incident_id: int,
-          batch_id: int) -> MailBatch:
+def pause(
+    session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
+) -> MailBatch:
     """Queued/running → paused; the worker stops after the group it is writing. Commits."""
     batch = _workable_batch(session, actor, incident_id, batch_id)
-    _move(session, batch, allowed=_WORKABLE, to=BatchStatus.PAUSED, doing="paused",
-          actor=actor, now=now)
+    _move(
+        session,
+        batch,
+        allowed=_WORKABLE,
+        to=BatchStatus.PAUSED,
+        doing="paused",
+        actor=actor,
+        now=now,
+    )
     session.commit()
     return batch
 
 
-def resume(session: Session, *, actor: User, now: datetime, incident_id: int,
-           batch_id: int) -> MailBatch:
+def resume(
+    session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
+) -> MailBatch:
     """Paused or failed → queued: the worker carries on where it stopped. Commits."""
     batch = _workable_batch(session, actor, incident_id, batch_id)
-    _move(session, batch, allowed=(BatchStatus.PAUSED, BatchStatus.FAILED),
-          to=BatchStatus.QUEUED, doing="resumed", actor=actor, now=now)
+    _move(
+        session,
+        batch,
+        allowed=(BatchStatus.PAUSED, BatchStatus.FAILED),
+        to=BatchStatus.QUEUED,
+        doing="resumed",
+        actor=actor,
+        now=now,
+    )
     batch.message = ""
     session.commit()
     return batch
 
 
-def cancel(session: Session, *, actor: User, now: datetime, incident_id: int,
-           batch_id: int) -> MailBatch:
+def cancel(
+    session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
+) -> MailBatch:
     """Stop for good. Print files already made stay; people whose letters are in a chunk
     that never got its print file are pending again (a later mailing includes them).
     Commits once."""
     batch = _workable_batch(session, actor, incident_id, batch_id)
-    _move(session, batch, allowed=_OPEN, to=BatchStatus.CANCELLED, doing="cancelled",
-          actor=actor, now=now)
+    _move(
+        session,
+        batch,
+        allowed=_OPEN,
+        to=BatchStatus.CANCELLED,
+        doing="cancelled",
+        actor=actor,
+        now=now,
+    )
     batch.finished_at = now
-    unprinted = sa.select(MailLetter.person_id).join(
-        MailChunk, MailChunk.id == MailLetter.chunk_id).where(
-        MailLetter.batch_id == batch.id, MailLetter.route == Route.MAIL,
-        MailLetter.state == LetterState.DONE, MailChunk.status != ChunkStatus.DONE)
+    unprinted = (
+        sa.select(MailLetter.person_id)
+        .join(MailChunk, MailChunk.id == MailLetter.chunk_id)
+        .where(
+            MailLetter.batch_id == batch.id,
+            MailLetter.route == Route.MAIL,
+            MailLetter.state == LetterState.DONE,
+            MailChunk.status != ChunkStatus.DONE,
+        )
+    )
     session.execute(
         sa.update(RosterPerson)
-        .where(RosterPerson.id.in_(unprinted.scalar_subquery()),
-               RosterPerson.notice_status == NoticeStatus.LETTER_GENERATED)
+        .where(
+            RosterPerson.id.in_(unprinted.scalar_subquery()),
+            RosterPerson.notice_status == NoticeStatus.LETTER_GENERATED,
+        )
         .values(notice_status=NoticeStatus.PENDING, notice_method=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     return batch
 
 
-def retry(session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int,
-          letter_id: int | None = None) -> int:
+def retry(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    batch_id: int,
+    letter_id: int | None = None,
+) -> int:
     """Queue failed letters (one, or all) again in a new chunk with its own print file, so a
     print file already sent to the mail house never changes. Returns how many. Commits."""
     batch = _workable_batch(session, actor, incident_id, batch_id)
     if batch.status is BatchStatus.CANCELLED:
         raise InvalidTransition("This mailing was cancelled; start a new one instead.")
-    query = sa.select(MailLetter).where(MailLetter.batch_id == batch.id,
-                                        MailLetter.state == LetterState.FAILED)
+    query = sa.select(MailLetter).where(
+        MailLetter.batch_id == batch.id, MailLetter.state == LetterState.FAILED
+    )
     if letter_id is not None:
         query = query.where(MailLetter.id == letter_id)
     rows = list(session.scalars(query.order_by(MailLetter.sequence)))
     if not rows:
         raise NotFound("No failed letter to retry.")
-    number = (session.scalar(sa.select(sa.func.max(MailChunk.number)).where(
-        MailChunk.batch_id == batch.id)) or 0) + 1
-    chunk = MailChunk(batch_id=batch.id, number=number, first_sequence=rows[0].sequence,
-                      people=[[r.sequence, r.person_id, r.route.value,
-                               r.variant.value if r.variant else ""] for r in rows])
+    number = (
+        session.scalar(
+            sa.select(sa.func.max(MailChunk.number)).where(MailChunk.batch_id == batch.id)
+        )
+        or 0
+    ) + 1
+    chunk = MailChunk(
+        batch_id=batch.id,
+        number=number,
+        first_sequence=rows[0].sequence,
+        people=[
+            [r.sequence, r.person_id, r.route.value, r.variant.value if r.variant else ""]
+            for r in rows
+        ],
+    )
     session.add(chunk)
     session.flush()
     for row in rows:
         row.state, row.chunk_id = LetterState.RETRY, chunk.id
     if batch.status in (BatchStatus.COMPLETED, BatchStatus.FAILED):
         batch.status, batch.finished_at, batch.message = BatchStatus.QUEUED, None, ""
-    audit.record(session, actor=actor, action="mail_batch.retry", at=now,
-                 subject_type="mail_batch", subject_id=batch.id, incident_id=incident_id,
-                 details={"letters": [r.letter_code for r in rows], "chunk": number})
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_batch.retry",
+        at=now,
+        subject_type="mail_batch",
+        subject_id=batch.id,
+        incident_id=incident_id,
+        details={"letters": [r.letter_code for r in rows], "chunk": number},
+    )
     session.commit()
     return len(rows)
 
@@ -932,7 +1245,8 @@ class Counts:
 def letter_counts(session: Session, batch_id: int) -> Counts:
     rows = session.execute(
         sa.select(MailLetter.state, MailLetter.route, sa.func.count())
-        .where(MailLetter.batch_id == batch_id).group_by(MailLetter.state, MailLetter.route)
+        .where(MailLetter.batch_id == batch_id)
+        .group_by(MailLetter.state, MailLetter.route)
     ).all()
     by = {(state, route): n for state, route, n in rows}
     return Counts(
@@ -948,26 +1262,33 @@ def progress_of(session: Session, batch: MailBatch, now: datetime) -> dict[str, 
     counts = letter_counts(session, batch.id)
     total = batch.mail_count + batch.email_count
     recent, first, last = session.execute(
-        sa.select(sa.func.count(), sa.func.min(MailLetter.done_at), sa.func.max(
-            MailLetter.done_at)).where(MailLetter.batch_id == batch.id,
-                                       MailLetter.done_at >= now - RATE_WINDOW)).one()
+        sa.select(
+            sa.func.count(), sa.func.min(MailLetter.done_at), sa.func.max(MailLetter.done_at)
+        ).where(MailLetter.batch_id == batch.id, MailLetter.done_at >= now - RATE_WINDOW)
+    ).one()
     span = (last - first).total_seconds() if recent > 1 and first and last else 0.0
     rate = recent / span if span > 0 else 0.0
     left = max(total - counts.done - counts.failed, 0)
     active = batch.status in _WORKABLE
     return {
-        "status": batch.status.value, "status_label": batch.status.label,
-        "total": total, "done": counts.done, "failed": counts.failed, "left": left,
+        "status": batch.status.value,
+        "status_label": batch.status.label,
+        "total": total,
+        "done": counts.done,
+        "failed": counts.failed,
+        "left": left,
         "emailed": counts.emailed,
         "percent": round(100 * (counts.done + counts.failed) / total, 1) if total else 100.0,
         "rate": round(rate, 1) if active else 0.0,
         "eta_seconds": round(left / rate) if active and rate > 0 and left else None,
-        "message": batch.message, "active": active,
+        "message": batch.message,
+        "active": active,
     }
 
 
-def progress(session: Session, *, actor: User, now: datetime, incident_id: int,
-             batch_id: int) -> dict[str, Any]:
+def progress(
+    session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
+) -> dict[str, Any]:
     roster.get_readable(session, actor=actor, incident_id=incident_id)
     return progress_of(session, _batch(session, incident_id, batch_id), now)
 
@@ -984,26 +1305,47 @@ class BatchPage:
     may_change: bool
 
 
-def batch_page(session: Session, *, actor: User, now: datetime, incident_id: int,
-               batch_id: int) -> BatchPage:
+def batch_page(
+    session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
+) -> BatchPage:
     """The batch with chunks, failed letters (by letter id and reason: no PHI on the page)."""
     incident = roster.get_readable(session, actor=actor, incident_id=incident_id)
     batch = _batch(session, incident_id, batch_id)
-    chunks = list(session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)
-                                  .order_by(MailChunk.number)))
-    failed_query = sa.select(MailLetter).where(MailLetter.batch_id == batch.id,
-                                               MailLetter.state == LetterState.FAILED)
-    failed = list(session.scalars(failed_query.order_by(MailLetter.sequence)
-                                  .limit(FAILED_SHOWN)))
-    failed_total = session.scalar(sa.select(sa.func.count()).select_from(
-        failed_query.subquery())) or 0
-    return BatchPage(incident, batch, chunks, failed, failed_total,
-                     progress_of(session, batch, now), session.get_one(User, batch.started_by_id),
-                     roster.can_change(session, actor=actor, incident=incident))
+    chunks = list(
+        session.scalars(
+            sa.select(MailChunk).where(MailChunk.batch_id == batch.id).order_by(MailChunk.number)
+        )
+    )
+    failed_query = sa.select(MailLetter).where(
+        MailLetter.batch_id == batch.id, MailLetter.state == LetterState.FAILED
+    )
+    failed = list(session.scalars(failed_query.order_by(MailLetter.sequence).limit(FAILED_SHOWN)))
+    failed_total = (
+        session.scalar(sa.select(sa.func.count()).select_from(failed_query.subquery())) or 0
+    )
+    return BatchPage(
+        incident,
+        batch,
+        chunks,
+        failed,
+        failed_total,
+        progress_of(session, batch, now),
+        session.get_one(User, batch.started_by_id),
+        roster.can_change(session, actor=actor, incident=incident),
+    )
 
 
-def download(session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int,
-             what: str, store: FileStore, chunk_number: int | None = None) -> tuple[str, bytes]:
+def download(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    batch_id: int,
+    what: str,
+    store: FileStore,
+    chunk_number: int | None = None,
+) -> tuple[str, bytes]:
     """(file name, bytes) of the proof ("proof"), a chunk's print file ("print") or manifest
     ("manifest"), or the whole batch's manifest ("manifest" without a chunk). Verified against
     the SHA-256; audited (commits). These files hold PHI: the roster's readers only."""
@@ -1016,21 +1358,30 @@ def download(session: Session, *, actor: User, now: datetime, incident_id: int, 
     else:
         sha256, name = _file_of(session, batch, what, chunk_number, name)
         data = _read(store, sha256)
-    audit.record(session, actor=actor, action="mail_batch.downloaded", at=now,
-                 subject_type="mail_batch", subject_id=batch.id, incident_id=incident_id,
-                 details={"file": what, "chunk": chunk_number, "name": name})
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_batch.downloaded",
+        at=now,
+        subject_type="mail_batch",
+        subject_id=batch.id,
+        incident_id=incident_id,
+        details={"file": what, "chunk": chunk_number, "name": name},
+    )
     session.commit()
     return name, data
 
 
-def _file_of(session: Session, batch: MailBatch, what: str, number: int | None,
-             name: str) -> tuple[str, str]:
+def _file_of(
+    session: Session, batch: MailBatch, what: str, number: int | None, name: str
+) -> tuple[str, str]:
     if what == "proof":
         if batch.proof_sha256 is None:
             raise NotFound("This mailing has no proof (nobody gets a printed letter).")
         return batch.proof_sha256, f"{name}-proof.pdf"
-    chunk = session.scalar(sa.select(MailChunk).where(MailChunk.batch_id == batch.id,
-                                                      MailChunk.number == number))
+    chunk = session.scalar(
+        sa.select(MailChunk).where(MailChunk.batch_id == batch.id, MailChunk.number == number)
+    )
     if chunk is None or what not in ("print", "manifest"):
         raise NotFound("No such file in this mailing.")
     sha256 = chunk.print_sha256 if what == "print" else chunk.manifest_sha256
@@ -1045,14 +1396,17 @@ def _read(store: FileStore, sha256: str) -> bytes:
         return store.read_verified(sha256)
     except StorageError as error:
         raise letter_workflow.LetterIntegrityFailed(
-            f"The stored file failed its check and is not handed out: {error}") from error
+            f"The stored file failed its check and is not handed out: {error}"
+        ) from error
 
 
 def _batch_manifest(session: Session, batch: MailBatch, store: FileStore) -> bytes:
     """Every finished chunk's manifest, one header."""
     out = [",".join(MANIFEST_HEADER).encode() + b"\r\n"]
-    for sha256 in session.scalars(sa.select(MailChunk.manifest_sha256).where(
-            MailChunk.batch_id == batch.id, MailChunk.manifest_sha256.is_not(None))
-            .order_by(MailChunk.number)):
+    for sha256 in session.scalars(
+        sa.select(MailChunk.manifest_sha256)
+        .where(MailChunk.batch_id == batch.id, MailChunk.manifest_sha256.is_not(None))
+        .order_by(MailChunk.number)
+    ):
         out.append(_read(store, sha256 or "").split(b"\r\n", 1)[1])
     return b"".join(out)

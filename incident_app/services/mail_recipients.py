@@ -27,8 +27,9 @@ class Recipient:
     addressee: str  # the first window line as printed
 
 
-def recipient_for(person: RosterPerson, phi: dict[str, Any], variant: Variant,
-                  letter_code: str) -> Recipient:
+def recipient_for(
+    person: RosterPerson, phi: dict[str, Any], variant: Variant, letter_code: str
+) -> Recipient:
     """The window block of one person's letter. Raises Unprintable naming the problem."""
     name = full_name(phi)
     context: dict[str, Any] = {"letter_id": letter_code}
@@ -53,23 +54,34 @@ def full_name(phi: dict[str, Any]) -> str:
 
 
 def _sufficient(address: dict[str, Any]) -> bool:
-    return norm.address_status(
-        line1=address.get("a1", ""), city=address.get("city", ""),
-        state=address.get("st") or None, zip_code=address.get("zip") or None,
-        country=address.get("ctry", ""),
-    ) is AddressStatus.SUFFICIENT
+    return (
+        norm.address_status(
+            line1=address.get("a1", ""),
+            city=address.get("city", ""),
+            state=address.get("st") or None,
+            zip_code=address.get("zip") or None,
+            country=address.get("ctry", ""),
+        )
+        is AddressStatus.SUFFICIENT
+    )
 
 
 def address_lines(address: dict[str, Any]) -> list[str]:
     """Street, second line, "City, ST ZIP", and the country when it is not the US; at most
     three lines (the two street lines share one when a country is needed)."""
-    city, state, zip_code = address.get("city", ""), address.get("st", ""), address.get(
-        "zip", "")
-    city_line = " ".join(part for part in (f"{city}," if city and (state or zip_code) else city,
-                                           state, zip_code) if part)
+    city, state, zip_code = address.get("city", ""), address.get("st", ""), address.get("zip", "")
+    city_line = " ".join(
+        part
+        for part in (f"{city}," if city and (state or zip_code) else city, state, zip_code)
+        if part
+    )
     country = address.get("ctry", "")
-    lines = [address.get("a1", ""), address.get("a2", ""), city_line,
-             "" if norm.is_us(country) else country]
+    lines = [
+        address.get("a1", ""),
+        address.get("a2", ""),
+        city_line,
+        "" if norm.is_us(country) else country,
+    ]
     lines = [line.strip() for line in lines if line and line.strip()]
     if len(lines) > letters.MAX_ADDRESS_LINES:
         lines = [f"{lines[0]}, {lines[1]}", *lines[2:]]
@@ -80,15 +92,19 @@ def _check_printable(context: dict[str, Any]) -> None:
     if not context["name"].strip():
         raise Unprintable("The roster has no name for this person.")
     if len(context["name"]) > letters.MAX_NAME_LENGTH:
-        raise Unprintable(f"The name has {len(context['name'])} characters; at most "
-                          f"{letters.MAX_NAME_LENGTH} fit the envelope window.")
+        raise Unprintable(
+            f"The name has {len(context['name'])} characters; at most "
+            f"{letters.MAX_NAME_LENGTH} fit the envelope window."
+        )
     lines = context["address_lines"]
     if not lines:
         raise Unprintable("The roster has no postal address for this person.")
     long = [line for line in lines if len(line) > letters.MAX_ADDRESS_LINE_LENGTH]
     if long:
-        raise Unprintable(f"An address line has {len(long[0])} characters; at most "
-                          f"{letters.MAX_ADDRESS_LINE_LENGTH} fit the envelope window.")
+        raise Unprintable(
+            f"An address line has {len(long[0])} characters; at most "
+            f"{letters.MAX_ADDRESS_LINE_LENGTH} fit the envelope window."
+        )
 
 
 # ---- email notice ---------------------------------------------------------------------------
@@ -112,8 +128,11 @@ class _NoticeText(HTMLParser):
                 self.parts.append("\n")
             return
         values = dict(attrs)
-        hidden = tag in ("head", "title", "style") or "data-window" in values or (
-            "footer-id" in (values.get("class") or ""))
+        hidden = (
+            tag in ("head", "title", "style")
+            or "data-window" in values
+            or ("footer-id" in (values.get("class") or ""))
+        )
         if self.skipping or hidden:
             self.skipping += 1
         elif tag in self.BLOCKS:
@@ -136,14 +155,20 @@ class _NoticeText(HTMLParser):
         return "\n".join(out).strip() + "\n"
 
 
-def email_notice(template_name: str, common: dict[str, Any], name: str,
-                 letter_code: str) -> tuple[str, str]:
+def email_notice(
+    template_name: str, common: dict[str, Any], name: str, letter_code: str
+) -> tuple[str, str]:
     """(subject, body) of the email notice: the approved letter's own text for this person."""
-    context = {**common, "recipient": {"letter_id": letter_code, "name": name,
-                                       "address_lines": ["(sent by email)"]}}
+    context = {
+        **common,
+        "recipient": {"letter_id": letter_code, "name": name, "address_lines": ["(sent by email)"]},
+    }
     parser = _NoticeText()
     parser.feed(letters.render_html(template_name, context))
-    subject = ("Aviso de una filtración de datos" if template_name == "individual_es.html"
-               else "Notice of a data breach")
+    subject = (
+        "Aviso de una filtración de datos"
+        if template_name == "individual_es.html"
+        else "Notice of a data breach"
+    )
     organisation = common["organisation"]["name"]
     return f"{subject} – {organisation}"[:300], parser.text() + f"\nLetter ID: {letter_code}\n"

@@ -112,7 +112,10 @@ def metrics(
     breaches = [i for i in chosen if i.id in _reportable_ids(session, ids)]
     kinds = _obligations(session, ids)
     return Metrics(
-        date_from, date_to, len(chosen), len(breaches),
+        date_from,
+        date_to,
+        len(chosen),
+        len(breaches),
         Duration("Time to contain", _contained_days(session, chosen, zone)),
         Duration("Time to assess", _assessed_days(session, chosen, zone)),
         _notify(session, chosen, kinds),
@@ -136,11 +139,12 @@ def _incidents(session: Session, date_from: date | None, date_to: date | None) -
 def _reportable_ids(session: Session, ids: list[int]) -> set[int]:
     """Incidents whose determination (the privacy officer's override when recorded) is a
     reportable breach."""
-    rows = session.execute(sa.select(Determination.incident_id, Determination.reportable,
-                                     Determination.override_reportable)
-                           .where(Determination.incident_id.in_(ids)))
-    return {i for i, computed, override in rows
-            if (computed if override is None else override)}
+    rows = session.execute(
+        sa.select(
+            Determination.incident_id, Determination.reportable, Determination.override_reportable
+        ).where(Determination.incident_id.in_(ids))
+    )
+    return {i for i, computed, override in rows if (computed if override is None else override)}
 
 
 def _days(incident: Incident, moment: datetime | date, zone: ZoneInfo) -> int | None:
@@ -153,9 +157,13 @@ def _days(incident: Incident, moment: datetime | date, zone: ZoneInfo) -> int | 
 
 def _contained_days(session: Session, chosen: list[Incident], zone: ZoneInfo) -> list[int]:
     entries = session.scalars(
-        sa.select(TimelineEntry).where(TimelineEntry.incident_id.in_([i.id for i in chosen]),
-                                       TimelineEntry.kind == EntryKind.STATUS)
-        .order_by(TimelineEntry.occurred_at, TimelineEntry.id))
+        sa.select(TimelineEntry)
+        .where(
+            TimelineEntry.incident_id.in_([i.id for i in chosen]),
+            TimelineEntry.kind == EntryKind.STATUS,
+        )
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+    )
     contained: dict[int, datetime] = {}
     for entry in entries:
         moved_to = (entry.details or {}).get("to")
@@ -167,9 +175,12 @@ def _contained_days(session: Session, chosen: list[Incident], zone: ZoneInfo) ->
 def _assessed_days(session: Session, chosen: list[Incident], zone: ZoneInfo) -> list[int]:
     rows = session.execute(
         sa.select(AssessmentVersion.incident_id, sa.func.min(AssessmentVersion.signed_at))
-        .where(AssessmentVersion.incident_id.in_([i.id for i in chosen]),
-               AssessmentVersion.signed_at.is_not(None))
-        .group_by(AssessmentVersion.incident_id))
+        .where(
+            AssessmentVersion.incident_id.in_([i.id for i in chosen]),
+            AssessmentVersion.signed_at.is_not(None),
+        )
+        .group_by(AssessmentVersion.incident_id)
+    )
     return _collect(chosen, {i: _aware(at) for i, at in rows}, zone)
 
 
@@ -178,16 +189,16 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _collect(chosen: list[Incident], when: dict[int, datetime | date],
-             zone: ZoneInfo) -> list[int]:
+def _collect(chosen: list[Incident], when: dict[int, datetime | date], zone: ZoneInfo) -> list[int]:
     days = [_days(i, when[i.id], zone) for i in chosen if i.id in when]
     return [d for d in days if d is not None]
 
 
 def _obligations(session: Session, ids: list[int]) -> dict[str, list[Obligation]]:
     grouped: dict[str, list[Obligation]] = {}
-    for row in session.scalars(sa.select(Obligation).where(Obligation.incident_id.in_(ids),
-                                                           Obligation.active.is_(True))):
+    for row in session.scalars(
+        sa.select(Obligation).where(Obligation.incident_id.in_(ids), Obligation.active.is_(True))
+    ):
         grouped.setdefault(row.kind, []).append(row)
     return dict(sorted(grouped.items()))
 
@@ -197,26 +208,34 @@ def _sent(session: Session, kinds: dict[str, list[Obligation]]) -> dict[str, dic
     by_id = {o.id: o for rows in kinds.values() for o in rows}
     met: dict[str, dict[int, date]] = {}
     small = {o.incident_id: o for o in kinds.get("hhs_annual_log", [])}
-    for filing in session.scalars(sa.select(HhsFiling).where(
-            HhsFiling.report_type == ReportType.INITIAL,
-            HhsFiling.incident_id.in_(list(small)))):
+    for filing in session.scalars(
+        sa.select(HhsFiling).where(
+            HhsFiling.report_type == ReportType.INITIAL, HhsFiling.incident_id.in_(list(small))
+        )
+    ):
         met.setdefault("hhs_annual_log", {})[small[filing.incident_id].id] = filing.filed_on
-    rows = session.execute(sa.select(NoticeSent.obligation_id, sa.func.min(NoticeSent.sent_on))
-                           .where(NoticeSent.obligation_id.in_(list(by_id)))
-                           .group_by(NoticeSent.obligation_id))
+    rows = session.execute(
+        sa.select(NoticeSent.obligation_id, sa.func.min(NoticeSent.sent_on))
+        .where(NoticeSent.obligation_id.in_(list(by_id)))
+        .group_by(NoticeSent.obligation_id)
+    )
     for obligation_id, sent_on in rows:
         met.setdefault(by_id[obligation_id].kind, {})[obligation_id] = sent_on
     return met
 
 
-def _notify(session: Session, chosen: list[Incident],
-            kinds: dict[str, list[Obligation]]) -> list[Duration]:
+def _notify(
+    session: Session, chosen: list[Incident], kinds: dict[str, list[Obligation]]
+) -> list[Duration]:
     incidents = {i.id: i for i in chosen}
     met = _sent(session, kinds)
     result = []
     for kind, rows in kinds.items():
-        days = [_days(incidents[o.incident_id], met[kind][o.id], UTC_ZONE)
-                for o in rows if o.id in met.get(kind, {})]
+        days = [
+            _days(incidents[o.incident_id], met[kind][o.id], UTC_ZONE)
+            for o in rows
+            if o.id in met.get(kind, {})
+        ]
         result.append(Duration(kind, [d for d in days if d is not None]))
     return result
 
@@ -255,8 +274,9 @@ def _per_quarter(breaches: list[Incident]) -> list[tuple[str, int]]:
 # ---- CSV -------------------------------------------------------------------------------------
 
 
-def export_csv(session: Session, *, actor: User, date_from: date | None, date_to: date | None,
-               now: datetime) -> str:
+def export_csv(
+    session: Session, *, actor: User, date_from: date | None, date_to: date | None, now: datetime
+) -> str:
     """Every figure on the metrics page as (section, item, value) rows. Audited; commits."""
     report = metrics(session, actor=actor, date_from=date_from, date_to=date_to)
     buffer = io.StringIO()
@@ -264,8 +284,13 @@ def export_csv(session: Session, *, actor: User, date_from: date | None, date_to
     writer.writerow(("section", "item", "value"))
     for row in csv_rows(report):
         writer.writerow([neutralise(value) for value in row])
-    audit.record(session, actor=actor, action="metrics.exported", at=now,
-                 details={"date_from": date_from, "date_to": date_to, "format": "csv"})
+    audit.record(
+        session,
+        actor=actor,
+        action="metrics.exported",
+        at=now,
+        details={"date_from": date_from, "date_to": date_to, "format": "csv"},
+    )
     session.commit()
     return buffer.getvalue()
 
@@ -275,10 +300,12 @@ def _figure(value: float | None) -> str:
 
 
 def csv_rows(report: Metrics) -> list[tuple[str, str, str]]:
-    rows = [("range", "from", report.date_from.isoformat() if report.date_from else ""),
-            ("range", "to", report.date_to.isoformat() if report.date_to else ""),
-            ("counts", "incidents", str(report.incidents)),
-            ("counts", "breaches", str(report.breaches))]
+    rows = [
+        ("range", "from", report.date_from.isoformat() if report.date_from else ""),
+        ("range", "to", report.date_to.isoformat() if report.date_to else ""),
+        ("counts", "incidents", str(report.incidents)),
+        ("counts", "breaches", str(report.breaches)),
+    ]
     for duration in (report.contain, report.assess, *report.notify):
         section = "time to notify (days)" if duration in report.notify else "days"
         rows.append((section, f"{duration.label} median", _figure(duration.median)))
@@ -289,10 +316,12 @@ def csv_rows(report: Metrics) -> list[tuple[str, str, str]]:
     rows += [("breaches by location", label, str(n)) for label, n in report.by_location]
     rows += [("individuals affected", q, str(n)) for q, n in report.individuals_per_quarter]
     costs = report.impact
-    rows += [("costs", "total", impact.money(costs.total_cents, costs.currency)),
-             ("costs", "actual", impact.money(costs.actual_cents, costs.currency)),
-             ("costs", "estimated", impact.money(costs.estimated_cents, costs.currency)),
-             ("costs", "incidents with costs", str(costs.incidents_with_costs)),
-             ("disruption", "disruptions", str(costs.disruption.count)),
-             ("disruption", "days to recover (total)", str(costs.recovery_days_total))]
+    rows += [
+        ("costs", "total", impact.money(costs.total_cents, costs.currency)),
+        ("costs", "actual", impact.money(costs.actual_cents, costs.currency)),
+        ("costs", "estimated", impact.money(costs.estimated_cents, costs.currency)),
+        ("costs", "incidents with costs", str(costs.incidents_with_costs)),
+        ("disruption", "disruptions", str(costs.disruption.count)),
+        ("disruption", "days to recover (total)", str(costs.recovery_days_total)),
+    ]
     return rows

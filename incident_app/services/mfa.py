@@ -53,8 +53,7 @@ def _secret(user: User, keyring: KeyRing) -> str:
     return keyring.decrypt(user.totp_secret, _aad(user)).decode()
 
 
-def begin_enrolment(session: Session, *, actor: User, keyring: KeyRing, now: datetime
-                    ) -> Enrolment:
+def begin_enrolment(session: Session, *, actor: User, keyring: KeyRing, now: datetime) -> Enrolment:
     """A fresh secret, stored encrypted and not yet active, with its QR code (made locally)."""
     user = session.get(User, actor.id)
     secret = pyotp.random_base32()
@@ -87,8 +86,11 @@ def confirm_enrolment(
     user = session.get(User, actor.id)
     step = _matching_step(_secret(user, keyring), code, now, last_step=None)
     if step is None:
-        raise ValidationFailed("That code does not match. Check the time on your phone and "
-                               "enter the current 6-digit code.", field="code")
+        raise ValidationFailed(
+            "That code does not match. Check the time on your phone and "
+            "enter the current 6-digit code.",
+            field="code",
+        )
     user.mfa_enabled, user.totp_last_step = True, step
     codes = _new_recovery_codes(session, user, now)
     audit.record(session, actor=user, action="mfa.enabled", at=now)
@@ -120,14 +122,21 @@ def _new_recovery_codes(session: Session, user: User, now: datetime) -> list[str
     for _ in range(RECOVERY_CODES):
         raw = secrets.token_hex(5)
         codes.append(f"{raw[:5]}-{raw[5:]}")
-        session.add(RecoveryCode(user_id=user.id, code_hash=_code_hash(user.id, raw),
-                                 created_at=now))
+        session.add(
+            RecoveryCode(user_id=user.id, code_hash=_code_hash(user.id, raw), created_at=now)
+        )
     return codes
 
 
 def verify_second_factor(
-    session: Session, *, user: User, keyring: KeyRing, code: str, now: datetime,
-    max_failures: int, lock_minutes: int,
+    session: Session,
+    *,
+    user: User,
+    keyring: KeyRing,
+    code: str,
+    now: datetime,
+    max_failures: int,
+    lock_minutes: int,
 ) -> bool:
     """Check a TOTP or recovery code at sign-in; failures count toward the lockout. Commits."""
     from incident_app.services.auth import register_failure
@@ -135,32 +144,54 @@ def verify_second_factor(
     step = _matching_step(_secret(user, keyring), code, now, user.totp_last_step)
     used = None if step is not None else _use_recovery_code(session, user, code, now)
     if step is None and used is None:
-        register_failure(session, user, "wrong_mfa_code", now,
-                         max_failures=max_failures, lock_minutes=lock_minutes)
+        register_failure(
+            session,
+            user,
+            "wrong_mfa_code",
+            now,
+            max_failures=max_failures,
+            lock_minutes=lock_minutes,
+        )
         session.commit()
         return False
     if step is not None:
         user.totp_last_step = step
     user.failed_logins, user.locked_until = 0, None
-    audit.record(session, actor=user, action="auth.mfa_verified", at=now,
-                 details={"method": "totp" if step is not None else "recovery_code"})
+    audit.record(
+        session,
+        actor=user,
+        action="auth.mfa_verified",
+        at=now,
+        details={"method": "totp" if step is not None else "recovery_code"},
+    )
     session.commit()
     return True
 
 
-def _use_recovery_code(session: Session, user: User, code: str, now: datetime
-                       ) -> RecoveryCode | None:
-    row = session.scalar(sa.select(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None),
-        RecoveryCode.code_hash == _code_hash(user.id, code)))
+def _use_recovery_code(
+    session: Session, user: User, code: str, now: datetime
+) -> RecoveryCode | None:
+    row = session.scalar(
+        sa.select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.used_at.is_(None),
+            RecoveryCode.code_hash == _code_hash(user.id, code),
+        )
+    )
     if row is not None:
         row.used_at = now
     return row
 
 
 def remaining_recovery_codes(session: Session, *, user: User) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )
 
 
 def reset(session: Session, *, actor: User, user_id: int, now: datetime) -> User:
@@ -173,7 +204,14 @@ def reset(session: Session, *, actor: User, user_id: int, now: datetime) -> User
     session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     sessions.revoke_all(session, user_id=user.id, now=now, reason="mfa_reset")
     user.session_version += 1
-    audit.record(session, actor=actor, action="mfa.reset", at=now, subject_type="user",
-                 subject_id=user.id, details={"email": user.email})
+    audit.record(
+        session,
+        actor=actor,
+        action="mfa.reset",
+        at=now,
+        subject_type="user",
+        subject_id=user.id,
+        details={"email": user.email},
+    )
     session.commit()
     return user

@@ -56,7 +56,12 @@ class NoticeInput:
 
 
 def mark_sent(
-    session: Session, *, actor: User, now: datetime, incident_id: int, letter_id: int,
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
     notice: NoticeInput,
 ) -> NoticeSent:
     """Record that the approved letter went out; freeze days after discovery and days late.
@@ -96,13 +101,14 @@ def _validate(notice: NoticeInput, today: date) -> None:
         raise ValidationFailed(f"Keep notes under {TEXT_MAX} characters.", field="notes")
     method = notice.method
     if method is NoticeMethod.PRESS_RELEASE and not [o for o in notice.outlets if o.strip()]:
-        raise ValidationFailed("Name the outlets that received the press release.",
-                               field="outlets")
+        raise ValidationFailed("Name the outlets that received the press release.", field="outlets")
     if method is NoticeMethod.HHS_PORTAL and not re.fullmatch(
         r"[A-Za-z0-9-]{4,64}", notice.transaction_number.strip()
     ):
-        raise ValidationFailed("Enter the HHS portal's transaction number (letters, digits, "
-                               "dashes).", field="transaction_number")
+        raise ValidationFailed(
+            "Enter the HHS portal's transaction number (letters, digits, dashes).",
+            field="transaction_number",
+        )
     if method is NoticeMethod.WEB_POSTING:
         _validate_posting(notice)
 
@@ -110,16 +116,23 @@ def _validate(notice: NoticeInput, today: date) -> None:
 def _validate_posting(notice: NoticeInput) -> None:
     start, end = notice.posting_start, notice.posting_end
     if start is None or end is None:
-        raise ValidationFailed("Enter the web posting's start and end dates.",
-                               field="posting_start")
+        raise ValidationFailed(
+            "Enter the web posting's start and end dates.", field="posting_start"
+        )
     if end < start + timedelta(days=WEB_POSTING_DAYS):
         raise ValidationFailed(
             f"A conspicuous web posting must stay up at least {WEB_POSTING_DAYS} days "
-            f"(until {start + timedelta(days=WEB_POSTING_DAYS)} or later).", field="posting_end")
+            f"(until {start + timedelta(days=WEB_POSTING_DAYS)} or later).",
+            field="posting_end",
+        )
 
 
 def _frozen_notice(
-    session: Session, incident: Incident, letter: Letter, notice: NoticeInput, actor: User,
+    session: Session,
+    incident: Incident,
+    letter: Letter,
+    notice: NoticeInput,
+    actor: User,
     now: datetime,
 ) -> NoticeSent:
     discovery = letter_context.discovery_date(session, incident)
@@ -127,16 +140,23 @@ def _frozen_notice(
     assert letter.approved_version_id is not None  # approval_valid checked it
     web = notice.method is NoticeMethod.WEB_POSTING
     return NoticeSent(
-        incident_id=incident.id, obligation_id=letter.obligation_id, letter_id=letter.id,
-        letter_version_id=letter.approved_version_id, method=notice.method,
-        sent_on=notice.sent_on, outlets=[o.strip() for o in notice.outlets if o.strip()],
+        incident_id=incident.id,
+        obligation_id=letter.obligation_id,
+        letter_id=letter.id,
+        letter_version_id=letter.approved_version_id,
+        method=notice.method,
+        sent_on=notice.sent_on,
+        outlets=[o.strip() for o in notice.outlets if o.strip()],
         transaction_number=notice.transaction_number.strip()[:64],
         posting_start=notice.posting_start if web else None,
-        posting_end=notice.posting_end if web else None, notes=notice.notes.strip(),
-        discovery_on_at_send=discovery, due_on_at_send=due,
+        posting_end=notice.posting_end if web else None,
+        notes=notice.notes.strip(),
+        discovery_on_at_send=discovery,
+        due_on_at_send=due,
         days_after_discovery=(notice.sent_on - discovery).days if discovery else None,
         days_late=max(0, (notice.sent_on - due).days) if due else None,
-        recorded_by_id=actor.id, recorded_at=now,
+        recorded_by_id=actor.id,
+        recorded_at=now,
     )
 
 
@@ -146,17 +166,33 @@ def _record_sent(
     version = letter.approved_version
     assert version is not None
     letter.status, letter.updated_at = LetterStatus.SENT, now
-    letter_workflow.record_review_event(session, letter, version, ReviewAction.SENT, actor, now,
-                                  f"{row.method.label} on {row.sent_on.isoformat()}")
+    letter_workflow.record_review_event(
+        session,
+        letter,
+        version,
+        ReviewAction.SENT,
+        actor,
+        now,
+        f"{row.method.label} on {row.sent_on.isoformat()}",
+    )
     late = "" if not row.days_late else f", {row.days_late} day(s) late"
     details = {
-        "notice_id": row.id, "method": row.method.value, "sent_on": row.sent_on,
-        "days_after_discovery": row.days_after_discovery, "days_late": row.days_late,
-        "transaction_number": row.transaction_number or None, "outlets": row.outlets,
+        "notice_id": row.id,
+        "method": row.method.value,
+        "sent_on": row.sent_on,
+        "days_after_discovery": row.days_after_discovery,
+        "days_late": row.days_late,
+        "transaction_number": row.transaction_number or None,
+        "outlets": row.outlets,
         "sha256": version.sha256,
     }
     letter_workflow.audit_and_timeline(
-        session, letter, "notice.sent", actor, now, details,
+        session,
+        letter,
+        "notice.sent",
+        actor,
+        now,
+        details,
         f"{letter_workflow.letter_label(letter)} sent by {row.method.label.lower()} on "
         f"{row.sent_on.isoformat()} ({row.days_after_discovery} days after discovery{late}).",
         kind=EntryKind.NOTICE,
@@ -175,7 +211,12 @@ class ProofUpload:
 
 
 def attach_proof(
-    session: Session, *, actor: User, now: datetime, incident_id: int, notice_id: int,
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    notice_id: int,
     upload: ProofUpload,
 ) -> NoticeProof:
     """Store a proof file (affidavit, portal confirmation) for a recorded notice. Commits."""
@@ -188,17 +229,32 @@ def attach_proof(
     if stored.size == 0:
         raise ValidationFailed("The file is empty.", field="file")
     proof = NoticeProof(
-        notice_id=notice.id, sha256=stored.sha256, filename=_safe_filename(upload.filename),
+        notice_id=notice.id,
+        sha256=stored.sha256,
+        filename=_safe_filename(upload.filename),
         content_type=(upload.content_type or "application/octet-stream")[:100],
-        size_bytes=stored.size, description=upload.description.strip()[:300],
-        uploaded_by_id=actor.id, uploaded_at=now,
+        size_bytes=stored.size,
+        description=upload.description.strip()[:300],
+        uploaded_by_id=actor.id,
+        uploaded_at=now,
     )
     session.add(proof)
     session.flush()
-    audit.record(session, actor=actor, action="notice.proof_attached", at=now,
-                 subject_type="notice_proof", subject_id=proof.id, incident_id=incident.id,
-                 details={"notice_id": notice.id, "sha256": stored.sha256,
-                          "filename": proof.filename, "size": stored.size})
+    audit.record(
+        session,
+        actor=actor,
+        action="notice.proof_attached",
+        at=now,
+        subject_type="notice_proof",
+        subject_id=proof.id,
+        incident_id=incident.id,
+        details={
+            "notice_id": notice.id,
+            "sha256": stored.sha256,
+            "filename": proof.filename,
+            "size": stored.size,
+        },
+    )
     session.commit()
     return proof
 
@@ -227,16 +283,30 @@ def open_proof(
     try:
         data = storage.read_verified(proof.sha256)
     except storage.StorageError as error:
-        audit.record(session, actor=actor, action="notice.proof_download_refused", at=now,
-                     subject_type="notice_proof", subject_id=proof.id,
-                     incident_id=incident.id, details={"reason": str(error)})
+        audit.record(
+            session,
+            actor=actor,
+            action="notice.proof_download_refused",
+            at=now,
+            subject_type="notice_proof",
+            subject_id=proof.id,
+            incident_id=incident.id,
+            details={"reason": str(error)},
+        )
         session.commit()
         raise letter_workflow.LetterIntegrityFailed(
             f"Download refused: the stored proof file no longer matches its SHA-256 ({error})."
         ) from error
-    audit.record(session, actor=actor, action="notice.proof_downloaded", at=now,
-                 subject_type="notice_proof", subject_id=proof.id, incident_id=incident.id,
-                 details={"sha256": proof.sha256})
+    audit.record(
+        session,
+        actor=actor,
+        action="notice.proof_downloaded",
+        at=now,
+        subject_type="notice_proof",
+        subject_id=proof.id,
+        incident_id=incident.id,
+        details={"sha256": proof.sha256},
+    )
     session.commit()
     return proof, data
 
@@ -273,7 +343,8 @@ def sent_notices(session: Session, incident_id: int) -> list[SentNotice]:
     """Every notice recorded for the incident, oldest first. No access check: callers check
     access to the incident first (as with obligations.obligations_of)."""
     rows = session.scalars(
-        sa.select(NoticeSent).where(NoticeSent.incident_id == incident_id)
+        sa.select(NoticeSent)
+        .where(NoticeSent.incident_id == incident_id)
         .order_by(NoticeSent.sent_on, NoticeSent.id)
     )
     return [_view(row) for row in rows]
@@ -282,14 +353,24 @@ def sent_notices(session: Session, incident_id: int) -> list[SentNotice]:
 def _view(row: NoticeSent) -> SentNotice:
     version = row.letter.approved_version
     return SentNotice(
-        id=row.id, obligation_id=row.obligation_id, kind=row.obligation.kind,
-        jurisdiction=row.obligation.jurisdiction, letter_id=row.letter_id,
-        document_id=row.letter.document_id, method=row.method, sent_on=row.sent_on,
-        outlets=tuple(row.outlets), transaction_number=row.transaction_number,
-        posting_start=row.posting_start, posting_end=row.posting_end,
-        discovery_on_at_send=row.discovery_on_at_send, due_on_at_send=row.due_on_at_send,
-        days_after_discovery=row.days_after_discovery, days_late=row.days_late,
-        sha256=version.sha256 if version else "", recorded_at=row.recorded_at,
+        id=row.id,
+        obligation_id=row.obligation_id,
+        kind=row.obligation.kind,
+        jurisdiction=row.obligation.jurisdiction,
+        letter_id=row.letter_id,
+        document_id=row.letter.document_id,
+        method=row.method,
+        sent_on=row.sent_on,
+        outlets=tuple(row.outlets),
+        transaction_number=row.transaction_number,
+        posting_start=row.posting_start,
+        posting_end=row.posting_end,
+        discovery_on_at_send=row.discovery_on_at_send,
+        due_on_at_send=row.due_on_at_send,
+        days_after_discovery=row.days_after_discovery,
+        days_late=row.days_late,
+        sha256=version.sha256 if version else "",
+        recorded_at=row.recorded_at,
         proof_count=len(row.proofs),
     )
 
@@ -305,19 +386,28 @@ class NoticeRow:
     @property
     def differs(self) -> bool:
         return (self.days_after_discovery_now, self.days_late_now) != (
-            self.notice.days_after_discovery, self.notice.days_late)
+            self.notice.days_after_discovery,
+            self.notice.days_late,
+        )
 
 
 def notices_of(session: Session, incident: Incident) -> list[NoticeRow]:
     """Recorded notices with the values today's case data would give (call after an access
     check)."""
     discovery = letter_context.discovery_date(session, incident)
-    rows = session.scalars(sa.select(NoticeSent).where(NoticeSent.incident_id == incident.id)
-                           .order_by(NoticeSent.sent_on, NoticeSent.id))
+    rows = session.scalars(
+        sa.select(NoticeSent)
+        .where(NoticeSent.incident_id == incident.id)
+        .order_by(NoticeSent.sent_on, NoticeSent.id)
+    )
     result = []
     for row in rows:
         due = row.obligation.effective_due_on
-        result.append(NoticeRow(
-            row, (row.sent_on - discovery).days if discovery else None,
-            max(0, (row.sent_on - due).days) if due else None))
+        result.append(
+            NoticeRow(
+                row,
+                (row.sent_on - discovery).days if discovery else None,
+                max(0, (row.sent_on - due).days) if due else None,
+            )
+        )
     return result

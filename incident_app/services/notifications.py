@@ -25,10 +25,14 @@ LIST_LIMIT = 200
 
 
 def unread_count(session: Session, *, actor: User) -> int:
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(Notification)
-        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
-    ) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def list_for(session: Session, *, actor: User, unread_only: bool = False) -> list[Notification]:
@@ -36,9 +40,11 @@ def list_for(session: Session, *, actor: User, unread_only: bool = False) -> lis
     query = sa.select(Notification).where(Notification.user_id == actor.id)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
-    return list(session.scalars(
-        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(LIST_LIMIT)
-    ))
+    return list(
+        session.scalars(
+            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(LIST_LIMIT)
+        )
+    )
 
 
 def mark_read(session: Session, *, actor: User, notification_id: int, now: datetime) -> None:
@@ -74,10 +80,14 @@ def failing_email_count(session: Session, *, actor: User) -> int:
     """Messages whose last attempt failed — only counted for people who manage settings."""
     if not can(actor, Capability.MANAGE_SETTINGS):
         return 0
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(EmailMessage)
-        .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.attempts > 0)
-    ) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(EmailMessage)
+            .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.attempts > 0)
+        )
+        or 0
+    )
 
 
 def email_delivery_status(
@@ -85,20 +95,33 @@ def email_delivery_status(
 ) -> EmailDeliveryStatus:
     """What the admin email page shows. NotAllowed without MANAGE_SETTINGS."""
     require(actor, Capability.MANAGE_SETTINGS)
-    pending = session.scalar(
-        sa.select(sa.func.count()).select_from(EmailMessage)
-        .where(EmailMessage.status == EmailStatus.PENDING)
-    ) or 0
-    failing = list(session.scalars(
-        sa.select(EmailMessage)
-        .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.attempts > 0)
-        .order_by(EmailMessage.last_attempt_at.desc()).limit(50)
-    ))
-    sent = session.scalar(
-        sa.select(sa.func.count()).select_from(EmailMessage)
-        .where(EmailMessage.status == EmailStatus.SENT,
-               EmailMessage.sent_at >= now - timedelta(days=1))
-    ) or 0
+    pending = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(EmailMessage)
+            .where(EmailMessage.status == EmailStatus.PENDING)
+        )
+        or 0
+    )
+    failing = list(
+        session.scalars(
+            sa.select(EmailMessage)
+            .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.attempts > 0)
+            .order_by(EmailMessage.last_attempt_at.desc())
+            .limit(50)
+        )
+    )
+    sent = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(EmailMessage)
+            .where(
+                EmailMessage.status == EmailStatus.SENT,
+                EmailMessage.sent_at >= now - timedelta(days=1),
+            )
+        )
+        or 0
+    )
     return EmailDeliveryStatus(configured, pending, failing, sent)
 
 
@@ -122,5 +145,5 @@ def open_body(keyring: KeyRing | None, stored: str) -> str:
         return stored
     if keyring is None:
         raise CryptoError("This message is encrypted and no key ring was given.")
-    blob = base64.b64decode(stored[len(SEALED_PREFIX):])
+    blob = base64.b64decode(stored[len(SEALED_PREFIX) :])
     return keyring.decrypt(blob, _BODY_AAD).decode("utf-8")

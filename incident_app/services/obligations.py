@@ -35,8 +35,12 @@ from incident_app.services import incident_access
 
 HIPAA_KINDS = frozenset(
     {
-        "individual_notice", "hhs_notice", "hhs_annual_log", "media_notice",
-        "substitute_notice", "ba_to_ce_notice",
+        "individual_notice",
+        "hhs_notice",
+        "hhs_annual_log",
+        "media_notice",
+        "substitute_notice",
+        "ba_to_ce_notice",
     }
 )
 
@@ -86,8 +90,10 @@ def signed_assessment(session: Session, incident_id: int) -> AssessmentVersion |
 def residents_by_state(incident: Incident) -> dict[str, int]:
     """Per-state counts: roster counts replace the intake estimate once any exist."""
     rows = incident.state_counts
-    source = CountSource.ROSTER if any(r.source == CountSource.ROSTER for r in rows) else (
-        CountSource.ESTIMATE
+    source = (
+        CountSource.ROSTER
+        if any(r.source == CountSource.ROSTER for r in rows)
+        else (CountSource.ESTIMATE)
     )
     return {row.state: row.residents for row in rows if row.source == source}
 
@@ -110,13 +116,11 @@ def governing_statement(
     )
 
 
-def build_facts(
-    incident: Incident, assessment: AssessmentVersion | None
-) -> rules.BreachFacts:
+def build_facts(incident: Incident, assessment: AssessmentVersion | None) -> rules.BreachFacts:
     """The rules engine's facts for `incident`. Raises rules.InvalidFacts."""
     statement = governing_statement(list(incident.law_enforcement_statements))
-    total = incident.roster_total if incident.roster_total is not None else (
-        incident.affected_estimate
+    total = (
+        incident.roster_total if incident.roster_total is not None else (incident.affected_estimate)
     )
     return rules.BreachFacts(
         discovered_on=incident.treated_known_on,
@@ -190,8 +194,13 @@ def sync(
     _store_determination(session, incident, determination, assessment, now)
     if changes:
         audit.record(
-            session, actor=actor, action="obligations.recomputed", at=now,
-            subject_type="incident", subject_id=incident.id, incident_id=incident.id,
+            session,
+            actor=actor,
+            action="obligations.recomputed",
+            at=now,
+            subject_type="incident",
+            subject_id=incident.id,
+            incident_id=incident.id,
             details=changes,
         )
     session.flush()
@@ -225,8 +234,13 @@ def _store_obligations(
         elif row.due_on != item.due_on:
             due_changes[_label(key)] = [_iso(row.due_on), _iso(item.due_on)]
         if row is None:
-            row = Obligation(incident_id=incident.id, kind=key[0], jurisdiction=key[1],
-                             source_key=key[2], created_at=now)
+            row = Obligation(
+                incident_id=incident.id,
+                kind=key[0],
+                jurisdiction=key[1],
+                source_key=key[2],
+                created_at=now,
+            )
             session.add(row)
         _copy(row, item, now)
     for key, row in existing.items():
@@ -242,8 +256,11 @@ def _store_obligations(
 
 def _copy(row: Obligation, item: rules.Obligation, now: datetime) -> None:
     values = {
-        "due_on": item.due_on, "citation": item.citation, "reason": item.reason,
-        "detail": dict(item.detail), "active": True,
+        "due_on": item.due_on,
+        "citation": item.citation,
+        "reason": item.reason,
+        "detail": dict(item.detail),
+        "active": True,
     }
     if any(getattr(row, name) != value for name, value in values.items()):
         for name, value in values.items():
@@ -348,10 +365,19 @@ def override_due_date(
     row.override_due_on, row.override_reason = due_on, reason
     row.override_by_id, row.override_at = actor.id, now
     audit.record(
-        session, actor=actor, action="obligation.due_date_overridden", at=now,
-        subject_type="obligation", subject_id=row.id, incident_id=row.incident_id,
-        details={"obligation": f"{row.kind} {row.jurisdiction}", "computed": _iso(row.due_on),
-                 "override": [_iso(old), _iso(due_on)], "reason": reason},
+        session,
+        actor=actor,
+        action="obligation.due_date_overridden",
+        at=now,
+        subject_type="obligation",
+        subject_id=row.id,
+        incident_id=row.incident_id,
+        details={
+            "obligation": f"{row.kind} {row.jurisdiction}",
+            "computed": _iso(row.due_on),
+            "override": [_iso(old), _iso(due_on)],
+            "reason": reason,
+        },
     )
     session.commit()
     return row
@@ -380,10 +406,18 @@ def override_determination(
     row.override_reportable, row.override_reason = reportable, reason
     row.override_by_id, row.override_at = actor.id, now
     audit.record(
-        session, actor=actor, action="determination.overridden", at=now,
-        subject_type="incident", subject_id=incident.id, incident_id=incident.id,
-        details={"computed_reportable": row.reportable, "override": [old, reportable],
-                 "reason": reason},
+        session,
+        actor=actor,
+        action="determination.overridden",
+        at=now,
+        subject_type="incident",
+        subject_id=incident.id,
+        incident_id=incident.id,
+        details={
+            "computed_reportable": row.reportable,
+            "override": [old, reportable],
+            "reason": reason,
+        },
     )
     session.commit()
     return row
@@ -392,8 +426,9 @@ def override_determination(
 def _override_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed("Give the reason for the override; it is kept with it.",
-                               field="reason")
+        raise ValidationFailed(
+            "Give the reason for the override; it is kept with it.", field="reason"
+        )
     if len(reason) > 5000:
         raise ValidationFailed("Keep the reason under 5,000 characters.", field="reason")
     return reason
@@ -465,8 +500,13 @@ def update_discovery(
     incident.updated_at = now
     if changes:
         audit.record(
-            session, actor=actor, action="incident.facts_changed", at=now,
-            subject_type="incident", subject_id=incident.id, incident_id=incident.id,
+            session,
+            actor=actor,
+            action="incident.facts_changed",
+            at=now,
+            subject_type="incident",
+            subject_id=incident.id,
+            incident_id=incident.id,
             details=changes,
         )
     try:
@@ -518,5 +558,6 @@ def what_if(*, actor: User, facts: dict[str, Any]) -> rules.Determination:
 def outstanding() -> sa.ColumnElement[bool]:
     """An active obligation whose notice is not yet recorded as sent: what still has a
     deadline to meet (lists, dashboard, reminders and the calendar all use this)."""
-    return sa.and_(Obligation.active.is_(True),
-                   ~sa.exists().where(NoticeSent.obligation_id == Obligation.id))
+    return sa.and_(
+        Obligation.active.is_(True), ~sa.exists().where(NoticeSent.obligation_id == Obligation.id)
+    )

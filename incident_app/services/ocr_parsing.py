@@ -44,8 +44,9 @@ STATE_CODE = re.compile(r"[A-Z]{2}")
 
 # Words that turn a sentence into a description of what was missing ("the laptop was not
 # encrypted", "failed to conduct a risk analysis") rather than something the entity did.
-NEGATION = re.compile(r"\bnot\b|n't\b|\bfail\w*|\black\w*|\babsence of\b|\bnever\b|\bhad no\b",
-                      re.I)
+NEGATION = re.compile(
+    r"\bnot\b|n't\b|\bfail\w*|\black\w*|\babsence of\b|\bnever\b|\bhad no\b", re.I
+)
 DOING = re.compile(
     r"\b(?:implement|adopt|install|deploy|enhanc|upgrad|requir|expand|add|began|begin|"
     r"strengthen|improv|enforc|ensur|now|will|updat|reset|chang|enabl|migrat|encrypted all)\w*",
@@ -67,41 +68,88 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 ACTION_RULES: tuple[ActionRule, ...] = (
-    ActionRule("credit_monitoring", "Offered credit monitoring or identity protection",
-               _rx(r"credit (?:report )?monitoring|identity (?:theft )?(?:protection|monitoring"
-                   r"|restoration)"), negatable=False),
-    ActionRule("workforce_sanctioned", "Sanctioned or dismissed the workforce members involved",
-               _rx(r"\bsanction(?:ed|ing)\b|\bdisciplin(?:ed|ary action)|\b(?:terminated|fired|"
-                   r"dismissed) (?:the |an? |two |several )?(?:employee|workforce member|"
-                   r"staff member|physician|nurse)s?\b|\b(?:employee|workforce member|staff "
-                   r"member|physician|nurse)s? (?:was|were|has been|have been) (?:terminated|"
-                   r"fired|dismissed)|\bemployment (?:was|has been) terminated"),
-               negatable=False),
-    ActionRule("retrained", "Trained or retrained the workforce",
-               _rx(r"\b(?:re-?)?train(?:ed|ing)\b")),
-    ActionRule("encryption", "Adopted or extended encryption",
-               _rx(r"\bencrypt(?:ed|ion|ing|s)?\b"), needs_doing=True),
-    ActionRule("policies_revised", "Revised policies and procedures",
-               _rx(r"\b(?:revis|updat|modif|amend|strengthen|improv|enhanc|develop|adopt|"
-                   r"implement|review|creat|establish)\w*\b[^.]{0,60}\bpolic(?:y|ies)\b")),
-    ActionRule("risk_analysis", "Performed a new risk analysis or risk management plan",
-               _rx(r"\brisk (?:analysis|analyses|assessment|management plan)")),
-    ActionRule("mfa", "Added multi-factor authentication",
-               _rx(r"\bmulti-?factor|\btwo-?factor|\bdual-factor|\b2FA\b|\bMFA\b")),
-    ActionRule("passwords", "Reset or strengthened passwords",
-               _rx(r"\bpasswords?\b"), needs_doing=True),
-    ActionRule("safeguards", "Implemented additional safeguards",
-               _rx(r"\b(?:additional|new|enhanced|improved|stronger|further)\b[^.]{0,40}"
-                   r"\bsafeguards\b")),
-    ActionRule("law_enforcement", "Notified law enforcement",
-               _rx(r"\blaw enforcement\b|\bpolice\b|\bFBI\b|\bFederal Bureau of Investigation"
-                   r"|\bsheriff|\bSecret Service\b")),
-    ActionRule("business_associate", "Ended or revised the business associate relationship",
-               _rx(r"\bterminat\w*\b[^.]{0,60}\b(?:business associate|BA|contract|relationship"
-                   r"|vendor)\b|\b(?:revis|updat|amend)\w*\b[^.]{0,40}\bbusiness associate "
-                   r"(?:agreement|contract)s?")),
-    ActionRule("ocr_technical_assistance", "OCR gave technical assistance",
-               _rx(r"\btechnical assistance\b"), negatable=False),
+    ActionRule(
+        "credit_monitoring",
+        "Offered credit monitoring or identity protection",
+        _rx(
+            r"credit (?:report )?monitoring|identity (?:theft )?(?:protection|monitoring"
+            r"|restoration)"
+        ),
+        negatable=False,
+    ),
+    ActionRule(
+        "workforce_sanctioned",
+        "Sanctioned or dismissed the workforce members involved",
+        _rx(
+            r"\bsanction(?:ed|ing)\b|\bdisciplin(?:ed|ary action)|\b(?:terminated|fired|"
+            r"dismissed) (?:the |an? |two |several )?(?:employee|workforce member|"
+            r"staff member|physician|nurse)s?\b|\b(?:employee|workforce member|staff "
+            r"member|physician|nurse)s? (?:was|were|has been|have been) (?:terminated|"
+            r"fired|dismissed)|\bemployment (?:was|has been) terminated"
+        ),
+        negatable=False,
+    ),
+    ActionRule(
+        "retrained", "Trained or retrained the workforce", _rx(r"\b(?:re-?)?train(?:ed|ing)\b")
+    ),
+    ActionRule(
+        "encryption",
+        "Adopted or extended encryption",
+        _rx(r"\bencrypt(?:ed|ion|ing|s)?\b"),
+        needs_doing=True,
+    ),
+    ActionRule(
+        "policies_revised",
+        "Revised policies and procedures",
+        _rx(
+            r"\b(?:revis|updat|modif|amend|strengthen|improv|enhanc|develop|adopt|"
+            r"implement|review|creat|establish)\w*\b[^.]{0,60}\bpolic(?:y|ies)\b"
+        ),
+    ),
+    ActionRule(
+        "risk_analysis",
+        "Performed a new risk analysis or risk management plan",
+        _rx(r"\brisk (?:analysis|analyses|assessment|management plan)"),
+    ),
+    ActionRule(
+        "mfa",
+        "Added multi-factor authentication",
+        _rx(r"\bmulti-?factor|\btwo-?factor|\bdual-factor|\b2FA\b|\bMFA\b"),
+    ),
+    ActionRule(
+        "passwords", "Reset or strengthened passwords", _rx(r"\bpasswords?\b"), needs_doing=True
+    ),
+    ActionRule(
+        "safeguards",
+        "Implemented additional safeguards",
+        _rx(
+            r"\b(?:additional|new|enhanced|improved|stronger|further)\b[^.]{0,40}"
+            r"\bsafeguards\b"
+        ),
+    ),
+    ActionRule(
+        "law_enforcement",
+        "Notified law enforcement",
+        _rx(
+            r"\blaw enforcement\b|\bpolice\b|\bFBI\b|\bFederal Bureau of Investigation"
+            r"|\bsheriff|\bSecret Service\b"
+        ),
+    ),
+    ActionRule(
+        "business_associate",
+        "Ended or revised the business associate relationship",
+        _rx(
+            r"\bterminat\w*\b[^.]{0,60}\b(?:business associate|BA|contract|relationship"
+            r"|vendor)\b|\b(?:revis|updat|amend)\w*\b[^.]{0,40}\bbusiness associate "
+            r"(?:agreement|contract)s?"
+        ),
+    ),
+    ActionRule(
+        "ocr_technical_assistance",
+        "OCR gave technical assistance",
+        _rx(r"\btechnical assistance\b"),
+        negatable=False,
+    ),
 )
 ACTION_LABELS = {rule.code: rule.label for rule in ACTION_RULES}
 ABBREVIATION = re.compile(
@@ -132,8 +180,11 @@ def rule_matches(rule: ActionRule, sentence: str) -> bool:
 def actions_in(text: str | None) -> list[str]:
     """Codes of the response actions a narrative reports, in ACTION_RULES order."""
     sentences = split_sentences(text or "")
-    return [rule.code for rule in ACTION_RULES
-            if any(rule_matches(rule, sentence) for sentence in sentences)]
+    return [
+        rule.code
+        for rule in ACTION_RULES
+        if any(rule_matches(rule, sentence) for sentence in sentences)
+    ]
 
 
 def sentences_for(text: str | None, code: str) -> list[str]:
@@ -256,8 +307,8 @@ def parse_row(fields: Sequence[str], *, width: int) -> ParsedBreach:
         filing_key=_sha256([name.casefold(), submitted_on.isoformat(), count]),
         entity_name=name,
         state=parse_state(fields[1]),
-        entity_type=_limited(_clean(fields[2]), "Covered Entity Type",
-                             MAX_LENGTHS["entity_type"]) or None,
+        entity_type=_limited(_clean(fields[2]), "Covered Entity Type", MAX_LENGTHS["entity_type"])
+        or None,
         individuals_affected=count,
         submitted_on=submitted_on,
         breach_types=split_multi(fields[5], "Type of Breach"),
@@ -290,6 +341,7 @@ def check_header(header: Sequence[str] | None) -> int:
         return len(cleaned)
     raise ValidationFailed(
         "The first line is not the header of OCR's breach listing. Expected the columns: "
-        + ", ".join(OCR_COLUMNS) + f" (and optionally {PORTAL_COLUMN}). Nothing was imported.",
+        + ", ".join(OCR_COLUMNS)
+        + f" (and optionally {PORTAL_COLUMN}). Nothing was imported.",
         field="path",
     )

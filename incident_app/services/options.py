@@ -58,8 +58,11 @@ def labels(list_name: str, chosen: list[str] | tuple[str, ...]) -> list[str]:
 def phi_categories(chosen: list[str]) -> list[str]:
     """OCR's top-level PHI categories covered by the chosen sub-types (for the OCR export)."""
     by_code = {c["code"]: c["label"] for c in _load("ocr_options.json")["phi_types"]}
-    return [label for code, label in by_code.items()
-            if any(c == code or c.startswith(code + ".") for c in chosen)]
+    return [
+        label
+        for code, label in by_code.items()
+        if any(c == code or c.startswith(code + ".") for c in chosen)
+    ]
 
 
 @cache

@@ -20,8 +20,18 @@ from incident_app.models.user import User
 from incident_app.services import audit
 
 TEXT_FIELDS = (
-    "legal_name", "address_line1", "address_line2", "city", "state", "postal_code",
-    "toll_free_number", "email", "website", "signatory_name", "signatory_title", "timezone",
+    "legal_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "toll_free_number",
+    "email",
+    "website",
+    "signatory_name",
+    "signatory_title",
+    "timezone",
 )
 LOGO_MAX_BYTES = 512 * 1024
 _LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -66,18 +76,32 @@ def update_settings(
         setattr(org, name, value)
     _apply_logo(org, logo, remove_logo, changes)
     _apply_mfa_roles(org, mfa_roles, changes)
-    _apply_flags(org, {"privacy_officer_may_approve": privacy_officer_may_approve,
-                       "email_notice_enabled": email_notice_enabled}, changes)
+    _apply_flags(
+        org,
+        {
+            "privacy_officer_may_approve": privacy_officer_may_approve,
+            "email_notice_enabled": email_notice_enabled,
+        },
+        changes,
+    )
     if changes:
         org.updated_at = now
-        audit.record(session, actor=actor, action="settings.updated", at=now,
-                     subject_type="organisation", subject_id=org.id, details=changes)
+        audit.record(
+            session,
+            actor=actor,
+            action="settings.updated",
+            at=now,
+            subject_type="organisation",
+            subject_id=org.id,
+            details=changes,
+        )
     session.commit()
     return org
 
 
-def _apply_flags(org: Organisation, flags: Mapping[str, bool | None],
-                 changes: dict[str, list[object]]) -> None:
+def _apply_flags(
+    org: Organisation, flags: Mapping[str, bool | None], changes: dict[str, list[object]]
+) -> None:
     for name, value in flags.items():
         if value is not None and value != getattr(org, name):
             changes[name] = [getattr(org, name), value]

@@ -72,7 +72,11 @@ class ImportReport:
 
 
 def import_file(
-    session: Session, *, path: Path, actor: User | None, now: datetime,
+    session: Session,
+    *,
+    path: Path,
+    actor: User | None,
+    now: datetime,
     actor_label: str | None = None,
 ) -> ImportReport:
     """Import OCR's listing from `path`, idempotently; commits once with one audit event.
@@ -91,12 +95,22 @@ def import_file(
             raise
     _mark_repeated_filings(session)
     audit.record(
-        session, actor=actor, actor_label=actor_label, action="ocr.imported", at=now,
+        session,
+        actor=actor,
+        actor_label=actor_label,
+        action="ocr.imported",
+        at=now,
         subject_type="ocr_breach",
-        details={"file": path.name, "sha256": report.file_sha256, "inserted": report.inserted,
-                 "updated": report.updated, "unchanged": report.unchanged,
-                 "duplicates": report.duplicates, "rejected": len(report.rejected),
-                 "rejected_lines": [row.line for row in report.rejected[:50]]},
+        details={
+            "file": path.name,
+            "sha256": report.file_sha256,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "duplicates": report.duplicates,
+            "rejected": len(report.rejected),
+            "rejected_lines": [row.line for row in report.rejected[:50]],
+        },
     )
     session.commit()
     return report
@@ -107,8 +121,12 @@ def _import_rows(session: Session, stream: TextIO, report: ImportReport) -> None
     line = 1
     try:
         width = check_header(next(reader, None))
-        known = {key: (row_id, digest) for key, row_id, digest in session.execute(
-            sa.select(OcrBreach.row_key, OcrBreach.id, OcrBreach.content_hash))}
+        known = {
+            key: (row_id, digest)
+            for key, row_id, digest in session.execute(
+                sa.select(OcrBreach.row_key, OcrBreach.id, OcrBreach.content_hash)
+            )
+        }
         seen: set[str] = set()
         pending: list[OcrBreach] = []
         line = reader.line_num + 1
@@ -126,8 +144,13 @@ def _import_rows(session: Session, stream: TextIO, report: ImportReport) -> None
 
 
 def _import_one(
-    session: Session, fields: list[str], line: int, width: int,
-    known: dict[str, tuple[int, str]], seen: set[str], pending: list[OcrBreach],
+    session: Session,
+    fields: list[str],
+    line: int,
+    width: int,
+    known: dict[str, tuple[int, str]],
+    seen: set[str],
+    pending: list[OcrBreach],
     report: ImportReport,
 ) -> None:
     if not any(value.strip() for value in fields):
@@ -180,9 +203,7 @@ def _flush(session: Session, pending: list[OcrBreach]) -> None:
 
 def _mark_repeated_filings(session: Session) -> None:
     repeated = (
-        sa.select(OcrBreach.filing_key)
-        .group_by(OcrBreach.filing_key)
-        .having(sa.func.count() > 1)
+        sa.select(OcrBreach.filing_key).group_by(OcrBreach.filing_key).having(sa.func.count() > 1)
     )
     is_repeated = OcrBreach.filing_key.in_(repeated)
     session.execute(
@@ -247,15 +268,22 @@ def summarise(counts: Iterable[int], *, missing: int = 0) -> Distribution:
     bins = tuple(
         SizeBin(label, low, sum(1 for n in ordered if low <= n < high))
         for (label, low), high in zip(
-            SIZE_BINS, [b[1] for b in SIZE_BINS[1:]] + [MAX_COUNT + 1], strict=True)
+            SIZE_BINS, [b[1] for b in SIZE_BINS[1:]] + [MAX_COUNT + 1], strict=True
+        )
     )
     if not ordered:
         return Distribution(0, None, None, None, None, None, None, bins, 0, missing)
     return Distribution(
-        count=len(ordered), minimum=ordered[0], q1=quantile(ordered, 0.25),
-        median=quantile(ordered, 0.5), q3=quantile(ordered, 0.75), p90=quantile(ordered, 0.9),
-        maximum=ordered[-1], bins=bins,
-        at_floor=sum(1 for n in ordered if n == PLACEHOLDER_COUNT), missing=missing,
+        count=len(ordered),
+        minimum=ordered[0],
+        q1=quantile(ordered, 0.25),
+        median=quantile(ordered, 0.5),
+        q3=quantile(ordered, 0.75),
+        p90=quantile(ordered, 0.9),
+        maximum=ordered[-1],
+        bins=bins,
+        at_floor=sum(1 for n in ordered if n == PLACEHOLDER_COUNT),
+        missing=missing,
     )
 
 
@@ -281,8 +309,14 @@ class PeerCriteria:
     affected: int | None = None
 
     @classmethod
-    def of(cls, *, breach_types: Iterable[str] = (), locations: Iterable[str] = (),
-           entity_type: str | None = None, affected: int | None = None) -> PeerCriteria:
+    def of(
+        cls,
+        *,
+        breach_types: Iterable[str] = (),
+        locations: Iterable[str] = (),
+        entity_type: str | None = None,
+        affected: int | None = None,
+    ) -> PeerCriteria:
         if affected is not None and affected < 1:
             raise ValidationFailed("Individuals affected must be at least 1.", field="affected")
         return cls(frozenset(breach_types), frozenset(locations), entity_type or None, affected)
@@ -316,9 +350,13 @@ class Tier:
 # Tried in order until one yields MIN_PEERS breaches: widen the size band first, then drop
 # the entity type, then the location. The type of breach is kept whenever it was given.
 TIERS = (
-    Tier(True, True, 3), Tier(True, True, 10),
-    Tier(True, False, 3), Tier(True, False, 10),
-    Tier(False, False, 3), Tier(False, False, 10), Tier(False, False, None),
+    Tier(True, True, 3),
+    Tier(True, True, 10),
+    Tier(True, False, 3),
+    Tier(True, False, 10),
+    Tier(False, False, 3),
+    Tier(False, False, 10),
+    Tier(False, False, None),
 )
 
 
@@ -329,8 +367,11 @@ def size_band(affected: int, factor: int) -> tuple[int, int]:
 def _has_tag(kind: TagKind, values: Iterable[str]) -> sa.ColumnElement[bool]:
     return (
         sa.select(OcrBreachTag.breach_id)
-        .where(OcrBreachTag.breach_id == OcrBreach.id, OcrBreachTag.kind == kind,
-               OcrBreachTag.value.in_(sorted(values)))
+        .where(
+            OcrBreachTag.breach_id == OcrBreach.id,
+            OcrBreachTag.kind == kind,
+            OcrBreachTag.value.in_(sorted(values)),
+        )
         .exists()
     )
 
@@ -426,21 +467,32 @@ def _comparable_page(
     session: Session, criteria: PeerCriteria, tier: Tier, total: int, limit: int, offset: int
 ) -> ComparablePage:
     rows = session.scalars(
-        sa.select(OcrBreach).where(*_conditions(criteria, tier))
-        .order_by(*_ranking(criteria)).limit(limit).offset(offset)
+        sa.select(OcrBreach)
+        .where(*_conditions(criteria, tier))
+        .order_by(*_ranking(criteria))
+        .limit(limit)
+        .offset(offset)
     ).all()
-    return ComparablePage([_peer(row, criteria) for row in rows], total, tier, criteria,
-                          limit, offset)
+    return ComparablePage(
+        [_peer(row, criteria) for row in rows], total, tier, criteria, limit, offset
+    )
 
 
 def comparable_breaches(
-    session: Session, *, breach_types: Iterable[str] = (), locations: Iterable[str] = (),
-    entity_type: str | None = None, affected: int | None = None, limit: int = 25,
-    offset: int = 0, min_peers: int = MIN_PEERS,
+    session: Session,
+    *,
+    breach_types: Iterable[str] = (),
+    locations: Iterable[str] = (),
+    entity_type: str | None = None,
+    affected: int | None = None,
+    limit: int = 25,
+    offset: int = 0,
+    min_peers: int = MIN_PEERS,
 ) -> ComparablePage:
     """Breaches like ours, ranked; the criteria are relaxed (see TIERS) until enough match."""
-    criteria = PeerCriteria.of(breach_types=breach_types, locations=locations,
-                               entity_type=entity_type, affected=affected)
+    criteria = PeerCriteria.of(
+        breach_types=breach_types, locations=locations, entity_type=entity_type, affected=affected
+    )
     tier, total = resolve_tier(session, criteria, min_peers=min_peers)
     return _comparable_page(session, criteria, tier, total, limit, offset)
 
@@ -459,29 +511,38 @@ class SizeComparison:
 
 
 def _counts(session: Session, conditions: list[sa.ColumnElement[bool]]) -> tuple[list[int], int]:
-    values = session.scalars(
-        sa.select(OcrBreach.individuals_affected).where(*conditions)).all()
+    values = session.scalars(sa.select(OcrBreach.individuals_affected).where(*conditions)).all()
     counts = [n for n in values if n is not None]
     return counts, len(values) - len(counts)
 
 
 def _size_comparison(session: Session, criteria: PeerCriteria, tier: Tier) -> SizeComparison:
     counts, missing = _counts(session, _conditions(criteria, tier))
-    everything, everything_missing = _counts(session, _conditions(PeerCriteria(), Tier(
-        False, False, None)))
+    everything, everything_missing = _counts(
+        session, _conditions(PeerCriteria(), Tier(False, False, None))
+    )
     share = share_at_or_below(counts, criteria.affected) if criteria.affected else None
-    return SizeComparison(summarise(counts, missing=missing),
-                          summarise(everything, missing=everything_missing),
-                          criteria.affected, share)
+    return SizeComparison(
+        summarise(counts, missing=missing),
+        summarise(everything, missing=everything_missing),
+        criteria.affected,
+        share,
+    )
 
 
 def size_distribution(
-    session: Session, *, breach_types: Iterable[str] = (), locations: Iterable[str] = (),
-    entity_type: str | None = None, affected: int | None = None, min_peers: int = MIN_PEERS,
+    session: Session,
+    *,
+    breach_types: Iterable[str] = (),
+    locations: Iterable[str] = (),
+    entity_type: str | None = None,
+    affected: int | None = None,
+    min_peers: int = MIN_PEERS,
 ) -> SizeComparison:
     """Count, min, quartiles, p90 and max over the comparable set and over all of OCR's data."""
-    criteria = PeerCriteria.of(breach_types=breach_types, locations=locations,
-                               entity_type=entity_type, affected=affected)
+    criteria = PeerCriteria.of(
+        breach_types=breach_types, locations=locations, entity_type=entity_type, affected=affected
+    )
     tier, _total = resolve_tier(session, criteria, min_peers=min_peers)
     return _size_comparison(session, criteria, tier)
 
@@ -516,7 +577,8 @@ def _examples(
     rows = session.execute(
         sa.select(OcrBreach.entity_name, OcrBreach.submitted_on, OcrBreach.web_description)
         .where(*conditions, _has_tag(TagKind.ACTION, [code]))
-        .order_by(OcrBreach.submitted_on.desc(), OcrBreach.id.desc()).limit(limit)
+        .order_by(OcrBreach.submitted_on.desc(), OcrBreach.id.desc())
+        .limit(limit)
     ).all()
     examples = []
     for name, submitted_on, text in rows:
@@ -531,17 +593,26 @@ def _actions_summary(
     session: Session, criteria: PeerCriteria, tier: Tier, examples: int
 ) -> ActionsSummary:
     conditions = _conditions(criteria, tier)
-    described = session.scalar(sa.select(sa.func.count()).select_from(OcrBreach).where(
-        *conditions, OcrBreach.web_description.is_not(None))) or 0
+    described = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OcrBreach)
+            .where(*conditions, OcrBreach.web_description.is_not(None))
+        )
+        or 0
+    )
     in_set = sa.select(OcrBreach.id).where(*conditions)
-    counts = dict(session.execute(
-        sa.select(OcrBreachTag.value, sa.func.count())
-        .where(OcrBreachTag.kind == TagKind.ACTION, OcrBreachTag.breach_id.in_(in_set))
-        .group_by(OcrBreachTag.value)
-    ).all())
+    counts = dict(
+        session.execute(
+            sa.select(OcrBreachTag.value, sa.func.count())
+            .where(OcrBreachTag.kind == TagKind.ACTION, OcrBreachTag.breach_id.in_(in_set))
+            .group_by(OcrBreachTag.value)
+        ).all()
+    )
     evidence = [
-        ActionEvidence(code, ACTION_LABELS[code], counts[code],
-                       _examples(session, conditions, code, examples))
+        ActionEvidence(
+            code, ACTION_LABELS[code], counts[code], _examples(session, conditions, code, examples)
+        )
         for code in sorted(counts, key=lambda c: (-counts[c], list(ACTION_LABELS).index(c)))
         if code in ACTION_LABELS
     ]
@@ -549,13 +620,19 @@ def _actions_summary(
 
 
 def response_actions(
-    session: Session, *, breach_types: Iterable[str] = (), locations: Iterable[str] = (),
-    entity_type: str | None = None, affected: int | None = None, examples: int = 3,
+    session: Session,
+    *,
+    breach_types: Iterable[str] = (),
+    locations: Iterable[str] = (),
+    entity_type: str | None = None,
+    affected: int | None = None,
+    examples: int = 3,
     min_peers: int = MIN_PEERS,
 ) -> ActionsSummary:
     """What comparable entities reported doing, by action, most frequent first, with examples."""
-    criteria = PeerCriteria.of(breach_types=breach_types, locations=locations,
-                               entity_type=entity_type, affected=affected)
+    criteria = PeerCriteria.of(
+        breach_types=breach_types, locations=locations, entity_type=entity_type, affected=affected
+    )
     tier, _total = resolve_tier(session, criteria, min_peers=min_peers)
     return _actions_summary(session, criteria, tier, examples)
 
@@ -574,7 +651,12 @@ class PeerReport:
 
 
 def peer_report(
-    session: Session, *, actor: User, criteria: PeerCriteria, page: int = 1, per_page: int = 25,
+    session: Session,
+    *,
+    actor: User,
+    criteria: PeerCriteria,
+    page: int = 1,
+    per_page: int = 25,
 ) -> PeerReport:
     """Everything the peers page shows, with the comparable set resolved once."""
     require(actor, Capability.USE_CALCULATOR)
@@ -594,11 +676,14 @@ def filter_choices(session: Session) -> dict[str, list[str]]:
     tags = session.execute(
         sa.select(OcrBreachTag.kind, OcrBreachTag.value)
         .where(OcrBreachTag.kind.in_([TagKind.BREACH_TYPE, TagKind.LOCATION]))
-        .distinct().order_by(OcrBreachTag.value)
+        .distinct()
+        .order_by(OcrBreachTag.value)
     ).all()
     entities = session.scalars(
-        sa.select(OcrBreach.entity_type).where(OcrBreach.entity_type.is_not(None))
-        .distinct().order_by(OcrBreach.entity_type)
+        sa.select(OcrBreach.entity_type)
+        .where(OcrBreach.entity_type.is_not(None))
+        .distinct()
+        .order_by(OcrBreach.entity_type)
     ).all()
     return {
         "type": [value for kind, value in tags if kind == TagKind.BREACH_TYPE],

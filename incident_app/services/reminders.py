@@ -92,8 +92,7 @@ KIND_LABELS = {
 }
 # Obligations discharged by a letter: the team's legal reviewers are reminded of them too.
 # HHS notices are typed into OCR's portal, not written as letters.
-LETTER_KINDS = frozenset(KIND_LABELS) - {"hhs_notice", "hhs_annual_log", TASK_KIND,
-                                          ACTION_KIND}
+LETTER_KINDS = frozenset(KIND_LABELS) - {"hhs_notice", "hhs_annual_log", TASK_KIND, ACTION_KIND}
 EMAIL_CLAIM = timedelta(minutes=5)
 MAX_DAYS_BEFORE = 365
 
@@ -159,8 +158,11 @@ def covered_points(plan: Plan, point: int, last_recorded: int | None) -> list[in
     if plan.overdue_daily and point < 0:
         planned.update(range(point + 1, 0))
     return sorted(
-        (days for days in planned
-         if days > point and (last_recorded is None or days < last_recorded)),
+        (
+            days
+            for days in planned
+            if days > point and (last_recorded is None or days < last_recorded)
+        ),
         reverse=True,
     )
 
@@ -181,8 +183,10 @@ def plans(session: Session) -> dict[str, Plan]:
     rows = session.scalars(
         sa.select(ReminderSetting).where(ReminderSetting.organisation_id == ORGANISATION_ID)
     )
-    return {row.kind: Plan(tuple(sorted(row.days_before, reverse=True)), row.overdue_daily)
-            for row in rows}
+    return {
+        row.kind: Plan(tuple(sorted(row.days_before, reverse=True)), row.overdue_daily)
+        for row in rows
+    }
 
 
 def plan_for(stored: dict[str, Plan], kind: str) -> Plan:
@@ -210,17 +214,26 @@ def set_plan(
             field="days_before",
         )
     organisation.get_organisation(session)  # the row the plan belongs to exists from now on
-    setting = session.scalar(sa.select(ReminderSetting).where(
-        ReminderSetting.organisation_id == ORGANISATION_ID, ReminderSetting.kind == kind))
+    setting = session.scalar(
+        sa.select(ReminderSetting).where(
+            ReminderSetting.organisation_id == ORGANISATION_ID, ReminderSetting.kind == kind
+        )
+    )
     before = None if setting is None else [setting.days_before, setting.overdue_daily]
     if setting is None:
         setting = ReminderSetting(organisation_id=ORGANISATION_ID, kind=kind, days_before=[])
         session.add(setting)
     setting.days_before, setting.overdue_daily = days, overdue_daily
     setting.updated_at, setting.updated_by_id = now, actor.id
-    audit.record(session, actor=actor, action="reminders.plan_changed", at=now,
-                 subject_type="reminder_setting", subject_id=kind,
-                 details={"kind": kind, "before": before, "after": [days, overdue_daily]})
+    audit.record(
+        session,
+        actor=actor,
+        action="reminders.plan_changed",
+        at=now,
+        subject_type="reminder_setting",
+        subject_id=kind,
+        details={"kind": kind, "before": before, "after": [days, overdue_daily]},
+    )
     session.commit()
     return setting
 
@@ -236,15 +249,27 @@ def label_of(kind: str, jurisdiction: str) -> str:
 def active_deadlines(session: Session, *, incident_ids: sa.Select | None = None) -> list[Deadline]:
     """Active obligations, open tasks and open corrective actions with a due date, on
     incidents that are not closed (optionally only those in the `incident_ids` subquery)."""
-    return (_obligation_deadlines(session, incident_ids) + _task_deadlines(session, incident_ids)
-            + _action_deadlines(session, incident_ids))
+    return (
+        _obligation_deadlines(session, incident_ids)
+        + _task_deadlines(session, incident_ids)
+        + _action_deadlines(session, incident_ids)
+    )
 
 
 def _action_deadlines(session: Session, incident_ids: sa.Select | None) -> list[Deadline]:
     """Corrective action plan items (issue 13): reminded to their owner like tasks."""
     return [
-        Deadline(SubjectType.CORRECTIVE_ACTION, item.action_id, item.incident_id,
-                 item.reference, ACTION_KIND, item.label, item.due_on, item.owner_id, item.title)
+        Deadline(
+            SubjectType.CORRECTIVE_ACTION,
+            item.action_id,
+            item.incident_id,
+            item.reference,
+            ACTION_KIND,
+            item.label,
+            item.due_on,
+            item.owner_id,
+            item.title,
+        )
         for item in corrective_actions.due_items(session, incident_ids=incident_ids)
     ]
 
@@ -260,10 +285,17 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select | None) -> l
     found = []
     for row, reference in session.execute(query):
         if row.effective_due_on is not None:
-            found.append(Deadline(
-                SubjectType.OBLIGATION, row.id, row.incident_id, reference, row.kind,
-                label_of(row.kind, row.jurisdiction), row.effective_due_on,
-            ))
+            found.append(
+                Deadline(
+                    SubjectType.OBLIGATION,
+                    row.id,
+                    row.incident_id,
+                    reference,
+                    row.kind,
+                    label_of(row.kind, row.jurisdiction),
+                    row.effective_due_on,
+                )
+            )
     return found
 
 
@@ -271,40 +303,62 @@ def _task_deadlines(session: Session, incident_ids: sa.Select | None) -> list[De
     query = (
         sa.select(Task, Incident.reference)
         .join(Incident, Incident.id == Task.incident_id)
-        .where(Task.status.in_(OPEN_TASK_STATUSES), Task.due_on.is_not(None),
-               Incident.status.not_in(CLOSED))
+        .where(
+            Task.status.in_(OPEN_TASK_STATUSES),
+            Task.due_on.is_not(None),
+            Incident.status.not_in(CLOSED),
+        )
     )
     if incident_ids is not None:
         query = query.where(Task.incident_id.in_(incident_ids))
     return [
-        Deadline(SubjectType.TASK, task.id, task.incident_id, reference, TASK_KIND,
-                 f"Task #{task.id}", task.due_on, task.assignee_id, task.title)
+        Deadline(
+            SubjectType.TASK,
+            task.id,
+            task.incident_id,
+            reference,
+            TASK_KIND,
+            f"Task #{task.id}",
+            task.due_on,
+            task.assignee_id,
+            task.title,
+        )
         for task, reference in session.execute(query)
     ]
 
 
 def _notice_sent(session: Session, obligation_id: int) -> bool:
     """The obligation is met: its notice is recorded as sent, so reminders stop."""
-    return session.scalar(sa.select(sa.exists().where(
-        NoticeSent.obligation_id == obligation_id))) or False
+    return (
+        session.scalar(sa.select(sa.exists().where(NoticeSent.obligation_id == obligation_id)))
+        or False
+    )
 
 
 def _still_due(session: Session, deadline: Deadline) -> bool:
     """Re-read the deadline under a row lock: a fact change may have removed or moved it
     since the sweep listed it."""
     if deadline.subject_type is SubjectType.OBLIGATION:
-        row = session.get(Obligation, deadline.subject_id, with_for_update=True,
-                          populate_existing=True)
-        alive = row is not None and row.active and row.effective_due_on == deadline.due_on \
+        row = session.get(
+            Obligation, deadline.subject_id, with_for_update=True, populate_existing=True
+        )
+        alive = (
+            row is not None
+            and row.active
+            and row.effective_due_on == deadline.due_on
             and not _notice_sent(session, row.id)
+        )
     elif deadline.subject_type is SubjectType.CORRECTIVE_ACTION:
-        alive = corrective_actions.still_due(session, action_id=deadline.subject_id,
-                                             due_on=deadline.due_on)
+        alive = corrective_actions.still_due(
+            session, action_id=deadline.subject_id, due_on=deadline.due_on
+        )
     else:
-        task = session.get(Task, deadline.subject_id, with_for_update=True,
-                           populate_existing=True)
-        alive = task is not None and task.status in OPEN_TASK_STATUSES \
+        task = session.get(Task, deadline.subject_id, with_for_update=True, populate_existing=True)
+        alive = (
+            task is not None
+            and task.status in OPEN_TASK_STATUSES
             and task.due_on == deadline.due_on
+        )
     status = session.scalar(sa.select(Incident.status).where(Incident.id == deadline.incident_id))
     return alive and status not in CLOSED
 
@@ -336,12 +390,21 @@ def sweep(
         recorded = last.get((*deadline.key, deadline.due_on))
         if point is None or (recorded is not None and recorded <= point):
             continue
-        reminder = _send(session, deadline, point, covered_points(plan, point, recorded),
-                         today=today, now=now, mailer=mailer, base_url=base_url)
+        reminder = _send(
+            session,
+            deadline,
+            point,
+            covered_points(plan, point, recorded),
+            today=today,
+            now=now,
+            mailer=mailer,
+            base_url=base_url,
+        )
         if reminder is not None:
             report.sent.append(reminder)
     report.emailed, report.email_failures = deliver_email(
-        session, mailer=mailer, now=now, retry_cap_minutes=retry_cap_minutes, keyring=keyring)
+        session, mailer=mailer, now=now, retry_cap_minutes=retry_cap_minutes, keyring=keyring
+    )
     return report
 
 
@@ -355,8 +418,9 @@ def _last_points(
         if not ids:
             continue
         rows = session.execute(
-            sa.select(ReminderSent.subject_id, ReminderSent.due_on,
-                      sa.func.min(ReminderSent.days_before))
+            sa.select(
+                ReminderSent.subject_id, ReminderSent.due_on, sa.func.min(ReminderSent.days_before)
+            )
             .where(ReminderSent.subject_type == subject_type, ReminderSent.subject_id.in_(ids))
             .group_by(ReminderSent.subject_id, ReminderSent.due_on)
         )
@@ -382,9 +446,13 @@ def _send(
             session.rollback()
             return None
         reminder = ReminderSent(
-            subject_type=deadline.subject_type, subject_id=deadline.subject_id,
-            incident_id=deadline.incident_id, due_on=deadline.due_on, days_before=point,
-            sent_at=now, covers=covers,
+            subject_type=deadline.subject_type,
+            subject_id=deadline.subject_id,
+            incident_id=deadline.incident_id,
+            due_on=deadline.due_on,
+            days_before=point,
+            sent_at=now,
+            covers=covers,
             # Late: after its own day, or standing in for points that were never sent.
             late=bool(covers) or deadline.due_on - timedelta(days=point) < today,
         )
@@ -392,14 +460,33 @@ def _send(
         session.flush()  # the unique constraint decides here (PostgreSQL waits for a racer)
         people = recipients(session, deadline, overdue=deadline.due_on < today)
         reminder.recipients = len(people)
-        _notify(session, reminder, deadline, people, today=today, now=now,
-                email=mailer.configured, base_url=base_url)
-        audit.record(session, actor=None, actor_label="scheduler", action="reminder.sent",
-                     at=now, subject_type=deadline.subject_type.value,
-                     subject_id=deadline.subject_id, incident_id=deadline.incident_id,
-                     details={"due_on": deadline.due_on, "days_before": point,
-                              "late": reminder.late, "covers": covers,
-                              "recipients": sorted(u.id for u in people)})
+        _notify(
+            session,
+            reminder,
+            deadline,
+            people,
+            today=today,
+            now=now,
+            email=mailer.configured,
+            base_url=base_url,
+        )
+        audit.record(
+            session,
+            actor=None,
+            actor_label="scheduler",
+            action="reminder.sent",
+            at=now,
+            subject_type=deadline.subject_type.value,
+            subject_id=deadline.subject_id,
+            incident_id=deadline.incident_id,
+            details={
+                "due_on": deadline.due_on,
+                "days_before": point,
+                "late": reminder.late,
+                "covers": covers,
+                "recipients": sorted(u.id for u in people),
+            },
+        )
         session.commit()
     except sa.exc.IntegrityError:
         session.rollback()
@@ -418,11 +505,13 @@ def recipients(session: Session, deadline: Deadline, *, overdue: bool) -> list[U
         .join(User, User.id == IncidentMember.user_id)
         .where(IncidentMember.incident_id == deadline.incident_id, User.active.is_(True))
     ).all()
-    people = {user.id: user for role, user in members
-              if role in roles or user.id == deadline.assignee_id}
+    people = {
+        user.id: user for role, user in members if role in roles or user.id == deadline.assignee_id
+    }
     if overdue or not people:
         officers = session.scalars(
-            sa.select(User).where(User.role == Role.PRIVACY_OFFICER, User.active.is_(True)))
+            sa.select(User).where(User.role == Role.PRIVACY_OFFICER, User.active.is_(True))
+        )
         people.update({user.id: user for user in officers})
     return sorted(people.values(), key=lambda user: user.id)
 
@@ -445,44 +534,70 @@ def _notify(
         lines.append(f"Late reminder: planned for {reminder.point_on.isoformat()}.")
     if reminder.covers:
         count = len(reminder.covers)
-        lines.append(f"It stands in for {count} earlier reminder{'s' if count != 1 else ''} "
-                     "not sent on their day (the scheduler was not running, or the deadline "
-                     "was set or moved after them).")
+        lines.append(
+            f"It stands in for {count} earlier reminder{'s' if count != 1 else ''} "
+            "not sent on their day (the scheduler was not running, or the deadline "
+            "was set or moved after them)."
+        )
     for user in people:
-        session.add(Notification(
-            user_id=user.id, reminder_id=reminder.id, incident_id=deadline.incident_id,
-            title=title, body=" ".join(filter(None, [deadline.detail, *lines])),
-            link=deadline.link, overdue=days_left < 0, created_at=now,
-        ))
+        session.add(
+            Notification(
+                user_id=user.id,
+                reminder_id=reminder.id,
+                incident_id=deadline.incident_id,
+                title=title,
+                body=" ".join(filter(None, [deadline.detail, *lines])),
+                link=deadline.link,
+                overdue=days_left < 0,
+                created_at=now,
+            )
+        )
         if email:
-            session.add(EmailMessage(
-                reminder_id=reminder.id, to_address=user.email, created_at=now,
-                next_attempt_at=now, subject=f"[BreachDesk] {title}",
-                body=email_body(deadline, lines, base_url),
-            ))
+            session.add(
+                EmailMessage(
+                    reminder_id=reminder.id,
+                    to_address=user.email,
+                    created_at=now,
+                    next_attempt_at=now,
+                    subject=f"[BreachDesk] {title}",
+                    body=email_body(deadline, lines, base_url),
+                )
+            )
 
 
-_SUBJECT_WORDS = {SubjectType.OBLIGATION: "Obligation", SubjectType.TASK: "Task",
-                  SubjectType.CORRECTIVE_ACTION: "Corrective action"}
+_SUBJECT_WORDS = {
+    SubjectType.OBLIGATION: "Obligation",
+    SubjectType.TASK: "Task",
+    SubjectType.CORRECTIVE_ACTION: "Corrective action",
+}
 
 
 def email_body(deadline: Deadline, lines: list[str], base_url: str) -> str:
     """No PHI: the incident reference, the obligation, the due date and a link only."""
-    return "\n".join([
-        "BreachDesk deadline reminder", "",
-        f"Incident: {deadline.reference}",
-        f"{_SUBJECT_WORDS[deadline.subject_type]}: {deadline.label}",
-        *lines, "",
-        f"Open it in BreachDesk (sign-in required): {base_url}{deadline.link}", "",
-        "You receive this because of your role on the incident or as a privacy officer.",
-    ])
+    return "\n".join(
+        [
+            "BreachDesk deadline reminder",
+            "",
+            f"Incident: {deadline.reference}",
+            f"{_SUBJECT_WORDS[deadline.subject_type]}: {deadline.label}",
+            *lines,
+            "",
+            f"Open it in BreachDesk (sign-in required): {base_url}{deadline.link}",
+            "",
+            "You receive this because of your role on the incident or as a privacy officer.",
+        ]
+    )
 
 
 # ---------------------------------------------------------------- email outbox
 
 
 def deliver_email(
-    session: Session, *, mailer: Mailer, now: datetime, retry_cap_minutes: int = 60,
+    session: Session,
+    *,
+    mailer: Mailer,
+    now: datetime,
+    retry_cap_minutes: int = 60,
     keyring: KeyRing | None = None,
 ) -> tuple[int, int]:
     """Hand due outbox messages to the mailer; returns (delivered, failed). A failure is
@@ -492,9 +607,13 @@ def deliver_email(
         return 0, 0
     ids = session.scalars(
         sa.select(EmailMessage.id)
-        .where(EmailMessage.status == EmailStatus.PENDING, EmailMessage.next_attempt_at <= now,
-               sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now))
-        .order_by(EmailMessage.id).limit(200)
+        .where(
+            EmailMessage.status == EmailStatus.PENDING,
+            EmailMessage.next_attempt_at <= now,
+            sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
+        )
+        .order_by(EmailMessage.id)
+        .limit(200)
     ).all()
     session.commit()
     delivered = failed = 0
@@ -507,8 +626,9 @@ def deliver_email(
             mailer.send(Mail(message.to_address, message.subject, body))
         except CryptoError as error:
             failed += 1
-            _record_failure(session, message, f"cannot decrypt the body: {error}", now,
-                            retry_cap_minutes)
+            _record_failure(
+                session, message, f"cannot decrypt the body: {error}", now, retry_cap_minutes
+            )
             continue
         except MailDeliveryError as error:
             failed += 1
@@ -528,8 +648,11 @@ def _claim(session: Session, message_id: int, now: datetime) -> EmailMessage | N
     cancel it when its deadline was removed meanwhile."""
     claimed = session.execute(
         sa.update(EmailMessage)
-        .where(EmailMessage.id == message_id, EmailMessage.status == EmailStatus.PENDING,
-               sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now))
+        .where(
+            EmailMessage.id == message_id,
+            EmailMessage.status == EmailStatus.PENDING,
+            sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
+        )
         .values(claimed_until=now + EMAIL_CLAIM)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -564,12 +687,17 @@ def _record_failure(
 ) -> None:
     message.attempts += 1
     message.last_attempt_at, message.last_error = now, error[:500]
-    message.next_attempt_at = now + timedelta(minutes=min(2 ** (message.attempts - 1),
-                                                          cap_minutes))
+    message.next_attempt_at = now + timedelta(minutes=min(2 ** (message.attempts - 1), cap_minutes))
     message.claimed_until = None
     session.commit()
-    log.warning("email %s to %s failed (attempt %s, next at %s): %s", message.id,
-                message.to_address, message.attempts, message.next_attempt_at, error)
+    log.warning(
+        "email %s to %s failed (attempt %s, next at %s): %s",
+        message.id,
+        message.to_address,
+        message.attempts,
+        message.next_attempt_at,
+        error,
+    )
 
 
 # ---------------------------------------------------------------- calendar versions
@@ -599,13 +727,21 @@ def track_versions(
 
 
 def _new_version(session: Session, deadline: Deadline, now: datetime) -> DeadlineVersion:
-    row = DeadlineVersion(subject_type=deadline.subject_type, subject_id=deadline.subject_id,
-                          due_on=deadline.due_on, sequence=0, changed_at=now)
+    row = DeadlineVersion(
+        subject_type=deadline.subject_type,
+        subject_id=deadline.subject_id,
+        due_on=deadline.due_on,
+        sequence=0,
+        changed_at=now,
+    )
     try:
         with session.begin_nested():  # a concurrent sweep or feed may have just added it
             session.add(row)
     except sa.exc.IntegrityError:
-        row = session.scalars(sa.select(DeadlineVersion).where(
-            DeadlineVersion.subject_type == deadline.subject_type,
-            DeadlineVersion.subject_id == deadline.subject_id)).one()
+        row = session.scalars(
+            sa.select(DeadlineVersion).where(
+                DeadlineVersion.subject_type == deadline.subject_type,
+                DeadlineVersion.subject_id == deadline.subject_id,
+            )
+        ).one()
     return row

@@ -45,8 +45,14 @@ TEXT_FIELDS = ("timeline_summary", "root_cause", "what_worked", "what_did_not", 
 TEXT_MAX = 20000
 TEMPLATE = "post_incident_review.html"
 # Timeline kinds worth a line in the summary (fact edits, files and team changes are noise).
-SUMMARY_KINDS = (EntryKind.ACTION, EntryKind.STATUS, EntryKind.TASK, EntryKind.LETTER,
-                 EntryKind.NOTICE, EntryKind.OTHER)
+SUMMARY_KINDS = (
+    EntryKind.ACTION,
+    EntryKind.STATUS,
+    EntryKind.TASK,
+    EntryKind.LETTER,
+    EntryKind.NOTICE,
+    EntryKind.OTHER,
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,8 @@ class ReviewInput:
         gaps = self.control_gaps or {}
         values["control_gaps"] = {
             family.value: [g.strip() for g in gaps.get(family.value, []) if g.strip()]
-            for family in SafeguardFamily if any(g.strip() for g in gaps.get(family.value, []))
+            for family in SafeguardFamily
+            if any(g.strip() for g in gaps.get(family.value, []))
         }
         return values
 
@@ -72,15 +79,22 @@ class ReviewInput:
 def versions(session: Session, *, actor: User, incident_id: int) -> list[ReviewVersion]:
     """Every version, newest first. Raises NotFound."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    return list(session.scalars(sa.select(ReviewVersion)
-                                .where(ReviewVersion.incident_id == incident.id)
-                                .order_by(ReviewVersion.number.desc())))
+    return list(
+        session.scalars(
+            sa.select(ReviewVersion)
+            .where(ReviewVersion.incident_id == incident.id)
+            .order_by(ReviewVersion.number.desc())
+        )
+    )
 
 
 def latest_version(session: Session, incident_id: int) -> ReviewVersion | None:
-    return session.scalar(sa.select(ReviewVersion)
-                          .where(ReviewVersion.incident_id == incident_id)
-                          .order_by(ReviewVersion.number.desc()).limit(1))
+    return session.scalar(
+        sa.select(ReviewVersion)
+        .where(ReviewVersion.incident_id == incident_id)
+        .order_by(ReviewVersion.number.desc())
+        .limit(1)
+    )
 
 
 def save_review(
@@ -100,16 +114,27 @@ def save_review(
         return latest
     row = latest
     if row is None or row.signed:
-        row = ReviewVersion(incident_id=incident.id, number=(latest.number + 1) if latest else 1,
-                            created_by_id=actor.id, created_at=now)
+        row = ReviewVersion(
+            incident_id=incident.id,
+            number=(latest.number + 1) if latest else 1,
+            created_by_id=actor.id,
+            created_at=now,
+        )
         session.add(row)
     for name, value in values.items():
         setattr(row, name, value)
     row.updated_at = now
     session.flush()
-    audit.record(session, actor=actor, action="review.saved", at=now,
-                 subject_type="review_version", subject_id=row.id, incident_id=incident.id,
-                 details={"version": row.number, "changed": sorted(changed)})
+    audit.record(
+        session,
+        actor=actor,
+        action="review.saved",
+        at=now,
+        subject_type="review_version",
+        subject_id=row.id,
+        incident_id=incident.id,
+        details={"version": row.number, "changed": sorted(changed)},
+    )
     session.commit()
     return row
 
@@ -123,8 +148,11 @@ def _changes(latest: ReviewVersion | None, values: Mapping[str, Any]) -> list[st
 def content_hash(row: ReviewVersion) -> str:
     """SHA-256 over the version's content in canonical JSON: what a signature covers."""
     payload = {name: getattr(row, name) for name in TEXT_FIELDS}
-    payload |= {"control_gaps": row.control_gaps, "incident_id": row.incident_id,
-                "number": row.number}
+    payload |= {
+        "control_gaps": row.control_gaps,
+        "incident_id": row.incident_id,
+        "number": row.number,
+    }
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -139,21 +167,36 @@ def sign_review(
     incident = get_visible(session, actor=actor, incident_id=incident_id)
     latest = latest_version(session, incident.id)
     if latest is None or latest.number != number:
-        raise InvalidTransition("Only the latest version of the review can be signed; "
-                                "reload the page to see it.")
+        raise InvalidTransition(
+            "Only the latest version of the review can be signed; reload the page to see it."
+        )
     if latest.signed:
         raise InvalidTransition(f"Version {number} is already signed.")
     if not latest.root_cause:
-        raise ValidationFailed("Write the root cause before signing the review.",
-                               field="root_cause")
+        raise ValidationFailed(
+            "Write the root cause before signing the review.", field="root_cause"
+        )
     latest.signed_by_id, latest.signed_at = actor.id, now
     latest.signed_sha256 = content_hash(latest)
-    timeline.add(session, incident_id=incident.id, kind=EntryKind.OTHER, at=now, actor=actor,
-                 text=f"Post-incident review version {number} signed.",
-                 details={"version": number, "sha256": latest.signed_sha256})
-    audit.record(session, actor=actor, action="review.signed", at=now,
-                 subject_type="review_version", subject_id=latest.id, incident_id=incident.id,
-                 details={"version": number, "sha256": latest.signed_sha256})
+    timeline.add(
+        session,
+        incident_id=incident.id,
+        kind=EntryKind.OTHER,
+        at=now,
+        actor=actor,
+        text=f"Post-incident review version {number} signed.",
+        details={"version": number, "sha256": latest.signed_sha256},
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="review.signed",
+        at=now,
+        subject_type="review_version",
+        subject_id=latest.id,
+        incident_id=incident.id,
+        details={"version": number, "sha256": latest.signed_sha256},
+    )
     session.commit()
     return latest
 
@@ -168,11 +211,15 @@ def closure_blockers(session: Session, incident: Incident) -> list[str]:
         return []
     latest = latest_version(session, incident.id)
     if latest is None:
-        return ["The organisation requires a signed post-incident review before an incident "
-                "closes, and this incident has none yet."]
+        return [
+            "The organisation requires a signed post-incident review before an incident "
+            "closes, and this incident has none yet."
+        ]
     if not latest.signed:
-        return [f"Version {latest.number} of the post-incident review is not signed: a "
-                "privacy officer must sign it before the incident closes."]
+        return [
+            f"Version {latest.number} of the post-incident review is not signed: a "
+            "privacy officer must sign it before the incident closes."
+        ]
     return []
 
 
@@ -190,20 +237,28 @@ def draft_timeline_summary(session: Session, *, actor: User, incident_id: int) -
 
 def _timeline_lines(session: Session, incident_id: int, zone: ZoneInfo) -> list[str]:
     corrected = sa.select(TimelineEntry.corrects_id).where(
-        TimelineEntry.incident_id == incident_id, TimelineEntry.corrects_id.is_not(None))
+        TimelineEntry.incident_id == incident_id, TimelineEntry.corrects_id.is_not(None)
+    )
     entries = session.scalars(
         sa.select(TimelineEntry)
-        .where(TimelineEntry.incident_id == incident_id,
-               TimelineEntry.kind.in_(SUMMARY_KINDS), TimelineEntry.id.not_in(corrected))
-        .order_by(TimelineEntry.occurred_at, TimelineEntry.id))
+        .where(
+            TimelineEntry.incident_id == incident_id,
+            TimelineEntry.kind.in_(SUMMARY_KINDS),
+            TimelineEntry.id.not_in(corrected),
+        )
+        .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
+    )
     return [f"{_local(e.occurred_at, zone)} — {' '.join(e.text.split())}" for e in entries]
 
 
 def _audit_lines(session: Session, incident_id: int, zone: ZoneInfo) -> list[str]:
-    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.incident_id == incident_id)
-                             .order_by(AuditEvent.seq))
-    return [f"{_local(e.at, zone)} — {e.action.replace('_', ' ').replace('.', ': ')} "
-            f"({e.actor_label})" for e in events]
+    events = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.incident_id == incident_id).order_by(AuditEvent.seq)
+    )
+    return [
+        f"{_local(e.at, zone)} — {e.action.replace('_', ' ').replace('.', ': ')} ({e.actor_label})"
+        for e in events
+    ]
 
 
 def _local(value: datetime, zone: ZoneInfo) -> str:
@@ -219,15 +274,28 @@ def review_pdf(
     """The review version as a PDF report (with the plan and the impact figures), rendered
     through the letters module. Audited with the PDF's SHA-256; commits once."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
-    row = session.scalar(sa.select(ReviewVersion).where(
-        ReviewVersion.incident_id == incident.id, ReviewVersion.number == number))
+    row = session.scalar(
+        sa.select(ReviewVersion).where(
+            ReviewVersion.incident_id == incident.id, ReviewVersion.number == number
+        )
+    )
     if row is None:
         raise NotFound("No such version of the review.")
     pdf = letters.render_pdf(TEMPLATE, report_context(session, actor, incident, row, now))
-    audit.record(session, actor=actor, action="review.exported", at=now,
-                 subject_type="review_version", subject_id=row.id, incident_id=incident.id,
-                 details={"version": number, "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
-                          "signed": row.signed})
+    audit.record(
+        session,
+        actor=actor,
+        action="review.exported",
+        at=now,
+        subject_type="review_version",
+        subject_id=row.id,
+        incident_id=incident.id,
+        details={
+            "version": number,
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+            "signed": row.signed,
+        },
+    )
     session.commit()
     return pdf
 
@@ -242,31 +310,46 @@ def report_context(
         "organisation": organisation_context(org),
         "document_id": f"PIR-{incident.reference}-V{row.number}",
         "letter_date": now.astimezone(zone).date(),
-        "incident": {"reference": incident.reference, "title": incident.title,
-                     "status": incident.status.label},
+        "incident": {
+            "reference": incident.reference,
+            "title": incident.title,
+            "status": incident.status.label,
+        },
         "review": _review_context(row, zone),
         "actions": _actions_context(session, actor, incident),
         "training": [
-            {"trainee": t.trainee, "trained_on": t.trained_on.isoformat(), "topic": t.topic,
-             "attested": t.attestation_id is not None}
-            for t in corrective_actions.training_records(session, actor=actor,
-                                                         incident_id=incident.id)],
+            {
+                "trainee": t.trainee,
+                "trained_on": t.trained_on.isoformat(),
+                "topic": t.topic,
+                "attested": t.attestation_id is not None,
+            }
+            for t in corrective_actions.training_records(
+                session, actor=actor, incident_id=incident.id
+            )
+        ],
         "impact": _impact_context(figures),
     }
 
 
 def organisation_context(org: Organisation) -> dict[str, Any]:
     """The letterhead fields letters' OrganisationContext describes."""
-    city_line = " ".join(p for p in (f"{org.city}," if org.city else "", org.state,
-                                     org.postal_code) if p)
+    city_line = " ".join(
+        p for p in (f"{org.city}," if org.city else "", org.state, org.postal_code) if p
+    )
     return {
         "name": org.legal_name or "(organisation name not set)",
-        "address_lines": [line for line in (org.address_line1, org.address_line2, city_line)
-                          if line],
-        "toll_free_number": org.toll_free_number, "email": org.email, "website": org.website,
+        "address_lines": [
+            line for line in (org.address_line1, org.address_line2, city_line) if line
+        ],
+        "toll_free_number": org.toll_free_number,
+        "email": org.email,
+        "website": org.website,
         "logo_data_uri": letters.logo_data_uri(org.logo, org.logo_mime)
-        if org.logo and org.logo_mime else None,
-        "signatory_name": org.signatory_name, "signatory_title": org.signatory_title,
+        if org.logo and org.logo_mime
+        else None,
+        "signatory_name": org.signatory_name,
+        "signatory_title": org.signatory_title,
     }
 
 
@@ -278,19 +361,27 @@ def _review_context(row: ReviewVersion, zone: ZoneInfo) -> dict[str, Any]:
         "signed_at": _local(row.signed_at, zone) if row.signed_at else "",
         "signed_sha256": row.signed_sha256 or "",
         "timeline": [line for line in row.timeline_summary.splitlines() if line.strip()],
-        "root_cause": row.root_cause, "what_worked": row.what_worked,
-        "what_did_not": row.what_did_not, "decisions": row.decisions,
-        "gaps": [{"label": f.label, "citation": f.citation, "gaps": row.gaps(f)}
-                 for f in SafeguardFamily],
+        "root_cause": row.root_cause,
+        "what_worked": row.what_worked,
+        "what_did_not": row.what_did_not,
+        "decisions": row.decisions,
+        "gaps": [
+            {"label": f.label, "citation": f.citation, "gaps": row.gaps(f)} for f in SafeguardFamily
+        ],
     }
 
 
 def _actions_context(session: Session, actor: User, incident: Incident) -> list[dict[str, Any]]:
     labels = corrective_actions.ocr_actions()
     return [
-        {"title": a.title, "ocr_label": labels.get(a.ocr_code or "", ""),
-         "owner": a.owner.name, "due_on": a.due_on.isoformat(), "status": a.status.label,
-         "proof": a.proof.filename if a.proof else ""}
+        {
+            "title": a.title,
+            "ocr_label": labels.get(a.ocr_code or "", ""),
+            "owner": a.owner.name,
+            "due_on": a.due_on.isoformat(),
+            "status": a.status.label,
+            "proof": a.proof.filename if a.proof else "",
+        }
         for a in corrective_actions.plan(session, actor=actor, incident_id=incident.id)
     ]
 
@@ -299,8 +390,10 @@ def _impact_context(figures: impact.IncidentImpact) -> dict[str, Any]:
     currency = figures.currency
     totals = figures.disruption
     return {
-        "categories": [{"label": c.category.label, "amount": impact.money(c.total_cents, currency)}
-                       for c in figures.categories],
+        "categories": [
+            {"label": c.category.label, "amount": impact.money(c.total_cents, currency)}
+            for c in figures.categories
+        ],
         "total": impact.money(figures.total_cents, currency),
         "actual": impact.money(figures.actual_cents, currency),
         "estimated": impact.money(figures.estimated_cents, currency),
@@ -309,6 +402,9 @@ def _impact_context(figures: impact.IncidentImpact) -> dict[str, Any]:
         "disruptions": len(figures.disruptions),
         "claims_delayed": totals.claims_delayed_count,
         "claims_value": impact.money(totals.claims_delayed_cents, currency),
-        "recovery_days": str(totals.recovery_days) if totals.recovery_days is not None
-        else "not yet recovered" if totals.ongoing else "n/a",
+        "recovery_days": str(totals.recovery_days)
+        if totals.recovery_days is not None
+        else "not yet recovered"
+        if totals.ongoing
+        else "n/a",
     }

@@ -53,11 +53,16 @@ class TokenPrefixes:
     def add_roster(self, session: Session, import_ids: list[int]) -> None:
         """Note the tokens of rows already in the roster (an "append" merges with them)."""
         if import_ids:
-            self._add(session.execute(
-                sa.select(RosterPerson.external_index, RosterPerson.identity_index)
-                .where(RosterPerson.import_id.in_(import_ids),
-                       RosterPerson.duplicate_of_id.is_(None))
-                .execution_options(yield_per=UPDATES_PER_STATEMENT)))
+            self._add(
+                session.execute(
+                    sa.select(RosterPerson.external_index, RosterPerson.identity_index)
+                    .where(
+                        RosterPerson.import_id.in_(import_ids),
+                        RosterPerson.duplicate_of_id.is_(None),
+                    )
+                    .execution_options(yield_per=UPDATES_PER_STATEMENT)
+                )
+            )
 
     def _add(self, pairs: Iterable[Sequence[str | None]]) -> None:
         external, identity = self.external.append, self.identity.append
@@ -75,8 +80,7 @@ def repeated(prefixes: array) -> list[str]:  # type: ignore[type-arg]
     return sorted(f"{prefix:0{PREFIX_CHARS}x}" for prefix in seen_twice)
 
 
-def merge(session: Session, *, import_id: int, scope: list[int],
-          prefixes: TokenPrefixes) -> int:
+def merge(session: Session, *, import_id: int, scope: list[int], prefixes: TokenPrefixes) -> int:
     """Mark this import's repeated people as merged (duplicate_of_id); returns how many.
     `scope`: the imports whose rows count as already kept (this one, plus the roster's
     committed imports on "append"). Writes in the caller's transaction."""
@@ -95,8 +99,11 @@ def merge(session: Session, *, import_id: int, scope: list[int],
 
 
 _PEOPLE = RosterPerson.__table__
-_MARK = (sa.update(_PEOPLE).where(_PEOPLE.c.id == sa.bindparam("person"))
-         .values(duplicate_of_id=sa.bindparam("keep")))
+_MARK = (
+    sa.update(_PEOPLE)
+    .where(_PEOPLE.c.id == sa.bindparam("person"))
+    .values(duplicate_of_id=sa.bindparam("keep"))
+)
 
 
 class _Merger:
@@ -115,26 +122,35 @@ class _Merger:
         # rows share one prefix, so prefix by prefix loses no group. "import_id + 0" keeps
         # the planner on that index instead of every row of the import.
         column = _PEOPLE.c.external_index
-        query = self._candidates(column, (_PEOPLE.c.import_id + 0).in_(self.scope),
-                                 column.between(sa.bindparam("low"), sa.bindparam("high")))
+        query = self._candidates(
+            column,
+            (_PEOPLE.c.import_id + 0).in_(self.scope),
+            column.between(sa.bindparam("low"), sa.bindparam("high")),
+        )
         for prefix in prefixes:
             self._group(self.connection.execute(query, {"low": prefix, "high": prefix + "g"}))
 
     def scan(self, column: sa.Column[Any], prefixes: list[str]) -> None:
         """Match prefixes while reading the scope's rows (no index on the token needed)."""
         for batch in _batches(prefixes, PREFIXES_PER_SCAN):
-            query = self._candidates(column, _PEOPLE.c.import_id.in_(self.scope),
-                                     sa.func.substr(column, 1, PREFIX_CHARS).in_(batch))
-            self._group(self.connection.execute(
-                query.execution_options(yield_per=UPDATES_PER_STATEMENT)))
+            query = self._candidates(
+                column,
+                _PEOPLE.c.import_id.in_(self.scope),
+                sa.func.substr(column, 1, PREFIX_CHARS).in_(batch),
+            )
+            self._group(
+                self.connection.execute(query.execution_options(yield_per=UPDATES_PER_STATEMENT))
+            )
 
     @staticmethod
-    def _candidates(column: sa.Column[Any], in_scope: sa.ColumnElement[bool],
-                    near: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        return (sa.select(_PEOPLE.c.id, _PEOPLE.c.import_id, column)
-                .where(in_scope, _PEOPLE.c.duplicate_of_id.is_(None), column.is_not(None),
-                       near)
-                .order_by(column, _PEOPLE.c.id))
+    def _candidates(
+        column: sa.Column[Any], in_scope: sa.ColumnElement[bool], near: sa.ColumnElement[bool]
+    ) -> sa.Select[Any]:
+        return (
+            sa.select(_PEOPLE.c.id, _PEOPLE.c.import_id, column)
+            .where(in_scope, _PEOPLE.c.duplicate_of_id.is_(None), column.is_not(None), near)
+            .order_by(column, _PEOPLE.c.id)
+        )
 
     def _group(self, rows: Iterable[Any]) -> None:
         token, keep_id = None, 0
@@ -155,4 +171,4 @@ class _Merger:
 
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

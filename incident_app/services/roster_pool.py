@@ -50,12 +50,16 @@ def built_here(builder: RowBuilder, chunks: Iterable[Chunk]) -> Iterator[Built]:
 
 def start_pool(workers: int, keyring: KeyRing, spec: BuilderSpec) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_helper,
-        initargs=(keyring.material(), spec))
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_helper,
+        initargs=(keyring.material(), spec),
+    )
 
 
-def built_in_order(pool: ProcessPoolExecutor, workers: int,
-                   chunks: Iterable[Chunk]) -> Iterator[Built]:
+def built_in_order(
+    pool: ProcessPoolExecutor, workers: int, chunks: Iterable[Chunk]
+) -> Iterator[Built]:
     """Each chunk's outcome in file order, with at most CHUNKS_PER_WORKER chunks per helper
     in flight (memory stays bounded however big the file)."""
     pending: deque[Future[Built]] = deque()

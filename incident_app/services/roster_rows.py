@@ -35,8 +35,9 @@ def _phi_json_encoder() -> Callable[[dict[str, Any]], str]:
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # a Python without the C accelerator
         return _PHI_JSON.encode
-    iterencode = make(None, _PHI_JSON.default, json.encoder.encode_basestring, None, ":", ",",
-                      False, False, False)
+    iterencode = make(
+        None, _PHI_JSON.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
     return lambda obj: "".join(iterencode(obj, 0))
 
 
@@ -48,9 +49,21 @@ MERGED = "merged"
 
 # The staged columns, in the order `RowBuilder.build` returns them.
 STAGED_COLUMNS = (
-    "incident_id", "import_id", "row_number", "phi", "external_index", "identity_index",
-    "state", "zip3", "address_status", "deceased", "minor", "nok_address", "email_consent",
-    "language", "notice_status",
+    "incident_id",
+    "import_id",
+    "row_number",
+    "phi",
+    "external_index",
+    "identity_index",
+    "state",
+    "zip3",
+    "address_status",
+    "deceased",
+    "minor",
+    "nok_address",
+    "email_consent",
+    "language",
+    "notice_status",
 )
 
 
@@ -95,15 +108,26 @@ class Address:
     status: AddressStatus
 
     def as_phi(self) -> dict[str, str]:
-        values = (("a1", self.line1), ("a2", self.line2), ("city", self.city),
-                  ("st", self.state), ("zip", self.zip), ("ctry", self.country))
+        values = (
+            ("a1", self.line1),
+            ("a2", self.line2),
+            ("city", self.city),
+            ("st", self.state),
+            ("zip", self.zip),
+            ("ctry", self.country),
+        )
         return {key: value for key, value in values if value}
 
 
 # The field names of each address ('' for the person, 'nok_', 'guardian_'), built once.
 _ADDRESS_FIELDS = {
-    prefix: (f"{prefix}address_line1", f"{prefix}address_line2", f"{prefix}city",
-             f"{prefix}zip", f"{prefix}state")
+    prefix: (
+        f"{prefix}address_line1",
+        f"{prefix}address_line2",
+        f"{prefix}city",
+        f"{prefix}zip",
+        f"{prefix}state",
+    )
     for prefix in ("", "nok_", "guardian_")
 }
 
@@ -127,17 +151,28 @@ class BuilderSpec:
     today: date
 
     def builder(self, keyring: KeyRing) -> RowBuilder:
-        return RowBuilder(headers=self.headers, mapping=self.mapping, keyring=keyring,
-                          incident_id=self.incident_id, import_id=self.import_id,
-                          today=self.today)
+        return RowBuilder(
+            headers=self.headers,
+            mapping=self.mapping,
+            keyring=keyring,
+            incident_id=self.incident_id,
+            import_id=self.import_id,
+            today=self.today,
+        )
 
 
 class RowBuilder:
     """Turns records of one file (known headers, confirmed mapping) into staged rows."""
 
     def __init__(
-        self, *, headers: Sequence[str], mapping: Mapping[str, str], keyring: KeyRing,
-        incident_id: int, import_id: int, today: date,
+        self,
+        *,
+        headers: Sequence[str],
+        mapping: Mapping[str, str],
+        keyring: KeyRing,
+        incident_id: int,
+        import_id: int,
+        today: date,
     ) -> None:
         position = {header: index for index, header in enumerate(headers)}
         self.positions = [(name, position[header]) for name, header in mapping.items()]
@@ -167,8 +202,10 @@ class RowBuilder:
     def build(self, record: list[str], row: int) -> tuple[tuple[Any, ...] | None, list[Issue]]:
         """(staged row or None, issues). `row` is the spreadsheet row (the header is row 1)."""
         if len(record) != self.width:
-            reason = (f"this row has {len(record)} fields but the header has {self.width} "
-                      "(a stray delimiter or quote?)")
+            reason = (
+                f"this row has {len(record)} fields but the header has {self.width} "
+                "(a stray delimiter or quote?)"
+            )
             return None, [Issue(row, "", REJECTED, reason, "")]
         values = self._values(record)
         issues: list[Issue] = []
@@ -183,13 +220,19 @@ class RowBuilder:
         flat = "".join(record)
         if "  " in flat or "\t" in flat or "\n" in flat or "\r" in flat:  # rare: clean in full
             clean = norm.clean
-            return {name: value for name, index in self.positions
-                    if (cell := record[index]) and (value := clean(cell))}
+            return {
+                name: value
+                for name, index in self.positions
+                if (cell := record[index]) and (value := clean(cell))
+            }
         # The usual record: norm.clean reduces to strip and the placeholder check.
         placeholders, short = norm.PLACEHOLDERS, norm.PLACEHOLDER_MAX
-        return {name: value for name, index in self.positions
-                if (value := record[index].strip())
-                and (len(value) > short or value.casefold() not in placeholders)}
+        return {
+            name: value
+            for name, index in self.positions
+            if (value := record[index].strip())
+            and (len(value) > short or value.casefold() not in placeholders)
+        }
 
     def _staged(self, v: dict[str, str], row: int, issues: list[Issue]) -> tuple[Any, ...]:
         first, last = v.get("first_name", ""), v.get("last_name", "")
@@ -212,16 +255,25 @@ class RowBuilder:
         if v.get("external_id"):
             phi["ext"] = v["external_id"]
         # phi_aad(incident, import, row), with its constant part made once.
-        blob = self.keyring.encrypt(phi_json(phi).encode("utf-8"),
-                                    f"{self._aad_prefix}{row}".encode())
+        blob = self.keyring.encrypt(
+            phi_json(phi).encode("utf-8"), f"{self._aad_prefix}{row}".encode()
+        )
         return (
-            self.incident_id, self.import_id, row, blob,
+            self.incident_id,
+            self.import_id,
+            row,
+            blob,
             _short(self._external_index(v.get("external_id", ""))),
-            self._identity(first, last, birth_iso, home), home.state,
+            self._identity(first, last, birth_iso, home),
+            home.state,
             home.zip[:3] if home.zip and norm.is_us(home.country) else None,
-            status.value, deceased, minor,
-            bool(nok and nok.status is AddressStatus.SUFFICIENT), email_ok,
-            norm.language_code(v.get("language", "")), "pending",
+            status.value,
+            deceased,
+            minor,
+            bool(nok and nok.status is AddressStatus.SUFFICIENT),
+            email_ok,
+            norm.language_code(v.get("language", "")),
+            "pending",
         )
 
     def _minor(self, v: dict[str, str], birth: date | None) -> bool:
@@ -229,8 +281,9 @@ class RowBuilder:
             return _flag(v, "minor")
         return birth is not None and norm.age_on(birth, self.today) < 18
 
-    def _contact(self, v: dict[str, str], phi: dict[str, Any], row: int,
-                 issues: list[Issue]) -> bool:
+    def _contact(
+        self, v: dict[str, str], phi: dict[str, Any], row: int, issues: list[Issue]
+    ) -> bool:
         """Stores email/phone; True when email notice is agreed and the address is usable."""
         email, phone = v.get("email", ""), v.get("phone", "")
         consent = _flag(v, "email_consent")
@@ -241,8 +294,11 @@ class RowBuilder:
         phi["email"] = email
         if norm.is_email(email):
             return consent
-        issues.append(Issue(row, "email", WARNING,
-                            "not an email address: email notice will not be used", email))
+        issues.append(
+            Issue(
+                row, "email", WARNING, "not an email address: email notice will not be used", email
+            )
+        )
         return False
 
     def _identity(self, first: str, last: str, birth_iso: str, home: Address) -> str | None:
@@ -279,9 +335,7 @@ def _address(v: dict[str, str], prefix: str, row: int, issues: list[Issue]) -> A
     line1_key, line2_key, city_key, zip_key, state_key = _ADDRESS_FIELDS[prefix]
     line1, line2, city = v.get(line1_key, ""), v.get(line2_key, ""), v.get(city_key, "")
     country = v.get("country", "") if not prefix else ""
-    zip_code = _zip(v, zip_key, row, issues) if norm.is_us(country) else (
-        v.get(zip_key) or None
-    )
+    zip_code = _zip(v, zip_key, row, issues) if norm.is_us(country) else (v.get(zip_key) or None)
     try:
         state = _state(v.get(state_key, ""), zip_code, country)
     except norm.BadValue as error:
@@ -289,8 +343,9 @@ def _address(v: dict[str, str], prefix: str, row: int, issues: list[Issue]) -> A
             raise RowRejected("state", str(error), v.get("state", "")) from None
         issues.append(Issue(row, state_key, WARNING, str(error), v[state_key]))
         state = None
-    status = norm.address_status(line1=line1, city=city, state=state, zip_code=zip_code,
-                                 country=country)
+    status = norm.address_status(
+        line1=line1, city=city, state=state, zip_code=zip_code, country=country
+    )
     return Address(line1, line2, city, state, zip_code, country, status)
 
 
@@ -302,8 +357,7 @@ def _zip(v: dict[str, str], name: str, row: int, issues: list[Issue]) -> str | N
         return norm.normalise_zip(text)
     except norm.BadValue as error:
         # Kept, not rejected: the person still counts; the address becomes insufficient.
-        issues.append(Issue(row, name, WARNING, f"{error}; address treated as insufficient",
-                            text))
+        issues.append(Issue(row, name, WARNING, f"{error}; address treated as insufficient", text))
         return None
 
 
@@ -321,8 +375,9 @@ def _state(text: str, zip_code: str | None, country: str) -> str | None:
     return None
 
 
-def _person_at(v: dict[str, str], who: str, row: int, issues: list[Issue],
-               phi: dict[str, Any]) -> Address | None:
+def _person_at(
+    v: dict[str, str], who: str, row: int, issues: list[Issue], phi: dict[str, Any]
+) -> Address | None:
     """Next of kin / guardian: name and address into the blob; None when nothing given."""
     name = v.get(f"{who}_name", "")
     address = _address(v, f"{who}_", row, issues)

@@ -23,16 +23,28 @@ def _digest(token: str) -> str:
 
 
 def start(
-    session: Session, *, user: User, now: datetime, ip: str | None, user_agent: str | None,
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    ip: str | None,
+    user_agent: str | None,
     mfa_verified: bool,
 ) -> str:
     """Record a new signed-in session; return the token for the (signed) session cookie.
     No commit: the sign-in service commits it with its audit event."""
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(
-        id=_digest(token), user_id=user.id, created_at=now, last_seen_at=now,
-        ip=(ip or "")[:64], user_agent=(user_agent or "")[:300], mfa_verified=mfa_verified,
-    ))
+    session.add(
+        UserSession(
+            id=_digest(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            ip=(ip or "")[:64],
+            user_agent=(user_agent or "")[:300],
+            mfa_verified=mfa_verified,
+        )
+    )
     return token
 
 
@@ -50,11 +62,13 @@ def check(session: Session, *, user_id: int, token: str | None, now: datetime) -
 
 
 def list_active(session: Session, *, user: User) -> list[UserSession]:
-    return list(session.scalars(
-        sa.select(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .order_by(UserSession.last_seen_at.desc())
-    ))
+    return list(
+        session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.last_seen_at.desc())
+        )
+    )
 
 
 def is_current(record: UserSession, token: str | None) -> bool:
@@ -69,16 +83,24 @@ def revoke(
     if record is None or record.user_id != actor.id or record.revoked_at is not None:
         raise NotFound("No such session.")
     record.revoked_at, record.revoked_reason = now, reason
-    audit.record(session, actor=actor, action="auth.session_revoked", at=now,
-                 subject_type="session", subject_id=session_id[:12])
+    audit.record(
+        session,
+        actor=actor,
+        action="auth.session_revoked",
+        at=now,
+        subject_type="session",
+        subject_id=session_id[:12],
+    )
     session.commit()
 
 
-def revoke_all(session: Session, *, user_id: int, now: datetime, reason: str,
-               keep: str | None = None) -> int:
+def revoke_all(
+    session: Session, *, user_id: int, now: datetime, reason: str, keep: str | None = None
+) -> int:
     """Revoke every live session of a user (no commit); `keep` spares the current one."""
     query = sa.update(UserSession).where(
-        UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
     if keep:
         query = query.where(UserSession.id != _digest(keep))
     result = session.execute(query.values(revoked_at=now, revoked_reason=reason))

@@ -59,8 +59,9 @@ def record_heartbeat(
 ) -> None:
     beat = session.get(SchedulerHeartbeat, HEARTBEAT_ID)
     if beat is None:
-        beat = SchedulerHeartbeat(id=HEARTBEAT_ID, beat_at=now, started_at=started_at,
-                                  host=host, pid=pid)
+        beat = SchedulerHeartbeat(
+            id=HEARTBEAT_ID, beat_at=now, started_at=started_at, host=host, pid=pid
+        )
         session.add(beat)
     beat.beat_at, beat.host, beat.pid, beat.started_at = now, host, pid, started_at
     session.commit()
@@ -74,7 +75,7 @@ def scheduler_status(session: Session, *, now: datetime) -> dict[str, Any]:
     return {
         "running": age < HEARTBEAT_STALE_AFTER,
         "detail": f"Last heartbeat {int(age.total_seconds())} s ago from {beat.host} "
-                  f"(pid {beat.pid}).",
+        f"(pid {beat.pid}).",
     }
 
 

@@ -51,8 +51,12 @@ def add(
 ) -> TimelineEntry:
     """Append one entry (no commit, no access check: the calling service has done both)."""
     entry = TimelineEntry(
-        incident_id=incident_id, kind=kind, text=text, occurred_at=occurred_at or at,
-        recorded_at=at, actor_id=actor.id if actor is not None else None,
+        incident_id=incident_id,
+        kind=kind,
+        text=text,
+        occurred_at=occurred_at or at,
+        recorded_at=at,
+        actor_id=actor.id if actor is not None else None,
         details=json.loads(json.dumps(dict(details or {}), default=str)),
     )
     session.add(entry)
@@ -67,7 +71,12 @@ class ActionInput:
 
 
 def log_action(
-    session: Session, *, actor: User, incident_id: int, action: ActionInput, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    action: ActionInput,
+    now: datetime,
     corrects_id: int | None = None,
 ) -> TimelineEntry:
     """A team member logs what they did. With `corrects_id`, the entry replaces an earlier
@@ -78,16 +87,33 @@ def log_action(
     _validate(action, now)
     if corrects_id is not None:
         _check_correctable(session, incident.id, corrects_id)
-    entry = add(session, incident_id=incident.id, kind=EntryKind.ACTION, at=now, actor=actor,
-                occurred_at=action.occurred_at, text=action.text.strip())
+    entry = add(
+        session,
+        incident_id=incident.id,
+        kind=EntryKind.ACTION,
+        at=now,
+        actor=actor,
+        occurred_at=action.occurred_at,
+        text=action.text.strip(),
+    )
     entry.category = action.category
     entry.corrects_id = corrects_id
     session.flush()
-    audit.record(session, actor=actor, at=now, subject_type="timeline_entry",
-                 subject_id=entry.id, incident_id=incident.id,
-                 action="timeline.corrected" if corrects_id else "timeline.action_logged",
-                 details={"category": action.category.value, "occurred_at": action.occurred_at,
-                          "corrects": corrects_id, "text": entry.text})
+    audit.record(
+        session,
+        actor=actor,
+        at=now,
+        subject_type="timeline_entry",
+        subject_id=entry.id,
+        incident_id=incident.id,
+        action="timeline.corrected" if corrects_id else "timeline.action_logged",
+        details={
+            "category": action.category.value,
+            "occurred_at": action.occurred_at,
+            "corrects": corrects_id,
+            "text": entry.text,
+        },
+    )
     session.commit()
     return entry
 
@@ -106,18 +132,20 @@ def _check_correctable(session: Session, incident_id: int, entry_id: int) -> Tim
     if old is None or old.incident_id != incident_id:
         raise NotFound("No such timeline entry on this incident.")
     if old.kind is not EntryKind.ACTION:
-        raise ValidationFailed("Only logged actions can be corrected; this entry was recorded "
-                               "by the system.")
-    already = session.scalar(sa.select(TimelineEntry.id).where(
-        TimelineEntry.corrects_id == entry_id))
+        raise ValidationFailed(
+            "Only logged actions can be corrected; this entry was recorded by the system."
+        )
+    already = session.scalar(
+        sa.select(TimelineEntry.id).where(TimelineEntry.corrects_id == entry_id)
+    )
     if already is not None:
-        raise ValidationFailed(f"This entry was already corrected by entry #{already}; "
-                               "correct that one instead.")
+        raise ValidationFailed(
+            f"This entry was already corrected by entry #{already}; correct that one instead."
+        )
     return old
 
 
-def get_action(session: Session, *, actor: User, incident_id: int, entry_id: int
-               ) -> TimelineEntry:
+def get_action(session: Session, *, actor: User, incident_id: int, entry_id: int) -> TimelineEntry:
     """An action entry to correct (the correction form starts from it)."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
     return _check_correctable(session, incident.id, entry_id)
@@ -135,11 +163,15 @@ def entries(
     """The incident's timeline in time order, each entry with the id of its correction."""
     incident = get_visible(session, actor=actor, incident_id=incident_id)
     query = (
-        sa.select(TimelineEntry).where(TimelineEntry.incident_id == incident.id)
+        sa.select(TimelineEntry)
+        .where(TimelineEntry.incident_id == incident.id)
         .options(selectinload(TimelineEntry.actor))
         .order_by(TimelineEntry.occurred_at, TimelineEntry.id)
     )
     rows = list(session.scalars(query))
     corrections = {row.corrects_id: row.id for row in rows if row.corrects_id is not None}
-    return [TimelineItem(row, corrections.get(row.id)) for row in rows
-            if kind is None or row.kind is kind]
+    return [
+        TimelineItem(row, corrections.get(row.id))
+        for row in rows
+        if kind is None or row.kind is kind
+    ]

@@ -64,8 +64,13 @@ def create_user(
         require(actor, Capability.MANAGE_USERS)
     user = _new_user(session, email=email, name=name, role=role, password=password, now=now)
     audit.record(
-        session, actor=actor, actor_label=actor_label, action="user.created", at=now,
-        subject_type="user", subject_id=user.id,
+        session,
+        actor=actor,
+        actor_label=actor_label,
+        action="user.created",
+        at=now,
+        subject_type="user",
+        subject_id=user.id,
         details={"email": user.email, "role": user.role.value},
     )
     session.commit()
@@ -86,8 +91,12 @@ def _new_user(
     if session.scalar(sa.select(User.id).where(User.email == address)) is not None:
         raise ValidationFailed("A user with this email address already exists.", field="email")
     user = User(
-        email=address, name=name.strip(), role=role,
-        password_hash=passwords.hash_password(password), password_changed_at=now, created_at=now,
+        email=address,
+        name=name.strip(),
+        role=role,
+        password_hash=passwords.hash_password(password),
+        password_changed_at=now,
+        created_at=now,
     )
     session.add(user)
     session.flush()
@@ -106,9 +115,7 @@ def list_users(session: Session, *, actor: User) -> list[User]:
     return list(session.scalars(sa.select(User).order_by(User.active.desc(), User.email)))
 
 
-def change_role(
-    session: Session, *, actor: User, user_id: int, role: Role, now: datetime
-) -> User:
+def change_role(session: Session, *, actor: User, user_id: int, role: Role, now: datetime) -> User:
     require(actor, Capability.MANAGE_USERS)
     user = get_user(session, user_id)
     try:
@@ -122,16 +129,19 @@ def change_role(
     old = user.role
     user.role = role
     audit.record(
-        session, actor=actor, action="user.role_changed", at=now, subject_type="user",
-        subject_id=user.id, details={"email": user.email, "from": old.value, "to": role.value},
+        session,
+        actor=actor,
+        action="user.role_changed",
+        at=now,
+        subject_type="user",
+        subject_id=user.id,
+        details={"email": user.email, "from": old.value, "to": role.value},
     )
     session.commit()
     return user
 
 
-def set_active(
-    session: Session, *, actor: User, user_id: int, active: bool, now: datetime
-) -> User:
+def set_active(session: Session, *, actor: User, user_id: int, active: bool, now: datetime) -> User:
     """Deactivate (never delete) or reactivate an account. Deactivation ends its sessions."""
     require(actor, Capability.MANAGE_USERS)
     user = get_user(session, user_id)
@@ -146,15 +156,25 @@ def set_active(
     if active:
         user.failed_logins, user.locked_until = 0, None
     audit.record(
-        session, actor=actor, action="user.reactivated" if active else "user.deactivated",
-        at=now, subject_type="user", subject_id=user.id, details={"email": user.email},
+        session,
+        actor=actor,
+        action="user.reactivated" if active else "user.deactivated",
+        at=now,
+        subject_type="user",
+        subject_id=user.id,
+        details={"email": user.email},
     )
     session.commit()
     return user
 
 
 def change_password(
-    session: Session, *, actor: User, current_password: str, new_password: str, now: datetime,
+    session: Session,
+    *,
+    actor: User,
+    current_password: str,
+    new_password: str,
+    now: datetime,
     keep_session: str | None = None,
 ) -> User:
     """Change one's own password; every other session of this user stops working."""
@@ -169,11 +189,16 @@ def change_password(
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = now
     user.session_version += 1
-    sessions.revoke_all(session, user_id=user.id, now=now, reason="password_changed",
-                        keep=keep_session)
+    sessions.revoke_all(
+        session, user_id=user.id, now=now, reason="password_changed", keep=keep_session
+    )
     audit.record(
-        session, actor=user, action="user.password_changed", at=now,
-        subject_type="user", subject_id=user.id,
+        session,
+        actor=user,
+        action="user.password_changed",
+        at=now,
+        subject_type="user",
+        subject_id=user.id,
     )
     session.commit()
     return user
@@ -195,7 +220,13 @@ def ensure_admin(
         return BootstrapResult(created=False, email=existing.email)
     generated = None if password else secrets.token_urlsafe(18)
     user = create_user(
-        session, actor=None, actor_label="system (first run)", email=email,
-        name="Administrator", role=Role.ADMIN, password=password or generated or "", now=now,
+        session,
+        actor=None,
+        actor_label="system (first run)",
+        email=email,
+        name="Administrator",
+        role=Role.ADMIN,
+        password=password or generated or "",
+        now=now,
     )
     return BootstrapResult(created=True, email=user.email, generated_password=generated)

@@ -37,8 +37,12 @@ def upgrade() -> None:
         sa.Column(
             "conclusion",
             sa.Enum(
-                "undecided", "breach", "low_probability",
-                name="conclusion", native_enum=False, length=40,
+                "undecided",
+                "breach",
+                "low_probability",
+                name="conclusion",
+                native_enum=False,
+                length=40,
             ),
             nullable=False,
         ),
@@ -49,12 +53,15 @@ def upgrade() -> None:
         sa.Column("signed_at", incident_app.db.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("number >= 1", name=op.f("ck_assessment_version_number_positive")),
         sa.ForeignKeyConstraint(
-            ["created_by_id"], ["user.id"],
+            ["created_by_id"],
+            ["user.id"],
             name=op.f("fk_assessment_version_created_by_id_user"),
         ),
         sa.ForeignKeyConstraint(
-            ["incident_id"], ["incident.id"],
-            name=op.f("fk_assessment_version_incident_id_incident"), ondelete="CASCADE",
+            ["incident_id"],
+            ["incident.id"],
+            name=op.f("fk_assessment_version_incident_id_incident"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["signed_by_id"], ["user.id"], name=op.f("fk_assessment_version_signed_by_id_user")
@@ -79,13 +86,16 @@ def upgrade() -> None:
         sa.Column("override_by_id", sa.Integer(), nullable=True),
         sa.Column("override_at", incident_app.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["assessment_version_id"], ["assessment_version.id"],
+            ["assessment_version_id"],
+            ["assessment_version.id"],
             name=op.f("fk_determination_assessment_version_id_assessment_version"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
-            ["incident_id"], ["incident.id"],
-            name=op.f("fk_determination_incident_id_incident"), ondelete="CASCADE",
+            ["incident_id"],
+            ["incident.id"],
+            name=op.f("fk_determination_incident_id_incident"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["override_by_id"], ["user.id"], name=op.f("fk_determination_override_by_id_user")

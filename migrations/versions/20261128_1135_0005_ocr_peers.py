@@ -51,7 +51,8 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_ocr_breach_filing_key"), ["filing_key"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_ocr_breach_individuals_affected"), ["individuals_affected"],
+            batch_op.f("ix_ocr_breach_individuals_affected"),
+            ["individuals_affected"],
             unique=False,
         )
         batch_op.create_index(batch_op.f("ix_ocr_breach_state"), ["state"], unique=False)
@@ -64,8 +65,9 @@ def upgrade() -> None:
         sa.Column("breach_id", sa.Integer(), nullable=False),
         sa.Column(
             "kind",
-            sa.Enum("type", "location", "action", "flag", name="tagkind", native_enum=False,
-                    length=16),
+            sa.Enum(
+                "type", "location", "action", "flag", name="tagkind", native_enum=False, length=16
+            ),
             nullable=False,
         ),
         sa.Column("value", sa.String(length=80), nullable=False),
@@ -74,8 +76,10 @@ def upgrade() -> None:
             name=op.f("ck_ocr_breach_tag_kind_known"),
         ),
         sa.ForeignKeyConstraint(
-            ["breach_id"], ["ocr_breach.id"],
-            name=op.f("fk_ocr_breach_tag_breach_id_ocr_breach"), ondelete="CASCADE",
+            ["breach_id"],
+            ["ocr_breach.id"],
+            name=op.f("fk_ocr_breach_tag_breach_id_ocr_breach"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("breach_id", "kind", "value", name=op.f("pk_ocr_breach_tag")),
     )

@@ -22,8 +22,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("mfa_enabled", sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+        batch_op.add_column(
+            sa.Column("mfa_enabled", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
         batch_op.add_column(sa.Column("totp_secret", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("totp_last_step", sa.BigInteger(), nullable=True))
     with op.batch_alter_table("user", schema=None) as batch_op:
@@ -40,8 +41,9 @@ def upgrade() -> None:
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", incident_app.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", incident_app.db.UTCDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["user.id"],
-                                name=op.f("fk_recovery_code_user_id_user")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_recovery_code_user_id_user")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recovery_code")),
     )
     with op.batch_alter_table("recovery_code", schema=None) as batch_op:
@@ -57,13 +59,15 @@ def upgrade() -> None:
         sa.Column("mfa_verified", sa.Boolean(), nullable=False),
         sa.Column("revoked_at", incident_app.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_reason", sa.String(length=40), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["user.id"],
-                                name=op.f("fk_user_session_user_id_user")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_user_session_user_id_user")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
     )
     with op.batch_alter_table("user_session", schema=None) as batch_op:
-        batch_op.create_index("ix_user_session_user_active", ["user_id", "revoked_at"],
-                              unique=False)
+        batch_op.create_index(
+            "ix_user_session_user_active", ["user_id", "revoked_at"], unique=False
+        )
 
 
 def downgrade() -> None:

@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("roster_person", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_roster_person_identity_index"),
-                              ["identity_index"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_roster_person_identity_index"), ["identity_index"], unique=False
+        )

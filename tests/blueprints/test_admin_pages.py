@@ -33,8 +33,11 @@ def _count_users(app) -> int:
 
 def _last_action(app) -> AuditEvent:
     with app.app_context():
-        return get_session().scalars(
-            sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).one()
+        return (
+            get_session()
+            .scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+            .one()
+        )
 
 
 @pytest.mark.parametrize("path", ["/admin/users", "/admin/users/new", "/admin/settings"])
@@ -46,34 +49,56 @@ def test_a_responder_gets_the_403_page_and_it_is_audited(app, client, auth, peop
     assert response.status_code == 403 and b"Not allowed" in response.data
     event = _last_action(app)
     assert (event.action, event.details["path"], event.actor_id) == (
-        "access.denied", path, people["responder"].id)
+        "access.denied",
+        path,
+        people["responder"].id,
+    )
 
 
 def test_admin_creates_a_user_through_the_form(app, client, auth, people) -> None:
     auth.login(people["admin"].email)
     token = csrf_token(client, "/admin/users/new")
 
-    response = client.post("/admin/users/new", data={
-        "email": "legal@example.org", "name": "Lee Gal", "role": "legal",
-        "password": "twelve chars ok", "csrf_token": token}, follow_redirects=True)
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "email": "legal@example.org",
+            "name": "Lee Gal",
+            "role": "legal",
+            "password": "twelve chars ok",
+            "csrf_token": token,
+        },
+        follow_redirects=True,
+    )
 
     assert b"Account created for legal@example.org" in response.data
     assert _last_action(app).action == "user.created"
 
 
-@pytest.mark.parametrize(("email", "password", "message"), [
-    ("resp@example.org", "twelve chars ok", b"already exists"),
-    ("new@example.org", "too short", b"at least 12 characters"),
-])
-def test_bad_user_input_is_shown_and_nothing_written(app, client, auth, people, email,
-                                                     password, message) -> None:
+@pytest.mark.parametrize(
+    ("email", "password", "message"),
+    [
+        ("resp@example.org", "twelve chars ok", b"already exists"),
+        ("new@example.org", "too short", b"at least 12 characters"),
+    ],
+)
+def test_bad_user_input_is_shown_and_nothing_written(
+    app, client, auth, people, email, password, message
+) -> None:
     auth.login(people["admin"].email)
     token = csrf_token(client, "/admin/users/new")
     before = _count_users(app)
 
-    response = client.post("/admin/users/new", data={
-        "email": email, "name": "Someone", "role": "responder", "password": password,
-        "csrf_token": token})
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "email": email,
+            "name": "Someone",
+            "role": "responder",
+            "password": password,
+            "csrf_token": token,
+        },
+    )
 
     assert response.status_code == 200 and message in response.data
     assert _count_users(app) == before
@@ -97,27 +122,47 @@ def test_admin_edits_organisation_settings_with_a_logo(app, client, auth, people
     token = csrf_token(client, "/admin/settings")
     from io import BytesIO
 
-    response = client.post("/admin/settings", data={
-        "legal_name": "Lakeside Health", "address_line1": "1 Main St", "city": "Chicago",
-        "state": "il", "postal_code": "60601", "toll_free_number": "1-800-555-0100",
-        "email": "privacy@lakeside.example", "website": "https://lakeside.example",
-        "signatory_name": "Pat Doe", "signatory_title": "Privacy Officer",
-        "timezone": "America/Chicago", "logo": (BytesIO(PNG), "logo.png"),
-        "csrf_token": token}, content_type="multipart/form-data", follow_redirects=True)
+    response = client.post(
+        "/admin/settings",
+        data={
+            "legal_name": "Lakeside Health",
+            "address_line1": "1 Main St",
+            "city": "Chicago",
+            "state": "il",
+            "postal_code": "60601",
+            "toll_free_number": "1-800-555-0100",
+            "email": "privacy@lakeside.example",
+            "website": "https://lakeside.example",
+            "signatory_name": "Pat Doe",
+            "signatory_title": "Privacy Officer",
+            "timezone": "America/Chicago",
+            "logo": (BytesIO(PNG), "logo.png"),
+            "csrf_token": token,
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
     assert b"Organisation settings saved." in response.data
     with app.app_context():
         org = get_session().get(Organisation, 1)
         assert (org.legal_name, org.state, org.timezone, org.logo_mime) == (
-            "Lakeside Health", "IL", "America/Chicago", "image/png")
+            "Lakeside Health",
+            "IL",
+            "America/Chicago",
+            "image/png",
+        )
     assert client.get("/admin/settings/logo").data == PNG
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("timezone", "Mars/Olympus", b"IANA name"),
-    ("toll_free_number", "312-555-1212", b"toll-free"),
-    ("postal_code", "ABCDE", b"ZIP code"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timezone", "Mars/Olympus", b"IANA name"),
+        ("toll_free_number", "312-555-1212", b"toll-free"),
+        ("postal_code", "ABCDE", b"ZIP code"),
+    ],
+)
 def test_bad_settings_are_refused(app, client, auth, people, field, value, message) -> None:
     auth.login(people["admin"].email)
     token = csrf_token(client, "/admin/settings")

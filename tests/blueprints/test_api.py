@@ -43,8 +43,13 @@ def _frozen_clock():
 def _token_for(app, role: Role = Role.RESPONDER, **token_kwargs) -> tuple[object, str]:
     with app.app_context():
         user = make_user(get_session(), role=role)
-        _, raw = api_tokens.create_token(get_session(), actor=user, name="test",
-                                         expires_on=token_kwargs.get("expires_on"), now=NOW)
+        _, raw = api_tokens.create_token(
+            get_session(),
+            actor=user,
+            name="test",
+            expires_on=token_kwargs.get("expires_on"),
+            now=NOW,
+        )
     return user, raw
 
 
@@ -89,10 +94,17 @@ def test_a_signed_in_browser_cookie_does_not_authenticate_the_api(app, client, a
 
 def test_the_api_needs_no_csrf_token_but_forms_still_do(app, client):
     _, raw = _token_for(app)
-    assert client.post("/api/v1/calculator", json={"affected_total": 3,
-                       "discovered_on": "2026-01-05"}, headers=_bearer(raw)).status_code == 200
-    assert client.post("/login", data={"email": "x@example.org",
-                                       "password": "y"}).status_code == 400
+    assert (
+        client.post(
+            "/api/v1/calculator",
+            json={"affected_total": 3, "discovered_on": "2026-01-05"},
+            headers=_bearer(raw),
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post("/login", data={"email": "x@example.org", "password": "y"}).status_code == 400
+    )
 
 
 def test_expired_token_is_refused(app, client):
@@ -115,8 +127,7 @@ def test_revoked_token_is_refused(app, client):
     response = client.get("/api/v1/me", headers=_bearer(raw))
 
     assert response.status_code == 401
-    assert response.json == {"error": "unauthorized",
-                             "message": "This access token was revoked."}
+    assert response.json == {"error": "unauthorized", "message": "This access token was revoked."}
 
 
 def test_me_says_who_the_token_acts_as(app, client):
@@ -148,8 +159,15 @@ def test_list_shows_only_incidents_the_owner_can_see_page_by_page(app, client):
     with app.app_context():
         session = get_session()
         officer = make_user(session, role=Role.PRIVACY_OFFICER)
-        mine = [make_incident(session, created_by=officer, title=f"Mine {n}",
-                              members={responder: CaseRole.RESPONDER}) for n in range(3)]
+        mine = [
+            make_incident(
+                session,
+                created_by=officer,
+                title=f"Mine {n}",
+                members={responder: CaseRole.RESPONDER},
+            )
+            for n in range(3)
+        ]
         make_incident(session, created_by=officer, title="Not on my team")
 
     first = client.get("/api/v1/incidents?per_page=2", headers=_bearer(raw)).json
@@ -175,13 +193,20 @@ def test_an_incident_the_owner_cannot_see_is_404_like_one_that_does_not_exist(ap
         officer = make_user(get_session(), role=Role.PRIVACY_OFFICER)
         hidden = make_incident(get_session(), created_by=officer)
 
-    for path in (f"/api/v1/incidents/{hidden.id}", f"/api/v1/incidents/{hidden.id}/timeline",
-                 f"/api/v1/incidents/{hidden.id}/determination", "/api/v1/incidents/999999"):
+    for path in (
+        f"/api/v1/incidents/{hidden.id}",
+        f"/api/v1/incidents/{hidden.id}/timeline",
+        f"/api/v1/incidents/{hidden.id}/determination",
+        "/api/v1/incidents/999999",
+    ):
         response = client.get(path, headers=_bearer(raw))
         assert response.status_code == 404, path
         assert response.json["error"] == "not_found"
-    posted = client.post(f"/api/v1/incidents/{hidden.id}/timeline", headers=_bearer(raw),
-                         json={"text": "Tried", "category": "other"})
+    posted = client.post(
+        f"/api/v1/incidents/{hidden.id}/timeline",
+        headers=_bearer(raw),
+        json={"text": "Tried", "category": "other"},
+    )
     assert posted.status_code == 404
     assert _count(app, TimelineEntry) == 0
 
@@ -190,14 +215,22 @@ def test_privacy_officer_token_reads_any_incident(app, client):
     _, raw = _token_for(app, role=Role.PRIVACY_OFFICER)
     with app.app_context():
         someone = make_user(get_session())
-        incident = make_incident(get_session(), created_by=someone, affected_estimate=42,
-                                 breach_types=["theft"], locations=["laptop"])
+        incident = make_incident(
+            get_session(),
+            created_by=someone,
+            affected_estimate=42,
+            breach_types=["theft"],
+            locations=["laptop"],
+        )
 
     body = client.get(f"/api/v1/incidents/{incident.id}", headers=_bearer(raw)).json
 
     assert body["reference"] == incident.reference
-    assert (body["affected_count"], body["breach_types"], body["discovered_on"]) == \
-        (42, ["theft"], "2025-09-15")
+    assert (body["affected_count"], body["breach_types"], body["discovered_on"]) == (
+        42,
+        ["theft"],
+        "2025-09-15",
+    )
 
 
 # ---- intake ----------------------------------------------------------------------------------
@@ -214,20 +247,27 @@ def test_create_incident_runs_intake_and_audits_the_token(app, client):
     body = response.json
     assert body["reference"] == "BD-2026-0001"
     assert response.headers["Location"] == f"/api/v1/incidents/{body['id']}"
-    assert (body["status"], body["affected_count"], body["state_estimates"]) == \
-        ("reported", 120, {"OK": 20, "TX": 100})
+    assert (body["status"], body["affected_count"], body["state_estimates"]) == (
+        "reported",
+        120,
+        {"OK": 20, "TX": 100},
+    )
     with app.app_context():
         events = get_session().scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
     by_action = {e.action: e for e in events}
     assert by_action["api.write"].actor_id == responder.id
     assert by_action["api.write"].details == {
-        "token_id": token_id, "token_prefix": raw[:12], "method": "POST",
-        "path": "/api/v1/incidents"}
+        "token_id": token_id,
+        "token_prefix": raw[:12],
+        "method": "POST",
+        "path": "/api/v1/incidents",
+    }
     assert by_action["incident.opened"].actor_id == responder.id
     assert by_action["incident.opened"].incident_id == body["id"]
     # The intake service ran: the opener leads the case and obligations were computed.
-    determination = client.get(f"/api/v1/incidents/{body['id']}/determination",
-                               headers=_bearer(raw)).json
+    determination = client.get(
+        f"/api/v1/incidents/{body['id']}/determination", headers=_bearer(raw)
+    ).json
     assert determination["preview"] is False
     kinds = {o["kind"]: o["due_on"] for o in determination["obligations"]}
     assert kinds["individual_notice"] == "2026-04-21"
@@ -236,8 +276,12 @@ def test_create_incident_runs_intake_and_audits_the_token(app, client):
 
 def test_malformed_json_is_400_and_nothing_is_written(app, client):
     _, raw = _token_for(app)
-    response = client.post("/api/v1/incidents", data='{"title": "x",',
-                           content_type="application/json", headers=_bearer(raw))
+    response = client.post(
+        "/api/v1/incidents",
+        data='{"title": "x",',
+        content_type="application/json",
+        headers=_bearer(raw),
+    )
     assert response.status_code == 400
     assert response.json["error"] == "invalid_json"
     assert "not valid JSON" in response.json["message"]
@@ -247,8 +291,9 @@ def test_malformed_json_is_400_and_nothing_is_written(app, client):
 @pytest.mark.parametrize("raw_body", ['{"a": NaN}', "[" * 50000 + "]" * 50000, b"\xff\xfe{"])
 def test_json_that_python_would_choke_on_is_400(app, client, raw_body):
     _, raw = _token_for(app)
-    response = client.post("/api/v1/calculator", data=raw_body,
-                           content_type="application/json", headers=_bearer(raw))
+    response = client.post(
+        "/api/v1/calculator", data=raw_body, content_type="application/json", headers=_bearer(raw)
+    )
     assert response.status_code == 400
     assert response.json["error"] == "invalid_json"
 
@@ -262,8 +307,14 @@ def test_body_that_is_not_json_is_415(app, client):
 
 def test_wrong_types_are_422_naming_every_field(app, client):
     _, raw = _token_for(app)
-    body = {**INTAKE, "affected_estimate": "120", "discovered_on": "20/02/2026",
-            "breach_types": "hacking", "ba_involved": "yes", "title": 7}
+    body = {
+        **INTAKE,
+        "affected_estimate": "120",
+        "discovered_on": "20/02/2026",
+        "breach_types": "hacking",
+        "ba_involved": "yes",
+        "title": 7,
+    }
 
     response = client.post("/api/v1/incidents", json=body, headers=_bearer(raw))
 
@@ -281,8 +332,11 @@ def test_wrong_types_are_422_naming_every_field(app, client):
 
 def test_unknown_and_missing_fields_are_422(app, client):
     _, raw = _token_for(app)
-    response = client.post("/api/v1/incidents", headers=_bearer(raw),
-                           json={"titel": "typo", "discovered_on": "2026-02-20"})
+    response = client.post(
+        "/api/v1/incidents",
+        headers=_bearer(raw),
+        json={"titel": "typo", "discovered_on": "2026-02-20"},
+    )
     assert response.status_code == 422
     assert response.json["fields"] == {"titel": "unknown field", "title": "required"}
 
@@ -298,26 +352,37 @@ def test_oversized_body_is_413_and_nothing_is_written(app, client):
     _, raw = _token_for(app)
     body = json.dumps({**INTAKE, "description": "x" * (300 * 1024)})
 
-    response = client.post("/api/v1/incidents", data=body, content_type="application/json",
-                           headers=_bearer(raw))
+    response = client.post(
+        "/api/v1/incidents", data=body, content_type="application/json", headers=_bearer(raw)
+    )
 
     assert response.status_code == 413
-    assert response.json == {"error": "too_large",
-                             "message": "The request body is larger than 256 KB."}
+    assert response.json == {
+        "error": "too_large",
+        "message": "The request body is larger than 256 KB.",
+    }
     assert _count(app, Incident) == 0
 
 
 def test_a_rule_the_intake_service_enforces_comes_back_as_a_field_error(app, client):
     _, raw = _token_for(app)
-    response = client.post("/api/v1/incidents", headers=_bearer(raw),
-                           json={**INTAKE, "discovered_on": "2026-03-09"})
+    response = client.post(
+        "/api/v1/incidents", headers=_bearer(raw), json={**INTAKE, "discovered_on": "2026-03-09"}
+    )
     assert response.status_code == 422
     assert response.json["fields"] == {
-        "discovered_on": "The discovery date 2026-03-09 is in the future (today is 2026-03-02)."}
+        "discovered_on": "The discovery date 2026-03-09 is in the future (today is 2026-03-02)."
+    }
     assert _count(app, Incident) == 0
     with app.app_context():
-        assert get_session().scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                    .where(AuditEvent.action == "api.write")) == 0
+        assert (
+            get_session().scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "api.write")
+            )
+            == 0
+        )
 
 
 def test_a_role_that_cannot_open_incidents_gets_403_and_it_is_audited(app, client):
@@ -328,8 +393,9 @@ def test_a_role_that_cannot_open_incidents_gets_403_and_it_is_audited(app, clien
     assert _count(app, Incident) == 0
     with app.app_context():
         denied = get_session().scalars(sa.select(AuditEvent)).all()
-    assert [(e.action, e.actor_id) for e in denied if e.action != "api_token.created"] == \
-        [("access.denied", auditor.id)]
+    assert [(e.action, e.actor_id) for e in denied if e.action != "api_token.created"] == [
+        ("access.denied", auditor.id)
+    ]
 
 
 # ---- timeline --------------------------------------------------------------------------------
@@ -338,17 +404,26 @@ def test_a_role_that_cannot_open_incidents_gets_403_and_it_is_audited(app, clien
 def test_team_member_logs_an_action_on_the_timeline(app, client):
     responder, raw = _token_for(app)
     with app.app_context():
-        incident = make_incident(get_session(), created_by=responder,
-                                 members={responder: CaseRole.RESPONDER})
+        incident = make_incident(
+            get_session(), created_by=responder, members={responder: CaseRole.RESPONDER}
+        )
 
-    response = client.post(f"/api/v1/incidents/{incident.id}/timeline", headers=_bearer(raw),
-                           json={"text": "Disabled the forwarding rule.",
-                                 "category": "containment",
-                                 "occurred_at": "2026-03-02T14:05:00Z"})
+    response = client.post(
+        f"/api/v1/incidents/{incident.id}/timeline",
+        headers=_bearer(raw),
+        json={
+            "text": "Disabled the forwarding rule.",
+            "category": "containment",
+            "occurred_at": "2026-03-02T14:05:00Z",
+        },
+    )
 
     assert response.status_code == 201, response.json
-    assert (response.json["kind"], response.json["category"], response.json["occurred_at"]) == \
-        ("action", "containment", "2026-03-02T14:05:00+00:00")
+    assert (response.json["kind"], response.json["category"], response.json["occurred_at"]) == (
+        "action",
+        "containment",
+        "2026-03-02T14:05:00+00:00",
+    )
     listed = client.get(f"/api/v1/incidents/{incident.id}/timeline", headers=_bearer(raw)).json
     assert [item["text"] for item in listed["items"]] == ["Disabled the forwarding rule."]
     with app.app_context():
@@ -359,11 +434,14 @@ def test_team_member_logs_an_action_on_the_timeline(app, client):
 def test_timeline_entry_in_the_future_is_422(app, client):
     responder, raw = _token_for(app)
     with app.app_context():
-        incident = make_incident(get_session(), created_by=responder,
-                                 members={responder: CaseRole.RESPONDER})
-    response = client.post(f"/api/v1/incidents/{incident.id}/timeline", headers=_bearer(raw),
-                           json={"text": "Later", "category": "other",
-                                 "occurred_at": "2026-03-03T00:00:00Z"})
+        incident = make_incident(
+            get_session(), created_by=responder, members={responder: CaseRole.RESPONDER}
+        )
+    response = client.post(
+        f"/api/v1/incidents/{incident.id}/timeline",
+        headers=_bearer(raw),
+        json={"text": "Later", "category": "other", "occurred_at": "2026-03-03T00:00:00Z"},
+    )
     assert response.status_code == 422
     assert response.json["fields"] == {"occurred_at": "The time of the action is in the future."}
 
@@ -371,11 +449,14 @@ def test_timeline_entry_in_the_future_is_422(app, client):
 def test_timestamp_without_time_zone_is_422(app, client):
     responder, raw = _token_for(app)
     with app.app_context():
-        incident = make_incident(get_session(), created_by=responder,
-                                 members={responder: CaseRole.RESPONDER})
-    response = client.post(f"/api/v1/incidents/{incident.id}/timeline", headers=_bearer(raw),
-                           json={"text": "x", "category": "nope",
-                                 "occurred_at": "2026-03-01T10:00:00"})
+        incident = make_incident(
+            get_session(), created_by=responder, members={responder: CaseRole.RESPONDER}
+        )
+    response = client.post(
+        f"/api/v1/incidents/{incident.id}/timeline",
+        headers=_bearer(raw),
+        json={"text": "x", "category": "nope", "occurred_at": "2026-03-01T10:00:00"},
+    )
     assert response.status_code == 422
     assert set(response.json["fields"]) == {"category", "occurred_at"}
 
@@ -384,12 +465,14 @@ def test_legal_reviewer_on_the_team_reads_but_cannot_log(app, client):
     legal, raw = _token_for(app, role=Role.LEGAL)
     with app.app_context():
         officer = make_user(get_session(), role=Role.PRIVACY_OFFICER)
-        incident = make_incident(get_session(), created_by=officer,
-                                 members={legal: CaseRole.LEGAL})
+        incident = make_incident(get_session(), created_by=officer, members={legal: CaseRole.LEGAL})
 
     assert client.get(f"/api/v1/incidents/{incident.id}", headers=_bearer(raw)).status_code == 200
-    response = client.post(f"/api/v1/incidents/{incident.id}/timeline", headers=_bearer(raw),
-                           json={"text": "x", "category": "other"})
+    response = client.post(
+        f"/api/v1/incidents/{incident.id}/timeline",
+        headers=_bearer(raw),
+        json={"text": "x", "category": "other"},
+    )
     assert response.status_code == 403
     assert _count(app, TimelineEntry) == 0
 
@@ -399,9 +482,15 @@ def test_legal_reviewer_on_the_team_reads_but_cannot_log(app, client):
 
 def test_calculator_returns_the_determination_with_iso_dates(app, client):
     _, raw = _token_for(app)
-    response = client.post("/api/v1/calculator", headers=_bearer(raw), json={
-        "discovered_on": "2025-09-15", "affected_total": 100,
-        "residents_by_state": {"NY": 100}})
+    response = client.post(
+        "/api/v1/calculator",
+        headers=_bearer(raw),
+        json={
+            "discovered_on": "2025-09-15",
+            "affected_total": 100,
+            "residents_by_state": {"NY": 100},
+        },
+    )
 
     assert response.status_code == 200, response.json
     body = response.json
@@ -415,26 +504,51 @@ def test_calculator_returns_the_determination_with_iso_dates(app, client):
 
 def test_calculator_low_probability_is_not_reportable(app, client):
     _, raw = _token_for(app)
-    body = client.post("/api/v1/calculator", headers=_bearer(raw), json={
-        "discovered_on": "2025-09-15", "affected_total": 100,
-        "low_probability_of_compromise": True}).json
+    body = client.post(
+        "/api/v1/calculator",
+        headers=_bearer(raw),
+        json={
+            "discovered_on": "2025-09-15",
+            "affected_total": 100,
+            "low_probability_of_compromise": True,
+        },
+    ).json
     assert (body["reportable"], body["obligations"]) == (False, [])
 
 
-@pytest.mark.parametrize(("body", "fields"), [
-    ({"discovered_on": "2025-09-15", "affected_total": 10, "residents_by_state": {"TX": 11}},
-     {"residents_by_state"}),
-    ({"discovered_on": "2025-09-15", "affected_total": 10,
-      "business_associate": {"discovered_on": "2025-09-10",
-                             "notified_covered_entity_on": "2025-09-01"}},
-     {"business_associate.notified_covered_entity_on"}),
-    ({"discovered_on": "2025-09-15", "affected_total": 10,
-      "law_enforcement_delay": {"statement": "email", "stated_on": "2025-13-01"}},
-     {"law_enforcement_delay.statement", "law_enforcement_delay.stated_on"}),
-    ({"affected_total": -1, "exception": "oops", "phi_secured": 1},
-     {"discovered_on", "affected_total", "exception", "phi_secured"}),
-    ({"discovered_on": None, "affected_total": 10}, {"discovered_on"}),
-])
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        (
+            {"discovered_on": "2025-09-15", "affected_total": 10, "residents_by_state": {"TX": 11}},
+            {"residents_by_state"},
+        ),
+        (
+            {
+                "discovered_on": "2025-09-15",
+                "affected_total": 10,
+                "business_associate": {
+                    "discovered_on": "2025-09-10",
+                    "notified_covered_entity_on": "2025-09-01",
+                },
+            },
+            {"business_associate.notified_covered_entity_on"},
+        ),
+        (
+            {
+                "discovered_on": "2025-09-15",
+                "affected_total": 10,
+                "law_enforcement_delay": {"statement": "email", "stated_on": "2025-13-01"},
+            },
+            {"law_enforcement_delay.statement", "law_enforcement_delay.stated_on"},
+        ),
+        (
+            {"affected_total": -1, "exception": "oops", "phi_secured": 1},
+            {"discovered_on", "affected_total", "exception", "phi_secured"},
+        ),
+        ({"discovered_on": None, "affected_total": 10}, {"discovered_on"}),
+    ],
+)
 def test_calculator_bad_facts_name_the_breach_facts_field(app, client, body, fields):
     _, raw = _token_for(app)
     response = client.post("/api/v1/calculator", json=body, headers=_bearer(raw))

@@ -30,11 +30,21 @@ from tests.factories import NOW
 from tests.factories import make_user
 
 MAX_EXAMPLES = 15  # per operation and mode: at most 30 requests per operation
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 SETTINGS = settings(
-    max_examples=MAX_EXAMPLES, derandomize=True, database=None, deadline=None,
-    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
 )
 
 
@@ -44,12 +54,17 @@ def _seed(app) -> tuple[str, int]:
     with app.app_context():
         session = get_session()
         officer = make_user(session, role=Role.PRIVACY_OFFICER)
-        _, raw = api_tokens.create_token(session, actor=officer, name="fuzz", expires_on=None,
-                                         now=NOW)
+        _, raw = api_tokens.create_token(
+            session, actor=officer, name="fuzz", expires_on=None, now=NOW
+        )
         incident = incidents.open_incident(
-            session, actor=officer, now=NOW,
-            facts=incidents.IncidentFacts(title="Seed", discovered_on=NOW.date(),
-                                          affected_estimate=40))
+            session,
+            actor=officer,
+            now=NOW,
+            facts=incidents.IncidentFacts(
+                title="Seed", discovered_on=NOW.date(), affected_estimate=40
+            ),
+        )
     return raw, incident.id
 
 

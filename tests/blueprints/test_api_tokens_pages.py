@@ -14,8 +14,9 @@ TOKEN = re.compile(r'<code id="new-token">(bdp_[A-Za-z0-9_-]{43})</code>')
 
 def _create(client, name: str = "SIEM intake", expires_on: str = ""):
     token = csrf_token(client, "/account/tokens/")
-    return client.post("/account/tokens/", data={"csrf_token": token, "name": name,
-                                                  "expires_on": expires_on})
+    return client.post(
+        "/account/tokens/", data={"csrf_token": token, "name": name, "expires_on": expires_on}
+    )
 
 
 def test_token_is_shown_once_then_only_its_prefix(app, client, auth):
@@ -27,8 +28,9 @@ def test_token_is_shown_once_then_only_its_prefix(app, client, auth):
     raw = TOKEN.search(created).group(1)
 
     assert "Copy it now" in created
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).json["id"] == \
-        user.id
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).json["id"] == user.id
+    )
     later = client.get("/account/tokens/").get_data(as_text=True)
     assert raw not in later
     assert f"{raw[:12]}…" in later and "SIEM intake" in later
@@ -40,15 +42,16 @@ def test_revoking_from_the_page_stops_the_token(app, client, auth):
     auth.login(user.email)
     raw = TOKEN.search(_create(client).get_data(as_text=True)).group(1)
     page = client.get("/account/tokens/").get_data(as_text=True)
-    token_id = re.search(r'/account/tokens/(\d+)/revoke', page).group(1)
+    token_id = re.search(r"/account/tokens/(\d+)/revoke", page).group(1)
 
-    response = client.post(f"/account/tokens/{token_id}/revoke",
-                           data={"csrf_token": csrf_token(client, "/account/tokens/")},
-                           follow_redirects=True)
+    response = client.post(
+        f"/account/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_token(client, "/account/tokens/")},
+        follow_redirects=True,
+    )
 
     assert "revoked: it stops working at once" in response.get_data(as_text=True)
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code \
-        == 401
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
 def test_bad_expiry_is_shown_on_the_field(app, client, auth):
@@ -68,13 +71,16 @@ def test_someone_elses_token_cannot_be_revoked(app, client, auth):
         other = make_user(get_session())
     auth.login(owner.email)
     _create(client)
-    token_id = re.search(r'/account/tokens/(\d+)/revoke',
-                         client.get("/account/tokens/").get_data(as_text=True)).group(1)
+    token_id = re.search(
+        r"/account/tokens/(\d+)/revoke", client.get("/account/tokens/").get_data(as_text=True)
+    ).group(1)
     auth.logout()
     auth.login(other.email)
 
-    response = client.post(f"/account/tokens/{token_id}/revoke",
-                           data={"csrf_token": csrf_token(client, "/account/tokens/")})
+    response = client.post(
+        f"/account/tokens/{token_id}/revoke",
+        data={"csrf_token": csrf_token(client, "/account/tokens/")},
+    )
 
     assert response.status_code == 404
 

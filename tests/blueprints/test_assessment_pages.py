@@ -15,8 +15,13 @@ from tests.conftest import csrf_token
 from tests.factories import make_incident
 from tests.factories import make_user
 
-BREACH = {"phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
-          "f3_acquired": "unknown", "conclusion": "breach"}
+BREACH = {
+    "phi_involved": "yes",
+    "use_permitted": "no",
+    "safeguard": "none",
+    "f3_acquired": "unknown",
+    "conclusion": "breach",
+}
 
 
 @pytest.fixture
@@ -26,11 +31,21 @@ def case(app):
         officer = make_user(session, role=Role.PRIVACY_OFFICER)
         responder = make_user(session, role=Role.RESPONDER)
         outsider = make_user(session, role=Role.RESPONDER)
-        incident = make_incident(session, created_by=officer, affected_estimate=1500,
-                                 members={responder: CaseRole.RESPONDER})
+        incident = make_incident(
+            session,
+            created_by=officer,
+            affected_estimate=1500,
+            members={responder: CaseRole.RESPONDER},
+        )
         for state, residents in {"TX": 900, "OK": 500, "AR": 100}.items():
-            session.add(StateCount(incident_id=incident.id, source=CountSource.ESTIMATE,
-                                   state=state, residents=residents))
+            session.add(
+                StateCount(
+                    incident_id=incident.id,
+                    source=CountSource.ESTIMATE,
+                    state=state,
+                    residents=residents,
+                )
+            )
         session.commit()
     return officer, responder, outsider, incident
 
@@ -58,8 +73,7 @@ def test_officer_signs_a_breach_and_sees_the_deadlines(client, auth, case):
 
     assert "Version 1 saved and signed. Deadlines recalculated." in saved.get_data(as_text=True)
     assert "Reportable breach" in page
-    for kind, where in (("individual_notice", "US"), ("hhs_notice", "US"),
-                        ("media_notice", "TX")):
+    for kind, where in (("individual_notice", "US"), ("hhs_notice", "US"), ("media_notice", "TX")):
         assert "2025-11-14" in _row(page, kind, where)
     assert _row(page, "media_notice", "OK") == ""
     assert "Tex. Bus. &amp; Com. Code 521.053" in page
@@ -69,17 +83,30 @@ def test_officer_signs_a_breach_and_sees_the_deadlines(client, auth, case):
 def test_low_probability_without_rationale_is_shown_on_the_rationale_field(client, auth, case):
     officer, _, _, incident = case
     auth.login(officer.email)
-    answers = {"phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
-               "f1_sensitivity": "low", "f1_reidentification": "low", "f1_narrative": "a",
-               "f2_recipient": "covered_entity", "f2_narrative": "b", "f3_acquired": "no",
-               "f3_narrative": "c", "f4_mitigation": "assurances", "f4_narrative": "d",
-               "conclusion": "low_probability"}
+    answers = {
+        "phi_involved": "yes",
+        "use_permitted": "no",
+        "safeguard": "none",
+        "f1_sensitivity": "low",
+        "f1_reidentification": "low",
+        "f1_narrative": "a",
+        "f2_recipient": "covered_entity",
+        "f2_narrative": "b",
+        "f3_acquired": "no",
+        "f3_narrative": "c",
+        "f4_mitigation": "assurances",
+        "f4_narrative": "d",
+        "conclusion": "low_probability",
+    }
 
     response = _post_assessment(client, incident, answers, sign=True)
 
     html = response.get_data(as_text=True)
-    assert re.search(r'id="rationale-error">A low-probability conclusion needs the privacy '
-                     r"officer&#39;s rationale", html)
+    assert re.search(
+        r'id="rationale-error">A low-probability conclusion needs the privacy '
+        r"officer&#39;s rationale",
+        html,
+    )
     assert "No version saved yet." in html
 
 
@@ -87,10 +114,18 @@ def test_encrypted_without_the_key_answer_is_shown_on_that_field(client, auth, c
     officer, _, _, incident = case
     auth.login(officer.email)
 
-    response = _post_assessment(client, incident, {
-        **BREACH, "safeguard": "encryption", "encryption_what": "BitLocker",
-        "encryption_standard": "nist_800_111", "encryption_conformant": "yes",
-    }, sign=False)
+    response = _post_assessment(
+        client,
+        incident,
+        {
+            **BREACH,
+            "safeguard": "encryption",
+            "encryption_what": "BitLocker",
+            "encryption_standard": "nist_800_111",
+            "encryption_conformant": "yes",
+        },
+        sign=False,
+    )
 
     assert 'id="key_compromised-error"' in response.get_data(as_text=True)
 
@@ -100,22 +135,28 @@ def test_facts_the_engine_rejects_are_shown_on_the_named_field(client, auth, cas
     auth.login(officer.email)
     path = f"/incidents/{incident.id}/deadlines"
 
-    response = client.post(f"{path}/discovery", data={
-        "discovered_on": "2025-09-15", "diligence_known_on": "",
-        "csrf_token": csrf_token(client, path),
-    })
+    response = client.post(
+        f"{path}/discovery",
+        data={
+            "discovered_on": "2025-09-15",
+            "diligence_known_on": "",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
     assert response.status_code == 302
     with client.application.app_context():
         get_session().get(type(incident), incident.id).affected_estimate = 1000
         get_session().commit()
-    response = client.post(f"{path}/discovery", data={
-        "discovered_on": "2025-09-20", "csrf_token": csrf_token(client, path),
-    })
+    response = client.post(
+        f"{path}/discovery",
+        data={
+            "discovered_on": "2025-09-20",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
 
     assert response.status_code == 422
-    assert "counts sum to 1500, more than affected_total (1000)" in response.get_data(
-        as_text=True
-    )
+    assert "counts sum to 1500, more than affected_total (1000)" in response.get_data(as_text=True)
 
 
 def test_changing_the_discovery_date_moves_the_deadlines(client, auth, case):
@@ -124,8 +165,10 @@ def test_changing_the_discovery_date_moves_the_deadlines(client, auth, case):
     _post_assessment(client, incident, BREACH, sign=True)
     path = f"/incidents/{incident.id}/deadlines"
 
-    client.post(f"{path}/discovery", data={"discovered_on": "2025-10-01",
-                                           "csrf_token": csrf_token(client, path)})
+    client.post(
+        f"{path}/discovery",
+        data={"discovered_on": "2025-10-01", "csrf_token": csrf_token(client, path)},
+    )
 
     page = client.get(path).get_data(as_text=True)
     assert "2025-11-30" in _row(page, "individual_notice", "US")
@@ -162,8 +205,14 @@ def test_due_date_override_shows_beside_the_computed_date(client, auth, case):
     page = client.get(path).get_data(as_text=True)
     action = re.search(r'action="(/incidents/\d+/deadlines/\d+/override)"', page).group(1)
 
-    client.post(action, data={"due_on": "2025-11-07", "reason": "Counsel wants a buffer.",
-                              "csrf_token": csrf_token(client, path)})
+    client.post(
+        action,
+        data={
+            "due_on": "2025-11-07",
+            "reason": "Counsel wants a buffer.",
+            "csrf_token": csrf_token(client, path),
+        },
+    )
 
     page = client.get(path).get_data(as_text=True)
     assert "computed 2025-10-15; overridden by" in page
@@ -176,8 +225,10 @@ def test_determination_override_needs_a_reason(client, auth, case):
     _post_assessment(client, incident, BREACH, sign=True)
     path = f"/incidents/{incident.id}/deadlines"
 
-    response = client.post(f"{path}/override", data={
-        "reportable": "no", "reason": "", "csrf_token": csrf_token(client, path)})
+    response = client.post(
+        f"{path}/override",
+        data={"reportable": "no", "reason": "", "csrf_token": csrf_token(client, path)},
+    )
 
     assert response.status_code == 422
     assert "overridden:" not in response.get_data(as_text=True)
@@ -194,7 +245,10 @@ def test_a_version_page_shows_who_signed_and_what_changed(client, auth, case):
     html = client.get(link.group(1)).get_data(as_text=True)
 
     assert "Not signed." in html
-    assert re.search(r"<td>\(iii\) Was the PHI actually acquired or viewed\?</td><td>unknown</td>"
-                     r"<td>yes</td>", html)
+    assert re.search(
+        r"<td>\(iii\) Was the PHI actually acquired or viewed\?</td><td>unknown</td>"
+        r"<td>yes</td>",
+        html,
+    )
     assert "<dt>Conclusion</dt><dd>Breach (not a low probability of compromise)</dd>" in html
     assert "Sign version 2" in listing

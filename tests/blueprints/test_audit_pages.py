@@ -25,8 +25,14 @@ def auditor(app):
     with app.app_context():
         session = get_session()
         user = make_user(session, role=Role.AUDITOR, email="aud@example.org")
-        audit.record(session, actor=None, actor_label="=HYPERLINK(\"http://x\")",
-                     action="auth.login_failed", at=NOW, details={"reason": "unknown_email"})
+        audit.record(
+            session,
+            actor=None,
+            actor_label='=HYPERLINK("http://x")',
+            action="auth.login_failed",
+            at=NOW,
+            details={"reason": "unknown_email"},
+        )
         audit.record(session, actor=user, action="user.created", at=NOW, incident_id=7)
         session.commit()
         return user
@@ -66,13 +72,14 @@ def test_csv_export_neutralises_formulas(app, client, auth, auditor) -> None:
 
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     labels = [row["actor"] for row in rows]
-    assert "'=HYPERLINK(\"http://x\")" in labels
+    assert '\'=HYPERLINK("http://x")' in labels
     assert not any(label.startswith("=") for label in labels)
     assert _actions(app)[-1] == "audit.exported"
 
 
-def test_signed_json_carries_the_chain_head_and_a_valid_signature(app, client, auth,
-                                                                  auditor) -> None:
+def test_signed_json_carries_the_chain_head_and_a_valid_signature(
+    app, client, auth, auditor
+) -> None:
     auth.login(auditor.email)
 
     document = client.get("/audit/export.json").json

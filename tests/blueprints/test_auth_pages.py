@@ -41,10 +41,12 @@ def test_sign_in_lands_on_the_dashboard_and_sign_out_ends_it(app, client, auth, 
     assert _actions(app) == ["auth.login", "auth.logout"]
 
 
-@pytest.mark.parametrize(("email", "password"), [("r@example.org", "wrong password!"),
-                                                  ("nobody@example.org", PASSWORD)])
-def test_wrong_password_and_unknown_email_look_the_same(client, auth, user, email,
-                                                        password) -> None:
+@pytest.mark.parametrize(
+    ("email", "password"), [("r@example.org", "wrong password!"), ("nobody@example.org", PASSWORD)]
+)
+def test_wrong_password_and_unknown_email_look_the_same(
+    client, auth, user, email, password
+) -> None:
     response = auth.login(email, password)
 
     assert response.status_code == 200 and GENERIC in response.data
@@ -90,16 +92,20 @@ def test_activity_keeps_the_session_alive(client, auth, user) -> None:
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example"])
 def test_next_never_redirects_off_site(client, user, target) -> None:
     token = csrf_token(client, "/login")
-    response = client.post(f"/login?next={target}",
-                           data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        f"/login?next={target}",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+    )
 
     assert response.headers["Location"] == "/"
 
 
 def test_next_keeps_a_local_path(client, user) -> None:
     token = csrf_token(client, "/login")
-    response = client.post("/login?next=/account/password",
-                           data={"email": user.email, "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/login?next=/account/password",
+        data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+    )
 
     assert response.headers["Location"] == "/account/password"
 
@@ -111,22 +117,34 @@ def test_changing_password_signs_out_other_sessions(app, client, auth, user) -> 
     auth.login(user.email)
     token = csrf_token(client, "/account/password")
 
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a brand new passphrase",
-        "confirm": "a brand new passphrase", "csrf_token": token})
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+            "csrf_token": token,
+        },
+    )
 
     assert response.status_code == 302
-    assert client.get("/").status_code == 200          # this session continues
-    assert other.get("/").status_code == 302           # the other one is gone
+    assert client.get("/").status_code == 200  # this session continues
+    assert other.get("/").status_code == 302  # the other one is gone
 
 
 def test_password_change_with_mismatch_shows_the_error(client, auth, user) -> None:
     auth.login(user.email)
     token = csrf_token(client, "/account/password")
 
-    response = client.post("/account/password", data={
-        "current_password": PASSWORD, "new_password": "a brand new passphrase",
-        "confirm": "something else entirely", "csrf_token": token})
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm": "something else entirely",
+            "csrf_token": token,
+        },
+    )
 
     assert b"The two new passwords differ." in response.data
 

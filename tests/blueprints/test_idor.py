@@ -22,14 +22,16 @@ def test_an_obligation_of_another_incident_cannot_be_overridden(app, client, aut
         theirs = make_incident(session, created_by=officer, affected_estimate=20)
         obligations.sync(session, incident=theirs, now=NOW)
         session.commit()
-        target = session.scalars(sa.select(Obligation.id).where(
-            Obligation.incident_id == theirs.id)).first()
+        target = session.scalars(
+            sa.select(Obligation.id).where(Obligation.incident_id == theirs.id)
+        ).first()
     auth.login("po@example.org")
     token = csrf_token(client, f"/incidents/{mine.id}/deadlines")
 
-    response = client.post(f"/incidents/{mine.id}/deadlines/{target}/override",
-                           data={"due_on": "2025-10-01", "reason": "wrong incident",
-                                 "csrf_token": token})
+    response = client.post(
+        f"/incidents/{mine.id}/deadlines/{target}/override",
+        data={"due_on": "2025-10-01", "reason": "wrong incident", "csrf_token": token},
+    )
 
     assert response.status_code == 404
     with app.app_context():

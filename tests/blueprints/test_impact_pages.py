@@ -25,12 +25,26 @@ from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
 
-COST = {"category": "outside_counsel", "basis": "actual", "amount": "18,250.00",
-        "currency": "USD", "exchange_rate": "", "spent_on": "2026-02-03",
-        "vendor": "Baker & Partners", "invoice_reference": "BP-2291", "description": ""}
-OUTAGE = {"kind": "billing_halt", "system": "Claims clearinghouse feed",
-          "started_at": "2026-02-01T08:00", "ended_at": "2026-02-02T08:00",
-          "claims_delayed_count": "120", "claims_delayed_value": "40,000.00", "notes": ""}
+COST = {
+    "category": "outside_counsel",
+    "basis": "actual",
+    "amount": "18,250.00",
+    "currency": "USD",
+    "exchange_rate": "",
+    "spent_on": "2026-02-03",
+    "vendor": "Baker & Partners",
+    "invoice_reference": "BP-2291",
+    "description": "",
+}
+OUTAGE = {
+    "kind": "billing_halt",
+    "system": "Claims clearinghouse feed",
+    "started_at": "2026-02-01T08:00",
+    "ended_at": "2026-02-02T08:00",
+    "claims_delayed_count": "120",
+    "claims_delayed_value": "40,000.00",
+    "notes": "",
+}
 
 
 def setup_case(app, *, with_action: bool = False):
@@ -38,14 +52,22 @@ def setup_case(app, *, with_action: bool = False):
         session = get_session()
         officer = make_user(session, role=Role.PRIVACY_OFFICER, name="Pat Officer")
         responder = make_user(session, role=Role.RESPONDER, name="Rae Responder")
-        incident = make_incident(session, created_by=officer, affected_estimate=500,
-                                 members={responder: CaseRole.RESPONDER},
-                                 status=IncidentStatus.MONITORING)
+        incident = make_incident(
+            session,
+            created_by=officer,
+            affected_estimate=500,
+            members={responder: CaseRole.RESPONDER},
+            status=IncidentStatus.MONITORING,
+        )
         action = None
         if with_action:
             action = corrective_actions.create_action(
-                session, actor=officer, incident_id=incident.id, now=NOW,
-                action=ActionInput("policies", "", responder.id, date(2026, 4, 1)))
+                session,
+                actor=officer,
+                incident_id=incident.id,
+                now=NOW,
+                action=ActionInput("policies", "", responder.id, date(2026, 4, 1)),
+            )
     return officer, responder, incident, action
 
 
@@ -98,8 +120,7 @@ def test_a_foreign_currency_without_a_rate_is_explained(app, client, auth) -> No
     response = post(client, page, f"{page}/costs", {**COST, "currency": "GBP"})
 
     assert response.status_code == 422
-    assert "This cost is in GBP, not USD: give the exchange rate" in response.get_data(
-        as_text=True)
+    assert "This cost is in GBP, not USD: give the exchange rate" in response.get_data(as_text=True)
     assert count(app, CostEntry) == 0
 
 
@@ -108,8 +129,7 @@ def test_an_outage_ending_before_it_starts_is_explained(app, client, auth) -> No
     auth.login(officer.email)
     page = f"/incidents/{incident.id}/impact"
 
-    response = post(client, page, f"{page}/disruptions",
-                    {**OUTAGE, "ended_at": "2026-01-31T08:00"})
+    response = post(client, page, f"{page}/disruptions", {**OUTAGE, "ended_at": "2026-01-31T08:00"})
 
     assert response.status_code == 422
     assert "The outage cannot end before it starts." in response.get_data(as_text=True)
@@ -134,8 +154,9 @@ def test_non_members_get_404_and_auditors_may_only_read(app, client, auth) -> No
     assert page.status_code == 200
     assert "Record a cost" not in page.get_data(as_text=True)
     token = csrf_token(client, "/")
-    response = client.post(f"/incidents/{incident.id}/impact/costs",
-                           data={**COST, "csrf_token": token})
+    response = client.post(
+        f"/incidents/{incident.id}/impact/costs", data={**COST, "csrf_token": token}
+    )
     assert response.status_code == 403
     assert count(app, CostEntry) == 0
 
@@ -159,11 +180,18 @@ def test_an_invoice_file_is_uploaded_and_downloaded(app, client, auth) -> None:
     page = f"/incidents/{incident.id}/impact"
     data = {**COST, "evidence": (io.BytesIO(b"%PDF-1.7 invoice BP-2291"), "BP-2291.pdf")}
 
-    response = post(client, page, f"{page}/costs", data, follow_redirects=True,
-                    content_type="multipart/form-data")
+    response = post(
+        client,
+        page,
+        f"{page}/costs",
+        data,
+        follow_redirects=True,
+        content_type="multipart/form-data",
+    )
 
-    link = re.search(r'href="([^"]+/impact/files/\d+)">BP-2291.pdf', response.get_data(
-        as_text=True))
+    link = re.search(
+        r'href="([^"]+/impact/files/\d+)">BP-2291.pdf', response.get_data(as_text=True)
+    )
     assert link
     download = client.get(link.group(1))
     assert download.data == b"%PDF-1.7 invoice BP-2291"
@@ -180,13 +208,21 @@ def test_an_action_is_added_with_an_owner_from_the_team(app, client, auth) -> No
     assert f'<option value="{responder.id}">Rae Responder</option>' in html
     assert f'<option value="{officer.id}">' not in html
 
-    response = post(client, page, page, {"ocr_code": "risk_analysis", "title": "",
-                                         "owner_id": responder.id, "due_on": "2026-05-01"},
-                    follow_redirects=True)
+    response = post(
+        client,
+        page,
+        page,
+        {
+            "ocr_code": "risk_analysis",
+            "title": "",
+            "owner_id": responder.id,
+            "due_on": "2026-05-01",
+        },
+        follow_redirects=True,
+    )
 
     assert "Corrective action added." in response.get_data(as_text=True)
-    assert "Performed a new/updated Security Rule Risk Analysis" in response.get_data(
-        as_text=True)
+    assert "Performed a new/updated Security Rule Risk Analysis" in response.get_data(as_text=True)
 
 
 def test_completing_without_proof_when_proof_is_required(app, client, auth) -> None:
@@ -204,9 +240,18 @@ def test_completing_without_proof_when_proof_is_required(app, client, auth) -> N
     with app.app_context():
         assert get_session().get(CorrectiveAction, action.id).status.value == "planned"
 
-    done = post(client, page, url, {"status": "done", "note": "Policy v3 approved",
-                                    "proof": (io.BytesIO(b"%PDF-1.7 policy v3"), "policy-v3.pdf")},
-                content_type="multipart/form-data", follow_redirects=True)
+    done = post(
+        client,
+        page,
+        url,
+        {
+            "status": "done",
+            "note": "Policy v3 approved",
+            "proof": (io.BytesIO(b"%PDF-1.7 policy v3"), "policy-v3.pdf"),
+        },
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
     assert "is now done" in done.get_data(as_text=True)
     assert "policy-v3.pdf" in done.get_data(as_text=True)
 
@@ -215,9 +260,13 @@ def test_training_is_recorded(app, client, auth) -> None:
     officer, _r, incident, _ = setup_case(app)
     auth.login(officer.email)
     page = f"/incidents/{incident.id}/actions"
-    response = post(client, page, f"/incidents/{incident.id}/training",
-                    {"trainee": "Front desk", "trained_on": "2026-02-15",
-                     "topic": "Verifying callers"}, follow_redirects=True)
+    response = post(
+        client,
+        page,
+        f"/incidents/{incident.id}/training",
+        {"trainee": "Front desk", "trained_on": "2026-02-15", "topic": "Verifying callers"},
+        follow_redirects=True,
+    )
     assert "Training recorded." in response.get_data(as_text=True)
     assert "<td>Front desk</td>" in response.get_data(as_text=True)
 
@@ -230,11 +279,22 @@ def test_the_review_is_written_signed_and_exported(app, client, auth) -> None:
     auth.login(responder.email)
     page = f"/incidents/{incident.id}/review"
     assert "No review saved yet" in client.get(page).get_data(as_text=True)
-    saved = post(client, page, page, {
-        "timeline_summary": "Day 0: phishing email", "root_cause": "Phished credentials",
-        "what_worked": "", "what_did_not": "", "gaps_administrative": "",
-        "gaps_physical": "", "gaps_technical": "No MFA on webmail", "decisions": ""},
-        follow_redirects=True)
+    saved = post(
+        client,
+        page,
+        page,
+        {
+            "timeline_summary": "Day 0: phishing email",
+            "root_cause": "Phished credentials",
+            "what_worked": "",
+            "what_did_not": "",
+            "gaps_administrative": "",
+            "gaps_physical": "",
+            "gaps_technical": "No MFA on webmail",
+            "decisions": "",
+        },
+        follow_redirects=True,
+    )
     assert "Review saved as version 1." in saved.get_data(as_text=True)
     assert "Sign version 1" not in saved.get_data(as_text=True)  # responders cannot sign
     auth.logout()
@@ -267,8 +327,12 @@ def test_the_impact_page_sums_costs_and_disruption(app, client, auth) -> None:
     auth.login(officer.email)
     page = f"/incidents/{incident.id}/impact"
     post(client, page, f"{page}/costs", COST)
-    post(client, page, f"{page}/costs", {**COST, "category": "notification_mailing",
-                                         "amount": "1,750.00"})
+    post(
+        client,
+        page,
+        f"{page}/costs",
+        {**COST, "category": "notification_mailing", "amount": "1,750.00"},
+    )
     post(client, page, f"{page}/disruptions", OUTAGE)
 
     html = client.get("/impact").get_data(as_text=True)
@@ -295,17 +359,28 @@ def test_admins_change_the_settings(app, client, auth) -> None:
         admin = make_user(get_session(), role=Role.ADMIN)
     auth.login(admin.email)
 
-    response = post(client, "/impact/settings", "/impact/settings",
-                    {"currency": "eur", "require_signed_review_to_close": "y"},
-                    follow_redirects=True)
+    response = post(
+        client,
+        "/impact/settings",
+        "/impact/settings",
+        {"currency": "eur", "require_signed_review_to_close": "y"},
+        follow_redirects=True,
+    )
 
     assert "After-the-breach settings saved." in response.get_data(as_text=True)
     with app.app_context():
         org = get_organisation(get_session())
-        assert (org.currency, org.require_signed_review_to_close,
-                org.require_proof_to_close_action) == ("EUR", True, False)
-        assert get_session().scalar(sa.select(AuditEvent.action).order_by(
-            AuditEvent.seq.desc()).limit(1)) == "settings.updated"
+        assert (
+            org.currency,
+            org.require_signed_review_to_close,
+            org.require_proof_to_close_action,
+        ) == ("EUR", True, False)
+        assert (
+            get_session().scalar(
+                sa.select(AuditEvent.action).order_by(AuditEvent.seq.desc()).limit(1)
+            )
+            == "settings.updated"
+        )
     bad = post(client, "/impact/settings", "/impact/settings", {"currency": "E1R"})
     assert "three-letter ISO 4217" in bad.get_data(as_text=True)
 
@@ -319,11 +394,23 @@ def test_chart_grid_lines_fall_on_round_amounts() -> None:
     from incident_app.services.impact import MonthTotal
 
     assert [nice_ceiling(c) for c in (1, 101, 250, 6400050, 20000000, 20000001)] == [
-        100, 200, 500, 10000000, 20000000, 50000000]
-    chart = cost_chart([MonthTotal("2026-01", 6000000, 6000000),
-                        MonthTotal("2026-02", 400050, 6400050)], "USD")
+        100,
+        200,
+        500,
+        10000000,
+        20000000,
+        50000000,
+    ]
+    chart = cost_chart(
+        [MonthTotal("2026-01", 6000000, 6000000), MonthTotal("2026-02", 400050, 6400050)], "USD"
+    )
     assert [label for _y, label in chart.ticks] == [
-        "USD 0.00", "USD 25,000.00", "USD 50,000.00", "USD 75,000.00", "USD 100,000.00"]
+        "USD 0.00",
+        "USD 25,000.00",
+        "USD 50,000.00",
+        "USD 75,000.00",
+        "USD 100,000.00",
+    ]
     # Plot height 192 px from y=20: 60,000.00 of 100,000.00 is 115.2 px tall.
     assert (chart.bars[0].y, chart.bars[0].height) == (96.8, 115.2)
     assert chart.line == "248.0,96.8 552.0,89.1"
@@ -337,14 +424,30 @@ def test_a_non_member_gets_404_from_every_after_breach_url(app, client, auth) ->
     auth.login(outsider.email)
     token = csrf_token(client, "/")
     base = f"/incidents/{incident.id}"
-    gets = ["/impact", "/impact/costs.csv", "/impact/disruptions.csv", "/impact/files/1",
-            "/actions", "/review", "/review/1.pdf"]
-    posts = ["/impact/costs", "/impact/costs/1/delete", "/impact/disruptions",
-             "/impact/disruptions/1/delete", "/actions", f"/actions/{action.id}/status",
-             "/training", "/review", "/review/sign"]
+    gets = [
+        "/impact",
+        "/impact/costs.csv",
+        "/impact/disruptions.csv",
+        "/impact/files/1",
+        "/actions",
+        "/review",
+        "/review/1.pdf",
+    ]
+    posts = [
+        "/impact/costs",
+        "/impact/costs/1/delete",
+        "/impact/disruptions",
+        "/impact/disruptions/1/delete",
+        "/actions",
+        f"/actions/{action.id}/status",
+        "/training",
+        "/review",
+        "/review/sign",
+    ]
 
     statuses = {f"GET {p}": client.get(base + p).status_code for p in gets}
-    statuses |= {f"POST {p}": client.post(base + p, data={"csrf_token": token}).status_code
-                 for p in posts}
+    statuses |= {
+        f"POST {p}": client.post(base + p, data={"csrf_token": token}).status_code for p in posts
+    }
 
     assert set(statuses.values()) == {404}, statuses

@@ -24,8 +24,9 @@ def _setup(app, **case_kwargs):
         session = get_session()
         officer = make_user(session, role=Role.PRIVACY_OFFICER)
         legal = make_user(session, role=Role.LEGAL)
-        incident = breach_case(session, officer=officer, members={legal: CaseRole.LEGAL},
-                               **case_kwargs)
+        incident = breach_case(
+            session, officer=officer, members={legal: CaseRole.LEGAL}, **case_kwargs
+        )
         ob = obligation(session, incident, "individual_notice")
     return officer, legal, incident, ob
 
@@ -33,9 +34,11 @@ def _setup(app, **case_kwargs):
 def _generate(client, incident, ob, template="individual_adult.html"):
     base = f"/incidents/{incident.id}/letters/"
     token = csrf_token(client, base)
-    return client.post(base + "generate", data={
-        "csrf_token": token, "obligation_id": ob.id, "template_name": template},
-        follow_redirects=True)
+    return client.post(
+        base + "generate",
+        data={"csrf_token": token, "obligation_id": ob.id, "template_name": template},
+        follow_redirects=True,
+    )
 
 
 def _post(client, path, **data):
@@ -101,8 +104,14 @@ def test_a_stale_letter_shows_why_after_the_wording_changes(app, client, auth):
     auth.login(officer.email)
     _generate(client, incident, ob)
     path = f"/incidents/{incident.id}/letters/wording"
-    page = _post(client, path, what_happened="New wording.", steps_for_individuals="Call.",
-                 what_we_are_doing="Fixing.", covered_entity_type="Healthcare Provider")
+    page = _post(
+        client,
+        path,
+        what_happened="New wording.",
+        steps_for_individuals="Call.",
+        what_we_are_doing="Fixing.",
+        covered_entity_type="Healthcare Provider",
+    )
     assert b"Notice wording saved" in page.data
 
     page = client.get(f"/incidents/{incident.id}/letters/{_letter(app).id}")
@@ -123,7 +132,8 @@ def test_tampered_pdf_download_is_refused_with_a_message_and_audited(app, client
 
     response = client.get(
         f"/incidents/{incident.id}/letters/{letter.id}/versions/{version.id}.pdf",
-        follow_redirects=True)
+        follow_redirects=True,
+    )
 
     assert response.mimetype == "text/html"
     assert b"Download refused" in response.data
@@ -142,8 +152,9 @@ def test_pdf_download_is_a_pdf_attachment_and_audited(app, client, auth):
     auth.logout()
     auth.login(legal.email)
 
-    response = client.get(f"/incidents/{incident.id}/letters/{letter.id}/versions/"
-                          f"{letter.current_version_id}.pdf")
+    response = client.get(
+        f"/incidents/{incident.id}/letters/{letter.id}/versions/{letter.current_version_id}.pdf"
+    )
 
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF")
@@ -169,8 +180,10 @@ def test_generate_without_csrf_is_refused(app, client, auth):
     officer, _, incident, ob = _setup(app)
     auth.login(officer.email)
 
-    response = client.post(f"/incidents/{incident.id}/letters/generate", data={
-        "obligation_id": ob.id, "template_name": "individual_adult.html"})
+    response = client.post(
+        f"/incidents/{incident.id}/letters/generate",
+        data={"obligation_id": ob.id, "template_name": "individual_adult.html"},
+    )
 
     assert response.status_code in (302, 400)
     with app.app_context():
@@ -183,9 +196,16 @@ def test_admin_can_let_privacy_officers_approve(app, client, auth):
     auth.login(admin.email)
     token = csrf_token(client, "/admin/settings")
 
-    client.post("/admin/settings", data={
-        "csrf_token": token, "legal_name": "Riverbend", "timezone": "America/Chicago",
-        "privacy_officer_may_approve": "y"}, follow_redirects=True)
+    client.post(
+        "/admin/settings",
+        data={
+            "csrf_token": token,
+            "legal_name": "Riverbend",
+            "timezone": "America/Chicago",
+            "privacy_officer_may_approve": "y",
+        },
+        follow_redirects=True,
+    )
 
     with app.app_context():
         assert get_session().get(Organisation, 1).privacy_officer_may_approve is True

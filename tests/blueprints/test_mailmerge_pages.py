@@ -41,14 +41,22 @@ def _post(client, page, action):
 
 def _downloads(app, incident_id):
     with app.app_context():
-        return list(get_session().scalars(sa.select(AuditEvent.details).where(
-            AuditEvent.incident_id == incident_id,
-            AuditEvent.action == "mail_batch.downloaded").order_by(AuditEvent.seq)))
+        return list(
+            get_session().scalars(
+                sa.select(AuditEvent.details)
+                .where(
+                    AuditEvent.incident_id == incident_id,
+                    AuditEvent.action == "mail_batch.downloaded",
+                )
+                .order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, auth):
-    officer, incident_id = _setup(app, adult("Ana", "García"), adult("Bo"),
-                                 person("T1", "T" * 130, "", dob="1970-01-01"))
+    officer, incident_id = _setup(
+        app, adult("Ana", "García"), adult("Bo"), person("T1", "T" * 130, "", dob="1970-01-01")
+    )
     auth.login(officer)
     base = f"/incidents/{incident_id}/mailing/"
     tab = client.get(base).get_data(as_text=True)
@@ -69,7 +77,11 @@ def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, 
 
     progress = client.get(f"{base}{batch_id}/progress.json").get_json()
     assert (progress["status"], progress["done"], progress["failed"], progress["total"]) == (
-        "completed", 2, 1, 3)
+        "completed",
+        2,
+        1,
+        3,
+    )
     page = client.get(batch_url).get_data(as_text=True)
     assert "The name has 130 characters" in page and "Retry all failed letters" in page
 
@@ -78,14 +90,22 @@ def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, 
     assert len(PdfReader(io.BytesIO(proof.data)).pages) >= 2
     printed = client.get(f"{base}{batch_id}/chunks/1/print.pdf")
     assert "attachment" in printed.headers["Content-Disposition"]
-    assert "Ana García" in "".join(p.extract_text() for p in PdfReader(
-        io.BytesIO(printed.data)).pages)
-    manifest = list(csv.DictReader(io.StringIO(
-        client.get(f"{base}{batch_id}/manifest.csv").get_data(as_text=True))))
+    assert "Ana García" in "".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(printed.data)).pages
+    )
+    manifest = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"{base}{batch_id}/manifest.csv").get_data(as_text=True))
+        )
+    )
     assert [m["recipient_name"] for m in manifest] == ["Ana García", "Bo Rivera"]
     assert client.get(f"{base}{batch_id}/chunks/1/manifest.csv").status_code == 200
     assert [d["file"] for d in _downloads(app, incident_id)] == [
-        "proof", "print", "manifest", "manifest"]
+        "proof",
+        "print",
+        "manifest",
+        "manifest",
+    ]
 
     retry = _post(client, batch_url, f"{base}{batch_id}/retry")
     assert retry.status_code == 302
@@ -100,8 +120,7 @@ def test_an_unapproved_letter_is_explained_and_starting_is_refused(app, client, 
     assert "Start the mailing" not in tab and "not generated yet" in tab
     response = client.post(f"{base}start", data={"csrf_token": _token(client)})
     assert response.status_code == 409
-    assert "A mailing starts only from letters legal approved" in response.get_data(
-        as_text=True)
+    assert "A mailing starts only from letters legal approved" in response.get_data(as_text=True)
 
 
 def _token(client):
@@ -125,7 +144,8 @@ def test_pause_resume_and_cancel_buttons(app, client, auth):
     assert "Cancelled" in page and "Mailing cancelled; finished print files are kept." in page
     again = _post(client, batch_url, f"{base}{batch_id}/pause")
     assert "Only a mailing that is queued, running can be paused" in client.get(
-        again.headers["Location"]).get_data(as_text=True)
+        again.headers["Location"]
+    ).get_data(as_text=True)
 
 
 def test_readers_and_strangers(app, client, auth):

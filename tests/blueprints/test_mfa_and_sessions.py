@@ -33,16 +33,14 @@ def _enrol(client) -> tuple[str, list[str]]:
     page = client.get("/account/mfa").get_data(as_text=True)
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', page).group(1)
     token = csrf_token(client, "/account/mfa")
-    done = client.post("/account/mfa", data={"code": pyotp.TOTP(secret).now(),
-                                             "csrf_token": token})
+    done = client.post("/account/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
     codes = re.findall(r"<code>([0-9a-f]{5}-[0-9a-f]{5})</code>", done.get_data(as_text=True))
     return secret, codes
 
 
 def _password_step(client, email: str = "po@example.org"):
     token = csrf_token(client, "/login")
-    return client.post("/login", data={"email": email, "password": PASSWORD,
-                                       "csrf_token": token})
+    return client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
 
 
 def _second_step(client, code: str):
@@ -79,12 +77,12 @@ def test_sign_in_needs_the_current_code_and_refuses_a_replay(app, client, auth, 
 
         first = _password_step(client)
         assert first.headers["Location"] == "/login/mfa"
-        assert client.get("/").status_code == 302           # not signed in yet
+        assert client.get("/").status_code == 302  # not signed in yet
         assert _second_step(client, code).headers["Location"] == "/"
         auth.logout()
 
         _password_step(client)
-        replay = _second_step(client, code)                # same code, same window
+        replay = _second_step(client, code)  # same code, same window
 
     assert b"That code is not valid" in replay.data
     assert _actions(app)[-1] == "auth.login_failed"
@@ -137,8 +135,7 @@ def test_admin_resets_mfa_and_the_user_is_signed_out(app, client, auth, user):
     with app.app_context():
         admin = make_user(get_session(), role=Role.ADMIN, email="admin@example.org")
     token = csrf_token(other, "/login")
-    other.post("/login", data={"email": admin.email, "password": PASSWORD,
-                               "csrf_token": token})
+    other.post("/login", data={"email": admin.email, "password": PASSWORD, "csrf_token": token})
     token = csrf_token(other, f"/admin/users/{user.id}")
 
     other.post(f"/admin/users/{user.id}/reset-mfa", data={"csrf_token": token})
@@ -157,11 +154,13 @@ def test_sessions_are_listed_and_one_can_be_revoked(app, client, auth, user):
 
     page = client.get("/account/sessions").get_data(as_text=True)
     assert page.count("Sign out this session") == 1 and "This browser" in page
-    target = re.search(r'/account/sessions/([0-9a-f]{64})/revoke', page).group(1)
-    client.post(f"/account/sessions/{target}/revoke",
-                data={"csrf_token": csrf_token(client, "/account/sessions")})
+    target = re.search(r"/account/sessions/([0-9a-f]{64})/revoke", page).group(1)
+    client.post(
+        f"/account/sessions/{target}/revoke",
+        data={"csrf_token": csrf_token(client, "/account/sessions")},
+    )
 
-    assert phone.get("/").status_code == 302             # revoked on the server
+    assert phone.get("/").status_code == 302  # revoked on the server
     assert client.get("/").status_code == 200
     assert "auth.revoked" in _actions(app)
 
@@ -171,14 +170,17 @@ def test_someone_elses_session_cannot_be_revoked(app, client, auth, user):
         make_user(get_session(), email="other@example.org")
     other = app.test_client()
     token = csrf_token(other, "/login")
-    other.post("/login", data={"email": "other@example.org", "password": PASSWORD,
-                               "csrf_token": token})
+    other.post(
+        "/login", data={"email": "other@example.org", "password": PASSWORD, "csrf_token": token}
+    )
     with app.app_context():
         victim = get_session().scalars(sa.select(UserSession.id)).one()
     auth.login(user.email)
 
-    response = client.post(f"/account/sessions/{victim}/revoke",
-                           data={"csrf_token": csrf_token(client, "/account/sessions")})
+    response = client.post(
+        f"/account/sessions/{victim}/revoke",
+        data={"csrf_token": csrf_token(client, "/account/sessions")},
+    )
 
     assert response.status_code == 404
     assert other.get("/").status_code == 200
@@ -193,7 +195,8 @@ def test_second_factor_page_expires(app, client, auth, user):
         token = csrf_token(client, "/login/mfa")
         traveller.shift(timedelta(minutes=6))
 
-        response = client.post("/login/mfa", data={"code": pyotp.TOTP(secret).now(),
-                                                   "csrf_token": token})
+        response = client.post(
+            "/login/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token}
+        )
 
     assert response.headers["Location"] == "/login"

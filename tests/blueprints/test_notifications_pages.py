@@ -34,8 +34,12 @@ def remind(app, *, kind: str = "individual_notice", mailer=None):
         session = get_session()
         team = make_team(session)
         make_obligation(session, team.incident, due_on=date(2026, 5, 1), kind=kind)
-        reminders.sweep(session, now=APRIL_1, mailer=mailer or RecordingMailer(),
-                        base_url="https://breachdesk.example.org")
+        reminders.sweep(
+            session,
+            now=APRIL_1,
+            mailer=mailer or RecordingMailer(),
+            base_url="https://breachdesk.example.org",
+        )
     return team
 
 
@@ -55,11 +59,13 @@ def test_the_list_shows_the_reminder_and_mark_read_clears_it(app, client, auth) 
     page = client.get("/notifications/").get_data(as_text=True)
     assert f"{team.incident.reference}: Notice to individuals due in 30 days" in page
     with app.app_context():
-        note_id = get_session().scalar(sa.select(Notification.id).where(
-            Notification.user_id == team.lead.id))
+        note_id = get_session().scalar(
+            sa.select(Notification.id).where(Notification.user_id == team.lead.id)
+        )
     token = csrf_token(client, "/notifications/")
-    response = client.post(f"/notifications/{note_id}/read", data={"csrf_token": token},
-                           follow_redirects=True)
+    response = client.post(
+        f"/notifications/{note_id}/read", data={"csrf_token": token}, follow_redirects=True
+    )
 
     assert response.status_code == 200
     assert 'aria-label="Notifications: 0 unread"' in response.get_data(as_text=True)
@@ -71,9 +77,11 @@ def test_mark_all_read(app, client, auth) -> None:
     team = remind(app)
     auth.login(team.lead.email)
 
-    response = client.post("/notifications/read-all",
-                           data={"csrf_token": csrf_token(client, "/notifications/")},
-                           follow_redirects=True)
+    response = client.post(
+        "/notifications/read-all",
+        data={"csrf_token": csrf_token(client, "/notifications/")},
+        follow_redirects=True,
+    )
 
     assert "1 notification marked read." in response.get_data(as_text=True)
 
@@ -81,12 +89,14 @@ def test_mark_all_read(app, client, auth) -> None:
 def test_nobody_marks_another_persons_notification(app, client, auth) -> None:
     team = remind(app)
     with app.app_context():
-        note_id = get_session().scalar(sa.select(Notification.id).where(
-            Notification.user_id == team.lead.id))
+        note_id = get_session().scalar(
+            sa.select(Notification.id).where(Notification.user_id == team.lead.id)
+        )
     auth.login(team.responder.email)
 
-    response = client.post(f"/notifications/{note_id}/read",
-                           data={"csrf_token": csrf_token(client, "/notifications/")})
+    response = client.post(
+        f"/notifications/{note_id}/read", data={"csrf_token": csrf_token(client, "/notifications/")}
+    )
 
     assert response.status_code == 404
     with app.app_context():
@@ -104,8 +114,9 @@ def test_calendar_link_made_used_and_revoked(app, client, auth) -> None:
     team = remind(app)
     auth.login(team.lead.email)
 
-    page = client.post("/calendar/token",
-                       data={"csrf_token": csrf_token(client, "/calendar")}).get_data(as_text=True)
+    page = client.post(
+        "/calendar/token", data={"csrf_token": csrf_token(client, "/calendar")}
+    ).get_data(as_text=True)
     assert "copy it now: it is shown only once" in page
     url = _feed_url(page)
     path = url.removeprefix(app.config["APP_BASE_URL"])
@@ -122,7 +133,7 @@ def test_calendar_link_made_used_and_revoked(app, client, auth) -> None:
 
 def _feed_url(page: str) -> str:
     start = page.index('readonly value="') + len('readonly value="')
-    return page[start:page.index('"', start)]
+    return page[start : page.index('"', start)]
 
 
 def test_an_invalid_calendar_token_is_404_and_audited(app, client) -> None:
@@ -131,14 +142,16 @@ def test_an_invalid_calendar_token_is_404_and_audited(app, client) -> None:
     assert response.status_code == 404
     assert "No such calendar" in response.get_data(as_text=True)
     with app.app_context():
-        event = get_session().scalars(sa.select(AuditEvent).where(
-            AuditEvent.action == "calendar.invalid_token")).one()
+        event = (
+            get_session()
+            .scalars(sa.select(AuditEvent).where(AuditEvent.action == "calendar.invalid_token"))
+            .one()
+        )
     assert event.details["client"] == "127.0.0.1"
 
 
 def test_admins_see_failing_email_in_the_header_and_on_the_email_page(app, client, auth) -> None:
-    down = SmtpMailer(host="127.0.0.1", port=free_port(), sender="bd@example.org",
-                      starttls=False)
+    down = SmtpMailer(host="127.0.0.1", port=free_port(), sender="bd@example.org", starttls=False)
     remind(app, kind="hhs_notice", mailer=down)
     with app.app_context():
         admin = make_user(get_session(), role=Role.ADMIN)
@@ -163,9 +176,16 @@ def test_an_admin_changes_a_reminder_plan(app, client, auth) -> None:
         admin = make_user(get_session(), role=Role.ADMIN)
     auth.login(admin.email)
 
-    response = client.post("/admin/reminders", data={
-        "csrf_token": csrf_token(client, "/admin/reminders"), "kind": "hhs_notice",
-        "days_before": "10, 3, 0", "overdue_daily": "y"}, follow_redirects=True)
+    response = client.post(
+        "/admin/reminders",
+        data={
+            "csrf_token": csrf_token(client, "/admin/reminders"),
+            "kind": "hhs_notice",
+            "days_before": "10, 3, 0",
+            "overdue_daily": "y",
+        },
+        follow_redirects=True,
+    )
 
     assert "Reminder plan saved." in response.get_data(as_text=True)
     with app.app_context():
@@ -178,13 +198,19 @@ def test_a_bad_reminder_plan_shows_a_message_and_saves_nothing(app, client, auth
         admin = make_user(get_session(), role=Role.ADMIN)
     auth.login(admin.email)
 
-    for days, message in (("ten, 3", "Enter whole numbers separated by commas"),
-                          ("400", "between 0 (the due date) and 365")):
-        response = client.post("/admin/reminders", data={
-            "csrf_token": csrf_token(client, "/admin/reminders"), "kind": "*",
-            "days_before": days})
+    for days, message in (
+        ("ten, 3", "Enter whole numbers separated by commas"),
+        ("400", "between 0 (the due date) and 365"),
+    ):
+        response = client.post(
+            "/admin/reminders",
+            data={
+                "csrf_token": csrf_token(client, "/admin/reminders"),
+                "kind": "*",
+                "days_before": days,
+            },
+        )
         assert response.status_code == 200
         assert message in response.get_data(as_text=True)
     with app.app_context():
-        assert get_session().scalar(
-            sa.select(sa.func.count()).select_from(ReminderSetting)) == 0
+        assert get_session().scalar(sa.select(sa.func.count()).select_from(ReminderSetting)) == 0

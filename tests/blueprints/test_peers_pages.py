@@ -16,16 +16,16 @@ from tests.factories import NOW
 from tests.factories import make_user
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-OURS = ("/peers?type=Hacking%2FIT+Incident&location=Email&entity=Healthcare+Provider"
-        "&affected=10000")
+OURS = "/peers?type=Hacking%2FIT+Incident&location=Email&entity=Healthcare+Provider&affected=10000"
 
 
 @pytest.fixture
 def auditor(app):
     with app.app_context():
         session = get_session()
-        peers.import_file(session, path=DATA / "ocr_peers.csv", actor=None, actor_label="test",
-                          now=NOW)
+        peers.import_file(
+            session, path=DATA / "ocr_peers.csv", actor=None, actor_label="test", now=NOW
+        )
         return make_user(session, role=Role.AUDITOR)
 
 
@@ -53,8 +53,13 @@ def test_signed_in_user_sees_ranked_peers_sizes_and_actions(client, auth, audito
     html = _text(response)
     assert response.status_code == 200
     # Fewer than 10 fixture rows match: the criteria widen to the type only, any size.
-    assert _rows(html)[:5] == ["Alpha Health", "Bravo Medical", "Charlie Care", "Kilo Partners",
-                               "Delta Doctors"]
+    assert _rows(html)[:5] == [
+        "Alpha Health",
+        "Bravo Medical",
+        "Charlie Care",
+        "Kilo Partners",
+        "Delta Doctors",
+    ]
     assert "The criteria were widened" in html
     assert "<caption>Comparable breaches, closest first (page 1 of 1)</caption>" in html
     assert 'role="img" aria-labelledby="chart-title chart-desc"' in html
@@ -73,22 +78,39 @@ def test_filters_are_kept_checked_and_in_the_pagination_links(app, client, auth,
     with app.app_context():  # 30 more Email hacking rows so there are two pages
         session = get_session()
         for n in range(30):
-            session.add(OcrBreach(
-                row_key=f"{n:064d}", content_hash="0" * 64, filing_key=f"{n:064d}",
-                entity_name=f"Extra {n:02d}", state="IL", entity_type="Healthcare Provider",
-                individuals_affected=20_000 + n, submitted_on=NOW.date(),
-                breach_types=["Hacking/IT Incident"], locations=["Email"],
-                business_associate_present=False, actions=[], flags=[],
-                tags=[peers.OcrBreachTag(kind=peers.TagKind.BREACH_TYPE,
-                                         value="Hacking/IT Incident"),
-                      peers.OcrBreachTag(kind=peers.TagKind.LOCATION, value="Email")]))
+            session.add(
+                OcrBreach(
+                    row_key=f"{n:064d}",
+                    content_hash="0" * 64,
+                    filing_key=f"{n:064d}",
+                    entity_name=f"Extra {n:02d}",
+                    state="IL",
+                    entity_type="Healthcare Provider",
+                    individuals_affected=20_000 + n,
+                    submitted_on=NOW.date(),
+                    breach_types=["Hacking/IT Incident"],
+                    locations=["Email"],
+                    business_associate_present=False,
+                    actions=[],
+                    flags=[],
+                    tags=[
+                        peers.OcrBreachTag(
+                            kind=peers.TagKind.BREACH_TYPE, value="Hacking/IT Incident"
+                        ),
+                        peers.OcrBreachTag(kind=peers.TagKind.LOCATION, value="Email"),
+                    ],
+                )
+            )
         session.commit()
     auth.login(auditor.email)
 
     html = _text(client.get(OURS))
 
-    assert re.search(r'<input checked id="location-\d+" name="location" type="checkbox" '
-                     r'value="Email">', html)
+    assert re.search(
+        r'<input checked id="location-\d+" name="location" type="checkbox" '
+        r'value="Email">',
+        html,
+    )
     assert "page 1 of 2" in html
     next_link = re.search(r'href="(/peers\?[^"]*)">Next page', html).group(1)
     assert "page=2" in next_link and "affected=10000" in next_link
@@ -97,17 +119,28 @@ def test_filters_are_kept_checked_and_in_the_pagination_links(app, client, auth,
     assert "page 2 of 2" in second
 
 
-@pytest.mark.parametrize(("query", "shown"), [
-    ("entity=%27%3B+DROP+TABLE+ocr_breach%3B--",
-     "“&#39;; DROP TABLE ocr_breach;--” is not a type of covered entity in OCR&#39;s data."),
-    ("type=Theft%27+OR+%271%27%3D%271",
-     "“Theft&#39; OR &#39;1&#39;=&#39;1” is not a type of breach in OCR&#39;s data."),
-    ("location=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
-     "“&lt;script&gt;alert(1)&lt;/script&gt;” is not a location in OCR&#39;s data."),
-    ("affected=1+OR+1%3D1",
-     "“1 OR 1=1” is not a whole number of individuals (digits only, for example 1200)."),
-    ("affected=0", "Individuals affected must be between 1 and 2,147,483,647."),
-])
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        (
+            "entity=%27%3B+DROP+TABLE+ocr_breach%3B--",
+            "“&#39;; DROP TABLE ocr_breach;--” is not a type of covered entity in OCR&#39;s data.",
+        ),
+        (
+            "type=Theft%27+OR+%271%27%3D%271",
+            "“Theft&#39; OR &#39;1&#39;=&#39;1” is not a type of breach in OCR&#39;s data.",
+        ),
+        (
+            "location=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            "“&lt;script&gt;alert(1)&lt;/script&gt;” is not a location in OCR&#39;s data.",
+        ),
+        (
+            "affected=1+OR+1%3D1",
+            "“1 OR 1=1” is not a whole number of individuals (digits only, for example 1200).",
+        ),
+        ("affected=0", "Individuals affected must be between 1 and 2,147,483,647."),
+    ],
+)
 def test_hostile_filters_are_shown_back_escaped_and_change_nothing(
     app, client, auth, auditor, query, shown
 ) -> None:

@@ -35,11 +35,17 @@ def people(app):
 def small(app, people):
     with app.app_context():
         return incidents.open_incident(
-            get_session(), actor=people[Role.PRIVACY_OFFICER], now=NOW,
-            facts=incidents.IncidentFacts(title="Misdirected fax", affected_estimate=40,
-                                          discovered_on=date(2025, 9, 15),
-                                          breach_types=("unauthorized_access",),
-                                          locations=("paper_films",)))
+            get_session(),
+            actor=people[Role.PRIVACY_OFFICER],
+            now=NOW,
+            facts=incidents.IncidentFacts(
+                title="Misdirected fax",
+                affected_estimate=40,
+                discovered_on=date(2025, 9, 15),
+                breach_types=("unauthorized_access",),
+                locations=("paper_films",),
+            ),
+        )
 
 
 def _filings(app) -> int:
@@ -65,19 +71,30 @@ def test_default_year_is_last_year(client, auth, people):
 def test_recording_a_filing_then_an_addendum(app, client, auth, people, small):
     auth.login(people[Role.PRIVACY_OFFICER].email)
     path = f"/reports/hhs-log/incidents/{small.id}/filing"
-    response = client.post(path, data={"csrf_token": csrf_token(client, path),
-                                       "filed_on": "2026-02-10",
-                                       "transaction_number": "BRS-2026-0193"},
-                           follow_redirects=True)
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "filed_on": "2026-02-10",
+            "transaction_number": "BRS-2026-0193",
+        },
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "Initial report recorded" in page and "BRS-2026-0193" in page
     assert "Record an addendum" in page
 
     path = f"/reports/hhs-log/incidents/{small.id}/addendum"
-    response = client.post(path, data={"csrf_token": csrf_token(client, path),
-                                       "filed_on": "2026-02-20", "affected_count": "44",
-                                       "changes": "Four more patients found."},
-                           follow_redirects=True)
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "filed_on": "2026-02-20",
+            "affected_count": "44",
+            "changes": "Four more patients found.",
+        },
+        follow_redirects=True,
+    )
     page = response.get_data(as_text=True)
     assert "Addendum recorded" in page and "Filed, with addendum" in page
     assert "Four more patients found." in page
@@ -87,17 +104,24 @@ def test_recording_a_filing_then_an_addendum(app, client, auth, people, small):
 def test_bad_transaction_number_is_shown_on_the_field(app, client, auth, people, small):
     auth.login(people[Role.PRIVACY_OFFICER].email)
     path = f"/reports/hhs-log/incidents/{small.id}/filing"
-    page = client.post(path, data={"csrf_token": csrf_token(client, path),
-                                   "filed_on": "2026-02-10", "transaction_number": "=1+2"}
-                       ).get_data(as_text=True)
+    page = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token(client, path),
+            "filed_on": "2026-02-10",
+            "transaction_number": "=1+2",
+        },
+    ).get_data(as_text=True)
     assert "Enter the transaction number the OCR portal gave" in page
     assert _filings(app) == 0
 
 
 def test_filing_without_csrf_token_is_refused(app, client, auth, people, small):
     auth.login(people[Role.PRIVACY_OFFICER].email)
-    response = client.post(f"/reports/hhs-log/incidents/{small.id}/filing",
-                           data={"filed_on": "2026-02-10", "transaction_number": "BRS-1"})
+    response = client.post(
+        f"/reports/hhs-log/incidents/{small.id}/filing",
+        data={"filed_on": "2026-02-10", "transaction_number": "BRS-1"},
+    )
     assert response.status_code == 400
     assert _filings(app) == 0
 
@@ -110,8 +134,15 @@ def test_auditor_reads_but_cannot_file(app, client, auth, people, small):
     assert client.get(path).status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/reports/hhs-log/2025", "/reports/metrics",
-                                  "/reports/hhs-log/2025.csv", "/reports/metrics.csv"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/reports/hhs-log/2025",
+        "/reports/metrics",
+        "/reports/hhs-log/2025.csv",
+        "/reports/metrics.csv",
+    ],
+)
 def test_responders_and_legal_cannot_open_reports(client, auth, people, path):
     auth.login(people[Role.RESPONDER].email)
     assert client.get(path).status_code == 403
@@ -140,8 +171,9 @@ def test_metrics_page_draws_charts_the_csp_allows(client, auth, people, small):
 
 def test_metrics_backwards_range_is_explained(client, auth, people):
     auth.login(people[Role.PRIVACY_OFFICER].email)
-    page = client.get("/reports/metrics?date_from=2026-02-01&date_to=2026-01-01"
-                      ).get_data(as_text=True)
+    page = client.get("/reports/metrics?date_from=2026-02-01&date_to=2026-01-01").get_data(
+        as_text=True
+    )
     assert "The end of the range is before its start." in page
 
 

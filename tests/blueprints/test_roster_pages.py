@@ -40,15 +40,22 @@ def _setup(app, **extra_members):
 def _upload(client, incident_id: int, data: bytes, mode: str = "replace", name="roster.csv"):
     base = f"/incidents/{incident_id}/roster/"
     token = csrf_token(client, base)
-    return client.post(f"{base}imports", data={
-        "csrf_token": token, "mode": mode, "file": (io.BytesIO(data), name)},
-        content_type="multipart/form-data")
+    return client.post(
+        f"{base}imports",
+        data={"csrf_token": token, "mode": mode, "file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
 
 
 def _audit_actions(app, incident_id: int) -> list[str]:
     with app.app_context():
-        return list(get_session().scalars(sa.select(AuditEvent.action).where(
-            AuditEvent.incident_id == incident_id).order_by(AuditEvent.seq)))
+        return list(
+            get_session().scalars(
+                sa.select(AuditEvent.action)
+                .where(AuditEvent.incident_id == incident_id)
+                .order_by(AuditEvent.seq)
+            )
+        )
 
 
 def test_upload_queues_the_worker_imports_and_the_tab_shows_counts(app, client, auth) -> None:
@@ -73,8 +80,11 @@ def test_upload_queues_the_worker_imports_and_the_tab_shows_counts(app, client, 
     assert (progress["rows_read"], progress["accepted"], progress["rejected"]) == (1002, 1001, 1)
     tab = client.get(f"/incidents/{incident.id}/roster/").get_data(as_text=True)
     assert re.search(r'data-testid="total">1,001<', tab)
-    ny = re.search(r'<tr class="over-threshold" data-over-threshold="true">\s*<th scope="row">NY'
-                   r'</th>\s*<td>501</td>', tab)
+    ny = re.search(
+        r'<tr class="over-threshold" data-over-threshold="true">\s*<th scope="row">NY'
+        r"</th>\s*<td>501</td>",
+        tab,
+    )
     assert ny is not None
     assert re.search(r'<tr>\s*<th scope="row">VT</th>\s*<td>500</td>', tab)  # 500 is not over
     assert tab.count("media notice</span>") == 1
@@ -114,15 +124,25 @@ def test_a_bad_file_gets_its_message_on_the_form(app, client, auth) -> None:
 def test_unrecognised_headers_go_through_the_mapping_page(app, client, auth) -> None:
     lead, incident, _ = _setup(app)
     auth.login(lead.email)
-    data = csv_bytes("A1,Ana,Ruiz,1970-01-05,1 Main St,Austin,TX,73301",
-                     header="Acct,Given,Family,Birth,Street,Town,ST,Postal")
+    data = csv_bytes(
+        "A1,Ana,Ruiz,1970-01-05,1 Main St,Austin,TX,73301",
+        header="Acct,Given,Family,Birth,Street,Town,ST,Postal",
+    )
     import_url = _upload(client, incident.id, data).headers["Location"]
     page = client.get(import_url).get_data(as_text=True)
     assert "Match the file&#39;s columns" in page or "Match the file's columns" in page
 
-    form = {"external_id": "Acct", "first_name": "Given", "last_name": "Family",
-            "date_of_birth": "", "address_line1": "Street", "city": "Town", "state": "ST",
-            "zip": "Postal", "csrf_token": csrf_token(client, import_url)}
+    form = {
+        "external_id": "Acct",
+        "first_name": "Given",
+        "last_name": "Family",
+        "date_of_birth": "",
+        "address_line1": "Street",
+        "city": "Town",
+        "state": "ST",
+        "zip": "Postal",
+        "csrf_token": csrf_token(client, import_url),
+    }
     refused = client.post(f"{import_url}/mapping", data=form)
     assert refused.status_code == 422
     assert "Date of birth is required" in refused.get_data(as_text=True)
@@ -136,8 +156,11 @@ def test_unrecognised_headers_go_through_the_mapping_page(app, client, auth) -> 
 def test_people_search_view_and_notice_status_are_audited(app, client, auth) -> None:
     lead, incident, _ = _setup(app)
     auth.login(lead.email)
-    _upload(client, incident.id, csv_bytes(person("MRN-1", "Zoë", "O'Brien"),
-                                           person("MRN-2", "Luis", "Peña")))
+    _upload(
+        client,
+        incident.id,
+        csv_bytes(person("MRN-1", "Zoë", "O'Brien"), person("MRN-2", "Luis", "Peña")),
+    )
     roster_imports_job(app)
     base = f"/incidents/{incident.id}/roster"
 
@@ -150,12 +173,21 @@ def test_people_search_view_and_notice_status_are_audited(app, client, auth) -> 
     page = client.get(f"{base}/people/{person_id}").get_data(as_text=True)
     assert "Zoë O&#39;Brien" in page and "MRN-1" in page
     token = csrf_token(client, f"{base}/people/{person_id}")
-    missing = client.post(f"{base}/people/{person_id}/notice",
-                          data={"status": "mailed", "method": "", "csrf_token": token})
+    missing = client.post(
+        f"{base}/people/{person_id}/notice",
+        data={"status": "mailed", "method": "", "csrf_token": token},
+    )
     assert missing.status_code == 422 and "Say when and how" in missing.get_data(as_text=True)
-    saved = client.post(f"{base}/people/{person_id}/notice", follow_redirects=True,
-                        data={"status": "unreachable", "method": "", "notice_on": "2026-03-01",
-                              "csrf_token": token})
+    saved = client.post(
+        f"{base}/people/{person_id}/notice",
+        follow_redirects=True,
+        data={
+            "status": "unreachable",
+            "method": "",
+            "notice_on": "2026-03-01",
+            "csrf_token": token,
+        },
+    )
     assert 'data-testid="notice-status">Unreachable on 2026-03-01' in saved.get_data(as_text=True)
     tab = client.get(f"{base}/").get_data(as_text=True)
     assert re.search(r'data-testid="insufficient">1<', tab)
@@ -172,10 +204,15 @@ def test_returned_mail_csv_marks_people_and_feeds_the_count(app, client, auth) -
     base = f"/incidents/{incident.id}/roster"
     token = csrf_token(client, f"{base}/")
 
-    response = client.post(f"{base}/returns", follow_redirects=True, data={
-        "csrf_token": token,
-        "file": (io.BytesIO(b"external_id;returned_on\nMRN2;2026-02-20\nNOPE;\n"), "r.csv")},
-        content_type="multipart/form-data")
+    response = client.post(
+        f"{base}/returns",
+        follow_redirects=True,
+        data={
+            "csrf_token": token,
+            "file": (io.BytesIO(b"external_id;returned_on\nMRN2;2026-02-20\nNOPE;\n"), "r.csv"),
+        },
+        content_type="multipart/form-data",
+    )
 
     text = response.get_data(as_text=True)
     assert "Returned mail recorded for 1 people" in text and "(rows 3)" in text
@@ -200,8 +237,12 @@ def test_export_is_decrypted_neutralised_and_audited(app, client, auth) -> None:
 
 def test_who_sees_the_roster(app, client, auth) -> None:
     lead, incident, others = _setup(
-        app, legal=(Role.LEGAL, CaseRole.LEGAL), outsider=(Role.RESPONDER, None),
-        admin=(Role.ADMIN, None), auditor=(Role.AUDITOR, None))
+        app,
+        legal=(Role.LEGAL, CaseRole.LEGAL),
+        outsider=(Role.RESPONDER, None),
+        admin=(Role.ADMIN, None),
+        auditor=(Role.AUDITOR, None),
+    )
     base = f"/incidents/{incident.id}/roster/"
 
     auth.login(others["outsider"].email)
@@ -217,8 +258,13 @@ def test_who_sees_the_roster(app, client, auth) -> None:
     auth.login(others["legal"].email)
     assert client.get(base).status_code == 200
     token = csrf_token(client, base)
-    refused = client.post(f"{base}imports", data={
-        "csrf_token": token, "mode": "replace",
-        "file": (io.BytesIO(csv_bytes(person("M1"), header=HEADER)), "r.csv")},
-        content_type="multipart/form-data")
+    refused = client.post(
+        f"{base}imports",
+        data={
+            "csrf_token": token,
+            "mode": "replace",
+            "file": (io.BytesIO(csv_bytes(person("M1"), header=HEADER)), "r.csv"),
+        },
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 403

@@ -33,8 +33,15 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {
         **browser_type_launch_args,
         "executable_path": str(CHROMIUM),
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
     }
 
 
@@ -59,10 +66,16 @@ def live_app(tmp_path: Path) -> Flask:
     """An app on a migrated SQLite file (the real schema path, not create_all)."""
     url = f"sqlite:///{tmp_path / 'browser.sqlite'}"
     command.upgrade(alembic_config(url), "head")
-    config = type("BrowserConfig", (TestConfig,), {
-        "DATABASE_URL": url, "INSTANCE_DIR": tmp_path / "instance",
-        "FILE_STORE_DIR": tmp_path / "files", "WTF_CSRF_ENABLED": True,
-    })
+    config = type(
+        "BrowserConfig",
+        (TestConfig,),
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_DIR": tmp_path / "instance",
+            "FILE_STORE_DIR": tmp_path / "files",
+            "WTF_CSRF_ENABLED": True,
+        },
+    )
     return create_app(config)
 
 

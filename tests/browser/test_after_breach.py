@@ -63,8 +63,10 @@ def record_costs_and_outage(page, base: str, incident_id: int, tmp_path) -> None
 def plan_two_actions(page, base: str, incident_id: int) -> None:
     page.goto(f"{base}/incidents/{incident_id}")
     page.get_by_role("link", name="Actions").click()
-    for code_label, owner in (("Trained or retrained workforce members", "Rae Responder"),
-                              ("Revised policies and procedures", "Lee Lead")):
+    for code_label, owner in (
+        ("Trained or retrained workforce members", "Rae Responder"),
+        ("Revised policies and procedures", "Lee Lead"),
+    ):
         page.get_by_label("From OCR's “actions taken” list").select_option(label=code_label)
         page.get_by_label("Owner").select_option(label=owner)
         page.get_by_label("Due").fill("2026-04-30")
@@ -91,14 +93,20 @@ def complete_with_proof(page, base: str, incident_id: int, tmp_path) -> None:
 def test_after_the_breach_end_to_end(live_app, live_server, page, tmp_path) -> None:
     with live_app.app_context():
         session = get_session()
-        officer = make_user(session, role=Role.PRIVACY_OFFICER, email="po@example.org",
-                            name="Pat Officer")
-        responder = make_user(session, role=Role.RESPONDER, email="rae@example.org",
-                              name="Rae Responder")
+        officer = make_user(
+            session, role=Role.PRIVACY_OFFICER, email="po@example.org", name="Pat Officer"
+        )
+        responder = make_user(
+            session, role=Role.RESPONDER, email="rae@example.org", name="Rae Responder"
+        )
         lead = make_user(session, role=Role.RESPONDER, email="lee@example.org", name="Lee Lead")
-        incident = make_incident(session, created_by=officer, affected_estimate=1000,
-                                 status=IncidentStatus.MONITORING,
-                                 members={responder: CaseRole.RESPONDER, lead: CaseRole.LEAD})
+        incident = make_incident(
+            session,
+            created_by=officer,
+            affected_estimate=1000,
+            status=IncidentStatus.MONITORING,
+            members={responder: CaseRole.RESPONDER, lead: CaseRole.LEAD},
+        )
         org = get_organisation(session)
         org.require_signed_review_to_close = True
         org.require_proof_to_close_action = True
@@ -115,7 +123,8 @@ def test_after_the_breach_end_to_end(live_app, live_server, page, tmp_path) -> N
     page.get_by_role("link", name="Review").click()
     page.get_by_label("Root cause").fill("A phished password without a second factor.")
     page.get_by_label("Technical safeguards (45 CFR 164.312) — one gap per line").fill(
-        "No MFA on webmail")
+        "No MFA on webmail"
+    )
     page.get_by_role("button", name="Save review").click()
     expect(page.get_by_text("Review saved as version 1.")).to_be_visible()
     sign_out(page)

@@ -37,11 +37,21 @@ def test_officer_assesses_reads_deadlines_moves_them_responder_reads(
         session = get_session()
         officer = make_user(session, role=Role.PRIVACY_OFFICER, email="po@example.org")
         responder = make_user(session, role=Role.RESPONDER, email="resp@example.org")
-        incident = make_incident(session, created_by=officer, affected_estimate=1500,
-                                 members={responder: CaseRole.RESPONDER})
+        incident = make_incident(
+            session,
+            created_by=officer,
+            affected_estimate=1500,
+            members={responder: CaseRole.RESPONDER},
+        )
         for state, residents in {"TX": 900, "OK": 500, "AR": 100}.items():
-            session.add(StateCount(incident_id=incident.id, source=CountSource.ESTIMATE,
-                                   state=state, residents=residents))
+            session.add(
+                StateCount(
+                    incident_id=incident.id,
+                    source=CountSource.ESTIMATE,
+                    state=state,
+                    residents=residents,
+                )
+            )
         session.commit()
     base = live_server.url
 
@@ -58,8 +68,7 @@ def test_officer_assesses_reads_deadlines_moves_them_responder_reads(
     assert page.get_by_text("Version 1 saved and signed. Deadlines recalculated.").is_visible()
     page.get_by_role("link", name="Deadlines").click()
     assert page.locator("#verdict").inner_text() == "Reportable breach"
-    for kind, where in (("individual_notice", "US"), ("hhs_notice", "US"),
-                        ("media_notice", "TX")):
+    for kind, where in (("individual_notice", "US"), ("hhs_notice", "US"), ("media_notice", "TX")):
         assert _due(page, kind, where).startswith("2025-11-14"), kind
     assert page.locator('tr[data-kind="media_notice"][data-jurisdiction="OK"]').count() == 0
     page.screenshot(path=str(tmp_path / "deadlines.png"), full_page=True)

@@ -101,8 +101,17 @@ def test_letters_from_generation_to_proof_of_notice(live_app, live_server, page)
     data = Path(download.value.path()).read_bytes()
     assert hashlib.sha256(data).hexdigest() == sha256
     text = "\n".join(p.extract_text() for p in PdfReader(BytesIO(data)).pages)
-    for required in ("What happened", "What information was involved", "What you can do",
-                     "What we are doing", "For more information", "September 10, 2025",
-                     "September 15, 2025", "Date of birth", "credit monitoring",
-                     "1-800-555-0142", "privacy@riverbend.example"):
+    for required in (
+        "What happened",
+        "What information was involved",
+        "What you can do",
+        "What we are doing",
+        "For more information",
+        "September 10, 2025",
+        "September 15, 2025",
+        "Date of birth",
+        "credit monitoring",
+        "1-800-555-0142",
+        "privacy@riverbend.example",
+    ):
         assert required in text, required

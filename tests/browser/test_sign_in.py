@@ -14,8 +14,9 @@ pytestmark = pytest.mark.browser
 
 def test_sign_in_dashboard_sign_out(live_app, live_server, page, tmp_path) -> None:
     with live_app.app_context():
-        make_user(get_session(), role=Role.PRIVACY_OFFICER, email="po@example.org",
-                  name="Pat Officer")
+        make_user(
+            get_session(), role=Role.PRIVACY_OFFICER, email="po@example.org", name="Pat Officer"
+        )
 
     page.goto(f"{live_server.url}/")
     assert "/login" in page.url

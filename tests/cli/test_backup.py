@@ -21,9 +21,15 @@ from tests.scratch_db import scratch_postgres
 
 
 def _app(url: str, tmp: Path, name: str):
-    config = type("BackupConfig", (TestConfig,), {
-        "DATABASE_URL": url, "INSTANCE_DIR": tmp / "instance",
-        "FILE_STORE_DIR": tmp / f"files-{name}"})
+    config = type(
+        "BackupConfig",
+        (TestConfig,),
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_DIR": tmp / "instance",
+            "FILE_STORE_DIR": tmp / f"files-{name}",
+        },
+    )
     return create_app(config)
 
 
@@ -43,8 +49,21 @@ def test_backup_then_restore_gives_back_rows_files_and_the_chain(two_databases, 
     command.upgrade(alembic_config(live_url), "head")
     live = _app(live_url, tmp_path, "live")
     runner = live.test_cli_runner()
-    assert runner.invoke(args=["users", "create", "--email", "po@example.org", "--role",
-                               "privacy_officer", "--password", "a long password"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=[
+                "users",
+                "create",
+                "--email",
+                "po@example.org",
+                "--role",
+                "privacy_officer",
+                "--password",
+                "a long password",
+            ]
+        ).exit_code
+        == 0
+    )
     with live.app_context():
         stored = storage.put_bytes(b"mail-house affidavit")
 
@@ -71,8 +90,11 @@ def test_a_damaged_backup_is_refused_before_anything_is_touched(tmp_path):
     (tmp_path / "bk" / "database.sqlite").write_bytes(b"tampered")
     target = tmp_path / "restored.sqlite"
 
-    result = _app(f"sqlite:///{target}", tmp_path, "r").test_cli_runner().invoke(
-        args=["backup", "restore", str(tmp_path / "bk")])
+    result = (
+        _app(f"sqlite:///{target}", tmp_path, "r")
+        .test_cli_runner()
+        .invoke(args=["backup", "restore", str(tmp_path / "bk")])
+    )
 
     assert result.exit_code != 0 and "does not match the manifest" in result.output
     assert not target.exists()
@@ -96,7 +118,10 @@ def test_backup_refuses_an_existing_folder(tmp_path):
     command.upgrade(alembic_config(url), "head")
     (tmp_path / "bk").mkdir()
 
-    result = _app(url, tmp_path, "live").test_cli_runner().invoke(
-        args=["backup", "create", str(tmp_path / "bk")])
+    result = (
+        _app(url, tmp_path, "live")
+        .test_cli_runner()
+        .invoke(args=["backup", "create", str(tmp_path / "bk")])
+    )
 
     assert result.exit_code != 0 and "already exists" in result.output

@@ -18,8 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_users_create_from_the_command_line(app, runner) -> None:
-    result = runner.invoke(args=["users", "create", "--email", "PO@Example.org", "--role",
-                                 "privacy_officer", "--password", "a long password"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "PO@Example.org",
+            "--role",
+            "privacy_officer",
+            "--password",
+            "a long password",
+        ]
+    )
 
     assert result.exit_code == 0, result.output
     assert "Created po@example.org with role privacy_officer." in result.output
@@ -31,8 +41,18 @@ def test_users_create_from_the_command_line(app, runner) -> None:
 
 
 def test_users_create_rejects_a_short_password(app, runner) -> None:
-    result = runner.invoke(args=["users", "create", "--email", "x@example.org", "--role",
-                                 "legal", "--password", "short"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@example.org",
+            "--role",
+            "legal",
+            "--password",
+            "short",
+        ]
+    )
 
     assert result.exit_code != 0 and "at least 12 characters" in result.output
     with app.app_context():
@@ -51,8 +71,18 @@ def test_ensure_admin_runs_twice_and_creates_once(app, runner, monkeypatch) -> N
 
 
 def test_audit_verify_reports_intact_and_broken_chains(app, runner) -> None:
-    runner.invoke(args=["users", "create", "--email", "a@example.org", "--role", "legal",
-                        "--password", "a long password"])
+    runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "a@example.org",
+            "--role",
+            "legal",
+            "--password",
+            "a long password",
+        ]
+    )
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "Audit chain intact: 1 events" in ok.output
 
@@ -71,21 +101,30 @@ def _production_keys() -> dict[str, str]:
 
     from incident_app.crypto import generate_key_line
 
-    return {"BREACHDESK_DATA_KEYS": generate_key_line("k1"),
-            "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+    return {
+        "BREACHDESK_DATA_KEYS": generate_key_line("k1"),
+        "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
 
 
 def _flask(*args: str, **env: str) -> subprocess.CompletedProcess:
     hidden = ("SECRET_KEY", "APP_ENV", "BREACHDESK_DATA_KEYS", "BREACHDESK_INDEX_KEY")
     environment = {k: v for k, v in os.environ.items() if k not in hidden}
     environment.update(env)
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT,
-                          env=environment, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path) -> None:
-    result = _flask("users", "list", APP_ENV="production",
-                    DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite")
+    result = _flask(
+        "users", "list", APP_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite"
+    )
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
@@ -93,26 +132,43 @@ def test_production_refuses_to_start_without_secret_key(tmp_path) -> None:
 
 
 def test_database_url_pointing_at_nothing_gives_a_clear_error() -> None:
-    result = _flask("users", "list", APP_ENV="production", SECRET_KEY="x" * 32,
-                    DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none",
-                    **_production_keys())
+    result = _flask(
+        "users",
+        "list",
+        APP_ENV="production",
+        SECRET_KEY="x" * 32,
+        DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none",
+        **_production_keys(),
+    )
 
     assert result.returncode != 0
-    assert "Cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/none" \
-        in result.stderr
+    assert (
+        "Cannot use the database at postgresql+psycopg://nobody@127.0.0.1:1/none" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
 def test_invalid_database_url_is_named() -> None:
-    result = _flask("users", "list", APP_ENV="production", SECRET_KEY="x" * 32,
-                    DATABASE_URL="not a url", **_production_keys())
+    result = _flask(
+        "users",
+        "list",
+        APP_ENV="production",
+        SECRET_KEY="x" * 32,
+        DATABASE_URL="not a url",
+        **_production_keys(),
+    )
 
     assert result.returncode != 0 and "not a valid database URL" in result.stderr
 
 
 def test_production_refuses_to_start_without_data_keys(tmp_path) -> None:
-    result = _flask("users", "list", APP_ENV="production", SECRET_KEY="x" * 32,
-                    DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite")
+    result = _flask(
+        "users",
+        "list",
+        APP_ENV="production",
+        SECRET_KEY="x" * 32,
+        DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite",
+    )
 
     assert result.returncode != 0
     assert "BREACHDESK_DATA_KEYS is not set" in result.stderr

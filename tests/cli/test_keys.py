@@ -61,7 +61,11 @@ def test_generate_refuses_a_bad_id(runner) -> None:
 def test_generate_works_without_an_app_for_first_production_setup() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "incident_app.cli.keys", "generate", "--id", "prod1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
 
     assert crypto.parse_data_keys(result.stdout)[0][0] == "prod1"
@@ -105,8 +109,11 @@ def test_rotate_moves_every_file_to_the_new_key(app: Flask, runner) -> None:
     only_b = store_for(app, KEY_B)
     assert [only_b.read_verified(sha) for sha in hashes] == [b"one", b"two" * 900, b""]
     with app.app_context():
-        event = get_session().scalars(
-            sa.select(AuditEvent).where(AuditEvent.action == "keys.rotated")).one()
+        event = (
+            get_session()
+            .scalars(sa.select(AuditEvent).where(AuditEvent.action == "keys.rotated"))
+            .one()
+        )
     assert event.subject_id == "kb" and event.details["files_reencrypted"] == 3
 
 
@@ -154,7 +161,8 @@ def test_rotate_runs_the_database_hooks(app: Flask, runner) -> None:
     assert calls == [(True, 2), (True, 500)]
     ring_b = use_keys(app, KEY_B)
     assert [ring_b.decrypt_json(table[r], f"test:{r}".encode()) for r in range(5)] == [
-        {"row": r} for r in range(5)]
+        {"row": r} for r in range(5)
+    ]
 
 
 def test_rotate_reports_a_damaged_file_and_still_rotates_the_rest(app: Flask, runner) -> None:
@@ -169,7 +177,8 @@ def test_rotate_reports_a_damaged_file_and_still_rotates_the_rest(app: Flask, ru
     assert result.exit_code == 1
     assert "1 re-encrypted, 0 already under kb, 1 failed" in result.output
     assert f"1 file(s) could not be re-encrypted and were left as they were: {bad}" in (
-        result.output)
+        result.output
+    )
     assert store_for(app, KEY_B).read_verified(good) == b"good file"
 
 

@@ -24,15 +24,19 @@ def test_import_prints_counts_and_each_rejected_line(app, runner) -> None:
     result = runner.invoke(args=["ocr", "import", str(DATA / "ocr_quirks.csv")])
 
     assert result.exit_code == 0, result.output
-    assert ("8 inserted, 0 updated, 5 skipped (0 unchanged, 1 repeated in the file, "
-            "4 rejected)") in result.output
+    assert (
+        "8 inserted, 0 updated, 5 skipped (0 unchanged, 1 repeated in the file, 4 rejected)"
+    ) in result.output
     assert "line 7: Individuals Affected 'about 1000' is not a whole number" in result.output
     assert "line 10: expected 10 fields, found 8" in result.output
     assert _rows(app) == 8
     with app.app_context():
         event = get_session().scalars(sa.select(AuditEvent)).one()
     assert (event.action, event.actor_label, event.actor_id) == (
-        "ocr.imported", "system (cli)", None)
+        "ocr.imported",
+        "system (cli)",
+        None,
+    )
     assert (event.details["inserted"], event.details["file"]) == (8, "ocr_quirks.csv")
 
 
@@ -97,9 +101,11 @@ def test_the_shipped_file_imports_completely_with_known_facts(app, runner) -> No
         assert count(OcrBreach.repeated_filing.is_(True)) == 6  # three keys, two rows each
         assert session.scalar(sa.select(sa.func.max(OcrBreach.individuals_affected))) == 78_800_000
         assert session.scalar(sa.select(sa.func.sum(OcrBreach.individuals_affected))) == (
-            626_634_835)
-        change = session.scalars(sa.select(OcrBreach).where(
-            OcrBreach.entity_name == "Change Healthcare, Inc.")).one()
+            626_634_835
+        )
+        change = session.scalars(
+            sa.select(OcrBreach).where(OcrBreach.entity_name == "Change Healthcare, Inc.")
+        ).one()
         assert change.individuals_affected == 500 and "count_floor" in change.flags
     second = runner.invoke(args=["ocr", "import"])
     assert "0 inserted, 0 updated, 6,442 skipped (6,442 unchanged" in second.output

@@ -81,7 +81,8 @@ def test_the_job_finishes_a_queued_batch(app: Flask, session: Session) -> None:
     session.expire_all()
     assert session.get(MailBatch, batch.id).status is BatchStatus.COMPLETED
     assert {p.notice_status for p in roster_people(session, incident).values()} == {
-        NoticeStatus.LETTER_GENERATED}
+        NoticeStatus.LETTER_GENERATED
+    }
 
 
 # ---- SIGKILL mid-chunk ----------------------------------------------------------------------
@@ -102,14 +103,21 @@ def _real_app(url: str, tmp_path: Path) -> Flask:
     with engine.begin() as connection:
         connection.execute(sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH))
     engine.dispose()
-    config = type("KillConfig", (TestConfig,), {
-        "DATABASE_URL": url, "INSTANCE_DIR": tmp_path / "instance",
-        "FILE_STORE_DIR": tmp_path / "files"})
+    config = type(
+        "KillConfig",
+        (TestConfig,),
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_DIR": tmp_path / "instance",
+            "FILE_STORE_DIR": tmp_path / "files",
+        },
+    )
     return create_app(config)
 
 
 def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     app = _real_app(database_url, tmp_path)
     size = 160
     with app.app_context():
@@ -120,8 +128,12 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
         batch = start(session, people, incident, chunk_size=100)
         batch_id, incident_id = batch.id, incident.id
 
-    process = subprocess.Popen([sys.executable, "-c", WORKER, database_url, str(tmp_path)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         written = _wait_for_letters(app, batch_id, process)
         os.kill(process.pid, signal.SIGKILL)
@@ -133,8 +145,9 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
     with app.app_context():
         session = get_session()
         before = {row.person_id: row.sha256 for row in _rows(session, batch_id)}
-        running = session.scalars(sa.select(MailChunk).where(
-            MailChunk.status == ChunkStatus.RUNNING)).one()  # the killed worker's claim
+        running = session.scalars(
+            sa.select(MailChunk).where(MailChunk.status == ChunkStatus.RUNNING)
+        ).one()  # the killed worker's claim
         assert running.number == 1
 
         # Long after the heartbeat stopped, another worker takes the chunk over.
@@ -153,11 +166,13 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
         assert [c.letters for c in chunks] == [100, 60]
         incident = session.get(Incident, incident_id)
         assert {p.notice_status for p in roster_people(session, incident).values()} == {
-            NoticeStatus.LETTER_GENERATED}
+            NoticeStatus.LETTER_GENERATED
+        }
 
 
 def test_a_second_postgres_worker_skips_the_chunk_another_holds(
-        database_url: str, tmp_path: Path) -> None:
+    database_url: str, tmp_path: Path
+) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite runs one worker")
     app = _real_app(database_url, tmp_path)
@@ -169,8 +184,10 @@ def test_a_second_postgres_worker_skips_the_chunk_another_holds(
         batch = start(session, people, incident, chunk_size=1)
         holder = app.extensions["engine"].connect()
         transaction = holder.begin()
-        holder.execute(sa.text("SELECT id FROM mail_chunk WHERE batch_id = :b AND number = 1 "
-                               "FOR UPDATE"), {"b": batch.id})
+        holder.execute(
+            sa.text("SELECT id FROM mail_chunk WHERE batch_id = :b AND number = 1 FOR UPDATE"),
+            {"b": batch.id},
+        )
         try:
             claimed = mail_merge.claim(session, now=clock.utcnow(), worker="second")
         finally:
@@ -192,8 +209,14 @@ def _wait_for_letters(app: Flask, batch_id: int, process: subprocess.Popen[bytes
         assert process.poll() is None, process.communicate()
         with app.app_context():
             session = get_session()
-            written = session.scalar(sa.select(sa.func.count()).select_from(MailLetter).where(
-                MailLetter.batch_id == batch_id)) or 0
+            written = (
+                session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(MailLetter)
+                    .where(MailLetter.batch_id == batch_id)
+                )
+                or 0
+            )
             session.close()
         if written:
             return written

@@ -143,9 +143,21 @@ def inbox() -> Iterator[tuple[Inbox, int]]:
 
 def start_worker(db: SharedDatabase, port: int, mode: str, now: datetime = NOW):
     return subprocess.Popen(
-        [sys.executable, "-c", WORKER, db.url, str(port), str(db.tmp / "go"), mode,
-         now.isoformat(), str(db.tmp / "instance")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            db.url,
+            str(port),
+            str(db.tmp / "go"),
+            mode,
+            now.isoformat(),
+            str(db.tmp / "instance"),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
 
@@ -164,8 +176,16 @@ def wait_for_line(process: subprocess.Popen, expected: str, timeout: float = 60)
 def sweep_in_this_process(db: SharedDatabase, port: int, now: datetime) -> None:
     from incident_app import create_app
 
-    app = create_app(make_config(db.engine, db.tmp, SMTP_HOST="127.0.0.1", SMTP_PORT=port,
-                                 SMTP_STARTTLS=False, DATABASE_URL=db.url))
+    app = create_app(
+        make_config(
+            db.engine,
+            db.tmp,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=port,
+            SMTP_STARTTLS=False,
+            DATABASE_URL=db.url,
+        )
+    )
     with time_machine.travel(now, tick=False):
         assert send_due_reminders_job(app) is not None
     app.extensions["engine"].dispose()
@@ -222,7 +242,8 @@ def test_kill_9_between_the_in_app_write_and_the_commit_loses_nothing(shared_db,
     assert shared_db.count(ReminderSent) == 1
     assert shared_db.count(Notification) == 2
     assert sorted(r for rcpts, _ in box.messages for r in rcpts) == sorted(
-        [team.lead.email, team.legal.email])
+        [team.lead.email, team.legal.email]
+    )
 
 
 def test_kill_9_after_smtp_accepted_resends_email_but_not_in_app(shared_db, inbox) -> None:
@@ -244,8 +265,14 @@ def test_kill_9_after_smtp_accepted_resends_email_but_not_in_app(shared_db, inbo
     assert set(received) == {team.lead.email, team.legal.email}
     assert sorted(received.values()) == [1, 2]
     with shared_db.session() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(EmailMessage)
-                        .where(EmailMessage.status == "sent")) == 2
+        assert (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(EmailMessage)
+                .where(EmailMessage.status == "sent")
+            )
+            == 2
+        )
 
 
 # ---------------------------------------------------------------- the scheduler wiring
@@ -280,15 +307,22 @@ def test_a_second_scheduler_process_refuses_to_start(tmp_path: Path) -> None:
     engine = make_engine(url)
     Base.metadata.create_all(engine)
     engine.dispose()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "APP_ENV": "development",
-           "DATABASE_URL": url, "INSTANCE_DIR": str(tmp_path / "instance"),
-           "SECRET_KEY": "x" * 40, "SMTP_HOST": ""}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "APP_ENV": "development",
+        "DATABASE_URL": url,
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "SECRET_KEY": "x" * 40,
+        "SMTP_HOST": "",
+    }
     command = [sys.executable, "-m", "incident_app.scheduler"]
     first = subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_stderr(first, "scheduler started")
-        second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=60)
+        second = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
     finally:
         first.terminate()
         first.wait(timeout=30)

@@ -38,9 +38,16 @@ def test_the_job_runs_every_queued_import(app) -> None:
         incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
         for n in range(2):
             roster_import.create_import(
-                session, actor=lead, now=NOW, incident_id=incident.id,
-                upload=io.BytesIO(csv_bytes(person(f"M{n}", f"P{n}"))), filename="r.csv",
-                mode=ImportMode.APPEND, store=storage.current_store(), max_bytes=10_000)
+                session,
+                actor=lead,
+                now=NOW,
+                incident_id=incident.id,
+                upload=io.BytesIO(csv_bytes(person(f"M{n}", f"P{n}"))),
+                filename="r.csv",
+                mode=ImportMode.APPEND,
+                store=storage.current_store(),
+                max_bytes=10_000,
+            )
 
     roster_imports_job(app)
 
@@ -57,9 +64,16 @@ def test_a_broken_stored_file_fails_that_import_and_the_job_carries_on(app) -> N
         lead = make_user(session, role=Role.RESPONDER)
         incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
         record = roster_import.create_import(
-            session, actor=lead, now=NOW, incident_id=incident.id,
-            upload=io.BytesIO(csv_bytes(person("M1"))), filename="r.csv",
-            mode=ImportMode.REPLACE, store=storage.current_store(), max_bytes=10_000)
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            upload=io.BytesIO(csv_bytes(person("M1"))),
+            filename="r.csv",
+            mode=ImportMode.REPLACE,
+            store=storage.current_store(),
+            max_bytes=10_000,
+        )
         storage.current_store().path_for(record.file_sha256).write_bytes(b"BDFS garbage")
 
     roster_imports_job(app)

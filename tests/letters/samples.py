@@ -30,8 +30,13 @@ BREACH: dict[str, Any] = {
     "breach_start": date(2025, 3, 3),
     "breach_end": date(2025, 3, 4),
     "discovered_on": date(2025, 3, 6),
-    "phi_types": ["Full name", "Home address", "Date of birth", "Health insurance number",
-                  "Diagnosis codes"],
+    "phi_types": [
+        "Full name",
+        "Home address",
+        "Date of birth",
+        "Health insurance number",
+        "Diagnosis codes",
+    ],
     "steps_for_individuals": [
         "Review the statements you receive from your health insurer. Call them if you see "
         "services you did not receive.",
@@ -64,15 +69,22 @@ def individual_context(**recipient: Any) -> dict[str, Any]:
 
 
 def _document(**extra: Any) -> dict[str, Any]:
-    return {"organisation": ORGANISATION, "document_id": "RCH-DOC-0007-01",
-            "letter_date": date(2025, 4, 1), **extra}
+    return {
+        "organisation": ORGANISATION,
+        "document_id": "RCH-DOC-0007-01",
+        "letter_date": date(2025, 4, 1),
+        **extra,
+    }
 
 
 AG_OFFICE: dict[str, Any] = {
     "letter_id": "RCH-AG-NY-1",
     "name": "Office of the Attorney General",
-    "address_lines": ["Bureau of Internet and Technology", "28 Liberty Street",
-                      "New York, NY 10005"],
+    "address_lines": [
+        "Bureau of Internet and Technology",
+        "28 Liberty Street",
+        "New York, NY 10005",
+    ],
 }
 
 HHS_REPORT: dict[str, Any] = {
@@ -113,7 +125,9 @@ HHS_REPORT: dict[str, Any] = {
 def document_contexts() -> dict[str, dict[str, Any]]:
     """A complete context for every template that is not a mail-merge letter."""
     substitute = _document(
-        breach=BREACH, posting_start=date(2025, 4, 2), posting_end=date(2025, 7, 1),
+        breach=BREACH,
+        posting_start=date(2025, 4, 2),
+        posting_end=date(2025, 7, 1),
         toll_free_active_until=date(2025, 7, 1),
         areas=["Sangamon County, Illinois", "Peoria County, Illinois"],
     )
@@ -121,30 +135,45 @@ def document_contexts() -> dict[str, dict[str, Any]]:
         "substitute_web.html": substitute,
         "substitute_media.html": substitute,
         "media_release.html": _document(
-            breach=BREACH, state_name="Illinois", residents_affected=1150, total_affected=1204,
+            breach=BREACH,
+            state_name="Illinois",
+            residents_affected=1150,
+            total_affected=1204,
             media_contact="Sam Rivera, 217-555-0199, press@riverbend.example",
         ),
         "hhs_packet.html": _document(report=HHS_REPORT),
         "ba_to_ce.html": {
             "organisation": {**ORGANISATION, "name": "Ledgerline Billing Services"},
             "letter_date": date(2025, 3, 20),
-            "recipient": {"letter_id": "LBS-CE-1", "name": "Privacy Officer",
-                          "address_lines": ["Riverbend Community Health",
-                                            "1200 Harbor Avenue, Suite 4",
-                                            "Springfield, IL 62701"]},
+            "recipient": {
+                "letter_id": "LBS-CE-1",
+                "name": "Privacy Officer",
+                "address_lines": [
+                    "Riverbend Community Health",
+                    "1200 Harbor Avenue, Suite 4",
+                    "Springfield, IL 62701",
+                ],
+            },
             "covered_entity_name": "Riverbend Community Health",
             "breach": BREACH,
             "ba_discovered_on": date(2025, 3, 5),
-            "individuals": [{"name": "Zoë Núñez", "identifier": "MRN 000412"},
-                            {"name": "Seán O'Brien", "identifier": "MRN 000977"}],
+            "individuals": [
+                {"name": "Zoë Núñez", "identifier": "MRN 000412"},
+                {"name": "Seán O'Brien", "identifier": "MRN 000977"},
+            ],
             "individuals_total": 1204,
             "more_information_expected": True,
         },
         "state_ag.html": {
-            "organisation": ORGANISATION, "letter_date": date(2025, 4, 2),
-            "recipient": AG_OFFICE, "breach": BREACH, "state_name": "New York",
-            "statute": "N.Y. Gen. Bus. Law § 899-aa", "residents_affected": 37,
-            "total_affected": 1204, "residents_notified_on": date(2025, 4, 1),
+            "organisation": ORGANISATION,
+            "letter_date": date(2025, 4, 2),
+            "recipient": AG_OFFICE,
+            "breach": BREACH,
+            "state_name": "New York",
+            "statute": "N.Y. Gen. Bus. Law § 899-aa",
+            "residents_affected": 37,
+            "total_affected": 1204,
+            "residents_notified_on": date(2025, 4, 1),
             "state_requirements": [
                 "A copy of the notice given to HHS is enclosed, within 5 business days of "
                 "notifying the Secretary."
@@ -152,23 +181,38 @@ def document_contexts() -> dict[str, dict[str, Any]]:
             "enclosures": ["Sample resident notice", "Copy of HHS notice"],
         },
         "risk_assessment.html": _document(
-            incident_reference="INC-2025-0007", incident_title="Stolen billing laptop",
-            breach=BREACH, secured_status="Unsecured: disk not encrypted",
+            incident_reference="INC-2025-0007",
+            incident_title="Stolen billing laptop",
+            breach=BREACH,
+            secured_status="Unsecured: disk not encrypted",
             exception_claimed=None,
             factors=[
-                {"title": "(i) Nature and extent of the PHI",
-                 "finding": "Names, dates of birth, insurance numbers and diagnosis codes.",
-                 "rationale": "Direct identifiers with clinical data; easy to re-identify."},
-                {"title": "(ii) The unauthorized person",
-                 "finding": "Unknown thief.", "rationale": "No duty to protect the data."},
-                {"title": "(iii) Whether the PHI was acquired or viewed",
-                 "finding": "Laptop not recovered.", "rationale": "Assume it was viewed."},
-                {"title": "(iv) Extent of mitigation",
-                 "finding": "Remote wipe failed.", "rationale": "No assurance obtained."},
+                {
+                    "title": "(i) Nature and extent of the PHI",
+                    "finding": "Names, dates of birth, insurance numbers and diagnosis codes.",
+                    "rationale": "Direct identifiers with clinical data; easy to re-identify.",
+                },
+                {
+                    "title": "(ii) The unauthorized person",
+                    "finding": "Unknown thief.",
+                    "rationale": "No duty to protect the data.",
+                },
+                {
+                    "title": "(iii) Whether the PHI was acquired or viewed",
+                    "finding": "Laptop not recovered.",
+                    "rationale": "Assume it was viewed.",
+                },
+                {
+                    "title": "(iv) Extent of mitigation",
+                    "finding": "Remote wipe failed.",
+                    "rationale": "No assurance obtained.",
+                },
             ],
             conclusion="The PHI was probably compromised.",
-            low_probability_of_compromise=False, assessed_by="Dana O'Brien",
-            approved_by="Lee Park, Counsel", approved_on=date(2025, 3, 12),
+            low_probability_of_compromise=False,
+            assessed_by="Dana O'Brien",
+            approved_by="Lee Park, Counsel",
+            approved_on=date(2025, 3, 12),
             retention_until=date(2031, 3, 12),
         ),
     }

@@ -70,13 +70,11 @@ def test_rtl_names_keep_their_letters() -> None:
 
 
 def test_a_pool_of_two_workers_gives_the_same_letters_in_order() -> None:
-    recipients = [
-        {**HARD_RECIPIENTS[i % 6], "letter_id": f"RCH-{i:03d}"} for i in range(12)
-    ]
+    recipients = [{**HARD_RECIPIENTS[i % 6], "letter_id": f"RCH-{i:03d}"} for i in range(12)]
 
-    pooled = list(letters.render_batch(
-        "individual_adult.html", COMMON, recipients, workers=2, chunk_size=4
-    ))
+    pooled = list(
+        letters.render_batch("individual_adult.html", COMMON, recipients, workers=2, chunk_size=4)
+    )
     single = list(letters.render_batch("individual_adult.html", COMMON, recipients))
 
     assert [letter_id for letter_id, _ in pooled] == [r["letter_id"] for r in recipients]

@@ -23,8 +23,9 @@ def test_rendered_individual_notices_have_every_element(template: str) -> None:
     assert report.readability.words > 250
 
 
-@pytest.mark.parametrize("template", ["substitute_web.html", "substitute_media.html",
-                                      "media_release.html"])
+@pytest.mark.parametrize(
+    "template", ["substitute_web.html", "substitute_media.html", "media_release.html"]
+)
 def test_public_notices_have_every_element_and_the_toll_free_number(template: str) -> None:
     context = document_contexts()[template]
     text = letters.pdf_text(letters.render_pdf(template, context))

@@ -25,8 +25,15 @@ def _text(template: str) -> str:
 
 
 def test_every_owned_template_has_a_context_here() -> None:
-    expected = {"substitute_web.html", "substitute_media.html", "media_release.html",
-                "hhs_packet.html", "ba_to_ce.html", "state_ag.html", "risk_assessment.html"}
+    expected = {
+        "substitute_web.html",
+        "substitute_media.html",
+        "media_release.html",
+        "hhs_packet.html",
+        "ba_to_ce.html",
+        "state_ag.html",
+        "risk_assessment.html",
+    }
     assert set(CONTEXTS) == expected
     assert set(OWN_TEMPLATES) <= set(letters.known_templates())
 
@@ -60,8 +67,13 @@ def test_substitute_notice_is_conspicuous_with_toll_free_number_and_90_days(temp
     assert "call us free of charge at 1-800-555-0142" in text
     assert "works until July 1, 2025" in text
     assert "April 2, 2025" in text
-    for heading in ("What happened", "What information was involved", "What you can do",
-                    "What we are doing", "For more information"):
+    for heading in (
+        "What happened",
+        "What information was involved",
+        "What you can do",
+        "What we are doing",
+        "For more information",
+    ):
         assert heading in text
 
 
@@ -133,8 +145,12 @@ def test_the_attorney_general_notice_carries_the_state_specifics() -> None:
 def test_the_risk_assessment_documents_all_four_factors_and_the_conclusion() -> None:
     text = _text("risk_assessment.html")
 
-    for factor in ("(i) Nature and extent", "(ii) The unauthorized person",
-                   "(iii) Whether the PHI", "(iv) Extent of mitigation"):
+    for factor in (
+        "(i) Nature and extent",
+        "(ii) The unauthorized person",
+        "(iii) Whether the PHI",
+        "(iv) Extent of mitigation",
+    ):
         assert factor in text
     assert "the breach is reportable" in text
     assert "Approved by Lee Park, Counsel" in text

@@ -51,7 +51,7 @@ def _attacks(port: int) -> list[str]:
         '<link rel="stylesheet" href="../config.py">',
         f'<style>body {{ background: url("http://127.0.0.1:{port}/bg") }}</style>',
         "<style>@font-face { font-family: X; src: url(../../../etc/passwd) }</style>",
-        f"<iframe src=\"http://127.0.0.1:{port}/frame\"></iframe>",
+        f'<iframe src="http://127.0.0.1:{port}/frame"></iframe>',
     ]
 
 
@@ -92,9 +92,7 @@ def test_hostile_text_in_the_html_is_escaped_not_parsed(loopback_server) -> None
 
 
 @pytest.mark.parametrize("index", range(8))
-def test_raw_markup_that_escaped_the_template_stops_the_render(
-    loopback_server, index: int
-) -> None:
+def test_raw_markup_that_escaped_the_template_stops_the_render(loopback_server, index: int) -> None:
     port, access_log = loopback_server
     attack = _attacks(port)[index]
     html = f'<html><head></head><body><p>Letter</p>{attack}<a href="#">x</a></body></html>'

@@ -22,8 +22,13 @@ def _flat(text: str) -> str:
 def test_english_notices_carry_the_five_required_parts_and_dates(template: str) -> None:
     text = _flat(letters.pdf_text(letters.render_pdf(template, individual_context())))
 
-    for heading in ("What happened", "What information was involved", "What you can do",
-                    "What we are doing", "For more information"):
+    for heading in (
+        "What happened",
+        "What information was involved",
+        "What you can do",
+        "What we are doing",
+        "For more information",
+    ):
         assert heading in text
     assert "between March 3, 2025 and March 4, 2025" in text
     assert "We discovered it on March 6, 2025" in text
@@ -46,8 +51,9 @@ def test_the_adult_notice_greets_the_person_with_accents_intact() -> None:
 
 
 def test_the_minor_notice_is_addressed_to_the_parent_or_guardian() -> None:
-    text = _flat(letters.pdf_text(letters.render_pdf("individual_minor.html",
-                                                     individual_context())))
+    text = _flat(
+        letters.pdf_text(letters.render_pdf("individual_minor.html", individual_context()))
+    )
 
     assert "Parent or Guardian of Zoë Núñez" in text
     assert "Dear Parent or Guardian of Zoë Núñez:" in text
@@ -65,11 +71,15 @@ def test_the_deceased_notice_names_the_person_who_died_outside_the_window() -> N
 
 
 def test_the_spanish_notice_uses_spanish_dates_headings_and_page_label() -> None:
-    text = _flat(letters.pdf_text(letters.render_pdf("individual_es.html",
-                                                     individual_context())))
+    text = _flat(letters.pdf_text(letters.render_pdf("individual_es.html", individual_context())))
 
-    for heading in ("Qué pasó", "Qué información se vio afectada", "Qué puede hacer usted",
-                    "Qué estamos haciendo nosotros", "Más información"):
+    for heading in (
+        "Qué pasó",
+        "Qué información se vio afectada",
+        "Qué puede hacer usted",
+        "Qué estamos haciendo nosotros",
+        "Más información",
+    ):
         assert heading in text
     assert "entre el 3 de marzo de 2025 y el 4 de marzo de 2025" in text
     assert "La descubrimos el 6 de marzo de 2025" in text

@@ -67,7 +67,8 @@ def test_a_100_character_name_stays_inside_the_window_and_the_body_does_not_move
 
     assert len(long_name) == 100
     in_window = [
-        f[2] for f in long[0]
+        f[2]
+        for f in long[0]
         if WINDOW_TOP < f[0] <= WINDOW_BOTTOM and WINDOW_LEFT <= f[1] < WINDOW_RIGHT
     ]
     # The name wraps (three lines at the smaller size) and the address still fits below it.
@@ -152,14 +153,22 @@ def test_printable_replaces_what_the_shipped_fonts_cannot_draw() -> None:
 
 def test_template_version_is_stable_and_covers_includes_css_and_fonts() -> None:
     version = letters.template_version("individual_adult.html")
-    files = {p.relative_to(letters.TEMPLATE_DIR).as_posix()
-             for p in letters._template_files("individual_adult.html")}
+    files = {
+        p.relative_to(letters.TEMPLATE_DIR).as_posix()
+        for p in letters._template_files("individual_adult.html")
+    }
 
     assert version == letters.template_version("individual_adult.html")
     assert len(version) == 64
     assert version != letters.template_version("individual_es.html")
-    assert {"individual_adult.html", "_base.html", "_macros.html", "_individual_body_en.html",
-            "letters.css", "fonts/NotoSans-Regular.ttf"} <= files
+    assert {
+        "individual_adult.html",
+        "_base.html",
+        "_macros.html",
+        "_individual_body_en.html",
+        "letters.css",
+        "fonts/NotoSans-Regular.ttf",
+    } <= files
 
 
 def test_template_version_changes_when_an_included_file_changes(

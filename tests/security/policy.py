@@ -185,37 +185,65 @@ API_BODIES: dict[str, dict[str, object]] = {
 FILE = "<file>"
 FORM_BODIES: dict[str, dict[str, object]] = {
     "incidents.change_status": {"to": "{transition_to}", "reason": "Moving on"},
-    "incidents.facts": {"title": "Stolen billing laptop", "occurred_zone": "America/Chicago",
-                        "discovered_on": "2025-09-15", "affected_estimate": "1204"},
-    "incidents.add_statement": {"le_form": "written", "le_stated_on": "2025-09-20",
-                                "le_official_name": "Det. Ray Park", "le_agency": "City PD"},
+    "incidents.facts": {
+        "title": "Stolen billing laptop",
+        "occurred_zone": "America/Chicago",
+        "discovered_on": "2025-09-15",
+        "affected_estimate": "1204",
+    },
+    "incidents.add_statement": {
+        "le_form": "written",
+        "le_stated_on": "2025-09-20",
+        "le_official_name": "Det. Ray Park",
+        "le_agency": "City PD",
+    },
     "incidents.team": {"user_id": "{outsider_id}", "case_role": "responder"},
-    "incidents.timeline_page": {"occurred_at": "2026-02-20T09:30", "category": "containment",
-                                "text": "Called the carrier"},
-    "incidents.correct_entry": {"occurred_at": "2026-02-20T09:30", "category": "containment",
-                                "text": "Called the carrier (corrected)"},
+    "incidents.timeline_page": {
+        "occurred_at": "2026-02-20T09:30",
+        "category": "containment",
+        "text": "Called the carrier",
+    },
+    "incidents.correct_entry": {
+        "occurred_at": "2026-02-20T09:30",
+        "category": "containment",
+        "text": "Called the carrier (corrected)",
+    },
     "incidents.task_list": {"title": "Notify the insurer", "assignee_id": "", "status": "open"},
     "incidents.task_edit": {"title": "Notify the insurer", "assignee_id": "", "status": "open"},
     "incidents.evidence_list": {"file": FILE, "description": "Carrier's letter"},
     "assessment.discovery": {"discovered_on": "2025-09-15"},
     "assessment.override_determination": {"reportable": "no", "reason": "Counsel's advice"},
     "assessment.override_due_date": {"due_on": "2025-11-01", "reason": "Counsel's advice"},
-    "letters.generate": {"obligation_id": "{obligation_id}",
-                         "template_name": "individual_adult.html"},
-    "letters.wording": {"what_happened": "A laptop was stolen.",
-                        "covered_entity_type": "Healthcare Provider"},
+    "letters.generate": {
+        "obligation_id": "{obligation_id}",
+        "template_name": "individual_adult.html",
+    },
+    "letters.wording": {
+        "what_happened": "A laptop was stolen.",
+        "covered_entity_type": "Healthcare Provider",
+    },
     "letters.mark_sent": {"method": "first_class_mail", "sent_on": "2025-11-02"},
     "letters.attach_proof": {"notice_id": "{notice_id}", "file": FILE},
     "letters.request_changes": {"comment": "Shorter sentences, please."},
-    "impact.add_cost": {"category": "outside_counsel", "basis": "actual", "amount": "950.00",
-                        "currency": "USD", "spent_on": "2026-02-03"},
-    "impact.add_disruption": {"kind": "billing_halt", "system": "Claims feed",
-                              "started_at": "2026-02-01T08:00"},
-    "impact.add_action": {"ocr_code": "policies", "owner_id": "{spare_id}",
-                          "due_on": "2026-04-01"},
+    "impact.add_cost": {
+        "category": "outside_counsel",
+        "basis": "actual",
+        "amount": "950.00",
+        "currency": "USD",
+        "spent_on": "2026-02-03",
+    },
+    "impact.add_disruption": {
+        "kind": "billing_halt",
+        "system": "Claims feed",
+        "started_at": "2026-02-01T08:00",
+    },
+    "impact.add_action": {"ocr_code": "policies", "owner_id": "{spare_id}", "due_on": "2026-04-01"},
     "impact.action_status": {"status": "in_progress"},
-    "impact.add_training": {"trainee": "Billing team", "trained_on": "2026-02-10",
-                            "topic": "Laptop encryption"},
+    "impact.add_training": {
+        "trainee": "Billing team",
+        "trained_on": "2026-02-10",
+        "topic": "Laptop encryption",
+    },
     "impact.sign_review": {"number": "1"},
     "roster.upload": {"file": FILE, "mode": "replace"},
     "roster.person_notice": {"status": "mailed", "method": "mail", "notice_on": "2025-11-01"},
@@ -228,18 +256,26 @@ OWN_PARAMS = ("notification_id", "token_id", "session_id")
 # Parameters shared by the whole organisation (not an IDOR target).
 COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year")
 # A parameter whose name means different objects on different endpoints.
-PARAM_ALIASES = {("letters.download", "version_id"): "letter_version_id",
-                 ("assessment.version", "version_id"): "assessment_version_id",
-                 ("assessment.version_pdf", "version_id"): "assessment_version_id",
-                 ("assessment.sign", "version_id"): "assessment_version_id",
-                 ("letters.hhs_json", "letter_id"): "hhs_letter_id",
-                 ("mailmerge.control", "letter_id"): "mail_letter_id"}
+PARAM_ALIASES = {
+    ("letters.download", "version_id"): "letter_version_id",
+    ("assessment.version", "version_id"): "assessment_version_id",
+    ("assessment.version_pdf", "version_id"): "assessment_version_id",
+    ("assessment.sign", "version_id"): "assessment_version_id",
+    ("letters.hhs_json", "letter_id"): "hhs_letter_id",
+    ("mailmerge.control", "letter_id"): "mail_letter_id",
+}
 
 # Membership of incident A in the matrix's world.
 MEMBERS = {"responder_member": "responder", "legal_member": "legal"}
-ROLE_OF = {"admin": Role.ADMIN, "privacy_officer": Role.PRIVACY_OFFICER,
-           "responder": Role.RESPONDER, "legal": Role.LEGAL, "auditor": Role.AUDITOR,
-           "responder_member": Role.RESPONDER, "legal_member": Role.LEGAL}
+ROLE_OF = {
+    "admin": Role.ADMIN,
+    "privacy_officer": Role.PRIVACY_OFFICER,
+    "responder": Role.RESPONDER,
+    "legal": Role.LEGAL,
+    "auditor": Role.AUDITOR,
+    "responder_member": Role.RESPONDER,
+    "legal_member": Role.LEGAL,
+}
 
 
 def kind_of(endpoint: str, method: str) -> str | None:
@@ -290,7 +326,9 @@ def expected(kind: str, persona: str) -> set[str]:
 
 # Kinds whose outcome does not depend on who asks.
 ANYONE = {
-    "public": {"allowed"}, "ics_token": {"allowed"}, "pre_auth": {"allowed", "login"},
+    "public": {"allowed"},
+    "ics_token": {"allowed"},
+    "pre_auth": {"allowed", "login"},
     "sign_out": {"login"},
     "probe": {"allowed", "status 503"},  # 503 while the scheduler's heartbeat is missing
 }

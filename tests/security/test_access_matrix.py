@@ -61,8 +61,10 @@ def _value(world: World, persona: str, endpoint: str, name: str, source: dict[st
     if name in policy.COMMON_PARAMS:
         return world.common[key]
     if key not in source:
-        raise AssertionError(f"{endpoint}: no object in the world for URL parameter {name!r}; "
-                             "add one to tests/security/world.py")
+        raise AssertionError(
+            f"{endpoint}: no object in the world for URL parameter {name!r}; "
+            "add one to tests/security/world.py"
+        )
     return source[key]
 
 
@@ -82,8 +84,10 @@ def _url_params(rule: Rule) -> list[str]:
 
 
 UPLOADS = {
-    "roster.upload": ("roster.csv",
-                      b"external_id,first_name,last_name,state\r\nX-1,Ana,Lee,NY\r\n"),
+    "roster.upload": (
+        "roster.csv",
+        b"external_id,first_name,last_name,state\r\nX-1,Ana,Lee,NY\r\n",
+    ),
     "roster.returns": ("returns.csv", b"external_id\r\nX-1\r\n"),
 }
 
@@ -113,8 +117,9 @@ def send(world: World, persona: str, method: str, url: str, endpoint: str) -> Te
     return world.request(persona, method, url)
 
 
-def _check(world: World, rule: Rule, persona: str, method: str, url: str,
-           wanted: set[str]) -> str | None:
+def _check(
+    world: World, rule: Rule, persona: str, method: str, url: str, wanted: set[str]
+) -> str | None:
     response = send(world, persona, method, url, rule.endpoint)
     got = outcome(response, api=rule.endpoint.startswith("api."), method=method)
     backend = world.app.extensions["engine"].dialect.name
@@ -125,9 +130,11 @@ def _check(world: World, rule: Rule, persona: str, method: str, url: str,
         return None
     if refused and (got == "allowed" or wrote):
         TALLY.add(SUITE, backend, "got through")
-    return (f"{method} {url} as {persona}: expected {'/'.join(sorted(wanted))}, got {got} "
-            f"({response.status_code} {response.headers.get('Location', '')})"
-            + (f" and the audit trail recorded {wrote}" if wrote else ""))
+    return (
+        f"{method} {url} as {persona}: expected {'/'.join(sorted(wanted))}, got {got} "
+        f"({response.status_code} {response.headers.get('Location', '')})"
+        + (f" and the audit trail recorded {wrote}" if wrote else "")
+    )
 
 
 def _idor_wanted(base: set[str]) -> set[str]:
@@ -159,8 +166,14 @@ def _probes(world: World, rule: Rule) -> list[tuple[str, str, str, set[str]]]:
 
 
 def test_every_route_has_a_declared_policy() -> None:
-    missing = sorted({f"{rule.endpoint} {method}" for rule in RULES for method in _methods(rule)
-                      if policy.kind_of(rule.endpoint, method) is None})
+    missing = sorted(
+        {
+            f"{rule.endpoint} {method}"
+            for rule in RULES
+            for method in _methods(rule)
+            if policy.kind_of(rule.endpoint, method) is None
+        }
+    )
     assert not missing, (
         f"{len(missing)} route(s) have no declared access policy: {', '.join(missing)}. "
         "Add each endpoint to POLICY in tests/security/policy.py (see the kinds in its "

@@ -68,13 +68,28 @@ from tests.roster_helpers import csv_bytes
 from tests.roster_helpers import person
 from tests.roster_helpers import upload as roster_upload
 
-PERSONAS = ("anonymous", "admin", "privacy_officer", "responder", "legal", "auditor",
-            "responder_member", "legal_member")
-ROLES = {"admin": Role.ADMIN, "privacy_officer": Role.PRIVACY_OFFICER,
-         "responder": Role.RESPONDER, "legal": Role.LEGAL, "auditor": Role.AUDITOR,
-         "responder_member": Role.RESPONDER, "legal_member": Role.LEGAL}
+PERSONAS = (
+    "anonymous",
+    "admin",
+    "privacy_officer",
+    "responder",
+    "legal",
+    "auditor",
+    "responder_member",
+    "legal_member",
+)
+ROLES = {
+    "admin": Role.ADMIN,
+    "privacy_officer": Role.PRIVACY_OFFICER,
+    "responder": Role.RESPONDER,
+    "legal": Role.LEGAL,
+    "auditor": Role.AUDITOR,
+    "responder_member": Role.RESPONDER,
+    "legal_member": Role.LEGAL,
+}
 PNG = base64.b64decode(  # a 1×1 grey pixel
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+)
 COOKIE = "breachdesk_session"
 LOCAL = datetime(2026, 2, 20, 9, 30)
 
@@ -110,17 +125,22 @@ class World:
             response.get_data()
             response.close()
             # What the request did, as the audit trail saw it (access.denied is a refusal).
-            response.audited = [action for action in self.connection.scalars(
-                sa.select(AuditEvent.action).where(AuditEvent.id > last)
-                .order_by(AuditEvent.id)) if action != "access.denied"]
+            response.audited = [
+                action
+                for action in self.connection.scalars(
+                    sa.select(AuditEvent.action).where(AuditEvent.id > last).order_by(AuditEvent.id)
+                )
+                if action != "access.denied"
+            ]
         finally:
             savepoint.rollback()
             _restore_cookie(who)
         self.requests += 1
         return response
 
-    def post_form(self, persona: str, url: str, data: dict[str, Any] | None = None,
-                  **kwargs: Any) -> TestResponse:
+    def post_form(
+        self, persona: str, url: str, data: dict[str, Any] | None = None, **kwargs: Any
+    ) -> TestResponse:
         body = {"csrf_token": self.personas[persona].csrf, **(data or {})}
         return self.request(persona, "POST", url, data=body, **kwargs)
 
@@ -142,7 +162,8 @@ def build_world(engine: sa.Engine, tmp: Path) -> Iterator[World]:
     with engine.connect() as connection:
         transaction = connection.begin()
         app.extensions["sessionmaker"].configure(
-            bind=connection, join_transaction_mode="create_savepoint")
+            bind=connection, join_transaction_mode="create_savepoint"
+        )
         try:
             with app.app_context():
                 users = _users(get_session())
@@ -163,16 +184,25 @@ def build_world(engine: sa.Engine, tmp: Path) -> Iterator[World]:
 def _make_app(engine: sa.Engine, tmp: Path) -> Flask:
     from incident_app import create_app
 
-    app = create_app(make_config(engine, tmp, EVIDENCE_MAX_BYTES=64 * 1024,
-                                 MAX_CONTENT_LENGTH=2 * 1024 * 1024, API_RATE_LIMIT=100_000))
+    app = create_app(
+        make_config(
+            engine,
+            tmp,
+            EVIDENCE_MAX_BYTES=64 * 1024,
+            MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+            API_RATE_LIMIT=100_000,
+        )
+    )
     app.extensions["engine"].dispose()
     app.extensions["engine"] = engine
     return app
 
 
 def _users(session: sa.orm.Session) -> dict[str, User]:
-    users = {name: make_user(session, role=role, email=f"{name}@example.org")
-             for name, role in ROLES.items()}
+    users = {
+        name: make_user(session, role=role, email=f"{name}@example.org")
+        for name, role in ROLES.items()
+    }
     users["spare"] = make_user(session, role=Role.RESPONDER, email="spare@example.org")
     users["legal_b"] = make_user(session, role=Role.LEGAL, email="legal-b@example.org")
     org = get_organisation(session)
@@ -181,107 +211,219 @@ def _users(session: sa.orm.Session) -> dict[str, User]:
     return users
 
 
-def _incident_objects(session: sa.orm.Session, users: dict[str, User], *,
-                      team: bool) -> dict[str, Any]:
+def _incident_objects(
+    session: sa.orm.Session, users: dict[str, User], *, team: bool
+) -> dict[str, Any]:
     officer = users["privacy_officer"]
-    members = ({users["responder_member"]: CaseRole.RESPONDER,
-                users["legal_member"]: CaseRole.LEGAL, users["spare"]: CaseRole.RESPONDER}
-               if team else {users["spare"]: CaseRole.RESPONDER,
-                             users["legal_b"]: CaseRole.LEGAL})
+    members = (
+        {
+            users["responder_member"]: CaseRole.RESPONDER,
+            users["legal_member"]: CaseRole.LEGAL,
+            users["spare"]: CaseRole.RESPONDER,
+        }
+        if team
+        else {users["spare"]: CaseRole.RESPONDER, users["legal_b"]: CaseRole.LEGAL}
+    )
     incident = breach_case(session, officer=officer, members=members)
     ids: dict[str, Any] = {"incident_id": incident.id, "number": 1, "year": 2025}
-    ids["member_id"] = session.scalar(sa.select(IncidentMember.id).where(
-        IncidentMember.incident_id == incident.id, IncidentMember.user_id == users["spare"].id))
+    ids["member_id"] = session.scalar(
+        sa.select(IncidentMember.id).where(
+            IncidentMember.incident_id == incident.id, IncidentMember.user_id == users["spare"].id
+        )
+    )
     ids["obligation_id"] = obligation(session, incident, "individual_notice").id
     ids.update(_case_records(session, officer, incident.id))
-    ids.update(_letter_records(session, officer,
-                               users["legal_member" if team else "legal_b"],
-                               incident.id, ids["obligation_id"]))
+    ids.update(
+        _letter_records(
+            session,
+            officer,
+            users["legal_member" if team else "legal_b"],
+            incident.id,
+            ids["obligation_id"],
+        )
+    )
     hhs = letter_workflow.generate(
-        session, actor=officer, now=NOW, incident_id=incident.id,
-        request=letter_workflow.LetterRequest(obligation(session, incident, "hhs_notice").id,
-                                              "hhs_packet.html"))
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident.id,
+        request=letter_workflow.LetterRequest(
+            obligation(session, incident, "hhs_notice").id, "hhs_packet.html"
+        ),
+    )
     ids["hhs_letter_id"] = hhs.id
     ids.update(_roster_records(session, officer, incident.id))
     ids.update(_impact_records(session, officer, users["spare"], incident.id))
     ids.update(_mail_batch(session, officer, incident.id))
-    ids["transition_to"] = incidents.allowed_transitions(
-        session.get(Incident, incident.id))[0].value
+    ids["transition_to"] = incidents.allowed_transitions(session.get(Incident, incident.id))[
+        0
+    ].value
     ids["outsider_id"], ids["spare_id"] = users["responder"].id, users["spare"].id
     return ids
 
 
 def _case_records(session: sa.orm.Session, officer: User, incident_id: int) -> dict[str, int]:
-    task = tasks.create_task(session, actor=officer, incident_id=incident_id, now=NOW,
-                             task=tasks.TaskInput(title="Call the insurer"))
-    timeline.log_action(session, actor=officer, incident_id=incident_id, now=NOW,
-                        action=timeline.ActionInput(occurred_at=NOW,
-                                                    category=ActionCategory.CONTAINMENT,
-                                                    text="Remote wipe requested"))
-    entry = session.scalars(sa.select(TimelineEntry.id).where(
-        TimelineEntry.incident_id == incident_id, TimelineEntry.text == "Remote wipe requested")
+    task = tasks.create_task(
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        task=tasks.TaskInput(title="Call the insurer"),
+    )
+    timeline.log_action(
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        action=timeline.ActionInput(
+            occurred_at=NOW, category=ActionCategory.CONTAINMENT, text="Remote wipe requested"
+        ),
+    )
+    entry = session.scalars(
+        sa.select(TimelineEntry.id).where(
+            TimelineEntry.incident_id == incident_id, TimelineEntry.text == "Remote wipe requested"
+        )
     ).one()
     stored = evidence.upload_evidence(
-        session, actor=officer, incident_id=incident_id, now=NOW,
-        upload=evidence.Upload(filename=f"police-report-{incident_id}.txt",
-                               stream=io.BytesIO(f"Report {incident_id}".encode())),
-        description="Police report", store=storage.current_store(), max_bytes=64 * 1024)
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        upload=evidence.Upload(
+            filename=f"police-report-{incident_id}.txt",
+            stream=io.BytesIO(f"Report {incident_id}".encode()),
+        ),
+        description="Police report",
+        store=storage.current_store(),
+        max_bytes=64 * 1024,
+    )
     version = assessment.save_assessment(
-        session, actor=officer, incident_id=incident_id, sign=False, now=NOW,
-        answers={"phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
-                 "f3_acquired": "unknown", "conclusion": "breach"})
-    return {"task_id": task.id, "entry_id": entry, "evidence_id": stored.evidence.id,
-            "assessment_version_id": version.id}
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        sign=False,
+        now=NOW,
+        answers={
+            "phi_involved": "yes",
+            "use_permitted": "no",
+            "safeguard": "none",
+            "f3_acquired": "unknown",
+            "conclusion": "breach",
+        },
+    )
+    return {
+        "task_id": task.id,
+        "entry_id": entry,
+        "evidence_id": stored.evidence.id,
+        "assessment_version_id": version.id,
+    }
 
 
-def _letter_records(session: sa.orm.Session, officer: User, legal: User,
-                    incident_id: int, obligation_id: int) -> dict[str, int]:
+def _letter_records(
+    session: sa.orm.Session, officer: User, legal: User, incident_id: int, obligation_id: int
+) -> dict[str, int]:
     letter = letter_workflow.generate(
-        session, actor=officer, now=NOW, incident_id=incident_id,
-        request=letter_workflow.LetterRequest(obligation_id, "individual_adult.html"))
-    letter_workflow.submit_for_review(session, actor=officer, now=NOW, incident_id=incident_id,
-                                      letter_id=letter.id)
-    letter_workflow.approve(session, actor=legal, now=NOW, incident_id=incident_id,
-                            letter_id=letter.id)
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        request=letter_workflow.LetterRequest(obligation_id, "individual_adult.html"),
+    )
+    letter_workflow.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=incident_id, letter_id=letter.id
+    )
+    letter_workflow.approve(
+        session, actor=legal, now=NOW, incident_id=incident_id, letter_id=letter.id
+    )
     notice = notices.mark_sent(
-        session, actor=officer, now=NOW, incident_id=incident_id, letter_id=letter.id,
-        notice=notices.NoticeInput(method=notices.NoticeMethod.FIRST_CLASS_MAIL,
-                                   sent_on=date(2025, 11, 1)))
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        letter_id=letter.id,
+        notice=notices.NoticeInput(
+            method=notices.NoticeMethod.FIRST_CLASS_MAIL, sent_on=date(2025, 11, 1)
+        ),
+    )
     proof = notices.attach_proof(
-        session, actor=officer, now=NOW, incident_id=incident_id, notice_id=notice.id,
-        upload=notices.ProofUpload(filename="affidavit.txt", content_type="text/plain",
-                                   stream=io.BytesIO(b"Mailed by the print vendor.")))
-    return {"letter_id": letter.id, "letter_version_id": letter.current_version.id,
-            "notice_id": notice.id, "proof_id": proof.id}
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        notice_id=notice.id,
+        upload=notices.ProofUpload(
+            filename="affidavit.txt",
+            content_type="text/plain",
+            stream=io.BytesIO(b"Mailed by the print vendor."),
+        ),
+    )
+    return {
+        "letter_id": letter.id,
+        "letter_version_id": letter.current_version.id,
+        "notice_id": notice.id,
+        "proof_id": proof.id,
+    }
 
 
 def _roster_records(session: sa.orm.Session, officer: User, incident_id: int) -> dict[str, int]:
     data = csv_bytes(person(f"P-{incident_id}-1"), person(f"P-{incident_id}-2", "Ben", "Ortiz"))
-    record = roster_upload(session, actor=officer, incident_id=incident_id, data=data,
-                           store=storage.current_store())
+    record = roster_upload(
+        session, actor=officer, incident_id=incident_id, data=data, store=storage.current_store()
+    )
     from tests.roster_helpers import run_worker
 
     run_worker(session, storage.current_store())
-    person_id = session.scalars(sa.select(RosterPerson.id).where(
-        RosterPerson.incident_id == incident_id).order_by(RosterPerson.id)).first()
+    person_id = session.scalars(
+        sa.select(RosterPerson.id)
+        .where(RosterPerson.incident_id == incident_id)
+        .order_by(RosterPerson.id)
+    ).first()
     return {"import_id": record.id, "person_id": person_id}
 
 
-def _impact_records(session: sa.orm.Session, officer: User, owner: User,
-                    incident_id: int) -> dict[str, int]:
+def _impact_records(
+    session: sa.orm.Session, officer: User, owner: User, incident_id: int
+) -> dict[str, int]:
     cost = impact.record_cost(
-        session, actor=officer, incident_id=incident_id, now=NOW,
-        cost=impact.CostInput(category="outside_counsel", basis="actual", amount="1,200.00",
-                              currency="USD", spent_on=date(2026, 2, 3), vendor="Counsel LLP"))
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        cost=impact.CostInput(
+            category="outside_counsel",
+            basis="actual",
+            amount="1,200.00",
+            currency="USD",
+            spent_on=date(2026, 2, 3),
+            vendor="Counsel LLP",
+        ),
+    )
     outage = impact.record_disruption(
-        session, actor=officer, incident_id=incident_id, now=NOW,
-        disruption=impact.DisruptionInput(kind="billing_halt", system="Claims feed",
-                                          started_at=LOCAL, ended_at=LOCAL.replace(hour=17)))
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        disruption=impact.DisruptionInput(
+            kind="billing_halt",
+            system="Claims feed",
+            started_at=LOCAL,
+            ended_at=LOCAL.replace(hour=17),
+        ),
+    )
     action = corrective_actions.create_action(
-        session, actor=officer, incident_id=incident_id, now=NOW,
-        action=corrective_actions.ActionInput("policies", "", owner.id, date(2026, 4, 1)))
-    review.save_review(session, actor=officer, incident_id=incident_id, now=NOW,
-                       review=review.ReviewInput(root_cause="Unencrypted laptop disk."))
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        action=corrective_actions.ActionInput("policies", "", owner.id, date(2026, 4, 1)),
+    )
+    review.save_review(
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        now=NOW,
+        review=review.ReviewInput(root_cause="Unencrypted laptop disk."),
+    )
     return {"cost_id": cost.id, "disruption_id": outage.id, "action_id": action.id}
 
 
@@ -292,12 +434,15 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
     from incident_app.services import mail_merge
 
     store = storage.current_store()
-    batch = mail_merge.start_batch(session, actor=officer, now=NOW, incident_id=incident_id,
-                                   keyring=store.keyring, store=store)
-    mail_merge.work(session, worker=mail_merge.Worker(keyring=store.keyring, store=store,
-                                                      clock=lambda: NOW))
-    letter = session.scalars(sa.select(MailLetter).where(
-        MailLetter.batch_id == batch.id).order_by(MailLetter.id)).first()
+    batch = mail_merge.start_batch(
+        session, actor=officer, now=NOW, incident_id=incident_id, keyring=store.keyring, store=store
+    )
+    mail_merge.work(
+        session, worker=mail_merge.Worker(keyring=store.keyring, store=store, clock=lambda: NOW)
+    )
+    letter = session.scalars(
+        sa.select(MailLetter).where(MailLetter.batch_id == batch.id).order_by(MailLetter.id)
+    ).first()
     letter.state = LetterState.FAILED  # so "retry this letter" has something to retry
     session.commit()
     return {"batch_id": batch.id, "mail_letter_id": letter.id, "action": "pause"}
@@ -305,12 +450,21 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
 
 def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str, Any]:
     template = checklists.save_template(
-        session, actor=users["admin"], now=NOW,
-        values=checklists.TemplateInput(name="Lost device", breach_types=("loss",),
-                                        items=(checklists.ItemInput("Wipe it", 1),)))
+        session,
+        actor=users["admin"],
+        now=NOW,
+        values=checklists.TemplateInput(
+            name="Lost device", breach_types=("loss",), items=(checklists.ItemInput("Wipe it", 1),)
+        ),
+    )
     calendar = calendar_feed.issue_token(session, actor=users["privacy_officer"], now=NOW)
-    return {"template_id": template.id, "user_id": users["spare"].id, "token": calendar,
-            "filename": "css/app.css", "year": 2025}
+    return {
+        "template_id": template.id,
+        "user_id": users["spare"].id,
+        "token": calendar,
+        "filename": "css/app.css",
+        "year": 2025,
+    }
 
 
 def _persona(app: Flask, name: str, user: User | None) -> Persona:
@@ -319,8 +473,9 @@ def _persona(app: Flask, name: str, user: User | None) -> Persona:
     if user is not None:
         page = client.get("/login").get_data(as_text=True)
         token = CSRF_INPUT.search(page).group(1)
-        response = client.post("/login", data={"email": user.email, "password": PASSWORD,
-                                                "csrf_token": token})
+        response = client.post(
+            "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
+        )
         assert response.status_code == 302, f"{name} could not sign in"
     page = client.get("/account/password" if user else "/login").get_data(as_text=True)
     who.csrf = CSRF_INPUT.search(page).group(1)
@@ -333,20 +488,30 @@ def _own_objects(session: sa.orm.Session, who: Persona) -> None:
     if who.user is None:
         return
     user = session.get(User, who.user.id)
-    _token, who.api_token = api_tokens.create_token(session, actor=user, name="matrix",
-                                                    expires_on=None, now=NOW)
-    spare, _raw = api_tokens.create_token(session, actor=user, name="spare", expires_on=None,
-                                          now=NOW)
-    sessions.start(session, user=user, now=datetime.now(UTC), ip="127.0.0.1",
-                   user_agent="spare", mfa_verified=False)
+    _token, who.api_token = api_tokens.create_token(
+        session, actor=user, name="matrix", expires_on=None, now=NOW
+    )
+    spare, _raw = api_tokens.create_token(
+        session, actor=user, name="spare", expires_on=None, now=NOW
+    )
+    sessions.start(
+        session,
+        user=user,
+        now=datetime.now(UTC),
+        ip="127.0.0.1",
+        user_agent="spare",
+        mfa_verified=False,
+    )
     session.commit()
-    spare_session = session.scalars(sa.select(UserSession.id).where(
-        UserSession.user_id == user.id, UserSession.user_agent == "spare")).one()
+    spare_session = session.scalars(
+        sa.select(UserSession.id).where(
+            UserSession.user_id == user.id, UserSession.user_agent == "spare"
+        )
+    ).one()
     note = Notification(user_id=user.id, title="Deadline soon", body="", link="")
     session.add(note)
     session.commit()
-    who.own = {"notification_id": note.id, "token_id": spare.id,
-               "session_id": spare_session}
+    who.own = {"notification_id": note.id, "token_id": spare.id, "session_id": spare_session}
 
 
 class Tally:

@@ -25,14 +25,21 @@ DUE = date(2026, 5, 1)
 
 def _plan_action(session, team, due_on=DUE):
     return corrective_actions.create_action(
-        session, actor=team.officer, incident_id=team.incident.id, now=NOW,
-        action=corrective_actions.ActionInput(ocr_code="", title="Encrypt every laptop",
-                                              owner_id=team.responder.id, due_on=due_on))
+        session,
+        actor=team.officer,
+        incident_id=team.incident.id,
+        now=NOW,
+        action=corrective_actions.ActionInput(
+            ocr_code="", title="Encrypt every laptop", owner_id=team.responder.id, due_on=due_on
+        ),
+    )
 
 
 def _sent(session) -> list[tuple[str, int]]:
-    return [(r.subject_type.value, r.days_before) for r in session.scalars(
-        sa.select(ReminderSent).order_by(ReminderSent.id))]
+    return [
+        (r.subject_type.value, r.days_before)
+        for r in session.scalars(sa.select(ReminderSent).order_by(ReminderSent.id))
+    ]
 
 
 def test_an_open_action_is_reminded_to_its_owner(app, session) -> None:
@@ -46,10 +53,15 @@ def test_an_open_action_is_reminded_to_its_owner(app, session) -> None:
     assert _sent(session) == [("corrective_action", 7)]
     notified = session.scalars(sa.select(Notification.user_id)).all()
     assert team.responder.id in notified
-    deadline = next(d for d in reminders.active_deadlines(session)
-                    if d.subject_type is SubjectType.CORRECTIVE_ACTION)
+    deadline = next(
+        d
+        for d in reminders.active_deadlines(session)
+        if d.subject_type is SubjectType.CORRECTIVE_ACTION
+    )
     assert (deadline.subject_id, deadline.link) == (
-        action.id, f"/incidents/{team.incident.id}/actions")
+        action.id,
+        f"/incidents/{team.incident.id}/actions",
+    )
 
 
 def test_a_done_action_is_not_reminded(app, session) -> None:

@@ -28,16 +28,18 @@ LIMIT = dict(limit=3, window_seconds=60)
 def test_token_is_shown_once_and_only_its_sha256_is_stored(session):
     owner = make_user(session, role=Role.RESPONDER)
 
-    token, raw = api_tokens.create_token(session, actor=owner, name="SIEM intake",
-                                         expires_on=None, now=NOW)
+    token, raw = api_tokens.create_token(
+        session, actor=owner, name="SIEM intake", expires_on=None, now=NOW
+    )
 
     assert raw.startswith("bdp_") and len(raw) == 47
     stored = session.get(ApiToken, token.id)
     assert stored.token_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert raw not in (stored.token_hash, stored.prefix)
     assert stored.prefix == raw[:12]
-    event = session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "api_token.created")).one()
+    event = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "api_token.created")
+    ).one()
     assert event.actor_id == owner.id and event.details["token_id"] == token.id
     assert raw not in str(event.details)
 
@@ -53,8 +55,7 @@ def test_authenticate_returns_the_owner_and_records_use(session):
     owner = make_user(session)
     token, raw = api_tokens.create_token(session, actor=owner, name="t", expires_on=None, now=NOW)
 
-    caller = api_tokens.authenticate(session, raw_token=raw, now=NOW + timedelta(hours=1),
-                                     **LIMIT)
+    caller = api_tokens.authenticate(session, raw_token=raw, now=NOW + timedelta(hours=1), **LIMIT)
 
     assert caller.user.id == owner.id and caller.token.id == token.id
     assert session.get(ApiToken, token.id).last_used_at == NOW + timedelta(hours=1)
@@ -68,20 +69,25 @@ def test_unknown_token_is_rejected(session):
 def test_token_expires_at_the_end_of_its_day_in_the_organisation_zone(session):
     owner = make_user(session)
     # NOW is 2026-03-02 15:30 UTC = 10:30 in New York; the token works through March 3 there.
-    token, raw = api_tokens.create_token(session, actor=owner, name="t",
-                                         expires_on=date(2026, 3, 3), now=NOW)
+    token, raw = api_tokens.create_token(
+        session, actor=owner, name="t", expires_on=date(2026, 3, 3), now=NOW
+    )
     assert token.expires_at.isoformat() == "2026-03-04T05:00:00+00:00"
 
-    api_tokens.authenticate(session, raw_token=raw, now=token.expires_at - timedelta(seconds=1),
-                            **LIMIT)
+    api_tokens.authenticate(
+        session, raw_token=raw, now=token.expires_at - timedelta(seconds=1), **LIMIT
+    )
     with pytest.raises(TokenRejected, match="expired"):
         api_tokens.authenticate(session, raw_token=raw, now=token.expires_at, **LIMIT)
 
 
-@pytest.mark.parametrize(("expires_on", "message"), [
-    (date(2026, 3, 1), "in the past"),
-    (date(2027, 3, 10), "at most a year"),
-])
+@pytest.mark.parametrize(
+    ("expires_on", "message"),
+    [
+        (date(2026, 3, 1), "in the past"),
+        (date(2027, 3, 10), "at most a year"),
+    ],
+)
 def test_bad_expiry_dates_are_refused_and_nothing_is_stored(session, expires_on, message):
     owner = make_user(session)
     with pytest.raises(ValidationFailed, match=message) as caught:
@@ -107,8 +113,12 @@ def test_revoked_token_stops_working_and_revoking_is_audited(session):
         api_tokens.authenticate(session, raw_token=raw, now=NOW, **LIMIT)
     with pytest.raises(InvalidTransition, match="already revoked"):
         api_tokens.revoke_token(session, actor=owner, token_id=token.id, now=NOW)
-    assert session.scalar(sa.select(AuditEvent.details).where(
-        AuditEvent.action == "api_token.revoked"))["token_id"] == token.id
+    assert (
+        session.scalar(
+            sa.select(AuditEvent.details).where(AuditEvent.action == "api_token.revoked")
+        )["token_id"]
+        == token.id
+    )
 
 
 def test_nobody_else_can_revoke_or_list_a_token(session):
@@ -137,20 +147,25 @@ def test_rate_limit_is_a_fixed_window_counted_in_the_database(session):
     token, raw = api_tokens.create_token(session, actor=owner, name="t", expires_on=None, now=NOW)
     # NOW is 15:30:00, the start of a 60-second window.
     for second in (0, 10, 20):
-        api_tokens.authenticate(session, raw_token=raw, now=NOW + timedelta(seconds=second),
-                                **LIMIT)
+        api_tokens.authenticate(
+            session, raw_token=raw, now=NOW + timedelta(seconds=second), **LIMIT
+        )
 
     with pytest.raises(RateLimited) as caught:
-        api_tokens.authenticate(session, raw_token=raw, now=NOW + timedelta(seconds=45),
-                                **LIMIT)
+        api_tokens.authenticate(session, raw_token=raw, now=NOW + timedelta(seconds=45), **LIMIT)
 
     assert caught.value.retry_after == 15
-    assert session.scalar(sa.select(ApiRateWindow.requests).where(
-        ApiRateWindow.token_id == token.id)) == 4
+    assert (
+        session.scalar(sa.select(ApiRateWindow.requests).where(ApiRateWindow.token_id == token.id))
+        == 4
+    )
     # The next window starts from zero and the old window's row is removed.
     api_tokens.authenticate(session, raw_token=raw, now=NOW + timedelta(seconds=61), **LIMIT)
-    rows = session.execute(sa.select(ApiRateWindow.window_start, ApiRateWindow.requests)
-                           .where(ApiRateWindow.token_id == token.id)).all()
+    rows = session.execute(
+        sa.select(ApiRateWindow.window_start, ApiRateWindow.requests).where(
+            ApiRateWindow.token_id == token.id
+        )
+    ).all()
     assert rows == [(int(NOW.timestamp()) + 60, 1)]
 
 

@@ -26,44 +26,72 @@ from tests.factories import make_incident
 from tests.factories import make_user
 
 LOW_RISK = {
-    "phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
-    "f1_identifiers": ["names"], "f1_sensitivity": "low", "f1_reidentification": "low",
+    "phi_involved": "yes",
+    "use_permitted": "no",
+    "safeguard": "none",
+    "f1_identifiers": ["names"],
+    "f1_sensitivity": "low",
+    "f1_reidentification": "low",
     "f1_narrative": "Names of appointment times only.",
-    "f2_recipient": "covered_entity", "f2_narrative": "Sent to another hospital's fax.",
-    "f3_acquired": "no", "f3_narrative": "Receiving hospital attests it was not read.",
-    "f4_mitigation": "returned_or_destroyed", "f4_narrative": "Destruction attested in writing.",
-    "conclusion": "low_probability", "rationale": "All four factors are low risk.",
+    "f2_recipient": "covered_entity",
+    "f2_narrative": "Sent to another hospital's fax.",
+    "f3_acquired": "no",
+    "f3_narrative": "Receiving hospital attests it was not read.",
+    "f4_mitigation": "returned_or_destroyed",
+    "f4_narrative": "Destruction attested in writing.",
+    "conclusion": "low_probability",
+    "rationale": "All four factors are low risk.",
 }
-BREACH = {"phi_involved": "yes", "use_permitted": "no", "safeguard": "none",
-          "f3_acquired": "unknown", "conclusion": "breach"}
+BREACH = {
+    "phi_involved": "yes",
+    "use_permitted": "no",
+    "safeguard": "none",
+    "f3_acquired": "unknown",
+    "conclusion": "breach",
+}
 
 
 @pytest.fixture
 def people(session):
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
     responder = make_user(session, role=Role.RESPONDER)
-    incident = make_incident(session, created_by=officer, affected_estimate=1500,
-                             members={responder: CaseRole.RESPONDER})
+    incident = make_incident(
+        session, created_by=officer, affected_estimate=1500, members={responder: CaseRole.RESPONDER}
+    )
     for state, residents in {"TX": 900, "OK": 500, "AR": 100}.items():
-        session.add(StateCount(incident_id=incident.id, source=CountSource.ESTIMATE,
-                               state=state, residents=residents))
+        session.add(
+            StateCount(
+                incident_id=incident.id,
+                source=CountSource.ESTIMATE,
+                state=state,
+                residents=residents,
+            )
+        )
     session.commit()
     return officer, responder, incident
 
 
 def _save(session, actor, incident, answers, *, sign=False):
-    return assessment.save_assessment(session, actor=actor, incident_id=incident.id,
-                                      answers=answers, sign=sign, now=NOW)
+    return assessment.save_assessment(
+        session, actor=actor, incident_id=incident.id, answers=answers, sign=sign, now=NOW
+    )
 
 
 def _versions(session, incident):
-    return session.scalar(sa.select(sa.func.count()).select_from(AssessmentVersion)
-                          .where(AssessmentVersion.incident_id == incident.id))
+    return session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AssessmentVersion)
+        .where(AssessmentVersion.incident_id == incident.id)
+    )
 
 
 def _active_kinds(session, incident):
-    return {(r.kind, r.jurisdiction) for r in session.scalars(
-        sa.select(Obligation).where(Obligation.incident_id == incident.id, Obligation.active))}
+    return {
+        (r.kind, r.jurisdiction)
+        for r in session.scalars(
+            sa.select(Obligation).where(Obligation.incident_id == incident.id, Obligation.active)
+        )
+    }
 
 
 def test_a_signed_breach_conclusion_stores_the_obligations(session, people):
@@ -117,8 +145,13 @@ def test_the_officer_can_sign_a_responders_draft(session, people):
     officer, responder, incident = people
     draft = _save(session, responder, incident, BREACH)
 
-    assessment.sign_version(session, actor=officer, incident_id=incident.id,
-                            version_id=draft.id, now=NOW + timedelta(hours=1))
+    assessment.sign_version(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        version_id=draft.id,
+        now=NOW + timedelta(hours=1),
+    )
 
     assert draft.signed_by_id == officer.id
     assert ("individual_notice", "US") in _active_kinds(session, incident)
@@ -131,8 +164,9 @@ def test_a_responder_can_draft_but_not_sign(session, people):
     with pytest.raises(NotAllowed):
         _save(session, responder, incident, BREACH, sign=True)
     with pytest.raises(NotAllowed):
-        assessment.sign_version(session, actor=responder, incident_id=incident.id,
-                                version_id=draft.id, now=NOW)
+        assessment.sign_version(
+            session, actor=responder, incident_id=incident.id, version_id=draft.id, now=NOW
+        )
 
     assert _versions(session, incident) == 1
 
@@ -143,8 +177,9 @@ def test_only_the_latest_unsigned_version_can_be_signed(session, people):
     _save(session, officer, incident, {**BREACH, "f3_acquired": "yes"}, sign=True)
 
     with pytest.raises(InvalidTransition, match="latest"):
-        assessment.sign_version(session, actor=officer, incident_id=incident.id,
-                                version_id=old.id, now=NOW)
+        assessment.sign_version(
+            session, actor=officer, incident_id=incident.id, version_id=old.id, now=NOW
+        )
 
 
 # ---------------------------------------------------------------- bad input
@@ -156,22 +191,51 @@ def test_only_the_latest_unsigned_version_can_be_signed(session, people):
         ({**LOW_RISK, "rationale": ""}, "rationale", "rationale"),
         ({**LOW_RISK, "f3_acquired": "unknown"}, "f3_acquired", "unknown answers default"),
         ({**LOW_RISK, "f2_narrative": ""}, "f2_narrative", "Document this factor"),
-        ({**BREACH, "exception": "unable_to_retain", "exc_cannot_retain": "y",
-          "exception_facts": "Envelope returned sealed."}, "exception_justification",
-         "justification"),
-        ({**BREACH, "exception": "unintentional_workforce_use", "exc_workforce": "y",
-          "exception_facts": "x", "exception_justification": "y"}, "exception",
-         "Within the scope"),
-        ({**BREACH, "safeguard": "encryption", "encryption_what": "BitLocker on the laptop",
-          "encryption_standard": "nist_800_111", "encryption_conformant": "yes"},
-         "key_compromised", "key or credentials"),
+        (
+            {
+                **BREACH,
+                "exception": "unable_to_retain",
+                "exc_cannot_retain": "y",
+                "exception_facts": "Envelope returned sealed.",
+            },
+            "exception_justification",
+            "justification",
+        ),
+        (
+            {
+                **BREACH,
+                "exception": "unintentional_workforce_use",
+                "exc_workforce": "y",
+                "exception_facts": "x",
+                "exception_justification": "y",
+            },
+            "exception",
+            "Within the scope",
+        ),
+        (
+            {
+                **BREACH,
+                "safeguard": "encryption",
+                "encryption_what": "BitLocker on the laptop",
+                "encryption_standard": "nist_800_111",
+                "encryption_conformant": "yes",
+            },
+            "key_compromised",
+            "key or credentials",
+        ),
         ({**BREACH, "phi_involved": "no"}, "phi_narrative", "Explain why"),
         ({**BREACH, "safeguard": "teleported"}, "safeguard", "listed answers"),
     ],
-    ids=["low-probability-without-rationale", "low-probability-with-unknown-factor",
-         "low-probability-without-narrative", "exception-without-justification",
-         "exception-missing-an-element", "encrypted-without-key-answer",
-         "not-phi-without-explanation", "unknown-choice"],
+    ids=[
+        "low-probability-without-rationale",
+        "low-probability-with-unknown-factor",
+        "low-probability-without-narrative",
+        "exception-without-justification",
+        "exception-missing-an-element",
+        "encrypted-without-key-answer",
+        "not-phi-without-explanation",
+        "unknown-choice",
+    ],
 )
 def test_bad_answers_are_refused_on_their_field_and_nothing_is_saved(
     session, people, answers, field, message
@@ -213,13 +277,17 @@ def test_facts_the_engine_rejects_undo_the_whole_signed_save(session, people):
 
 def test_encryption_is_secured_only_if_conformant_and_key_not_exposed(session, people):
     officer, _, incident = people
-    encrypted = {**BREACH, "safeguard": "encryption", "encryption_what": "AES-256 BitLocker",
-                 "encryption_standard": "nist_800_111", "encryption_conformant": "yes",
-                 "key_compromised": "yes"}
+    encrypted = {
+        **BREACH,
+        "safeguard": "encryption",
+        "encryption_what": "AES-256 BitLocker",
+        "encryption_standard": "nist_800_111",
+        "encryption_conformant": "yes",
+        "key_compromised": "yes",
+    }
 
     exposed = _save(session, officer, incident, encrypted, sign=True)
-    secured = _save(session, officer, incident, {**encrypted, "key_compromised": "no"},
-                    sign=True)
+    secured = _save(session, officer, incident, {**encrypted, "key_compromised": "no"}, sign=True)
 
     assert exposed.phi_secured is False
     assert secured.phi_secured is True
@@ -230,9 +298,13 @@ def test_encryption_is_secured_only_if_conformant_and_key_not_exposed(session, p
 def test_redaction_is_not_destruction(session, people):
     officer, _, incident = people
 
-    version = _save(session, officer, incident,
-                    {**BREACH, "safeguard": "destruction", "destruction_method": "redaction"},
-                    sign=True)
+    version = _save(
+        session,
+        officer,
+        incident,
+        {**BREACH, "safeguard": "destruction", "destruction_method": "redaction"},
+        sign=True,
+    )
 
     assert version.phi_secured is False
     assert ("individual_notice", "US") in _active_kinds(session, incident)
@@ -241,11 +313,20 @@ def test_redaction_is_not_destruction(session, people):
 def test_a_documented_exception_ends_the_notices(session, people):
     officer, _, incident = people
 
-    version = _save(session, officer, incident, {
-        **BREACH, "exception": "inadvertent_authorized_disclosure", "exc_both_authorized": "y",
-        "exc_no_further_use": "y", "exception_facts": "Nurse emailed the wrong colleague.",
-        "exception_justification": "Both are authorized workforce; email deleted unread.",
-    }, sign=True)
+    version = _save(
+        session,
+        officer,
+        incident,
+        {
+            **BREACH,
+            "exception": "inadvertent_authorized_disclosure",
+            "exc_both_authorized": "y",
+            "exc_no_further_use": "y",
+            "exception_facts": "Nurse emailed the wrong colleague.",
+            "exception_justification": "Both are authorized workforce; email deleted unread.",
+        },
+        sign=True,
+    )
 
     assert version.exception == "inadvertent_authorized_disclosure"
     assert obligations.stored_determination(session, incident.id).reportable is False
@@ -257,9 +338,7 @@ def test_suggested_conclusion_defaults_to_breach_on_unknown_or_high_answers():
     assert assessment.suggested_conclusion({**LOW_RISK, "f2_recipient": "malicious"}) == (
         Conclusion.BREACH
     )
-    assert assessment.suggested_conclusion({**LOW_RISK, "f4_mitigation": ""}) == (
-        Conclusion.BREACH
-    )
+    assert assessment.suggested_conclusion({**LOW_RISK, "f4_mitigation": ""}) == (Conclusion.BREACH)
 
 
 # ---------------------------------------------------------------- overrides
@@ -270,9 +349,14 @@ def test_due_date_override_is_kept_beside_the_computed_date_and_audited(session,
     _save(session, officer, incident, BREACH, sign=True)
     row = session.scalar(sa.select(Obligation).where(Obligation.kind == "individual_notice"))
 
-    obligations.override_due_date(session, actor=officer, obligation_id=row.id,
-                                  due_on=date(2025, 11, 7), reason="Counsel: send a week early.",
-                                  now=NOW)
+    obligations.override_due_date(
+        session,
+        actor=officer,
+        obligation_id=row.id,
+        due_on=date(2025, 11, 7),
+        reason="Counsel: send a week early.",
+        now=NOW,
+    )
 
     assert (row.due_on, row.effective_due_on) == (date(2025, 11, 14), date(2025, 11, 7))
     event = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
@@ -286,12 +370,24 @@ def test_overrides_need_a_reason_and_a_privacy_officer(session, people):
     row = session.scalar(sa.select(Obligation).where(Obligation.kind == "individual_notice"))
 
     with pytest.raises(ValidationFailed) as raised:
-        obligations.override_due_date(session, actor=officer, obligation_id=row.id,
-                                      due_on=date(2025, 11, 7), reason="  ", now=NOW)
+        obligations.override_due_date(
+            session,
+            actor=officer,
+            obligation_id=row.id,
+            due_on=date(2025, 11, 7),
+            reason="  ",
+            now=NOW,
+        )
     assert raised.value.field == "reason"
     with pytest.raises(NotAllowed):
-        obligations.override_determination(session, actor=responder, incident_id=incident.id,
-                                           reportable=False, reason="Because.", now=NOW)
+        obligations.override_determination(
+            session,
+            actor=responder,
+            incident_id=incident.id,
+            reportable=False,
+            reason="Because.",
+            now=NOW,
+        )
     assert row.override_due_on is None
 
 
@@ -300,8 +396,12 @@ def test_determination_override_keeps_the_computed_value(session, people):
     _save(session, officer, incident, BREACH, sign=True)
 
     stored = obligations.override_determination(
-        session, actor=officer, incident_id=incident.id, reportable=False,
-        reason="Counsel: state law analysis pending.", now=NOW,
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        reportable=False,
+        reason="Counsel: state law analysis pending.",
+        now=NOW,
     )
 
     assert stored.reportable is True

@@ -15,8 +15,13 @@ from tests.factories import make_user
 
 def _append(session: Session, n: int) -> None:
     for i in range(n):
-        audit.record(session, actor=None, action=f"test.event{i}", at=NOW + timedelta(seconds=i),
-                     details={"i": i, "when": NOW})
+        audit.record(
+            session,
+            actor=None,
+            action=f"test.event{i}",
+            at=NOW + timedelta(seconds=i),
+            details={"i": i, "when": NOW},
+        )
     session.commit()
 
 
@@ -40,8 +45,7 @@ def test_record_does_not_commit_the_callers_transaction(session: Session) -> Non
 
 def test_an_edited_row_is_named(session: Session) -> None:
     _append(session, 4)
-    session.execute(sa.update(AuditEvent).where(AuditEvent.seq == 2)
-                    .values(action="test.forged"))
+    session.execute(sa.update(AuditEvent).where(AuditEvent.seq == 2).values(action="test.forged"))
     session.expire_all()
 
     report = audit.verify(session)
@@ -81,9 +85,13 @@ def test_a_rehashed_forgery_still_breaks_the_next_link(session: Session) -> None
 
 def test_actor_is_recorded_by_id_and_email(session: Session) -> None:
     user = make_user(session)
-    event = audit.record(session, actor=user, action="test.actor", at=NOW,
-                         subject_type="user", subject_id=user.id)
+    event = audit.record(
+        session, actor=user, action="test.actor", at=NOW, subject_type="user", subject_id=user.id
+    )
     session.commit()
 
-    assert (event.actor_id, event.actor_label, event.subject_id) == (user.id, user.email,
-                                                                      str(user.id))
+    assert (event.actor_id, event.actor_label, event.subject_id) == (
+        user.id,
+        user.email,
+        str(user.id),
+    )

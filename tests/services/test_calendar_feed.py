@@ -42,16 +42,19 @@ def test_the_feed_lists_the_deadlines_and_tasks_the_user_can_see(session) -> Non
     team = make_team(session)
     notice = make_obligation(session, team.incident, due_on=date(2026, 5, 1))
     task = make_task(session, team.incident, due_on=date(2026, 4, 10), assignee=team.lead)
-    make_obligation(session, team.incident, due_on=date(2026, 5, 2), kind="media_notice",
-                    active=False)
+    make_obligation(
+        session, team.incident, due_on=date(2026, 5, 2), kind="media_notice", active=False
+    )
     elsewhere = make_incident(session, created_by=team.officer)  # the lead is not on it
     make_obligation(session, elsewhere, due_on=date(2026, 5, 3))
     token = calendar_feed.issue_token(session, actor=team.lead, now=NOW)
 
     found = events(read_feed(session, token))
 
-    assert sorted(found) == [f"obligation-{notice.id}@breachdesk.example.org",
-                             f"task-{task.id}@breachdesk.example.org"]
+    assert sorted(found) == [
+        f"obligation-{notice.id}@breachdesk.example.org",
+        f"task-{task.id}@breachdesk.example.org",
+    ]
     event = found[f"obligation-{notice.id}@breachdesk.example.org"]
     assert event.decoded("DTSTART") == date(2026, 5, 1)
     assert event.decoded("DTEND") == date(2026, 5, 2)
@@ -116,11 +119,16 @@ def test_the_token_is_stored_only_as_its_hash(session) -> None:
 def assert_refused_and_audited(session, token: str) -> None:
     with pytest.raises(NotFound, match="No such calendar"):
         calendar_feed.feed(session, token=token, now=NOW, base_url=BASE, client="203.0.113.9")
-    event = session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "calendar.invalid_token").order_by(AuditEvent.seq.desc())).first()
+    event = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "calendar.invalid_token")
+        .order_by(AuditEvent.seq.desc())
+    ).first()
     assert event is not None
-    assert event.details == {"token_sha256_prefix": calendar_feed.token_hash(token)[:12],
-                             "client": "203.0.113.9"}
+    assert event.details == {
+        "token_sha256_prefix": calendar_feed.token_hash(token)[:12],
+        "client": "203.0.113.9",
+    }
     assert token not in str(event.details)
 
 

@@ -49,11 +49,11 @@ def incident(session, officer, responder):
 
 
 def add(session, actor, incident, **overrides: object) -> CorrectiveAction:
-    values = dict(ocr_code="workforce_training", title="", owner_id=None,
-                  due_on=date(2026, 4, 1))
+    values = dict(ocr_code="workforce_training", title="", owner_id=None, due_on=date(2026, 4, 1))
     values.update(overrides)
-    return plan.create_action(session, actor=actor, incident_id=incident.id,
-                              action=ActionInput(**values), now=NOW)
+    return plan.create_action(
+        session, actor=actor, incident_id=incident.id, action=ActionInput(**values), now=NOW
+    )
 
 
 def proof(name: str = "sign-in sheet.pdf") -> Upload:
@@ -69,7 +69,10 @@ def test_an_ocr_action_takes_the_portal_wording(session, officer, responder, inc
 
     assert action.title == "Trained or retrained workforce members"
     assert (action.ocr_code, action.status, action.owner_id) == (
-        "workforce_training", ActionStatus.PLANNED, responder.id)
+        "workforce_training",
+        ActionStatus.PLANNED,
+        responder.id,
+    )
     assert last_audit(session).action == "corrective_action.created"
 
 
@@ -77,8 +80,14 @@ def test_a_free_text_action_needs_a_title(session, officer, responder, incident)
     with pytest.raises(ValidationFailed, match="Describe the action") as error:
         add(session, officer, incident, ocr_code="", owner_id=responder.id)
     assert error.value.field == "title"
-    action = add(session, officer, incident, ocr_code="", title="Lock the records room",
-                 owner_id=responder.id)
+    action = add(
+        session,
+        officer,
+        incident,
+        ocr_code="",
+        title="Lock the records room",
+        owner_id=responder.id,
+    )
     assert action.ocr_code is None
 
 
@@ -92,8 +101,9 @@ def test_the_owner_must_be_on_the_team(session, officer, incident) -> None:
     assert session.scalar(sa.select(sa.func.count(CorrectiveAction.id))) == 0
 
 
-def test_unknown_ocr_codes_and_missing_due_dates_are_refused(session, officer, responder,
-                                                             incident) -> None:
+def test_unknown_ocr_codes_and_missing_due_dates_are_refused(
+    session, officer, responder, incident
+) -> None:
     with pytest.raises(ValidationFailed, match="from the OCR list"):
         add(session, officer, incident, ocr_code="bought_a_boat", owner_id=responder.id)
     with pytest.raises(ValidationFailed, match="date the action is due"):
@@ -103,90 +113,165 @@ def test_unknown_ocr_codes_and_missing_due_dates_are_refused(session, officer, r
 def test_the_owner_completes_an_action_with_proof(session, officer, responder, incident) -> None:
     action = add(session, officer, incident, owner_id=responder.id)
 
-    done = plan.change_status(session, actor=responder, incident_id=incident.id,
-                              action_id=action.id, now=NOW,
-                              change=StatusChange("done", "All 42 staff attended", proof()))
+    done = plan.change_status(
+        session,
+        actor=responder,
+        incident_id=incident.id,
+        action_id=action.id,
+        now=NOW,
+        change=StatusChange("done", "All 42 staff attended", proof()),
+    )
 
     assert (done.status, done.completed_at, done.completed_by_id) == (
-        ActionStatus.DONE, NOW, responder.id)
+        ActionStatus.DONE,
+        NOW,
+        responder.id,
+    )
     assert done.proof.filename == "sign-in sheet.pdf"
     assert last_audit(session).details["to"] == "done"
     entry = session.scalars(sa.select(TimelineEntry).order_by(TimelineEntry.id.desc())).first()
-    assert entry.text == ("Corrective action “Trained or retrained workforce members”: "
-                          "Planned → Done.")
+    assert entry.text == (
+        "Corrective action “Trained or retrained workforce members”: Planned → Done."
+    )
 
 
-def test_closing_an_action_without_proof_when_proof_is_required(session, officer, responder,
-                                                                 incident) -> None:
+def test_closing_an_action_without_proof_when_proof_is_required(
+    session, officer, responder, incident
+) -> None:
     action = add(session, officer, incident, owner_id=responder.id)
     get_organisation(session).require_proof_to_close_action = True
     session.commit()
 
     with pytest.raises(ValidationFailed, match="Attach proof of completion") as error:
-        plan.change_status(session, actor=responder, incident_id=incident.id,
-                           action_id=action.id, change=StatusChange("done"), now=NOW)
+        plan.change_status(
+            session,
+            actor=responder,
+            incident_id=incident.id,
+            action_id=action.id,
+            change=StatusChange("done"),
+            now=NOW,
+        )
     assert error.value.field == "proof"
     session.rollback()
     assert session.get(CorrectiveAction, action.id).status is ActionStatus.PLANNED
 
 
-def test_without_the_setting_an_action_closes_without_proof(session, officer, responder,
-                                                            incident) -> None:
+def test_without_the_setting_an_action_closes_without_proof(
+    session, officer, responder, incident
+) -> None:
     action = add(session, officer, incident, owner_id=responder.id)
-    done = plan.change_status(session, actor=officer, incident_id=incident.id,
-                              action_id=action.id, change=StatusChange("done"), now=NOW)
+    done = plan.change_status(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        action_id=action.id,
+        change=StatusChange("done"),
+        now=NOW,
+    )
     assert (done.status, done.proof_id) == (ActionStatus.DONE, None)
 
 
-def test_cancelling_needs_a_reason_and_reopening_clears_completion(session, officer, responder,
-                                                                    incident) -> None:
+def test_cancelling_needs_a_reason_and_reopening_clears_completion(
+    session, officer, responder, incident
+) -> None:
     action = add(session, officer, incident, owner_id=responder.id)
     with pytest.raises(ValidationFailed, match="why the action is cancelled"):
-        plan.change_status(session, actor=officer, incident_id=incident.id, action_id=action.id,
-                           change=StatusChange("cancelled"), now=NOW)
-    plan.change_status(session, actor=officer, incident_id=incident.id, action_id=action.id,
-                       change=StatusChange("done"), now=NOW)
-    reopened = plan.change_status(session, actor=officer, incident_id=incident.id,
-                                  action_id=action.id, change=StatusChange("in_progress"),
-                                  now=NOW)
+        plan.change_status(
+            session,
+            actor=officer,
+            incident_id=incident.id,
+            action_id=action.id,
+            change=StatusChange("cancelled"),
+            now=NOW,
+        )
+    plan.change_status(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        action_id=action.id,
+        change=StatusChange("done"),
+        now=NOW,
+    )
+    reopened = plan.change_status(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        action_id=action.id,
+        change=StatusChange("in_progress"),
+        now=NOW,
+    )
     assert (reopened.completed_at, reopened.completed_by_id) == (None, None)
     with pytest.raises(InvalidTransition, match="already “In progress”"):
-        plan.change_status(session, actor=officer, incident_id=incident.id, action_id=action.id,
-                           change=StatusChange("in_progress"), now=NOW)
+        plan.change_status(
+            session,
+            actor=officer,
+            incident_id=incident.id,
+            action_id=action.id,
+            change=StatusChange("in_progress"),
+            now=NOW,
+        )
 
 
 def test_who_may_change_an_action(session, officer, responder, incident) -> None:
     legal = make_user(session, role=Role.LEGAL)
     auditor = make_user(session, role=Role.AUDITOR)
     outsider = make_user(session, role=Role.RESPONDER)
-    session.add(IncidentMember(incident_id=incident.id, user_id=legal.id,
-                               case_role=CaseRole.LEGAL))
+    session.add(IncidentMember(incident_id=incident.id, user_id=legal.id, case_role=CaseRole.LEGAL))
     session.commit()
     owned_by_legal = add(session, officer, incident, owner_id=legal.id, ocr_code="ba_contracts")
     other = add(session, officer, incident, owner_id=responder.id)
 
     with pytest.raises(NotFound):
-        plan.change_status(session, actor=outsider, incident_id=incident.id, action_id=other.id,
-                           change=StatusChange("in_progress"), now=NOW)
+        plan.change_status(
+            session,
+            actor=outsider,
+            incident_id=incident.id,
+            action_id=other.id,
+            change=StatusChange("in_progress"),
+            now=NOW,
+        )
     with pytest.raises(NotAllowed):
-        plan.change_status(session, actor=auditor, incident_id=incident.id, action_id=other.id,
-                           change=StatusChange("in_progress"), now=NOW)
+        plan.change_status(
+            session,
+            actor=auditor,
+            incident_id=incident.id,
+            action_id=other.id,
+            change=StatusChange("in_progress"),
+            now=NOW,
+        )
     with pytest.raises(NotAllowed):
-        plan.change_status(session, actor=legal, incident_id=incident.id, action_id=other.id,
-                           change=StatusChange("in_progress"), now=NOW)
+        plan.change_status(
+            session,
+            actor=legal,
+            incident_id=incident.id,
+            action_id=other.id,
+            change=StatusChange("in_progress"),
+            now=NOW,
+        )
     # A legal reviewer cannot work on the case but may complete an action they own.
-    done = plan.change_status(session, actor=legal, incident_id=incident.id,
-                              action_id=owned_by_legal.id, change=StatusChange("done"), now=NOW)
+    done = plan.change_status(
+        session,
+        actor=legal,
+        incident_id=incident.id,
+        action_id=owned_by_legal.id,
+        change=StatusChange("done"),
+        now=NOW,
+    )
     assert done.status is ActionStatus.DONE
 
 
-def test_an_action_of_another_incident_is_not_found(session, officer, responder,
-                                                    incident) -> None:
+def test_an_action_of_another_incident_is_not_found(session, officer, responder, incident) -> None:
     action = add(session, officer, incident, owner_id=responder.id)
     elsewhere = make_incident(session, created_by=officer)
     with pytest.raises(NotFound):
-        plan.change_status(session, actor=officer, incident_id=elsewhere.id, action_id=action.id,
-                           change=StatusChange("done"), now=NOW)
+        plan.change_status(
+            session,
+            actor=officer,
+            incident_id=elsewhere.id,
+            action_id=action.id,
+            change=StatusChange("done"),
+            now=NOW,
+        )
 
 
 # --- training ---------------------------------------------------------------------------------
@@ -194,23 +279,31 @@ def test_an_action_of_another_incident_is_not_found(session, officer, responder,
 
 def test_training_is_recorded_with_its_attestation(session, officer, incident) -> None:
     row = plan.record_training(
-        session, actor=officer, incident_id=incident.id, now=NOW,
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        now=NOW,
         training=TrainingInput("Billing office", date(2026, 2, 20), "Phishing and PHI by email"),
-        attestation=proof("attestation.pdf"))
+        attestation=proof("attestation.pdf"),
+    )
     assert (row.trainee, row.attestation.filename) == ("Billing office", "attestation.pdf")
     assert last_audit(session).action == "training.recorded"
 
 
-@pytest.mark.parametrize(("training", "field"), [
-    (TrainingInput("", date(2026, 2, 20), "Phishing"), "trainee"),
-    (TrainingInput("Billing office", None, "Phishing"), "trained_on"),
-    (TrainingInput("Billing office", date(2027, 1, 1), "Phishing"), "trained_on"),
-    (TrainingInput("Billing office", date(2026, 2, 20), " "), "topic"),
-])
+@pytest.mark.parametrize(
+    ("training", "field"),
+    [
+        (TrainingInput("", date(2026, 2, 20), "Phishing"), "trainee"),
+        (TrainingInput("Billing office", None, "Phishing"), "trained_on"),
+        (TrainingInput("Billing office", date(2027, 1, 1), "Phishing"), "trained_on"),
+        (TrainingInput("Billing office", date(2026, 2, 20), " "), "topic"),
+    ],
+)
 def test_bad_training_input(session, officer, incident, training, field) -> None:
     with pytest.raises(ValidationFailed) as error:
-        plan.record_training(session, actor=officer, incident_id=incident.id,
-                             training=training, now=NOW)
+        plan.record_training(
+            session, actor=officer, incident_id=incident.id, training=training, now=NOW
+        )
     assert error.value.field == field
     session.rollback()
     assert session.scalar(sa.select(sa.func.count(TrainingRecord.id))) == 0
@@ -219,46 +312,98 @@ def test_bad_training_input(session, officer, incident, training, field) -> None
 # --- what other areas read --------------------------------------------------------------------
 
 
-def test_the_plan_feeds_the_hhs_packet_and_the_letters(session, officer, responder,
-                                                       incident) -> None:
+def test_the_plan_feeds_the_hhs_packet_and_the_letters(
+    session, officer, responder, incident
+) -> None:
     add(session, officer, incident, owner_id=responder.id, ocr_code="policies")
     add(session, officer, incident, owner_id=responder.id, ocr_code="encryption")
-    add(session, officer, incident, owner_id=responder.id, ocr_code="encryption",
-        title="Encrypt the backup tapes too")
-    free = add(session, officer, incident, owner_id=responder.id, ocr_code="",
-               title="Moved the fax machine out of the waiting room", due_on=date(2026, 3, 1))
+    add(
+        session,
+        officer,
+        incident,
+        owner_id=responder.id,
+        ocr_code="encryption",
+        title="Encrypt the backup tapes too",
+    )
+    free = add(
+        session,
+        officer,
+        incident,
+        owner_id=responder.id,
+        ocr_code="",
+        title="Moved the fax machine out of the waiting room",
+        due_on=date(2026, 3, 1),
+    )
     dropped = add(session, officer, incident, owner_id=responder.id, ocr_code="sanctions")
-    plan.change_status(session, actor=officer, incident_id=incident.id, action_id=dropped.id,
-                       change=StatusChange("cancelled", "No one was at fault"), now=NOW)
+    plan.change_status(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        action_id=dropped.id,
+        change=StatusChange("cancelled", "No one was at fault"),
+        now=NOW,
+    )
 
     labels, other = plan.hhs_actions(session, incident)
-    assert labels == ["Adopted encryption technologies", "Revised policies and procedures",
-                      "Other"]
+    assert labels == ["Adopted encryption technologies", "Revised policies and procedures", "Other"]
     assert other == "Moved the fax machine out of the waiting room (planned, due 2026-03-01)"
-    plan.change_status(session, actor=officer, incident_id=incident.id, action_id=free.id,
-                       change=StatusChange("done"), now=NOW)
+    plan.change_status(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        action_id=free.id,
+        change=StatusChange("done"),
+        now=NOW,
+    )
     assert plan.hhs_actions(session, incident)[1] == "Moved the fax machine out of the waiting room"
     assert plan.actions_taken_summary(session, incident) == [
-        "Adopted encryption technologies", "Revised policies and procedures",
-        "Moved the fax machine out of the waiting room"]
+        "Adopted encryption technologies",
+        "Revised policies and procedures",
+        "Moved the fax machine out of the waiting room",
+    ]
 
 
-def test_due_items_list_open_actions_on_open_incidents(session, officer, responder,
-                                                       incident) -> None:
+def test_due_items_list_open_actions_on_open_incidents(
+    session, officer, responder, incident
+) -> None:
     soon = add(session, officer, incident, owner_id=responder.id, due_on=date(2026, 3, 5))
-    later = add(session, officer, incident, owner_id=responder.id, ocr_code="policies",
-                due_on=date(2026, 6, 1))
-    finished = add(session, officer, incident, owner_id=responder.id, ocr_code="encryption",
-                   due_on=date(2026, 3, 1))
-    plan.change_status(session, actor=officer, incident_id=incident.id, action_id=finished.id,
-                       change=StatusChange("done"), now=NOW)
-    closed = make_incident(session, created_by=officer, members={responder: CaseRole.RESPONDER},
-                           status=IncidentStatus.CLOSED)
+    later = add(
+        session,
+        officer,
+        incident,
+        owner_id=responder.id,
+        ocr_code="policies",
+        due_on=date(2026, 6, 1),
+    )
+    finished = add(
+        session,
+        officer,
+        incident,
+        owner_id=responder.id,
+        ocr_code="encryption",
+        due_on=date(2026, 3, 1),
+    )
+    plan.change_status(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        action_id=finished.id,
+        change=StatusChange("done"),
+        now=NOW,
+    )
+    closed = make_incident(
+        session,
+        created_by=officer,
+        members={responder: CaseRole.RESPONDER},
+        status=IncidentStatus.CLOSED,
+    )
     add(session, officer, closed, owner_id=responder.id, due_on=date(2026, 3, 1))
 
     items = plan.due_items(session)
     assert [(i.action_id, i.due_on, i.owner_id) for i in items] == [
-        (soon.id, date(2026, 3, 5), responder.id), (later.id, date(2026, 6, 1), responder.id)]
+        (soon.id, date(2026, 3, 5), responder.id),
+        (later.id, date(2026, 6, 1), responder.id),
+    ]
     assert items[0].reference == incident.reference
     assert [i.action_id for i in plan.due_items(session, today=date(2026, 3, 5))] == [soon.id]
     assert plan.still_due(session, action_id=soon.id, due_on=date(2026, 3, 5))

@@ -43,16 +43,23 @@ def incident(session, officer):
 
 
 def cost(**overrides: object) -> CostInput:
-    values = dict(category="forensic_investigation", basis="actual", amount="12,500.00",
-                  currency="USD", spent_on=date(2026, 1, 20), vendor="Mandiant-like LLC",
-                  invoice_reference="INV-1001")
+    values = dict(
+        category="forensic_investigation",
+        basis="actual",
+        amount="12,500.00",
+        currency="USD",
+        spent_on=date(2026, 1, 20),
+        vendor="Mandiant-like LLC",
+        invoice_reference="INV-1001",
+    )
     values.update(overrides)
     return CostInput(**values)
 
 
 def record(session, actor, incident, **overrides: object) -> CostEntry:
-    return impact.record_cost(session, actor=actor, incident_id=incident.id,
-                              cost=cost(**overrides), now=NOW)
+    return impact.record_cost(
+        session, actor=actor, incident_id=incident.id, cost=cost(**overrides), now=NOW
+    )
 
 
 def audit_actions(session) -> list[str]:
@@ -66,9 +73,16 @@ def count(session, model) -> int:
 # --- parsing money ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "cents"), [
-    ("12,500.00", 1250000), ("0.01", 1), ("7", 700), (" 19.9 ", 1990), ("1,000,000.05", 100000005),
-])
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [
+        ("12,500.00", 1250000),
+        ("0.01", 1),
+        ("7", 700),
+        (" 19.9 ", 1990),
+        ("1,000,000.05", 100000005),
+    ],
+)
 def test_amounts_are_parsed_into_exact_cents(text, cents) -> None:
     assert impact.parse_amount(text) == cents
 
@@ -96,23 +110,30 @@ def test_a_cost_is_stored_in_cents_and_audited(session, officer, incident) -> No
     entry = record(session, officer, incident)
 
     stored = session.get(CostEntry, entry.id)
-    assert (stored.amount_cents, stored.reporting_cents, stored.currency) == (1250000, 1250000,
-                                                                                "USD")
+    assert (stored.amount_cents, stored.reporting_cents, stored.currency) == (
+        1250000,
+        1250000,
+        "USD",
+    )
     assert stored.exchange_rate is None
     assert audit_actions(session)[-1] == "impact.cost_recorded"
 
 
-@pytest.mark.parametrize(("amount", "message"), [
-    ("-50.00", "cannot be negative"),
-    ("twelve", "Enter the amount as a number"),
-    ("12.345", "at most two decimals"),
-    ("1e5", "Enter the amount as a number"),
-    ("NaN", "Enter the amount as a number"),
-    ("", "Enter the amount as a number"),
-    ("0", "more than zero"),
-])
-def test_bad_amounts_are_refused_and_nothing_is_written(session, officer, incident, amount,
-                                                        message) -> None:
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("-50.00", "cannot be negative"),
+        ("twelve", "Enter the amount as a number"),
+        ("12.345", "at most two decimals"),
+        ("1e5", "Enter the amount as a number"),
+        ("NaN", "Enter the amount as a number"),
+        ("", "Enter the amount as a number"),
+        ("0", "more than zero"),
+    ],
+)
+def test_bad_amounts_are_refused_and_nothing_is_written(
+    session, officer, incident, amount, message
+) -> None:
     before = audit_actions(session)
     with pytest.raises(ValidationFailed, match=message) as error:
         record(session, officer, incident, amount=amount)
@@ -130,18 +151,23 @@ def test_a_foreign_currency_without_a_rate_is_refused(session, officer, incident
     assert count(session, CostEntry) == 0
 
 
-def test_a_foreign_currency_with_a_rate_is_converted_for_totals(session, officer,
-                                                                incident) -> None:
-    entry = record(session, officer, incident, currency="eur", amount="100.00",
-                   exchange_rate="1.0825")
+def test_a_foreign_currency_with_a_rate_is_converted_for_totals(session, officer, incident) -> None:
+    entry = record(
+        session, officer, incident, currency="eur", amount="100.00", exchange_rate="1.0825"
+    )
 
     assert (entry.currency, entry.amount_cents, entry.reporting_cents) == ("EUR", 10000, 10825)
     assert session.get(CostEntry, entry.id).exchange_rate == Decimal("1.0825")
 
 
-@pytest.mark.parametrize(("rate", "message"), [
-    ("-1.2", "positive number"), ("abc", "positive number"), ("0", "above zero"),
-])
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("-1.2", "positive number"),
+        ("abc", "positive number"),
+        ("0", "above zero"),
+    ],
+)
 def test_bad_exchange_rates_are_refused(session, officer, incident, rate, message) -> None:
     with pytest.raises(ValidationFailed, match=message):
         record(session, officer, incident, currency="CAD", exchange_rate=rate)
@@ -161,8 +187,7 @@ def test_an_unknown_category_or_a_missing_date_is_refused(session, officer, inci
         record(session, officer, incident, spent_on=None)
 
 
-def test_non_members_get_not_found_and_readers_get_not_allowed(session, officer,
-                                                               incident) -> None:
+def test_non_members_get_not_found_and_readers_get_not_allowed(session, officer, incident) -> None:
     outsider = make_user(session, role=Role.RESPONDER)
     auditor = make_user(session, role=Role.AUDITOR)
     with pytest.raises(NotFound):
@@ -179,24 +204,37 @@ def test_a_responder_on_the_team_records_costs(session, officer) -> None:
 
 def test_an_invoice_file_goes_into_the_evidence_store(session, officer, incident) -> None:
     upload = Upload("../../invoice 1001.pdf", "application/pdf", io.BytesIO(b"%PDF-1.7 invoice"))
-    entry = impact.record_cost(session, actor=officer, incident_id=incident.id, cost=cost(),
-                               evidence=upload, now=NOW)
+    entry = impact.record_cost(
+        session, actor=officer, incident_id=incident.id, cost=cost(), evidence=upload, now=NOW
+    )
 
     assert entry.evidence.filename == "invoice 1001.pdf"
     assert entry.evidence.incident_id == incident.id
-    evidence, data = impact.open_evidence(session, actor=officer, incident_id=incident.id,
-                                          evidence_id=entry.evidence_id, now=NOW)
+    evidence, data = impact.open_evidence(
+        session, actor=officer, incident_id=incident.id, evidence_id=entry.evidence_id, now=NOW
+    )
     assert data == b"%PDF-1.7 invoice"
-    actions = [e.action.value for e in session.scalars(
-        sa.select(CustodyEvent).where(CustodyEvent.evidence_id == evidence.id)
-        .order_by(CustodyEvent.id))]
+    actions = [
+        e.action.value
+        for e in session.scalars(
+            sa.select(CustodyEvent)
+            .where(CustodyEvent.evidence_id == evidence.id)
+            .order_by(CustodyEvent.id)
+        )
+    ]
     assert actions == ["uploaded", "downloaded"]
 
 
 def test_an_empty_invoice_file_is_refused(session, officer, incident) -> None:
     with pytest.raises(ValidationFailed, match="The file is empty"):
-        impact.record_cost(session, actor=officer, incident_id=incident.id, cost=cost(),
-                           evidence=Upload("x.pdf", "application/pdf", io.BytesIO(b"")), now=NOW)
+        impact.record_cost(
+            session,
+            actor=officer,
+            incident_id=incident.id,
+            cost=cost(),
+            evidence=Upload("x.pdf", "application/pdf", io.BytesIO(b"")),
+            now=NOW,
+        )
 
 
 def test_deleting_a_cost_keeps_what_it_said_in_the_audit(session, officer, incident) -> None:
@@ -216,8 +254,16 @@ def test_incident_totals_per_category_and_per_individual(session, officer, incid
     record(session, officer, incident, amount="1,000.00")
     record(session, officer, incident, amount="500.00", basis="estimated")
     record(session, officer, incident, category="outside_counsel", amount="2,000.00")
-    record(session, officer, incident, category="call_centre", currency="EUR", amount="100.00",
-           exchange_rate="1.10", spent_on=date(2026, 3, 5))
+    record(
+        session,
+        officer,
+        incident,
+        category="call_centre",
+        currency="EUR",
+        amount="100.00",
+        exchange_rate="1.10",
+        spent_on=date(2026, 3, 5),
+    )
 
     figures = impact.incident_impact(session, actor=officer, incident_id=incident.id)
 
@@ -227,11 +273,17 @@ def test_incident_totals_per_category_and_per_individual(session, officer, incid
         ("call_centre", 11000, 0),
     ]
     assert (figures.total_cents, figures.actual_cents, figures.estimated_cents) == (
-        361000, 311000, 50000)
+        361000,
+        311000,
+        50000,
+    )
     # 3,610.00 over 400 estimated individuals.
     assert figures.per_individual_cents == 903
     assert [(m.month, m.cents, m.cumulative_cents) for m in figures.months] == [
-        ("2026-01", 350000, 350000), ("2026-02", 0, 350000), ("2026-03", 11000, 361000)]
+        ("2026-01", 350000, 350000),
+        ("2026-02", 0, 350000),
+        ("2026-03", 11000, 361000),
+    ]
 
 
 def test_per_individual_uses_the_roster_count_once_imported(session, officer) -> None:
@@ -246,23 +298,36 @@ def test_per_individual_uses_the_roster_count_once_imported(session, officer) ->
 
 
 def outage(**overrides: object) -> DisruptionInput:
-    values = dict(kind="billing_halt", system="Billing (Epic Resolute)",
-                  started_at=datetime(2026, 2, 1, 8, 0, tzinfo=UTC),
-                  ended_at=datetime(2026, 2, 3, 20, 0, tzinfo=UTC), claims_delayed_count=340,
-                  claims_delayed_value="125,000.50")
+    values = dict(
+        kind="billing_halt",
+        system="Billing (Epic Resolute)",
+        started_at=datetime(2026, 2, 1, 8, 0, tzinfo=UTC),
+        ended_at=datetime(2026, 2, 3, 20, 0, tzinfo=UTC),
+        claims_delayed_count=340,
+        claims_delayed_value="125,000.50",
+    )
     values.update(overrides)
     return DisruptionInput(**values)
 
 
 def test_an_outage_is_stored_and_summed(session, officer, incident) -> None:
-    impact.record_disruption(session, actor=officer, incident_id=incident.id,
-                             disruption=outage(), now=NOW)
     impact.record_disruption(
-        session, actor=officer, incident_id=incident.id, now=NOW,
-        disruption=outage(kind="system_outage", system="EHR", claims_delayed_count=0,
-                          claims_delayed_value="",
-                          started_at=datetime(2026, 2, 1, 6, 0, tzinfo=UTC),
-                          ended_at=datetime(2026, 2, 2, 6, 0, tzinfo=UTC)))
+        session, actor=officer, incident_id=incident.id, disruption=outage(), now=NOW
+    )
+    impact.record_disruption(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        now=NOW,
+        disruption=outage(
+            kind="system_outage",
+            system="EHR",
+            claims_delayed_count=0,
+            claims_delayed_value="",
+            started_at=datetime(2026, 2, 1, 6, 0, tzinfo=UTC),
+            ended_at=datetime(2026, 2, 2, 6, 0, tzinfo=UTC),
+        ),
+    )
 
     totals = impact.incident_impact(session, actor=officer, incident_id=incident.id).disruption
 
@@ -277,8 +342,12 @@ def test_an_outage_is_stored_and_summed(session, officer, incident) -> None:
 def test_an_outage_that_ends_before_it_starts_is_refused(session, officer, incident) -> None:
     with pytest.raises(ValidationFailed, match="cannot end before it starts") as error:
         impact.record_disruption(
-            session, actor=officer, incident_id=incident.id, now=NOW,
-            disruption=outage(ended_at=datetime(2026, 1, 31, 8, 0, tzinfo=UTC)))
+            session,
+            actor=officer,
+            incident_id=incident.id,
+            now=NOW,
+            disruption=outage(ended_at=datetime(2026, 1, 31, 8, 0, tzinfo=UTC)),
+        )
     assert error.value.field == "ended_at"
     session.rollback()
     assert count(session, Disruption) == 0
@@ -287,26 +356,33 @@ def test_an_outage_that_ends_before_it_starts_is_refused(session, officer, incid
 def test_local_times_are_read_in_the_organisation_zone(session, officer, incident) -> None:
     # America/New_York is UTC-5 in February.
     row = impact.record_disruption(
-        session, actor=officer, incident_id=incident.id, now=NOW,
-        disruption=outage(started_at=datetime(2026, 2, 1, 8, 0), ended_at=None))
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        now=NOW,
+        disruption=outage(started_at=datetime(2026, 2, 1, 8, 0), ended_at=None),
+    )
     assert row.started_at == datetime(2026, 2, 1, 13, 0, tzinfo=UTC)
     totals = impact.incident_impact(session, actor=officer, incident_id=incident.id).disruption
     assert (totals.ongoing, totals.recovery_days) == (1, None)
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"system": "  "}, "system"),
-    ({"started_at": None}, "started_at"),
-    ({"started_at": datetime(2027, 1, 1, tzinfo=UTC), "ended_at": None}, "started_at"),
-    ({"claims_delayed_count": -3}, "claims_delayed_count"),
-    ({"claims_delayed_value": "-10"}, "claims_delayed_value"),
-    ({"kind": "earthquake"}, "kind"),
-])
-def test_bad_disruption_input_names_its_field(session, officer, incident, overrides,
-                                              field) -> None:
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"system": "  "}, "system"),
+        ({"started_at": None}, "started_at"),
+        ({"started_at": datetime(2027, 1, 1, tzinfo=UTC), "ended_at": None}, "started_at"),
+        ({"claims_delayed_count": -3}, "claims_delayed_count"),
+        ({"claims_delayed_value": "-10"}, "claims_delayed_value"),
+        ({"kind": "earthquake"}, "kind"),
+    ],
+)
+def test_bad_disruption_input_names_its_field(session, officer, incident, overrides, field) -> None:
     with pytest.raises(ValidationFailed) as error:
-        impact.record_disruption(session, actor=officer, incident_id=incident.id,
-                                 disruption=outage(**overrides), now=NOW)
+        impact.record_disruption(
+            session, actor=officer, incident_id=incident.id, disruption=outage(**overrides), now=NOW
+        )
     assert error.value.field == field
 
 
@@ -318,23 +394,27 @@ def test_totals_cover_only_visible_incidents_in_the_date_range(session, officer)
     mine = make_incident(session, created_by=officer, members={responder: CaseRole.RESPONDER})
     other = make_incident(session, created_by=officer)
     record(session, officer, mine, amount="100.00", spent_on=date(2026, 1, 10))
-    record(session, officer, mine, category="litigation", amount="40.00",
-           spent_on=date(2026, 2, 10))
+    record(
+        session, officer, mine, category="litigation", amount="40.00", spent_on=date(2026, 2, 10)
+    )
     record(session, officer, other, amount="1,000.00", spent_on=date(2026, 1, 15))
-    impact.record_disruption(session, actor=officer, incident_id=other.id, disruption=outage(),
-                             now=NOW)
+    impact.record_disruption(
+        session, actor=officer, incident_id=other.id, disruption=outage(), now=NOW
+    )
 
     everything = impact.totals(session, actor=officer)
     theirs = impact.totals(session, actor=responder)
-    january = impact.totals(session, actor=officer, date_from=date(2026, 1, 1),
-                            date_to=date(2026, 1, 31))
+    january = impact.totals(
+        session, actor=officer, date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)
+    )
 
     assert (everything.total_cents, everything.incidents_with_costs) == (114000, 2)
     assert everything.disruption.claims_delayed_count == 340
     assert everything.recovery_days_total == Decimal("2.5")
     assert (theirs.total_cents, theirs.disruption.count) == (14000, 0)
     assert [(c.category.value, c.total_cents) for c in january.categories] == [
-        ("forensic_investigation", 110000)]
+        ("forensic_investigation", 110000)
+    ]
     assert january.disruption.count == 0
 
 
@@ -342,25 +422,42 @@ def test_totals_cover_only_visible_incidents_in_the_date_range(session, officer)
 
 
 def test_cost_csv_neutralises_formulas_and_is_audited(session, officer, incident) -> None:
-    record(session, officer, incident, vendor='=HYPERLINK("http://evil","x")',
-           invoice_reference="+1-800", currency="EUR", exchange_rate="1.1", amount="10.00")
+    record(
+        session,
+        officer,
+        incident,
+        vendor='=HYPERLINK("http://evil","x")',
+        invoice_reference="+1-800",
+        currency="EUR",
+        exchange_rate="1.1",
+        amount="10.00",
+    )
 
     text = impact.costs_csv(session, actor=officer, incident_id=incident.id, now=NOW)
 
     lines = text.splitlines()
     assert lines[0].startswith("date,category,basis,amount,currency,exchange_rate")
-    assert lines[1] == ('2026-01-20,Forensic investigation,Actual,10.00,EUR,1.10000000,11.00,'
-                        'USD,"\'=HYPERLINK(""http://evil"",""x"")",\'+1-800,,')
+    assert lines[1] == (
+        "2026-01-20,Forensic investigation,Actual,10.00,EUR,1.10000000,11.00,"
+        'USD,"\'=HYPERLINK(""http://evil"",""x"")",\'+1-800,,'
+    )
     assert audit_actions(session)[-1] == "impact.exported"
 
 
 def test_disruption_and_totals_csv(session, officer, incident) -> None:
-    impact.record_disruption(session, actor=officer, incident_id=incident.id,
-                             disruption=outage(notes="@SUM(A1)"), now=NOW)
+    impact.record_disruption(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        disruption=outage(notes="@SUM(A1)"),
+        now=NOW,
+    )
     text = impact.disruptions_csv(session, actor=officer, incident_id=incident.id, now=NOW)
-    assert text.splitlines()[1] == ("Billing halted,Billing (Epic Resolute),"
-                                    "2026-02-01T08:00:00+00:00,2026-02-03T20:00:00+00:00,60.0,"
-                                    "340,125000.50,USD,'@SUM(A1)")
+    assert text.splitlines()[1] == (
+        "Billing halted,Billing (Epic Resolute),"
+        "2026-02-01T08:00:00+00:00,2026-02-03T20:00:00+00:00,60.0,"
+        "340,125000.50,USD,'@SUM(A1)"
+    )
     summary = impact.totals_csv(session, actor=officer, date_from=None, date_to=None, now=NOW)
     assert summary.splitlines()[-1] == "TOTAL,,0.00,USD,2.5"
 
@@ -370,8 +467,14 @@ def test_disruption_and_totals_csv(session, officer, incident) -> None:
 
 def test_settings_are_saved_and_audited(session) -> None:
     admin = make_user(session, role=Role.ADMIN)
-    impact.update_settings(session, actor=admin, now=NOW, settings=ImpactSettings(
-        currency="cad", require_signed_review_to_close=True, require_proof_to_close_action=True))
+    impact.update_settings(
+        session,
+        actor=admin,
+        now=NOW,
+        settings=ImpactSettings(
+            currency="cad", require_signed_review_to_close=True, require_proof_to_close_action=True
+        ),
+    )
     org = get_organisation(session)
     assert (org.currency, org.require_signed_review_to_close) == ("CAD", True)
     assert audit_actions(session)[-1] == "settings.updated"
@@ -379,16 +482,18 @@ def test_settings_are_saved_and_audited(session) -> None:
 
 def test_only_admins_change_the_settings(session, officer) -> None:
     with pytest.raises(NotAllowed):
-        impact.update_settings(session, actor=officer, now=NOW, settings=ImpactSettings(
-            "USD", True, True))
+        impact.update_settings(
+            session, actor=officer, now=NOW, settings=ImpactSettings("USD", True, True)
+        )
 
 
 def test_the_currency_cannot_change_once_costs_exist(session, officer, incident) -> None:
     admin = make_user(session, role=Role.ADMIN)
     record(session, officer, incident)
     with pytest.raises(ValidationFailed, match="already recorded in USD"):
-        impact.update_settings(session, actor=admin, now=NOW, settings=ImpactSettings(
-            "EUR", False, False))
+        impact.update_settings(
+            session, actor=admin, now=NOW, settings=ImpactSettings("EUR", False, False)
+        )
     session.rollback()
     assert get_organisation(session).currency == "USD"
 
@@ -397,7 +502,13 @@ def test_an_invoice_that_is_not_what_its_name_says_is_refused(session, officer, 
     disguised = Upload("invoice.pdf", "application/pdf", io.BytesIO(b"MZ\x90\x00 not a pdf"))
 
     with pytest.raises(ValidationFailed, match="content is not a .pdf file") as caught:
-        impact.record_cost(session, actor=officer, incident_id=incident.id, cost=cost(),
-                           evidence=disguised, now=NOW)
+        impact.record_cost(
+            session,
+            actor=officer,
+            incident_id=incident.id,
+            cost=cost(),
+            evidence=disguised,
+            now=NOW,
+        )
 
     assert caught.value.field == "evidence"

@@ -19,18 +19,26 @@ def world(session):
     people["member"] = make_user(session, role=Role.RESPONDER)
     people["legal_member"] = make_user(session, role=Role.LEGAL)
     incident = make_incident(
-        session, created_by=people[Role.PRIVACY_OFFICER],
-        members={people["member"]: CaseRole.RESPONDER,
-                 people["legal_member"]: CaseRole.LEGAL},
+        session,
+        created_by=people[Role.PRIVACY_OFFICER],
+        members={people["member"]: CaseRole.RESPONDER, people["legal_member"]: CaseRole.LEGAL},
     )
     make_incident(session, created_by=people[Role.PRIVACY_OFFICER])  # nobody's team
     return people, incident
 
 
-@pytest.mark.parametrize(("who", "sees"), [
-    (Role.ADMIN, 2), (Role.PRIVACY_OFFICER, 2), (Role.AUDITOR, 2),
-    (Role.RESPONDER, 0), (Role.LEGAL, 0), ("member", 1), ("legal_member", 1),
-])
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [
+        (Role.ADMIN, 2),
+        (Role.PRIVACY_OFFICER, 2),
+        (Role.AUDITOR, 2),
+        (Role.RESPONDER, 0),
+        (Role.LEGAL, 0),
+        ("member", 1),
+        ("legal_member", 1),
+    ],
+)
 def test_visible_incidents_by_role_and_membership(session, world, who, sees) -> None:
     people, _ = world
 
@@ -47,14 +55,21 @@ def test_non_members_get_not_found_not_forbidden(session, world, who) -> None:
         incident_access.get_visible(session, actor=people[who], incident_id=incident.id)
 
 
-@pytest.mark.parametrize(("who", "outcome"), [
-    (Role.PRIVACY_OFFICER, None), ("member", None),
-    (Role.AUDITOR, NotAllowed), ("legal_member", NotAllowed), (Role.RESPONDER, NotFound),
-])
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        (Role.PRIVACY_OFFICER, None),
+        ("member", None),
+        (Role.AUDITOR, NotAllowed),
+        ("legal_member", NotAllowed),
+        (Role.RESPONDER, NotFound),
+    ],
+)
 def test_who_may_change_an_incident(session, world, who, outcome) -> None:
     people, incident = world
     call = lambda: incident_access.get_workable(  # noqa: E731
-        session, actor=people[who], incident_id=incident.id)
+        session, actor=people[who], incident_id=incident.id
+    )
 
     if outcome is None:
         assert call() is incident

@@ -43,11 +43,11 @@ def test_concurrent_intakes_never_share_a_reference(tmp_path: Path) -> None:
             taken = sorted(ref for batch in batches for ref in batch)
 
             assert taken == [f"BD-2999-{n:04d}" for n in range(1, WORKERS * EACH + 1)], (
-                engine.dialect.name)
+                engine.dialect.name
+            )
         finally:
             with engine.begin() as connection:
-                connection.execute(sa.delete(ReferenceCounter).where(
-                    ReferenceCounter.year == YEAR))
+                connection.execute(sa.delete(ReferenceCounter).where(ReferenceCounter.year == YEAR))
             engine.dispose()
 
 

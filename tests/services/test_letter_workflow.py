@@ -55,24 +55,41 @@ def case(session, people):
     return breach_case(session, officer=officer, members={legal: CaseRole.LEGAL})
 
 
-def _generate(session, actor, incident, kind="individual_notice",
-              template="individual_adult.html", jurisdiction=None, **extra):
+def _generate(
+    session,
+    actor,
+    incident,
+    kind="individual_notice",
+    template="individual_adult.html",
+    jurisdiction=None,
+    **extra,
+):
     ob = obligation(session, incident, kind, jurisdiction)
-    return lw.generate(session, actor=actor, now=NOW, incident_id=incident.id,
-                       request=lw.LetterRequest(ob.id, template, **extra))
+    return lw.generate(
+        session,
+        actor=actor,
+        now=NOW,
+        incident_id=incident.id,
+        request=lw.LetterRequest(ob.id, template, **extra),
+    )
 
 
 def _approve(session, officer, legal, incident, **kwargs):
     letter = _generate(session, officer, incident, **kwargs)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=incident.id,
-                         letter_id=letter.id)
-    return lw.approve(session, actor=legal, now=LATER, incident_id=incident.id,
-                      letter_id=letter.id)
+    lw.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=incident.id, letter_id=letter.id
+    )
+    return lw.approve(session, actor=legal, now=LATER, incident_id=incident.id, letter_id=letter.id)
 
 
 def _actions(session, incident_id):
-    return list(session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.incident_id == incident_id).order_by(AuditEvent.seq)))
+    return list(
+        session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.incident_id == incident_id)
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def test_individual_notice_is_rendered_from_the_case_and_stored_by_hash(session, people, case):
@@ -92,15 +109,24 @@ def test_individual_notice_is_rendered_from_the_case_and_stored_by_hash(session,
     assert version.missing_elements == []
     assert version.content_report["readability"]["advice"].startswith("Plain language")
     assert "letter.generated" in _actions(session, case.id)
-    entry = session.scalars(sa.select(TimelineEntry).where(
-        TimelineEntry.incident_id == case.id, TimelineEntry.kind == EntryKind.LETTER)).one()
+    entry = session.scalars(
+        sa.select(TimelineEntry).where(
+            TimelineEntry.incident_id == case.id, TimelineEntry.kind == EntryKind.LETTER
+        )
+    ).one()
     assert "generated" in entry.text
 
 
 def test_media_release_names_the_state_over_500_and_its_count(session, people, case):
     officer, _ = people
-    letter = _generate(session, officer, case, kind="media_notice",
-                       template="media_release.html", jurisdiction="IL")
+    letter = _generate(
+        session,
+        officer,
+        case,
+        kind="media_notice",
+        template="media_release.html",
+        jurisdiction="IL",
+    )
 
     text = pdf_text(storage.read_verified(letter.current_version.sha256))
     assert "Illinois" in text and "1,150" in text and "1,204" in text
@@ -112,8 +138,9 @@ def test_hhs_packet_pdf_and_json_carry_the_portal_answers(session, people, case)
     letter = _generate(session, officer, case, kind="hhs_notice", template="hhs_packet.html")
 
     text = pdf_text(storage.read_verified(letter.current_version.sha256))
-    answers = json.loads(lw.hhs_json(session, actor=officer, now=NOW, incident_id=case.id,
-                                     letter_id=letter.id))
+    answers = json.loads(
+        lw.hhs_json(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    )
     section = answers["Section 3 – Breach"]
     assert section["Breach Start Date"] == "09/10/2025"
     assert section["Discovery Start Date"] == "09/15/2025"
@@ -203,8 +230,9 @@ def test_review_is_refused_while_elements_are_missing_naming_each(session, peopl
 
     assert "(A) what happened" in letter.current_version.missing_elements
     with pytest.raises(ValidationFailed) as error:
-        lw.submit_for_review(session, actor=officer, now=NOW, incident_id=incident.id,
-                             letter_id=letter.id)
+        lw.submit_for_review(
+            session, actor=officer, now=NOW, incident_id=incident.id, letter_id=letter.id
+        )
     message = str(error.value)
     assert "(A) what happened" in message
     assert "(C) steps individuals should take" in message
@@ -231,8 +259,7 @@ def test_the_author_cannot_approve_their_own_letter(session, people, case):
     get_organisation(session).privacy_officer_may_approve = True
     session.commit()
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
+    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
 
     with pytest.raises(NotAllowed, match="another reviewer"):
         lw.approve(session, actor=officer, now=LATER, incident_id=case.id, letter_id=letter.id)
@@ -243,27 +270,35 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
     officer, _ = people
     other_officer = make_user(session, role=Role.PRIVACY_OFFICER)
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
+    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
 
     with pytest.raises(NotAllowed, match="legal reviewers"):
-        lw.approve(session, actor=other_officer, now=LATER, incident_id=case.id,
-                   letter_id=letter.id)
+        lw.approve(
+            session, actor=other_officer, now=LATER, incident_id=case.id, letter_id=letter.id
+        )
     get_organisation(session).privacy_officer_may_approve = True
     session.commit()
-    approved = lw.approve(session, actor=other_officer, now=LATER, incident_id=case.id,
-                          letter_id=letter.id)
+    approved = lw.approve(
+        session, actor=other_officer, now=LATER, incident_id=case.id, letter_id=letter.id
+    )
     assert approved.status is LetterStatus.APPROVED
 
 
 def test_approving_a_stale_draft_after_a_data_change_is_refused(session, people, case):
     officer, legal = people
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
-    lw.save_wording(session, actor=officer, now=NOW, incident_id=case.id, values={
-        "what_happened": "A different story.", "steps_for_individuals": "Call us.",
-        "what_we_are_doing": "Fixing it."})
+    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    lw.save_wording(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        values={
+            "what_happened": "A different story.",
+            "steps_for_individuals": "Call us.",
+            "what_we_are_doing": "Fixing it.",
+        },
+    )
 
     with pytest.raises(InvalidTransition, match="case data this letter prints changed"):
         lw.approve(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id)
@@ -294,7 +329,8 @@ def test_a_template_change_voids_the_approval(session, people, case):
     session.commit()
 
     assert lw.freshness(session, letter).reasons == (
-        "The letter template changed since this version was rendered.",)
+        "The letter template changed since this version was rendered.",
+    )
     assert not lw.approval_valid(session, letter)
 
 
@@ -309,8 +345,12 @@ def test_a_re_render_voids_the_approval_and_says_so(session, people, case):
     assert letter.current_version.number == 2
     assert letter.approved_version_id == approved_id  # kept for the side-by-side view
     assert not lw.approval_valid(session, letter)
-    actions = [e.action for e in lw.letter_page(session, actor=officer, now=NOW,
-                                                 incident_id=case.id, letter_id=letter.id).events]
+    actions = [
+        e.action
+        for e in lw.letter_page(
+            session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+        ).events
+    ]
     assert ReviewAction.APPROVAL_VOIDED in actions
 
 
@@ -319,15 +359,23 @@ def test_download_of_tampered_bytes_is_refused_and_audited(session, people, case
     letter = _approve(session, officer, legal, case)
     version = letter.current_version
     path = storage.current_store().path_for(version.sha256)
-    path.write_bytes(storage.current_store().path_for(version.sha256).read_bytes()[:-40]
-                     + b"\0" * 40)
+    path.write_bytes(
+        storage.current_store().path_for(version.sha256).read_bytes()[:-40] + b"\0" * 40
+    )
 
     with pytest.raises(lw.LetterIntegrityFailed, match="Download refused.*approved"):
-        lw.download(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id,
-                    version_id=version.id)
+        lw.download(
+            session,
+            actor=legal,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            version_id=version.id,
+        )
 
-    refused = session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "letter.download_refused")).one()
+    refused = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "letter.download_refused")
+    ).one()
     assert refused.actor_id == legal.id and refused.details["sha256"] == version.sha256
 
 
@@ -335,53 +383,79 @@ def test_download_and_view_are_audited(session, people, case):
     officer, legal = people
     letter = _generate(session, officer, case)
 
-    name, data = lw.download(session, actor=legal, now=NOW, incident_id=case.id,
-                             letter_id=letter.id, version_id=letter.current_version_id)
+    name, data = lw.download(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=case.id,
+        letter_id=letter.id,
+        version_id=letter.current_version_id,
+    )
     lw.letter_page(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id)
 
     assert name == f"{letter.document_id}-v1.pdf" and data.startswith(b"%PDF")
     assert {"letter.downloaded", "letter.viewed"} <= set(_actions(session, case.id))
 
 
-def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(
-    session, people, case
-):
+def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(session, people, case):
     officer, legal = people
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
+    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
 
     with pytest.raises(ValidationFailed, match="Say what has to change"):
-        lw.request_changes(session, actor=legal, now=NOW, incident_id=case.id,
-                           letter_id=letter.id, comment="  ")
-    lw.request_changes(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id,
-                       comment="Add the credit monitoring offer.")
+        lw.request_changes(
+            session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id, comment="  "
+        )
+    lw.request_changes(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=case.id,
+        letter_id=letter.id,
+        comment="Add the credit monitoring offer.",
+    )
     assert letter.status is LetterStatus.CHANGES_REQUESTED
     with pytest.raises(InvalidTransition, match="not in legal review"):
         lw.approve(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id)
 
-    lw.save_wording(session, actor=officer, now=NOW, incident_id=case.id, values={
-        "what_happened": "A laptop was stolen.",
-        "steps_for_individuals": "Enroll in the free credit monitoring we offer.",
-        "what_we_are_doing": "We are encrypting every laptop."})
+    lw.save_wording(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        values={
+            "what_happened": "A laptop was stolen.",
+            "steps_for_individuals": "Enroll in the free credit monitoring we offer.",
+            "what_we_are_doing": "We are encrypting every laptop.",
+        },
+    )
     _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
-    assert lw.approve(session, actor=legal, now=LATER, incident_id=case.id,
-                      letter_id=letter.id).status is LetterStatus.APPROVED
+    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    assert (
+        lw.approve(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id).status
+        is LetterStatus.APPROVED
+    )
 
 
 def test_compare_shows_the_approved_text_beside_the_new_draft(session, people, case):
     officer, legal = people
     letter = _approve(session, officer, legal, case)
-    lw.save_wording(session, actor=officer, now=NOW, incident_id=case.id, values={
-        "what_happened": "A laptop was stolen from a parked car.",
-        "steps_for_individuals": "Review the statements you get from your health insurer.",
-        "what_we_are_doing": "We reported the theft to the police."})
+    lw.save_wording(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        values={
+            "what_happened": "A laptop was stolen from a parked car.",
+            "steps_for_individuals": "Review the statements you get from your health insurer.",
+            "what_we_are_doing": "We reported the theft to the police.",
+        },
+    )
     _generate(session, officer, case)
 
-    comparison = lw.compare(session, actor=legal, now=LATER, incident_id=case.id,
-                            letter_id=letter.id)
+    comparison = lw.compare(
+        session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id
+    )
 
     assert comparison.approved.number == 1 and comparison.draft.number == 2
     changed_new = " ".join(new for tag, _, new in comparison.rows if tag != "same")
@@ -415,16 +489,17 @@ def test_a_responder_may_not_review_and_a_legal_user_may_not_generate(session, p
 
     officer, legal = people
     responder = make_user(session, role=Role.RESPONDER)
-    session.add(IncidentMember(incident_id=case.id, user_id=responder.id,
-                               case_role=CaseRole.RESPONDER))
+    session.add(
+        IncidentMember(incident_id=case.id, user_id=responder.id, case_role=CaseRole.RESPONDER)
+    )
     session.commit()
     letter = _generate(session, responder, case)
-    lw.submit_for_review(session, actor=responder, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
+    lw.submit_for_review(
+        session, actor=responder, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
 
     with pytest.raises(NotAllowed):
-        lw.approve(session, actor=responder, now=LATER, incident_id=case.id,
-                   letter_id=letter.id)
+        lw.approve(session, actor=responder, now=LATER, incident_id=case.id, letter_id=letter.id)
     with pytest.raises(NotAllowed):
         _generate(session, legal, case)
 
@@ -438,12 +513,24 @@ def test_a_letter_that_does_not_fit_the_obligation_is_refused(session, people, c
 def test_an_addressed_letter_needs_the_office_address(session, people, case):
     officer, _ = people
     with pytest.raises(ValidationFailed, match="addressee"):
-        _generate(session, officer, case, kind="state_regulator_notice",
-                  template="state_ag.html", jurisdiction="IL")
+        _generate(
+            session,
+            officer,
+            case,
+            kind="state_regulator_notice",
+            template="state_ag.html",
+            jurisdiction="IL",
+        )
     session.rollback()
-    letter = _generate(session, officer, case, kind="state_regulator_notice",
-                       template="state_ag.html", jurisdiction="IL",
-                       recipient_name="Office of the Illinois Attorney General",
-                       recipient_address=("100 W. Randolph Street", "Chicago, IL 60601"))
+    letter = _generate(
+        session,
+        officer,
+        case,
+        kind="state_regulator_notice",
+        template="state_ag.html",
+        jurisdiction="IL",
+        recipient_name="Office of the Illinois Attorney General",
+        recipient_address=("100 W. Randolph Street", "Chicago, IL 60601"),
+    )
     text = pdf_text(storage.read_verified(letter.current_version.sha256))
     assert "Illinois" in text and "1,150" in text

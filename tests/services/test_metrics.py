@@ -40,24 +40,69 @@ def cases(session, officer):
     """A: discovered 2026-01-10, 40 people, hacking by email, contained 2026-02-01.
     B: discovered 2025-12-20, 12 people, hacking + theft on a laptop, contained 2026-01-04,
     assessment signed 2025-12-30, annual log filed 2026-02-10."""
-    a = incidents.open_incident(session, actor=officer, now=NOW, facts=incidents.IncidentFacts(
-        title="A", discovered_on=date(2026, 1, 10), affected_estimate=40,
-        breach_types=("hacking",), locations=("email",)))
-    b = incidents.open_incident(session, actor=officer, now=NOW, facts=incidents.IncidentFacts(
-        title="B", discovered_on=date(2025, 12, 20), affected_estimate=12,
-        breach_types=("hacking", "theft"), locations=("laptop",)))
-    incidents.transition(session, actor=officer, incident_id=a.id,
-                         to=IncidentStatus.CONTAINMENT, now=_at("2026-01-11"))
-    incidents.transition(session, actor=officer, incident_id=a.id,
-                         to=IncidentStatus.INVESTIGATION, now=_at("2026-02-01"))
-    incidents.transition(session, actor=officer, incident_id=b.id,
-                         to=IncidentStatus.INVESTIGATION, now=_at("2026-01-04"))
-    session.add(AssessmentVersion(incident_id=b.id, number=1, conclusion=Conclusion.BREACH,
-                                  created_by_id=officer.id, signed_by_id=officer.id,
-                                  signed_at=_at("2025-12-30")))
+    a = incidents.open_incident(
+        session,
+        actor=officer,
+        now=NOW,
+        facts=incidents.IncidentFacts(
+            title="A",
+            discovered_on=date(2026, 1, 10),
+            affected_estimate=40,
+            breach_types=("hacking",),
+            locations=("email",),
+        ),
+    )
+    b = incidents.open_incident(
+        session,
+        actor=officer,
+        now=NOW,
+        facts=incidents.IncidentFacts(
+            title="B",
+            discovered_on=date(2025, 12, 20),
+            affected_estimate=12,
+            breach_types=("hacking", "theft"),
+            locations=("laptop",),
+        ),
+    )
+    incidents.transition(
+        session,
+        actor=officer,
+        incident_id=a.id,
+        to=IncidentStatus.CONTAINMENT,
+        now=_at("2026-01-11"),
+    )
+    incidents.transition(
+        session,
+        actor=officer,
+        incident_id=a.id,
+        to=IncidentStatus.INVESTIGATION,
+        now=_at("2026-02-01"),
+    )
+    incidents.transition(
+        session,
+        actor=officer,
+        incident_id=b.id,
+        to=IncidentStatus.INVESTIGATION,
+        now=_at("2026-01-04"),
+    )
+    session.add(
+        AssessmentVersion(
+            incident_id=b.id,
+            number=1,
+            conclusion=Conclusion.BREACH,
+            created_by_id=officer.id,
+            signed_by_id=officer.id,
+            signed_at=_at("2025-12-30"),
+        )
+    )
     session.commit()
-    hhs_log.record_filing(session, actor=officer, incident_id=b.id, now=NOW,
-                          filing=FilingInput(date(2026, 2, 10), "BRS-5"))
+    hhs_log.record_filing(
+        session,
+        actor=officer,
+        incident_id=b.id,
+        now=NOW,
+        filing=FilingInput(date(2026, 2, 10), "BRS-5"),
+    )
     return a, b
 
 
@@ -96,8 +141,9 @@ def test_date_range_filters_on_discovery(session, officer, cases):
 
 def test_backwards_range_is_refused(session, officer):
     with pytest.raises(ValidationFailed, match="before its start") as caught:
-        metrics.metrics(session, actor=officer, date_from=date(2026, 2, 1),
-                        date_to=date(2026, 1, 1))
+        metrics.metrics(
+            session, actor=officer, date_from=date(2026, 2, 1), date_to=date(2026, 1, 1)
+        )
     assert caught.value.field == "date_to"
 
 
@@ -119,13 +165,24 @@ def test_csv_lists_every_figure_and_says_no_data_yet(session, officer, cases):
 
 def test_cost_totals_come_from_the_impact_ledger(session, officer, cases):
     a, _b = cases
-    impact.record_cost(session, actor=officer, incident_id=a.id, now=NOW, cost=impact.CostInput(
-        category="forensic_investigation", basis="actual", amount="1250.00", currency="USD",
-        spent_on=date(2026, 2, 3)))
+    impact.record_cost(
+        session,
+        actor=officer,
+        incident_id=a.id,
+        now=NOW,
+        cost=impact.CostInput(
+            category="forensic_investigation",
+            basis="actual",
+            amount="1250.00",
+            currency="USD",
+            spent_on=date(2026, 2, 3),
+        ),
+    )
 
     report = metrics.metrics(session, actor=officer)
-    text = metrics.export_csv(session, actor=officer, date_from=date(2026, 3, 1), date_to=None,
-                              now=NOW)
+    text = metrics.export_csv(
+        session, actor=officer, date_from=date(2026, 3, 1), date_to=None, now=NOW
+    )
 
     assert (report.impact.total_cents, report.impact.incidents_with_costs) == (125000, 1)
     rows = {(r["section"], r["item"]): r["value"] for r in csv.DictReader(io.StringIO(text))}

@@ -46,20 +46,31 @@ def case(session, people):
     return breach_case(session, officer=officer, members={legal: CaseRole.LEGAL})
 
 
-def _approved(session, people, case, kind="individual_notice",
-              template="individual_adult.html", jurisdiction=None):
+def _approved(
+    session,
+    people,
+    case,
+    kind="individual_notice",
+    template="individual_adult.html",
+    jurisdiction=None,
+):
     officer, legal = people
     ob = obligation(session, case, kind, jurisdiction)
-    letter = lw.generate(session, actor=officer, now=NOW, incident_id=case.id,
-                         request=lw.LetterRequest(ob.id, template))
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id,
-                         letter_id=letter.id)
+    letter = lw.generate(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        request=lw.LetterRequest(ob.id, template),
+    )
+    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
     return lw.approve(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id)
 
 
 def _send(session, people, case, letter, notice=MAILED):
-    return notices.mark_sent(session, actor=people[0], now=NOW, incident_id=case.id,
-                             letter_id=letter.id, notice=notice)
+    return notices.mark_sent(
+        session, actor=people[0], now=NOW, incident_id=case.id, letter_id=letter.id, notice=notice
+    )
 
 
 def test_sent_date_freezes_days_after_discovery_and_days_late(session, people, case):
@@ -68,26 +79,29 @@ def test_sent_date_freezes_days_after_discovery_and_days_late(session, people, c
     row = _send(session, people, case, letter)
 
     # Discovered 2025-09-15 (day 0), due 2025-11-14; mailed 2025-11-20.
-    assert (row.discovery_on_at_send, row.due_on_at_send) == (date(2025, 9, 15),
-                                                               date(2025, 11, 14))
+    assert (row.discovery_on_at_send, row.due_on_at_send) == (date(2025, 9, 15), date(2025, 11, 14))
     assert (row.days_after_discovery, row.days_late) == (66, 6)
     assert letter.status is LetterStatus.SENT
     assert "notice.sent" in session.scalars(sa.select(AuditEvent.action)).all()
-    entry = session.scalars(sa.select(TimelineEntry).where(
-        TimelineEntry.kind == EntryKind.NOTICE)).one()
+    entry = session.scalars(
+        sa.select(TimelineEntry).where(TimelineEntry.kind == EntryKind.NOTICE)
+    ).one()
     assert "66 days after discovery, 6 day(s) late" in entry.text
 
 
-def test_editing_the_discovery_date_later_never_rewrites_what_was_recorded(
-    session, people, case
-):
+def test_editing_the_discovery_date_later_never_rewrites_what_was_recorded(session, people, case):
     officer, _ = people
     letter = _approved(session, people, case)
     _send(session, people, case, letter)
 
-    obligations.update_discovery(session, actor=officer, incident_id=case.id,
-                                 discovered_on=date(2025, 9, 1), diligence_known_on=None,
-                                 now=NOW + timedelta(days=1))
+    obligations.update_discovery(
+        session,
+        actor=officer,
+        incident_id=case.id,
+        discovered_on=date(2025, 9, 1),
+        diligence_known_on=None,
+        now=NOW + timedelta(days=1),
+    )
 
     row = session.scalars(sa.select(NoticeSent)).one()
     session.refresh(row)
@@ -100,31 +114,66 @@ def test_editing_the_discovery_date_later_never_rewrites_what_was_recorded(
 def test_only_an_approved_current_letter_can_be_marked_sent(session, people, case):
     officer, _ = people
     ob = obligation(session, case, "individual_notice")
-    draft = lw.generate(session, actor=officer, now=NOW, incident_id=case.id,
-                        request=lw.LetterRequest(ob.id, "individual_adult.html"))
+    draft = lw.generate(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        request=lw.LetterRequest(ob.id, "individual_adult.html"),
+    )
     with pytest.raises(InvalidTransition, match="Only an approved letter"):
         _send(session, people, case, draft)
 
-    letter = _approved(session, people, case, kind="media_notice",
-                       template="media_release.html", jurisdiction="IL")
-    lw.save_wording(session, actor=officer, now=NOW, incident_id=case.id, values={
-        "what_happened": "Changed after approval.", "steps_for_individuals": "Call us.",
-        "what_we_are_doing": "Fixing it.", "media_contact": "Sam Rivera"})
+    letter = _approved(
+        session, people, case, kind="media_notice", template="media_release.html", jurisdiction="IL"
+    )
+    lw.save_wording(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        values={
+            "what_happened": "Changed after approval.",
+            "steps_for_individuals": "Call us.",
+            "what_we_are_doing": "Fixing it.",
+            "media_contact": "Sam Rivera",
+        },
+    )
     with pytest.raises(InvalidTransition, match="approval is void"):
-        _send(session, people, case, letter, NoticeInput(
-            NoticeMethod.PRESS_RELEASE, date(2025, 11, 1), outlets=("Chicago Tribune",)))
+        _send(
+            session,
+            people,
+            case,
+            letter,
+            NoticeInput(
+                NoticeMethod.PRESS_RELEASE, date(2025, 11, 1), outlets=("Chicago Tribune",)
+            ),
+        )
     assert session.scalar(sa.select(sa.func.count()).select_from(NoticeSent)) == 0
 
 
-@pytest.mark.parametrize(("notice", "field", "message"), [
-    (NoticeInput(NoticeMethod.PRESS_RELEASE, date(2025, 11, 1)), "outlets",
-     "Name the outlets"),
-    (NoticeInput(NoticeMethod.HHS_PORTAL, date(2025, 11, 1), transaction_number=" "),
-     "transaction_number", "transaction number"),
-    (NoticeInput(NoticeMethod.WEB_POSTING, date(2025, 11, 1), posting_start=date(2025, 11, 1),
-                 posting_end=date(2026, 1, 29)), "posting_end", "at least 90 days"),
-    (NoticeInput(NoticeMethod.EMAIL, date(2026, 3, 3)), "sent_on", "in the future"),
-])
+@pytest.mark.parametrize(
+    ("notice", "field", "message"),
+    [
+        (NoticeInput(NoticeMethod.PRESS_RELEASE, date(2025, 11, 1)), "outlets", "Name the outlets"),
+        (
+            NoticeInput(NoticeMethod.HHS_PORTAL, date(2025, 11, 1), transaction_number=" "),
+            "transaction_number",
+            "transaction number",
+        ),
+        (
+            NoticeInput(
+                NoticeMethod.WEB_POSTING,
+                date(2025, 11, 1),
+                posting_start=date(2025, 11, 1),
+                posting_end=date(2026, 1, 29),
+            ),
+            "posting_end",
+            "at least 90 days",
+        ),
+        (NoticeInput(NoticeMethod.EMAIL, date(2026, 3, 3)), "sent_on", "in the future"),
+    ],
+)
 def test_method_details_are_required(session, people, case, notice, field, message):
     letter = _approved(session, people, case)
 
@@ -137,15 +186,22 @@ def test_method_details_are_required(session, people, case, notice, field, messa
 
 def test_sent_notices_lists_frozen_values_for_other_areas(session, people, case):
     letter = _approved(session, people, case, kind="hhs_notice", template="hhs_packet.html")
-    _send(session, people, case, letter, NoticeInput(
-        NoticeMethod.HHS_PORTAL, date(2025, 11, 10), transaction_number="TX-2025-0042"))
+    _send(
+        session,
+        people,
+        case,
+        letter,
+        NoticeInput(NoticeMethod.HHS_PORTAL, date(2025, 11, 10), transaction_number="TX-2025-0042"),
+    )
 
     [sent] = notices.sent_notices(session, case.id)
 
-    assert (sent.kind, sent.jurisdiction, sent.method) == ("hhs_notice", "US",
-                                                           NoticeMethod.HHS_PORTAL)
-    assert (sent.sent_on, sent.days_after_discovery, sent.days_late) == (
-        date(2025, 11, 10), 56, 0)
+    assert (sent.kind, sent.jurisdiction, sent.method) == (
+        "hhs_notice",
+        "US",
+        NoticeMethod.HHS_PORTAL,
+    )
+    assert (sent.sent_on, sent.days_after_discovery, sent.days_late) == (date(2025, 11, 10), 56, 0)
     assert sent.transaction_number == "TX-2025-0042"
     assert sent.sha256 == letter.approved_version.sha256
 
@@ -156,15 +212,30 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
     row = _send(session, people, case, letter)
 
     with pytest.raises(ValidationFailed, match="empty"):
-        notices.attach_proof(session, actor=officer, now=NOW, incident_id=case.id,
-                             notice_id=row.id,
-                             upload=ProofUpload("a.pdf", "application/pdf", BytesIO(b"")))
+        notices.attach_proof(
+            session,
+            actor=officer,
+            now=NOW,
+            incident_id=case.id,
+            notice_id=row.id,
+            upload=ProofUpload("a.pdf", "application/pdf", BytesIO(b"")),
+        )
     proof = notices.attach_proof(
-        session, actor=officer, now=NOW, incident_id=case.id, notice_id=row.id,
-        upload=ProofUpload("../affidavit of mailing.pdf", "application/pdf",
-                           BytesIO(b"%PDF-1.4 mail house affidavit"), "Mail-house affidavit"))
-    got, data = notices.open_proof(session, actor=legal, now=NOW, incident_id=case.id,
-                                   proof_id=proof.id)
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=case.id,
+        notice_id=row.id,
+        upload=ProofUpload(
+            "../affidavit of mailing.pdf",
+            "application/pdf",
+            BytesIO(b"%PDF-1.4 mail house affidavit"),
+            "Mail-house affidavit",
+        ),
+    )
+    got, data = notices.open_proof(
+        session, actor=legal, now=NOW, incident_id=case.id, proof_id=proof.id
+    )
 
     assert got.filename == "affidavit of mailing.pdf"
     assert data == b"%PDF-1.4 mail house affidavit"
@@ -182,6 +253,10 @@ def test_a_sent_notice_stops_counting_as_an_outstanding_deadline(session, people
     assert ob_id in deadlines_before
     assert ob_id not in set(outstanding)
     assert ob_id not in {d.subject_id for d in reminders.active_deadlines(session)}
-    report = reminders.sweep(session, now=NOW + timedelta(days=400), mailer=RecordingMailer(),
-                             base_url="https://breachdesk.example.org")
+    report = reminders.sweep(
+        session,
+        now=NOW + timedelta(days=400),
+        mailer=RecordingMailer(),
+        base_url="https://breachdesk.example.org",
+    )
     assert all(r.subject_id != ob_id for r in report.sent)

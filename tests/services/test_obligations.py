@@ -87,7 +87,8 @@ def test_a_later_discovery_date_moves_every_due_date_and_is_audited(session):
         ("state_regulator_notice", "TX"): date(2025, 10, 31),
     }
     event = session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "obligations.recomputed")
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "obligations.recomputed")
         .order_by(AuditEvent.seq.desc())
     ).first()
     assert event.details["due_dates"]["individual_notice US"] == ["2025-11-14", "2025-11-30"]
@@ -131,16 +132,24 @@ def test_obligations_that_no_longer_apply_become_inactive_and_come_back(session)
 
     session.refresh(media)
     assert media.active is True
-    assert session.scalar(
-        sa.select(sa.func.count()).select_from(Obligation).where(Obligation.kind == "media_notice")
-    ) == 1
+    assert (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Obligation)
+            .where(Obligation.kind == "media_notice")
+        )
+        == 1
+    )
 
 
 def test_roster_counts_replace_the_estimate(session):
     incident = _incident(session, counts={"TX": 900, "OK": 500, "AR": 100})
     for state, residents in {"OK": 700, "TX": 300}.items():
-        session.add(StateCount(incident_id=incident.id, source=CountSource.ROSTER,
-                               state=state, residents=residents))
+        session.add(
+            StateCount(
+                incident_id=incident.id, source=CountSource.ROSTER, state=state, residents=residents
+            )
+        )
     incident.roster_total = 1000
 
     obligations.sync(session, incident=incident, now=NOW)
@@ -153,11 +162,17 @@ def test_a_signed_low_probability_assessment_means_no_notices(session):
     incident = _incident(session)
     obligations.sync(session, incident=incident, now=NOW)
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
-    session.add(AssessmentVersion(
-        incident_id=incident.id, number=1, conclusion=Conclusion.LOW_PROBABILITY,
-        rationale="Recipient returned the list unopened.", created_by_id=officer.id,
-        signed_by_id=officer.id, signed_at=NOW,
-    ))
+    session.add(
+        AssessmentVersion(
+            incident_id=incident.id,
+            number=1,
+            conclusion=Conclusion.LOW_PROBABILITY,
+            rationale="Recipient returned the list unopened.",
+            created_by_id=officer.id,
+            signed_by_id=officer.id,
+            signed_at=NOW,
+        )
+    )
 
     determination = obligations.sync(session, incident=incident, now=NOW)
 
@@ -168,10 +183,15 @@ def test_a_signed_low_probability_assessment_means_no_notices(session):
 def test_an_unsigned_assessment_leaves_the_presumption_of_breach(session):
     incident = _incident(session)
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
-    session.add(AssessmentVersion(
-        incident_id=incident.id, number=1, conclusion=Conclusion.LOW_PROBABILITY,
-        rationale="Draft.", created_by_id=officer.id,
-    ))
+    session.add(
+        AssessmentVersion(
+            incident_id=incident.id,
+            number=1,
+            conclusion=Conclusion.LOW_PROBABILITY,
+            rationale="Draft.",
+            created_by_id=officer.id,
+        )
+    )
 
     determination = obligations.sync(session, incident=incident, now=NOW)
 
@@ -181,12 +201,21 @@ def test_an_unsigned_assessment_leaves_the_presumption_of_breach(session):
 def test_the_latest_law_enforcement_statement_governs(session):
     incident = _incident(session)
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
-    for stated_on, until in ((date(2025, 9, 20), date(2025, 12, 1)),
-                             (date(2025, 10, 20), date(2026, 1, 15))):
-        session.add(LawEnforcementStatement(
-            incident_id=incident.id, form=StatementForm.WRITTEN, official_name="Det. Ruiz",
-            agency="FBI", stated_on=stated_on, delay_until=until, created_by_id=officer.id,
-        ))
+    for stated_on, until in (
+        (date(2025, 9, 20), date(2025, 12, 1)),
+        (date(2025, 10, 20), date(2026, 1, 15)),
+    ):
+        session.add(
+            LawEnforcementStatement(
+                incident_id=incident.id,
+                form=StatementForm.WRITTEN,
+                official_name="Det. Ruiz",
+                agency="FBI",
+                stated_on=stated_on,
+                delay_until=until,
+                created_by_id=officer.id,
+            )
+        )
 
     obligations.sync(session, incident=incident, now=NOW)
 
@@ -214,8 +243,12 @@ def test_facts_the_engine_rejects_name_the_form_field(session, change, field):
 
 
 def test_business_associate_notified_before_it_discovered_is_shown_on_its_field(session):
-    incident = _incident(session, ba_involved=True, ba_discovered_on=date(2025, 9, 10),
-                         ba_notified_on=date(2025, 9, 1))
+    incident = _incident(
+        session,
+        ba_involved=True,
+        ba_discovered_on=date(2025, 9, 10),
+        ba_notified_on=date(2025, 9, 1),
+    )
 
     with pytest.raises(ValidationFailed) as raised:
         obligations.sync(session, incident=incident, now=NOW)

@@ -33,16 +33,26 @@ def _import(session, path: Path) -> peers.ImportReport:
 
 
 def _by_name(session, name: str) -> list[OcrBreach]:
-    return list(session.scalars(
-        sa.select(OcrBreach).where(OcrBreach.entity_name == name).order_by(OcrBreach.id)))
+    return list(
+        session.scalars(
+            sa.select(OcrBreach).where(OcrBreach.entity_name == name).order_by(OcrBreach.id)
+        )
+    )
 
 
 # ---------------------------------------------------------------- pure parsing
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("3659", 3659), (" 1,200 ", 1200), ("", None), ("   ", None), ("500", 500),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("3659", 3659),
+        (" 1,200 ", 1200),
+        ("", None),
+        ("   ", None),
+        ("500", 500),
+    ],
+)
 def test_parse_count_accepts_digits_thousands_separators_and_blank(raw, expected) -> None:
     assert ocr_parsing.parse_count(raw) == expected
 
@@ -53,10 +63,14 @@ def test_parse_count_rejects_anything_else(raw) -> None:
         ocr_parsing.parse_count(raw)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("06/28/2024", date(2024, 6, 28)), ("2/7/2024", date(2024, 2, 7)),
-    (" 10/21/2009 ", date(2009, 10, 21)),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("06/28/2024", date(2024, 6, 28)),
+        ("2/7/2024", date(2024, 2, 7)),
+        (" 10/21/2009 ", date(2009, 10, 21)),
+    ],
+)
 def test_parse_date_reads_ocr_month_day_year(raw, expected) -> None:
     assert ocr_parsing.parse_date(raw) == expected
 
@@ -69,15 +83,20 @@ def test_parse_date_rejects_other_forms(raw) -> None:
 
 def test_split_multi_splits_on_commas_trims_and_drops_repeats() -> None:
     assert ocr_parsing.split_multi("Desktop Computer, Laptop,Network Server, Laptop, ", "x") == [
-        "Desktop Computer", "Laptop", "Network Server"]
+        "Desktop Computer",
+        "Laptop",
+        "Network Server",
+    ]
     assert ocr_parsing.split_multi("", "x") == []
 
 
 # ---------------------------------------------------------------- pure classifier
 
 ACTION_TABLE = [
-    ("The CE provided affected individuals with 12 months of free credit monitoring.",
-     ["credit_monitoring"]),
+    (
+        "The CE provided affected individuals with 12 months of free credit monitoring.",
+        ["credit_monitoring"],
+    ),
     ("The CE offered identity theft protection services.", ["credit_monitoring"]),
     ("The employee was terminated.", ["workforce_sanctioned"]),
     ("The CE terminated the employee involved.", ["workforce_sanctioned"]),
@@ -110,19 +129,24 @@ def test_actions_in_classifies_one_sentence(text, expected) -> None:
 
 
 def test_actions_in_reads_every_sentence_and_reports_in_table_order() -> None:
-    text = ("The laptop was not encrypted. Afterwards the CE encrypted all laptops, notified "
-            "the police and offered credit monitoring.")
+    text = (
+        "The laptop was not encrypted. Afterwards the CE encrypted all laptops, notified "
+        "the police and offered credit monitoring."
+    )
 
     assert ocr_parsing.actions_in(text) == ["credit_monitoring", "encryption", "law_enforcement"]
     assert ocr_parsing.sentences_for(text, "encryption") == [
         "Afterwards the CE encrypted all laptops, notified the police and offered credit "
-        "monitoring."]
+        "monitoring."
+    ]
 
 
 def test_split_sentences_keeps_abbreviations_inside_a_sentence() -> None:
     text = "Acme Inc. reported a breach.  Dr. Smith was  sanctioned."
     assert ocr_parsing.split_sentences(text) == [
-        "Acme Inc. reported a breach.", "Dr. Smith was sanctioned."]
+        "Acme Inc. reported a breach.",
+        "Dr. Smith was sanctioned.",
+    ]
 
 
 # ---------------------------------------------------------------- pure statistics
@@ -201,12 +225,18 @@ def test_tags_mirror_the_lists_for_filtering(session) -> None:
     _import(session, QUIRKS)
 
     harbor = _by_name(session, "Harbor Clinic")[0]
-    tags = session.execute(sa.select(OcrBreachTag.kind, OcrBreachTag.value)
-                           .where(OcrBreachTag.breach_id == harbor.id)).all()
-    assert sorted(tags) == sorted([
-        (TagKind.BREACH_TYPE, HK), (TagKind.BREACH_TYPE, "Theft"),
-        (TagKind.LOCATION, "Laptop"), (TagKind.LOCATION, "Network Server"),
-        (TagKind.ACTION, "credit_monitoring")])
+    tags = session.execute(
+        sa.select(OcrBreachTag.kind, OcrBreachTag.value).where(OcrBreachTag.breach_id == harbor.id)
+    ).all()
+    assert sorted(tags) == sorted(
+        [
+            (TagKind.BREACH_TYPE, HK),
+            (TagKind.BREACH_TYPE, "Theft"),
+            (TagKind.LOCATION, "Laptop"),
+            (TagKind.LOCATION, "Network Server"),
+            (TagKind.ACTION, "credit_monitoring"),
+        ]
+    )
 
 
 def test_import_twice_adds_nothing_and_audits_each_run(session) -> None:
@@ -217,15 +247,19 @@ def test_import_twice_adds_nothing_and_audits_each_run(session) -> None:
     assert session.scalar(sa.select(sa.func.count()).select_from(OcrBreach)) == 8
     events = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq)).all()
     assert [(e.action, e.details["inserted"], e.details["rejected"]) for e in events] == [
-        ("ocr.imported", 8, 4), ("ocr.imported", 0, 4)]
+        ("ocr.imported", 8, 4),
+        ("ocr.imported", 0, 4),
+    ]
     assert events[0].details["rejected_lines"] == [6, 7, 10, 14]
 
 
 def test_a_newer_snapshot_updates_rows_whose_portal_list_changed(session, tmp_path) -> None:
     _import(session, QUIRKS)
     newer = tmp_path / "newer.csv"
-    newer.write_text(QUIRKS.read_text(encoding="utf-8").replace(
-        '"Under Investigation"', '"Archive"'), encoding="utf-8")
+    newer.write_text(
+        QUIRKS.read_text(encoding="utf-8").replace('"Under Investigation"', '"Archive"'),
+        encoding="utf-8",
+    )
 
     report = _import(session, newer)
 
@@ -238,7 +272,8 @@ def test_a_file_without_the_portal_list_column_imports(session, tmp_path) -> Non
     plain.write_text(
         ",".join(f'"{c}"' for c in ocr_parsing.OCR_COLUMNS) + "\n"
         '"Solo Clinic","VT","Healthcare Provider","777","01/02/2023","Theft","Laptop","No",""\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
     report = _import(session, plain)
 
@@ -258,11 +293,15 @@ def test_a_file_that_is_not_ocr_listing_is_refused_and_nothing_written(session, 
 
 def test_unreadable_csv_is_refused_naming_the_line_and_nothing_written(session, tmp_path):
     broken = tmp_path / "huge.csv"  # a 200,000-character field: past csv's field size limit
-    broken.write_text(QUIRKS.read_text(encoding="utf-8") + '"' + "x" * 200_000 + '","VT"\n',
-                      encoding="utf-8")
+    broken.write_text(
+        QUIRKS.read_text(encoding="utf-8") + '"' + "x" * 200_000 + '","VT"\n', encoding="utf-8"
+    )
 
-    with pytest.raises(ValidationFailed, match=r"Line 16: the file cannot be read as CSV "
-                                               r"\(field larger than field limit"):
+    with pytest.raises(
+        ValidationFailed,
+        match=r"Line 16: the file cannot be read as CSV "
+        r"\(field larger than field limit",
+    ):
         _import(session, broken)
 
     assert session.scalar(sa.select(sa.func.count()).select_from(OcrBreach)) == 0
@@ -275,8 +314,12 @@ def test_a_missing_file_is_a_clear_error(session, tmp_path) -> None:
 
 # ---------------------------------------------------------------- comparable breaches
 
-OURS = {"breach_types": [HK], "locations": ["Email"], "entity_type": "Healthcare Provider",
-        "affected": 10_000}
+OURS = {
+    "breach_types": [HK],
+    "locations": ["Email"],
+    "entity_type": "Healthcare Provider",
+    "affected": 10_000,
+}
 
 
 def _names(page: peers.ComparablePage) -> list[str]:
@@ -291,8 +334,10 @@ def test_strictest_tier_same_type_location_entity_within_factor_three(session) -
     # Juliet (OCR duplicate), Delta (×4), Echo (plan), Foxtrot (theft), Golf (server) left out.
     assert _names(page) == ["Alpha", "Bravo", "Charlie", "Kilo"]
     assert page.total == 4 and not page.widened
-    assert page.criteria_text == ("same type of breach, same location, same type of entity, "
-                                  "3,334–30,000 individuals (within ×3)")
+    assert page.criteria_text == (
+        "same type of breach, same location, same type of entity, "
+        "3,334–30,000 individuals (within ×3)"
+    )
     assert page.peers[0].same_location and page.peers[0].same_entity
     assert page.peers[0].size_ratio == pytest.approx(0.9)
 
@@ -321,8 +366,17 @@ def test_broadest_tier_keeps_the_type_and_puts_missing_counts_last(session) -> N
 
     page = peers.comparable_breaches(session, **OURS, min_peers=8)
 
-    assert _names(page) == ["Alpha", "Bravo", "Charlie", "Kilo", "Delta", "Hotel", "India",
-                            "Echo", "Golf"]
+    assert _names(page) == [
+        "Alpha",
+        "Bravo",
+        "Charlie",
+        "Kilo",
+        "Delta",
+        "Hotel",
+        "India",
+        "Echo",
+        "Golf",
+    ]
     assert page.tier == peers.Tier(False, False, None)
 
 
@@ -358,12 +412,22 @@ def test_size_distribution_over_the_comparable_set_and_everything(session) -> No
 
     comparable = sizes.comparable
     assert (comparable.count, comparable.minimum, comparable.median, comparable.maximum) == (
-        4, 3400, 10500, 25000)
+        4,
+        3400,
+        10500,
+        25000,
+    )
     assert sizes.share_at_or_below == 0.5
     overall = sizes.overall  # every row but Juliet (OCR duplicate); India has no count
     assert (overall.count, overall.missing, overall.at_floor) == (9, 1, 1)
-    assert (overall.minimum, overall.q1, overall.median, overall.q3, overall.p90,
-            overall.maximum) == (500, 9000, 10000, 12000, 28000, 40000)
+    assert (
+        overall.minimum,
+        overall.q1,
+        overall.median,
+        overall.q3,
+        overall.p90,
+        overall.maximum,
+    ) == (500, 9000, 10000, 12000, 28000, 40000)
 
 
 def test_response_actions_count_breaches_and_quote_the_sentence(session) -> None:
@@ -373,12 +437,22 @@ def test_response_actions_count_breaches_and_quote_the_sentence(session) -> None
 
     assert summary.described == 3  # Kilo has no narrative
     assert [(a.code, a.breaches) for a in summary.actions] == [
-        ("credit_monitoring", 1), ("workforce_sanctioned", 1), ("retrained", 1),
-        ("policies_revised", 1), ("mfa", 1), ("law_enforcement", 1)]
+        ("credit_monitoring", 1),
+        ("workforce_sanctioned", 1),
+        ("retrained", 1),
+        ("policies_revised", 1),
+        ("mfa", 1),
+        ("law_enforcement", 1),
+    ]
     mfa = next(a for a in summary.actions if a.code == "mfa")
     assert [(e.entity_name, e.submitted_on, e.sentence) for e in mfa.examples] == [
-        ("Bravo Medical", date(2022, 1, 1), "In response, the CE implemented multi-factor "
-         "authentication and revised its policies and procedures.")]
+        (
+            "Bravo Medical",
+            date(2022, 1, 1),
+            "In response, the CE implemented multi-factor "
+            "authentication and revised its policies and procedures.",
+        )
+    ]
     assert "encryption" not in [a.code for a in summary.actions]  # "was not encrypted"
 
 
@@ -394,8 +468,9 @@ def test_peer_report_clamps_a_page_past_the_end(session) -> None:
     _import(session, PEERS)
     user = make_user(session, role=Role.RESPONDER)
 
-    report = peers.peer_report(session, actor=user, criteria=PeerCriteria(), page=10**20,
-                               per_page=4)
+    report = peers.peer_report(
+        session, actor=user, criteria=PeerCriteria(), page=10**20, per_page=4
+    )
 
     assert report.page.offset == 8 and len(report.page.peers) == 2  # 10 rows, last page
     assert report.imported == 11

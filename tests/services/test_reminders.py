@@ -43,8 +43,12 @@ def at(day: str, hour: int = 14) -> datetime:
 
 
 def sweep(session, day: str, hour: int = 14, mailer=None) -> reminders.SweepReport:
-    return reminders.sweep(session, now=at(day, hour), mailer=mailer or RecordingMailer(),
-                           base_url="https://breachdesk.example.org")
+    return reminders.sweep(
+        session,
+        now=at(day, hour),
+        mailer=mailer or RecordingMailer(),
+        base_url="https://breachdesk.example.org",
+    )
 
 
 def sent_points(session) -> list[tuple[date, int, bool]]:
@@ -55,17 +59,20 @@ def sent_points(session) -> list[tuple[date, int, bool]]:
 # ---------------------------------------------------------------- the plan, by hand
 
 
-@pytest.mark.parametrize(("today", "expected"), [
-    (date(2026, 3, 31), None),  # 31 days before: nothing yet
-    (date(2026, 4, 1), 30),
-    (date(2026, 4, 16), 30),
-    (date(2026, 4, 17), 14),
-    (date(2026, 4, 29), 3),
-    (date(2026, 4, 30), 1),
-    (date(2026, 5, 1), 0),
-    (date(2026, 5, 2), -1),
-    (date(2026, 5, 11), -10),
-])
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        (date(2026, 3, 31), None),  # 31 days before: nothing yet
+        (date(2026, 4, 1), 30),
+        (date(2026, 4, 16), 30),
+        (date(2026, 4, 17), 14),
+        (date(2026, 4, 29), 3),
+        (date(2026, 4, 30), 1),
+        (date(2026, 5, 1), 0),
+        (date(2026, 5, 2), -1),
+        (date(2026, 5, 11), -10),
+    ],
+)
 def test_due_point_is_the_latest_passed_point(today, expected) -> None:
     assert due_point(Plan(), DUE, today) == expected
 
@@ -90,8 +97,10 @@ def test_sixty_days_of_an_incident_send_exactly_the_configured_sequence(app, ses
     team = make_team(session, discovered_on=date(2026, 3, 2))
     make_obligation(session, team.incident, due_on=DUE)
     app.extensions["mailer"] = RecordingMailer()
-    days = [date.fromordinal(d) for d in range(date(2026, 3, 2).toordinal(),
-                                               date(2026, 5, 4).toordinal() + 1)]
+    days = [
+        date.fromordinal(d)
+        for d in range(date(2026, 3, 2).toordinal(), date(2026, 5, 4).toordinal() + 1)
+    ]
 
     with time_machine.travel(at("2026-03-02", 9), tick=False) as traveller:
         for day in days:
@@ -147,11 +156,15 @@ def test_after_downtime_one_late_reminder_stands_in_for_the_missed_ones(session)
 
     rows = session.scalars(sa.select(ReminderSent).order_by(ReminderSent.id)).all()
     assert [(r.days_before, r.late, r.covers) for r in rows] == [
-        (30, False, []), (3, True, [14, 7]), (1, False, []),
+        (30, False, []),
+        (3, True, [14, 7]),
+        (1, False, []),
     ]
     lead_notes = session.scalars(
-        sa.select(Notification.title).where(Notification.user_id == team.lead.id)
-        .order_by(Notification.id)).all()
+        sa.select(Notification.title)
+        .where(Notification.user_id == team.lead.id)
+        .order_by(Notification.id)
+    ).all()
     assert lead_notes == [
         f"{team.incident.reference}: Notice to individuals due in 30 days",
         f"{team.incident.reference}: Notice to individuals due in 2 days",
@@ -168,10 +181,12 @@ def test_a_week_of_overdue_downtime_gives_one_reminder(session) -> None:
 
     rows = session.scalars(sa.select(ReminderSent).order_by(ReminderSent.id)).all()
     assert [(r.days_before, r.late, r.covers) for r in rows] == [
-        (1, True, [30, 14, 7, 3]), (-6, True, [0, -1, -2, -3, -4, -5]),
+        (1, True, [30, 14, 7, 3]),
+        (-6, True, [0, -1, -2, -3, -4, -5]),
     ]
-    body = session.scalars(sa.select(Notification.body).where(
-        Notification.reminder_id == rows[1].id)).first()
+    body = session.scalars(
+        sa.select(Notification.body).where(Notification.reminder_id == rows[1].id)
+    ).first()
     assert "stands in for 6 earlier reminders" in body
 
 
@@ -183,8 +198,9 @@ def test_a_late_reminder_says_so(session) -> None:
 
     row = session.scalars(sa.select(ReminderSent)).one()
     assert (row.days_before, row.late, row.covers) == (14, True, [30])
-    note = session.scalars(sa.select(Notification).where(
-        Notification.user_id == team.lead.id)).one()
+    note = session.scalars(
+        sa.select(Notification).where(Notification.user_id == team.lead.id)
+    ).one()
     assert "Late reminder: planned for 2026-04-17." in note.body
 
 
@@ -267,8 +283,11 @@ def test_closed_incidents_and_undated_obligations_get_no_reminders(session) -> N
 
 
 def recipients_of(session, reminder_id: int) -> set[int]:
-    return set(session.scalars(sa.select(Notification.user_id).where(
-        Notification.reminder_id == reminder_id)))
+    return set(
+        session.scalars(
+            sa.select(Notification.user_id).where(Notification.reminder_id == reminder_id)
+        )
+    )
 
 
 def test_a_letter_reminds_the_lead_and_legal_not_the_responders(session) -> None:
@@ -298,9 +317,15 @@ def test_overdue_escalates_to_every_active_privacy_officer(session) -> None:
     report = sweep(session, "2026-05-02")
 
     assert recipients_of(session, report.sent[0].id) == {
-        team.lead.id, team.legal.id, team.officer.id, other_officer.id}
-    assert session.scalar(sa.select(Notification.overdue).where(
-        Notification.user_id == team.lead.id)) is True
+        team.lead.id,
+        team.legal.id,
+        team.officer.id,
+        other_officer.id,
+    }
+    assert (
+        session.scalar(sa.select(Notification.overdue).where(Notification.user_id == team.lead.id))
+        is True
+    )
 
 
 def test_a_deadline_nobody_on_the_team_would_hear_about_goes_to_privacy_officers(
@@ -323,10 +348,12 @@ def test_a_task_reminds_its_assignee_and_the_lead(session) -> None:
     report = sweep(session, "2026-04-01")
 
     assert [(r.subject_type, r.subject_id, r.days_before) for r in report.sent] == [
-        ("task", task.id, 7)]
+        ("task", task.id, 7)
+    ]
     assert recipients_of(session, report.sent[0].id) == {team.lead.id, team.responder.id}
-    note = session.scalars(sa.select(Notification).where(
-        Notification.user_id == team.responder.id)).one()
+    note = session.scalars(
+        sa.select(Notification).where(Notification.user_id == team.responder.id)
+    ).one()
     assert note.title == f"{team.incident.reference}: Task #{task.id} due in 7 days"
 
 
@@ -335,8 +362,9 @@ def test_a_task_reminds_its_assignee_and_the_lead(session) -> None:
 
 def test_email_carries_no_phi_only_reference_obligation_date_and_link(session) -> None:
     team = make_team(session)
-    make_obligation(session, team.incident, due_on=DUE, kind="state_individual_notice",
-                    jurisdiction="CA")
+    make_obligation(
+        session, team.incident, due_on=DUE, kind="state_individual_notice", jurisdiction="CA"
+    )
     make_task(session, team.incident, due_on=DUE, assignee=team.lead)
     mailer = RecordingMailer()
 
@@ -345,12 +373,12 @@ def test_email_carries_no_phi_only_reference_obligation_date_and_link(session) -
     to_lead = [m for m in mailer.sent if m.to == team.lead.email]
     assert len(to_lead) == 2
     notice = next(m for m in to_lead if "CA" in m.subject)
-    assert notice.subject == (f"[BreachDesk] {team.incident.reference}: "
-                              "State notice to residents (CA) due in 30 days")
+    assert notice.subject == (
+        f"[BreachDesk] {team.incident.reference}: State notice to residents (CA) due in 30 days"
+    )
     assert f"Incident: {team.incident.reference}" in notice.body
     assert "Due date: 2026-05-01." in notice.body
-    assert (f"https://breachdesk.example.org/incidents/{team.incident.id}/deadlines"
-            in notice.body)
+    assert f"https://breachdesk.example.org/incidents/{team.incident.id}/deadlines" in notice.body
     for mail in to_lead:
         for secret in ("Jane", "Patient", "MRN", "123-45-6789", PHI_TITLE, PHI_DESCRIPTION):
             assert secret not in mail.subject + mail.body
@@ -375,10 +403,12 @@ def test_each_reminder_is_audited_as_sent_by_the_scheduler(session) -> None:
 
     sweep(session, "2026-04-01")
 
-    event = session.scalars(sa.select(AuditEvent).where(
-        AuditEvent.action == "reminder.sent")).one()
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reminder.sent")).one()
     assert (event.actor_label, event.subject_id, event.incident_id) == (
-        "scheduler", str(obligation.id), team.incident.id)
+        "scheduler",
+        str(obligation.id),
+        team.incident.id,
+    )
     assert event.details["days_before"] == 30
 
 
@@ -386,8 +416,15 @@ def test_the_unique_constraint_refuses_a_second_copy_of_a_point(session) -> None
     team = make_team(session)
     obligation = make_obligation(session, team.incident, due_on=DUE)
     for _ in range(2):
-        session.add(ReminderSent(subject_type="obligation", subject_id=obligation.id,
-                                 incident_id=team.incident.id, due_on=DUE, days_before=30))
+        session.add(
+            ReminderSent(
+                subject_type="obligation",
+                subject_id=obligation.id,
+                incident_id=team.incident.id,
+                due_on=DUE,
+                days_before=30,
+            )
+        )
 
     with pytest.raises(sa.exc.IntegrityError):
         session.flush()
@@ -399,16 +436,22 @@ def test_the_unique_constraint_refuses_a_second_copy_of_a_point(session) -> None
 
 def test_a_plan_per_kind_replaces_the_default(session) -> None:
     admin = make_user(session, role=Role.ADMIN)
-    reminders.set_plan(session, actor=admin, kind="hhs_notice", days_before=[0, 10],
-                       overdue_daily=False, now=at("2026-03-01"))
-    reminders.set_plan(session, actor=admin, kind="*", days_before=[5],
-                       overdue_daily=True, now=at("2026-03-01"))
+    reminders.set_plan(
+        session,
+        actor=admin,
+        kind="hhs_notice",
+        days_before=[0, 10],
+        overdue_daily=False,
+        now=at("2026-03-01"),
+    )
+    reminders.set_plan(
+        session, actor=admin, kind="*", days_before=[5], overdue_daily=True, now=at("2026-03-01")
+    )
     team = make_team(session)
     make_obligation(session, team.incident, due_on=DUE, kind="hhs_notice")
     make_obligation(session, team.incident, due_on=DUE, kind="media_notice")
 
-    for day in ("2026-04-01", "2026-04-21", "2026-04-26", "2026-05-01", "2026-05-02",
-                "2026-05-03"):
+    for day in ("2026-04-01", "2026-04-21", "2026-04-26", "2026-05-01", "2026-05-02", "2026-05-03"):
         sweep(session, day)
 
     rows = session.scalars(sa.select(ReminderSent).order_by(ReminderSent.id)).all()
@@ -420,18 +463,27 @@ def test_a_plan_per_kind_replaces_the_default(session) -> None:
     assert sorted(by_subject.values()) == [[5, -1, -2], [10, 0]]
 
 
-@pytest.mark.parametrize(("kind", "days", "field"), [
-    ("no_such_kind", [7], "kind"),
-    ("*", [], "days_before"),
-    ("*", [7, -1], "days_before"),
-    ("*", [366], "days_before"),
-])
+@pytest.mark.parametrize(
+    ("kind", "days", "field"),
+    [
+        ("no_such_kind", [7], "kind"),
+        ("*", [], "days_before"),
+        ("*", [7, -1], "days_before"),
+        ("*", [366], "days_before"),
+    ],
+)
 def test_a_bad_plan_is_refused_and_nothing_is_written(session, kind, days, field) -> None:
     admin = make_user(session, role=Role.ADMIN)
 
     with pytest.raises(ValidationFailed) as caught:
-        reminders.set_plan(session, actor=admin, kind=kind, days_before=days,
-                           overdue_daily=True, now=at("2026-03-01"))
+        reminders.set_plan(
+            session,
+            actor=admin,
+            kind=kind,
+            days_before=days,
+            overdue_daily=True,
+            now=at("2026-03-01"),
+        )
 
     assert caught.value.field == field
     session.rollback()
@@ -442,5 +494,11 @@ def test_only_settings_managers_change_plans(session) -> None:
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
 
     with pytest.raises(NotAllowed):
-        reminders.set_plan(session, actor=officer, kind="*", days_before=[7],
-                           overdue_daily=True, now=at("2026-03-01"))
+        reminders.set_plan(
+            session,
+            actor=officer,
+            kind="*",
+            days_before=[7],
+            overdue_daily=True,
+            now=at("2026-03-01"),
+        )

@@ -39,8 +39,11 @@ REVIEW = ReviewInput(
     what_worked="The theft was reported within the hour.",
     what_did_not="Nobody knew which patients were on the laptop.",
     decisions="Full-disk encryption on every laptop by April.",
-    control_gaps={"technical": ["No full-disk encryption", " "], "physical": [],
-                  "administrative": ["Device inventory out of date"]},
+    control_gaps={
+        "technical": ["No full-disk encryption", " "],
+        "physical": [],
+        "administrative": ["Device inventory out of date"],
+    },
 )
 
 
@@ -56,13 +59,19 @@ def responder(session):
 
 @pytest.fixture
 def incident(session, officer, responder):
-    return make_incident(session, created_by=officer, members={responder: CaseRole.LEAD},
-                         status=IncidentStatus.MONITORING, affected_estimate=1200)
+    return make_incident(
+        session,
+        created_by=officer,
+        members={responder: CaseRole.LEAD},
+        status=IncidentStatus.MONITORING,
+        affected_estimate=1200,
+    )
 
 
 def save(session, actor, incident, review_input: ReviewInput = REVIEW, now=NOW) -> ReviewVersion:
-    return review.save_review(session, actor=actor, incident_id=incident.id,
-                              review=review_input, now=now)
+    return review.save_review(
+        session, actor=actor, incident_id=incident.id, review=review_input, now=now
+    )
 
 
 def require_signed_review(session) -> None:
@@ -74,41 +83,53 @@ def test_a_first_save_creates_version_one(session, responder, incident) -> None:
     row = save(session, responder, incident)
 
     assert row.number == 1 and not row.signed
-    assert row.control_gaps == {"administrative": ["Device inventory out of date"],
-                                "technical": ["No full-disk encryption"]}
+    assert row.control_gaps == {
+        "administrative": ["Device inventory out of date"],
+        "technical": ["No full-disk encryption"],
+    }
     event = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
     assert (event.action, event.details["version"]) == ("review.saved", 1)
 
 
 def test_saving_before_signing_updates_the_same_version(session, responder, incident) -> None:
     save(session, responder, incident)
-    again = save(session, responder, incident,
-                 ReviewInput(**{**REVIEW.__dict__, "root_cause": "Laptop left in a car."}))
+    again = save(
+        session,
+        responder,
+        incident,
+        ReviewInput(**{**REVIEW.__dict__, "root_cause": "Laptop left in a car."}),
+    )
     assert again.number == 1
     assert again.root_cause == "Laptop left in a car."
 
 
-def test_signing_then_editing_creates_a_new_version(session, officer, responder,
-                                                    incident) -> None:
+def test_signing_then_editing_creates_a_new_version(session, officer, responder, incident) -> None:
     save(session, responder, incident)
-    signed = review.sign_review(session, actor=officer, incident_id=incident.id, number=1,
-                                now=NOW)
+    signed = review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
     assert (signed.signed_by_id, signed.signed_at) == (officer.id, NOW)
     assert signed.signed_sha256 == review.content_hash(signed)
 
-    edited = save(session, responder, incident,
-                  ReviewInput(**{**REVIEW.__dict__, "decisions": "Encryption by March."}),
-                  now=LATER)
+    edited = save(
+        session,
+        responder,
+        incident,
+        ReviewInput(**{**REVIEW.__dict__, "decisions": "Encryption by March."}),
+        now=LATER,
+    )
 
     assert (edited.number, edited.signed) == (2, False)
-    first = session.scalar(sa.select(ReviewVersion).where(
-        ReviewVersion.incident_id == incident.id, ReviewVersion.number == 1))
+    first = session.scalar(
+        sa.select(ReviewVersion).where(
+            ReviewVersion.incident_id == incident.id, ReviewVersion.number == 1
+        )
+    )
     assert first.decisions == "Full-disk encryption on every laptop by April."
     assert review.content_hash(first) == first.signed_sha256
 
 
-def test_saving_unchanged_text_after_signing_adds_no_version(session, officer, responder,
-                                                             incident) -> None:
+def test_saving_unchanged_text_after_signing_adds_no_version(
+    session, officer, responder, incident
+) -> None:
     save(session, responder, incident)
     review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
     assert save(session, responder, incident).number == 1
@@ -121,9 +142,9 @@ def test_only_a_privacy_officer_signs(session, responder, incident) -> None:
         review.sign_review(session, actor=responder, incident_id=incident.id, number=1, now=NOW)
 
 
-def test_signing_needs_a_root_cause_and_the_latest_unsigned_version(session, officer,
-                                                                    responder,
-                                                                    incident) -> None:
+def test_signing_needs_a_root_cause_and_the_latest_unsigned_version(
+    session, officer, responder, incident
+) -> None:
     with pytest.raises(InvalidTransition, match="Only the latest version"):
         review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
     save(session, responder, incident, ReviewInput(what_worked="Quick report."))
@@ -148,36 +169,41 @@ def test_no_blockers_without_the_setting(session, incident) -> None:
     assert review.closure_blockers(session, incident) == []
 
 
-def test_blockers_until_the_latest_version_is_signed(session, officer, responder,
-                                                     incident) -> None:
+def test_blockers_until_the_latest_version_is_signed(session, officer, responder, incident) -> None:
     require_signed_review(session)
     assert review.closure_blockers(session, incident) == [
         "The organisation requires a signed post-incident review before an incident closes, "
-        "and this incident has none yet."]
+        "and this incident has none yet."
+    ]
     save(session, responder, incident)
-    assert "Version 1 of the post-incident review is not signed" in \
-        review.closure_blockers(session, incident)[0]
+    assert (
+        "Version 1 of the post-incident review is not signed"
+        in review.closure_blockers(session, incident)[0]
+    )
     review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
     assert review.closure_blockers(session, incident) == []
     save(session, responder, incident, ReviewInput(root_cause="Changed after signing"))
     assert "Version 2" in review.closure_blockers(session, incident)[0]
 
 
-def test_closing_an_incident_without_the_required_review_is_refused(session, officer, responder,
-                                                                    incident) -> None:
+def test_closing_an_incident_without_the_required_review_is_refused(
+    session, officer, responder, incident
+) -> None:
     from incident_app.services import incidents
 
     require_signed_review(session)
     with pytest.raises(InvalidTransition, match="signed post-incident review"):
-        incidents.transition(session, actor=responder, incident_id=incident.id,
-                             to=IncidentStatus.CLOSED, now=NOW)
+        incidents.transition(
+            session, actor=responder, incident_id=incident.id, to=IncidentStatus.CLOSED, now=NOW
+        )
     session.rollback()
     assert incident.status is IncidentStatus.MONITORING
 
     save(session, responder, incident)
     review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
-    closed = incidents.transition(session, actor=responder, incident_id=incident.id,
-                                  to=IncidentStatus.CLOSED, now=LATER)
+    closed = incidents.transition(
+        session, actor=responder, incident_id=incident.id, to=IncidentStatus.CLOSED, now=LATER
+    )
     assert closed.status is IncidentStatus.CLOSED
 
 
@@ -185,28 +211,52 @@ def test_closing_an_incident_without_the_required_review_is_refused(session, off
 
 
 def test_the_summary_comes_from_the_timeline(session, responder, incident) -> None:
-    timeline.add(session, incident_id=incident.id, kind=EntryKind.STATUS, actor=responder,
-                 at=datetime(2026, 1, 6, 15, 0, tzinfo=UTC), text="Status moved: A → B.")
-    timeline.add(session, incident_id=incident.id, kind=EntryKind.ACTION, actor=responder,
-                 at=datetime(2026, 1, 6, 16, 0, tzinfo=UTC),
-                 occurred_at=datetime(2026, 1, 5, 14, 30, tzinfo=UTC),
-                 text="Laptop  reported\nstolen to police.")
-    timeline.add(session, incident_id=incident.id, kind=EntryKind.FACT, actor=responder,
-                 at=datetime(2026, 1, 7, tzinfo=UTC), text="Fact changed: title")
+    timeline.add(
+        session,
+        incident_id=incident.id,
+        kind=EntryKind.STATUS,
+        actor=responder,
+        at=datetime(2026, 1, 6, 15, 0, tzinfo=UTC),
+        text="Status moved: A → B.",
+    )
+    timeline.add(
+        session,
+        incident_id=incident.id,
+        kind=EntryKind.ACTION,
+        actor=responder,
+        at=datetime(2026, 1, 6, 16, 0, tzinfo=UTC),
+        occurred_at=datetime(2026, 1, 5, 14, 30, tzinfo=UTC),
+        text="Laptop  reported\nstolen to police.",
+    )
+    timeline.add(
+        session,
+        incident_id=incident.id,
+        kind=EntryKind.FACT,
+        actor=responder,
+        at=datetime(2026, 1, 7, tzinfo=UTC),
+        text="Fact changed: title",
+    )
     session.commit()
 
     text = review.draft_timeline_summary(session, actor=responder, incident_id=incident.id)
 
     # New York time; fact edits are left out.
-    assert text == ("2026-01-05 09:30 — Laptop reported stolen to police.\n"
-                    "2026-01-06 10:00 — Status moved: A → B.")
+    assert text == (
+        "2026-01-05 09:30 — Laptop reported stolen to police.\n"
+        "2026-01-06 10:00 — Status moved: A → B."
+    )
 
 
-def test_without_timeline_entries_the_summary_comes_from_the_audit(session, officer, responder,
-                                                                   incident) -> None:
+def test_without_timeline_entries_the_summary_comes_from_the_audit(
+    session, officer, responder, incident
+) -> None:
     corrective_actions.create_action(
-        session, actor=officer, incident_id=incident.id, now=NOW,
-        action=ActionInput("policies", "", responder.id, date(2026, 4, 1)))
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        now=NOW,
+        action=ActionInput("policies", "", responder.id, date(2026, 4, 1)),
+    )
     text = review.draft_timeline_summary(session, actor=responder, incident_id=incident.id)
     assert text == f"2026-03-02 10:30 — corrective action: created ({officer.email})"
 
@@ -218,25 +268,38 @@ def test_the_review_exports_as_a_pdf_report(session, officer, responder, inciden
     org = get_organisation(session)
     org.legal_name, org.city, org.state = "Lakeside Clinic", "Springfield", "IL"
     corrective_actions.create_action(
-        session, actor=officer, incident_id=incident.id, now=NOW,
-        action=ActionInput("encryption", "", responder.id, date(2026, 4, 1)))
-    impact.record_cost(session, actor=officer, incident_id=incident.id, now=NOW,
-                       cost=CostInput("outside_counsel", "actual", "24,000.00", "USD",
-                                      date(2026, 2, 1)))
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        now=NOW,
+        action=ActionInput("encryption", "", responder.id, date(2026, 4, 1)),
+    )
+    impact.record_cost(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        now=NOW,
+        cost=CostInput("outside_counsel", "actual", "24,000.00", "USD", date(2026, 2, 1)),
+    )
     save(session, responder, incident)
     review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
 
-    pdf = review.review_pdf(session, actor=responder, incident_id=incident.id, number=1,
-                            now=LATER)
+    pdf = review.review_pdf(session, actor=responder, incident_id=incident.id, number=1, now=LATER)
 
     assert pdf.startswith(b"%PDF")
     text = " ".join(letters.pdf_text(pdf).split())
     for expected in (
-        f"Post-incident review — {incident.reference}", "Lakeside Clinic",
-        "Signed by Pat Officer on 2026-03-02 10:30", "Unencrypted laptop left in a car.",
-        "Technical safeguards (45 CFR 164.312)", "No full-disk encryption",
-        "Adopted encryption technologies", "Rae Responder", "USD 24,000.00",
-        "USD 20.00 (1200 individuals)", f"PIR-{incident.reference}-V1",
+        f"Post-incident review — {incident.reference}",
+        "Lakeside Clinic",
+        "Signed by Pat Officer on 2026-03-02 10:30",
+        "Unencrypted laptop left in a car.",
+        "Technical safeguards (45 CFR 164.312)",
+        "No full-disk encryption",
+        "Adopted encryption technologies",
+        "Rae Responder",
+        "USD 24,000.00",
+        "USD 20.00 (1200 individuals)",
+        f"PIR-{incident.reference}-V1",
     ):
         assert expected in text, expected
     event = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
@@ -245,6 +308,5 @@ def test_the_review_exports_as_a_pdf_report(session, officer, responder, inciden
 
 def test_an_unsigned_version_exports_as_a_draft(session, responder, incident) -> None:
     save(session, responder, incident)
-    pdf = review.review_pdf(session, actor=responder, incident_id=incident.id, number=1,
-                            now=NOW)
+    pdf = review.review_pdf(session, actor=responder, incident_id=incident.id, number=1, now=NOW)
     assert "DRAFT — not signed" in letters.pdf_text(pdf)

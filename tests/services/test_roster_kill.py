@@ -76,34 +76,57 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def _roster_state(session: Session, incident_id: int) -> tuple[object, ...]:
     session.expire_all()
     incident = session.get(Incident, incident_id)
-    counts = session.execute(sa.select(StateCount.state, StateCount.residents).where(
-        StateCount.incident_id == incident_id, StateCount.source == CountSource.ROSTER)
-        .order_by(StateCount.state)).all()
-    return (roster.count(session, incident_id), incident.roster_total,
-            incident.insufficient_contact_living, [tuple(c) for c in counts])
+    counts = session.execute(
+        sa.select(StateCount.state, StateCount.residents)
+        .where(StateCount.incident_id == incident_id, StateCount.source == CountSource.ROSTER)
+        .order_by(StateCount.state)
+    ).all()
+    return (
+        roster.count(session, incident_id),
+        incident.roster_total,
+        incident.insufficient_contact_living,
+        [tuple(c) for c in counts],
+    )
 
 
-def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str,
-                                                        tmp_path: Path) -> None:
+def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str, tmp_path: Path) -> None:
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
     store = store_at(tmp_path)
     with Session(engine, expire_on_commit=False) as session:
         lead = make_user(session, role=Role.RESPONDER)
-        incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD},
-                                 discovered_on=date(2025, 9, 15))
-        import_csv(session, actor=lead, incident_id=incident.id, store=store,
-                   data=csv_bytes(person("OLD1", "Ana"), person("OLD2", "Bo", state="VT",
-                                                                 zip_code="05401")))
+        incident = make_incident(
+            session, created_by=lead, members={lead: CaseRole.LEAD}, discovered_on=date(2025, 9, 15)
+        )
+        import_csv(
+            session,
+            actor=lead,
+            incident_id=incident.id,
+            store=store,
+            data=csv_bytes(
+                person("OLD1", "Ana"), person("OLD2", "Bo", state="VT", zip_code="05401")
+            ),
+        )
         before = _roster_state(session, incident.id)
         assert before[0].total == 2
-        big = csv_bytes(*[person(f"NEW{n}", f"P{n}", state="CA", zip_code="94105")
-                          for n in range(40_000)])
-        record = upload(session, actor=lead, incident_id=incident.id, data=big, store=store,
-                        mode=ImportMode.REPLACE)
+        big = csv_bytes(
+            *[person(f"NEW{n}", f"P{n}", state="CA", zip_code="94105") for n in range(40_000)]
+        )
+        record = upload(
+            session,
+            actor=lead,
+            incident_id=incident.id,
+            data=big,
+            store=store,
+            mode=ImportMode.REPLACE,
+        )
 
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, database_url, str(tmp_path)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         staged = _wait_for_staged_rows(engine, record.id, worker)
         os.kill(worker.pid, signal.SIGKILL)
@@ -116,31 +139,46 @@ def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str,
         assert _roster_state(session, incident.id) == before
         left = session.get(RosterImport, record.id)
         assert left.status is ImportStatus.RUNNING and left.rows_accepted > 0
-        assert session.scalar(sa.select(sa.func.count()).select_from(RosterPerson).where(
-            RosterPerson.import_id == record.id)) > 0  # staged, but invisible
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(RosterPerson)
+                .where(RosterPerson.import_id == record.id)
+            )
+            > 0
+        )  # staged, but invisible
 
         later = NOW.replace(year=NOW.year + 1)  # the heartbeat is long stale by then
         assert roster_import.recover_interrupted(session, now=later) == [record.id]
-        assert session.scalar(sa.select(sa.func.count()).select_from(RosterPerson).where(
-            RosterPerson.import_id == record.id)) == 0
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(RosterPerson)
+                .where(RosterPerson.import_id == record.id)
+            )
+            == 0
+        )
         assert _roster_state(session, incident.id) == before
 
-        retried = roster_import.run_next(session, keyring=store.keyring, store=store,
-                                         clock=lambda: NOW)
+        retried = roster_import.run_next(
+            session, keyring=store.keyring, store=store, clock=lambda: NOW
+        )
         assert retried.status is ImportStatus.COMMITTED and retried.attempts == 2
         assert roster.count(session, incident.id).by_state == {"CA": 40_000}
     engine.dispose()
 
 
-def _wait_for_staged_rows(engine: sa.Engine, import_id: int,
-                          worker: subprocess.Popen[bytes]) -> int:
+def _wait_for_staged_rows(
+    engine: sa.Engine, import_id: int, worker: subprocess.Popen[bytes]
+) -> int:
     """Poll until the worker has committed at least one batch (but not finished)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert worker.poll() is None, worker.communicate()
         with engine.connect() as connection:
-            accepted = connection.scalar(sa.select(RosterImport.rows_accepted).where(
-                RosterImport.id == import_id))
+            accepted = connection.scalar(
+                sa.select(RosterImport.rows_accepted).where(RosterImport.id == import_id)
+            )
         if accepted:
             return accepted
         time.sleep(0.05)

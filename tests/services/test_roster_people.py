@@ -35,21 +35,47 @@ def setup(session, tmp_path: Path):
     lead = make_user(session, role=Role.RESPONDER)
     incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
     store = store_at(tmp_path)
-    import_csv(session, actor=lead, incident_id=incident.id, store=store, data=csv_bytes(
-        person("MRN1", "Ana"), person("MRN2", "Bo"), person("MRN3", "Cy", deceased="Y")))
+    import_csv(
+        session,
+        actor=lead,
+        incident_id=incident.id,
+        store=store,
+        data=csv_bytes(
+            person("MRN1", "Ana"), person("MRN2", "Bo"), person("MRN3", "Cy", deceased="Y")
+        ),
+    )
     return lead, incident, store
 
 
 def test_search_by_external_id_uses_the_blind_index(session, setup) -> None:
     lead, incident, store = setup
-    page = roster.list_people(session, actor=lead, now=NOW, incident_id=incident.id,
-                              keyring=store.keyring, external_id=" mrn2 ")
+    page = roster.list_people(
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        keyring=store.keyring,
+        external_id=" mrn2 ",
+    )
     assert page.total == 1 and page.searched
-    phi = roster.view_person(session, actor=lead, now=NOW, incident_id=incident.id,
-                             person_id=page.people[0].id, keyring=store.keyring).phi
+    phi = roster.view_person(
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        person_id=page.people[0].id,
+        keyring=store.keyring,
+    ).phi
     assert phi["fn"] == "Bo"
-    everyone = roster.list_people(session, actor=lead, now=NOW, incident_id=incident.id,
-                                  keyring=store.keyring, per_page=2, page=2)
+    everyone = roster.list_people(
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        keyring=store.keyring,
+        per_page=2,
+        page=2,
+    )
     assert (everyone.total, everyone.pages, len(everyone.people)) == (3, 2, 1)
 
 
@@ -64,24 +90,50 @@ def test_admins_and_outsiders_do_not_see_phi(session, setup) -> None:
         roster.overview(session, actor=outsider, incident_id=incident.id)
     assert roster.overview(session, actor=auditor, incident_id=incident.id).can_change is False
     with pytest.raises(NotAllowed):
-        roster.export_roster(session, actor=auditor, now=NOW, incident_id=incident.id,
-                             keyring=store.keyring)
+        roster.export_roster(
+            session, actor=auditor, now=NOW, incident_id=incident.id, keyring=store.keyring
+        )
 
 
 def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> None:
     lead, incident, store = setup
-    page = roster.list_people(session, actor=lead, now=NOW, incident_id=incident.id,
-                              keyring=store.keyring, external_id="MRN1")
+    page = roster.list_people(
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        keyring=store.keyring,
+        external_id="MRN1",
+    )
     person_id = page.people[0].id
     with pytest.raises(ValidationFailed, match="Say when and how"):
-        roster.set_notice_status(session, actor=lead, now=NOW, incident_id=incident.id,
-                                 person_id=person_id, status=NoticeStatus.MAILED)
-    roster.set_notice_status(session, actor=lead, now=NOW, incident_id=incident.id,
-                             person_id=person_id, status=NoticeStatus.MAILED,
-                             method=NoticeMethod.MAIL, on=NOW.date())
+        roster.set_notice_status(
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            person_id=person_id,
+            status=NoticeStatus.MAILED,
+        )
+    roster.set_notice_status(
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        person_id=person_id,
+        status=NoticeStatus.MAILED,
+        method=NoticeMethod.MAIL,
+        on=NOW.date(),
+    )
     assert incident.insufficient_contact_living == 0
-    roster.set_notice_status(session, actor=lead, now=NOW, incident_id=incident.id,
-                             person_id=person_id, status=NoticeStatus.RETURNED_MAIL)
+    roster.set_notice_status(
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        person_id=person_id,
+        status=NoticeStatus.RETURNED_MAIL,
+    )
     session.refresh(incident)
     assert incident.insufficient_contact_living == 1
 
@@ -89,20 +141,43 @@ def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> 
 def test_returns_csv_is_all_or_nothing(session, setup) -> None:
     lead, incident, store = setup
     with pytest.raises(ValidationFailed, match="Row 3: returned_on 2099-01-01 is in the future"):
-        roster.import_returns(session, actor=lead, now=NOW, incident_id=incident.id,
-                              upload=io.BytesIO(b"MRN,returned_on\nMRN1,\nMRN2,2099-01-01\n"),
-                              keyring=store.keyring, max_bytes=10_000)
-    assert session.scalar(sa.select(sa.func.count()).select_from(RosterPerson).where(
-        RosterPerson.notice_status == NoticeStatus.RETURNED_MAIL)) == 0
+        roster.import_returns(
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            upload=io.BytesIO(b"MRN,returned_on\nMRN1,\nMRN2,2099-01-01\n"),
+            keyring=store.keyring,
+            max_bytes=10_000,
+        )
+    assert (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RosterPerson)
+            .where(RosterPerson.notice_status == NoticeStatus.RETURNED_MAIL)
+        )
+        == 0
+    )
     with pytest.raises(ValidationFailed, match="needs an external_id column"):
-        roster.import_returns(session, actor=lead, now=NOW, incident_id=incident.id,
-                              upload=io.BytesIO(b"name\nAna\n"), keyring=store.keyring,
-                              max_bytes=10_000)
+        roster.import_returns(
+            session,
+            actor=lead,
+            now=NOW,
+            incident_id=incident.id,
+            upload=io.BytesIO(b"name\nAna\n"),
+            keyring=store.keyring,
+            max_bytes=10_000,
+        )
 
     result = roster.import_returns(
-        session, actor=lead, now=NOW, incident_id=incident.id,
-        upload=io.BytesIO(b"external_id\nMRN1\nMRN3\nMRN9\n"), keyring=store.keyring,
-        max_bytes=10_000)
+        session,
+        actor=lead,
+        now=NOW,
+        incident_id=incident.id,
+        upload=io.BytesIO(b"external_id\nMRN1\nMRN3\nMRN9\n"),
+        keyring=store.keyring,
+        max_bytes=10_000,
+    )
     assert (result.matched, result.not_found) == (2, [4])
     session.refresh(incident)
     assert incident.insufficient_contact_living == 1  # MRN3 is deceased: not counted
@@ -111,8 +186,7 @@ def test_returns_csv_is_all_or_nothing(session, setup) -> None:
 def test_the_rotation_hook_reencrypts_roster_blobs_in_batches(session, setup) -> None:
     _lead, incident, store = setup
     old = ring()
-    new = KeyRing([("k2", bytes(range(64, 96))), ("k1", bytes(range(32)))],
-                  bytes(range(32, 64)))
+    new = KeyRing([("k2", bytes(range(64, 96))), ("k1", bytes(range(32)))], bytes(range(32, 64)))
     assert rotation_hooks()["roster"] is roster.rotate_roster
 
     assert roster.rotate_roster(session, new, 2) == 3

@@ -16,9 +16,13 @@ NOTICE = "Dear Núñez, we are writing about an incident that may involve your i
 
 
 def _queue(session, keyring) -> EmailMessage:
-    message = EmailMessage(to_address="n@example.org", subject="Notice",
-                           body=notifications.seal_body(keyring, NOTICE),
-                           created_at=NOW, next_attempt_at=NOW)
+    message = EmailMessage(
+        to_address="n@example.org",
+        subject="Notice",
+        body=notifications.seal_body(keyring, NOTICE),
+        created_at=NOW,
+        next_attempt_at=NOW,
+    )
     session.add(message)
     session.commit()
     return message
@@ -29,8 +33,7 @@ def test_a_sealed_body_is_sent_in_clear_and_stored_encrypted(session) -> None:
     message = _queue(session, keyring)
     mailer = RecordingMailer()
 
-    delivered, failed = reminders.deliver_email(session, mailer=mailer, now=NOW,
-                                                keyring=keyring)
+    delivered, failed = reminders.deliver_email(session, mailer=mailer, now=NOW, keyring=keyring)
 
     assert (delivered, failed) == (1, 0)
     assert mailer.sent[0].body == NOTICE

@@ -29,8 +29,15 @@ def _actions(session: Session) -> list[str]:
 def test_admin_creates_a_user_with_a_hashed_password_and_an_audit_event(session) -> None:
     admin = make_user(session, role=Role.ADMIN)
 
-    user = users.create_user(session, actor=admin, email=" New.Person@Example.org ",
-                             name="New Person", role=Role.LEGAL, password="a" * 12, now=NOW)
+    user = users.create_user(
+        session,
+        actor=admin,
+        email=" New.Person@Example.org ",
+        name="New Person",
+        role=Role.LEGAL,
+        password="a" * 12,
+        now=NOW,
+    )
 
     assert user.email == "new.person@example.org" and user.role is Role.LEGAL
     assert user.password_hash.startswith("$argon2id$")
@@ -53,8 +60,15 @@ def test_bad_input_names_the_field_and_writes_nothing(session, email, password, 
     before = (_count(session, User), _count(session, AuditEvent))
 
     with pytest.raises(ValidationFailed) as caught:
-        users.create_user(session, actor=admin, email=email, name="X", role=Role.RESPONDER,
-                          password=password, now=NOW)
+        users.create_user(
+            session,
+            actor=admin,
+            email=email,
+            name="X",
+            role=Role.RESPONDER,
+            password=password,
+            now=NOW,
+        )
     session.rollback()
 
     assert caught.value.field == field
@@ -65,8 +79,15 @@ def test_only_admins_manage_users(session) -> None:
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
 
     with pytest.raises(NotAllowed):
-        users.create_user(session, actor=officer, email="x@example.org", name="X",
-                          role=Role.ADMIN, password="a" * 12, now=NOW)
+        users.create_user(
+            session,
+            actor=officer,
+            email="x@example.org",
+            name="X",
+            role=Role.ADMIN,
+            password="a" * 12,
+            now=NOW,
+        )
 
 
 def test_role_change_and_deactivation_are_audited_and_end_sessions(session) -> None:
@@ -96,12 +117,22 @@ def test_change_password_checks_the_current_one(session) -> None:
     user = make_user(session)
 
     with pytest.raises(ValidationFailed) as caught:
-        users.change_password(session, actor=user, current_password="wrong password!",
-                              new_password="another long password", now=NOW)
+        users.change_password(
+            session,
+            actor=user,
+            current_password="wrong password!",
+            new_password="another long password",
+            now=NOW,
+        )
     assert caught.value.field == "current_password"
 
-    users.change_password(session, actor=user, current_password=PASSWORD,
-                          new_password="another long password", now=NOW)
+    users.change_password(
+        session,
+        actor=user,
+        current_password=PASSWORD,
+        new_password="another long password",
+        now=NOW,
+    )
     assert passwords.verify_password(user.password_hash, "another long password")
     assert _actions(session) == ["user.password_changed"]
 

@@ -26,7 +26,8 @@ class UserCreateForm(FlaskForm):
     name = StringField("Full name", [InputRequired(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES)
     password = PasswordField(
-        "Initial password (at least 12 characters)", [InputRequired(), Length(max=256)],
+        "Initial password (at least 12 characters)",
+        [InputRequired(), Length(max=256)],
         render_kw={"autocomplete": "new-password"},
     )
 
@@ -58,8 +59,10 @@ class SettingsForm(FlaskForm):
     timezone = StringField("Time zone (IANA name)", [InputRequired(), Length(max=64)])
     logo = FileField("Logo (PNG or JPEG, at most 512 KB)")
     mfa_required_roles = SelectMultipleField(
-        "Require two-step sign-in for these roles", choices=ROLE_CHOICES,
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput(),
+        "Require two-step sign-in for these roles",
+        choices=ROLE_CHOICES,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
     remove_logo = BooleanField("Remove the current logo")
     privacy_officer_may_approve = BooleanField(

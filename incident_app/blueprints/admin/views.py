@@ -48,8 +48,13 @@ def user_new() -> str | Response:
     if form.validate_on_submit():
         try:
             user = users.create_user(
-                get_session(), actor=current_user, email=form.email.data, name=form.name.data,
-                role=Role(form.role.data), password=form.password.data, now=clock.utcnow(),
+                get_session(),
+                actor=current_user,
+                email=form.email.data,
+                name=form.name.data,
+                role=Role(form.role.data),
+                password=form.password.data,
+                now=clock.utcnow(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -66,15 +71,21 @@ def user_edit(user_id: int) -> str | Response:
     form = UserRoleForm(role=user.role.value)
     if form.validate_on_submit():
         try:
-            users.change_role(get_session(), actor=current_user, user_id=user_id,
-                              role=Role(form.role.data), now=clock.utcnow())
+            users.change_role(
+                get_session(),
+                actor=current_user,
+                user_id=user_id,
+                role=Role(form.role.data),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash(f"Role of {user.email} is now {Role(form.role.data).label}.", "success")
             return redirect(url_for("admin.user_list"))
-    return render_template("admin/user_edit.html", user=user, form=form,
-                           active_form=UserActiveForm())
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, active_form=UserActiveForm()
+    )
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -85,8 +96,13 @@ def user_set_active(user_id: int) -> Response:
         abort(400)
     user = users.get_user(get_session(), user_id)
     try:
-        users.set_active(get_session(), actor=current_user, user_id=user_id,
-                         active=not user.active, now=clock.utcnow())
+        users.set_active(
+            get_session(),
+            actor=current_user,
+            user_id=user_id,
+            active=not user.active,
+            now=clock.utcnow(),
+        )
     except ValidationFailed as error:
         flash(str(error), "error")
     else:
@@ -114,9 +130,13 @@ def settings() -> str | Response:
         upload = form.logo.data if isinstance(form.logo.data, FileStorage) else None
         try:
             organisation.update_settings(
-                get_session(), actor=current_user, values=form.data,
-                logo=upload.read() if upload else None, remove_logo=form.remove_logo.data,
-                mfa_roles=form.mfa_required_roles.data, now=clock.utcnow(),
+                get_session(),
+                actor=current_user,
+                values=form.data,
+                logo=upload.read() if upload else None,
+                remove_logo=form.remove_logo.data,
+                mfa_roles=form.mfa_required_roles.data,
+                now=clock.utcnow(),
                 privacy_officer_may_approve=form.privacy_officer_may_approve.data,
                 email_notice_enabled=form.email_notice_enabled.data,
             )

@@ -28,8 +28,12 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
 
 def obj(properties: dict[str, Any], *, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     """A closed object whose properties are all required except `optional`."""
-    return {"type": "object", "additionalProperties": False, "properties": properties,
-            "required": [name for name in properties if name not in optional]}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+        "required": [name for name in properties if name not in optional],
+    }
 
 
 def ref(name: str) -> dict[str, str]:
@@ -37,72 +41,136 @@ def ref(name: str) -> dict[str, str]:
 
 
 INCIDENT_SUMMARY = {
-    "id": INTEGER, "reference": STRING, "title": STRING,
+    "id": INTEGER,
+    "reference": STRING,
+    "title": STRING,
     "status": {"type": "string", "enum": [s.value for s in IncidentStatus]},
-    "discovered_on": nullable(DATE), "affected_count": INTEGER,
-    "next_due_on": nullable(DATE), "created_at": DATETIME, "updated_at": DATETIME,
+    "discovered_on": nullable(DATE),
+    "affected_count": INTEGER,
+    "next_due_on": nullable(DATE),
+    "created_at": DATETIME,
+    "updated_at": DATETIME,
 }
 INCIDENT_DETAIL = {
     **INCIDENT_SUMMARY,
-    "description": STRING, "how_found": STRING, "reported_by": STRING,
-    "occurred_from": nullable(DATETIME), "occurred_to": nullable(DATETIME),
-    "discovered_by": STRING, "diligence_known_on": nullable(DATE),
-    "breach_types": {"type": "array", "items": STRING}, "breach_type_other": STRING,
-    "locations": {"type": "array", "items": STRING}, "location_other": STRING,
+    "description": STRING,
+    "how_found": STRING,
+    "reported_by": STRING,
+    "occurred_from": nullable(DATETIME),
+    "occurred_to": nullable(DATETIME),
+    "discovered_by": STRING,
+    "diligence_known_on": nullable(DATE),
+    "breach_types": {"type": "array", "items": STRING},
+    "breach_type_other": STRING,
+    "locations": {"type": "array", "items": STRING},
+    "location_other": STRING,
     "phi_types": {"type": "array", "items": STRING},
-    "safeguards": {"type": "array", "items": STRING}, "systems_involved": STRING,
-    "affected_estimate": INTEGER, "roster_total": nullable(INTEGER),
+    "safeguards": {"type": "array", "items": STRING},
+    "systems_involved": STRING,
+    "affected_estimate": INTEGER,
+    "roster_total": nullable(INTEGER),
     "state_estimates": {"type": "object", "additionalProperties": INTEGER},
-    "ba_involved": BOOLEAN, "ba_name": STRING, "closed_at": nullable(DATETIME),
+    "ba_involved": BOOLEAN,
+    "ba_name": STRING,
+    "closed_at": nullable(DATETIME),
 }
 TIMELINE_ENTRY = {
-    "id": INTEGER, "incident_id": INTEGER,
+    "id": INTEGER,
+    "incident_id": INTEGER,
     "kind": {"type": "string", "enum": [k.value for k in EntryKind]},
     "category": nullable({"type": "string", "enum": [c.value for c in ActionCategory]}),
-    "text": STRING, "occurred_at": DATETIME, "recorded_at": DATETIME,
-    "actor_id": nullable(INTEGER), "corrects_id": nullable(INTEGER),
+    "text": STRING,
+    "occurred_at": DATETIME,
+    "recorded_at": DATETIME,
+    "actor_id": nullable(INTEGER),
+    "corrects_id": nullable(INTEGER),
 }
 STORED_OBLIGATION = {
-    "id": INTEGER, "kind": STRING, "jurisdiction": STRING, "source_key": STRING,
-    "due_on": nullable(DATE), "computed_due_on": nullable(DATE),
-    "override_due_on": nullable(DATE), "days_left": nullable(INTEGER), "citation": STRING,
-    "reason": STRING, "detail": {"type": "object", "additionalProperties": STRING},
+    "id": INTEGER,
+    "kind": STRING,
+    "jurisdiction": STRING,
+    "source_key": STRING,
+    "due_on": nullable(DATE),
+    "computed_due_on": nullable(DATE),
+    "override_due_on": nullable(DATE),
+    "days_left": nullable(INTEGER),
+    "citation": STRING,
+    "reason": STRING,
+    "detail": {"type": "object", "additionalProperties": STRING},
 }
 RULES_OBLIGATION = {
-    "kind": STRING, "jurisdiction": STRING, "due_on": nullable(DATE), "citation": STRING,
-    "reason": STRING, "detail": {"type": "object", "additionalProperties": STRING},
+    "kind": STRING,
+    "jurisdiction": STRING,
+    "due_on": nullable(DATE),
+    "citation": STRING,
+    "reason": STRING,
+    "detail": {"type": "object", "additionalProperties": STRING},
 }
 
 
 def _component_schemas() -> dict[str, Any]:
     return {
-        "Error": obj({"error": STRING, "message": STRING,
-                      "fields": {"type": "object", "additionalProperties": STRING}},
-                     optional=("fields",)),
-        "Me": obj({"id": INTEGER, "name": STRING, "email": STRING, "role": STRING,
-                   "token": obj({"id": INTEGER, "name": STRING, "prefix": STRING,
-                                 "expires_at": nullable(DATETIME)})}),
+        "Error": obj(
+            {
+                "error": STRING,
+                "message": STRING,
+                "fields": {"type": "object", "additionalProperties": STRING},
+            },
+            optional=("fields",),
+        ),
+        "Me": obj(
+            {
+                "id": INTEGER,
+                "name": STRING,
+                "email": STRING,
+                "role": STRING,
+                "token": obj(
+                    {
+                        "id": INTEGER,
+                        "name": STRING,
+                        "prefix": STRING,
+                        "expires_at": nullable(DATETIME),
+                    }
+                ),
+            }
+        ),
         "IncidentSummary": obj(INCIDENT_SUMMARY),
         "Incident": obj(INCIDENT_DETAIL),
-        "IncidentPage": obj({"items": {"type": "array", "items": ref("IncidentSummary")},
-                             "page": INTEGER, "per_page": INTEGER, "total": INTEGER,
-                             "pages": INTEGER}),
+        "IncidentPage": obj(
+            {
+                "items": {"type": "array", "items": ref("IncidentSummary")},
+                "page": INTEGER,
+                "per_page": INTEGER,
+                "total": INTEGER,
+                "pages": INTEGER,
+            }
+        ),
         "TimelineEntry": obj(TIMELINE_ENTRY),
         "Timeline": obj({"items": {"type": "array", "items": ref("TimelineEntry")}}),
         "Obligation": obj(STORED_OBLIGATION),
-        "IncidentDetermination": obj({
-            "incident_id": INTEGER, "preview": BOOLEAN, "reportable": BOOLEAN,
-            "computed_reportable": BOOLEAN,
-            "override": nullable(obj({"reportable": BOOLEAN, "reason": STRING})),
-            "reason": STRING, "treated_discovery_on": nullable(DATE),
-            "warnings": {"type": "array", "items": STRING}, "error": nullable(STRING),
-            "obligations": {"type": "array", "items": ref("Obligation")},
-        }),
-        "Determination": obj({
-            "reportable": BOOLEAN, "reason": STRING, "treated_discovery_on": nullable(DATE),
-            "obligations": {"type": "array", "items": obj(RULES_OBLIGATION)},
-            "warnings": {"type": "array", "items": STRING},
-        }),
+        "IncidentDetermination": obj(
+            {
+                "incident_id": INTEGER,
+                "preview": BOOLEAN,
+                "reportable": BOOLEAN,
+                "computed_reportable": BOOLEAN,
+                "override": nullable(obj({"reportable": BOOLEAN, "reason": STRING})),
+                "reason": STRING,
+                "treated_discovery_on": nullable(DATE),
+                "warnings": {"type": "array", "items": STRING},
+                "error": nullable(STRING),
+                "obligations": {"type": "array", "items": ref("Obligation")},
+            }
+        ),
+        "Determination": obj(
+            {
+                "reportable": BOOLEAN,
+                "reason": STRING,
+                "treated_discovery_on": nullable(DATE),
+                "obligations": {"type": "array", "items": obj(RULES_OBLIGATION)},
+                "warnings": {"type": "array", "items": STRING},
+            }
+        ),
         "IncidentInput": schemas.json_schema(schemas.incident_body()),
         "TimelineInput": schemas.json_schema(schemas.timeline_body()),
         "CalculatorInput": schemas.json_schema(schemas.calculator_body()),
@@ -131,7 +199,8 @@ def _error_responses(codes: tuple[str, ...]) -> dict[str, Any]:
         }
     if "429" in responses:
         responses["429"]["headers"] = {
-            "Retry-After": {"schema": INTEGER, "description": "Seconds to wait."}}
+            "Retry-After": {"schema": INTEGER, "description": "Seconds to wait."}
+        }
     return responses
 
 
@@ -140,16 +209,24 @@ WRITE_ERRORS = ("400", "401", "403", "404", "409", "413", "415", "422", "429")
 
 
 def _ok(status: str, schema: str, description: str) -> dict[str, Any]:
-    return {status: {"description": description,
-                     "content": {"application/json": {"schema": ref(schema)}}}}
+    return {
+        status: {
+            "description": description,
+            "content": {"application/json": {"schema": ref(schema)}},
+        }
+    }
 
 
 def _body(schema: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema)}}}
 
 
-INCIDENT_ID = {"name": "incident_id", "in": "path", "required": True,
-               "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+INCIDENT_ID = {
+    "name": "incident_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+}
 
 
 def _operation(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -158,52 +235,83 @@ def _operation(summary: str, responses: dict[str, Any], **extra: Any) -> dict[st
 
 def _paths() -> dict[str, Any]:
     return {
-        "/api/v1/me": {"get": _operation(
-            "Who the token acts as", {**_ok("200", "Me", "The token's owner."),
-                                      **_error_responses(("401", "429"))})},
+        "/api/v1/me": {
+            "get": _operation(
+                "Who the token acts as",
+                {**_ok("200", "Me", "The token's owner."), **_error_responses(("401", "429"))},
+            )
+        },
         "/api/v1/incidents": {
             "get": _operation(
                 "Incidents the token's owner may see, newest first",
-                {**_ok("200", "IncidentPage", "One page of incidents."),
-                 **_error_responses(("401", "422", "429"))},
+                {
+                    **_ok("200", "IncidentPage", "One page of incidents."),
+                    **_error_responses(("401", "422", "429")),
+                },
                 parameters=[
-                    {"name": "page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100000}},
-                    {"name": "per_page", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-                    {"name": "status", "in": "query",
-                     "schema": {"type": "string", "enum": [s.value for s in IncidentStatus]}},
-                ]),
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100000},
+                    },
+                    {
+                        "name": "per_page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": [s.value for s in IncidentStatus]},
+                    },
+                ],
+            ),
             "post": _operation(
                 "Open an incident (intake from a SIEM or ticketing system)",
-                {**_ok("201", "Incident", "The new incident."),
-                 **_error_responses(WRITE_ERRORS)},
-                requestBody=_body("IncidentInput")),
+                {**_ok("201", "Incident", "The new incident."), **_error_responses(WRITE_ERRORS)},
+                requestBody=_body("IncidentInput"),
+            ),
         },
-        "/api/v1/incidents/{incident_id}": {"get": _operation(
-            "One incident", {**_ok("200", "Incident", "The incident."),
-                             **_error_responses(READ_ERRORS)},
-            parameters=[INCIDENT_ID])},
+        "/api/v1/incidents/{incident_id}": {
+            "get": _operation(
+                "One incident",
+                {**_ok("200", "Incident", "The incident."), **_error_responses(READ_ERRORS)},
+                parameters=[INCIDENT_ID],
+            )
+        },
         "/api/v1/incidents/{incident_id}/timeline": {
-            "get": _operation("The incident's timeline, oldest first",
-                              {**_ok("200", "Timeline", "The entries."),
-                               **_error_responses(READ_ERRORS)},
-                              parameters=[INCIDENT_ID]),
-            "post": _operation("Log an action on the timeline",
-                               {**_ok("201", "TimelineEntry", "The new entry."),
-                                **_error_responses(WRITE_ERRORS)},
-                               parameters=[INCIDENT_ID], requestBody=_body("TimelineInput")),
+            "get": _operation(
+                "The incident's timeline, oldest first",
+                {**_ok("200", "Timeline", "The entries."), **_error_responses(READ_ERRORS)},
+                parameters=[INCIDENT_ID],
+            ),
+            "post": _operation(
+                "Log an action on the timeline",
+                {**_ok("201", "TimelineEntry", "The new entry."), **_error_responses(WRITE_ERRORS)},
+                parameters=[INCIDENT_ID],
+                requestBody=_body("TimelineInput"),
+            ),
         },
-        "/api/v1/incidents/{incident_id}/determination": {"get": _operation(
-            "The breach determination and notification obligations",
-            {**_ok("200", "IncidentDetermination", "Determination and obligations."),
-             **_error_responses(READ_ERRORS)},
-            parameters=[INCIDENT_ID])},
-        "/api/v1/calculator": {"post": _operation(
-            "What-if: run hypothetical facts through the rules engine (nothing is stored)",
-            {**_ok("200", "Determination", "What the rules conclude."),
-             **_error_responses(("400", "401", "403", "413", "415", "422", "429"))},
-            requestBody=_body("CalculatorInput"))},
+        "/api/v1/incidents/{incident_id}/determination": {
+            "get": _operation(
+                "The breach determination and notification obligations",
+                {
+                    **_ok("200", "IncidentDetermination", "Determination and obligations."),
+                    **_error_responses(READ_ERRORS),
+                },
+                parameters=[INCIDENT_ID],
+            )
+        },
+        "/api/v1/calculator": {
+            "post": _operation(
+                "What-if: run hypothetical facts through the rules engine (nothing is stored)",
+                {
+                    **_ok("200", "Determination", "What the rules conclude."),
+                    **_error_responses(("400", "401", "403", "413", "415", "422", "429")),
+                },
+                requestBody=_body("CalculatorInput"),
+            )
+        },
     }
 
 
@@ -218,7 +326,8 @@ def document() -> dict[str, Any]:
                 "HIPAA breach incidents over JSON. Authenticate with a personal access token "
                 "(Authorization: Bearer <token>), created on your account's Access tokens page; "
                 "it acts with your role and incident memberships. Errors are "
-                '{"error", "message", "fields"}. Dates are ISO 8601.'),
+                '{"error", "message", "fields"}. Dates are ISO 8601.'
+            ),
         },
         "paths": _paths(),
         "components": {

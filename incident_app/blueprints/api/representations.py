@@ -20,8 +20,9 @@ from incident_app.services.obligations import ObligationView
 
 def affected_count(incident: Incident) -> int:
     """The roster's count once one is imported, else the intake estimate (as the rules use)."""
-    return incident.roster_total if incident.roster_total is not None \
-        else incident.affected_estimate
+    return (
+        incident.roster_total if incident.roster_total is not None else incident.affected_estimate
+    )
 
 
 def iso(value: date | datetime | None) -> str | None:
@@ -43,8 +44,9 @@ def incident_summary(incident: Incident, next_due: date | None = None) -> dict[s
 
 
 def incident_detail(incident: Incident) -> dict[str, Any]:
-    estimates = {c.state: c.residents for c in incident.state_counts
-                 if c.source == CountSource.ESTIMATE}
+    estimates = {
+        c.state: c.residents for c in incident.state_counts if c.source == CountSource.ESTIMATE
+    }
     return {
         **incident_summary(incident),
         "description": incident.description,
@@ -121,8 +123,9 @@ def determination(page: DeterminationPage) -> dict[str, Any]:
         reportable = shown.reportable
     else:
         computed = shown.reportable
-        reportable = shown.reportable if shown.override_reportable is None \
-            else shown.override_reportable
+        reportable = (
+            shown.reportable if shown.override_reportable is None else shown.override_reportable
+        )
         if shown.override_reportable is not None:
             override = {"reportable": shown.override_reportable, "reason": shown.override_reason}
     return {

@@ -22,9 +22,7 @@ from incident_app.services import options
 
 MAX_COUNT = 1_000_000_000  # more people than the US has; also keeps counts in a 32-bit column
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-ISO_DATETIME = re.compile(
-    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})"
-)
+ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
 NO_NUL = "^[^\\u0000]*$"  # PostgreSQL text cannot hold NUL characters
 
 
@@ -160,8 +158,14 @@ def _counts(item: Field, value: Any) -> dict[str, int]:
 
 
 _CONVERTERS = {
-    "string": _string, "text": _string, "integer": _integer, "boolean": _boolean,
-    "date": _date, "date-time": _datetime, "choice": _choice, "choices": _choices,
+    "string": _string,
+    "text": _string,
+    "integer": _integer,
+    "boolean": _boolean,
+    "date": _date,
+    "date-time": _datetime,
+    "choice": _choice,
+    "choices": _choices,
     "counts": _counts,
 }
 
@@ -202,8 +206,11 @@ _PROPERTY_SCHEMAS = {
     "date": lambda f: {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
     "date-time": lambda f: {"type": "string", "format": "date-time"},
     "choice": lambda f: {"type": "string", "enum": list(f.choices)},
-    "choices": lambda f: {"type": "array", "uniqueItems": True,
-                          "items": {"type": "string", "enum": list(f.choices)}},
+    "choices": lambda f: {
+        "type": "array",
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(f.choices)},
+    },
     "counts": lambda f: {
         "type": "object",
         "propertyNames": {"enum": sorted(STATE_CODES)},
@@ -223,39 +230,59 @@ def incident_body() -> tuple[Field, ...]:
     """POST /incidents: the intake facts (issue 4's IncidentFacts)."""
     return (
         Field("title", "string", "Short title of the incident.", required=True),
-        Field("discovered_on", "date", "First day the incident was known (164.404(a)(2)).",
-              required=True),
+        Field(
+            "discovered_on",
+            "date",
+            "First day the incident was known (164.404(a)(2)).",
+            required=True,
+        ),
         Field("description", "text", "What happened.", max_length=20000),
         Field("how_found", "text", "How it was found.", max_length=20000),
         Field("reported_by", "string", "Who reported it (person or system)."),
         Field("occurred_from", "date-time", "When it started, if known.", nullable=True),
         Field("occurred_to", "date-time", "When it ended, if known.", nullable=True),
         Field("discovered_by", "string", "Who discovered it."),
-        Field("diligence_known_on", "date", "The day it would have been known with reasonable "
-              "diligence, if earlier.", nullable=True),
-        Field("diligence_justification", "text", "Why (required with diligence_known_on).",
-              max_length=20000),
-        Field("breach_types", "choices", "OCR type(s) of breach.",
-              choices=_codes("breach_types")),
+        Field(
+            "diligence_known_on",
+            "date",
+            "The day it would have been known with reasonable diligence, if earlier.",
+            nullable=True,
+        ),
+        Field(
+            "diligence_justification",
+            "text",
+            "Why (required with diligence_known_on).",
+            max_length=20000,
+        ),
+        Field("breach_types", "choices", "OCR type(s) of breach.", choices=_codes("breach_types")),
         Field("breach_type_other", "string", "Describes type 'other'.", max_length=300),
-        Field("locations", "choices", "OCR location(s) of the information.",
-              choices=_codes("locations")),
+        Field(
+            "locations",
+            "choices",
+            "OCR location(s) of the information.",
+            choices=_codes("locations"),
+        ),
         Field("location_other", "string", "Describes location 'other'.", max_length=300),
         Field("phi_types", "choices", "Types of PHI involved.", choices=_codes("phi_types")),
-        Field("safeguards", "choices", "Safeguards in place before the breach.",
-              choices=_codes("safeguards")),
+        Field(
+            "safeguards",
+            "choices",
+            "Safeguards in place before the breach.",
+            choices=_codes("safeguards"),
+        ),
         Field("systems_involved", "text", "Systems involved.", max_length=20000),
         Field("affected_estimate", "integer", "Estimated number of individuals affected."),
         Field("state_estimates", "counts", "Estimated individuals per USPS state code."),
         Field("ba_involved", "boolean", "A business associate was involved."),
         Field("ba_name", "string", "The business associate."),
         Field("ba_contact", "string", "How to reach the business associate.", max_length=300),
-        Field("ba_discovered_on", "date", "When the business associate discovered it.",
-              nullable=True),
-        Field("ba_notified_on", "date", "When the business associate notified you.",
-              nullable=True),
-        Field("ba_is_agent", "boolean", "The business associate acts as your agent.",
-              nullable=True),
+        Field(
+            "ba_discovered_on", "date", "When the business associate discovered it.", nullable=True
+        ),
+        Field("ba_notified_on", "date", "When the business associate notified you.", nullable=True),
+        Field(
+            "ba_is_agent", "boolean", "The business associate acts as your agent.", nullable=True
+        ),
     )
 
 
@@ -263,8 +290,13 @@ def timeline_body() -> tuple[Field, ...]:
     """POST /incidents/{id}/timeline: one logged action."""
     return (
         Field("text", "text", "What was done.", required=True, max_length=5000),
-        Field("category", "choice", "Kind of action.", required=True,
-              choices=tuple(c.value for c in ActionCategory)),
+        Field(
+            "category",
+            "choice",
+            "Kind of action.",
+            required=True,
+            choices=tuple(c.value for c in ActionCategory),
+        ),
         Field("occurred_at", "date-time", "When it was done (default: now)."),
     )
 
@@ -272,36 +304,84 @@ def timeline_body() -> tuple[Field, ...]:
 def calculator_body() -> tuple[Field, ...]:
     """POST /calculator: the rules engine's BreachFacts, field for field."""
     business_associate = (
-        Field("discovered_on", "date", "When the business associate discovered the breach.",
-              required=True),
-        Field("is_agent", "boolean", "Acts as the covered entity's agent (null: undetermined).",
-              nullable=True),
-        Field("notified_covered_entity_on", "date", "When it notified the covered entity.",
-              nullable=True),
+        Field(
+            "discovered_on",
+            "date",
+            "When the business associate discovered the breach.",
+            required=True,
+        ),
+        Field(
+            "is_agent",
+            "boolean",
+            "Acts as the covered entity's agent (null: undetermined).",
+            nullable=True,
+        ),
+        Field(
+            "notified_covered_entity_on",
+            "date",
+            "When it notified the covered entity.",
+            nullable=True,
+        ),
     )
     law_enforcement = (
-        Field("statement", "choice", "Written or oral statement (164.412).", required=True,
-              choices=STATEMENT_KINDS),
+        Field(
+            "statement",
+            "choice",
+            "Written or oral statement (164.412).",
+            required=True,
+            choices=STATEMENT_KINDS,
+        ),
         Field("stated_on", "date", "When the statement was made.", required=True),
-        Field("delay_until", "date", "End of the period a written statement specifies.",
-              nullable=True),
-        Field("written_received_on", "date", "A written statement that followed an oral one.",
-              nullable=True),
+        Field(
+            "delay_until", "date", "End of the period a written statement specifies.", nullable=True
+        ),
+        Field(
+            "written_received_on",
+            "date",
+            "A written statement that followed an oral one.",
+            nullable=True,
+        ),
     )
     return (
-        Field("discovered_on", "date", "Discovery date; null only when a business associate "
-              "discovered the breach.", required=True, nullable=True),
+        Field(
+            "discovered_on",
+            "date",
+            "Discovery date; null only when a business associate discovered the breach.",
+            required=True,
+            nullable=True,
+        ),
         Field("affected_total", "integer", "Individuals affected.", required=True),
         Field("residents_by_state", "counts", "Affected residents per USPS state code."),
         Field("phi_secured", "boolean", "The PHI was secured (encrypted or destroyed)."),
-        Field("exception", "choice", "A statutory exception (164.402(1)).", nullable=True,
-              choices=tuple(EXCEPTIONS)),
-        Field("low_probability_of_compromise", "boolean",
-              "The risk assessment concluded a low probability of compromise."),
-        Field("insufficient_contact_count", "integer",
-              "Living individuals with insufficient or out-of-date contact information."),
-        Field("business_associate", "object", "Set when a business associate discovered it.",
-              nullable=True, fields=business_associate),
-        Field("law_enforcement_delay", "object", "A law-enforcement delay statement.",
-              nullable=True, fields=law_enforcement),
+        Field(
+            "exception",
+            "choice",
+            "A statutory exception (164.402(1)).",
+            nullable=True,
+            choices=tuple(EXCEPTIONS),
+        ),
+        Field(
+            "low_probability_of_compromise",
+            "boolean",
+            "The risk assessment concluded a low probability of compromise.",
+        ),
+        Field(
+            "insufficient_contact_count",
+            "integer",
+            "Living individuals with insufficient or out-of-date contact information.",
+        ),
+        Field(
+            "business_associate",
+            "object",
+            "Set when a business associate discovered it.",
+            nullable=True,
+            fields=business_associate,
+        ),
+        Field(
+            "law_enforcement_delay",
+            "object",
+            "A law-enforcement delay statement.",
+            nullable=True,
+            fields=law_enforcement,
+        ),
     )

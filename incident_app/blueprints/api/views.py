@@ -63,10 +63,14 @@ def _authenticate() -> None:
         return
     scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
-        raise TokenRejected("Send a personal access token as 'Authorization: Bearer <token>'. "
-                            "Create one on your account's Access tokens page.")
+        raise TokenRejected(
+            "Send a personal access token as 'Authorization: Bearer <token>'. "
+            "Create one on your account's Access tokens page."
+        )
     g.api_caller = api_tokens.authenticate(
-        get_session(), raw_token=raw.strip(), now=clock.utcnow(),
+        get_session(),
+        raw_token=raw.strip(),
+        now=clock.utcnow(),
         limit=current_app.config.get("API_RATE_LIMIT", 120),
         window_seconds=current_app.config.get("API_RATE_WINDOW_SECONDS", 60),
     )
@@ -94,8 +98,9 @@ def _caller() -> ApiCaller:
     return g.api_caller
 
 
-def error_response(status: int, code: str, message: str,
-                   fields: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> Response:
     body: dict[str, Any] = {"error": code, "message": message}
     if fields:
         body["fields"] = fields
@@ -104,21 +109,29 @@ def error_response(status: int, code: str, message: str,
     return response
 
 
-DOMAIN_CODES = {401: "unauthorized", 403: "not_allowed", 404: "not_found", 409: "conflict",
-                422: "validation_failed", 429: "rate_limited"}
+DOMAIN_CODES = {
+    401: "unauthorized",
+    403: "not_allowed",
+    404: "not_found",
+    409: "conflict",
+    422: "validation_failed",
+    429: "rate_limited",
+}
 
 
 @bp.errorhandler(DomainError)
 def _domain_error(error: DomainError) -> Response:
     get_session().rollback()
     if isinstance(error, NotAllowed) and "api_caller" in g:
-        record_access_denied(get_session(), actor=_caller().user, path=request.path,
-                             now=clock.utcnow())
+        record_access_denied(
+            get_session(), actor=_caller().user, path=request.path, now=clock.utcnow()
+        )
     fields = None
     if isinstance(error, ValidationFailed) and error.field:
         fields = {_api_field(error.field): str(error)}
-    response = error_response(error.status_code, DOMAIN_CODES.get(error.status_code, "error"),
-                              str(error), fields)
+    response = error_response(
+        error.status_code, DOMAIN_CODES.get(error.status_code, "error"), str(error), fields
+    )
     if isinstance(error, TokenRejected):
         response.headers["WWW-Authenticate"] = 'Bearer realm="BreachDesk API"'
     if isinstance(error, RateLimited):
@@ -135,9 +148,12 @@ def _api_field(field: str) -> str:
 @bp.errorhandler(schemas.BodyInvalid)
 def _body_invalid(error: schemas.BodyInvalid) -> Response:
     count = len(error.fields)
-    return error_response(422, "validation_failed",
-                          f"The request has {count} problem{'s' if count != 1 else ''}; "
-                          "see fields.", error.fields)
+    return error_response(
+        422,
+        "validation_failed",
+        f"The request has {count} problem{'s' if count != 1 else ''}; see fields.",
+        error.fields,
+    )
 
 
 @bp.errorhandler(HTTPException)
@@ -146,8 +162,9 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     if status == 413:
         limit = request.max_content_length or MAX_BODY_BYTES
-        return error_response(413, "too_large",
-                              f"The request body is larger than {limit // 1024} KB.")
+        return error_response(
+            413, "too_large", f"The request body is larger than {limit // 1024} KB."
+        )
     code = (error.name or "error").lower().replace(" ", "_")
     return error_response(status, code, error.description or error.name)
 
@@ -156,8 +173,9 @@ def _json_body() -> Any:
     """The parsed JSON body. 415 unless it is sent as application/json; 400 when malformed."""
     if not request.is_json:
         return_type = request.mimetype or "none"
-        raise _Problem(415, "unsupported_media_type",
-                       f"Send the body as application/json (got {return_type}).")
+        raise _Problem(
+            415, "unsupported_media_type", f"Send the body as application/json (got {return_type})."
+        )
     data = request.get_data(cache=True)
     try:
         return json.loads(data, parse_constant=_reject_constant)
@@ -213,21 +231,30 @@ def me() -> dict[str, Any]:
     caller = _caller()
     token = caller.token
     return {
-        "id": caller.user.id, "name": caller.user.name, "email": caller.user.email,
+        "id": caller.user.id,
+        "name": caller.user.name,
+        "email": caller.user.email,
         "role": caller.user.role.value,
-        "token": {"id": token.id, "name": token.name, "prefix": token.prefix,
-                  "expires_at": show.iso(token.expires_at)},
+        "token": {
+            "id": token.id,
+            "name": token.name,
+            "prefix": token.prefix,
+            "expires_at": show.iso(token.expires_at),
+        },
     }
 
 
 @bp.get("/incidents")
 def incident_index() -> dict[str, Any]:
     session, now = get_session(), clock.utcnow()
-    filters = incident_list.ListFilters(status=_status_arg(),
-                                        page=_int_arg("page", 1, 100_000))
+    filters = incident_list.ListFilters(status=_status_arg(), page=_int_arg("page", 1, 100_000))
     page = incident_list.list_incidents(
-        session, actor=_caller().user, filters=filters,
-        today=incidents.local_today(session, now), per_page=_int_arg("per_page", 25, 100))
+        session,
+        actor=_caller().user,
+        filters=filters,
+        today=incidents.local_today(session, now),
+        per_page=_int_arg("per_page", 25, 100),
+    )
     return show.incident_page(page)
 
 
@@ -243,14 +270,14 @@ def incident_create() -> tuple[dict[str, Any], int, dict[str, str]]:
 
 
 def _tuples(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: tuple(value) if isinstance(value, list) else value
-            for name, value in values.items()}
+    return {
+        name: tuple(value) if isinstance(value, list) else value for name, value in values.items()
+    }
 
 
 @bp.get("/incidents/<int:incident_id>")
 def incident_read(incident_id: int) -> dict[str, Any]:
-    incident = incidents.get_incident(get_session(), actor=_caller().user,
-                                      incident_id=incident_id)
+    incident = incidents.get_incident(get_session(), actor=_caller().user, incident_id=incident_id)
     return show.incident_detail(incident)
 
 
@@ -264,12 +291,15 @@ def timeline_index(incident_id: int) -> dict[str, Any]:
 def timeline_create(incident_id: int) -> tuple[dict[str, Any], int]:
     values = schemas.parse(schemas.timeline_body(), _json_body())
     session, now, caller = get_session(), clock.utcnow(), _caller()
-    action = timeline.ActionInput(occurred_at=values.get("occurred_at", now),
-                                  category=ActionCategory(values["category"]),
-                                  text=values["text"])
+    action = timeline.ActionInput(
+        occurred_at=values.get("occurred_at", now),
+        category=ActionCategory(values["category"]),
+        text=values["text"],
+    )
     api_tokens.record_call(session, caller=caller, method="POST", path=request.path, now=now)
-    entry = timeline.log_action(session, actor=caller.user, incident_id=incident_id,
-                                action=action, now=now)
+    entry = timeline.log_action(
+        session, actor=caller.user, incident_id=incident_id, action=action, now=now
+    )
     return show.timeline_entry(entry), 201
 
 
@@ -277,8 +307,11 @@ def timeline_create(incident_id: int) -> tuple[dict[str, Any], int]:
 def determination(incident_id: int) -> dict[str, Any]:
     session = get_session()
     page = obligations.determination_page(
-        session, actor=_caller().user, incident_id=incident_id,
-        today=incidents.local_today(session, clock.utcnow()))
+        session,
+        actor=_caller().user,
+        incident_id=incident_id,
+        today=incidents.local_today(session, clock.utcnow()),
+    )
     return show.determination(page)
 
 

@@ -63,8 +63,12 @@ def edit(incident_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             version = service.save_assessment(
-                get_session(), actor=current_user, incident_id=incident_id,
-                answers=form.to_answers(), sign=form.save_and_sign.data, now=clock.utcnow(),
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                answers=form.to_answers(),
+                sign=form.save_and_sign.data,
+                now=clock.utcnow(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -81,11 +85,15 @@ def _saved_message(version) -> str:
 
 
 def _edit_context(incident_id: int, form: AssessmentForm, history: list) -> dict:
-    page = obligations.determination_page(get_session(), actor=current_user,
-                                          incident_id=incident_id, today=_today())
+    page = obligations.determination_page(
+        get_session(), actor=current_user, incident_id=incident_id, today=_today()
+    )
     return {
-        "incident": page.incident, "form": form, "versions": history,
-        "sign_form": SignForm(), "can_sign": can(current_user, Capability.SIGN_DETERMINATIONS),
+        "incident": page.incident,
+        "form": form,
+        "versions": history,
+        "sign_form": SignForm(),
+        "can_sign": can(current_user, Capability.SIGN_DETERMINATIONS),
         "suggested": service.suggested_conclusion(form.to_answers()),
         "elements": service.EXCEPTION_ELEMENTS,
     }
@@ -98,21 +106,33 @@ def version(incident_id: int, version_id: int) -> str:
     chosen = next((v for v in history if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such version of this assessment.")
-    page = obligations.determination_page(get_session(), actor=current_user,
-                                          incident_id=incident_id, today=_today())
-    return render_template("assessment/version.html", incident=page.incident, version=chosen,
-                           form=AssessmentForm(data=chosen.answers))
+    page = obligations.determination_page(
+        get_session(), actor=current_user, incident_id=incident_id, today=_today()
+    )
+    return render_template(
+        "assessment/version.html",
+        incident=page.incident,
+        version=chosen,
+        form=AssessmentForm(data=chosen.answers),
+    )
 
 
 @bp.route("/assessment/versions/<int:version_id>.pdf")
 @login_required
 def version_pdf(incident_id: int, version_id: int) -> Response:
     """The 164.414 documentation of one version, as PDF/A (audited)."""
-    name, pdf = assessment_report.export_pdf(get_session(), actor=current_user,
-                                             incident_id=incident_id, version_id=version_id,
-                                             now=clock.utcnow())
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    name, pdf = assessment_report.export_pdf(
+        get_session(),
+        actor=current_user,
+        incident_id=incident_id,
+        version_id=version_id,
+        now=clock.utcnow(),
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.route("/assessment/versions/<int:version_id>/sign", methods=["POST"])
@@ -120,9 +140,13 @@ def version_pdf(incident_id: int, version_id: int) -> Response:
 def sign(incident_id: int, version_id: int) -> Response:
     if SignForm().validate_on_submit():
         try:
-            version = service.sign_version(get_session(), actor=current_user,
-                                           incident_id=incident_id, version_id=version_id,
-                                           now=clock.utcnow())
+            version = service.sign_version(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                version_id=version_id,
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             flash(f"Not signed: {error}", "error")
         else:
@@ -137,15 +161,20 @@ def determination(incident_id: int) -> str:
 
 
 def _determination_page(incident_id: int, **forms: object) -> str:
-    page = obligations.determination_page(get_session(), actor=current_user,
-                                          incident_id=incident_id, today=_today())
+    page = obligations.determination_page(
+        get_session(), actor=current_user, incident_id=incident_id, today=_today()
+    )
     forms.setdefault("discovery_form", DiscoveryForm(obj=page.incident))
     forms.setdefault("override_form", DeterminationOverrideForm())
     return render_template(
-        "assessment/determination.html", page=page, incident=page.incident,
-        due_form=DueDateOverrideForm(), recompute_form=RecomputeForm(),
+        "assessment/determination.html",
+        page=page,
+        incident=page.incident,
+        due_form=DueDateOverrideForm(),
+        recompute_form=RecomputeForm(),
         can_override=can(current_user, Capability.SIGN_DETERMINATIONS),
-        kinds=KIND_LABELS, **forms,
+        kinds=KIND_LABELS,
+        **forms,
     )
 
 
@@ -156,9 +185,12 @@ def discovery(incident_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             obligations.update_discovery(
-                get_session(), actor=current_user, incident_id=incident_id,
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
                 discovered_on=form.discovered_on.data,
-                diligence_known_on=form.diligence_known_on.data, now=clock.utcnow(),
+                diligence_known_on=form.diligence_known_on.data,
+                now=clock.utcnow(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -175,8 +207,12 @@ def override_determination(incident_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             obligations.override_determination(
-                get_session(), actor=current_user, incident_id=incident_id,
-                reportable=form.to_reportable(), reason=form.reason.data, now=clock.utcnow(),
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                reportable=form.to_reportable(),
+                reason=form.reason.data,
+                now=clock.utcnow(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -195,8 +231,12 @@ def override_due_date(incident_id: int, obligation_id: int) -> Response:
     else:
         try:
             obligations.override_due_date(
-                get_session(), actor=current_user, obligation_id=obligation_id,
-                incident_id=incident_id, due_on=form.due_on.data, reason=form.reason.data,
+                get_session(),
+                actor=current_user,
+                obligation_id=obligation_id,
+                incident_id=incident_id,
+                due_on=form.due_on.data,
+                reason=form.reason.data,
                 now=clock.utcnow(),
             )
         except ValidationFailed as error:
@@ -211,8 +251,9 @@ def override_due_date(incident_id: int, obligation_id: int) -> Response:
 def recompute(incident_id: int) -> Response:
     if RecomputeForm().validate_on_submit():
         try:
-            obligations.recompute(get_session(), actor=current_user, incident_id=incident_id,
-                                  now=clock.utcnow())
+            obligations.recompute(
+                get_session(), actor=current_user, incident_id=incident_id, now=clock.utcnow()
+            )
         except ValidationFailed as error:
             flash(str(error), "error")
         else:

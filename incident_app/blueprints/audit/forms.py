@@ -18,15 +18,18 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     actor = StringField("Actor (email contains)", [Optional(), Length(max=254)])
-    action = StringField("Action (starts with, e.g. auth. or user.created)",
-                         [Optional(), Length(max=80)])
+    action = StringField(
+        "Action (starts with, e.g. auth. or user.created)", [Optional(), Length(max=80)]
+    )
     incident = IntegerField("Incident id", [Optional(), NumberRange(min=1)])
     date_from = DateField("From", [Optional()])
     date_to = DateField("To", [Optional()])
 
     def to_filter(self) -> AuditFilter:
         return AuditFilter(
-            actor=(self.actor.data or "").strip(), action=(self.action.data or "").strip(),
-            incident_id=self.incident.data, date_from=self.date_from.data,
+            actor=(self.actor.data or "").strip(),
+            action=(self.action.data or "").strip(),
+            incident_id=self.incident.data,
+            date_from=self.date_from.data,
             date_to=self.date_to.data,
         )

@@ -34,22 +34,37 @@ def _filter() -> tuple[AuditFilterForm, AuditFilter, str]:
 @capability_required(Capability.VIEW_AUDIT)
 def events() -> str:
     form, flt, zone = _filter()
-    page = audit_log.search(get_session(), actor=current_user, flt=flt,
-                            page=request.args.get("page", 1, type=int), zone=zone,
-                            now=clock.utcnow())
+    page = audit_log.search(
+        get_session(),
+        actor=current_user,
+        flt=flt,
+        page=request.args.get("page", 1, type=int),
+        zone=zone,
+        now=clock.utcnow(),
+    )
     chain = audit_log.verify_report(get_session(), actor=current_user)
-    return render_template("audit/events.html", form=form, result=page, chain=chain,
-                           zone=zone, query=request.args.to_dict(flat=True))
+    return render_template(
+        "audit/events.html",
+        form=form,
+        result=page,
+        chain=chain,
+        zone=zone,
+        query=request.args.to_dict(flat=True),
+    )
 
 
 @bp.route("/export.csv")
 @capability_required(Capability.VIEW_AUDIT)
 def export_csv() -> Response:
     _form, flt, zone = _filter()
-    text = audit_log.export_csv(get_session(), actor=current_user, flt=flt, zone=zone,
-                                  now=clock.utcnow())
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=breachdesk-audit.csv"})
+    text = audit_log.export_csv(
+        get_session(), actor=current_user, flt=flt, zone=zone, now=clock.utcnow()
+    )
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=breachdesk-audit.csv"},
+    )
 
 
 @bp.route("/export.json")
@@ -57,9 +72,15 @@ def export_csv() -> Response:
 def export_json() -> Response:
     _form, flt, zone = _filter()
     document = audit_log.export_signed_json(
-        get_session(), actor=current_user, flt=flt, zone=zone, now=clock.utcnow(),
+        get_session(),
+        actor=current_user,
+        flt=flt,
+        zone=zone,
+        now=clock.utcnow(),
         signing_key=audit_log.signing_key(current_app.config["SECRET_KEY"]),
     )
-    return Response(json.dumps(document, indent=1, ensure_ascii=False),
-                    mimetype="application/json", headers={
-                        "Content-Disposition": "attachment; filename=breachdesk-audit.json"})
+    return Response(
+        json.dumps(document, indent=1, ensure_ascii=False),
+        mimetype="application/json",
+        headers={"Content-Disposition": "attachment; filename=breachdesk-audit.json"},
+    )

@@ -11,17 +11,25 @@ from wtforms.validators import Length
 
 
 class LoginForm(FlaskForm):
-    email = StringField("Email", [InputRequired(), Length(max=254)],
-                        render_kw={"autocomplete": "username", "autofocus": True})
-    password = PasswordField("Password", [InputRequired(), Length(max=256)],
-                             render_kw={"autocomplete": "current-password"})
+    email = StringField(
+        "Email",
+        [InputRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username", "autofocus": True},
+    )
+    password = PasswordField(
+        "Password",
+        [InputRequired(), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", [InputRequired()],
-                                     render_kw={"autocomplete": "current-password"})
+    current_password = PasswordField(
+        "Current password", [InputRequired()], render_kw={"autocomplete": "current-password"}
+    )
     new_password = PasswordField(
-        "New password (at least 12 characters)", [InputRequired(), Length(min=12, max=256)],
+        "New password (at least 12 characters)",
+        [InputRequired(), Length(min=12, max=256)],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -36,16 +44,19 @@ class LogoutForm(FlaskForm):
 
 
 class MfaCodeForm(FlaskForm):
-    code = StringField("6-digit code from your authenticator app, or a recovery code",
-                       [InputRequired(), Length(max=20)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                  "autofocus": True})
+    code = StringField(
+        "6-digit code from your authenticator app, or a recovery code",
+        [InputRequired(), Length(max=20)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True},
+    )
 
 
 class MfaEnrolForm(FlaskForm):
-    code = StringField("Enter the 6-digit code your app shows now",
-                       [InputRequired(), Length(max=12)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    code = StringField(
+        "Enter the 6-digit code your app shows now",
+        [InputRequired(), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
 
 
 class SessionRevokeForm(FlaskForm):

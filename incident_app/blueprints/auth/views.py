@@ -53,8 +53,12 @@ def login() -> str | Response:
     if form.validate_on_submit():
         try:
             user = auth.authenticate(
-                get_session(), email=form.email.data, password=form.password.data,
-                now=clock.utcnow(), **_limits(), remote_addr=request.remote_addr,
+                get_session(),
+                email=form.email.data,
+                password=form.password.data,
+                now=clock.utcnow(),
+                **_limits(),
+                remote_addr=request.remote_addr,
             )
         except auth.LoginFailed as error:
             form.form_errors.append(str(error))
@@ -66,15 +70,20 @@ def login() -> str | Response:
 
 
 def _limits() -> dict[str, int]:
-    return {"max_failures": current_app.config["LOGIN_MAX_FAILURES"],
-            "lock_minutes": current_app.config["LOGIN_LOCK_MINUTES"]}
+    return {
+        "max_failures": current_app.config["LOGIN_MAX_FAILURES"],
+        "lock_minutes": current_app.config["LOGIN_LOCK_MINUTES"],
+    }
 
 
 def _ask_second_factor(user: object) -> Response:
     next_url = _safe_next(request.args.get("next"))
     flask_session.clear()
-    flask_session["mfa_pending"] = {"uid": user.id, "at": clock.utcnow().timestamp(),
-                                    "next": next_url}
+    flask_session["mfa_pending"] = {
+        "uid": user.id,
+        "at": clock.utcnow().timestamp(),
+        "next": next_url,
+    }
     return redirect(url_for("auth.second_factor"))
 
 
@@ -88,9 +97,18 @@ def second_factor() -> str | Response:
     form = MfaCodeForm()
     if form.validate_on_submit():
         user = users.get_user(get_session(), pending["uid"])
-        ok = user.active and not _locked(user) and mfa.verify_second_factor(
-            get_session(), user=user, keyring=current_app.extensions["keyring"],
-            code=form.code.data, now=clock.utcnow(), **_limits())
+        ok = (
+            user.active
+            and not _locked(user)
+            and mfa.verify_second_factor(
+                get_session(),
+                user=user,
+                keyring=current_app.extensions["keyring"],
+                code=form.code.data,
+                now=clock.utcnow(),
+                **_limits(),
+            )
+        )
         if ok:
             return _start_session(user, mfa_verified=True, next_url=pending["next"])
         form.form_errors.append("That code is not valid. Try the current code again.")
@@ -101,13 +119,17 @@ def _locked(user: object) -> bool:
     return user.locked_until is not None and user.locked_until > clock.utcnow()
 
 
-def _start_session(user: object, *, mfa_verified: bool, next_url: str | None = None
-                   ) -> Response:
+def _start_session(user: object, *, mfa_verified: bool, next_url: str | None = None) -> Response:
     next_url = next_url or _safe_next(request.args.get("next"))
     flask_session.clear()
     token = auth.begin_session(
-        get_session(), user=user, now=clock.utcnow(), ip=request.remote_addr,
-        user_agent=request.user_agent.string, mfa_verified=mfa_verified)
+        get_session(),
+        user=user,
+        now=clock.utcnow(),
+        ip=request.remote_addr,
+        user_agent=request.user_agent.string,
+        mfa_verified=mfa_verified,
+    )
     login_user(user, remember=False)
     now = clock.utcnow().timestamp()
     flask_session["sid"] = token
@@ -119,8 +141,9 @@ def _start_session(user: object, *, mfa_verified: bool, next_url: str | None = N
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Response:
-    auth.record_logout(get_session(), actor=current_user, now=clock.utcnow(),
-                       token=flask_session.get("sid"))
+    auth.record_logout(
+        get_session(), actor=current_user, now=clock.utcnow(), token=flask_session.get("sid")
+    )
     logout_user()
     flask_session.clear()
     flash("You are signed out.", "info")
@@ -137,16 +160,21 @@ def mfa_setup() -> str | Response:
         return render_template("auth/mfa_setup.html", enabled=True, left=left, form=form)
     if form.validate_on_submit():
         try:
-            codes = mfa.confirm_enrolment(get_session(), actor=current_user, keyring=keyring,
-                                          code=form.code.data, now=clock.utcnow())
+            codes = mfa.confirm_enrolment(
+                get_session(),
+                actor=current_user,
+                keyring=keyring,
+                code=form.code.data,
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             return render_template("auth/mfa_codes.html", codes=codes)
     enrolment = mfa.current_enrolment(current_user, keyring) or mfa.begin_enrolment(
-        get_session(), actor=current_user, keyring=keyring, now=clock.utcnow())
-    return render_template("auth/mfa_setup.html", enabled=False, enrolment=enrolment,
-                           form=form)
+        get_session(), actor=current_user, keyring=keyring, now=clock.utcnow()
+    )
+    return render_template("auth/mfa_setup.html", enabled=False, enrolment=enrolment, form=form)
 
 
 @bp.route("/account/sessions")
@@ -154,8 +182,13 @@ def mfa_setup() -> str | Response:
 def session_list() -> str:
     records = sessions.list_active(get_session(), user=current_user)
     current = flask_session.get("sid")
-    return render_template("auth/sessions.html", records=records, current=current,
-                           is_current=sessions.is_current, form=SessionRevokeForm())
+    return render_template(
+        "auth/sessions.html",
+        records=records,
+        current=current,
+        is_current=sessions.is_current,
+        form=SessionRevokeForm(),
+    )
 
 
 @bp.route("/account/sessions/<session_id>/revoke", methods=["POST"])
@@ -164,8 +197,7 @@ def session_revoke(session_id: str) -> Response:
     form = SessionRevokeForm()
     if not form.validate_on_submit():
         abort(400)
-    sessions.revoke(get_session(), actor=current_user, session_id=session_id,
-                    now=clock.utcnow())
+    sessions.revoke(get_session(), actor=current_user, session_id=session_id, now=clock.utcnow())
     flash("That session was signed out.", "success")
     return redirect(url_for("auth.session_list"))
 
@@ -177,8 +209,11 @@ def change_password() -> str | Response:
     if form.validate_on_submit():
         try:
             user = users.change_password(
-                get_session(), actor=current_user, current_password=form.current_password.data,
-                new_password=form.new_password.data, now=clock.utcnow(),
+                get_session(),
+                actor=current_user,
+                current_password=form.current_password.data,
+                new_password=form.new_password.data,
+                now=clock.utcnow(),
                 keep_session=flask_session.get("sid"),
             )
         except ValidationFailed as error:

@@ -17,14 +17,21 @@ from wtforms.validators import Optional
 from incident_app.errors import ValidationFailed
 from incident_app.services.assessment import EXCEPTION_LABELS
 
-TRI_AGENT = [("", "Not yet determined"), ("yes", "Yes: the BA is our agent"),
-             ("no", "No: independent contractor")]
+TRI_AGENT = [
+    ("", "Not yet determined"),
+    ("yes", "Yes: the BA is our agent"),
+    ("no", "No: independent contractor"),
+]
 
 
 def _select(label: str, pairs: list[tuple[str, str]]) -> SelectField:
     # A missing or unknown choice reaches the engine, whose InvalidFacts names the field.
-    return SelectField(label, choices=[SelectChoice(v, text) for v, text in pairs],
-                       validate_choice=False, default="")
+    return SelectField(
+        label,
+        choices=[SelectChoice(v, text) for v, text in pairs],
+        validate_choice=False,
+        default="",
+    )
 
 
 class CalculatorForm(FlaskForm):
@@ -33,14 +40,17 @@ class CalculatorForm(FlaskForm):
 
     discovered_on = DateField("Date discovered", [Optional()])
     affected_total = IntegerField("Individuals affected", [InputRequired()])
-    residents = TextAreaField("Residents per state, one per line (e.g. TX=900)",
-                              render_kw={"rows": 4})
+    residents = TextAreaField(
+        "Residents per state, one per line (e.g. TX=900)", render_kw={"rows": 4}
+    )
     insufficient_contact_count = IntegerField(
         "Living individuals with insufficient or out-of-date contact information",
-        [Optional()], default=0,
+        [Optional()],
+        default=0,
     )
-    phi_secured = BooleanField("PHI was secured (NIST-conformant encryption, key not exposed, "
-                               "or destroyed)")
+    phi_secured = BooleanField(
+        "PHI was secured (NIST-conformant encryption, key not exposed, or destroyed)"
+    )
     exception = _select("Exception", [("", "None"), *EXCEPTION_LABELS.items()])
     low_probability_of_compromise = BooleanField(
         "A signed four-factor assessment shows a low probability of compromise"
@@ -48,9 +58,14 @@ class CalculatorForm(FlaskForm):
     ba_discovered_on = DateField("Business associate discovered it on", [Optional()])
     ba_is_agent = _select("Business associate acts as our agent?", TRI_AGENT)
     ba_notified_on = DateField("Business associate notified us on", [Optional()])
-    le_statement = _select("Law-enforcement delay statement", [
-        ("", "None"), ("written", "Written"), ("oral", "Oral"),
-    ])
+    le_statement = _select(
+        "Law-enforcement delay statement",
+        [
+            ("", "None"),
+            ("written", "Written"),
+            ("oral", "Oral"),
+        ],
+    )
     le_stated_on = DateField("Statement made on", [Optional()])
     le_delay_until = DateField("Delay until (the period stated)", [Optional()])
     le_written_received_on = DateField("Written statement followed on", [Optional()])
@@ -76,8 +91,9 @@ class CalculatorForm(FlaskForm):
                 continue
             state, _, number = line.partition("=")
             if not number.strip().isdigit():
-                raise ValidationFailed(f"Write each line as STATE=count, not {line.strip()!r}.",
-                                       field="residents")
+                raise ValidationFailed(
+                    f"Write each line as STATE=count, not {line.strip()!r}.", field="residents"
+                )
             counts[state.strip().upper()] = int(number)
         return counts
 

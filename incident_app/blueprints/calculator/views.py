@@ -29,5 +29,6 @@ def index() -> str:
             determination = obligations.what_if(actor=current_user, facts=form.to_facts())
         except ValidationFailed as error:
             show_on_form(form, error)
-    return render_template("calculator/index.html", form=form, determination=determination,
-                           kinds=KIND_LABELS)
+    return render_template(
+        "calculator/index.html", form=form, determination=determination, kinds=KIND_LABELS
+    )

@@ -47,16 +47,25 @@ def cost_chart(months: list[MonthTotal], currency: str) -> Chart | None:
         return round(TOP + PLOT_H * (1 - cents / top), 1)
 
     bars = tuple(
-        Bar(round(LEFT + step * (i + 0.5) - bar_w / 2, 1), y_of(m.cents), round(bar_w, 1),
-            round(TOP + PLOT_H - y_of(m.cents), 1), m.month, money(m.cents, currency),
-            money(m.cumulative_cents, currency))
+        Bar(
+            round(LEFT + step * (i + 0.5) - bar_w / 2, 1),
+            y_of(m.cents),
+            round(bar_w, 1),
+            round(TOP + PLOT_H - y_of(m.cents), 1),
+            m.month,
+            money(m.cents, currency),
+            money(m.cumulative_cents, currency),
+        )
         for i, m in enumerate(months)
     )
-    line = " ".join(f"{round(LEFT + step * (i + 0.5), 1)},{y_of(m.cumulative_cents)}"
-                    for i, m in enumerate(months))
+    line = " ".join(
+        f"{round(LEFT + step * (i + 0.5), 1)},{y_of(m.cumulative_cents)}"
+        for i, m in enumerate(months)
+    )
     ticks = tuple((y_of(top * k // 4), money(top * k // 4, currency)) for k in range(5))
-    return Chart(WIDTH, HEIGHT, bars, line, ticks, LEFT, TOP + PLOT_H,
-                 max(1, -(-len(months) // 12)))
+    return Chart(
+        WIDTH, HEIGHT, bars, line, ticks, LEFT, TOP + PLOT_H, max(1, -(-len(months) // 12))
+    )
 
 
 def nice_ceiling(cents: int) -> int:

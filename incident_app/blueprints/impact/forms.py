@@ -50,13 +50,18 @@ def upload_of(data: object) -> Upload | None:
 
 class CostForm(FlaskForm):
     category = SelectField("Category", choices=_choices(CostCategory))
-    basis = SelectField("Estimated or actual", choices=_choices(CostBasis),
-                        default=CostBasis.ACTUAL.value)
-    amount = StringField("Amount", [InputRequired("Enter the amount.")],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    basis = SelectField(
+        "Estimated or actual", choices=_choices(CostBasis), default=CostBasis.ACTUAL.value
+    )
+    amount = StringField(
+        "Amount",
+        [InputRequired("Enter the amount.")],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
     currency = StringField("Currency (ISO 4217)", [InputRequired(), Length(max=3)])
-    exchange_rate = StringField("Exchange rate (only for another currency)",
-                                [Optional(), Length(max=30)])
+    exchange_rate = StringField(
+        "Exchange rate (only for another currency)", [Optional(), Length(max=30)]
+    )
     spent_on = DateField("Date", [InputRequired("Give the date of the cost.")])
     vendor = StringField("Vendor", [Optional(), Length(max=200)])
     invoice_reference = StringField("Invoice number or link", [Optional(), Length(max=500)])
@@ -65,30 +70,41 @@ class CostForm(FlaskForm):
 
     def to_input(self) -> CostInput:
         return CostInput(
-            category=self.category.data, basis=self.basis.data, amount=self.amount.data or "",
-            currency=self.currency.data or "", exchange_rate=self.exchange_rate.data or "",
-            spent_on=self.spent_on.data, vendor=self.vendor.data or "",
+            category=self.category.data,
+            basis=self.basis.data,
+            amount=self.amount.data or "",
+            currency=self.currency.data or "",
+            exchange_rate=self.exchange_rate.data or "",
+            spent_on=self.spent_on.data,
+            vendor=self.vendor.data or "",
             invoice_reference=self.invoice_reference.data or "",
-            description=self.description.data or "")
+            description=self.description.data or "",
+        )
 
 
 class DisruptionForm(FlaskForm):
     kind = SelectField("What was disrupted", choices=_choices(DisruptionKind))
     system = StringField("System or process", [InputRequired(), Length(max=200)])
-    started_at = DateTimeLocalField("Down from", [InputRequired("Give the start.")],
-                                    format=DATETIME_FORMATS)
-    ended_at = DateTimeLocalField("Back up at (empty while still down)", [Optional()],
-                                  format=DATETIME_FORMATS)
+    started_at = DateTimeLocalField(
+        "Down from", [InputRequired("Give the start.")], format=DATETIME_FORMATS
+    )
+    ended_at = DateTimeLocalField(
+        "Back up at (empty while still down)", [Optional()], format=DATETIME_FORMATS
+    )
     claims_delayed_count = IntegerField("Claims held or delayed", [Optional()])
     claims_delayed_value = StringField("Value of those claims", [Optional(), Length(max=30)])
     notes = TextAreaField("Notes", [Optional(), Length(max=5000)])
 
     def to_input(self) -> DisruptionInput:
         return DisruptionInput(
-            kind=self.kind.data, system=self.system.data or "", started_at=self.started_at.data,
-            ended_at=self.ended_at.data, claims_delayed_count=self.claims_delayed_count.data,
+            kind=self.kind.data,
+            system=self.system.data or "",
+            started_at=self.started_at.data,
+            ended_at=self.ended_at.data,
+            claims_delayed_count=self.claims_delayed_count.data,
             claims_delayed_value=self.claims_delayed_value.data or "",
-            notes=self.notes.data or "")
+            notes=self.notes.data or "",
+        )
 
 
 class DeleteForm(FlaskForm):
@@ -97,21 +113,27 @@ class DeleteForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     ocr_code = SelectField("From OCR's “actions taken” list", choices=[])
-    title = StringField("Action (leave empty to use the OCR wording)",
-                        [Optional(), Length(max=300)])
+    title = StringField(
+        "Action (leave empty to use the OCR wording)", [Optional(), Length(max=300)]
+    )
     owner_id = SelectField("Owner", coerce=int, choices=[])
     due_on = DateField("Due", [InputRequired("Give the due date.")])
     details = TextAreaField("Details", [Optional(), Length(max=5000)])
 
     def set_choices(self, owners: list[tuple[int, str]]) -> None:
         self.ocr_code.choices = [SelectChoice("", "— written freely —")] + [
-            SelectChoice(code, label) for code, label in corrective_actions.ocr_actions().items()]
+            SelectChoice(code, label) for code, label in corrective_actions.ocr_actions().items()
+        ]
         self.owner_id.choices = [SelectChoice(value, label) for value, label in owners]
 
     def to_input(self) -> ActionInput:
-        return ActionInput(ocr_code=self.ocr_code.data or "", title=self.title.data or "",
-                           owner_id=self.owner_id.data, due_on=self.due_on.data,
-                           details=self.details.data or "")
+        return ActionInput(
+            ocr_code=self.ocr_code.data or "",
+            title=self.title.data or "",
+            owner_id=self.owner_id.data,
+            due_on=self.due_on.data,
+            details=self.details.data or "",
+        )
 
 
 class ActionStatusForm(FlaskForm):
@@ -120,8 +142,9 @@ class ActionStatusForm(FlaskForm):
     proof = FileField("Proof of completion")
 
     def to_change(self) -> StatusChange:
-        return StatusChange(status=self.status.data, note=self.note.data or "",
-                            proof=upload_of(self.proof.data))
+        return StatusChange(
+            status=self.status.data, note=self.note.data or "", proof=upload_of(self.proof.data)
+        )
 
 
 class TrainingForm(FlaskForm):
@@ -131,13 +154,17 @@ class TrainingForm(FlaskForm):
     attestation = FileField("Attestation file (optional)")
 
     def to_input(self) -> TrainingInput:
-        return TrainingInput(trainee=self.trainee.data or "", trained_on=self.trained_on.data,
-                             topic=self.topic.data or "")
+        return TrainingInput(
+            trainee=self.trainee.data or "",
+            trained_on=self.trained_on.data,
+            topic=self.topic.data or "",
+        )
 
 
 def _gap_field(family: SafeguardFamily) -> TextAreaField:
-    return TextAreaField(f"{family.label} ({family.citation}) — one gap per line",
-                         [Optional(), Length(max=20000)])
+    return TextAreaField(
+        f"{family.label} ({family.citation}) — one gap per line", [Optional(), Length(max=20000)]
+    )
 
 
 class ReviewForm(FlaskForm):
@@ -155,8 +182,10 @@ class ReviewForm(FlaskForm):
             getattr(self, f"gaps_{family.value}").data = "\n".join(gaps.get(family.value, []))
 
     def to_input(self) -> ReviewInput:
-        gaps = {f.value: (getattr(self, f"gaps_{f.value}").data or "").splitlines()
-                for f in SafeguardFamily}
+        gaps = {
+            f.value: (getattr(self, f"gaps_{f.value}").data or "").splitlines()
+            for f in SafeguardFamily
+        }
         texts = {name: getattr(self, name).data or "" for name in REVIEW_TEXTS}
         return ReviewInput(**texts, control_gaps=gaps)
 
@@ -176,15 +205,19 @@ class RangeForm(FlaskForm):
 
 
 class ImpactSettingsForm(FlaskForm):
-    currency = StringField("Reporting currency (ISO 4217, e.g. USD)",
-                           [InputRequired(), Length(min=3, max=3)])
+    currency = StringField(
+        "Reporting currency (ISO 4217, e.g. USD)", [InputRequired(), Length(min=3, max=3)]
+    )
     require_signed_review_to_close = BooleanField(
-        "An incident can close only with a signed post-incident review")
+        "An incident can close only with a signed post-incident review"
+    )
     require_proof_to_close_action = BooleanField(
-        "A corrective action can be marked done only with a proof file")
+        "A corrective action can be marked done only with a proof file"
+    )
 
     def to_settings(self) -> ImpactSettings:
         return ImpactSettings(
             currency=self.currency.data or "",
             require_signed_review_to_close=bool(self.require_signed_review_to_close.data),
-            require_proof_to_close_action=bool(self.require_proof_to_close_action.data))
+            require_proof_to_close_action=bool(self.require_proof_to_close_action.data),
+        )

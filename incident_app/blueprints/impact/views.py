@@ -56,13 +56,18 @@ def _helpers() -> dict[str, object]:
     def local_time(value: datetime | None) -> str:
         return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
 
-    return {"local_time": local_time, "money": impact.money, "families": list(SafeguardFamily),
-            "disruption_kinds": list(DisruptionKind)}
+    return {
+        "local_time": local_time,
+        "money": impact.money,
+        "families": list(SafeguardFamily),
+        "disruption_kinds": list(DisruptionKind),
+    }
 
 
 def _csv(text: str, name: str) -> Response:
-    return Response(text, mimetype=CSV_TYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        text, mimetype=CSV_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
 
 
 def _can_work(incident_id: int) -> bool:
@@ -74,16 +79,23 @@ def _can_work(incident_id: int) -> bool:
 # --- Impact tab: costs and disruption ----------------------------------------------------------
 
 
-def _impact_page(incident_id: int, *, cost_form: forms.CostForm | None = None,
-                 disruption_form: forms.DisruptionForm | None = None,
-                 status: int = 200) -> tuple[str, int]:
+def _impact_page(
+    incident_id: int,
+    *,
+    cost_form: forms.CostForm | None = None,
+    disruption_form: forms.DisruptionForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     figures = impact.incident_impact(get_session(), actor=current_user, incident_id=incident_id)
     return render_template(
-        "impact/incident.html", incident=figures.incident, figures=figures,
+        "impact/incident.html",
+        incident=figures.incident,
+        figures=figures,
         chart=chart.cost_chart(figures.months, figures.currency),
         cost_form=cost_form or forms.CostForm(currency=figures.currency),
         disruption_form=disruption_form or forms.DisruptionForm(),
-        delete_form=forms.DeleteForm(), can_work=_can_work(incident_id),
+        delete_form=forms.DeleteForm(),
+        can_work=_can_work(incident_id),
     ), status
 
 
@@ -99,9 +111,14 @@ def add_cost(incident_id: int) -> Response | tuple[str, int]:
     form = forms.CostForm()
     if form.validate_on_submit():
         try:
-            impact.record_cost(get_session(), actor=current_user, incident_id=incident_id,
-                               cost=form.to_input(), evidence=forms.upload_of(form.evidence.data),
-                               now=clock.utcnow())
+            impact.record_cost(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                cost=form.to_input(),
+                evidence=forms.upload_of(form.evidence.data),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -114,8 +131,13 @@ def add_cost(incident_id: int) -> Response | tuple[str, int]:
 @login_required
 def delete_cost(incident_id: int, cost_id: int) -> Response:
     if forms.DeleteForm().validate_on_submit():
-        impact.delete_cost(get_session(), actor=current_user, incident_id=incident_id,
-                           cost_id=cost_id, now=clock.utcnow())
+        impact.delete_cost(
+            get_session(),
+            actor=current_user,
+            incident_id=incident_id,
+            cost_id=cost_id,
+            now=clock.utcnow(),
+        )
         flash("Cost entry removed.", "success")
     return redirect(url_for("impact.incident_impact", incident_id=incident_id))
 
@@ -126,8 +148,13 @@ def add_disruption(incident_id: int) -> Response | tuple[str, int]:
     form = forms.DisruptionForm()
     if form.validate_on_submit():
         try:
-            impact.record_disruption(get_session(), actor=current_user, incident_id=incident_id,
-                                     disruption=form.to_input(), now=clock.utcnow())
+            impact.record_disruption(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                disruption=form.to_input(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -136,13 +163,19 @@ def add_disruption(incident_id: int) -> Response | tuple[str, int]:
     return _impact_page(incident_id, disruption_form=form, status=422)
 
 
-@bp.route("/incidents/<int:incident_id>/impact/disruptions/<int:disruption_id>/delete",
-          methods=["POST"])
+@bp.route(
+    "/incidents/<int:incident_id>/impact/disruptions/<int:disruption_id>/delete", methods=["POST"]
+)
 @login_required
 def delete_disruption(incident_id: int, disruption_id: int) -> Response:
     if forms.DeleteForm().validate_on_submit():
-        impact.delete_disruption(get_session(), actor=current_user, incident_id=incident_id,
-                                 disruption_id=disruption_id, now=clock.utcnow())
+        impact.delete_disruption(
+            get_session(),
+            actor=current_user,
+            incident_id=incident_id,
+            disruption_id=disruption_id,
+            now=clock.utcnow(),
+        )
         flash("Disruption removed.", "success")
     return redirect(url_for("impact.incident_impact", incident_id=incident_id))
 
@@ -150,55 +183,74 @@ def delete_disruption(incident_id: int, disruption_id: int) -> Response:
 @bp.route("/incidents/<int:incident_id>/impact/costs.csv")
 @login_required
 def costs_csv(incident_id: int) -> Response:
-    text = impact.costs_csv(get_session(), actor=current_user, incident_id=incident_id,
-                            now=clock.utcnow())
+    text = impact.costs_csv(
+        get_session(), actor=current_user, incident_id=incident_id, now=clock.utcnow()
+    )
     return _csv(text, f"costs-incident-{incident_id}.csv")
 
 
 @bp.route("/incidents/<int:incident_id>/impact/disruptions.csv")
 @login_required
 def disruptions_csv(incident_id: int) -> Response:
-    text = impact.disruptions_csv(get_session(), actor=current_user, incident_id=incident_id,
-                                  now=clock.utcnow())
+    text = impact.disruptions_csv(
+        get_session(), actor=current_user, incident_id=incident_id, now=clock.utcnow()
+    )
     return _csv(text, f"disruptions-incident-{incident_id}.csv")
 
 
 @bp.route("/incidents/<int:incident_id>/impact/files/<int:evidence_id>")
 @login_required
 def download(incident_id: int, evidence_id: int) -> Response:
-    evidence, data = impact.open_evidence(get_session(), actor=current_user,
-                                          incident_id=incident_id, evidence_id=evidence_id,
-                                          now=clock.utcnow())
-    return Response(data, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f'attachment; filename="{evidence.filename}"'})
+    evidence, data = impact.open_evidence(
+        get_session(),
+        actor=current_user,
+        incident_id=incident_id,
+        evidence_id=evidence_id,
+        now=clock.utcnow(),
+    )
+    return Response(
+        data,
+        mimetype="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{evidence.filename}"'},
+    )
 
 
 # --- Actions tab: corrective action plan and training ------------------------------------------
 
 
-def _actions_page(incident_id: int, *, action_form: forms.ActionForm | None = None,
-                  training_form: forms.TrainingForm | None = None,
-                  status_errors: dict[int, str] | None = None,
-                  status: int = 200) -> tuple[str, int]:
+def _actions_page(
+    incident_id: int,
+    *,
+    action_form: forms.ActionForm | None = None,
+    training_form: forms.TrainingForm | None = None,
+    status_errors: dict[int, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     session = get_session()
     incident = get_visible(session, actor=current_user, incident_id=incident_id)
     action_form = action_form or forms.ActionForm()
     action_form.set_choices(_owners(incident_id))
     return render_template(
-        "impact/actions.html", incident=incident, action_form=action_form,
+        "impact/actions.html",
+        incident=incident,
+        action_form=action_form,
         actions=corrective_actions.plan(session, actor=current_user, incident_id=incident_id),
-        training=corrective_actions.training_records(session, actor=current_user,
-                                                     incident_id=incident_id),
-        training_form=training_form or forms.TrainingForm(), status_form=forms.ActionStatusForm(),
-        status_errors=status_errors or {}, ocr_labels=corrective_actions.ocr_actions(),
+        training=corrective_actions.training_records(
+            session, actor=current_user, incident_id=incident_id
+        ),
+        training_form=training_form or forms.TrainingForm(),
+        status_form=forms.ActionStatusForm(),
+        status_errors=status_errors or {},
+        ocr_labels=corrective_actions.ocr_actions(),
         can_work=_can_work(incident_id),
         require_proof=get_organisation(session).require_proof_to_close_action,
     ), status
 
 
 def _owners(incident_id: int) -> list[tuple[int, str]]:
-    people = corrective_actions.owner_choices(get_session(), actor=current_user,
-                                              incident_id=incident_id)
+    people = corrective_actions.owner_choices(
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     return [(person.id, person.name) for person in people]
 
 
@@ -215,9 +267,13 @@ def add_action(incident_id: int) -> Response | tuple[str, int]:
     form.set_choices(_owners(incident_id))
     if form.validate_on_submit():
         try:
-            corrective_actions.create_action(get_session(), actor=current_user,
-                                             incident_id=incident_id, action=form.to_input(),
-                                             now=clock.utcnow())
+            corrective_actions.create_action(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                action=form.to_input(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -231,15 +287,20 @@ def add_action(incident_id: int) -> Response | tuple[str, int]:
 def action_status(incident_id: int, action_id: int) -> Response | tuple[str, int]:
     form = forms.ActionStatusForm()
     if not form.validate_on_submit():
-        return _actions_page(incident_id, status_errors={action_id: "Choose a status."},
-                             status=422)
+        return _actions_page(incident_id, status_errors={action_id: "Choose a status."}, status=422)
     try:
         row = corrective_actions.change_status(
-            get_session(), actor=current_user, incident_id=incident_id, action_id=action_id,
-            change=form.to_change(), now=clock.utcnow())
+            get_session(),
+            actor=current_user,
+            incident_id=incident_id,
+            action_id=action_id,
+            change=form.to_change(),
+            now=clock.utcnow(),
+        )
     except (ValidationFailed, InvalidTransition) as error:
-        return _actions_page(incident_id, status_errors={action_id: str(error)},
-                             status=error.status_code)
+        return _actions_page(
+            incident_id, status_errors={action_id: str(error)}, status=error.status_code
+        )
     flash(f"“{row.title}” is now {row.status.label.lower()}.", "success")
     return redirect(url_for("impact.actions", incident_id=incident_id))
 
@@ -251,9 +312,13 @@ def add_training(incident_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             corrective_actions.record_training(
-                get_session(), actor=current_user, incident_id=incident_id,
-                training=form.to_input(), attestation=forms.upload_of(form.attestation.data),
-                now=clock.utcnow())
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                training=form.to_input(),
+                attestation=forms.upload_of(form.attestation.data),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -270,8 +335,11 @@ def _review_form(incident_id: int) -> forms.ReviewForm:
     session = get_session()
     found = review.versions(session, actor=current_user, incident_id=incident_id)
     if not found:
-        return forms.ReviewForm(timeline_summary=review.draft_timeline_summary(
-            session, actor=current_user, incident_id=incident_id))
+        return forms.ReviewForm(
+            timeline_summary=review.draft_timeline_summary(
+                session, actor=current_user, incident_id=incident_id
+            )
+        )
     form = forms.ReviewForm(obj=found[0])
     form.fill_gaps(found[0].control_gaps)
     return form
@@ -284,9 +352,13 @@ def review_page(incident_id: int) -> Response | tuple[str, int]:
     form = forms.ReviewForm() if posted else _review_form(incident_id)
     if form.validate_on_submit():
         try:
-            saved = review.save_review(get_session(), actor=current_user,
-                                       incident_id=incident_id, review=form.to_input(),
-                                       now=clock.utcnow())
+            saved = review.save_review(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                review=form.to_input(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -299,9 +371,13 @@ def _review_template(incident_id: int, form: forms.ReviewForm, status: int) -> t
     session = get_session()
     incident = get_visible(session, actor=current_user, incident_id=incident_id)
     return render_template(
-        "impact/review.html", incident=incident, form=form, sign_form=forms.SignForm(),
+        "impact/review.html",
+        incident=incident,
+        form=form,
+        sign_form=forms.SignForm(),
         versions=review.versions(session, actor=current_user, incident_id=incident_id),
-        blockers=review.closure_blockers(session, incident), can_work=_can_work(incident_id),
+        blockers=review.closure_blockers(session, incident),
+        can_work=_can_work(incident_id),
         can_sign=can(current_user, Capability.SIGN_DETERMINATIONS),
     ), status
 
@@ -314,8 +390,13 @@ def sign_review(incident_id: int) -> Response | tuple[str, int]:
         flash("Choose the version to sign.", "error")
         return _review_template(incident_id, _review_form(incident_id), 422)
     try:
-        signed = review.sign_review(get_session(), actor=current_user, incident_id=incident_id,
-                                    number=form.number.data, now=clock.utcnow())
+        signed = review.sign_review(
+            get_session(),
+            actor=current_user,
+            incident_id=incident_id,
+            number=form.number.data,
+            now=clock.utcnow(),
+        )
     except (ValidationFailed, InvalidTransition) as error:
         flash(str(error), "error")
         return _review_template(incident_id, _review_form(incident_id), error.status_code)
@@ -326,11 +407,21 @@ def sign_review(incident_id: int) -> Response | tuple[str, int]:
 @bp.route("/incidents/<int:incident_id>/review/<int:number>.pdf")
 @login_required
 def review_pdf(incident_id: int, number: int) -> Response:
-    pdf = review.review_pdf(get_session(), actor=current_user, incident_id=incident_id,
-                            number=number, now=clock.utcnow())
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="post-incident-review-{incident_id}'
-                               f'-v{number}.pdf"'})
+    pdf = review.review_pdf(
+        get_session(),
+        actor=current_user,
+        incident_id=incident_id,
+        number=number,
+        now=clock.utcnow(),
+    )
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="post-incident-review-{incident_id}'
+            f'-v{number}.pdf"'
+        },
+    )
 
 
 # --- across incidents --------------------------------------------------------------------------
@@ -342,8 +433,9 @@ def summary() -> tuple[str, int]:
     form = forms.RangeForm(formdata=request.args)
     if not form.validate():
         return render_template("impact/summary.html", form=form, totals=None), 422
-    totals = impact.totals(get_session(), actor=current_user, date_from=form.date_from.data,
-                           date_to=form.date_to.data)
+    totals = impact.totals(
+        get_session(), actor=current_user, date_from=form.date_from.data, date_to=form.date_to.data
+    )
     return render_template("impact/summary.html", form=form, totals=totals), 200
 
 
@@ -352,9 +444,13 @@ def summary() -> tuple[str, int]:
 def summary_csv() -> Response:
     form = forms.RangeForm(formdata=request.args)
     valid = form.validate()
-    text = impact.totals_csv(get_session(), actor=current_user,
-                             date_from=form.date_from.data if valid else None,
-                             date_to=form.date_to.data if valid else None, now=clock.utcnow())
+    text = impact.totals_csv(
+        get_session(),
+        actor=current_user,
+        date_from=form.date_from.data if valid else None,
+        date_to=form.date_to.data if valid else None,
+        now=clock.utcnow(),
+    )
     return _csv(text, "impact-totals.csv")
 
 
@@ -364,8 +460,9 @@ def settings() -> Response | str:
     form = forms.ImpactSettingsForm(obj=get_organisation(get_session()))
     if form.validate_on_submit():
         try:
-            impact.update_settings(get_session(), actor=current_user,
-                                   settings=form.to_settings(), now=clock.utcnow())
+            impact.update_settings(
+                get_session(), actor=current_user, settings=form.to_settings(), now=clock.utcnow()
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:

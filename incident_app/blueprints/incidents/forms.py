@@ -81,8 +81,9 @@ def parse_state_counts(text: str) -> dict[str, int]:
             continue
         match = _STATE_LINE.match(line)
         if match is None:
-            raise ValidationError(f"Line {n} ({line.strip()!r}): write a state code and a "
-                                  "number, e.g. 'TX 120'.")
+            raise ValidationError(
+                f"Line {n} ({line.strip()!r}): write a state code and a number, e.g. 'TX 120'."
+            )
         state = match.group(1).upper()
         if state in counts:
             raise ValidationError(f"Line {n}: {state} appears twice.")
@@ -102,31 +103,38 @@ class FactsForm(FlaskForm):
     occurred_zone = StringField("Time zone of these times", [InputRequired(), Length(max=64)])
     discovered_on = DateField("Discovered on", [InputRequired()])
     discovered_by = _text("Discovered by (first non-culpable workforce member or agent)")
-    diligence_known_on = DateField("Would have been known with reasonable diligence on",
-                                   [Optional()])
+    diligence_known_on = DateField(
+        "Would have been known with reasonable diligence on", [Optional()]
+    )
     diligence_justification = TextAreaField("Justification", [Optional(), Length(max=5000)])
     breach_types = CheckboxesField("Type of breach", choices=_choices("breach_types"))
     breach_type_other = _text("Other type of breach (describe)", 300)
-    locations = CheckboxesField("Location of breached information",
-                                choices=_choices("locations"))
+    locations = CheckboxesField("Location of breached information", choices=_choices("locations"))
     location_other = _text("Other location (describe)", 300)
     phi_types = CheckboxesField("Type of PHI involved", choices=_choices("phi_types"))
-    safeguards = CheckboxesField("Safeguards in place before the breach",
-                                 choices=_choices("safeguards"))
+    safeguards = CheckboxesField(
+        "Safeguards in place before the breach", choices=_choices("safeguards")
+    )
     systems_involved = TextAreaField("Systems involved", [Optional(), Length(max=5000)])
-    affected_estimate = IntegerField("Estimated number of individuals affected",
-                                     [InputRequired(), NumberRange(min=0)], default=0)
-    state_estimates = TextAreaField("Estimated individuals per state (one per line, e.g. TX 120)",
-                                    [Optional(), Length(max=5000)])
+    affected_estimate = IntegerField(
+        "Estimated number of individuals affected", [InputRequired(), NumberRange(min=0)], default=0
+    )
+    state_estimates = TextAreaField(
+        "Estimated individuals per state (one per line, e.g. TX 120)",
+        [Optional(), Length(max=5000)],
+    )
     ba_involved = BooleanField("A business associate was involved")
     ba_name = _text("Business associate name")
     ba_contact = _text("Business associate contact", 300)
     ba_discovered_on = DateField("Business associate discovered it on", [Optional()])
     ba_notified_on = DateField("Business associate notified us on", [Optional()])
-    ba_is_agent = SelectField("Is the business associate our agent?",
-                              default="", choices=choices([
-                                  ("", "Not determined"), ("yes", "Yes (agent)"),
-                                  ("no", "No (independent contractor)")]))
+    ba_is_agent = SelectField(
+        "Is the business associate our agent?",
+        default="",
+        choices=choices(
+            [("", "Not determined"), ("yes", "Yes (agent)"), ("no", "No (independent contractor)")]
+        ),
+    )
 
     def validate_occurred_zone(self, field: StringField) -> None:
         _zone(field.data or "")
@@ -136,31 +144,50 @@ class FactsForm(FlaskForm):
 
     def fill_from(self, facts: IncidentFacts, zone: ZoneInfo) -> None:
         """Show stored facts (UTC times shown in the organisation's zone)."""
-        for name in ("title", "description", "how_found", "reported_by", "discovered_on",
-                     "discovered_by", "diligence_known_on", "diligence_justification",
-                     "breach_type_other", "location_other", "systems_involved",
-                     "affected_estimate", "ba_involved", "ba_name", "ba_contact",
-                     "ba_discovered_on", "ba_notified_on"):
+        for name in (
+            "title",
+            "description",
+            "how_found",
+            "reported_by",
+            "discovered_on",
+            "discovered_by",
+            "diligence_known_on",
+            "diligence_justification",
+            "breach_type_other",
+            "location_other",
+            "systems_involved",
+            "affected_estimate",
+            "ba_involved",
+            "ba_name",
+            "ba_contact",
+            "ba_discovered_on",
+            "ba_notified_on",
+        ):
             getattr(self, name).data = getattr(facts, name)
         for name in ("breach_types", "locations", "phi_types", "safeguards"):
             getattr(self, name).data = list(getattr(facts, name))
         for name in ("occurred_from", "occurred_to"):
             value = getattr(facts, name)
-            getattr(self, name).data = (value.astimezone(zone).replace(tzinfo=None)
-                                        if value else None)
+            getattr(self, name).data = (
+                value.astimezone(zone).replace(tzinfo=None) if value else None
+            )
         self.occurred_zone.data = zone.key
         self.state_estimates.data = "\n".join(
-            f"{state} {count}" for state, count in sorted(facts.state_estimates.items()))
+            f"{state} {count}" for state, count in sorted(facts.state_estimates.items())
+        )
         self.ba_is_agent.data = {True: "yes", False: "no"}.get(facts.ba_is_agent, "")
 
     def to_facts(self) -> IncidentFacts:
         zone = _zone(self.occurred_zone.data)
         return IncidentFacts(
-            title=self.title.data or "", description=self.description.data or "",
-            how_found=self.how_found.data or "", reported_by=self.reported_by.data or "",
+            title=self.title.data or "",
+            description=self.description.data or "",
+            how_found=self.how_found.data or "",
+            reported_by=self.reported_by.data or "",
             occurred_from=_aware(self.occurred_from.data, zone),
             occurred_to=_aware(self.occurred_to.data, zone),
-            discovered_on=self.discovered_on.data, discovered_by=self.discovered_by.data or "",
+            discovered_on=self.discovered_on.data,
+            discovered_by=self.discovered_by.data or "",
             diligence_known_on=self.diligence_known_on.data,
             diligence_justification=self.diligence_justification.data or "",
             breach_types=tuple(self.breach_types.data or ()),
@@ -172,8 +199,10 @@ class FactsForm(FlaskForm):
             systems_involved=self.systems_involved.data or "",
             affected_estimate=self.affected_estimate.data or 0,
             state_estimates=parse_state_counts(self.state_estimates.data),
-            ba_involved=bool(self.ba_involved.data), ba_name=self.ba_name.data or "",
-            ba_contact=self.ba_contact.data or "", ba_discovered_on=self.ba_discovered_on.data,
+            ba_involved=bool(self.ba_involved.data),
+            ba_name=self.ba_name.data or "",
+            ba_contact=self.ba_contact.data or "",
+            ba_discovered_on=self.ba_discovered_on.data,
             ba_notified_on=self.ba_notified_on.data,
             ba_is_agent={"yes": True, "no": False}.get(self.ba_is_agent.data),
         )
@@ -186,25 +215,37 @@ def _aware(value: datetime | None, zone: ZoneInfo) -> datetime | None:
 class StatementFields:
     """Law-enforcement statement fields (prefixed le_), shared by intake and the facts page."""
 
-    le_form = SelectField("Statement", default="", choices=choices([
-        ("", "No statement"), (StatementForm.ORAL.value, "Oral"),
-        (StatementForm.WRITTEN.value, "Written")]))
+    le_form = SelectField(
+        "Statement",
+        default="",
+        choices=choices(
+            [
+                ("", "No statement"),
+                (StatementForm.ORAL.value, "Oral"),
+                (StatementForm.WRITTEN.value, "Written"),
+            ]
+        ),
+    )
     le_official_name = _text("Official's name")
     le_agency = _text("Agency")
     le_contact = _text("Official's contact", 300)
     le_stated_on = DateField("Date of the statement", [Optional()])
     le_delay_until = DateField("Delay until (the period the statement specifies)", [Optional()])
-    le_written_received_on = DateField("Written confirmation received on (oral statements)",
-                                       [Optional()])
+    le_written_received_on = DateField(
+        "Written confirmation received on (oral statements)", [Optional()]
+    )
     le_notes = TextAreaField("What was said", [Optional(), Length(max=5000)])
 
     def to_statement(self) -> StatementInput | None:
         if not self.le_form.data or self.le_stated_on.data is None:
             return None
         return StatementInput(
-            form=StatementForm(self.le_form.data), official_name=self.le_official_name.data or "",
-            agency=self.le_agency.data or "", stated_on=self.le_stated_on.data,
-            contact=self.le_contact.data or "", delay_until=self.le_delay_until.data,
+            form=StatementForm(self.le_form.data),
+            official_name=self.le_official_name.data or "",
+            agency=self.le_agency.data or "",
+            stated_on=self.le_stated_on.data,
+            contact=self.le_contact.data or "",
+            delay_until=self.le_delay_until.data,
             written_received_on=self.le_written_received_on.data,
             notes=self.le_notes.data or "",
         )
@@ -221,8 +262,12 @@ class IntakeForm(FactsForm, StatementFields):
 class LawEnforcementForm(FlaskForm, StatementFields):
     """Add one more law-enforcement statement to an incident."""
 
-    le_form = SelectField("Statement", choices=choices([
-        (StatementForm.ORAL.value, "Oral"), (StatementForm.WRITTEN.value, "Written")]))
+    le_form = SelectField(
+        "Statement",
+        choices=choices(
+            [(StatementForm.ORAL.value, "Oral"), (StatementForm.WRITTEN.value, "Written")]
+        ),
+    )
     le_stated_on = DateField("Date of the statement", [InputRequired()])
 
 
@@ -233,14 +278,16 @@ class EvidenceForm(FlaskForm):
 
 class TransitionForm(FlaskForm):
     to = SelectField("Move to", choices=choices((s.value, s.label) for s in IncidentStatus))
-    reason = TextAreaField("Reason (required to reopen or to close as not a breach)",
-                           [Optional(), Length(max=5000)])
+    reason = TextAreaField(
+        "Reason (required to reopen or to close as not a breach)", [Optional(), Length(max=5000)]
+    )
 
 
 class MemberForm(FlaskForm):
     user_id = SelectField("Person", coerce=int, validate_choice=False, choices=[])
-    case_role = SelectField("Role on this case",
-                            choices=choices((r.value, r.label) for r in CaseRole))
+    case_role = SelectField(
+        "Role on this case", choices=choices((r.value, r.label) for r in CaseRole)
+    )
 
 
 class ButtonForm(FlaskForm):
@@ -249,13 +296,15 @@ class ButtonForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     occurred_at = DateTimeLocalField("When", [InputRequired()], format=DATETIME_FORMAT)
-    category = SelectField("Category",
-                           choices=choices((c.value, c.label) for c in ActionCategory))
+    category = SelectField("Category", choices=choices((c.value, c.label) for c in ActionCategory))
     text = TextAreaField("What was done", [InputRequired(), Length(max=5000)])
 
     def to_action(self, zone: ZoneInfo) -> ActionInput:
-        return ActionInput(occurred_at=self.occurred_at.data.replace(tzinfo=zone),
-                           category=ActionCategory(self.category.data), text=self.text.data)
+        return ActionInput(
+            occurred_at=self.occurred_at.data.replace(tzinfo=zone),
+            category=ActionCategory(self.category.data),
+            text=self.text.data,
+        )
 
 
 def _optional_int(value: object) -> int | None:
@@ -270,17 +319,25 @@ def _optional_int(value: object) -> int | None:
 class TaskForm(FlaskForm):
     title = StringField("Task", [InputRequired(), Length(max=300)])
     # Any id is accepted here: the service says clearly when the person is not a member.
-    assignee_id = SelectField("Assigned to", coerce=_optional_int, validate_choice=False,
-                              choices=[])
+    assignee_id = SelectField(
+        "Assigned to", coerce=_optional_int, validate_choice=False, choices=[]
+    )
     due_on = DateField("Due on", [Optional()])
-    status = SelectField("Status", default=TaskStatus.OPEN.value,
-                         choices=choices((s.value, s.label) for s in TaskStatus))
+    status = SelectField(
+        "Status",
+        default=TaskStatus.OPEN.value,
+        choices=choices((s.value, s.label) for s in TaskStatus),
+    )
     notes = TextAreaField("Notes", [Optional(), Length(max=5000)])
 
     def to_task(self) -> TaskInput:
-        return TaskInput(title=self.title.data or "", assignee_id=self.assignee_id.data,
-                         due_on=self.due_on.data, notes=self.notes.data or "",
-                         status=TaskStatus(self.status.data))
+        return TaskInput(
+            title=self.title.data or "",
+            assignee_id=self.assignee_id.data,
+            due_on=self.due_on.data,
+            notes=self.notes.data or "",
+            status=TaskStatus(self.status.data),
+        )
 
 
 class FilterForm(FlaskForm):
@@ -289,49 +346,76 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("Status", [Optional()],
-                         choices=choices([("", "Any")] + [(s.value, s.label)
-                                                          for s in IncidentStatus]))
-    breach_type = SelectField("Type", [Optional()],
-                              choices=[SelectChoice("", "Any"), *_choices("breach_types")])
+    status = SelectField(
+        "Status",
+        [Optional()],
+        choices=choices([("", "Any")] + [(s.value, s.label) for s in IncidentStatus]),
+    )
+    breach_type = SelectField(
+        "Type", [Optional()], choices=[SelectChoice("", "Any"), *_choices("breach_types")]
+    )
     discovered_from = DateField("Discovered from", [Optional()])
     discovered_to = DateField("to", [Optional()])
     due_within = IntegerField("Due within (days)", [Optional(), NumberRange(min=0, max=3650)])
     q = StringField("Search title and description", [Optional(), Length(max=200)])
-    sort = SelectField("Sort by", [Optional()], default="created_at", choices=choices([
-        ("created_at", "Opened"), ("reference", "Reference"), ("title", "Title"),
-        ("status", "Status"), ("discovered_on", "Discovered"), ("next_due", "Next deadline")]))
-    order = SelectField("Order", [Optional()], default="desc",
-                        choices=choices([("desc", "Descending"), ("asc", "Ascending")]))
+    sort = SelectField(
+        "Sort by",
+        [Optional()],
+        default="created_at",
+        choices=choices(
+            [
+                ("created_at", "Opened"),
+                ("reference", "Reference"),
+                ("title", "Title"),
+                ("status", "Status"),
+                ("discovered_on", "Discovered"),
+                ("next_due", "Next deadline"),
+            ]
+        ),
+    )
+    order = SelectField(
+        "Order",
+        [Optional()],
+        default="desc",
+        choices=choices([("desc", "Descending"), ("asc", "Ascending")]),
+    )
     page = IntegerField("Page", [Optional(), NumberRange(min=1)])
 
     def to_filters(self) -> ListFilters:
         return ListFilters(
             status=IncidentStatus(self.status.data) if self.status.data else None,
             breach_type=self.breach_type.data or None,
-            discovered_from=self.discovered_from.data, discovered_to=self.discovered_to.data,
-            due_within_days=self.due_within.data, text=self.q.data or "",
-            sort=self.sort.data or "created_at", descending=self.order.data != "asc",
+            discovered_from=self.discovered_from.data,
+            discovered_to=self.discovered_to.data,
+            due_within_days=self.due_within.data,
+            text=self.q.data or "",
+            sort=self.sort.data or "created_at",
+            descending=self.order.data != "asc",
             page=self.page.data or 1,
         )
 
 
 class TemplateForm(FlaskForm):
     name = StringField("Name", [InputRequired(), Length(max=200)])
-    breach_types = CheckboxesField("Seeded for these types of breach",
-                                   choices=_choices("breach_types"))
-    items = TextAreaField("Tasks, one per line: title | days until due (optional)",
-                          [InputRequired(), Length(max=20000)])
+    breach_types = CheckboxesField(
+        "Seeded for these types of breach", choices=_choices("breach_types")
+    )
+    items = TextAreaField(
+        "Tasks, one per line: title | days until due (optional)",
+        [InputRequired(), Length(max=20000)],
+    )
     active = BooleanField("Active", default=True)
 
     def validate_items(self, field: TextAreaField) -> None:
         parse_items(field.data)
 
     def to_template(self) -> TemplateInput:
-        return TemplateInput(name=self.name.data or "",
-                             breach_types=tuple(self.breach_types.data or ()),
-                             items=tuple(parse_items(self.items.data)),
-                             active=bool(self.active.data))
+        return TemplateInput(
+            name=self.name.data or "",
+            breach_types=tuple(self.breach_types.data or ()),
+            items=tuple(parse_items(self.items.data)),
+            active=bool(self.active.data),
+        )
 
 
 def parse_items(text: str) -> list[ItemInput]:
@@ -348,6 +432,6 @@ def parse_items(text: str) -> list[ItemInput]:
 
 
 def items_text(items: list) -> str:
-    return "\n".join(f"{i.title} | {i.due_days}" if i.due_days is not None else i.title
-                     for i in items)
-
+    return "\n".join(
+        f"{i.title} | {i.due_days}" if i.due_days is not None else i.title for i in items
+    )

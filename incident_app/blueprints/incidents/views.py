@@ -70,8 +70,12 @@ def _helpers() -> dict[str, object]:
         """A UTC timestamp in the organisation's zone, with the zone's abbreviation."""
         return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M %Z") if value else ""
 
-    return {"local_time": local_time, "ocr_labels": options.labels,
-            "state_names": options.state_names(), "zone_name": _zone().key}
+    return {
+        "local_time": local_time,
+        "ocr_labels": options.labels,
+        "state_names": options.state_names(),
+        "zone_name": _zone().key,
+    }
 
 
 def _today():  # noqa: ANN202 - a date
@@ -88,13 +92,13 @@ def index() -> str:
     page = None
     if form.validate():
         try:
-            page = incident_list.list_incidents(get_session(), actor=current_user,
-                                                filters=form.to_filters(), today=_today())
+            page = incident_list.list_incidents(
+                get_session(), actor=current_user, filters=form.to_filters(), today=_today()
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
     args = {k: v for k, v in request.args.items() if k != "page"}
-    return render_template("incidents/list.html", form=form, page=page, args=args,
-                           today=_today())
+    return render_template("incidents/list.html", form=form, page=page, args=args, today=_today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -102,15 +106,21 @@ def index() -> str:
 def new() -> str | Response:
     form = forms.IntakeForm()
     form.checklists.choices = forms.choices(
-        (t.id, t.name) for t in checklists.active_templates(get_session()))
+        (t.id, t.name) for t in checklists.active_templates(get_session())
+    )
     if request.method == "GET":
         form.occurred_zone.data = _zone().key
     if form.validate_on_submit():
         statement = form.to_statement()
         try:
             incident = incidents.open_incident(
-                get_session(), actor=current_user, facts=form.to_facts(), now=clock.utcnow(),
-                statements=[statement] if statement else [], checklist_ids=form.checklists.data)
+                get_session(),
+                actor=current_user,
+                facts=form.to_facts(),
+                now=clock.utcnow(),
+                statements=[statement] if statement else [],
+                checklist_ids=form.checklists.data,
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -127,12 +137,18 @@ def _overview(incident_id: int, status: int = 200) -> tuple[str, int]:
     incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.TransitionForm()
     form.to.choices = forms.choices(
-        (s.value, s.label) for s in incidents.allowed_transitions(incident))
+        (s.value, s.label) for s in incidents.allowed_transitions(incident)
+    )
     return render_template(
-        "incidents/detail.html", incident=incident, transition_form=form,
+        "incidents/detail.html",
+        incident=incident,
+        transition_form=form,
         can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
-        open_tasks=[t for t in tasks.tasks_of(session, actor=current_user,
-                                              incident_id=incident_id) if t.status.is_open],
+        open_tasks=[
+            t
+            for t in tasks.tasks_of(session, actor=current_user, incident_id=incident_id)
+            if t.status.is_open
+        ],
         recent=timeline.entries(session, actor=current_user, incident_id=incident_id)[-8:],
         today=_today(),
     ), status
@@ -153,8 +169,13 @@ def change_status(incident_id: int) -> Response | tuple[str, int]:
         return _overview(incident_id, 422)
     try:
         incident = incidents.transition(
-            get_session(), actor=current_user, incident_id=incident_id,
-            to=IncidentStatus(form.to.data), reason=form.reason.data or "", now=clock.utcnow())
+            get_session(),
+            actor=current_user,
+            incident_id=incident_id,
+            to=IncidentStatus(form.to.data),
+            reason=form.reason.data or "",
+            now=clock.utcnow(),
+        )
     except (InvalidTransition, ValidationFailed) as error:
         flash(str(error), "error")
         return _overview(incident_id, error.status_code)
@@ -172,16 +193,28 @@ def facts(incident_id: int) -> str | Response | tuple[str, int]:
         form.fill_from(IncidentFacts.of(incident), _zone())
     if form.validate_on_submit():
         try:
-            changes = incidents.update_facts(session, actor=current_user, incident_id=incident_id,
-                                             facts=form.to_facts(), now=clock.utcnow())
+            changes = incidents.update_facts(
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                facts=form.to_facts(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            flash(f"{len(changes)} fact(s) changed. Deadlines recalculated." if changes
-                  else "Nothing changed.", "success")
+            flash(
+                f"{len(changes)} fact(s) changed. Deadlines recalculated."
+                if changes
+                else "Nothing changed.",
+                "success",
+            )
             return redirect(url_for("incidents.facts", incident_id=incident_id))
     return render_template(
-        "incidents/facts.html", incident=incident, form=form, le_form=forms.LawEnforcementForm(),
+        "incidents/facts.html",
+        incident=incident,
+        form=form,
+        le_form=forms.LawEnforcementForm(),
         can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
     ), 422 if form.errors else 200
 
@@ -194,8 +227,13 @@ def add_statement(incident_id: int) -> str | Response | tuple[str, int]:
     le_form = forms.LawEnforcementForm()
     if le_form.validate_on_submit():
         try:
-            incidents.add_statement(session, actor=current_user, incident_id=incident_id,
-                                    statement=le_form.to_statement(), now=clock.utcnow())
+            incidents.add_statement(
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                statement=le_form.to_statement(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(le_form, error)
         else:
@@ -203,8 +241,9 @@ def add_statement(incident_id: int) -> str | Response | tuple[str, int]:
             return redirect(url_for("incidents.facts", incident_id=incident_id))
     form = forms.FactsForm(formdata=None)
     form.fill_from(IncidentFacts.of(incident), _zone())
-    return render_template("incidents/facts.html", incident=incident, form=form,
-                           le_form=le_form, can_work=True), 422
+    return render_template(
+        "incidents/facts.html", incident=incident, form=form, le_form=le_form, can_work=True
+    ), 422
 
 
 # --- team ----------------------------------------------------------------------------------
@@ -218,19 +257,28 @@ def team(incident_id: int) -> str | Response | tuple[str, int]:
     form = forms.MemberForm()
     form.user_id.choices = forms.choices(
         (u.id, f"{u.name} ({u.role.label})")
-        for u in incidents.team_candidates(session, actor=current_user, incident_id=incident_id))
+        for u in incidents.team_candidates(session, actor=current_user, incident_id=incident_id)
+    )
     if form.validate_on_submit():
         try:
             member = incidents.add_member(
-                session, actor=current_user, incident_id=incident_id, user_id=form.user_id.data,
-                case_role=CaseRole(form.case_role.data), now=clock.utcnow())
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                user_id=form.user_id.data,
+                case_role=CaseRole(form.case_role.data),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash(f"{member.user.name} is on the team.", "success")
             return redirect(url_for("incidents.team", incident_id=incident_id))
     return render_template(
-        "incidents/team.html", incident=incident, form=form, remove_form=forms.ButtonForm(),
+        "incidents/team.html",
+        incident=incident,
+        form=form,
+        remove_form=forms.ButtonForm(),
         members=incidents.team(session, actor=current_user, incident_id=incident_id),
         may_manage=incidents.may_manage_team(session, actor=current_user, incident=incident),
     ), 422 if form.errors else 200
@@ -242,8 +290,13 @@ def remove_member(incident_id: int, member_id: int) -> Response:
     incidents.get_incident(get_session(), actor=current_user, incident_id=incident_id)
     if forms.ButtonForm().validate_on_submit():
         try:
-            incidents.remove_member(get_session(), actor=current_user, incident_id=incident_id,
-                                    member_id=member_id, now=clock.utcnow())
+            incidents.remove_member(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                member_id=member_id,
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             flash(str(error), "error")
         else:
@@ -256,8 +309,9 @@ def remove_member(incident_id: int, member_id: int) -> Response:
 
 def _action_form_defaults(form: forms.ActionForm) -> None:
     if request.method == "GET":
-        form.occurred_at.data = clock.utcnow().astimezone(_zone()).replace(
-            tzinfo=None, second=0, microsecond=0)
+        form.occurred_at.data = (
+            clock.utcnow().astimezone(_zone()).replace(tzinfo=None, second=0, microsecond=0)
+        )
 
 
 @bp.route("/<int:incident_id>/timeline", methods=["GET", "POST"])
@@ -269,15 +323,22 @@ def timeline_page(incident_id: int) -> str | Response | tuple[str, int]:
     _action_form_defaults(form)
     if form.validate_on_submit():
         try:
-            timeline.log_action(session, actor=current_user, incident_id=incident_id,
-                                action=form.to_action(_zone()), now=clock.utcnow())
+            timeline.log_action(
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                action=form.to_action(_zone()),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Action logged.", "success")
             return redirect(url_for("incidents.timeline_page", incident_id=incident_id))
     return render_template(
-        "incidents/timeline.html", incident=incident, form=form,
+        "incidents/timeline.html",
+        incident=incident,
+        form=form,
         items=timeline.entries(session, actor=current_user, incident_id=incident_id),
         can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
     ), 422 if form.errors else 200
@@ -288,23 +349,34 @@ def timeline_page(incident_id: int) -> str | Response | tuple[str, int]:
 def correct_entry(incident_id: int, entry_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
     incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
-    old = timeline.get_action(session, actor=current_user, incident_id=incident_id,
-                              entry_id=entry_id)
-    form = forms.ActionForm(data={
-        "occurred_at": old.occurred_at.astimezone(_zone()).replace(tzinfo=None),
-        "category": old.category.value if old.category else "other", "text": old.text})
+    old = timeline.get_action(
+        session, actor=current_user, incident_id=incident_id, entry_id=entry_id
+    )
+    form = forms.ActionForm(
+        data={
+            "occurred_at": old.occurred_at.astimezone(_zone()).replace(tzinfo=None),
+            "category": old.category.value if old.category else "other",
+            "text": old.text,
+        }
+    )
     if form.validate_on_submit():
         try:
-            timeline.log_action(session, actor=current_user, incident_id=incident_id,
-                                action=form.to_action(_zone()), now=clock.utcnow(),
-                                corrects_id=entry_id)
+            timeline.log_action(
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                action=form.to_action(_zone()),
+                now=clock.utcnow(),
+                corrects_id=entry_id,
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Correction logged; the old entry is shown struck through.", "success")
             return redirect(url_for("incidents.timeline_page", incident_id=incident_id))
-    return render_template("incidents/correct.html", incident=incident, form=form,
-                           old=old), 422 if form.errors else 200
+    return render_template(
+        "incidents/correct.html", incident=incident, form=form, old=old
+    ), 422 if form.errors else 200
 
 
 # --- tasks ---------------------------------------------------------------------------------
@@ -314,8 +386,9 @@ def _task_form(incident_id: int, **kwargs: object) -> forms.TaskForm:
     form = forms.TaskForm(**kwargs)
     members = incidents.team(get_session(), actor=current_user, incident_id=incident_id)
     form.assignee_id.choices = forms.choices(
-        [("", "Unassigned")] + [(m.user_id, f"{m.user.name} ({m.case_role.label})")
-                                for m in members])
+        [("", "Unassigned")]
+        + [(m.user_id, f"{m.user.name} ({m.case_role.label})") for m in members]
+    )
     return form
 
 
@@ -327,15 +400,23 @@ def task_list(incident_id: int) -> str | Response | tuple[str, int]:
     form = _task_form(incident_id)
     if form.validate_on_submit():
         try:
-            tasks.create_task(session, actor=current_user, incident_id=incident_id,
-                              task=form.to_task(), now=clock.utcnow())
+            tasks.create_task(
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                task=form.to_task(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Task added.", "success")
             return redirect(url_for("incidents.task_list", incident_id=incident_id))
     return render_template(
-        "incidents/tasks.html", incident=incident, form=form, done_form=forms.ButtonForm(),
+        "incidents/tasks.html",
+        incident=incident,
+        form=form,
+        done_form=forms.ButtonForm(),
         tasks=tasks.tasks_of(session, actor=current_user, incident_id=incident_id),
         can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
         today=_today(),
@@ -351,15 +432,22 @@ def task_edit(incident_id: int, task_id: int) -> str | Response | tuple[str, int
     form = _task_form(incident_id, obj=task)
     if form.validate_on_submit():
         try:
-            tasks.update_task(session, actor=current_user, incident_id=incident_id,
-                              task_id=task_id, task=form.to_task(), now=clock.utcnow())
+            tasks.update_task(
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                task_id=task_id,
+                task=form.to_task(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Task saved.", "success")
             return redirect(url_for("incidents.task_list", incident_id=incident_id))
-    return render_template("incidents/task_edit.html", incident=incident, task=task,
-                           form=form), 422 if form.errors else 200
+    return render_template(
+        "incidents/task_edit.html", incident=incident, task=task, form=form
+    ), 422 if form.errors else 200
 
 
 @bp.route("/<int:incident_id>/tasks/<int:task_id>/done", methods=["POST"])
@@ -368,11 +456,20 @@ def task_done(incident_id: int, task_id: int) -> Response:
     session = get_session()
     task = tasks.get_task(session, actor=current_user, incident_id=incident_id, task_id=task_id)
     if forms.ButtonForm().validate_on_submit():
-        tasks.update_task(session, actor=current_user, incident_id=incident_id, task_id=task_id,
-                          task=tasks.TaskInput(title=task.title, assignee_id=task.assignee_id,
-                                               due_on=task.due_on, notes=task.notes,
-                                               status=tasks.TaskStatus.DONE),
-                          now=clock.utcnow())
+        tasks.update_task(
+            session,
+            actor=current_user,
+            incident_id=incident_id,
+            task_id=task_id,
+            task=tasks.TaskInput(
+                title=task.title,
+                assignee_id=task.assignee_id,
+                due_on=task.due_on,
+                notes=task.notes,
+                status=tasks.TaskStatus.DONE,
+            ),
+            now=clock.utcnow(),
+        )
         flash(f"Task completed: {task.title}", "success")
     return redirect(url_for("incidents.task_list", incident_id=incident_id))
 
@@ -381,8 +478,9 @@ def task_done(incident_id: int, task_id: int) -> Response:
 
 
 def _evidence_limit() -> int:
-    return int(current_app.config.get("EVIDENCE_MAX_BYTES")
-               or current_app.config["MAX_CONTENT_LENGTH"])
+    return int(
+        current_app.config.get("EVIDENCE_MAX_BYTES") or current_app.config["MAX_CONTENT_LENGTH"]
+    )
 
 
 @bp.route("/<int:incident_id>/evidence", methods=["GET", "POST"])
@@ -392,25 +490,39 @@ def evidence_list(incident_id: int) -> str | Response | tuple[str, int]:
     incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.EvidenceForm()
     if form.validate_on_submit():
-        upload = evidence.Upload(filename=form.file.data.filename or "",
-                                 stream=form.file.data.stream)
+        upload = evidence.Upload(
+            filename=form.file.data.filename or "", stream=form.file.data.stream
+        )
         try:
             result = evidence.upload_evidence(
-                session, actor=current_user, incident_id=incident_id, upload=upload,
-                description=form.description.data or "", now=clock.utcnow(),
-                store=storage.current_store(), max_bytes=_evidence_limit())
+                session,
+                actor=current_user,
+                incident_id=incident_id,
+                upload=upload,
+                description=form.description.data or "",
+                now=clock.utcnow(),
+                store=storage.current_store(),
+                max_bytes=_evidence_limit(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            flash(f"{result.evidence.filename} is already on this incident (same SHA-256); "
-                  "the upload was logged." if result.duplicate
-                  else f"{result.evidence.filename} added.", "success")
+            flash(
+                f"{result.evidence.filename} is already on this incident (same SHA-256); "
+                "the upload was logged."
+                if result.duplicate
+                else f"{result.evidence.filename} added.",
+                "success",
+            )
             return redirect(url_for("incidents.evidence_list", incident_id=incident_id))
     return render_template(
-        "incidents/evidence.html", incident=incident, form=form,
+        "incidents/evidence.html",
+        incident=incident,
+        form=form,
         files=evidence.evidence_of(session, actor=current_user, incident_id=incident_id),
         can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
-        limit_mb=_evidence_limit() / 1024 / 1024, allowed=sorted(evidence.ALLOWED),
+        limit_mb=_evidence_limit() / 1024 / 1024,
+        allowed=sorted(evidence.ALLOWED),
     ), 422 if form.errors else 200
 
 
@@ -418,12 +530,18 @@ def evidence_list(incident_id: int) -> str | Response | tuple[str, int]:
 @login_required
 def evidence_download(incident_id: int, evidence_id: int) -> Response:
     item, chunks = evidence.open_download(
-        get_session(), actor=current_user, incident_id=incident_id, evidence_id=evidence_id,
-        now=clock.utcnow(), store=storage.current_store())
+        get_session(),
+        actor=current_user,
+        incident_id=incident_id,
+        evidence_id=evidence_id,
+        now=clock.utcnow(),
+        store=storage.current_store(),
+    )
     response = Response(stream_with_context(chunks), mimetype=item.content_type)
     fallback = item.filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
     response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(item.filename)}")
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(item.filename)}"
+    )
     response.headers["Content-Length"] = str(item.size_bytes)
     return response
 
@@ -434,8 +552,10 @@ def evidence_download(incident_id: int, evidence_id: int) -> Response:
 @bp.route("/checklists")
 @capability_required(Capability.MANAGE_SETTINGS)
 def checklist_list() -> str:
-    return render_template("incidents/checklists.html",
-                           templates=checklists.list_templates(get_session(), actor=current_user))
+    return render_template(
+        "incidents/checklists.html",
+        templates=checklists.list_templates(get_session(), actor=current_user),
+    )
 
 
 @bp.route("/checklists/new", methods=["GET", "POST"], defaults={"template_id": None})
@@ -443,20 +563,35 @@ def checklist_list() -> str:
 @capability_required(Capability.MANAGE_SETTINGS)
 def checklist_edit(template_id: int | None) -> str | Response | tuple[str, int]:
     session = get_session()
-    template = (checklists.get_template(session, actor=current_user, template_id=template_id)
-                if template_id else None)
+    template = (
+        checklists.get_template(session, actor=current_user, template_id=template_id)
+        if template_id
+        else None
+    )
     form = forms.TemplateForm()
     if request.method == "GET" and template is not None:
-        form.process(data={"name": template.name, "breach_types": template.breach_types,
-                           "items": forms.items_text(template.items), "active": template.active})
+        form.process(
+            data={
+                "name": template.name,
+                "breach_types": template.breach_types,
+                "items": forms.items_text(template.items),
+                "active": template.active,
+            }
+        )
     if form.validate_on_submit():
         try:
-            saved = checklists.save_template(session, actor=current_user, template_id=template_id,
-                                             values=form.to_template(), now=clock.utcnow())
+            saved = checklists.save_template(
+                session,
+                actor=current_user,
+                template_id=template_id,
+                values=form.to_template(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash(f"Checklist “{saved.name}” saved.", "success")
             return redirect(url_for("incidents.checklist_list"))
-    return render_template("incidents/checklist_edit.html", form=form,
-                           template=template), 422 if form.errors else 200
+    return render_template(
+        "incidents/checklist_edit.html", form=form, template=template
+    ), 422 if form.errors else 200

@@ -38,8 +38,9 @@ class GenerateForm(FlaskForm):
 
     def to_request(self) -> LetterRequest:
         lines = tuple((self.recipient_address.data or "").splitlines())
-        return LetterRequest(self.obligation_id.data, self.template_name.data,
-                             self.recipient_name.data or "", lines)
+        return LetterRequest(
+            self.obligation_id.data, self.template_name.data, self.recipient_name.data or "", lines
+        )
 
 
 class ChangesForm(FlaskForm):
@@ -48,14 +49,19 @@ class ChangesForm(FlaskForm):
 
 class WordingForm(FlaskForm):
     what_happened = TextAreaField("What happened (plain language)", [Length(max=5000)])
-    phi_types = TextAreaField("Types of information involved (empty: the PHI types on the "
-                              "Facts tab)")
+    phi_types = TextAreaField(
+        "Types of information involved (empty: the PHI types on the Facts tab)"
+    )
     steps_for_individuals = TextAreaField("Steps individuals should take")
     what_we_are_doing = TextAreaField("What we are doing")
     media_contact = StringField("Media contact (name, phone, email)", [Length(max=300)])
-    covered_entity_type = SelectField("Type of covered entity (HHS portal)", choices=[
-        SelectChoice(name, name)  # type: ignore[attr-defined]
-        for name in ("Healthcare Provider", "Health Plan", "Healthcare Clearinghouse")])
+    covered_entity_type = SelectField(
+        "Type of covered entity (HHS portal)",
+        choices=[
+            SelectChoice(name, name)  # type: ignore[attr-defined]
+            for name in ("Healthcare Provider", "Health Plan", "Healthcare Clearinghouse")
+        ],
+    )
     contact_phone = StringField("Contact phone for the HHS portal", [Length(max=40)])
     posting_start = DateField("Substitute notice: posting starts", [Optional()])
     posting_end = DateField("Substitute notice: posting ends", [Optional()])
@@ -67,11 +73,17 @@ class WordingForm(FlaskForm):
     es_what_we_are_doing = TextAreaField("Qué estamos haciendo")
 
     def fill_from(self, wording: Any) -> None:
-        for name in ("what_happened", "media_contact", "covered_entity_type", "contact_phone",
-                     "posting_start", "posting_end", "toll_free_active_until"):
+        for name in (
+            "what_happened",
+            "media_contact",
+            "covered_entity_type",
+            "contact_phone",
+            "posting_start",
+            "posting_end",
+            "toll_free_active_until",
+        ):
             getattr(self, name).data = getattr(wording, name)
-        for name in ("phi_types", "steps_for_individuals", "what_we_are_doing",
-                     "substitute_areas"):
+        for name in ("phi_types", "steps_for_individuals", "what_we_are_doing", "substitute_areas"):
             getattr(self, name).data = "\n".join(getattr(wording, name) or [])
         spanish = wording.spanish or {}
         self.es_what_happened.data = spanish.get("what_happened", "")
@@ -80,8 +92,13 @@ class WordingForm(FlaskForm):
 
 
 class SentForm(FlaskForm):
-    method = SelectField("Method", choices=[SelectChoice(m.value, m.label)  # type: ignore[attr-defined]
-                                            for m in NoticeMethod])
+    method = SelectField(
+        "Method",
+        choices=[
+            SelectChoice(m.value, m.label)  # type: ignore[attr-defined]
+            for m in NoticeMethod
+        ],
+    )
     sent_on = DateField("Sent on", [InputRequired()])
     outlets = TextAreaField("Outlets (press release; one per line)", [Length(max=2000)])
     transaction_number = StringField("HHS portal transaction number", [Length(max=64)])
@@ -91,10 +108,12 @@ class SentForm(FlaskForm):
 
     def to_notice(self) -> NoticeInput:
         return NoticeInput(
-            method=NoticeMethod(self.method.data), sent_on=self.sent_on.data,
+            method=NoticeMethod(self.method.data),
+            sent_on=self.sent_on.data,
             outlets=tuple((self.outlets.data or "").splitlines()),
             transaction_number=self.transaction_number.data or "",
-            posting_start=self.posting_start.data, posting_end=self.posting_end.data,
+            posting_start=self.posting_start.data,
+            posting_end=self.posting_end.data,
             notes=self.notes.data or "",
         )
 
@@ -106,5 +125,6 @@ class ProofForm(FlaskForm):
 
     def to_upload(self) -> ProofUpload:
         upload = self.file.data
-        return ProofUpload(upload.filename or "", upload.mimetype or "", upload.stream,
-                           self.description.data or "")
+        return ProofUpload(
+            upload.filename or "", upload.mimetype or "", upload.stream, self.description.data or ""
+        )

@@ -37,8 +37,9 @@ PDF_TYPE = "application/pdf"
 def _incident_visible() -> None:
     """Every letters URL answers 404 to a non-member first, whatever the form holds."""
     if current_user.is_authenticated and request.view_args:
-        letter_workflow.require_visible(get_session(), actor=current_user,
-                                        incident_id=request.view_args["incident_id"])
+        letter_workflow.require_visible(
+            get_session(), actor=current_user, incident_id=request.view_args["incident_id"]
+        )
 
 
 def _back(incident_id: int, letter_id: int | None = None) -> Response:
@@ -48,19 +49,30 @@ def _back(incident_id: int, letter_id: int | None = None) -> Response:
 
 
 def _attachment(data: bytes, name: str, mimetype: str) -> Response:
-    return Response(data, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.route("/")
 @login_required
 def index(incident_id: int) -> str:
     incident, groups = letter_workflow.letters_overview(
-        get_session(), actor=current_user, incident_id=incident_id)
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     return render_template(
-        "letters/index.html", incident=incident, groups=groups,
+        "letters/index.html",
+        incident=incident,
+        groups=groups,
         notice_rows=notices.notices_of(get_session(), incident),
-        form=forms.GenerateForm(), addressed=ADDRESSED_TEMPLATES)
+        form=forms.GenerateForm(),
+        addressed=ADDRESSED_TEMPLATES,
+    )
 
 
 @bp.route("/generate", methods=["POST"])
@@ -71,8 +83,13 @@ def generate(incident_id: int) -> Response:
         flash("Choose an obligation and a letter.", "error")
         return _back(incident_id)
     try:
-        letter = letter_workflow.generate(get_session(), actor=current_user, now=clock.utcnow(),
-                                          incident_id=incident_id, request=form.to_request())
+        letter = letter_workflow.generate(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            request=form.to_request(),
+        )
     except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
         flash(f"Nothing was generated: {error}", "error")
         return _back(incident_id)
@@ -83,18 +100,27 @@ def generate(incident_id: int) -> Response:
 @bp.route("/wording", methods=["GET", "POST"])
 @login_required
 def wording(incident_id: int) -> str | Response:
-    incident, current = letter_workflow.wording_of(get_session(), actor=current_user,
-                                                   incident_id=incident_id)
+    incident, current = letter_workflow.wording_of(
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     form = forms.WordingForm()
     if form.validate_on_submit():
         try:
-            letter_workflow.save_wording(get_session(), actor=current_user, now=clock.utcnow(),
-                                         incident_id=incident_id, values=form.data)
+            letter_workflow.save_wording(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                values=form.data,
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            flash("Notice wording saved. Letters printed from the old wording must be "
-                  "generated again.", "success")
+            flash(
+                "Notice wording saved. Letters printed from the old wording must be "
+                "generated again.",
+                "success",
+            )
             return _back(incident_id)
     elif not form.is_submitted():
         form.fill_from(current)
@@ -104,21 +130,40 @@ def wording(incident_id: int) -> str | Response:
 @bp.route("/<int:letter_id>")
 @login_required
 def detail(incident_id: int, letter_id: int) -> str:
-    page = letter_workflow.letter_page(get_session(), actor=current_user, now=clock.utcnow(),
-                                       incident_id=incident_id, letter_id=letter_id)
-    rows = [row for row in notices.notices_of(get_session(), page.letter.incident)
-            if row.notice.letter_id == letter_id]
+    page = letter_workflow.letter_page(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        letter_id=letter_id,
+    )
+    rows = [
+        row
+        for row in notices.notices_of(get_session(), page.letter.incident)
+        if row.notice.letter_id == letter_id
+    ]
     return render_template(
-        "letters/detail.html", incident=page.letter.incident, page=page, notice_rows=rows,
-        button=forms.ButtonForm(), changes_form=forms.ChangesForm(), sent_form=forms.SentForm(),
-        proof_form=forms.ProofForm())
+        "letters/detail.html",
+        incident=page.letter.incident,
+        page=page,
+        notice_rows=rows,
+        button=forms.ButtonForm(),
+        changes_form=forms.ChangesForm(),
+        sent_form=forms.SentForm(),
+        proof_form=forms.ProofForm(),
+    )
 
 
 def _review_step(incident_id: int, letter_id: int, step: str, message: str) -> Response:
     action = getattr(letter_workflow, step)
     try:
-        action(get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
-               letter_id=letter_id)
+        action(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+        )
     except (ValidationFailed, InvalidTransition, LetterIntegrityFailed) as error:
         flash(str(error), "error")
     else:
@@ -139,8 +184,12 @@ def submit(incident_id: int, letter_id: int) -> Response:
 def approve(incident_id: int, letter_id: int) -> Response:
     if not forms.ButtonForm().validate_on_submit():
         return _back(incident_id, letter_id)
-    return _review_step(incident_id, letter_id, "approve",
-                        "Approved. The approval is bound to this version's SHA-256.")
+    return _review_step(
+        incident_id,
+        letter_id,
+        "approve",
+        "Approved. The approval is bound to this version's SHA-256.",
+    )
 
 
 @bp.route("/<int:letter_id>/changes", methods=["POST"])
@@ -151,9 +200,14 @@ def request_changes(incident_id: int, letter_id: int) -> Response:
         flash("Say what has to change.", "error")
         return _back(incident_id, letter_id)
     try:
-        letter_workflow.request_changes(get_session(), actor=current_user, now=clock.utcnow(),
-                                        incident_id=incident_id, letter_id=letter_id,
-                                        comment=form.comment.data)
+        letter_workflow.request_changes(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+            comment=form.comment.data,
+        )
     except (ValidationFailed, InvalidTransition) as error:
         flash(str(error), "error")
     else:
@@ -169,8 +223,14 @@ def mark_sent(incident_id: int, letter_id: int) -> Response:
         flash("Enter the method and a valid sent date.", "error")
         return _back(incident_id, letter_id)
     try:
-        notices.mark_sent(get_session(), actor=current_user, now=clock.utcnow(),
-                          incident_id=incident_id, letter_id=letter_id, notice=form.to_notice())
+        notices.mark_sent(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+            notice=form.to_notice(),
+        )
     except (ValidationFailed, InvalidTransition) as error:
         flash(f"Not recorded: {error}", "error")
     else:
@@ -183,8 +243,13 @@ def mark_sent(incident_id: int, letter_id: int) -> Response:
 def download(incident_id: int, letter_id: int, version_id: int) -> Response:
     try:
         name, data = letter_workflow.download(
-            get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
-            letter_id=letter_id, version_id=version_id)
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+            version_id=version_id,
+        )
     except LetterIntegrityFailed as error:
         flash(str(error), "error")
         return _back(incident_id, letter_id)
@@ -195,23 +260,32 @@ def download(incident_id: int, letter_id: int, version_id: int) -> Response:
 @login_required
 def compare(incident_id: int, letter_id: int) -> str | Response:
     try:
-        comparison = letter_workflow.compare(get_session(), actor=current_user,
-                                             now=clock.utcnow(), incident_id=incident_id,
-                                             letter_id=letter_id)
+        comparison = letter_workflow.compare(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+        )
     except (InvalidTransition, LetterIntegrityFailed) as error:
         flash(str(error), "error")
         return _back(incident_id, letter_id)
-    return render_template("letters/compare.html", incident=comparison.letter.incident,
-                           comparison=comparison)
+    return render_template(
+        "letters/compare.html", incident=comparison.letter.incident, comparison=comparison
+    )
 
 
 @bp.route("/<int:letter_id>/hhs.json")
 @login_required
 def hhs_json(incident_id: int, letter_id: int) -> Response:
-    text = letter_workflow.hhs_json(get_session(), actor=current_user, now=clock.utcnow(),
-                                    incident_id=incident_id, letter_id=letter_id)
-    return _attachment(text.encode("utf-8"), f"hhs-portal-{letter_id}.json",
-                       "application/json")
+    text = letter_workflow.hhs_json(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        letter_id=letter_id,
+    )
+    return _attachment(text.encode("utf-8"), f"hhs-portal-{letter_id}.json", "application/json")
 
 
 @bp.route("/<int:letter_id>/notices/<int:notice_id>/proofs", methods=["POST"])
@@ -222,9 +296,14 @@ def attach_proof(incident_id: int, letter_id: int, notice_id: int) -> Response:
         flash("Choose a proof file.", "error")
         return _back(incident_id, letter_id)
     try:
-        notices.attach_proof(get_session(), actor=current_user, now=clock.utcnow(),
-                             incident_id=incident_id, notice_id=notice_id,
-                             upload=form.to_upload())
+        notices.attach_proof(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            notice_id=notice_id,
+            upload=form.to_upload(),
+        )
     except ValidationFailed as error:
         flash(str(error), "error")
     else:
@@ -236,8 +315,13 @@ def attach_proof(incident_id: int, letter_id: int, notice_id: int) -> Response:
 @login_required
 def proof(incident_id: int, proof_id: int) -> Response:
     try:
-        row, data = notices.open_proof(get_session(), actor=current_user, now=clock.utcnow(),
-                                       incident_id=incident_id, proof_id=proof_id)
+        row, data = notices.open_proof(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            proof_id=proof_id,
+        )
     except LetterIntegrityFailed as error:
         flash(str(error), "error")
         return _back(incident_id)

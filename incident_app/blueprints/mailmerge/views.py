@@ -32,8 +32,9 @@ TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 def _index_page(incident_id: int, status: int = 200) -> tuple[str, int]:
     view = mail_merge.overview(get_session(), actor=current_user, incident_id=incident_id)
-    return render_template("mailmerge/index.html", incident=view.incident, view=view,
-                           button=ButtonForm()), status
+    return render_template(
+        "mailmerge/index.html", incident=view.incident, view=view, button=ButtonForm()
+    ), status
 
 
 @bp.route("/")
@@ -49,8 +50,13 @@ def start(incident_id: int) -> Response | tuple[str, int]:
         abort(400)
     try:
         batch = mail_merge.start_batch(
-            get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
-            keyring=storage.current_keyring(), store=storage.current_store())
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            keyring=storage.current_keyring(),
+            store=storage.current_store(),
+        )
     except (InvalidTransition, ValidationFailed) as error:
         flash(str(error), "error")
         return _index_page(incident_id, status=409)
@@ -61,17 +67,30 @@ def start(incident_id: int) -> Response | tuple[str, int]:
 @bp.route("/<int:batch_id>")
 @login_required
 def batch(incident_id: int, batch_id: int) -> str:
-    page = mail_merge.batch_page(get_session(), actor=current_user, now=clock.utcnow(),
-                                 incident_id=incident_id, batch_id=batch_id)
-    return render_template("mailmerge/batch.html", incident=page.incident, page=page,
-                           button=ButtonForm())
+    page = mail_merge.batch_page(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        batch_id=batch_id,
+    )
+    return render_template(
+        "mailmerge/batch.html", incident=page.incident, page=page, button=ButtonForm()
+    )
 
 
 @bp.route("/<int:batch_id>/progress.json")
 @login_required
 def progress(incident_id: int, batch_id: int) -> Response:
-    return jsonify(mail_merge.progress(get_session(), actor=current_user, now=clock.utcnow(),
-                                       incident_id=incident_id, batch_id=batch_id))
+    return jsonify(
+        mail_merge.progress(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            batch_id=batch_id,
+        )
+    )
 
 
 ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
@@ -83,18 +102,24 @@ ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
 
 
 @bp.route("/<int:batch_id>/<any(pause, resume, cancel, retry):action>", methods=["POST"])
-@bp.route("/<int:batch_id>/letters/<int:letter_id>/retry", methods=["POST"],
-          defaults={"action": "retry"})
+@bp.route(
+    "/<int:batch_id>/letters/<int:letter_id>/retry", methods=["POST"], defaults={"action": "retry"}
+)
 @login_required
-def control(incident_id: int, batch_id: int, action: str,
-            letter_id: int | None = None) -> Response:
+def control(incident_id: int, batch_id: int, action: str, letter_id: int | None = None) -> Response:
     if not ButtonForm().validate_on_submit():
         abort(400)
     service, done = ACTIONS[action]
     extra = {"letter_id": letter_id} if action == "retry" else {}
     try:
-        service(get_session(), actor=current_user, now=clock.utcnow(),
-                incident_id=incident_id, batch_id=batch_id, **extra)
+        service(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            batch_id=batch_id,
+            **extra,
+        )
     except InvalidTransition as error:
         flash(str(error), "error")
     else:
@@ -109,8 +134,20 @@ def control(incident_id: int, batch_id: int, action: str,
 @login_required
 def download(incident_id: int, batch_id: int, what: str, number: int | None) -> Response:
     name, data = mail_merge.download(
-        get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
-        batch_id=batch_id, what=what, store=storage.current_store(), chunk_number=number)
-    return Response(data, mimetype=TYPES[name.rsplit(".", 1)[1]],
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Cache-Control": "no-store"})
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        batch_id=batch_id,
+        what=what,
+        store=storage.current_store(),
+        chunk_number=number,
+    )
+    return Response(
+        data,
+        mimetype=TYPES[name.rsplit(".", 1)[1]],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

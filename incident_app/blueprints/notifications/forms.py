@@ -26,7 +26,8 @@ class PlanForm(FlaskForm):
         + [SelectChoice(kind, label) for kind, label in KIND_LABELS.items()],
     )
     days_before = StringField(
-        "Days before the due date", [InputRequired(), Length(max=200)],
+        "Days before the due date",
+        [InputRequired(), Length(max=200)],
         render_kw={"inputmode": "numeric"},
     )
     overdue_daily = BooleanField("Remind every day while overdue", default=True)

@@ -41,8 +41,10 @@ def _bell() -> dict[str, object]:
         if not current_user.is_authenticated:
             return None
         session = get_session()
-        return {"unread": notifications.unread_count(session, actor=current_user),
-                "email_failing": notifications.failing_email_count(session, actor=current_user)}
+        return {
+            "unread": notifications.unread_count(session, actor=current_user),
+            "email_failing": notifications.failing_email_count(session, actor=current_user),
+        }
 
     return {"notification_bell": notification_bell}
 
@@ -50,8 +52,9 @@ def _bell() -> dict[str, object]:
 @bp.route("/notifications/")
 @login_required
 def index() -> str:
-    notes = notifications.list_for(get_session(), actor=current_user,
-                                   unread_only=request.args.get("unread") == "1")
+    notes = notifications.list_for(
+        get_session(), actor=current_user, unread_only=request.args.get("unread") == "1"
+    )
     return render_template("notifications/list.html", notes=notes, form=ButtonForm())
 
 
@@ -60,8 +63,9 @@ def index() -> str:
 def mark_read(notification_id: int) -> Response:
     if not ButtonForm().validate_on_submit():
         abort(400)
-    notifications.mark_read(get_session(), actor=current_user,
-                            notification_id=notification_id, now=clock.utcnow())
+    notifications.mark_read(
+        get_session(), actor=current_user, notification_id=notification_id, now=clock.utcnow()
+    )
     return redirect(url_for("notifications.index"))
 
 
@@ -79,8 +83,9 @@ def mark_all_read() -> Response:
 @login_required
 def calendar() -> str:
     token = calendar_feed.current_token(get_session(), actor=current_user)
-    return render_template("notifications/calendar.html", token=token, feed_url=None,
-                           form=ButtonForm())
+    return render_template(
+        "notifications/calendar.html", token=token, feed_url=None, form=ButtonForm()
+    )
 
 
 @bp.route("/calendar/token", methods=["POST"])
@@ -92,8 +97,9 @@ def issue_token() -> str:
     # Shown on this response only: the database keeps just its hash.
     feed_url = current_app.config["APP_BASE_URL"] + url_for("notifications.feed", token=secret)
     token = calendar_feed.current_token(get_session(), actor=current_user)
-    return render_template("notifications/calendar.html", token=token, feed_url=feed_url,
-                           form=ButtonForm())
+    return render_template(
+        "notifications/calendar.html", token=token, feed_url=feed_url, form=ButtonForm()
+    )
 
 
 @bp.route("/calendar/token/revoke", methods=["POST"])
@@ -109,18 +115,27 @@ def revoke_token() -> Response:
 @bp.route("/calendar/<token>.ics")
 def feed(token: str) -> Response:
     """Authenticated by the secret token alone (calendar apps cannot sign in)."""
-    ics = calendar_feed.feed(get_session(), token=token, now=clock.utcnow(),
-                             base_url=current_app.config["APP_BASE_URL"],
-                             client=request.remote_addr or "")
-    return Response(ics, mimetype="text/calendar",
-                    headers={"Content-Disposition": 'inline; filename="breachdesk.ics"'})
+    ics = calendar_feed.feed(
+        get_session(),
+        token=token,
+        now=clock.utcnow(),
+        base_url=current_app.config["APP_BASE_URL"],
+        client=request.remote_addr or "",
+    )
+    return Response(
+        ics,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'inline; filename="breachdesk.ics"'},
+    )
 
 
 @bp.route("/admin/email")
 @capability_required(Capability.MANAGE_SETTINGS)
 def email_status() -> str:
     status = notifications.email_delivery_status(
-        get_session(), actor=current_user, now=clock.utcnow(),
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
         configured=bool(current_app.config.get("SMTP_HOST")),
     )
     return render_template("notifications/email.html", status=status)
@@ -132,14 +147,24 @@ def plans() -> str | Response:
     form = PlanForm()
     if form.validate_on_submit():
         try:
-            reminders.set_plan(get_session(), actor=current_user, kind=form.kind.data,
-                               days_before=form.to_days(), overdue_daily=form.overdue_daily.data,
-                               now=clock.utcnow())
+            reminders.set_plan(
+                get_session(),
+                actor=current_user,
+                kind=form.kind.data,
+                days_before=form.to_days(),
+                overdue_daily=form.overdue_daily.data,
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Reminder plan saved. It applies from the next sweep.", "success")
             return redirect(url_for("notifications.plans"))
     stored = reminders.plans(get_session())
-    return render_template("notifications/plans.html", form=form, stored=stored,
-                           labels=reminders.KIND_LABELS, default=reminders.Plan())
+    return render_template(
+        "notifications/plans.html",
+        form=form,
+        stored=stored,
+        labels=reminders.KIND_LABELS,
+        default=reminders.Plan(),
+    )

@@ -50,7 +50,7 @@ def _ceiling(percent: float) -> int:
 
 
 def _label_lines(label: str) -> tuple[str, ...]:
-    """"10,000–49,999" on two lines ("10,000–", "49,999") so the axis labels never collide."""
+    """ "10,000–49,999" on two lines ("10,000–", "49,999") so the axis labels never collide."""
     first, dash, rest = label.partition("–")
     return (first + dash, rest) if dash else (label,)
 
@@ -70,13 +70,28 @@ def histogram(sizes: SizeComparison) -> Chart:
     for i, size_bin in enumerate(bins):
         centre = LEFT + step * (i + 0.5)
         high = bins[i + 1].low if i + 1 < len(bins) else None
-        contains = sizes.affected is not None and sizes.affected >= size_bin.low and (
-            high is None or sizes.affected < high)
+        contains = (
+            sizes.affected is not None
+            and sizes.affected >= size_bin.low
+            and (high is None or sizes.affected < high)
+        )
         bars = (
-            Bar(centre - bar_w, y_of(ours[i]), bar_w, TOP + PLOT_H - y_of(ours[i]), ours[i],
-                "comparable"),
-            Bar(centre, y_of(everyone[i]), bar_w, TOP + PLOT_H - y_of(everyone[i]),
-                everyone[i], "all"),
+            Bar(
+                centre - bar_w,
+                y_of(ours[i]),
+                bar_w,
+                TOP + PLOT_H - y_of(ours[i]),
+                ours[i],
+                "comparable",
+            ),
+            Bar(
+                centre,
+                y_of(everyone[i]),
+                bar_w,
+                TOP + PLOT_H - y_of(everyone[i]),
+                everyone[i],
+                "all",
+            ),
         )
         groups.append(Group(_label_lines(size_bin.label), centre, bars, contains))
     ticks = tuple((y_of(p), p) for p in range(0, top + 1, 10 if top <= 50 else 20))

@@ -17,9 +17,12 @@ from incident_app.services.peers import PeerCriteria
 
 
 def _checkboxes(label: str) -> SelectMultipleField:
-    return SelectMultipleField(label, validate_choice=False,
-                               widget=ListWidget(prefix_label=False),
-                               option_widget=CheckboxInput())
+    return SelectMultipleField(
+        label,
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
 
 
 def _known(field: Field, values: list[str], what: str) -> None:
@@ -37,8 +40,9 @@ class PeerFilterForm(FlaskForm):
     type = _checkboxes("Type of breach")
     location = _checkboxes("Location of breached information")
     entity = SelectField("Type of covered entity", validate_choice=False)
-    affected = IntegerField("Individuals affected", [Optional()],
-                            render_kw={"inputmode": "numeric"})
+    affected = IntegerField(
+        "Individuals affected", [Optional()], render_kw={"inputmode": "numeric"}
+    )
 
     def set_choices(self, choices: dict[str, list[str]]) -> None:
         self.type.choices = [(value, value) for value in choices["type"]]
@@ -65,7 +69,9 @@ class PeerFilterForm(FlaskForm):
             raise ValidationError(f"Individuals affected must be between 1 and {MAX_COUNT:,}.")
 
     def to_criteria(self) -> PeerCriteria:
-        return PeerCriteria.of(breach_types=self.type.data or [],
-                               locations=self.location.data or [],
-                               entity_type=self.entity.data or None,
-                               affected=self.affected.data)
+        return PeerCriteria.of(
+            breach_types=self.type.data or [],
+            locations=self.location.data or [],
+            entity_type=self.entity.data or None,
+            affected=self.affected.data,
+        )

@@ -28,11 +28,19 @@ def index() -> str:
     form.set_choices(peers.filter_choices(session))
     report = None
     if form.validate():
-        report = peers.peer_report(session, actor=current_user, criteria=form.to_criteria(),
-                                   page=request.args.get("page", 1, type=int))
+        report = peers.peer_report(
+            session,
+            actor=current_user,
+            criteria=form.to_criteria(),
+            page=request.args.get("page", 1, type=int),
+        )
     query = {key: values for key, values in request.args.lists() if key != "page"}
     return render_template(
-        "peers/index.html", form=form, report=report, query=query, flag_labels=FLAG_LABELS,
+        "peers/index.html",
+        form=form,
+        report=report,
+        query=query,
+        flag_labels=FLAG_LABELS,
         chart=chart.histogram(report.sizes) if report else None,
         action_labels=peers.ACTION_LABELS,
     )

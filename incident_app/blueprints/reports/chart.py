@@ -36,8 +36,13 @@ def bar_chart(items: list[tuple[str, int]]) -> BarChart | None:
     top = max(value for _label, value in items) or 1
     span = WIDTH - LABEL_W - VALUE_W
     rows = tuple(
-        Row(y=i * ROW_H + (ROW_H - BAR_H) / 2, text_y=i * ROW_H + ROW_H * 0.68,
-            width=round(max(1.0, span * value / top), 1), label=label, value=f"{value:,}")
+        Row(
+            y=i * ROW_H + (ROW_H - BAR_H) / 2,
+            text_y=i * ROW_H + ROW_H * 0.68,
+            width=round(max(1.0, span * value / top), 1),
+            label=label,
+            value=f"{value:,}",
+        )
         for i, (label, value) in enumerate(items)
     )
     return BarChart(WIDTH, ROW_H * len(items), LABEL_W, rows)

@@ -17,24 +17,32 @@ from incident_app.services.hhs_log import FilingInput
 
 class FilingForm(FlaskForm):
     filed_on = DateField("Filed on the OCR portal on", [InputRequired()])
-    transaction_number = StringField("Transaction number the portal gave",
-                                     [InputRequired(), Length(max=64)])
+    transaction_number = StringField(
+        "Transaction number the portal gave", [InputRequired(), Length(max=64)]
+    )
 
     def to_input(self) -> FilingInput:
-        return FilingInput(filed_on=self.filed_on.data,
-                           transaction_number=self.transaction_number.data or "")
+        return FilingInput(
+            filed_on=self.filed_on.data, transaction_number=self.transaction_number.data or ""
+        )
 
 
 class AddendumForm(FlaskForm):
     filed_on = DateField("Addendum filed on", [InputRequired()])
-    affected_count = IntegerField("Individuals affected now (empty: today's count)",
-                                  [Optional(), NumberRange(min=0, max=1_000_000_000)])
-    changes = TextAreaField("What changed since the last report", [InputRequired(),
-                                                                   Length(max=5000)])
+    affected_count = IntegerField(
+        "Individuals affected now (empty: today's count)",
+        [Optional(), NumberRange(min=0, max=1_000_000_000)],
+    )
+    changes = TextAreaField(
+        "What changed since the last report", [InputRequired(), Length(max=5000)]
+    )
 
     def to_input(self) -> FilingInput:
-        return FilingInput(filed_on=self.filed_on.data, affected_count=self.affected_count.data,
-                           changes=self.changes.data or "")
+        return FilingInput(
+            filed_on=self.filed_on.data,
+            affected_count=self.affected_count.data,
+            changes=self.changes.data or "",
+        )
 
 
 class RangeForm(FlaskForm):

@@ -55,24 +55,31 @@ def hhs_log_page() -> Response:
 @capability_required(READ)
 def hhs_log(year: int) -> str:
     log = log_service.annual_log(get_session(), actor=current_user, year=year)
-    return render_template("reports/hhs_log.html", log=log, today=_today(),
-                           may_file=can(current_user, FILE))
+    return render_template(
+        "reports/hhs_log.html", log=log, today=_today(), may_file=can(current_user, FILE)
+    )
 
 
 @bp.route("/hhs-log/<int:year>.csv")
 @capability_required(READ)
 def hhs_log_csv(year: int) -> Response:
     text = log_service.export_csv(get_session(), actor=current_user, year=year, now=clock.utcnow())
-    return Response(text, mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="hhs-annual-log-{year}.csv"'})
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="hhs-annual-log-{year}.csv"'},
+    )
 
 
 @bp.route("/hhs-log/<int:year>.pdf")
 @capability_required(READ)
 def hhs_log_pdf(year: int) -> Response:
     pdf = log_service.export_pdf(get_session(), actor=current_user, year=year, now=clock.utcnow())
-    return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="hhs-annual-log-{year}.pdf"'})
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="hhs-annual-log-{year}.pdf"'},
+    )
 
 
 @bp.route("/hhs-log/incidents/<int:incident_id>/filing", methods=["GET", "POST"])
@@ -87,20 +94,29 @@ def addendum(incident_id: int) -> str | Response:
     return _filing_page(incident_id, AddendumForm(), log_service.record_addendum, "Addendum")
 
 
-def _filing_page(incident_id: int, form: FilingForm | AddendumForm, record: Callable[..., Any],
-                 what: str) -> str | Response:
+def _filing_page(
+    incident_id: int, form: FilingForm | AddendumForm, record: Callable[..., Any], what: str
+) -> str | Response:
     entry = log_service.entry_for(get_session(), actor=current_user, incident_id=incident_id)
     if form.validate_on_submit():
         try:
-            row = record(get_session(), actor=current_user, incident_id=incident_id,
-                         filing=form.to_input(), now=clock.utcnow())
+            row = record(
+                get_session(),
+                actor=current_user,
+                incident_id=incident_id,
+                filing=form.to_input(),
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         except InvalidTransition as error:
             form.form_errors.append(str(error))
         else:
-            flash(f"{what} recorded for {entry.incident.reference} (transaction "
-                  f"{row.transaction_number}).", "success")
+            flash(
+                f"{what} recorded for {entry.incident.reference} (transaction "
+                f"{row.transaction_number}).",
+                "success",
+            )
             return redirect(url_for("reports.hhs_log", year=row.reporting_year))
     return render_template("reports/filing.html", form=form, entry=entry, what=what)
 
@@ -112,16 +128,26 @@ def metrics() -> str:
     report = None
     if form.validate():
         try:
-            report = metrics_service.metrics(get_session(), actor=current_user,
-                                             date_from=form.date_from.data,
-                                             date_to=form.date_to.data)
+            report = metrics_service.metrics(
+                get_session(),
+                actor=current_user,
+                date_from=form.date_from.data,
+                date_to=form.date_to.data,
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
-    charts = {} if report is None else {
-        "type": bar_chart(report.by_type), "location": bar_chart(report.by_location),
-        "quarter": bar_chart(report.individuals_per_quarter)}
-    return render_template("reports/metrics.html", form=form, report=report, charts=charts,
-                           money=impact.money)
+    charts = (
+        {}
+        if report is None
+        else {
+            "type": bar_chart(report.by_type),
+            "location": bar_chart(report.by_location),
+            "quarter": bar_chart(report.individuals_per_quarter),
+        }
+    )
+    return render_template(
+        "reports/metrics.html", form=form, report=report, charts=charts, money=impact.money
+    )
 
 
 @bp.route("/metrics.csv")
@@ -130,8 +156,15 @@ def metrics_csv() -> Response:
     form = RangeForm(request.args)
     if not form.validate():
         return redirect(url_for("reports.metrics", **request.args))
-    text = metrics_service.export_csv(get_session(), actor=current_user,
-                                      date_from=form.date_from.data, date_to=form.date_to.data,
-                                      now=clock.utcnow())
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="metrics.csv"'})
+    text = metrics_service.export_csv(
+        get_session(),
+        actor=current_user,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+        now=clock.utcnow(),
+    )
+    return Response(
+        text,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="metrics.csv"'},
+    )

@@ -22,9 +22,13 @@ NOT_IN_FILE = ""
 class UploadForm(FlaskForm):
     file = FileField("Roster CSV file", [FileRequired("Choose the CSV file to import.")])
     mode = RadioField(
-        "This file", default=ImportMode.REPLACE.value, validators=[InputRequired()],
-        choices=[(ImportMode.REPLACE.value, "Replaces the current roster"),
-                 (ImportMode.APPEND.value, "Adds to the current roster (duplicates are merged)")],
+        "This file",
+        default=ImportMode.REPLACE.value,
+        validators=[InputRequired()],
+        choices=[
+            (ImportMode.REPLACE.value, "Replaces the current roster"),
+            (ImportMode.APPEND.value, "Adds to the current roster (duplicates are merged)"),
+        ],
     )
 
 
@@ -43,15 +47,19 @@ def mapping_form(headers: list[str], mapping: dict[str, str], **kwargs: object) 
 
     for column in COLUMNS:
         label = column.label + (" (required)" if column.required else "")
-        setattr(_Form, column.name, SelectField(label, choices=choices,
-                                                default=mapping.get(column.name, NOT_IN_FILE)))
+        setattr(
+            _Form,
+            column.name,
+            SelectField(label, choices=choices, default=mapping.get(column.name, NOT_IN_FILE)),
+        )
     return _Form(**kwargs)
 
 
 class NoticeForm(FlaskForm):
     status = SelectField("Notice status", choices=[(s.value, s.label) for s in NoticeStatus])
-    method = SelectField("Sent by", choices=[("", "—"), *[(m.value, m.value.capitalize())
-                                                          for m in NoticeMethod]])
+    method = SelectField(
+        "Sent by", choices=[("", "—"), *[(m.value, m.value.capitalize()) for m in NoticeMethod]]
+    )
     notice_on = DateField("Date (mailed, returned)", [Optional()])
 
     def to_values(self) -> tuple[NoticeStatus, NoticeMethod | None]:
@@ -60,8 +68,10 @@ class NoticeForm(FlaskForm):
 
 
 class ReturnsForm(FlaskForm):
-    file = FileField("Returned-mail CSV (external_id, optional returned_on)",
-                     [FileRequired("Choose the CSV file of returned mail.")])
+    file = FileField(
+        "Returned-mail CSV (external_id, optional returned_on)",
+        [FileRequired("Choose the CSV file of returned mail.")],
+    )
 
 
 class ButtonForm(FlaskForm):

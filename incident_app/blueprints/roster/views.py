@@ -40,18 +40,30 @@ def _max_bytes() -> int:
 
 
 def _download(chunks: object, name: str) -> Response:
-    return Response(stream_with_context(chunks), mimetype=CSV_TYPE,  # type: ignore[arg-type]
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(
+        stream_with_context(chunks),
+        mimetype=CSV_TYPE,  # type: ignore[arg-type]
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
-def _overview_page(incident_id: int, *, upload_form: forms.UploadForm | None = None,
-                   returns_form: forms.ReturnsForm | None = None,
-                   status: int = 200) -> tuple[str, int]:
+def _overview_page(
+    incident_id: int,
+    *,
+    upload_form: forms.UploadForm | None = None,
+    returns_form: forms.ReturnsForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     view = roster.overview(get_session(), actor=current_user, incident_id=incident_id)
     return render_template(
-        "roster/overview.html", incident=view.incident, view=view, columns=COLUMNS,
-        upload_form=upload_form or forms.UploadForm(), button=forms.ButtonForm(),
-        returns_form=returns_form or forms.ReturnsForm(), threshold=roster.MEDIA_THRESHOLD,
+        "roster/overview.html",
+        incident=view.incident,
+        view=view,
+        columns=COLUMNS,
+        upload_form=upload_form or forms.UploadForm(),
+        button=forms.ButtonForm(),
+        returns_form=returns_form or forms.ReturnsForm(),
+        threshold=roster.MEDIA_THRESHOLD,
         max_mb=current_app.config["ROSTER_MAX_MB"],
     ), status
 
@@ -68,34 +80,50 @@ def upload(incident_id: int) -> Response | tuple[str, int]:
     # Refuse an oversized upload from its Content-Length, before reading the body.
     if (request.content_length or 0) > _max_bytes() + MULTIPART_ALLOWANCE:
         form = forms.UploadForm(formdata=None)
-        form.file.errors = [roster_import.too_large_message(request.content_length or 0,
-                                                            _max_bytes())]
+        form.file.errors = [
+            roster_import.too_large_message(request.content_length or 0, _max_bytes())
+        ]
         return _overview_page(incident_id, upload_form=form, status=413)
     request.max_content_length = _max_bytes() + MULTIPART_ALLOWANCE
     form = forms.UploadForm()
     if form.validate_on_submit():
         try:
             record = roster_import.create_import(
-                get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
-                upload=form.file.data.stream, filename=form.file.data.filename or "",
-                mode=ImportMode(form.mode.data), store=storage.current_store(),
-                max_bytes=_max_bytes())
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                upload=form.file.data.stream,
+                filename=form.file.data.filename or "",
+                mode=ImportMode(form.mode.data),
+                store=storage.current_store(),
+                max_bytes=_max_bytes(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            return redirect(url_for("roster.import_page", incident_id=incident_id,
-                                    import_id=record.id))
+            return redirect(
+                url_for("roster.import_page", incident_id=incident_id, import_id=record.id)
+            )
     return _overview_page(incident_id, upload_form=form, status=422)
 
 
-def _import_page(incident_id: int, import_id: int, mapping: forms.MappingForm | None = None,
-                 status: int = 200) -> tuple[str, int]:
-    record = roster.get_import(get_session(), actor=current_user, incident_id=incident_id,
-                               import_id=import_id)
+def _import_page(
+    incident_id: int, import_id: int, mapping: forms.MappingForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    record = roster.get_import(
+        get_session(), actor=current_user, incident_id=incident_id, import_id=import_id
+    )
     incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
     form = mapping or forms.mapping_form(record.headers, record.mapping)
-    return render_template("roster/import.html", incident=incident, record=record,
-                           mapping_form=form, columns=COLUMNS, button=forms.ButtonForm()), status
+    return render_template(
+        "roster/import.html",
+        incident=incident,
+        record=record,
+        mapping_form=form,
+        columns=COLUMNS,
+        button=forms.ButtonForm(),
+    ), status
 
 
 @bp.route("/imports/<int:import_id>")
@@ -107,20 +135,27 @@ def import_page(incident_id: int, import_id: int) -> tuple[str, int]:
 @bp.route("/imports/<int:import_id>/mapping", methods=["POST"])
 @login_required
 def import_mapping(incident_id: int, import_id: int) -> Response | tuple[str, int]:
-    record = roster.get_import(get_session(), actor=current_user, incident_id=incident_id,
-                               import_id=import_id)
+    record = roster.get_import(
+        get_session(), actor=current_user, incident_id=incident_id, import_id=import_id
+    )
     form = forms.mapping_form(record.headers, record.mapping)
     if form.validate_on_submit():
         try:
-            roster_import.confirm_mapping(get_session(), actor=current_user, now=clock.utcnow(),
-                                          incident_id=incident_id, import_id=import_id,
-                                          mapping=form.to_mapping())
+            roster_import.confirm_mapping(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                import_id=import_id,
+                mapping=form.to_mapping(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Columns saved; the import is queued.", "success")
-            return redirect(url_for("roster.import_page", incident_id=incident_id,
-                                    import_id=import_id))
+            return redirect(
+                url_for("roster.import_page", incident_id=incident_id, import_id=import_id)
+            )
     return _import_page(incident_id, import_id, mapping=form, status=422)
 
 
@@ -130,8 +165,13 @@ def import_cancel(incident_id: int, import_id: int) -> Response:
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
     try:
-        roster_import.cancel_import(get_session(), actor=current_user, now=clock.utcnow(),
-                                    incident_id=incident_id, import_id=import_id)
+        roster_import.cancel_import(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            import_id=import_id,
+        )
     except InvalidTransition as error:
         flash(str(error), "error")
     else:
@@ -142,16 +182,24 @@ def import_cancel(incident_id: int, import_id: int) -> Response:
 @bp.route("/imports/<int:import_id>/progress")
 @login_required
 def import_progress(incident_id: int, import_id: int) -> Response:
-    return jsonify(roster.progress(get_session(), actor=current_user, incident_id=incident_id,
-                                   import_id=import_id))
+    return jsonify(
+        roster.progress(
+            get_session(), actor=current_user, incident_id=incident_id, import_id=import_id
+        )
+    )
 
 
 @bp.route("/imports/<int:import_id>/report.csv")
 @login_required
 def import_report(incident_id: int, import_id: int) -> Response:
-    chunks = roster.import_report(get_session(), actor=current_user, now=clock.utcnow(),
-                                  incident_id=incident_id, import_id=import_id,
-                                  store=storage.current_store())
+    chunks = roster.import_report(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        import_id=import_id,
+        store=storage.current_store(),
+    )
     return _download(chunks, f"roster-import-{import_id}-report.csv")
 
 
@@ -160,8 +208,13 @@ def import_report(incident_id: int, import_id: int) -> Response:
 def export(incident_id: int) -> Response:
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
-    lines = roster.export_roster(get_session(), actor=current_user, now=clock.utcnow(),
-                                 incident_id=incident_id, keyring=storage.current_keyring())
+    lines = roster.export_roster(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        keyring=storage.current_keyring(),
+    )
     return _download(lines, f"roster-incident-{incident_id}.csv")
 
 
@@ -170,24 +223,42 @@ def export(incident_id: int) -> Response:
 def people(incident_id: int) -> str:
     incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
     query = request.args.get("external_id", "").strip()
-    page = roster.list_people(get_session(), actor=current_user, now=clock.utcnow(),
-                              incident_id=incident_id, keyring=storage.current_keyring(),
-                              page=request.args.get("page", 1, type=int), external_id=query)
+    page = roster.list_people(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        keyring=storage.current_keyring(),
+        page=request.args.get("page", 1, type=int),
+        external_id=query,
+    )
     return render_template("roster/people.html", incident=incident, page=page, query=query)
 
 
-def _person_page(incident_id: int, person_id: int, form: forms.NoticeForm | None = None,
-                 status: int = 200) -> tuple[str, int]:
-    record = roster.view_person(get_session(), actor=current_user, now=clock.utcnow(),
-                                incident_id=incident_id, person_id=person_id,
-                                keyring=storage.current_keyring())
+def _person_page(
+    incident_id: int, person_id: int, form: forms.NoticeForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    record = roster.view_person(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        person_id=person_id,
+        keyring=storage.current_keyring(),
+    )
     incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
-    form = form or forms.NoticeForm(status=record.person.notice_status.value,
-                                    method=record.person.notice_method or "",
-                                    notice_on=record.person.notice_on)
-    return render_template("roster/person.html", incident=incident, record=record, form=form,
-                           can_change=roster.can_change(get_session(), actor=current_user,
-                                                        incident=incident)), status
+    form = form or forms.NoticeForm(
+        status=record.person.notice_status.value,
+        method=record.person.notice_method or "",
+        notice_on=record.person.notice_on,
+    )
+    return render_template(
+        "roster/person.html",
+        incident=incident,
+        record=record,
+        form=form,
+        can_change=roster.can_change(get_session(), actor=current_user, incident=incident),
+    ), status
 
 
 @bp.route("/people/<int:person_id>")
@@ -203,15 +274,21 @@ def person_notice(incident_id: int, person_id: int) -> Response | tuple[str, int
     if form.validate_on_submit():
         status, method = form.to_values()
         try:
-            roster.set_notice_status(get_session(), actor=current_user, now=clock.utcnow(),
-                                     incident_id=incident_id, person_id=person_id,
-                                     status=status, method=method, on=form.notice_on.data)
+            roster.set_notice_status(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                person_id=person_id,
+                status=status,
+                method=method,
+                on=form.notice_on.data,
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash(f"Notice status: {status.label}. Counts updated.", "success")
-            return redirect(url_for("roster.person", incident_id=incident_id,
-                                    person_id=person_id))
+            return redirect(url_for("roster.person", incident_id=incident_id, person_id=person_id))
     return _person_page(incident_id, person_id, form=form, status=422)
 
 
@@ -222,9 +299,14 @@ def returns(incident_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             result = roster.import_returns(
-                get_session(), actor=current_user, now=clock.utcnow(), incident_id=incident_id,
-                upload=form.file.data.stream, keyring=storage.current_keyring(),
-                max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                upload=form.file.data.stream,
+                keyring=storage.current_keyring(),
+                max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:

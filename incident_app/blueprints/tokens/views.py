@@ -29,8 +29,14 @@ bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 
 def _page(form: TokenCreateForm, new_token: str | None = None) -> str:
     tokens = api_tokens.list_tokens(get_session(), actor=current_user)
-    return render_template("tokens/index.html", form=form, tokens=tokens, new_token=new_token,
-                           revoke_form=TokenRevokeForm(), now=clock.utcnow())
+    return render_template(
+        "tokens/index.html",
+        form=form,
+        tokens=tokens,
+        new_token=new_token,
+        revoke_form=TokenRevokeForm(),
+        now=clock.utcnow(),
+    )
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -40,8 +46,12 @@ def index() -> str:
     if form.validate_on_submit():
         try:
             _token, raw = api_tokens.create_token(
-                get_session(), actor=current_user, name=form.name.data,
-                expires_on=form.expires_on.data, now=clock.utcnow())
+                get_session(),
+                actor=current_user,
+                name=form.name.data,
+                expires_on=form.expires_on.data,
+                now=clock.utcnow(),
+            )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
@@ -54,8 +64,9 @@ def index() -> str:
 def revoke(token_id: int) -> Response:
     if TokenRevokeForm().validate_on_submit():
         try:
-            token = api_tokens.revoke_token(get_session(), actor=current_user,
-                                            token_id=token_id, now=clock.utcnow())
+            token = api_tokens.revoke_token(
+                get_session(), actor=current_user, token_id=token_id, now=clock.utcnow()
+            )
         except InvalidTransition as error:
             flash(str(error), "info")
         else:
