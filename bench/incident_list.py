@@ -34,8 +34,8 @@ from incident_app.models.obligation import Obligation  # noqa: E402
 from incident_app.models.task import Task  # noqa: E402
 from incident_app.models.user import Role  # noqa: E402
 from incident_app.models.user import User  # noqa: E402
-from incident_app.services import incident_list  # noqa: E402
-from incident_app.services.incident_list import ListFilters  # noqa: E402
+from incident_app.services.incidents import listing as incident_list  # noqa: E402
+from incident_app.services.incidents.listing import ListFilters  # noqa: E402
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 2)

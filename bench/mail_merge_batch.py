@@ -83,7 +83,7 @@ def _queue_batch(app, count: int) -> tuple[int, dict]:  # noqa: ANN001
         )
         approve(session, people, incident)
         batch = start(session, people, incident, chunk_size=100)
-        from incident_app.services import letter_workflow
+        from incident_app.services.letters import workflow as letter_workflow
 
         common = letter_workflow.approved_letter(
             session, incident_id=incident.id, kind="individual_notice"

@@ -44,14 +44,14 @@ from incident_app import clock  # noqa: E402
 from incident_app.crypto import KeyRing  # noqa: E402
 from incident_app.db import Base  # noqa: E402
 from incident_app.db import make_engine  # noqa: E402
+from incident_app.demo.seed import ROSTER_HEADER  # noqa: E402
+from incident_app.demo.seed import write_roster  # noqa: E402
 from incident_app.models.incident import Incident  # noqa: E402
 from incident_app.models.incident import IncidentMember  # noqa: E402
 from incident_app.models.roster import ImportMode  # noqa: E402
 from incident_app.models.user import Role  # noqa: E402
 from incident_app.models.user import User  # noqa: E402
-from incident_app.services import roster_import  # noqa: E402
-from incident_app.services.demo import ROSTER_HEADER  # noqa: E402
-from incident_app.services.demo import write_roster  # noqa: E402
+from incident_app.services.roster import importing as roster_import  # noqa: E402
 from incident_app.storage import FileStore  # noqa: E402
 
 # The generator lives with the demo seed so `flask demo seed` imports the same kind of roster.

@@ -43,7 +43,7 @@ from incident_app.errors import NotAllowed
 from incident_app.extensions import csrf
 from incident_app.extensions import login_manager
 from incident_app.models.user import User
-from incident_app.services import sessions
+from incident_app.services.accounts import sessions
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ TITLES = {
 def _domain_error(error: DomainError) -> tuple[str | dict, int]:
     get_session().rollback()
     if isinstance(error, NotAllowed):
-        from incident_app.services.auth import record_access_denied
+        from incident_app.services.accounts.signin import record_access_denied
 
         actor = current_user if current_user.is_authenticated else None
         record_access_denied(get_session(), actor=actor, path=request.path, now=clock.utcnow())
@@ -296,7 +296,7 @@ _SIGN_OUT_MESSAGES = {
 
 
 def _sign_out(reason: str) -> Response:
-    from incident_app.services.auth import record_logout
+    from incident_app.services.accounts.signin import record_logout
 
     record_logout(
         get_session(),
@@ -314,7 +314,7 @@ def _sign_out(reason: str) -> Response:
 def _require_mfa_enrolment() -> Response | None:
     if current_user.mfa_enabled or request.endpoint in _ENROLMENT_ENDPOINTS:
         return None
-    from incident_app.services import mfa
+    from incident_app.services.accounts import mfa
     from incident_app.services.organisation import get_organisation
 
     if not mfa.required_for(get_organisation(get_session()), current_user):
@@ -335,7 +335,7 @@ def _incident_gate() -> None:
     incident_id = (request.view_args or {}).get("incident_id")
     if incident_id is None or request.blueprint == "api" or not current_user.is_authenticated:
         return  # the API never looks at the browser cookie
-    from incident_app.services.incident_access import get_visible
+    from incident_app.services.incidents.access import get_visible
 
     get_visible(get_session(), actor=current_user, incident_id=incident_id)
 

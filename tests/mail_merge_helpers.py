@@ -17,8 +17,8 @@ from incident_app.models.letter import NoticeWording
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from incident_app.services import letter_workflow as lw
-from incident_app.services import mail_merge
+from incident_app.services.letters import workflow as lw
+from incident_app.services.mail_merge import core as mail_merge
 from tests.factories import NOW
 from tests.factories import make_user
 from tests.letter_factories import breach_case
@@ -116,7 +116,7 @@ def start(session: Session, people: Team, incident: Incident, **kwargs):
 
 def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerson]:
     """Visible roster people by first name (the tests give distinct first names)."""
-    from incident_app.services import roster
+    from incident_app.services.roster import people as roster
 
     people = session.scalars(
         sa.select(RosterPerson).where(

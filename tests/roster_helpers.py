@@ -11,7 +11,7 @@ from incident_app.crypto import KeyRing
 from incident_app.models.roster import ImportMode
 from incident_app.models.roster import RosterImport
 from incident_app.models.user import User
-from incident_app.services import roster_import
+from incident_app.services.roster import importing as roster_import
 from incident_app.storage import FileStore
 from tests.factories import NOW
 

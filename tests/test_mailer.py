@@ -23,8 +23,8 @@ from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
 from incident_app.models.user import Role
-from incident_app.services import notifications
-from incident_app.services import reminders
+from incident_app.services.reminders import notifications
+from incident_app.services.reminders import sweep as reminders
 from tests.factories import make_user
 from tests.reminder_factories import Inbox
 from tests.reminder_factories import free_port

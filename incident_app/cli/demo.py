@@ -12,8 +12,8 @@ from incident_app import clock
 from incident_app import storage
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
+from incident_app.demo import seed as demo
 from incident_app.errors import ValidationFailed
-from incident_app.services import demo
 
 demo_group = AppGroup("demo", help="Demo and load-test data.")
 

@@ -12,7 +12,7 @@ from incident_app import clock
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
-from incident_app.services import peers
+from incident_app.services.peers import comparison as peers
 
 ocr_group = AppGroup("ocr", help="OCR breach-portal reference data (peers).")
 SHOW_REJECTED = 20

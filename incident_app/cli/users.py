@@ -12,7 +12,7 @@ from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
-from incident_app.services import users as users_service
+from incident_app.services.accounts import users as users_service
 
 users_group = AppGroup("users", help="Manage user accounts.")
 

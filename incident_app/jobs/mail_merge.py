@@ -24,7 +24,7 @@ from flask import Flask
 from incident_app import clock
 from incident_app import storage
 from incident_app.db import get_session
-from incident_app.services import mail_merge
+from incident_app.services.mail_merge import core as mail_merge
 
 log = logging.getLogger("breachdesk.jobs.mail_merge")
 

@@ -11,7 +11,7 @@ from incident_app.db import get_session
 from incident_app.mailer import NOT_CONFIGURED
 from incident_app.mailer import Mailer
 from incident_app.mailer import SmtpMailer
-from incident_app.services import reminders
+from incident_app.services.reminders import sweep as reminders
 
 log = logging.getLogger("breachdesk.reminders")
 

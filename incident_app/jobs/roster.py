@@ -10,7 +10,7 @@ from flask import Flask
 from incident_app import clock
 from incident_app import storage
 from incident_app.db import get_session
-from incident_app.services import roster_import
+from incident_app.services.roster import importing as roster_import
 
 log = logging.getLogger("breachdesk.jobs.roster")
 

@@ -28,8 +28,8 @@ from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import Incident
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import incident_access
 from incident_app.services import obligations
+from incident_app.services.incidents import access as incident_access
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 

@@ -18,8 +18,8 @@ from incident_app.models.incident import Incident
 from incident_app.models.user import User
 from incident_app.services import assessment
 from incident_app.services import audit
-from incident_app.services import letter_context
 from incident_app.services import options
+from incident_app.services.letters import context as letter_context
 from incident_app.services.organisation import get_organisation
 
 RETENTION_YEARS = 6

@@ -30,12 +30,12 @@ from incident_app.models.incident import IncidentStatus
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import timeline
-from incident_app.services.impact import Upload
-from incident_app.services.impact import store_evidence
-from incident_app.services.incident_access import can_work_on
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.impact.core import Upload
+from incident_app.services.impact.core import store_evidence
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import can_work_on
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
 from incident_app.services.organisation import get_organisation
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "ocr_actions.json"

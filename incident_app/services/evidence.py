@@ -34,9 +34,9 @@ from incident_app.models.evidence import EvidenceFile
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import timeline
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
 
 SNIFF_BYTES = 8192
 NAME_MAX = 200

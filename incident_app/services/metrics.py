@@ -40,11 +40,11 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import impact
 from incident_app.services import options
 from incident_app.services.audit_log import neutralise
 from incident_app.services.hhs_log import affected_count
-from incident_app.services.impact import ImpactTotals
+from incident_app.services.impact import core as impact
+from incident_app.services.impact.core import ImpactTotals
 from incident_app.services.organisation import get_organisation
 
 BEFORE_CONTAINED = ("reported", "containment")

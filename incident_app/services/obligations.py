@@ -31,7 +31,7 @@ from incident_app.models.letter import NoticeSent
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import incident_access
+from incident_app.services.incidents import access as incident_access
 
 HIPAA_KINDS = frozenset(
     {

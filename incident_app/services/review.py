@@ -35,10 +35,10 @@ from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
-from incident_app.services import impact
-from incident_app.services import timeline
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.impact import core as impact
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
 from incident_app.services.organisation import get_organisation
 
 TEXT_FIELDS = ("timeline_summary", "root_cause", "what_worked", "what_did_not", "decisions")

@@ -17,7 +17,7 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
-from incident_app.services import api_tokens
+from incident_app.services.accounts import api_tokens
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

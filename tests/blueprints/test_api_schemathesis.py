@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 
 from incident_app.db import get_session
 from incident_app.models.user import Role
-from incident_app.services import api_tokens
-from incident_app.services import incidents
+from incident_app.services.accounts import api_tokens
+from incident_app.services.incidents import core as incidents
 from tests.factories import NOW
 from tests.factories import make_user
 

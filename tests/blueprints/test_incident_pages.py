@@ -24,8 +24,8 @@ from incident_app.models.timeline import ActionCategory
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
-from incident_app.services import api_tokens
-from incident_app.services import timeline
+from incident_app.services.accounts import api_tokens
+from incident_app.services.incidents import timeline
 from tests.conftest import csrf_token
 from tests.factories import NOW
 from tests.factories import make_incident

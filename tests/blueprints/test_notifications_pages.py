@@ -16,7 +16,7 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.notification import Notification
 from incident_app.models.reminder import ReminderSetting
 from incident_app.models.user import Role
-from incident_app.services import reminders
+from incident_app.services.reminders import sweep as reminders
 from tests.conftest import csrf_token
 from tests.factories import make_user
 from tests.reminder_factories import free_port

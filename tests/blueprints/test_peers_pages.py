@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from incident_app.db import get_session
 from incident_app.models.ocr import OcrBreach
 from incident_app.models.user import Role
-from incident_app.services import peers
+from incident_app.services.peers import comparison as peers
 from tests.factories import NOW
 from tests.factories import make_user
 

@@ -12,7 +12,7 @@ import time_machine
 from incident_app.db import get_session
 from incident_app.models.hhs_filing import HhsFiling
 from incident_app.models.user import Role
-from incident_app.services import incidents
+from incident_app.services.incidents import core as incidents
 from tests.conftest import csrf_token
 from tests.factories import NOW
 from tests.factories import make_user

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from incident_app import storage
 from incident_app.db import get_session
+from incident_app.demo import seed as demo
 from incident_app.errors import ValidationFailed
 from incident_app.models.assessment import Determination
 from incident_app.models.audit import AuditEvent
@@ -34,11 +35,10 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import assessment
 from incident_app.services import audit
-from incident_app.services import demo
-from incident_app.services import incidents
 from incident_app.services import obligations
-from incident_app.services.incidents import IncidentFacts
-from incident_app.services.incidents import StatementInput
+from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents.core import IncidentFacts
+from incident_app.services.incidents.core import StatementInput
 from tests.factories import NOW
 from tests.factories import PASSWORD
 from tests.factories import make_user

@@ -40,7 +40,7 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import NoticeStatus
 from incident_app.scheduler import extra_jobs
-from incident_app.services import mail_merge
+from incident_app.services.mail_merge import core as mail_merge
 from tests.mail_merge_helpers import adult
 from tests.mail_merge_helpers import approve
 from tests.mail_merge_helpers import case_with_roster

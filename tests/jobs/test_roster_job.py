@@ -16,7 +16,7 @@ from incident_app.models.roster import ImportMode
 from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.user import Role
-from incident_app.services import roster_import
+from incident_app.services.roster import importing as roster_import
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from incident_app import letters
-from incident_app.letter_content import Element
-from incident_app.letter_content import check_notice
+from incident_app.services.letters.wording import Element
+from incident_app.services.letters.wording import check_notice
 from tests.letters.samples import document_contexts
 from tests.letters.samples import individual_context
 

@@ -42,21 +42,21 @@ from incident_app.models.timeline import ActionCategory
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from incident_app.services import api_tokens
 from incident_app.services import assessment
-from incident_app.services import calendar_feed
-from incident_app.services import checklists
 from incident_app.services import corrective_actions
 from incident_app.services import evidence
-from incident_app.services import impact
-from incident_app.services import incidents
-from incident_app.services import letter_workflow
-from incident_app.services import notices
 from incident_app.services import review
-from incident_app.services import sessions
-from incident_app.services import tasks
-from incident_app.services import timeline
+from incident_app.services.accounts import api_tokens
+from incident_app.services.accounts import sessions
+from incident_app.services.impact import core as impact
+from incident_app.services.incidents import checklists
+from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import tasks
+from incident_app.services.incidents import timeline
+from incident_app.services.letters import notices
+from incident_app.services.letters import workflow as letter_workflow
 from incident_app.services.organisation import get_organisation
+from incident_app.services.reminders import calendar_feed
 from tests.conftest import CSRF_INPUT
 from tests.conftest import make_config
 from tests.factories import NOW
@@ -431,7 +431,7 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
     """A mail-merge batch of the roster, worked through once (proof, chunk, manifest)."""
     from incident_app.models.mail_batch import LetterState
     from incident_app.models.mail_batch import MailLetter
-    from incident_app.services import mail_merge
+    from incident_app.services.mail_merge import core as mail_merge
 
     store = storage.current_store()
     batch = mail_merge.start_batch(

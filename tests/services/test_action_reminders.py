@@ -16,7 +16,7 @@ from incident_app.models.notification import Notification
 from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.services import corrective_actions
-from incident_app.services import reminders
+from incident_app.services.reminders import sweep as reminders
 from tests.factories import NOW
 from tests.reminder_factories import make_team
 

@@ -16,9 +16,9 @@ from incident_app.models.api_token import ApiRateWindow
 from incident_app.models.api_token import ApiToken
 from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
-from incident_app.services import api_tokens
-from incident_app.services.api_tokens import RateLimited
-from incident_app.services.api_tokens import TokenRejected
+from incident_app.services.accounts import api_tokens
+from incident_app.services.accounts.api_tokens import RateLimited
+from incident_app.services.accounts.api_tokens import TokenRejected
 from tests.factories import NOW
 from tests.factories import make_user
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from incident_app.models.audit import AuditEvent
-from incident_app.services import auth
+from incident_app.services.accounts import signin as auth
 from tests.factories import NOW
 from tests.factories import PASSWORD
 from tests.factories import make_user

@@ -16,7 +16,7 @@ from incident_app.errors import NotFound
 from incident_app.models.audit import AuditEvent
 from incident_app.models.notification import CalendarToken
 from incident_app.models.user import Role
-from incident_app.services import calendar_feed
+from incident_app.services.reminders import calendar_feed
 from tests.factories import make_incident
 from tests.factories import make_user
 from tests.reminder_factories import make_obligation

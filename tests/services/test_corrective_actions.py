@@ -26,7 +26,7 @@ from incident_app.services import corrective_actions as plan
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.corrective_actions import StatusChange
 from incident_app.services.corrective_actions import TrainingInput
-from incident_app.services.impact import Upload
+from incident_app.services.impact.core import Upload
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident

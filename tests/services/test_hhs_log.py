@@ -22,9 +22,9 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services import corrective_actions
 from incident_app.services import hhs_log
-from incident_app.services import incidents
 from incident_app.services.hhs_log import FilingInput
 from incident_app.services.hhs_log import FilingStatus
+from incident_app.services.incidents import core as incidents
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident

@@ -21,11 +21,11 @@ from incident_app.models.impact import Disruption
 from incident_app.models.impact import DisruptionKind
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
-from incident_app.services import impact
-from incident_app.services.impact import CostInput
-from incident_app.services.impact import DisruptionInput
-from incident_app.services.impact import ImpactSettings
-from incident_app.services.impact import Upload
+from incident_app.services.impact import core as impact
+from incident_app.services.impact.core import CostInput
+from incident_app.services.impact.core import DisruptionInput
+from incident_app.services.impact.core import ImpactSettings
+from incident_app.services.impact.core import Upload
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident

@@ -8,7 +8,7 @@ from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
-from incident_app.services import incident_access
+from incident_app.services.incidents import access as incident_access
 from tests.factories import make_incident
 from tests.factories import make_user
 

@@ -28,9 +28,9 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services import incidents
-from incident_app.services.incidents import IncidentFacts
-from incident_app.services.incidents import StatementInput
+from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents.core import IncidentFacts
+from incident_app.services.incidents.core import StatementInput
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

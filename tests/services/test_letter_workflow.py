@@ -29,8 +29,8 @@ from incident_app.models.letter import ReviewAction
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
-from incident_app.services import letter_context
-from incident_app.services import letter_workflow as lw
+from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import workflow as lw
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_user

@@ -30,10 +30,10 @@ from incident_app.models.mail_batch import Variant
 from incident_app.models.notification import EmailMessage
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.user import Role
-from incident_app.services import letter_workflow as lw
-from incident_app.services import mail_merge
-from incident_app.services import notifications
+from incident_app.services.letters import workflow as lw
+from incident_app.services.mail_merge import core as mail_merge
 from incident_app.services.organisation import get_organisation
+from incident_app.services.reminders import notifications
 from incident_app.storage import FileStore
 from tests.factories import make_user
 from tests.mail_merge_helpers import LATER
@@ -343,7 +343,7 @@ def test_a_failed_letter_is_retried_in_its_own_chunk_and_print_file(session, peo
     # The roster team corrects the name (re-encrypted in place, as a correction would be).
     keyring = storage.current_keyring()
     target = roster_people(session, incident)["T" * 130]
-    from incident_app.services import roster_rows
+    from incident_app.services.roster import rows as roster_rows
 
     target.phi = keyring.encrypt_json(
         {

@@ -18,10 +18,10 @@ from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.user import Role
 from incident_app.services import hhs_log
-from incident_app.services import impact
-from incident_app.services import incidents
 from incident_app.services import metrics
 from incident_app.services.hhs_log import FilingInput
+from incident_app.services.impact import core as impact
+from incident_app.services.incidents import core as incidents
 from tests.factories import NOW
 from tests.factories import make_user
 

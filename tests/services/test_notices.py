@@ -21,12 +21,12 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
-from incident_app.services import letter_workflow as lw
-from incident_app.services import notices
 from incident_app.services import obligations
-from incident_app.services import reminders
-from incident_app.services.notices import NoticeInput
-from incident_app.services.notices import ProofUpload
+from incident_app.services.letters import notices
+from incident_app.services.letters import workflow as lw
+from incident_app.services.letters.notices import NoticeInput
+from incident_app.services.letters.notices import ProofUpload
+from incident_app.services.reminders import sweep as reminders
 from tests.factories import NOW
 from tests.factories import make_user
 from tests.letter_factories import breach_case

@@ -15,10 +15,10 @@ from incident_app.models.ocr import OcrBreach
 from incident_app.models.ocr import OcrBreachTag
 from incident_app.models.ocr import TagKind
 from incident_app.models.user import Role
-from incident_app.services import ocr_parsing
-from incident_app.services import peers
-from incident_app.services.ocr_parsing import BadRow
-from incident_app.services.peers import PeerCriteria
+from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import ocr_parsing
+from incident_app.services.peers.comparison import PeerCriteria
+from incident_app.services.peers.ocr_parsing import BadRow
 from tests.factories import NOW
 from tests.factories import make_user
 

@@ -23,10 +23,10 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import ReminderSetting
 from incident_app.models.user import Role
 from incident_app.services import organisation
-from incident_app.services import reminders
-from incident_app.services.reminders import Plan
-from incident_app.services.reminders import covered_points
-from incident_app.services.reminders import due_point
+from incident_app.services.reminders import sweep as reminders
+from incident_app.services.reminders.sweep import Plan
+from incident_app.services.reminders.sweep import covered_points
+from incident_app.services.reminders.sweep import due_point
 from tests.factories import make_user
 from tests.reminder_factories import PHI_DESCRIPTION
 from tests.reminder_factories import PHI_TITLE

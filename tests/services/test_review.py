@@ -21,11 +21,11 @@ from incident_app.models.review import ReviewVersion
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import Role
 from incident_app.services import corrective_actions
-from incident_app.services import impact
 from incident_app.services import review
-from incident_app.services import timeline
 from incident_app.services.corrective_actions import ActionInput
-from incident_app.services.impact import CostInput
+from incident_app.services.impact import core as impact
+from incident_app.services.impact.core import CostInput
+from incident_app.services.incidents import timeline
 from incident_app.services.organisation import get_organisation
 from incident_app.services.review import ReviewInput
 from tests.factories import NOW
@@ -189,7 +189,7 @@ def test_blockers_until_the_latest_version_is_signed(session, officer, responder
 def test_closing_an_incident_without_the_required_review_is_refused(
     session, officer, responder, incident
 ) -> None:
-    from incident_app.services import incidents
+    from incident_app.services.incidents import core as incidents
 
     require_signed_review(session)
     with pytest.raises(InvalidTransition, match="signed post-incident review"):

@@ -14,8 +14,8 @@ from incident_app.models.roster import ImportMode
 from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
-from incident_app.services import roster_duplicates
-from incident_app.services.roster_duplicates import TokenPrefixes
+from incident_app.services.roster import duplicates as roster_duplicates
+from incident_app.services.roster.duplicates import TokenPrefixes
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

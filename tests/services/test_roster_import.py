@@ -24,8 +24,8 @@ from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterMapping
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services import roster
-from incident_app.services import roster_import
+from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import people as roster
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

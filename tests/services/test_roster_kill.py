@@ -33,8 +33,8 @@ from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services import roster
-from incident_app.services import roster_import
+from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import people as roster
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -50,7 +50,7 @@ WORKER = textwrap.dedent("""
     import sys
     from sqlalchemy.orm import Session
     from incident_app.db import make_engine
-    from incident_app.services import roster_import
+    from incident_app.services.roster import importing as roster_import
     from tests.factories import NOW
     from tests.roster_helpers import store_at
     from pathlib import Path

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from incident_app.demo.seed import write_roster
 from incident_app.models.incident import CaseRole
 from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services import roster
-from incident_app.services import roster_import
-from incident_app.services.demo import write_roster
+from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import people as roster
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

@@ -19,7 +19,7 @@ from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services import roster
+from incident_app.services.roster import people as roster
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

@@ -8,13 +8,13 @@ from datetime import date
 
 import pytest
 
-from incident_app.services import roster_normalise as norm
-from incident_app.services import roster_rows
-from incident_app.services.roster_columns import guess_mapping
-from incident_app.services.roster_rows import EXTERNAL_PURPOSE
-from incident_app.services.roster_rows import IDENTITY_PURPOSE
-from incident_app.services.roster_rows import RowBuilder
-from incident_app.services.roster_rows import phi_aad
+from incident_app.services.roster import normalise as norm
+from incident_app.services.roster import rows as roster_rows
+from incident_app.services.roster.columns import guess_mapping
+from incident_app.services.roster.rows import EXTERNAL_PURPOSE
+from incident_app.services.roster.rows import IDENTITY_PURPOSE
+from incident_app.services.roster.rows import RowBuilder
+from incident_app.services.roster.rows import phi_aad
 from tests.roster_helpers import HEADER
 from tests.roster_helpers import ring
 

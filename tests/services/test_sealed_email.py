@@ -8,8 +8,8 @@ from incident_app import storage
 from incident_app.mailer import RecordingMailer
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
-from incident_app.services import notifications
-from incident_app.services import reminders
+from incident_app.services.reminders import notifications
+from incident_app.services.reminders import sweep as reminders
 from tests.factories import NOW
 
 NOTICE = "Dear Núñez, we are writing about an incident that may involve your information."

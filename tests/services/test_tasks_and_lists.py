@@ -17,13 +17,13 @@ from incident_app.models.task import ChecklistTemplate
 from incident_app.models.task import Task
 from incident_app.models.task import TaskStatus
 from incident_app.models.user import Role
-from incident_app.services import checklists
-from incident_app.services import incident_list
-from incident_app.services import tasks
-from incident_app.services.checklists import ItemInput
-from incident_app.services.checklists import TemplateInput
-from incident_app.services.incident_list import ListFilters
-from incident_app.services.tasks import TaskInput
+from incident_app.services.incidents import checklists
+from incident_app.services.incidents import listing as incident_list
+from incident_app.services.incidents import tasks
+from incident_app.services.incidents.checklists import ItemInput
+from incident_app.services.incidents.checklists import TemplateInput
+from incident_app.services.incidents.listing import ListFilters
+from incident_app.services.incidents.tasks import TaskInput
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user

@@ -12,7 +12,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from incident_app.services import users
+from incident_app.services.accounts import users
 from tests.factories import NOW
 from tests.factories import PASSWORD
 from tests.factories import make_user

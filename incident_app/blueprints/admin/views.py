@@ -23,9 +23,9 @@ from incident_app.blueprints.admin.forms import UserRoleForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
-from incident_app.services import mfa
 from incident_app.services import organisation
-from incident_app.services import users
+from incident_app.services.accounts import mfa
+from incident_app.services.accounts import users
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 NAV = [

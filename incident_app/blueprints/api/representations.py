@@ -13,7 +13,7 @@ from incident_app import rules
 from incident_app.models.incident import CountSource
 from incident_app.models.incident import Incident
 from incident_app.models.timeline import TimelineEntry
-from incident_app.services.incident_list import Page
+from incident_app.services.incidents.listing import Page
 from incident_app.services.obligations import DeterminationPage
 from incident_app.services.obligations import ObligationView
 

@@ -31,16 +31,16 @@ from incident_app.errors import ValidationFailed
 from incident_app.extensions import csrf
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.timeline import ActionCategory
-from incident_app.services import api_tokens
-from incident_app.services import incident_list
-from incident_app.services import incidents
 from incident_app.services import obligations
-from incident_app.services import timeline
-from incident_app.services.api_tokens import ApiCaller
-from incident_app.services.api_tokens import RateLimited
-from incident_app.services.api_tokens import TokenRejected
-from incident_app.services.auth import record_access_denied
-from incident_app.services.incident_access import NOT_FOUND
+from incident_app.services.accounts import api_tokens
+from incident_app.services.accounts.api_tokens import ApiCaller
+from incident_app.services.accounts.api_tokens import RateLimited
+from incident_app.services.accounts.api_tokens import TokenRejected
+from incident_app.services.accounts.signin import record_access_denied
+from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import listing as incident_list
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import NOT_FOUND
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -26,10 +26,10 @@ from incident_app.blueprints.auth.forms import MfaEnrolForm
 from incident_app.blueprints.auth.forms import SessionRevokeForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
-from incident_app.services import auth
-from incident_app.services import mfa
-from incident_app.services import sessions
-from incident_app.services import users
+from incident_app.services.accounts import mfa
+from incident_app.services.accounts import sessions
+from incident_app.services.accounts import signin as auth
+from incident_app.services.accounts import users
 
 bp = Blueprint("auth", __name__)
 MFA_STEP_SECONDS = 300  # the second factor must follow the password within 5 minutes

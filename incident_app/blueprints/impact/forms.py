@@ -27,10 +27,10 @@ from incident_app.services import corrective_actions
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.corrective_actions import StatusChange
 from incident_app.services.corrective_actions import TrainingInput
-from incident_app.services.impact import CostInput
-from incident_app.services.impact import DisruptionInput
-from incident_app.services.impact import ImpactSettings
-from incident_app.services.impact import Upload
+from incident_app.services.impact.core import CostInput
+from incident_app.services.impact.core import DisruptionInput
+from incident_app.services.impact.core import ImpactSettings
+from incident_app.services.impact.core import Upload
 from incident_app.services.review import ReviewInput
 
 REVIEW_TEXTS = ("timeline_summary", "root_cause", "what_worked", "what_did_not", "decisions")

@@ -29,10 +29,10 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.impact import DisruptionKind
 from incident_app.models.review import SafeguardFamily
 from incident_app.services import corrective_actions
-from incident_app.services import impact
 from incident_app.services import review
-from incident_app.services.incident_access import can_work_on
-from incident_app.services.incident_access import get_visible
+from incident_app.services.impact import core as impact
+from incident_app.services.incidents.access import can_work_on
+from incident_app.services.incidents.access import get_visible
 from incident_app.services.organisation import get_organisation
 
 bp = Blueprint("impact", __name__)

@@ -36,13 +36,13 @@ from incident_app.models.incident import StatementForm
 from incident_app.models.task import TaskStatus
 from incident_app.models.timeline import ActionCategory
 from incident_app.services import options
-from incident_app.services.checklists import ItemInput
-from incident_app.services.checklists import TemplateInput
-from incident_app.services.incident_list import ListFilters
-from incident_app.services.incidents import IncidentFacts
-from incident_app.services.incidents import StatementInput
-from incident_app.services.tasks import TaskInput
-from incident_app.services.timeline import ActionInput
+from incident_app.services.incidents.checklists import ItemInput
+from incident_app.services.incidents.checklists import TemplateInput
+from incident_app.services.incidents.core import IncidentFacts
+from incident_app.services.incidents.core import StatementInput
+from incident_app.services.incidents.listing import ListFilters
+from incident_app.services.incidents.tasks import TaskInput
+from incident_app.services.incidents.timeline import ActionInput
 
 _STATE_LINE = re.compile(r"^\s*([A-Za-z]{2})\s*[:=,\s]\s*(\d[\d,]*)\s*$")
 DATETIME_FORMAT = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]

@@ -34,14 +34,14 @@ from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentStatus
-from incident_app.services import checklists
 from incident_app.services import evidence
-from incident_app.services import incident_list
-from incident_app.services import incidents
 from incident_app.services import options
-from incident_app.services import tasks
-from incident_app.services import timeline
-from incident_app.services.incidents import IncidentFacts
+from incident_app.services.incidents import checklists
+from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import listing as incident_list
+from incident_app.services.incidents import tasks
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.core import IncidentFacts
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 NAV = [

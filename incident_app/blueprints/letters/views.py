@@ -23,10 +23,10 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.letters import LetterRenderError
-from incident_app.services import letter_workflow
-from incident_app.services import notices
-from incident_app.services.letter_context import ADDRESSED_TEMPLATES
-from incident_app.services.letter_workflow import LetterIntegrityFailed
+from incident_app.services.letters import notices
+from incident_app.services.letters import workflow as letter_workflow
+from incident_app.services.letters.context import ADDRESSED_TEMPLATES
+from incident_app.services.letters.workflow import LetterIntegrityFailed
 
 bp = Blueprint("letters", __name__, url_prefix="/incidents/<int:incident_id>/letters")
 INCIDENT_TABS = [(47, "Letters", "letters.index")]

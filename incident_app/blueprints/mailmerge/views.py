@@ -23,7 +23,7 @@ from incident_app.blueprints.mailmerge.forms import ButtonForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
-from incident_app.services import mail_merge
+from incident_app.services.mail_merge import core as mail_merge
 
 bp = Blueprint("mailmerge", __name__, url_prefix="/incidents/<int:incident_id>/mailing")
 INCIDENT_TABS = [(48, "Mailing", "mailmerge.index")]

@@ -23,9 +23,9 @@ from incident_app.blueprints.notifications.forms import ButtonForm
 from incident_app.blueprints.notifications.forms import PlanForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
-from incident_app.services import calendar_feed
-from incident_app.services import notifications
-from incident_app.services import reminders
+from incident_app.services.reminders import calendar_feed
+from incident_app.services.reminders import notifications
+from incident_app.services.reminders import sweep as reminders
 
 bp = Blueprint("notifications", __name__)
 NAV = [

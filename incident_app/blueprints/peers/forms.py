@@ -12,8 +12,8 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
-from incident_app.services.ocr_parsing import MAX_COUNT
-from incident_app.services.peers import PeerCriteria
+from incident_app.services.peers.comparison import PeerCriteria
+from incident_app.services.peers.ocr_parsing import MAX_COUNT
 
 
 def _checkboxes(label: str) -> SelectMultipleField:

@@ -13,7 +13,7 @@ from incident_app.blueprints.peers import chart
 from incident_app.blueprints.peers.forms import PeerFilterForm
 from incident_app.db import get_session
 from incident_app.models.ocr import FLAG_LABELS
-from incident_app.services import peers
+from incident_app.services.peers import comparison as peers
 
 bp = Blueprint("peers", __name__)
 NAV = [(60, "Peers", "peers.index", Capability.USE_CALCULATOR)]

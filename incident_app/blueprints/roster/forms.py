@@ -14,7 +14,7 @@ from wtforms.validators import Optional
 from incident_app.models.roster import ImportMode
 from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus
-from incident_app.services.roster_columns import COLUMNS
+from incident_app.services.roster.columns import COLUMNS
 
 NOT_IN_FILE = ""
 

@@ -25,9 +25,9 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.models.roster import ImportMode
-from incident_app.services import roster
-from incident_app.services import roster_import
-from incident_app.services.roster_columns import COLUMNS
+from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import people as roster
+from incident_app.services.roster.columns import COLUMNS
 
 bp = Blueprint("roster", __name__, url_prefix="/incidents/<int:incident_id>/roster")
 INCIDENT_TABS = [(35, "Roster", "roster.overview")]

@@ -22,7 +22,7 @@ from incident_app.blueprints.tokens.forms import TokenRevokeForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
-from incident_app.services import api_tokens
+from incident_app.services.accounts import api_tokens
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 

@@ -25,7 +25,7 @@ from incident_app.models.organisation import Organisation
 from incident_app.models.security import RecoveryCode
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import sessions
+from incident_app.services.accounts import sessions
 
 ISSUER = "BreachDesk"
 RECOVERY_CODES = 10
@@ -139,7 +139,7 @@ def verify_second_factor(
     lock_minutes: int,
 ) -> bool:
     """Check a TOTP or recovery code at sign-in; failures count toward the lockout. Commits."""
-    from incident_app.services.auth import register_failure
+    from incident_app.services.accounts.signin import register_failure
 
     step = _matching_step(_secret(user, keyring), code, now, user.totp_last_step)
     used = None if step is not None else _use_recovery_code(session, user, code, now)
@@ -197,7 +197,7 @@ def remaining_recovery_codes(session: Session, *, user: User) -> int:
 def reset(session: Session, *, actor: User, user_id: int, now: datetime) -> User:
     """Admin: remove a user's authenticator and recovery codes; their sessions end."""
     require(actor, Capability.MANAGE_USERS)
-    from incident_app.services.users import get_user
+    from incident_app.services.accounts.users import get_user
 
     user = get_user(session, user_id)
     user.mfa_enabled, user.totp_secret, user.totp_last_step = False, None, None

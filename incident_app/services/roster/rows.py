@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from incident_app.crypto import KeyRing
 from incident_app.models.roster import AddressStatus
-from incident_app.services import roster_normalise as norm
+from incident_app.services.roster import normalise as norm
 
 EXTERNAL_PURPOSE = "roster.external_id"
 IDENTITY_PURPOSE = "roster.identity"

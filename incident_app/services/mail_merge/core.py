@@ -58,15 +58,15 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import letter_workflow
-from incident_app.services import notifications
-from incident_app.services import roster
-from incident_app.services import roster_normalise as norm
-from incident_app.services.mail_recipients import Unprintable
-from incident_app.services.mail_recipients import email_notice
-from incident_app.services.mail_recipients import full_name
-from incident_app.services.mail_recipients import recipient_for
+from incident_app.services.letters import workflow as letter_workflow
+from incident_app.services.mail_merge.recipients import Unprintable
+from incident_app.services.mail_merge.recipients import email_notice
+from incident_app.services.mail_merge.recipients import full_name
+from incident_app.services.mail_merge.recipients import recipient_for
 from incident_app.services.organisation import get_organisation
+from incident_app.services.reminders import notifications
+from incident_app.services.roster import normalise as norm
+from incident_app.services.roster import people as roster
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 

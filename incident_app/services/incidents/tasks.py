@@ -22,9 +22,9 @@ from incident_app.models.task import TaskStatus
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import timeline
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
 
 TITLE_MAX = 300
 

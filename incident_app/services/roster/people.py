@@ -38,14 +38,14 @@ from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import incident_access
 from incident_app.services import obligations
-from incident_app.services import roster_normalise as norm
-from incident_app.services.roster_columns import guess_mapping
-from incident_app.services.roster_columns import header_key
-from incident_app.services.roster_columns import sniff_delimiter
-from incident_app.services.roster_rows import external_index
-from incident_app.services.roster_rows import phi_aad
+from incident_app.services.incidents import access as incident_access
+from incident_app.services.roster import normalise as norm
+from incident_app.services.roster.columns import guess_mapping
+from incident_app.services.roster.columns import header_key
+from incident_app.services.roster.columns import sniff_delimiter
+from incident_app.services.roster.rows import external_index
+from incident_app.services.roster.rows import phi_aad
 from incident_app.storage import FileStore
 
 MEDIA_THRESHOLD = 500  # 164.406: media notice for MORE than 500 residents of a State

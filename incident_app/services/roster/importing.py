@@ -47,16 +47,16 @@ from incident_app.models.roster import RosterMapping
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import incident_access
-from incident_app.services import roster
-from incident_app.services import roster_columns
-from incident_app.services import roster_duplicates
-from incident_app.services import roster_pool
-from incident_app.services.roster_columns import sniff_delimiter
-from incident_app.services.roster_normalise import neutralise_cell
-from incident_app.services.roster_rows import MERGED
-from incident_app.services.roster_rows import BuilderSpec
-from incident_app.services.roster_rows import Issue
+from incident_app.services.incidents import access as incident_access
+from incident_app.services.roster import columns as roster_columns
+from incident_app.services.roster import duplicates as roster_duplicates
+from incident_app.services.roster import people as roster
+from incident_app.services.roster import pool as roster_pool
+from incident_app.services.roster.columns import sniff_delimiter
+from incident_app.services.roster.normalise import neutralise_cell
+from incident_app.services.roster.rows import MERGED
+from incident_app.services.roster.rows import BuilderSpec
+from incident_app.services.roster.rows import Issue
 from incident_app.storage import FileStore
 from incident_app.storage import FileTooLarge
 from incident_app.storage import StorageError

@@ -27,8 +27,8 @@ from incident_app.models.notification import CalendarToken
 from incident_app.models.reminder import SubjectType
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import incident_access
-from incident_app.services import reminders
+from incident_app.services.incidents import access as incident_access
+from incident_app.services.reminders import sweep as reminders
 
 # All-day events start at midnight: remind at 09:00 a week before and the day before.
 ALARM_TRIGGERS = (-timedelta(days=6, hours=15), -timedelta(hours=15))

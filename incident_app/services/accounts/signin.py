@@ -12,8 +12,8 @@ from incident_app import passwords
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import sessions
-from incident_app.services.users import normalise_email
+from incident_app.services.accounts import sessions
+from incident_app.services.accounts.users import normalise_email
 
 GENERIC_FAILURE = "Invalid email or password."
 

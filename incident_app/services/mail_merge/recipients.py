@@ -12,7 +12,7 @@ from incident_app import letters
 from incident_app.models.mail_batch import Variant
 from incident_app.models.roster import AddressStatus
 from incident_app.models.roster import RosterPerson
-from incident_app.services import roster_normalise as norm
+from incident_app.services.roster import normalise as norm
 
 # ---- recipients -----------------------------------------------------------------------------
 

@@ -27,10 +27,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from incident_app.crypto import KeyRing
-from incident_app.services.roster_rows import STAGED_COLUMNS
-from incident_app.services.roster_rows import BuilderSpec
-from incident_app.services.roster_rows import Built
-from incident_app.services.roster_rows import RowBuilder
+from incident_app.services.roster.rows import STAGED_COLUMNS
+from incident_app.services.roster.rows import BuilderSpec
+from incident_app.services.roster.rows import Built
+from incident_app.services.roster.rows import RowBuilder
 
 # Page cache while staging (KiB) on SQLite: most of the external-id index stays in memory.
 # 64 MB was no faster at a million rows and cost the importing process 30 MB more.

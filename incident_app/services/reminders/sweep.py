@@ -69,9 +69,9 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
-from incident_app.services import notifications
 from incident_app.services import obligations
 from incident_app.services import organisation
+from incident_app.services.reminders import notifications
 
 log = logging.getLogger(__name__)
 

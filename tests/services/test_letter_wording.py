@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from incident_app.letter_content import Element
-from incident_app.letter_content import check_notice
-from incident_app.letter_content import is_toll_free
-from incident_app.letter_content import phi_warnings
-from incident_app.letter_content import readability
+from incident_app.services.letters.wording import Element
+from incident_app.services.letters.wording import check_notice
+from incident_app.services.letters.wording import is_toll_free
+from incident_app.services.letters.wording import phi_warnings
+from incident_app.services.letters.wording import readability
 
 ORGANISATION = {
     "name": "Riverbend Community Health",

@@ -30,8 +30,8 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
 
 TEXT_MAX = 5000
 # Clocks drift and people type quickly; an action "in the future" beyond this is a mistake.

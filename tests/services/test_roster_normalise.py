@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from incident_app.models.roster import AddressStatus
-from incident_app.services import roster_normalise as norm
-from incident_app.services.roster_columns import guess_mapping
-from incident_app.services.roster_columns import sniff_delimiter
+from incident_app.services.roster import normalise as norm
+from incident_app.services.roster.columns import guess_mapping
+from incident_app.services.roster.columns import sniff_delimiter
 
 TODAY = date(2026, 3, 2)
 
@@ -225,9 +225,9 @@ def test_headers_are_recognised_by_name_and_alias() -> None:
 def test_the_csv_documentation_names_every_column() -> None:
     from pathlib import Path
 
-    from incident_app.services.roster_columns import COLUMNS
+    from incident_app.services.roster.columns import COLUMNS
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "roster_csv.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "roster_csv.md").read_text()
     assert [c.name for c in COLUMNS if f"| `{c.name}` |" not in doc] == []
 
 

@@ -49,9 +49,9 @@ from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import evidence as evidence_service
 from incident_app.services.audit_log import neutralise
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
-from incident_app.services.incident_access import visible_incidents
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
+from incident_app.services.incidents.access import visible_incidents
 from incident_app.services.organisation import get_organisation
 
 MAX_CENTS = 10**15  # ten trillion in any currency: anything above is a typing mistake

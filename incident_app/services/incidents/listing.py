@@ -24,7 +24,7 @@ from incident_app.models.task import Task
 from incident_app.models.user import User
 from incident_app.services import obligations
 from incident_app.services import options
-from incident_app.services.incident_access import visible_incidents
+from incident_app.services.incidents.access import visible_incidents
 
 PER_PAGE = 25
 DASHBOARD_DAYS = 14

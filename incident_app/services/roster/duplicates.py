@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.models.roster import RosterPerson
-from incident_app.services.roster_rows import STAGED_COLUMNS
+from incident_app.services.roster.rows import STAGED_COLUMNS
 
 PREFIX_CHARS = 16  # hex characters of a token kept in memory: 64 bits
 _EXTERNAL = STAGED_COLUMNS.index("external_index")

@@ -50,12 +50,12 @@ from incident_app.services import audit
 from incident_app.services import obligations
 from incident_app.services import options
 from incident_app.services import review
-from incident_app.services import tasks
-from incident_app.services import timeline
-from incident_app.services.incident_access import can_work_on
-from incident_app.services.incident_access import case_role
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.incidents import tasks
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import can_work_on
+from incident_app.services.incidents.access import case_role
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
 from incident_app.services.organisation import get_organisation
 
 S = IncidentStatus

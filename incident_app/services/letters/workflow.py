@@ -18,7 +18,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_app import letter_content
 from incident_app import letters
 from incident_app import storage
 from incident_app.access import Capability
@@ -40,10 +39,11 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import letter_context
-from incident_app.services import timeline
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.incidents import timeline
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
+from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import wording as letter_content
 from incident_app.services.organisation import get_organisation
 
 SUBSTITUTE_TEMPLATES = frozenset({"substitute_web.html", "substitute_media.html"})

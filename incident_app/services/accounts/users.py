@@ -19,7 +19,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import sessions
+from incident_app.services.accounts import sessions
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 256

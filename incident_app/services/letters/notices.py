@@ -32,10 +32,10 @@ from incident_app.models.letter import ReviewAction
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import letter_context
-from incident_app.services import letter_workflow
-from incident_app.services.incident_access import get_visible
-from incident_app.services.incident_access import get_workable
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.incidents.access import get_workable
+from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import workflow as letter_workflow
 from incident_app.services.organisation import get_organisation
 
 PROOF_MAX_BYTES = 25 * 1024 * 1024

@@ -32,15 +32,15 @@ from incident_app.models.ocr import OcrBreachTag
 from incident_app.models.ocr import TagKind
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.ocr_parsing import ACTION_LABELS
-from incident_app.services.ocr_parsing import MAX_COUNT
-from incident_app.services.ocr_parsing import PLACEHOLDER_COUNT
-from incident_app.services.ocr_parsing import BadRow
-from incident_app.services.ocr_parsing import check_header
-from incident_app.services.ocr_parsing import parse_row
-from incident_app.services.ocr_parsing import sentences_for
+from incident_app.services.peers.ocr_parsing import ACTION_LABELS
+from incident_app.services.peers.ocr_parsing import MAX_COUNT
+from incident_app.services.peers.ocr_parsing import PLACEHOLDER_COUNT
+from incident_app.services.peers.ocr_parsing import BadRow
+from incident_app.services.peers.ocr_parsing import check_header
+from incident_app.services.peers.ocr_parsing import parse_row
+from incident_app.services.peers.ocr_parsing import sentences_for
 
-SHIPPED_CSV = Path(__file__).resolve().parents[2] / "data" / "ocr_breach_report.csv"
+SHIPPED_CSV = Path(__file__).resolve().parents[3] / "data" / "ocr_breach_report.csv"
 FLUSH_EVERY = 500
 
 

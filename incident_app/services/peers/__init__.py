@@ -1,0 +1,3 @@
+"""Peers from OCR's public breach portal: parsing the listing (pure), importing it, and comparing
+an incident with similar breaches.
+"""
