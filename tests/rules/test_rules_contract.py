@@ -46,7 +46,7 @@ def test_new_fields_default_to_todays_results():
     )
 
     assert evaluate(facts) == evaluate(explicit)
-    assert [item.due_at for item in evaluate(facts).obligations] == [None] * 3
+    assert all(item.due_at is None for item in evaluate(facts).obligations)
 
 
 @pytest.mark.parametrize(
