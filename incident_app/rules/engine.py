@@ -57,6 +57,9 @@ def _state_clock(facts: BreachFacts, discovery: date, hipaa: list[Obligation]) -
         hipaa_individual_due=_hipaa_due(hipaa, ("individual_notice",)),
         hipaa_hhs_due=_hipaa_due(hipaa, ("hhs_notice", "hhs_annual_log")),
         law_enforcement_delay=facts.law_enforcement_delay is not None,
+        # State clocks tied to a notice run from its actual date once it is recorded.
+        individuals_notified_on=sent.individuals_on if (sent := facts.notices_sent) else None,
+        hhs_notified_on=sent.hhs_on if sent else None,
     )
 
 
