@@ -191,7 +191,10 @@ class BreachFacts:
     ``discovered_on`` is the first day the breach was known, or by reasonable diligence would
     have been known, to a workforce member or agent other than the wrongdoer (164.404(a)(2)).
     ``insufficient_contact_count`` counts LIVING individuals only: substitute notice is not
-    required for the deceased (164.404(d)(2)).
+    required for the deceased (164.404(d)(2)). For the FTC roles (``entity_role`` phr_vendor,
+    phr_related_entity, third_party_service_provider) ``phi_secured`` means the PHR identifiable
+    health information was secured, and ``low_probability_of_compromise`` means reliable
+    evidence that there was no unauthorized acquisition (16 CFR 318.2).
     """
 
     discovered_on: date | None
@@ -269,6 +272,12 @@ def _check_regime_facts(facts: BreachFacts) -> None:
             f"{facts.entity_role} is an FTC Health Breach Notification Rule role (16 CFR 318), "
             "for entities that are not HIPAA covered entities or business associates: it "
             "cannot be combined with business_associate facts",
+        )
+    if facts.entity_role in FTC_ROLES and facts.exception is not None:
+        raise InvalidFacts(
+            "exception",
+            f"the 45 CFR 164.402 exceptions do not apply to a {facts.entity_role} under "
+            "16 CFR 318; record reliable evidence of no unauthorized acquisition instead",
         )
     earliest = facts.earliest_discovery
     sent = facts.notices_sent.dates() if facts.notices_sent else {}

@@ -188,7 +188,6 @@ def test_obligation_rejects_a_naive_due_at():
         Obligation("supervisory_authority_notice", "EU", DAY, "GDPR Art. 33(1)", "r", due_at=NAIVE)
 
 
-@pytest.mark.xfail(reason="GDPR regime lands in the next commit", strict=True)
 def test_to_jsonable_gives_due_at_in_iso_8601():
     facts = BreachFacts(
         discovered_on=DAY,
