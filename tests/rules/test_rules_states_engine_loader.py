@@ -123,6 +123,10 @@ def test_cra_rows_are_cra_notices():
         ({"alt_clock_start": "none", "alt_length": 1, "alt_unit": "calendar"}, "alt_clock_start"),
         ({"alt_length": 3}, "alt_length/alt_unit must be absent"),
         (
+            {"clock_start": "none", "length": None, "unit": None, "alt_clock_start": "discovery"},
+            "alt_clock_start needs a dated clock_start",
+        ),
+        (
             {"alt_clock_start": "individual_notice", "alt_length": 1, "alt_unit": "business"},
             "business days need a holiday calendar",
         ),
