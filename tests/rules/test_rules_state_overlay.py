@@ -65,12 +65,11 @@ def test_every_row_carries_citation_source_confidence_and_verification_date():
             {"CO": 500},
             {"CO-6-1-716-residents": date(2025, 10, 15), "CO-6-1-716-ag": date(2025, 10, 15)},
         ),
-        # WA AG at more than 500.
-        ({"WA": 500}, {"WA-19.255.010-residents": date(2025, 10, 15)}),
-        (
-            {"WA": 501},
-            {"WA-19.255.010-residents": date(2025, 10, 15), "WA-19.255.010-ag": date(2025, 10, 15)},
-        ),
+        # WA: a covered entity complying with HITECH is deemed compliant for residents (a
+        # warning); the AG (more than 500) is told on the HITECH timeline, with the individual
+        # notice due 2025-11-14.
+        ({"WA": 500}, {}),
+        ({"WA": 501}, {"WA-19.255.010-ag": date(2025, 11, 14)}),
         # FL 30 days, AG at 500 or more.
         ({"FL": 499}, {"FL-501.171-residents": date(2025, 10, 15)}),
         # Maryland: 45 days; the AG must hear of it before the individuals do.
@@ -93,10 +92,16 @@ def test_every_row_carries_citation_source_confidence_and_verification_date():
         ({"CT": 5}, {"CT-36a-701b-ag": date(2025, 11, 14)}),
         # Puerto Rico DACO: 10 days of detection.
         ({"PR": 5}, {"PR-residents": None, "PR-daco": date(2025, 9, 25)}),
-        # Vermont 45 days for residents; AG preliminary notice 14 business days.
+        # Vermont 45 days for residents (2025-10-30); AG preliminary notice 14 VT business days
+        # (Sep 16 ... Oct 3), sooner than the consumer notice; the AG copy of the consumer
+        # notice goes with it (2025-10-30).
         (
             {"VT": 1},
-            {"VT-2435-residents": date(2025, 10, 30), "VT-2435-ag-preliminary": date(2025, 10, 3)},
+            {
+                "VT-2435-residents": date(2025, 10, 30),
+                "VT-2435-ag-preliminary": date(2025, 10, 3),
+                "VT-2435-ag-consumer-notice": date(2025, 10, 30),
+            },
         ),
         ({"TN": 900}, {}),  # HIPAA entities exempt
     ],
@@ -236,7 +241,7 @@ def test_new_mexico_is_exempt_but_says_so():
 
     assert items == []
     notes = [w for w in result.warnings if w.startswith("New Mexico (NM):")]
-    assert len(notes) == 2
+    assert len(notes) == 3  # residents, AG and consumer reporting agencies
 
 
 def test_no_fixed_period_explains_and_points_to_hipaa_date():
