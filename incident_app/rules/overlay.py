@@ -4,8 +4,11 @@ State obligations are extra: they never change a HIPAA obligation. Their clocks 
 covered entity's treated discovery date, or from the notice they are tied to (to HHS, to
 individuals): the actual date when it is recorded, else the last date HIPAA allows for it.
 Every jurisdiction with affected residents yields something: an obligation per applicable
-row, or a warning naming the statute (never silence). The table's columns are documented in
-/work/notes/rules_common.md and repeated in states/README.md.
+row, or a warning naming the statute (never silence).
+
+The table's columns follow the issue #17 schema (the shared brief for the rules helpers), with
+one addition: a row may carry its own ``statute`` (shown as the obligation's citation) when it
+comes from another provision than the jurisdiction's main statute, as ``statute_url`` may.
 """
 
 from __future__ import annotations
