@@ -26,13 +26,6 @@ IND = "state_individual_notice"
 REG = "state_regulator_notice"
 CRA = "cra_notice"
 
-IOWA_PENDING = pytest.mark.xfail(
-    "IA" not in jurisdictions(),
-    strict=True,
-    reason="engine: holiday calendar for IA (Iowa Code 715C.2(8) counts 5 business days); "
-    "IA.toml waits for it",
-)
-
 
 def run(residents, discovered_on=DISCOVERY, notices_sent=None):
     facts = BreachFacts(
@@ -195,10 +188,9 @@ def test_jurisdiction_obligations_and_deemer_warnings(residents, expected, deeme
             {"IA": 501},
             {"IA-715C.2-8-ag": (REG, "IA", date(2025, 11, 21), "attorney_general")},
             ["IA-715C.2-residents"],
-            marks=IOWA_PENDING,
             id="IA at 501: AG 5 business days after individual notice",
         ),
-        pytest.param({"IA": 500}, {}, ["IA-715C.2-residents"], marks=IOWA_PENDING, id="IA at 500"),
+        pytest.param({"IA": 500}, {}, ["IA-715C.2-residents"], id="IA at 500"),
     ],
 )
 def test_iowa(residents, expected, deemed):
@@ -276,8 +268,6 @@ def test_federal_regulator_deemers_keep_the_obligation_and_show_the_deemer():
 def test_my_files_carry_provenance_on_every_row():
     table = jurisdictions()
     for code in MINE:
-        if code == "IA" and code not in table:
-            continue  # waits for the IA holiday calendar (see IOWA_PENDING)
         item = table[code]
         assert item.statute_url.startswith("https://")
         assert item.rules, code
