@@ -8,8 +8,10 @@ from __future__ import annotations
 from incident_app.rules.engine import evaluate
 from incident_app.rules.facts import BreachFacts
 from incident_app.rules.facts import BusinessAssociateFacts
+from incident_app.rules.facts import GdprFacts
 from incident_app.rules.facts import InvalidFacts
 from incident_app.rules.facts import LawEnforcementDelay
+from incident_app.rules.facts import NoticesSent
 from incident_app.rules.outcome import Determination
 from incident_app.rules.outcome import Obligation
 from incident_app.rules.outcome import to_jsonable
@@ -18,8 +20,10 @@ __all__ = [
     "BreachFacts",
     "BusinessAssociateFacts",
     "Determination",
+    "GdprFacts",
     "InvalidFacts",
     "LawEnforcementDelay",
+    "NoticesSent",
     "Obligation",
     "evaluate",
     "to_jsonable",

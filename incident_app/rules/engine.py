@@ -7,16 +7,26 @@ from datetime import date
 from incident_app.rules import holiday_calendar
 from incident_app.rules.delay import delay_window
 from incident_app.rules.discovery import treated_discovery
+from incident_app.rules.facts import FTC_ROLES
 from incident_app.rules.facts import BreachFacts
 from incident_app.rules.hipaa import MEDIA_THRESHOLD
 from incident_app.rules.hipaa import Clock
-from incident_app.rules.hipaa import hipaa_obligations
-from incident_app.rules.hipaa import reportability
 from incident_app.rules.outcome import Determination
 from incident_app.rules.outcome import Obligation
 from incident_app.rules.overlay import StateClock
 from incident_app.rules.overlay import state_obligations
+from incident_app.rules.regimes import breach_reportability
+from incident_app.rules.regimes import independent_obligations
+from incident_app.rules.regimes import not_reportable_notes
+from incident_app.rules.regimes import primary_obligations
+from incident_app.rules.regimes import with_facility_rules
 
+FTC_KINDS = ("ftc_notice", "ftc_annual_log")
+NON_HIPAA_STATE_NOTE = (
+    "The entity is not a HIPAA covered entity or business associate (16 CFR 318): state "
+    "provisions that deem HIPAA-compliant entities compliant do not help it, and clocks tied "
+    "to 'notice to HHS' are shown from the FTC notice. Confirm each state's duty with counsel."
+)
 STATE_LAW_CAVEAT = (
     "State breach laws define 'breach' and their exemptions differently; confirm with counsel "
     "that no state notice is due (REGULATORY.md §4)."
@@ -26,28 +36,45 @@ STATE_LAW_CAVEAT = (
 def evaluate(facts: BreachFacts) -> Determination:
     """Determine whether the incident is a reportable breach and every notice that follows.
 
-    HIPAA obligations (45 CFR 164.404-164.410, delayed under 164.412) come first, then the
-    state obligations from the overlay table. Invalid facts cannot reach this function:
-    BreachFacts raises InvalidFacts when it is built.
+    The primary regime's obligations come first: HIPAA (45 CFR 164.404-164.410, delayed
+    under 164.412) with 42 CFR Part 2, or for PHR vendors the FTC rule (16 CFR 318); then the
+    state obligations from the overlay table, then SEC Item 1.05 and GDPR Art. 33/34, whose
+    triggers are their own (so they appear even when the breach is not reportable). Invalid
+    facts cannot reach this function: BreachFacts raises InvalidFacts when it is built.
     """
     discovery = treated_discovery(facts)
-    reportable, reason = reportability(facts)
+    reportable, reason = breach_reportability(facts)
+    independent, independent_notes = independent_obligations(facts, discovery.on)
     if not reportable:
-        return Determination(False, reason, discovery.on, (), (STATE_LAW_CAVEAT,))
+        notes = (STATE_LAW_CAVEAT, *not_reportable_notes(facts, discovery.on), *independent_notes)
+        return Determination(False, reason, discovery.on, tuple(independent), notes)
     window = delay_window(facts.law_enforcement_delay) if facts.law_enforcement_delay else None
-    hipaa = hipaa_obligations(Clock(facts, discovery.on, window))
-    states, state_notes = state_obligations(_state_clock(facts, discovery.on, hipaa))
-    obligations = (*hipaa, *states)
+    primary, primary_notes = primary_obligations(facts, Clock(facts, discovery.on, window))
+    states, state_notes = _states(facts, discovery.on, primary)
+    obligations = (*primary, *states, *independent)
     warnings = [
         *discovery.warnings,
         *_count_warnings(facts),
         *(window.warnings if window else ()),
         *([_delay_summary(window.basis)] if window else []),
+        *primary_notes,
         *state_notes,
+        *independent_notes,
         *filter(None, map(weekend_warning, obligations)),
     ]
     reason = f"{reason} Deadlines run from {discovery.basis}."
     return Determination(True, reason, discovery.on, obligations, tuple(warnings))
+
+
+def _states(
+    facts: BreachFacts, discovery: date, primary: list[Obligation]
+) -> tuple[list[Obligation], list[str]]:
+    if facts.entity_role == "third_party_service_provider":
+        return [], []  # no notice to individuals of its own; ftc.py says why
+    states, notes = state_obligations(_state_clock(facts, discovery, primary))
+    if facts.entity_role in FTC_ROLES and states:
+        notes = [*notes, NON_HIPAA_STATE_NOTE]
+    return with_facility_rules(facts, discovery, states), notes
 
 
 def _state_clock(facts: BreachFacts, discovery: date, hipaa: list[Obligation]) -> StateClock:
@@ -55,8 +82,12 @@ def _state_clock(facts: BreachFacts, discovery: date, hipaa: list[Obligation]) -
         discovery=discovery,
         residents_by_state=dict(facts.residents_by_state),
         hipaa_individual_due=_hipaa_due(hipaa, ("individual_notice",)),
-        hipaa_hhs_due=_hipaa_due(hipaa, ("hhs_notice", "hhs_annual_log")),
+        # For a PHR vendor (no HIPAA notices) the FTC notice stands in for the HHS one.
+        hipaa_hhs_due=_hipaa_due(hipaa, ("hhs_notice", "hhs_annual_log", *FTC_KINDS)),
         law_enforcement_delay=facts.law_enforcement_delay is not None,
+        # State clocks tied to a notice run from its actual date once it is recorded.
+        individuals_notified_on=sent.individuals_on if (sent := facts.notices_sent) else None,
+        hhs_notified_on=sent.hhs_on if sent else None,
     )
 
 

@@ -2,8 +2,8 @@
 
 Computed with the standard library only (the rules package may not import ``holidays``). The
 calendars reproduce the ``holidays`` package's PUBLIC category for the federal calendar and for
-CA, NY, VT and IL (the states whose breach laws count business days, REGULATORY.md §1.11);
-tests/rules cross-checks them for 2015-2035.
+CA, NY, VT, IL and IA (the states whose breach laws count business days: REGULATORY.md §1.11,
+and Iowa Code 715C.2(8)); tests/rules cross-checks them for 2015-2035.
 """
 
 from __future__ import annotations
@@ -112,6 +112,8 @@ CALENDARS: dict[str, tuple[Holiday, ...]] = {
         Holiday("Casimir Pulaski Day", _nth(3, MON, 1), since=1978, observed="none"),
         ELECTION_IL,
     ),
+    # Iowa Code 1C.1 legal public holidays as the holidays package lists them (no Columbus Day).
+    "IA": WITHOUT_COLUMBUS + (LINCOLN,),
 }  # fmt: skip
 
 

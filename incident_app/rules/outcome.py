@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -17,7 +19,9 @@ class Obligation:
     """One notice somebody must give, by when, and under which provision.
 
     ``due_on`` is an outer limit (every HIPAA notice is "without unreasonable delay"); None
-    means the provision sets no computable date, and ``detail`` says why.
+    means the provision sets no computable date, and ``detail`` says why. ``due_at`` is set
+    only for clocks counted in hours (GDPR Art. 33's 72 hours): the exact UTC instant, with
+    ``due_on`` its UTC date.
     """
 
     kind: str
@@ -26,9 +30,14 @@ class Obligation:
     citation: str
     reason: str
     detail: Mapping[str, str] = field(default_factory=dict)
+    due_at: datetime | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "detail", MappingProxyType(dict(self.detail)))
+        if self.due_at is not None:
+            if self.due_at.utcoffset() is None:
+                raise ValueError(f"{self.kind}: due_at must be timezone-aware")
+            object.__setattr__(self, "due_at", self.due_at.astimezone(UTC))
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,7 @@ def _obligation_json(obligation: Obligation) -> dict[str, Any]:
         "citation": obligation.citation,
         "reason": obligation.reason,
         "detail": dict(obligation.detail),
+        "due_at": None if obligation.due_at is None else obligation.due_at.isoformat(),
     }
 
 

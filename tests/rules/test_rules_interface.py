@@ -29,12 +29,18 @@ FIELDS = [
             "insufficient_contact_count",
             "business_associate",
             "law_enforcement_delay",
+            "entity_role",
+            "part2_records",
+            "licensed_facility_states",
+            "notices_sent",
+            "gdpr",
+            "materiality_determined_on",
         ],
     ),
     (BusinessAssociateFacts, ["discovered_on", "is_agent", "notified_covered_entity_on"]),
     (LawEnforcementDelay, ["statement", "stated_on", "delay_until", "written_received_on"]),
     (Determination, ["reportable", "reason", "treated_discovery_on", "obligations", "warnings"]),
-    (Obligation, ["kind", "jurisdiction", "due_on", "citation", "reason", "detail"]),
+    (Obligation, ["kind", "jurisdiction", "due_on", "citation", "reason", "detail", "due_at"]),
 ]
 
 
@@ -88,6 +94,7 @@ def test_to_jsonable_uses_iso_dates_and_plain_types():
         "citation": "45 CFR 164.404(b)",
         "reason": data["obligations"][0]["reason"],
         "detail": data["obligations"][0]["detail"],
+        "due_at": None,
     }
     assert isinstance(data["obligations"][0]["detail"], dict)
     assert isinstance(data["warnings"], list)
