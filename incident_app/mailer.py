@@ -7,7 +7,10 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
+from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from email.utils import make_msgid
 from typing import Any
 from typing import Protocol
@@ -102,6 +105,9 @@ class SmtpMailer:
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, mail.to, mail.subject
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        # RFC 5322 3.6: every message carries an origination date (spam filters score its
+        # absence, e.g. SpamAssassin's MISSING_DATE, and deadline reminders land in Junk).
+        message["Date"] = format_datetime(datetime.now(UTC))
         message.set_content(mail.body)
         try:
             with self._connect() as smtp:

@@ -10,6 +10,7 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from email import message_from_string
+from email.utils import parsedate_to_datetime
 
 import pytest
 import sqlalchemy as sa
@@ -67,6 +68,11 @@ def test_smtp_mailer_delivers_to_a_real_server(inbox) -> None:
     assert parsed["From"] == "reminders@breachdesk.example.org"
     assert parsed["Subject"] == "BD-2026-0001: due in 30 days"
     assert parsed.get_payload().strip() == "Body line."
+    # RFC 5322 3.6: an origination date (parseable, timezone-aware) and a Message-ID.
+    sent = parsedate_to_datetime(parsed["Date"])
+    assert sent.tzinfo is not None
+    assert abs((datetime.now(UTC) - sent).total_seconds()) < 120
+    assert parsed["Message-ID"].startswith("<") and parsed["Message-ID"].endswith(">")
 
 
 def test_a_refusing_server_gives_a_readable_error(inbox) -> None:

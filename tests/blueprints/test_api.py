@@ -330,6 +330,24 @@ def test_wrong_types_are_422_naming_every_field(app, client):
     assert _count(app, Incident) == 0
 
 
+def test_integral_numbers_are_integers_and_fractions_are_refused(app, client):
+    # JSON Schema 2020-12 (OpenAPI 3.1): 914.0 is an integer; 914.5 is not.
+    _, raw = _token_for(app)
+
+    refused = client.post(
+        "/api/v1/incidents", json={**INTAKE, "affected_estimate": 914.5}, headers=_bearer(raw)
+    )
+    assert refused.status_code == 422
+    assert refused.json["fields"] == {"affected_estimate": "must be a whole number"}
+    assert _count(app, Incident) == 0
+
+    accepted = client.post(
+        "/api/v1/incidents", json={**INTAKE, "affected_estimate": 914.0}, headers=_bearer(raw)
+    )
+    assert accepted.status_code == 201, accepted.json
+    assert _count(app, Incident) == 1
+
+
 def test_unknown_and_missing_fields_are_422(app, client):
     _, raw = _token_for(app)
     response = client.post(

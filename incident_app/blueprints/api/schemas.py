@@ -98,7 +98,10 @@ def _string(item: Field, value: Any) -> str:
 
 
 def _integer(item: Field, value: Any) -> int:
-    # JSON true/false are not counts, and 3.0 is not a whole number a person typed.
+    # JSON true/false are not counts. JSON Schema 2020-12 (OpenAPI 3.1) counts a number with a
+    # zero fractional part as an integer: 914.0 is 914, 914.5 is refused.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("must be a whole number")
     if not 0 <= value <= MAX_COUNT:
