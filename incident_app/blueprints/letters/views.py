@@ -1,7 +1,7 @@
 """The Letters tab: generate letters per obligation, legal review, downloads, proof of notice.
 
 Thin views: one service call each. Letters hold PHI: every view and download is audited by the
-services. Rendering happens in the service (letters.py); views never import WeasyPrint.
+services. Rendering happens in the service (letters/render.py); views never import WeasyPrint.
 """
 
 from __future__ import annotations
