@@ -15,6 +15,7 @@ from functools import cache
 from io import BytesIO
 from typing import Any
 from typing import TypedDict
+from typing import cast
 
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject
@@ -84,7 +85,7 @@ class SerialisedPdf:
     def __init__(self, pdf: bytes, *, offset: int = 0) -> None:
         self.reader = PdfReader(BytesIO(pdf))
         self.offset = offset
-        self.size = int(self.reader.trailer["/Size"])
+        self.size = int(cast(int, self.reader.trailer["/Size"]))
         self.bodies: dict[int, bytes] = {}
         self._refs: dict[int, frozenset[int]] = {}
 
@@ -101,6 +102,8 @@ class SerialisedPdf:
     def _load(self, number: int) -> frozenset[int]:
         if number not in self._refs:
             obj = self.reader.get_object(number)
+            if obj is None:
+                raise ValueError(f"PDF object {number} is referenced but missing")
             self.bodies[number] = _pdf_bytes(obj, self.offset)
             self._refs[number] = frozenset(_references(obj))
         return self._refs[number]
@@ -128,7 +131,10 @@ def _base_parts_cached(base_pdf: bytes) -> BaseParts:
         "size": pdf.size + 2,  # two shared streams follow the base objects
         "objects": {number: pdf.bodies[number] for number in numbers}
         | {pdf.size: _PREFIX_STREAM, pdf.size + 1: _SUFFIX_STREAM},
-        "pages": [(page.indirect_reference.idnum, page) for page in pdf.reader.pages],
+        # Pages read from a file always carry their own reference.
+        "pages": [
+            (cast(IndirectObject, page.indirect_reference).idnum, page) for page in pdf.reader.pages
+        ],
         "root": trailer.raw_get("/Root").idnum,
         "info": info.idnum if info is not None else None,
     }
@@ -182,7 +188,7 @@ def _stamped_page(base: BaseParts, page: DictionaryObject, form_number: int) -> 
     prefix, suffix = base["pdf"].size, base["pdf"].size + 1
     contents = page.raw_get("/Contents")
     refs = list(contents) if isinstance(contents, ArrayObject) else [contents]
-    resources = page["/Resources"]
+    resources = cast(DictionaryObject, page["/Resources"])
     xobjects = dict(resources.get("/XObject", {}))
     items = {key: value for key, value in page.items() if key not in ("/Contents", "/Resources")}
     return (
