@@ -5,6 +5,10 @@ worded them, counts and dates. No roster PHI: the individual notice under review
 with a placeholder addressee (the mail merge adds real addressees later). The same inputs
 always give the same context, so `fingerprint(context)` changes exactly when the case data a
 letter prints changes.
+
+A little over 400 lines on purpose: one builder per template plus the `_BUILDERS` table that
+picks them, and the shared parts they all use; the HHS portal answers (`hhs_report`) need those
+same parts, so moving them out would only add an import cycle.
 """
 
 from __future__ import annotations
