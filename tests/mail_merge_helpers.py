@@ -17,7 +17,8 @@ from incident_app.models.letter import NoticeWording
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from incident_app.services.letters import workflow as lw
+from incident_app.services.letters import generation
+from incident_app.services.letters import review
 from incident_app.services.mail_merge import core as mail_merge
 from tests.factories import NOW
 from tests.factories import make_user
@@ -70,19 +71,25 @@ def approve(session: Session, people: Team, incident: Incident, *templates: str)
     done = []
     for template in templates or ("individual_adult.html",):
         ob = obligation(session, incident, "individual_notice")
-        letter = lw.generate(
+        letter = generation.generate(
             session,
             actor=people.officer,
             now=NOW,
             incident_id=incident.id,
-            request=lw.LetterRequest(ob.id, template),
+            request=generation.LetterRequest(ob.id, template),
+            store=storage.current_store(),
         )
-        lw.submit_for_review(
+        review.submit_for_review(
             session, actor=people.officer, now=NOW, incident_id=incident.id, letter_id=letter.id
         )
         done.append(
-            lw.approve(
-                session, actor=people.legal, now=LATER, incident_id=incident.id, letter_id=letter.id
+            review.approve(
+                session,
+                actor=people.legal,
+                now=LATER,
+                incident_id=incident.id,
+                letter_id=letter.id,
+                store=storage.current_store(),
             )
         )
     return done

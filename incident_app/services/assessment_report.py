@@ -67,7 +67,7 @@ def export_pdf(
 def _context(session: Session, version: AssessmentVersion, now: datetime) -> dict[str, Any]:
     incident, org = version.incident, get_organisation(session)
     answers = version.answers or {}
-    start, end = letter_context._breach_dates(incident, org.timezone)
+    start, end = letter_context.breach_dates(incident, org.timezone)
     signed_on = version.signed_at.date() if version.signed_at else None
     return {
         "organisation": letter_context.organisation_context(org),

@@ -10,6 +10,7 @@ import pytest
 
 from incident_app import letters
 from incident_app.errors import ValidationFailed
+from incident_app.letters import versions
 from tests.letters.pdf_lines import positioned_text
 from tests.letters.samples import individual_context
 
@@ -155,7 +156,7 @@ def test_template_version_is_stable_and_covers_includes_css_and_fonts() -> None:
     version = letters.template_version("individual_adult.html")
     files = {
         p.relative_to(letters.TEMPLATE_DIR).as_posix()
-        for p in letters._template_files("individual_adult.html")
+        for p in versions._template_files("individual_adult.html")
     }
 
     assert version == letters.template_version("individual_adult.html")
@@ -176,7 +177,7 @@ def test_template_version_changes_when_an_included_file_changes(
 ) -> None:
     copy = tmp_path / "letter_templates"
     shutil.copytree(letters.TEMPLATE_DIR, copy)
-    monkeypatch.setattr(letters, "TEMPLATE_DIR", copy.resolve())
+    monkeypatch.setattr(versions, "TEMPLATE_DIR", copy.resolve())
     before = letters.template_version("individual_adult.html")
 
     body = copy / "_individual_body_en.html"

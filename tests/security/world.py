@@ -53,8 +53,10 @@ from incident_app.services.incidents import checklists
 from incident_app.services.incidents import core as incidents
 from incident_app.services.incidents import tasks
 from incident_app.services.incidents import timeline
+from incident_app.services.letters import generation
 from incident_app.services.letters import notices
-from incident_app.services.letters import workflow as letter_workflow
+from incident_app.services.letters import proofs
+from incident_app.services.letters import review as letter_review
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import calendar_feed
 from tests.conftest import CSRF_INPUT
@@ -242,14 +244,15 @@ def _incident_objects(
             ids["obligation_id"],
         )
     )
-    hhs = letter_workflow.generate(
+    hhs = generation.generate(
         session,
         actor=officer,
         now=NOW,
         incident_id=incident.id,
-        request=letter_workflow.LetterRequest(
+        request=generation.LetterRequest(
             obligation(session, incident, "hhs_notice").id, "hhs_packet.html"
         ),
+        store=storage.current_store(),
     )
     ids["hhs_letter_id"] = hhs.id
     ids.update(_roster_records(session, officer, incident.id))
@@ -322,18 +325,24 @@ def _case_records(session: sa.orm.Session, officer: User, incident_id: int) -> d
 def _letter_records(
     session: sa.orm.Session, officer: User, legal: User, incident_id: int, obligation_id: int
 ) -> dict[str, int]:
-    letter = letter_workflow.generate(
+    letter = generation.generate(
         session,
         actor=officer,
         now=NOW,
         incident_id=incident_id,
-        request=letter_workflow.LetterRequest(obligation_id, "individual_adult.html"),
+        request=generation.LetterRequest(obligation_id, "individual_adult.html"),
+        store=storage.current_store(),
     )
-    letter_workflow.submit_for_review(
+    letter_review.submit_for_review(
         session, actor=officer, now=NOW, incident_id=incident_id, letter_id=letter.id
     )
-    letter_workflow.approve(
-        session, actor=legal, now=NOW, incident_id=incident_id, letter_id=letter.id
+    letter_review.approve(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=incident_id,
+        letter_id=letter.id,
+        store=storage.current_store(),
     )
     notice = notices.mark_sent(
         session,
@@ -345,17 +354,18 @@ def _letter_records(
             method=notices.NoticeMethod.FIRST_CLASS_MAIL, sent_on=date(2025, 11, 1)
         ),
     )
-    proof = notices.attach_proof(
+    proof = proofs.attach_proof(
         session,
         actor=officer,
         now=NOW,
         incident_id=incident_id,
         notice_id=notice.id,
-        upload=notices.ProofUpload(
+        upload=proofs.ProofUpload(
             filename="affidavit.txt",
             content_type="text/plain",
             stream=io.BytesIO(b"Mailed by the print vendor."),
         ),
+        store=storage.current_store(),
     )
     return {
         "letter_id": letter.id,

@@ -30,7 +30,10 @@ from incident_app.models.mail_batch import Variant
 from incident_app.models.notification import EmailMessage
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.user import Role
-from incident_app.services.letters import workflow as lw
+from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import generation
+from incident_app.services.letters import notice_wording
+from incident_app.services.letters import review
 from incident_app.services.mail_merge import core as mail_merge
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import notifications
@@ -91,16 +94,17 @@ def test_a_batch_cannot_start_without_an_approved_letter_and_nothing_is_written(
 
 def test_a_letter_in_review_is_not_approved(session, people):
     incident = case_with_roster(session, people, adult("Ana"))
-    ob = lw.letter_context.incident_obligations(session, incident.id)
+    ob = letter_context.incident_obligations(session, incident.id)
     individual = next(o for o in ob if o.kind == "individual_notice")
-    letter = lw.generate(
+    letter = generation.generate(
         session,
         actor=people.officer,
         now=LATER,
         incident_id=incident.id,
-        request=lw.LetterRequest(individual.id, "individual_adult.html"),
+        request=generation.LetterRequest(individual.id, "individual_adult.html"),
+        store=storage.current_store(),
     )
-    lw.submit_for_review(
+    review.submit_for_review(
         session, actor=people.officer, now=LATER, incident_id=incident.id, letter_id=letter.id
     )
     with pytest.raises(InvalidTransition, match="in legal review, not approved by legal"):
@@ -110,7 +114,7 @@ def test_a_letter_in_review_is_not_approved(session, people):
 def test_a_voided_approval_is_refused_naming_what_changed(session, people):
     incident = case_with_roster(session, people, adult("Ana"))
     approve(session, people, incident)
-    lw.save_wording(
+    notice_wording.save_wording(
         session,
         actor=people.officer,
         now=LATER,
@@ -440,12 +444,13 @@ def test_a_voided_approval_stops_a_running_batch(session, people):
     [letter] = approve(session, people, incident)
     batch = start(session, people, incident)
     # A re-render after the batch started voids the approval it started from.
-    lw.generate(
+    generation.generate(
         session,
         actor=people.officer,
         now=LATER,
         incident_id=incident.id,
-        request=lw.LetterRequest(letter.obligation_id, "individual_adult.html"),
+        request=generation.LetterRequest(letter.obligation_id, "individual_adult.html"),
+        store=storage.current_store(),
     )
     mail_merge.work(session, worker=worker())
     session.refresh(batch)

@@ -19,9 +19,9 @@ from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from incident_app.models.letter import NoticeMethod
+from incident_app.services.letters.generation import LetterRequest
 from incident_app.services.letters.notices import NoticeInput
-from incident_app.services.letters.notices import ProofUpload
-from incident_app.services.letters.workflow import LetterRequest
+from incident_app.services.letters.proofs import ProofUpload
 
 LINES_HINT = "One per line."
 

@@ -1,10 +1,13 @@
 """The Letters tab: generate letters per obligation, legal review, downloads, proof of notice.
 
 Thin views: one service call each. Letters hold PHI: every view and download is audited by the
-services. Rendering happens in the service (letters.py); views never import WeasyPrint.
+services. Rendering happens in the service (letters/render.py); views never import WeasyPrint.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 from flask import Blueprint
 from flask import Response
@@ -17,16 +20,22 @@ from flask_login import current_user
 from flask_login import login_required
 
 from incident_app import clock
+from incident_app import storage
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.letters import forms
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.letters import LetterRenderError
+from incident_app.services.letters import access as letter_access
+from incident_app.services.letters import generation
+from incident_app.services.letters import notice_wording
 from incident_app.services.letters import notices
-from incident_app.services.letters import workflow as letter_workflow
+from incident_app.services.letters import proofs
+from incident_app.services.letters import reading
+from incident_app.services.letters import review
 from incident_app.services.letters.context import ADDRESSED_TEMPLATES
-from incident_app.services.letters.workflow import LetterIntegrityFailed
+from incident_app.services.letters.review import LetterIntegrityFailed
 
 bp = Blueprint("letters", __name__, url_prefix="/incidents/<int:incident_id>/letters")
 INCIDENT_TABS = [(47, "Letters", "letters.index")]
@@ -37,7 +46,7 @@ PDF_TYPE = "application/pdf"
 def _incident_visible() -> None:
     """Every letters URL answers 404 to a non-member first, whatever the form holds."""
     if current_user.is_authenticated and request.view_args:
-        letter_workflow.require_visible(
+        letter_access.require_visible(
             get_session(), actor=current_user, incident_id=request.view_args["incident_id"]
         )
 
@@ -62,7 +71,7 @@ def _attachment(data: bytes, name: str, mimetype: str) -> Response:
 @bp.route("/")
 @login_required
 def index(incident_id: int) -> str:
-    incident, groups = letter_workflow.letters_overview(
+    incident, groups = reading.letters_overview(
         get_session(), actor=current_user, incident_id=incident_id
     )
     return render_template(
@@ -83,12 +92,13 @@ def generate(incident_id: int) -> Response:
         flash("Choose an obligation and a letter.", "error")
         return _back(incident_id)
     try:
-        letter = letter_workflow.generate(
+        letter = generation.generate(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
             incident_id=incident_id,
             request=form.to_request(),
+            store=storage.current_store(),
         )
     except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
         flash(f"Nothing was generated: {error}", "error")
@@ -100,13 +110,13 @@ def generate(incident_id: int) -> Response:
 @bp.route("/wording", methods=["GET", "POST"])
 @login_required
 def wording(incident_id: int) -> str | Response:
-    incident, current = letter_workflow.wording_of(
+    incident, current = notice_wording.wording_of(
         get_session(), actor=current_user, incident_id=incident_id
     )
     form = forms.WordingForm()
     if form.validate_on_submit():
         try:
-            letter_workflow.save_wording(
+            notice_wording.save_wording(
                 get_session(),
                 actor=current_user,
                 now=clock.utcnow(),
@@ -130,7 +140,7 @@ def wording(incident_id: int) -> str | Response:
 @bp.route("/<int:letter_id>")
 @login_required
 def detail(incident_id: int, letter_id: int) -> str:
-    page = letter_workflow.letter_page(
+    page = reading.letter_page(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -154,8 +164,9 @@ def detail(incident_id: int, letter_id: int) -> str:
     )
 
 
-def _review_step(incident_id: int, letter_id: int, step: str, message: str) -> Response:
-    action = getattr(letter_workflow, step)
+def _review_step(
+    incident_id: int, letter_id: int, action: Callable[..., object], message: str
+) -> Response:
     try:
         action(
             get_session(),
@@ -176,7 +187,7 @@ def _review_step(incident_id: int, letter_id: int, step: str, message: str) -> R
 def submit(incident_id: int, letter_id: int) -> Response:
     if not forms.ButtonForm().validate_on_submit():
         return _back(incident_id, letter_id)
-    return _review_step(incident_id, letter_id, "submit_for_review", "Sent to legal review.")
+    return _review_step(incident_id, letter_id, review.submit_for_review, "Sent to legal review.")
 
 
 @bp.route("/<int:letter_id>/approve", methods=["POST"])
@@ -187,7 +198,7 @@ def approve(incident_id: int, letter_id: int) -> Response:
     return _review_step(
         incident_id,
         letter_id,
-        "approve",
+        partial(review.approve, store=storage.current_store()),
         "Approved. The approval is bound to this version's SHA-256.",
     )
 
@@ -200,7 +211,7 @@ def request_changes(incident_id: int, letter_id: int) -> Response:
         flash("Say what has to change.", "error")
         return _back(incident_id, letter_id)
     try:
-        letter_workflow.request_changes(
+        review.request_changes(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
@@ -242,13 +253,14 @@ def mark_sent(incident_id: int, letter_id: int) -> Response:
 @login_required
 def download(incident_id: int, letter_id: int, version_id: int) -> Response:
     try:
-        name, data = letter_workflow.download(
+        name, data = reading.download(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
             incident_id=incident_id,
             letter_id=letter_id,
             version_id=version_id,
+            store=storage.current_store(),
         )
     except LetterIntegrityFailed as error:
         flash(str(error), "error")
@@ -260,12 +272,13 @@ def download(incident_id: int, letter_id: int, version_id: int) -> Response:
 @login_required
 def compare(incident_id: int, letter_id: int) -> str | Response:
     try:
-        comparison = letter_workflow.compare(
+        comparison = reading.compare(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
             incident_id=incident_id,
             letter_id=letter_id,
+            store=storage.current_store(),
         )
     except (InvalidTransition, LetterIntegrityFailed) as error:
         flash(str(error), "error")
@@ -278,7 +291,7 @@ def compare(incident_id: int, letter_id: int) -> str | Response:
 @bp.route("/<int:letter_id>/hhs.json")
 @login_required
 def hhs_json(incident_id: int, letter_id: int) -> Response:
-    text = letter_workflow.hhs_json(
+    text = reading.hhs_json(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -296,13 +309,14 @@ def attach_proof(incident_id: int, letter_id: int, notice_id: int) -> Response:
         flash("Choose a proof file.", "error")
         return _back(incident_id, letter_id)
     try:
-        notices.attach_proof(
+        proofs.attach_proof(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
             incident_id=incident_id,
             notice_id=notice_id,
             upload=form.to_upload(),
+            store=storage.current_store(),
         )
     except ValidationFailed as error:
         flash(str(error), "error")
@@ -315,12 +329,13 @@ def attach_proof(incident_id: int, letter_id: int, notice_id: int) -> Response:
 @login_required
 def proof(incident_id: int, proof_id: int) -> Response:
     try:
-        row, data = notices.open_proof(
+        row, data = proofs.open_proof(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
             incident_id=incident_id,
             proof_id=proof_id,
+            store=storage.current_store(),
         )
     except LetterIntegrityFailed as error:
         flash(str(error), "error")

@@ -5,6 +5,10 @@ worded them, counts and dates. No roster PHI: the individual notice under review
 with a placeholder addressee (the mail merge adds real addressees later). The same inputs
 always give the same context, so `fingerprint(context)` changes exactly when the case data a
 letter prints changes.
+
+A little over 400 lines on purpose: one builder per template plus the `_BUILDERS` table that
+picks them, and the shared parts they all use; the HHS portal answers (`hhs_report`) need those
+same parts, so moving them out would only add an import cycle.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_app import letters
 from incident_app.errors import ValidationFailed
+from incident_app.letters.validation import logo_data_uri
 from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
 from incident_app.models.letter import NoticeSent
@@ -162,7 +166,7 @@ def organisation_context(org: Organisation) -> dict[str, Any]:
         "email": org.email,
         "website": org.website,
         "logo_data_uri": (
-            letters.logo_data_uri(org.logo, org.logo_mime) if org.logo and org.logo_mime else None
+            logo_data_uri(org.logo, org.logo_mime) if org.logo and org.logo_mime else None
         ),
         "signatory_name": org.signatory_name,
         "signatory_title": org.signatory_title,
@@ -177,7 +181,7 @@ def discovery_date(session: Session, incident: Incident) -> date | None:
     return incident.treated_known_on
 
 
-def _breach_dates(incident: Incident, zone: str) -> tuple[date | None, date | None]:
+def breach_dates(incident: Incident, zone: str) -> tuple[date | None, date | None]:
     start = local_date(incident.occurred_from, zone) if incident.occurred_from else None
     end = local_date(incident.occurred_to, zone) if incident.occurred_to else None
     return start, end
@@ -190,7 +194,7 @@ def breach_context(session: Session, case: CaseData, *, spanish: bool = False) -
             "Record the discovery date on the Facts tab before generating letters.",
             field="discovered_on",
         )
-    start, end = _breach_dates(case.incident, case.organisation.timezone)
+    start, end = breach_dates(case.incident, case.organisation.timezone)
     wording = case.wording
     texts: dict[str, Any] = {
         "what_happened": wording.what_happened,
@@ -348,7 +352,7 @@ def _hhs(session: Session, case: CaseData) -> dict[str, Any]:
 def hhs_report(session: Session, case: CaseData) -> dict[str, Any]:
     """The OCR breach-portal answers (letters.HhsReport) from the case and settings."""
     incident, org, wording = case.incident, case.organisation, case.wording
-    start, end = _breach_dates(incident, org.timezone)
+    start, end = breach_dates(incident, org.timezone)
     discovered = discovery_date(session, incident)
     if start is None or discovered is None:
         raise ValidationFailed(

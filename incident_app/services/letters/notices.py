@@ -1,9 +1,9 @@
-"""Proof of notice: record that an approved letter went out, and attach the evidence.
+"""Proof of notice: record that an approved letter went out, and read what was recorded.
 
 Recording a notice freezes what the case said at that moment — the treated discovery date, the
 obligation's due date, the days after discovery and the days late — so editing the discovery
-date later never rewrites history; pages show the frozen values beside today's. 164.414 puts
-the burden of proof on the covered entity, hence proof files in the encrypted store.
+date later never rewrites history; pages show the frozen values beside today's. The evidence
+that it went out is attached as proof files (proofs.py).
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
-from typing import BinaryIO
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_app import storage
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
@@ -26,19 +24,18 @@ from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
 from incident_app.models.letter import LetterStatus
 from incident_app.models.letter import NoticeMethod
-from incident_app.models.letter import NoticeProof
 from incident_app.models.letter import NoticeSent
 from incident_app.models.letter import ReviewAction
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
-from incident_app.services import audit
-from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import get_workable
 from incident_app.services.letters import context as letter_context
-from incident_app.services.letters import workflow as letter_workflow
+from incident_app.services.letters.review import approval_valid
+from incident_app.services.letters.trail import audit_and_timeline
+from incident_app.services.letters.trail import letter_label
+from incident_app.services.letters.trail import record_review_event
 from incident_app.services.organisation import get_organisation
 
-PROOF_MAX_BYTES = 25 * 1024 * 1024
 # 164.404(d)(2)(ii)(A): a conspicuous home-page posting stays up for 90 days.
 WEB_POSTING_DAYS = 90
 TEXT_MAX = 2000
@@ -87,7 +84,7 @@ def mark_sent(
 def _require_valid_approval(session: Session, letter: Letter) -> None:
     if letter.status not in (LetterStatus.APPROVED, LetterStatus.SENT):
         raise InvalidTransition("Only an approved letter can be marked as sent.")
-    if not letter_workflow.approval_valid(session, letter):
+    if not approval_valid(session, letter):
         raise InvalidTransition(
             "The approval is void: the case data or the template changed after approval, or "
             "the letter was re-rendered. Generate it again and have it approved first."
@@ -166,7 +163,7 @@ def _record_sent(
     version = letter.approved_version
     assert version is not None
     letter.status, letter.updated_at = LetterStatus.SENT, now
-    letter_workflow.record_review_event(
+    record_review_event(
         session,
         letter,
         version,
@@ -186,129 +183,17 @@ def _record_sent(
         "outlets": row.outlets,
         "sha256": version.sha256,
     }
-    letter_workflow.audit_and_timeline(
+    audit_and_timeline(
         session,
         letter,
         "notice.sent",
         actor,
         now,
         details,
-        f"{letter_workflow.letter_label(letter)} sent by {row.method.label.lower()} on "
+        f"{letter_label(letter)} sent by {row.method.label.lower()} on "
         f"{row.sent_on.isoformat()} ({row.days_after_discovery} days after discovery{late}).",
         kind=EntryKind.NOTICE,
     )
-
-
-# ---- proof files ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProofUpload:
-    filename: str
-    content_type: str
-    stream: BinaryIO
-    description: str = ""
-
-
-def attach_proof(
-    session: Session,
-    *,
-    actor: User,
-    now: datetime,
-    incident_id: int,
-    notice_id: int,
-    upload: ProofUpload,
-) -> NoticeProof:
-    """Store a proof file (affidavit, portal confirmation) for a recorded notice. Commits."""
-    incident = get_workable(session, actor=actor, incident_id=incident_id)
-    notice = _notice(session, incident, notice_id)
-    try:
-        stored = storage.put_stream(upload.stream, max_bytes=PROOF_MAX_BYTES)
-    except storage.FileTooLarge as error:
-        raise ValidationFailed("The file is larger than 25 MB.", field="file") from error
-    if stored.size == 0:
-        raise ValidationFailed("The file is empty.", field="file")
-    proof = NoticeProof(
-        notice_id=notice.id,
-        sha256=stored.sha256,
-        filename=_safe_filename(upload.filename),
-        content_type=(upload.content_type or "application/octet-stream")[:100],
-        size_bytes=stored.size,
-        description=upload.description.strip()[:300],
-        uploaded_by_id=actor.id,
-        uploaded_at=now,
-    )
-    session.add(proof)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="notice.proof_attached",
-        at=now,
-        subject_type="notice_proof",
-        subject_id=proof.id,
-        incident_id=incident.id,
-        details={
-            "notice_id": notice.id,
-            "sha256": stored.sha256,
-            "filename": proof.filename,
-            "size": stored.size,
-        },
-    )
-    session.commit()
-    return proof
-
-
-def _notice(session: Session, incident: Incident, notice_id: int) -> NoticeSent:
-    notice = session.get(NoticeSent, notice_id)
-    if notice is None or notice.incident_id != incident.id:
-        raise NotFound("No such notice on this incident.")
-    return notice
-
-
-def _safe_filename(name: str) -> str:
-    base = re.split(r"[\\/]", name or "")[-1]
-    cleaned = re.sub(r"[^\w.\- ]", "_", base).strip(" .")
-    return cleaned[:255] or "proof"
-
-
-def open_proof(
-    session: Session, *, actor: User, now: datetime, incident_id: int, proof_id: int
-) -> tuple[NoticeProof, bytes]:
-    """A proof file verified against its SHA-256; the download is audited. Commits once."""
-    incident = get_visible(session, actor=actor, incident_id=incident_id)
-    proof = session.get(NoticeProof, proof_id)
-    if proof is None or proof.notice.incident_id != incident.id:
-        raise NotFound("No such proof file on this incident.")
-    try:
-        data = storage.read_verified(proof.sha256)
-    except storage.StorageError as error:
-        audit.record(
-            session,
-            actor=actor,
-            action="notice.proof_download_refused",
-            at=now,
-            subject_type="notice_proof",
-            subject_id=proof.id,
-            incident_id=incident.id,
-            details={"reason": str(error)},
-        )
-        session.commit()
-        raise letter_workflow.LetterIntegrityFailed(
-            f"Download refused: the stored proof file no longer matches its SHA-256 ({error})."
-        ) from error
-    audit.record(
-        session,
-        actor=actor,
-        action="notice.proof_downloaded",
-        at=now,
-        subject_type="notice_proof",
-        subject_id=proof.id,
-        incident_id=incident.id,
-        details={"sha256": proof.sha256},
-    )
-    session.commit()
-    return proof, data
 
 
 # ---- reading --------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.letters import workflow as letter_workflow
+from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import review as letter_review
 from incident_app.services.mail_merge.recipients import Unprintable
 from incident_app.services.mail_merge.recipients import email_notice
 from incident_app.services.mail_merge.recipients import full_name
@@ -191,15 +192,15 @@ def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
 
 def _approval(
     session: Session, incident_id: int, variant: Variant
-) -> letter_workflow.ApprovedLetter | None:
-    return letter_workflow.approved_letter(
+) -> letter_review.ApprovedLetter | None:
+    return letter_review.approved_letter(
         session, incident_id=incident_id, kind=KIND, template_name=variant.template_name
     )
 
 
 def why_not_approved(session: Session, incident_id: int, variant: Variant) -> str:
     """A sentence saying why `variant` has no usable approval."""
-    label = letter_workflow.letter_context.TEMPLATE_LABELS[variant.template_name]
+    label = letter_context.TEMPLATE_LABELS[variant.template_name]
     letter = session.scalar(
         sa.select(Letter).where(
             Letter.incident_id == incident_id,
@@ -211,7 +212,7 @@ def why_not_approved(session: Session, incident_id: int, variant: Variant) -> st
         return f"{label}: not generated yet (Letters tab)."
     if letter.status not in (LetterStatus.APPROVED, LetterStatus.SENT):
         return f"{label}: {letter.status.label.lower()}, not approved by legal."
-    state = letter_workflow.freshness(session, letter)
+    state = letter_review.freshness(session, letter)
     reasons = " ".join(state.reasons) or "A newer version replaced the approved one."
     return f"{label}: the approval is void. {reasons}"
 
@@ -327,7 +328,7 @@ def _required_approvals(
     session: Session,
     incident_id: int,
     planned: Plan,
-) -> dict[Variant, letter_workflow.ApprovedLetter]:
+) -> dict[Variant, letter_review.ApprovedLetter]:
     needed = [Variant.ADULT, *(v for v in planned.variants if v is not Variant.ADULT)]
     approvals = {v: _approval(session, incident_id, v) for v in needed}
     missing = [v for v, a in approvals.items() if a is None]
@@ -350,7 +351,7 @@ def _new_batch(
     session: Session,
     incident: Incident,
     planned: Plan,
-    approvals: dict[Variant, letter_workflow.ApprovedLetter],
+    approvals: dict[Variant, letter_review.ApprovedLetter],
     actor: User,
     now: datetime,
     chunk_size: int,
@@ -450,7 +451,7 @@ def _proof(
     session: Session,
     batch: MailBatch,
     incident: Incident,
-    approvals: dict[Variant, letter_workflow.ApprovedLetter],
+    approvals: dict[Variant, letter_review.ApprovedLetter],
     keyring: KeyRing,
     store: FileStore,
 ) -> str | None:
@@ -1395,7 +1396,7 @@ def _read(store: FileStore, sha256: str) -> bytes:
     try:
         return store.read_verified(sha256)
     except StorageError as error:
-        raise letter_workflow.LetterIntegrityFailed(
+        raise letter_review.LetterIntegrityFailed(
             f"The stored file failed its check and is not handed out: {error}"
         ) from error
 

@@ -30,7 +30,10 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services.letters import context as letter_context
-from incident_app.services.letters import workflow as lw
+from incident_app.services.letters import generation
+from incident_app.services.letters import notice_wording
+from incident_app.services.letters import reading
+from incident_app.services.letters import review
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_user
@@ -65,21 +68,29 @@ def _generate(
     **extra,
 ):
     ob = obligation(session, incident, kind, jurisdiction)
-    return lw.generate(
+    return generation.generate(
         session,
         actor=actor,
         now=NOW,
         incident_id=incident.id,
-        request=lw.LetterRequest(ob.id, template, **extra),
+        request=generation.LetterRequest(ob.id, template, **extra),
+        store=storage.current_store(),
     )
 
 
 def _approve(session, officer, legal, incident, **kwargs):
     letter = _generate(session, officer, incident, **kwargs)
-    lw.submit_for_review(
+    review.submit_for_review(
         session, actor=officer, now=NOW, incident_id=incident.id, letter_id=letter.id
     )
-    return lw.approve(session, actor=legal, now=LATER, incident_id=incident.id, letter_id=letter.id)
+    return review.approve(
+        session,
+        actor=legal,
+        now=LATER,
+        incident_id=incident.id,
+        letter_id=letter.id,
+        store=storage.current_store(),
+    )
 
 
 def _actions(session, incident_id):
@@ -139,7 +150,7 @@ def test_hhs_packet_pdf_and_json_carry_the_portal_answers(session, people, case)
 
     text = pdf_text(storage.read_verified(letter.current_version.sha256))
     answers = json.loads(
-        lw.hhs_json(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+        reading.hhs_json(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
     )
     section = answers["Section 3 – Breach"]
     assert section["Breach Start Date"] == "09/10/2025"
@@ -230,7 +241,7 @@ def test_review_is_refused_while_elements_are_missing_naming_each(session, peopl
 
     assert "(A) what happened" in letter.current_version.missing_elements
     with pytest.raises(ValidationFailed) as error:
-        lw.submit_for_review(
+        review.submit_for_review(
             session, actor=officer, now=NOW, incident_id=incident.id, letter_id=letter.id
         )
     message = str(error.value)
@@ -251,7 +262,7 @@ def test_legal_approval_records_approver_time_template_version_and_hash(session,
     assert (event.action, event.actor_id, event.at) == (ReviewAction.APPROVED, legal.id, LATER)
     assert event.sha256 == version.sha256
     assert event.template_version == version.template_version
-    assert lw.approval_valid(session, letter)
+    assert review.approval_valid(session, letter)
 
 
 def test_the_author_cannot_approve_their_own_letter(session, people, case):
@@ -259,10 +270,19 @@ def test_the_author_cannot_approve_their_own_letter(session, people, case):
     get_organisation(session).privacy_officer_may_approve = True
     session.commit()
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
 
     with pytest.raises(NotAllowed, match="another reviewer"):
-        lw.approve(session, actor=officer, now=LATER, incident_id=case.id, letter_id=letter.id)
+        review.approve(
+            session,
+            actor=officer,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            store=storage.current_store(),
+        )
     assert session.get(Letter, letter.id).status is LetterStatus.IN_REVIEW
 
 
@@ -270,16 +290,28 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
     officer, _ = people
     other_officer = make_user(session, role=Role.PRIVACY_OFFICER)
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
 
     with pytest.raises(NotAllowed, match="legal reviewers"):
-        lw.approve(
-            session, actor=other_officer, now=LATER, incident_id=case.id, letter_id=letter.id
+        review.approve(
+            session,
+            actor=other_officer,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            store=storage.current_store(),
         )
     get_organisation(session).privacy_officer_may_approve = True
     session.commit()
-    approved = lw.approve(
-        session, actor=other_officer, now=LATER, incident_id=case.id, letter_id=letter.id
+    approved = review.approve(
+        session,
+        actor=other_officer,
+        now=LATER,
+        incident_id=case.id,
+        letter_id=letter.id,
+        store=storage.current_store(),
     )
     assert approved.status is LetterStatus.APPROVED
 
@@ -287,8 +319,10 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
 def test_approving_a_stale_draft_after_a_data_change_is_refused(session, people, case):
     officer, legal = people
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
-    lw.save_wording(
+    review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
+    notice_wording.save_wording(
         session,
         actor=officer,
         now=NOW,
@@ -301,7 +335,14 @@ def test_approving_a_stale_draft_after_a_data_change_is_refused(session, people,
     )
 
     with pytest.raises(InvalidTransition, match="case data this letter prints changed"):
-        lw.approve(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id)
+        review.approve(
+            session,
+            actor=legal,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            store=storage.current_store(),
+        )
     assert session.get(Letter, letter.id).status is LetterStatus.IN_REVIEW
 
 
@@ -310,15 +351,15 @@ def test_a_data_change_after_approval_voids_it_and_hides_it_from_the_mail_merge(
 ):
     officer, legal = people
     letter = _approve(session, officer, legal, case)
-    assert lw.approved_letter(session, incident_id=case.id, kind="individual_notice")
+    assert review.approved_letter(session, incident_id=case.id, kind="individual_notice")
 
     get_organisation(session).toll_free_number = "1-888-555-0199"
     session.commit()
 
-    state = lw.freshness(session, letter)
+    state = review.freshness(session, letter)
     assert state.stale and "case data" in state.reasons[0]
-    assert not lw.approval_valid(session, letter)
-    assert lw.approved_letter(session, incident_id=case.id, kind="individual_notice") is None
+    assert not review.approval_valid(session, letter)
+    assert review.approved_letter(session, incident_id=case.id, kind="individual_notice") is None
 
 
 def test_a_template_change_voids_the_approval(session, people, case):
@@ -328,10 +369,10 @@ def test_a_template_change_voids_the_approval(session, people, case):
     letter.current_version.template_version = "0" * 64
     session.commit()
 
-    assert lw.freshness(session, letter).reasons == (
+    assert review.freshness(session, letter).reasons == (
         "The letter template changed since this version was rendered.",
     )
-    assert not lw.approval_valid(session, letter)
+    assert not review.approval_valid(session, letter)
 
 
 def test_a_re_render_voids_the_approval_and_says_so(session, people, case):
@@ -344,10 +385,10 @@ def test_a_re_render_voids_the_approval_and_says_so(session, people, case):
     assert letter.status is LetterStatus.DRAFT
     assert letter.current_version.number == 2
     assert letter.approved_version_id == approved_id  # kept for the side-by-side view
-    assert not lw.approval_valid(session, letter)
+    assert not review.approval_valid(session, letter)
     actions = [
         e.action
-        for e in lw.letter_page(
+        for e in reading.letter_page(
             session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
         ).events
     ]
@@ -363,14 +404,15 @@ def test_download_of_tampered_bytes_is_refused_and_audited(session, people, case
         storage.current_store().path_for(version.sha256).read_bytes()[:-40] + b"\0" * 40
     )
 
-    with pytest.raises(lw.LetterIntegrityFailed, match="Download refused.*approved"):
-        lw.download(
+    with pytest.raises(review.LetterIntegrityFailed, match="Download refused.*approved"):
+        reading.download(
             session,
             actor=legal,
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
             version_id=version.id,
+            store=storage.current_store(),
         )
 
     refused = session.scalars(
@@ -383,15 +425,16 @@ def test_download_and_view_are_audited(session, people, case):
     officer, legal = people
     letter = _generate(session, officer, case)
 
-    name, data = lw.download(
+    name, data = reading.download(
         session,
         actor=legal,
         now=NOW,
         incident_id=case.id,
         letter_id=letter.id,
         version_id=letter.current_version_id,
+        store=storage.current_store(),
     )
-    lw.letter_page(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id)
+    reading.letter_page(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id)
 
     assert name == f"{letter.document_id}-v1.pdf" and data.startswith(b"%PDF")
     assert {"letter.downloaded", "letter.viewed"} <= set(_actions(session, case.id))
@@ -400,13 +443,15 @@ def test_download_and_view_are_audited(session, people, case):
 def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(session, people, case):
     officer, legal = people
     letter = _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
 
     with pytest.raises(ValidationFailed, match="Say what has to change"):
-        lw.request_changes(
+        review.request_changes(
             session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id, comment="  "
         )
-    lw.request_changes(
+    review.request_changes(
         session,
         actor=legal,
         now=NOW,
@@ -416,9 +461,16 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
     )
     assert letter.status is LetterStatus.CHANGES_REQUESTED
     with pytest.raises(InvalidTransition, match="not in legal review"):
-        lw.approve(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id)
+        review.approve(
+            session,
+            actor=legal,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            store=storage.current_store(),
+        )
 
-    lw.save_wording(
+    notice_wording.save_wording(
         session,
         actor=officer,
         now=NOW,
@@ -430,9 +482,18 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
         },
     )
     _generate(session, officer, case)
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
+    review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
     assert (
-        lw.approve(session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id).status
+        review.approve(
+            session,
+            actor=legal,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            store=storage.current_store(),
+        ).status
         is LetterStatus.APPROVED
     )
 
@@ -440,7 +501,7 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
 def test_compare_shows_the_approved_text_beside_the_new_draft(session, people, case):
     officer, legal = people
     letter = _approve(session, officer, legal, case)
-    lw.save_wording(
+    notice_wording.save_wording(
         session,
         actor=officer,
         now=NOW,
@@ -453,8 +514,13 @@ def test_compare_shows_the_approved_text_beside_the_new_draft(session, people, c
     )
     _generate(session, officer, case)
 
-    comparison = lw.compare(
-        session, actor=legal, now=LATER, incident_id=case.id, letter_id=letter.id
+    comparison = reading.compare(
+        session,
+        actor=legal,
+        now=LATER,
+        incident_id=case.id,
+        letter_id=letter.id,
+        store=storage.current_store(),
     )
 
     assert comparison.approved.number == 1 and comparison.draft.number == 2
@@ -471,7 +537,7 @@ def test_approved_letter_gives_the_mail_merge_the_template_version_and_sample(
     officer, legal = people
     letter = _approve(session, officer, legal, case)
 
-    approved = lw.approved_letter(session, incident_id=case.id, kind="individual_notice")
+    approved = review.approved_letter(session, incident_id=case.id, kind="individual_notice")
 
     version = session.get(LetterVersion, letter.approved_version_id)
     assert approved.version_id == version.id
@@ -494,12 +560,19 @@ def test_a_responder_may_not_review_and_a_legal_user_may_not_generate(session, p
     )
     session.commit()
     letter = _generate(session, responder, case)
-    lw.submit_for_review(
+    review.submit_for_review(
         session, actor=responder, now=NOW, incident_id=case.id, letter_id=letter.id
     )
 
     with pytest.raises(NotAllowed):
-        lw.approve(session, actor=responder, now=LATER, incident_id=case.id, letter_id=letter.id)
+        review.approve(
+            session,
+            actor=responder,
+            now=LATER,
+            incident_id=case.id,
+            letter_id=letter.id,
+            store=storage.current_store(),
+        )
     with pytest.raises(NotAllowed):
         _generate(session, legal, case)
 

@@ -9,6 +9,7 @@ from io import BytesIO
 import pytest
 import sqlalchemy as sa
 
+from incident_app import storage
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.mailer import RecordingMailer
@@ -22,10 +23,13 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services import obligations
+from incident_app.services.letters import generation
+from incident_app.services.letters import notice_wording
 from incident_app.services.letters import notices
-from incident_app.services.letters import workflow as lw
+from incident_app.services.letters import proofs
+from incident_app.services.letters import review
 from incident_app.services.letters.notices import NoticeInput
-from incident_app.services.letters.notices import ProofUpload
+from incident_app.services.letters.proofs import ProofUpload
 from incident_app.services.reminders import sweep as reminders
 from tests.factories import NOW
 from tests.factories import make_user
@@ -56,15 +60,25 @@ def _approved(
 ):
     officer, legal = people
     ob = obligation(session, case, kind, jurisdiction)
-    letter = lw.generate(
+    letter = generation.generate(
         session,
         actor=officer,
         now=NOW,
         incident_id=case.id,
-        request=lw.LetterRequest(ob.id, template),
+        request=generation.LetterRequest(ob.id, template),
+        store=storage.current_store(),
     )
-    lw.submit_for_review(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
-    return lw.approve(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id)
+    review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
+    )
+    return review.approve(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=case.id,
+        letter_id=letter.id,
+        store=storage.current_store(),
+    )
 
 
 def _send(session, people, case, letter, notice=MAILED):
@@ -114,12 +128,13 @@ def test_editing_the_discovery_date_later_never_rewrites_what_was_recorded(sessi
 def test_only_an_approved_current_letter_can_be_marked_sent(session, people, case):
     officer, _ = people
     ob = obligation(session, case, "individual_notice")
-    draft = lw.generate(
+    draft = generation.generate(
         session,
         actor=officer,
         now=NOW,
         incident_id=case.id,
-        request=lw.LetterRequest(ob.id, "individual_adult.html"),
+        request=generation.LetterRequest(ob.id, "individual_adult.html"),
+        store=storage.current_store(),
     )
     with pytest.raises(InvalidTransition, match="Only an approved letter"):
         _send(session, people, case, draft)
@@ -127,7 +142,7 @@ def test_only_an_approved_current_letter_can_be_marked_sent(session, people, cas
     letter = _approved(
         session, people, case, kind="media_notice", template="media_release.html", jurisdiction="IL"
     )
-    lw.save_wording(
+    notice_wording.save_wording(
         session,
         actor=officer,
         now=NOW,
@@ -212,15 +227,16 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
     row = _send(session, people, case, letter)
 
     with pytest.raises(ValidationFailed, match="empty"):
-        notices.attach_proof(
+        proofs.attach_proof(
             session,
             actor=officer,
             now=NOW,
             incident_id=case.id,
             notice_id=row.id,
             upload=ProofUpload("a.pdf", "application/pdf", BytesIO(b"")),
+            store=storage.current_store(),
         )
-    proof = notices.attach_proof(
+    proof = proofs.attach_proof(
         session,
         actor=officer,
         now=NOW,
@@ -232,9 +248,15 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
             BytesIO(b"%PDF-1.4 mail house affidavit"),
             "Mail-house affidavit",
         ),
+        store=storage.current_store(),
     )
-    got, data = notices.open_proof(
-        session, actor=legal, now=NOW, incident_id=case.id, proof_id=proof.id
+    got, data = proofs.open_proof(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=case.id,
+        proof_id=proof.id,
+        store=storage.current_store(),
     )
 
     assert got.filename == "affidavit of mailing.pdf"

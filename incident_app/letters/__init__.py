@@ -1,0 +1,68 @@
+"""Letters as PDF: templates in, locked-down PDF bytes out.
+
+The package owns turning a letter template and its context into PDF bytes: `render.py` (the
+only module that imports WeasyPrint: `render_pdf`, the URL fetcher that allows nothing outside
+letter_templates/), `templates.py` (where templates live, the Jinja environment),
+`contexts.py` (what each template prints, as TypedDicts), `validation.py` (envelope-window
+limits, letter ids, the logo), `glyphs.py` (only characters the shipped fonts can draw),
+`versions.py` (template hashing), `ocr_portal.py` (the OCR breach portal's section layout),
+`batch.py` (the mail merge) and `pdf.py` (text extraction and the object serialiser the mail
+merge stamps with). It knows nothing about cases, the database or Flask.
+
+This `__init__` re-exports the API other layers use (`from incident_app import letters;
+letters.render_pdf(...)`); modules inside the package import each other directly.
+"""
+
+from __future__ import annotations
+
+from incident_app.letters.batch import render_batch
+from incident_app.letters.contexts import HhsReport
+from incident_app.letters.contexts import IndividualNoticeContext
+from incident_app.letters.contexts import RecipientContext
+from incident_app.letters.glyphs import printable
+from incident_app.letters.glyphs import unprintable_characters
+from incident_app.letters.ocr_portal import hhs_packet_json
+from incident_app.letters.pdf import pdf_text
+from incident_app.letters.render import LetterRenderError
+from incident_app.letters.render import MissingLetterField
+from incident_app.letters.render import TemplateFilesOnly
+from incident_app.letters.render import URLRefused
+from incident_app.letters.render import harfbuzz_subset_available
+from incident_app.letters.render import pdf_from_html
+from incident_app.letters.render import render_html
+from incident_app.letters.render import render_pdf
+from incident_app.letters.templates import MERGE_TEMPLATES
+from incident_app.letters.templates import TEMPLATE_DIR
+from incident_app.letters.templates import known_templates
+from incident_app.letters.validation import MAX_ADDRESS_LINE_LENGTH
+from incident_app.letters.validation import MAX_ADDRESS_LINES
+from incident_app.letters.validation import MAX_NAME_LENGTH
+from incident_app.letters.validation import logo_data_uri
+from incident_app.letters.versions import template_version
+
+__all__ = [
+    "MAX_ADDRESS_LINES",
+    "MAX_ADDRESS_LINE_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MERGE_TEMPLATES",
+    "TEMPLATE_DIR",
+    "HhsReport",
+    "IndividualNoticeContext",
+    "LetterRenderError",
+    "MissingLetterField",
+    "RecipientContext",
+    "TemplateFilesOnly",
+    "URLRefused",
+    "harfbuzz_subset_available",
+    "hhs_packet_json",
+    "known_templates",
+    "logo_data_uri",
+    "pdf_from_html",
+    "pdf_text",
+    "printable",
+    "render_batch",
+    "render_html",
+    "render_pdf",
+    "template_version",
+    "unprintable_characters",
+]

@@ -1,0 +1,305 @@
+"""Legal review: draft → in legal review → approved, bound to the exact PDF bytes.
+
+Or → changes requested (with comments). Staleness is computed on every look by rebuilding the
+context: a change of case data or template, or a re-render, voids the approval. The mail merge
+starts from an approved, still-valid letter (`approved_letter`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.errors import DomainError
+from incident_app.errors import InvalidTransition
+from incident_app.errors import NotAllowed
+from incident_app.errors import ValidationFailed
+from incident_app.letters.versions import template_version
+from incident_app.models.letter import Letter
+from incident_app.models.letter import LetterReviewEvent
+from incident_app.models.letter import LetterStatus
+from incident_app.models.letter import LetterVersion
+from incident_app.models.letter import ReviewAction
+from incident_app.models.user import User
+from incident_app.services.letters import context as letter_context
+from incident_app.services.letters.access import may_approve
+from incident_app.services.letters.access import visible_letter
+from incident_app.services.letters.access import workable_letter
+from incident_app.services.letters.trail import audit_and_timeline
+from incident_app.services.letters.trail import letter_label
+from incident_app.services.letters.trail import record_review_event
+from incident_app.storage import FileStore
+from incident_app.storage import StorageError
+
+COMMENT_MAX = 5000
+
+
+class LetterIntegrityFailed(DomainError):
+    """The stored PDF no longer matches its recorded SHA-256: nothing is handed out."""
+
+    status_code = 409
+
+
+# ---- freshness ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Freshness:
+    stale: bool
+    reasons: tuple[str, ...]
+
+
+def freshness(session: Session, letter: Letter) -> Freshness:
+    """Whether the current version still matches the case data and the template files."""
+    version = letter.current_version
+    if version is None:
+        return Freshness(True, ("The letter has not been rendered.",))
+    reasons = []
+    if template_version(letter.template_name) != version.template_version:
+        reasons.append("The letter template changed since this version was rendered.")
+    case = letter_context.load_case(session, letter, version.letter_date)
+    try:
+        context = letter_context.build_context(session, case)
+    except ValidationFailed as error:
+        reasons.append(f"The case data can no longer produce this letter: {error}")
+    else:
+        if letter_context.fingerprint(context) != version.data_fingerprint:
+            reasons.append("The case data this letter prints changed since it was rendered.")
+    return Freshness(bool(reasons), tuple(reasons))
+
+
+def approval_valid(session: Session, letter: Letter) -> bool:
+    """Approved (or sent) version is the current one and nothing it printed has changed."""
+    return (
+        letter.status in (LetterStatus.APPROVED, LetterStatus.SENT)
+        and letter.approved_version_id is not None
+        and letter.approved_version_id == letter.current_version_id
+        and not freshness(session, letter).stale
+    )
+
+
+# ---- review ---------------------------------------------------------------------------------
+
+
+def submit_for_review(
+    session: Session, *, actor: User, now: datetime, incident_id: int, letter_id: int
+) -> Letter:
+    """Draft / changes requested → in legal review. Refused (ValidationFailed, naming each
+    element) while 164.404(c) elements are missing or PHI values appear. Commits once."""
+    letter = workable_letter(session, actor, incident_id, letter_id)
+    if letter.status not in (LetterStatus.DRAFT, LetterStatus.CHANGES_REQUESTED):
+        raise InvalidTransition(
+            f"A letter that is {letter.status.label.lower()} cannot be sent to review."
+        )
+    version = current_version(letter)
+    _require_fresh(session, letter, "send it to review")
+    _require_complete(version)
+    letter.status, letter.updated_at = LetterStatus.IN_REVIEW, now
+    record_review_event(session, letter, version, ReviewAction.SUBMITTED, actor, now)
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.submitted",
+        actor,
+        now,
+        {"version": version.number, "sha256": version.sha256},
+        f"{letter_label(letter)} sent to legal review.",
+    )
+    session.commit()
+    return letter
+
+
+def current_version(letter: Letter) -> LetterVersion:
+    if letter.current_version is None:
+        raise InvalidTransition("The letter has not been rendered yet.")
+    return letter.current_version
+
+
+def _require_fresh(session: Session, letter: Letter, doing: str) -> None:
+    state = freshness(session, letter)
+    if state.stale:
+        raise InvalidTransition(
+            f"Cannot {doing}: {' '.join(state.reasons)} Generate the letter again first."
+        )
+
+
+def _require_complete(version: LetterVersion) -> None:
+    warnings = (version.content_report or {}).get("phi_warnings", [])
+    if version.missing_elements:
+        raise ValidationFailed(
+            "The letter is missing required 164.404(c) elements: "
+            + "; ".join(version.missing_elements)
+            + ". Complete the notice wording and generate it again.",
+            field="missing_elements",
+        )
+    if warnings:
+        raise ValidationFailed(
+            "The letter seems to contain PHI values where only types belong: "
+            + "; ".join(warnings),
+            field="missing_elements",
+        )
+
+
+def request_changes(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
+    comment: str,
+) -> Letter:
+    """In legal review → changes requested, with the reviewer's comments. Commits once."""
+    letter = _reviewable(session, actor, incident_id, letter_id)
+    comment = comment.strip()
+    if not comment:
+        raise ValidationFailed("Say what has to change.", field="comment")
+    if len(comment) > COMMENT_MAX:
+        raise ValidationFailed(f"Keep comments under {COMMENT_MAX} characters.", field="comment")
+    version = current_version(letter)
+    letter.status, letter.updated_at = LetterStatus.CHANGES_REQUESTED, now
+    record_review_event(
+        session, letter, version, ReviewAction.CHANGES_REQUESTED, actor, now, comment
+    )
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.changes_requested",
+        actor,
+        now,
+        {"version": version.number, "comment": comment},
+        f"Changes requested on {letter_label(letter)}.",
+    )
+    session.commit()
+    return letter
+
+
+def _reviewable(session: Session, actor: User, incident_id: int, letter_id: int) -> Letter:
+    letter = visible_letter(session, actor, incident_id, letter_id)
+    if not may_approve(session, actor):
+        raise NotAllowed("Only legal reviewers may review letters.")
+    if letter.status is not LetterStatus.IN_REVIEW:
+        raise InvalidTransition(
+            f"The letter is {letter.status.label.lower()}, not in legal review."
+        )
+    return letter
+
+
+def approve(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
+    store: FileStore,
+) -> Letter:
+    """In legal review → approved: records approver, time, template version and the SHA-256
+    of the exact stored bytes (verified first). Refused for the author and for a stale draft.
+    Commits once."""
+    letter = _reviewable(session, actor, incident_id, letter_id)
+    version = current_version(letter)
+    if actor.id in (letter.created_by_id, version.rendered_by_id):
+        raise NotAllowed("You wrote this letter; another reviewer must approve it.")
+    _require_fresh(session, letter, "approve it")
+    try:
+        store.read_verified(version.sha256)
+    except StorageError as error:
+        raise LetterIntegrityFailed(
+            f"Cannot approve: the stored PDF failed its check ({error})."
+        ) from error
+    letter.status, letter.approved_version_id, letter.updated_at = (
+        LetterStatus.APPROVED,
+        version.id,
+        now,
+    )
+    letter.approved_version = version
+    record_review_event(session, letter, version, ReviewAction.APPROVED, actor, now)
+    audit_and_timeline(
+        session,
+        letter,
+        "letter.approved",
+        actor,
+        now,
+        {
+            "version": version.number,
+            "sha256": version.sha256,
+            "template_version": version.template_version,
+        },
+        f"{letter_label(letter)} approved (sha256 {version.sha256[:12]}…).",
+    )
+    session.commit()
+    return letter
+
+
+# ---- for the mail merge ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApprovedLetter:
+    """What a mail-merge batch starts from: the approved template version and sample."""
+
+    letter_id: int
+    version_id: int
+    document_id: str
+    template_name: str
+    template_version: str
+    sample_sha256: str
+    data_fingerprint: str
+    letter_date: date
+    approved_by_id: int
+    approved_at: datetime
+    common_context: dict[str, Any]  # the sample's context without "recipient"
+
+
+def approved_letter(
+    session: Session, *, incident_id: int, kind: str, template_name: str | None = None
+) -> ApprovedLetter | None:
+    """The incident's approved, still-valid letter for an obligation kind (e.g.
+    "individual_notice"), or None. Access is the caller's business (check it first)."""
+    query = sa.select(Letter).where(
+        Letter.incident_id == incident_id,
+        Letter.kind == kind,
+        Letter.status.in_([LetterStatus.APPROVED, LetterStatus.SENT]),
+    )
+    if template_name is not None:
+        query = query.where(Letter.template_name == template_name)
+    for letter in session.scalars(query.order_by(Letter.id)):
+        if approval_valid(session, letter):
+            return _approved(session, letter)
+    return None
+
+
+def _approved(session: Session, letter: Letter) -> ApprovedLetter:
+    version = letter.approved_version
+    assert version is not None  # approval_valid checked it
+    event = session.scalars(
+        sa.select(LetterReviewEvent)
+        .where(
+            LetterReviewEvent.version_id == version.id,
+            LetterReviewEvent.action == ReviewAction.APPROVED,
+        )
+        .order_by(LetterReviewEvent.id.desc())
+    ).first()
+    assert event is not None
+    case = letter_context.load_case(session, letter, version.letter_date)
+    context = letter_context.build_context(session, case)
+    context.pop("recipient", None)
+    return ApprovedLetter(
+        letter_id=letter.id,
+        version_id=version.id,
+        document_id=letter.document_id,
+        template_name=version.template_name,
+        template_version=version.template_version,
+        sample_sha256=version.sha256,
+        data_fingerprint=version.data_fingerprint,
+        letter_date=version.letter_date,
+        approved_by_id=event.actor_id,
+        approved_at=event.at,
+        common_context=context,
+    )
