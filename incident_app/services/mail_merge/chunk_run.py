@@ -166,6 +166,7 @@ class ChunkRun:
         if not done and not failed:
             return
         stored = [self._put(item) for item in done]
+        group: list[_Done | _Failed] = [*done, *failed]
         now = self.clock()
         self._hold_claim()
         existing = {
@@ -173,7 +174,7 @@ class ChunkRun:
             for row in self.session.scalars(
                 sa.select(MailLetter).where(
                     MailLetter.batch_id == self.batch.id,
-                    MailLetter.person_id.in_([i.entry.person_id for i in [*done, *failed]]),
+                    MailLetter.person_id.in_([i.entry.person_id for i in group]),
                 )
             )
         }
@@ -188,8 +189,8 @@ class ChunkRun:
                 page_count=item.pages,
                 reason="",
             )
-        for item in failed:
-            self._row(existing, item.entry, now, state=LetterState.FAILED, reason=item.reason)
+        for failure in failed:
+            self._row(existing, failure.entry, now, state=LetterState.FAILED, reason=failure.reason)
         _mark_generated(self.session, [i.entry for i in done])
         self.chunk.heartbeat_at = self.batch.heartbeat_at = now
         self.session.commit()

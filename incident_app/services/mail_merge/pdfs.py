@@ -4,7 +4,7 @@ letter for a group it refuses so one bad name fails one letter, and page counts.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Generator
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +28,7 @@ def render_all(
     items: Sequence[tuple[Entry, letters.RecipientContext]],
     *,
     processes: int = 1,
-) -> Iterator[tuple[Entry, bytes | None, str]]:
+) -> Generator[tuple[Entry, bytes | None, str], None, None]:
     """(entry, PDF or None, reason) per item, in order, through the fast batch path.
 
     letters.render_batch stops at the first recipient it refuses or cannot lay out; the group
@@ -53,7 +53,7 @@ def _one_by_one(
     template_name: str,
     common: dict[str, Any],
     items: Sequence[tuple[Entry, letters.RecipientContext]],
-) -> Iterator[tuple[Entry, bytes | None, str]]:
+) -> Generator[tuple[Entry, bytes | None, str], None, None]:
     for entry, recipient in items:
         try:
             [(_, pdf)] = list(letters.render_batch(template_name, common, [recipient]))

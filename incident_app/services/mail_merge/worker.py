@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
@@ -98,13 +100,19 @@ def claim(session: Session, *, now: datetime, worker: str) -> MailChunk | None:
         session.rollback()
         return None
     token = uuid.uuid4().hex
-    taken = session.execute(
-        sa.update(MailChunk)
-        .where(MailChunk.id == candidate.id, MailChunk.claim_token == candidate.claim_token)
-        .values(
-            status=ChunkStatus.RUNNING, claim_token=token, claimed_by=worker[:120], heartbeat_at=now
-        )
-        .execution_options(synchronize_session=False)
+    taken = cast(
+        CursorResult[Any],
+        session.execute(
+            sa.update(MailChunk)
+            .where(MailChunk.id == candidate.id, MailChunk.claim_token == candidate.claim_token)
+            .values(
+                status=ChunkStatus.RUNNING,
+                claim_token=token,
+                claimed_by=worker[:120],
+                heartbeat_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if taken != 1:
         session.rollback()
