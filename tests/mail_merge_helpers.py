@@ -23,6 +23,7 @@ from incident_app.models.user import User
 from incident_app.services.letters import workflow as lw
 from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge.worker import Worker
+from incident_app.services.roster import people as roster
 from tests.factories import NOW
 from tests.factories import make_user
 from tests.letter_factories import breach_case
@@ -120,8 +121,6 @@ def start(session: Session, people: Team, incident: Incident, **kwargs):
 
 def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerson]:
     """Visible roster people by first name (the tests give distinct first names)."""
-    from incident_app.services.roster import people as roster
-
     people = session.scalars(
         sa.select(RosterPerson).where(
             RosterPerson.incident_id == incident.id,

@@ -22,6 +22,7 @@ from incident_app.models.user import Role
 from incident_app.services.letters import workflow as lw
 from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge import worker as mail_worker
+from incident_app.services.roster import rows as roster_rows
 from tests.factories import make_user
 from tests.mail_merge_helpers import LATER
 from tests.mail_merge_helpers import adult
@@ -151,8 +152,6 @@ def test_a_failed_letter_is_retried_in_its_own_chunk_and_print_file(session, peo
     # The roster team corrects the name (re-encrypted in place, as a correction would be).
     keyring = storage.current_keyring()
     target = roster_people(session, incident)["T" * 130]
-    from incident_app.services.roster import rows as roster_rows
-
     target.phi = keyring.encrypt_json(
         {
             "fn": "Tamsin",
