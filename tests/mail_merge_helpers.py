@@ -10,16 +10,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app import storage
+from incident_app.models.audit import AuditEvent
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
 from incident_app.models.letter import NoticeWording
+from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services.letters import generation
 from incident_app.services.letters import review
-from incident_app.services.mail_merge import core as mail_merge
+from incident_app.services.mail_merge import batches
+from incident_app.services.mail_merge.worker import Worker
+from incident_app.services.roster import people as roster
 from tests.factories import NOW
 from tests.factories import make_user
 from tests.letter_factories import breach_case
@@ -99,9 +104,9 @@ def adult(first: str, last: str = "Rivera", **fields: str) -> str:
     return person(f"P{next(_ext)}", first, last, **fields)
 
 
-def worker(clock=lambda: LATER, store=None) -> mail_merge.Worker:
+def worker(clock=lambda: LATER, store=None) -> Worker:
     keyring = storage.current_keyring()
-    return mail_merge.Worker(
+    return Worker(
         keyring=keyring,
         store=store or storage.current_store(keyring),
         clock=clock,
@@ -110,7 +115,7 @@ def worker(clock=lambda: LATER, store=None) -> mail_merge.Worker:
 
 
 def start(session: Session, people: Team, incident: Incident, **kwargs):
-    return mail_merge.start_batch(
+    return batches.start_batch(
         session,
         actor=people.officer,
         now=LATER,
@@ -123,8 +128,6 @@ def start(session: Session, people: Team, incident: Incident, **kwargs):
 
 def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerson]:
     """Visible roster people by first name (the tests give distinct first names)."""
-    from incident_app.services.roster import people as roster
-
     people = session.scalars(
         sa.select(RosterPerson).where(
             RosterPerson.incident_id == incident.id,
@@ -133,3 +136,29 @@ def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerso
     )
     keyring = storage.current_keyring()
     return {roster.decrypt(keyring, p)["fn"]: p for p in people}
+
+
+def batch_letters(session: Session, batch: MailBatch) -> list[MailLetter]:
+    """The batch's letter rows in letter order."""
+    return list(
+        session.scalars(
+            sa.select(MailLetter)
+            .where(MailLetter.batch_id == batch.id)
+            .order_by(MailLetter.sequence)
+        )
+    )
+
+
+def letter_pdf(row: MailLetter) -> bytes:
+    return storage.read_verified(row.sha256)
+
+
+def batch_actions(session: Session, incident_id: int) -> list[str]:
+    """The incident's mail_batch.* audit actions, in order."""
+    return list(
+        session.scalars(
+            sa.select(AuditEvent.action)
+            .where(AuditEvent.incident_id == incident_id, AuditEvent.action.like("mail_batch.%"))
+            .order_by(AuditEvent.seq)
+        )
+    )

@@ -24,15 +24,15 @@ from flask import Flask
 from incident_app import clock
 from incident_app import storage
 from incident_app.db import get_session
-from incident_app.services.mail_merge import core as mail_merge
+from incident_app.services.mail_merge import worker as mail_merge_worker
 
 log = logging.getLogger("breachdesk.jobs.mail_merge")
 
 
-def worker_for(app: Flask) -> mail_merge.Worker:
+def worker_for(app: Flask) -> mail_merge_worker.Worker:
     """A worker identity with the app's keys and file store (inside an app context)."""
     keyring = storage.current_keyring()
-    return mail_merge.Worker(
+    return mail_merge_worker.Worker(
         keyring=keyring,
         store=storage.current_store(keyring),
         clock=clock.utcnow,
@@ -46,7 +46,7 @@ def mail_merge_job(app: Flask) -> None:
     with app.app_context():
         session = get_session()
         try:
-            chunks = mail_merge.work(session, worker=worker_for(app))
+            chunks = mail_merge_worker.work(session, worker=worker_for(app))
             if chunks:
                 log.info("mail merge: %s chunk(s) finished", chunks)
         except Exception:  # the job wrapper: one bad batch must not stop the worker
@@ -67,7 +67,7 @@ def run_worker(app: Flask, *, until_idle: bool = False) -> None:
     while True:
         with app.app_context():
             session = get_session()
-            done = mail_merge.work(session, worker=worker_for(app))
+            done = mail_merge_worker.work(session, worker=worker_for(app))
             session.close()
         if until_idle and not done:
             return

@@ -40,7 +40,7 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import NoticeStatus
 from incident_app.scheduler import extra_jobs
-from incident_app.services.mail_merge import core as mail_merge
+from incident_app.services.mail_merge import worker as mail_merge_worker
 from tests.mail_merge_helpers import adult
 from tests.mail_merge_helpers import approve
 from tests.mail_merge_helpers import case_with_roster
@@ -152,7 +152,7 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
 
         # Long after the heartbeat stopped, another worker takes the chunk over.
         later = clock.utcnow() + timedelta(minutes=10)
-        assert mail_merge.work(session, worker=worker(clock=lambda: later)) == 2
+        assert mail_merge_worker.work(session, worker=worker(clock=lambda: later)) == 2
 
         rows = _rows(session, batch_id)
         assert len(rows) == size == len({r.person_id for r in rows})
@@ -189,12 +189,12 @@ def test_a_second_postgres_worker_skips_the_chunk_another_holds(
             {"b": batch.id},
         )
         try:
-            claimed = mail_merge.claim(session, now=clock.utcnow(), worker="second")
+            claimed = mail_merge_worker.claim(session, now=clock.utcnow(), worker="second")
         finally:
             transaction.rollback()
             holder.close()
         assert claimed is not None and claimed.number == 2
-        assert mail_merge.claim(session, now=clock.utcnow(), worker="third").number == 1
+        assert mail_merge_worker.claim(session, now=clock.utcnow(), worker="third").number == 1
 
 
 def _rows(session: Session, batch_id: int) -> list[MailLetter]:

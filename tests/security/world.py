@@ -441,14 +441,16 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
     """A mail-merge batch of the roster, worked through once (proof, chunk, manifest)."""
     from incident_app.models.mail_batch import LetterState
     from incident_app.models.mail_batch import MailLetter
-    from incident_app.services.mail_merge import core as mail_merge
+    from incident_app.services.mail_merge import batches
+    from incident_app.services.mail_merge import worker as mail_merge_worker
 
     store = storage.current_store()
-    batch = mail_merge.start_batch(
+    batch = batches.start_batch(
         session, actor=officer, now=NOW, incident_id=incident_id, keyring=store.keyring, store=store
     )
-    mail_merge.work(
-        session, worker=mail_merge.Worker(keyring=store.keyring, store=store, clock=lambda: NOW)
+    mail_merge_worker.work(
+        session,
+        worker=mail_merge_worker.Worker(keyring=store.keyring, store=store, clock=lambda: NOW),
     )
     letter = session.scalars(
         sa.select(MailLetter).where(MailLetter.batch_id == batch.id).order_by(MailLetter.id)

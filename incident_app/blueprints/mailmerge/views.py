@@ -23,7 +23,10 @@ from incident_app.blueprints.mailmerge.forms import ButtonForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
-from incident_app.services.mail_merge import core as mail_merge
+from incident_app.services.mail_merge import batches
+from incident_app.services.mail_merge import downloads
+from incident_app.services.mail_merge import pages
+from incident_app.services.mail_merge import progress as batch_progress
 
 bp = Blueprint("mailmerge", __name__, url_prefix="/incidents/<int:incident_id>/mailing")
 INCIDENT_TABS = [(48, "Mailing", "mailmerge.index")]
@@ -31,7 +34,7 @@ TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
 
 
 def _index_page(incident_id: int, status: int = 200) -> tuple[str, int]:
-    view = mail_merge.overview(get_session(), actor=current_user, incident_id=incident_id)
+    view = pages.overview(get_session(), actor=current_user, incident_id=incident_id)
     return render_template(
         "mailmerge/index.html", incident=view.incident, view=view, button=ButtonForm()
     ), status
@@ -49,7 +52,7 @@ def start(incident_id: int) -> Response | tuple[str, int]:
     if not ButtonForm().validate_on_submit():
         abort(400)
     try:
-        batch = mail_merge.start_batch(
+        batch = batches.start_batch(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
@@ -67,7 +70,7 @@ def start(incident_id: int) -> Response | tuple[str, int]:
 @bp.route("/<int:batch_id>")
 @login_required
 def batch(incident_id: int, batch_id: int) -> str:
-    page = mail_merge.batch_page(
+    page = pages.batch_page(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -83,7 +86,7 @@ def batch(incident_id: int, batch_id: int) -> str:
 @login_required
 def progress(incident_id: int, batch_id: int) -> Response:
     return jsonify(
-        mail_merge.progress(
+        batch_progress.progress(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
@@ -94,10 +97,10 @@ def progress(incident_id: int, batch_id: int) -> Response:
 
 
 ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
-    "pause": (mail_merge.pause, "Mailing paused after the letters being written."),
-    "resume": (mail_merge.resume, "Mailing resumed where it stopped."),
-    "cancel": (mail_merge.cancel, "Mailing cancelled; finished print files are kept."),
-    "retry": (mail_merge.retry, "Failed letters queued again in a new chunk."),
+    "pause": (batches.pause, "Mailing paused after the letters being written."),
+    "resume": (batches.resume, "Mailing resumed where it stopped."),
+    "cancel": (batches.cancel, "Mailing cancelled; finished print files are kept."),
+    "retry": (batches.retry, "Failed letters queued again in a new chunk."),
 }
 
 
@@ -133,7 +136,7 @@ def control(incident_id: int, batch_id: int, action: str, letter_id: int | None 
 @bp.route("/<int:batch_id>/chunks/<int:number>/manifest.csv", defaults={"what": "manifest"})
 @login_required
 def download(incident_id: int, batch_id: int, what: str, number: int | None) -> Response:
-    name, data = mail_merge.download(
+    name, data = downloads.download(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),

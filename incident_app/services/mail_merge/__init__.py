@@ -1,3 +1,7 @@
-"""The mail-merge area: planning a mailing from approved letters, batch control, the worker that
-renders chunks, recipient contexts, manifests, progress and downloads.
+"""The mail-merge area: every person on the roster gets their own notice from the approved
+letter. `planning` sorts the roster into routes and variants and names the approvals needed;
+`batches` starts a batch (chunks, the `proof`) and pauses, resumes, cancels or retries it;
+`worker` claims chunks (SKIP LOCKED) and has `chunk_run` render them through `pdfs` with the
+`recipients`' window blocks and email notices, then writes each chunk's print file and
+manifest (`manifests`); `progress`, `pages` and `downloads` serve the Mailing tab.
 """

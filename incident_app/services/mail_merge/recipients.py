@@ -23,7 +23,7 @@ class Unprintable(Exception):
 
 @dataclass(frozen=True)
 class Recipient:
-    context: dict[str, Any]  # letters.RecipientContext
+    context: letters.RecipientContext
     addressee: str  # the first window line as printed
 
 
@@ -32,19 +32,25 @@ def recipient_for(
 ) -> Recipient:
     """The window block of one person's letter. Raises Unprintable naming the problem."""
     name = full_name(phi)
-    context: dict[str, Any] = {"letter_id": letter_code}
+    context: letters.RecipientContext
     if variant is Variant.DECEASED:
         nok = phi.get("nok") or {}
-        context["subject_name"] = name
-        context["name"] = nok.get("name") or f"Next of kin of {name}"
-        addressee, address = context["name"], nok
+        shown = nok.get("name") or f"Next of kin of {name}"
+        context = {
+            "letter_id": letter_code,
+            "subject_name": name,
+            "name": shown,
+            "address_lines": address_lines(nok),
+        }
+        addressee = shown
     elif variant is Variant.MINOR:
         guardian = phi.get("guardian") or {}
-        context["name"], addressee = name, f"Parent or Guardian of {name}"
         address = guardian if _sufficient(guardian) else phi
+        context = {"letter_id": letter_code, "name": name, "address_lines": address_lines(address)}
+        addressee = f"Parent or Guardian of {name}"
     else:
-        context["name"], addressee, address = name, name, phi
-    context["address_lines"] = address_lines(address)
+        context = {"letter_id": letter_code, "name": name, "address_lines": address_lines(phi)}
+        addressee = name
     _check_printable(context)
     return Recipient(context, addressee)
 
@@ -88,7 +94,7 @@ def address_lines(address: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _check_printable(context: dict[str, Any]) -> None:
+def _check_printable(context: letters.RecipientContext) -> None:
     if not context["name"].strip():
         raise Unprintable("The roster has no name for this person.")
     if len(context["name"]) > letters.MAX_NAME_LENGTH:

@@ -1,0 +1,260 @@
+"""Rendering one claimed chunk: its email notices and letters in groups of GROUP, each group's
+PDFs stored first and then recorded with their hashes in one transaction (a `MailLetter` row
+per batch and person, unique), so a killed worker resumes where it stopped and never writes a
+letter twice. Between groups the claim and the batch status are re-checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Sequence
+from contextlib import closing
+from datetime import datetime
+from typing import Any
+from typing import NamedTuple
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app import letters
+from incident_app.crypto import KeyRing
+from incident_app.models.incident import Incident
+from incident_app.models.mail_batch import LetterState
+from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailChunk
+from incident_app.models.mail_batch import MailLetter
+from incident_app.models.mail_batch import Route
+from incident_app.models.mail_batch import Variant
+from incident_app.models.notification import EmailMessage
+from incident_app.models.roster import NoticeMethod
+from incident_app.models.roster import NoticeStatus
+from incident_app.models.roster import RosterPerson
+from incident_app.services.mail_merge.batches import WORKABLE
+from incident_app.services.mail_merge.pdfs import GROUP
+from incident_app.services.mail_merge.pdfs import page_count
+from incident_app.services.mail_merge.pdfs import render_all
+from incident_app.services.mail_merge.planning import Entry
+from incident_app.services.mail_merge.planning import letter_code
+from incident_app.services.mail_merge.recipients import Unprintable
+from incident_app.services.mail_merge.recipients import email_notice
+from incident_app.services.mail_merge.recipients import full_name
+from incident_app.services.mail_merge.recipients import recipient_for
+from incident_app.services.reminders import notifications
+from incident_app.services.roster import people as roster
+from incident_app.storage import FileStore
+from incident_app.storage import StorageError
+
+
+class StopChunk(Exception):
+    """The batch was paused or cancelled, or another worker took the chunk over."""
+
+
+class BatchFailed(Exception):
+    """Nothing more can be rendered until a person fixes the cause (the message)."""
+
+
+class _Done(NamedTuple):
+    entry: Entry
+    pdf: bytes | None  # None: an email notice
+    pages: int
+
+
+class _Failed(NamedTuple):
+    entry: Entry
+    reason: str
+
+
+class ChunkRun:
+    """One claimed chunk being rendered: groups of GROUP letters, one transaction each.
+    Raises StopChunk when the claim or the batch is gone, BatchFailed when the store fails."""
+
+    def __init__(
+        self,
+        session: Session,
+        batch: MailBatch,
+        chunk: MailChunk,
+        contexts: dict[Variant, dict[str, Any]],
+        *,
+        keyring: KeyRing,
+        store: FileStore,
+        clock: Callable[[], datetime],
+        processes: int,
+    ) -> None:
+        self.session, self.batch, self.chunk = session, batch, chunk
+        self.contexts = contexts
+        self.keyring, self.store, self.clock, self.processes = keyring, store, clock, processes
+        self.reference = session.get_one(Incident, batch.incident_id).reference
+        self.token = chunk.claim_token
+
+    def code(self, entry: Entry) -> str:
+        return letter_code(self.reference, self.batch.id, entry.sequence)
+
+    def people(self, entries: Sequence[Entry]) -> dict[int, tuple[RosterPerson, dict[str, Any]]]:
+        found = self.session.scalars(
+            sa.select(RosterPerson).where(RosterPerson.id.in_([e.person_id for e in entries]))
+        )
+        return {p.id: (p, roster.decrypt(self.keyring, p)) for p in found}
+
+    def emails(self, entries: list[Entry]) -> None:
+        for index in range(0, len(entries), GROUP):
+            group = entries[index : index + GROUP]
+            people = self.people(group)
+            outcomes = [self._email(entry, people.get(entry.person_id)) for entry in group]
+            self._write(
+                [o for o in outcomes if isinstance(o, _Done)],
+                [o for o in outcomes if isinstance(o, _Failed)],
+            )
+
+    def _email(
+        self, entry: Entry, found: tuple[RosterPerson, dict[str, Any]] | None
+    ) -> _Done | _Failed:
+        if found is None:
+            return _Failed(entry, "This person is no longer on the roster.")
+        email = found[1].get("email", "")
+        if not email:
+            return _Failed(entry, "The roster has no email address for this person.")
+        assert entry.variant is not None
+        subject, body = email_notice(
+            entry.variant.template_name,
+            self.contexts[entry.variant],
+            full_name(found[1]) or "Patient",
+            self.code(entry),
+        )
+        # The notice names the person: the outbox keeps it encrypted until delivery.
+        sealed = notifications.seal_body(self.keyring, body)
+        self.session.add(
+            EmailMessage(
+                to_address=email,
+                subject=subject,
+                body=sealed,
+                created_at=self.clock(),
+                next_attempt_at=self.clock(),
+            )
+        )
+        return _Done(entry, None, 0)
+
+    def letters(self, variant: Variant, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        people = self.people(entries)
+        prepared: list[tuple[Entry, letters.RecipientContext]] = []
+        done: list[_Done] = []
+        failed: list[_Failed] = []
+        for entry in entries:
+            try:
+                found = people.get(entry.person_id)
+                if found is None:
+                    raise Unprintable("This person is no longer on the roster.")
+                prepared.append((entry, recipient_for(*found, variant, self.code(entry)).context))
+            except Unprintable as error:
+                failed.append(_Failed(entry, str(error)))
+        rendered = render_all(
+            variant.template_name, self.contexts[variant], prepared, processes=self.processes
+        )
+        with closing(rendered):  # a pause mid-way shuts the render pool down at once
+            for entry, pdf, reason in rendered:
+                if pdf is None:
+                    failed.append(_Failed(entry, reason))
+                else:
+                    done.append(_Done(entry, pdf, page_count(pdf)))
+                if len(done) + len(failed) >= GROUP:
+                    self._write(done, failed)
+                    done, failed = [], []
+        self._write(done, failed)
+
+    def _write(self, done: list[_Done], failed: list[_Failed]) -> None:
+        """Store the group's PDFs, then record them with their hashes in one transaction."""
+        if not done and not failed:
+            return
+        stored = [self._put(item) for item in done]
+        group: list[_Done | _Failed] = [*done, *failed]
+        now = self.clock()
+        self._hold_claim()
+        existing = {
+            row.person_id: row
+            for row in self.session.scalars(
+                sa.select(MailLetter).where(
+                    MailLetter.batch_id == self.batch.id,
+                    MailLetter.person_id.in_([i.entry.person_id for i in group]),
+                )
+            )
+        }
+        for item, (sha256, size) in zip(done, stored, strict=True):
+            self._row(
+                existing,
+                item.entry,
+                now,
+                state=LetterState.DONE,
+                sha256=sha256,
+                size_bytes=size,
+                page_count=item.pages,
+                reason="",
+            )
+        for failure in failed:
+            self._row(existing, failure.entry, now, state=LetterState.FAILED, reason=failure.reason)
+        _mark_generated(self.session, [i.entry for i in done])
+        self.chunk.heartbeat_at = self.batch.heartbeat_at = now
+        self.session.commit()
+        self._check_still_wanted()
+
+    def _put(self, item: _Done) -> tuple[str | None, int]:
+        if item.pdf is None:
+            return None, 0
+        try:
+            stored = self.store.put_bytes(item.pdf)
+        except StorageError as error:
+            raise BatchFailed(
+                f"Writing letter {self.code(item.entry)} to the file store "
+                f"failed: {error} Letters from there on were not recorded; fix "
+                "the store and resume."
+            ) from error
+        return stored.sha256, stored.size
+
+    def _row(
+        self, existing: dict[int | None, MailLetter], entry: Entry, now: datetime, **values: Any
+    ) -> None:
+        row = existing.get(entry.person_id)
+        if row is None:
+            row = MailLetter(
+                batch_id=self.batch.id,
+                person_id=entry.person_id,
+                sequence=entry.sequence,
+                letter_code=self.code(entry),
+                route=entry.route,
+                variant=entry.variant,
+                attempts=0,
+            )
+            self.session.add(row)
+        row.chunk_id, row.done_at, row.attempts = self.chunk.id, now, row.attempts + 1
+        for name, value in values.items():
+            setattr(row, name, value)
+
+    def _hold_claim(self) -> None:
+        # FOR UPDATE: a takeover (SKIP LOCKED) cannot claim the chunk while we write.
+        token = self.session.scalar(
+            sa.select(MailChunk.claim_token).where(MailChunk.id == self.chunk.id).with_for_update()
+        )
+        if token != self.token:
+            raise StopChunk
+
+    def _check_still_wanted(self) -> None:
+        status = self.session.scalar(
+            sa.select(MailBatch.status).where(MailBatch.id == self.batch.id)
+        )
+        self.session.commit()
+        if status not in WORKABLE:
+            raise StopChunk
+
+
+def _mark_generated(session: Session, entries: list[Entry]) -> None:
+    for route in Route:
+        ids = [e.person_id for e in entries if e.route is route]
+        if ids:
+            session.execute(
+                sa.update(RosterPerson)
+                .where(RosterPerson.id.in_(ids), RosterPerson.notice_status == NoticeStatus.PENDING)
+                .values(
+                    notice_status=NoticeStatus.LETTER_GENERATED,
+                    notice_method=NoticeMethod(route.value),
+                )
+                .execution_options(synchronize_session=False)
+            )

@@ -1,0 +1,99 @@
+"""Handing out a batch's files — the proof, a chunk's print file or manifest, the whole batch's
+manifest — verified against their SHA-256 and audited. These files hold PHI: the roster's
+readers only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.errors import NotFound
+from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailChunk
+from incident_app.models.user import User
+from incident_app.services import audit
+from incident_app.services.letters import review as letter_review
+from incident_app.services.mail_merge.batches import get_batch
+from incident_app.services.mail_merge.manifests import MANIFEST_HEADER
+from incident_app.services.roster import people as roster
+from incident_app.storage import FileStore
+from incident_app.storage import StorageError
+
+
+def download(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    batch_id: int,
+    what: str,
+    store: FileStore,
+    chunk_number: int | None = None,
+) -> tuple[str, bytes]:
+    """(file name, bytes) of the proof ("proof"), a chunk's print file ("print") or manifest
+    ("manifest"), or the whole batch's manifest ("manifest" without a chunk). Verified against
+    the SHA-256; audited (commits). These files hold PHI: the roster's readers only."""
+    roster.get_readable(session, actor=actor, incident_id=incident_id)
+    batch = get_batch(session, incident_id, batch_id)
+    name = f"mailing-{batch.id}"
+    if what == "manifest" and chunk_number is None:
+        data = _batch_manifest(session, batch, store)
+        name += "-manifest.csv"
+    else:
+        sha256, name = _file_of(session, batch, what, chunk_number, name)
+        data = _read(store, sha256)
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_batch.downloaded",
+        at=now,
+        subject_type="mail_batch",
+        subject_id=batch.id,
+        incident_id=incident_id,
+        details={"file": what, "chunk": chunk_number, "name": name},
+    )
+    session.commit()
+    return name, data
+
+
+def _file_of(
+    session: Session, batch: MailBatch, what: str, number: int | None, name: str
+) -> tuple[str, str]:
+    if what == "proof":
+        if batch.proof_sha256 is None:
+            raise NotFound("This mailing has no proof (nobody gets a printed letter).")
+        return batch.proof_sha256, f"{name}-proof.pdf"
+    chunk = session.scalar(
+        sa.select(MailChunk).where(MailChunk.batch_id == batch.id, MailChunk.number == number)
+    )
+    if chunk is None or what not in ("print", "manifest"):
+        raise NotFound("No such file in this mailing.")
+    sha256 = chunk.print_sha256 if what == "print" else chunk.manifest_sha256
+    if sha256 is None:
+        raise NotFound("That file is made when the chunk is finished.")
+    suffix = "print.pdf" if what == "print" else "manifest.csv"
+    return sha256, f"{name}-chunk-{chunk.number:03d}-{suffix}"
+
+
+def _read(store: FileStore, sha256: str) -> bytes:
+    try:
+        return store.read_verified(sha256)
+    except StorageError as error:
+        raise letter_review.LetterIntegrityFailed(
+            f"The stored file failed its check and is not handed out: {error}"
+        ) from error
+
+
+def _batch_manifest(session: Session, batch: MailBatch, store: FileStore) -> bytes:
+    """Every finished chunk's manifest, one header."""
+    out = [",".join(MANIFEST_HEADER).encode() + b"\r\n"]
+    for sha256 in session.scalars(
+        sa.select(MailChunk.manifest_sha256)
+        .where(MailChunk.batch_id == batch.id, MailChunk.manifest_sha256.is_not(None))
+        .order_by(MailChunk.number)
+    ):
+        out.append(_read(store, sha256 or "").split(b"\r\n", 1)[1])
+    return b"".join(out)

@@ -1,0 +1,90 @@
+"""What the mail house gets for each finished chunk: one print-ready PDF of its letters in order
+(`combine`) and a manifest CSV saying who each letter goes to and nothing more, with every cell
+neutralised against formula injection."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from pypdf import PdfReader
+from pypdf import PdfWriter
+from sqlalchemy.orm import Session
+
+from incident_app.crypto import KeyRing
+from incident_app.models.mail_batch import MailLetter
+from incident_app.models.roster import RosterPerson
+from incident_app.services.mail_merge.recipients import Unprintable
+from incident_app.services.mail_merge.recipients import recipient_for
+from incident_app.services.roster import normalise as norm
+from incident_app.services.roster import people as roster
+
+MANIFEST_HEADER = (
+    "letter_id",
+    "chunk",
+    "sequence",
+    "variant",
+    "recipient_name",
+    "address_line_1",
+    "address_line_2",
+    "address_line_3",
+    "page_count",
+    "sha256",
+)
+
+
+def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
+    """One PDF of all `pdfs` in order (the mail house's print file) and its page count."""
+    writer = PdfWriter()
+    for pdf in pdfs:
+        writer.append(PdfReader(io.BytesIO(pdf)))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue(), len(writer.pages)
+
+
+def manifest_csv(
+    session: Session, number: int, rows: Sequence[MailLetter], keyring: KeyRing
+) -> bytes:
+    """The mail house's list for one chunk: who each letter goes to, nothing more. Cells are
+    neutralised against formula injection."""
+    people = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(RosterPerson).where(RosterPerson.id.in_([row.person_id for row in rows]))
+        )
+    }
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(MANIFEST_HEADER)
+    for row in rows:
+        name, lines = _printed_address(people.get(row.person_id or 0), row, keyring)
+        cells = [
+            row.letter_code,
+            number,
+            row.sequence,
+            row.variant.value if row.variant else "",
+            name,
+            *(lines + ["", "", ""])[:3],
+            row.page_count,
+            row.sha256,
+        ]
+        writer.writerow([norm.neutralise_cell(cell) for cell in cells])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _printed_address(
+    person: RosterPerson | None, row: MailLetter, keyring: KeyRing
+) -> tuple[str, list[str]]:
+    if person is None or row.variant is None:
+        return "(no longer on the roster)", []
+    try:
+        recipient = recipient_for(
+            person, roster.decrypt(keyring, person), row.variant, row.letter_code
+        )
+    except Unprintable:
+        return "(address changed since the letter was made)", []
+    return recipient.addressee, recipient.context["address_lines"]

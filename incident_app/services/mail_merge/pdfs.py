@@ -1,0 +1,63 @@
+"""Rendering mail-merge letters: the fast batch path of `letters.render_batch`, redone letter by
+letter for a group it refuses so one bad name fails one letter, and page counts."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Generator
+from collections.abc import Sequence
+from typing import Any
+
+from pypdf import PdfReader
+
+from incident_app import letters
+from incident_app.errors import ValidationFailed
+from incident_app.services.mail_merge.planning import Entry
+
+GROUP = 50  # letters per render call, and per transaction inside a chunk
+RENDER_ERRORS = (ValidationFailed, letters.LetterRenderError)
+
+
+def page_count(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def render_all(
+    template_name: str,
+    common: dict[str, Any],
+    items: Sequence[tuple[Entry, letters.RecipientContext]],
+    *,
+    processes: int = 1,
+) -> Generator[tuple[Entry, bytes | None, str], None, None]:
+    """(entry, PDF or None, reason) per item, in order, through the fast batch path.
+
+    letters.render_batch stops at the first recipient it refuses or cannot lay out; the group
+    it was rendering is then redone letter by letter, so one bad name fails one letter.
+    """
+    start = 0
+    while start < len(items):
+        rest = items[start:]
+        try:
+            results = letters.render_batch(
+                template_name, common, [r for _, r in rest], workers=processes, chunk_size=GROUP
+            )
+            for (entry, _), (_, pdf) in zip(rest, results, strict=False):
+                start += 1
+                yield entry, pdf, ""
+        except RENDER_ERRORS:
+            yield from _one_by_one(template_name, common, items[start : start + GROUP])
+            start += GROUP
+
+
+def _one_by_one(
+    template_name: str,
+    common: dict[str, Any],
+    items: Sequence[tuple[Entry, letters.RecipientContext]],
+) -> Generator[tuple[Entry, bytes | None, str], None, None]:
+    for entry, recipient in items:
+        try:
+            [(_, pdf)] = list(letters.render_batch(template_name, common, [recipient]))
+        except RENDER_ERRORS as error:
+            yield entry, None, f"The letter could not be laid out: {error}"
+        else:
+            yield entry, pdf, ""

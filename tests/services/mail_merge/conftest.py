@@ -1,0 +1,13 @@
+"""Fixtures of the mail-merge service tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.mail_merge_helpers import Team
+from tests.mail_merge_helpers import team
+
+
+@pytest.fixture
+def people(session) -> Team:
+    return team(session)
