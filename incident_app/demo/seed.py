@@ -9,7 +9,7 @@ obligation re-sync).
 
 Ten thousand incidents through the per-request services would take most of an hour (~200 ORM
 round trips per incident), so the incident history is computed in Python with the services'
-own building blocks (`incidents.validate_facts`, `obligations.evaluate_incident`,
+own building blocks (`incidents.validate_facts`, `obligation_evaluation.evaluate_incident`,
 `assessment.clean_answers`/`outcome`, `audit.event_hash`) and written with bulk inserts in one
 transaction. tests/cli/test_demo.py proves the result equal to the services' own: a re-sync
 changes nothing, the audit chain verifies, and an incident opened through `open_incident`
@@ -72,7 +72,8 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import assessment
 from incident_app.services import audit
-from incident_app.services import obligations
+from incident_app.services.obligations import diff as obligation_diff
+from incident_app.services.obligations import evaluation as obligation_evaluation
 from incident_app.services import options
 from incident_app.services.accounts import users
 from incident_app.services.incidents.core import IncidentFacts
@@ -1104,7 +1105,7 @@ class _Case:
 
     def _sync(self, at: datetime, actor: User) -> None:
         """obligations.sync: the engine's result, stored as the difference (audited)."""
-        determination = obligations.evaluate_incident(self.incident, self.version)
+        determination = obligation_evaluation.evaluate_incident(self.incident, self.version)
         changes = _store_obligations(self.obligations, determination.obligations, at)
         self.determination = {
             "reportable": determination.reportable,
@@ -1202,7 +1203,7 @@ def _store_obligations(
 def _key(item: rules.Obligation) -> ObligationKey:
     # As obligations.sync keys its rows: HIPAA kinds have no source key, state ones the statute.
     kind, jurisdiction = item.kind, item.jurisdiction
-    return (kind, jurisdiction, "" if kind in obligations.HIPAA_KINDS else item.citation)
+    return (kind, jurisdiction, "" if kind in obligation_diff.HIPAA_KINDS else item.citation)
 
 
 def _label(key: ObligationKey) -> str:

@@ -35,10 +35,10 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import assessment
 from incident_app.services import audit
-from incident_app.services import obligations
 from incident_app.services.incidents import core as incidents
 from incident_app.services.incidents.core import IncidentFacts
 from incident_app.services.incidents.core import StatementInput
+from incident_app.services.obligations import sync as obligation_sync
 from tests.factories import NOW
 from tests.factories import PASSWORD
 from tests.factories import make_user
@@ -200,7 +200,7 @@ def test_a_resync_of_seeded_incidents_changes_nothing(app, runner, reference_dat
         ).order_by(Obligation.id)
         before, events = session.execute(rows).all(), _count(session, AuditEvent)
         for incident in session.scalars(sa.select(Incident)):
-            obligations.sync(session, incident=incident, now=NOW)
+            obligation_sync.sync(session, incident=incident, now=NOW)
         assert session.execute(rows).all() == before
         assert _count(session, AuditEvent) == events
 
@@ -399,7 +399,7 @@ def _through_services(session, plan: demo.Plan) -> int:
 
 
 def _details(event: AuditEvent) -> dict[str, object]:
-    # obligations.sync lists removed obligations in the order the database returns the rows,
+    # obligation_sync.sync lists removed obligations in the order the database returns the rows,
     # which the query does not fix: compare them as a set.
     details = {k: v for k, v in event.details.items() if k != "reference"}
     if "removed" in details:
