@@ -6,8 +6,10 @@ seeder (incident_app/demo) to the rows it bulk-inserts, so both store exactly th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from typing import Protocol
 from typing import TypedDict
+from typing import TypeVar
 
 from incident_app import rules
 
@@ -52,6 +55,20 @@ class StoredObligation(Protocol):
     def detail(self) -> Mapping[str, Any]: ...
     @property
     def active(self) -> bool: ...
+
+
+class WritableObligation(Protocol):
+    """What `apply` writes: the computed columns and the time of the last change."""
+
+    due_on: date | None
+    citation: str
+    reason: str
+    detail: dict[str, Any]
+    active: bool
+    updated_at: datetime
+
+
+Row = TypeVar("Row", bound=WritableObligation)
 
 
 class ObligationColumns(TypedDict):
@@ -158,6 +175,26 @@ def diff(
     if retire:
         details["removed"] = [label(key) for key in retire]
     return ObligationChanges(tuple(add), tuple(update), retire, details)
+
+
+def apply(
+    changes: ObligationChanges,
+    rows: MutableMapping[ObligationKey, Row],
+    *,
+    create: Callable[[ObligationKey, ObligationColumns], Row],
+    now: datetime,
+) -> None:
+    """Write `changes` into `rows` (keyed as `diff` keys them): `create` makes each new row
+    (created and updated `now`); overwritten and retired rows are marked updated `now`."""
+    for change in changes.add:
+        rows[change.key] = create(change.key, change.columns)
+    for change in changes.update:
+        row, columns = rows[change.key], change.columns
+        row.due_on, row.citation = columns["due_on"], columns["citation"]
+        row.reason, row.detail = columns["reason"], columns["detail"]
+        row.active, row.updated_at = columns["active"], now
+    for key in changes.retire:
+        rows[key].active, rows[key].updated_at = False, now
 
 
 def _differs(row: StoredObligation, columns: ObligationColumns) -> bool:

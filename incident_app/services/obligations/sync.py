@@ -22,10 +22,10 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.incidents import access as incident_access
+from incident_app.services.obligations import diff as obligation_diff
 from incident_app.services.obligations.diff import ObligationChanges
-from incident_app.services.obligations.diff import determination_columns
-from incident_app.services.obligations.diff import diff
-from incident_app.services.obligations.diff import iso
+from incident_app.services.obligations.diff import ObligationColumns
+from incident_app.services.obligations.diff import ObligationKey
 from incident_app.services.obligations.evaluation import evaluate_incident
 from incident_app.services.obligations.evaluation import signed_assessment
 from incident_app.services.obligations.reading import stored_determination
@@ -69,31 +69,25 @@ def _store_obligations(
     now: datetime,
 ) -> ObligationChanges:
     """Apply the diff to the incident's rows: insert, overwrite, retire; return the diff."""
-    rows = {
-        (r.kind, r.jurisdiction, r.source_key): r
-        for r in session.scalars(sa.select(Obligation).where(Obligation.incident_id == incident.id))
-    }
-    changes = diff(rows.values(), computed)
-    for change in changes.add:
-        kind, jurisdiction, source_key = change.key
-        session.add(
-            Obligation(
-                incident_id=incident.id,
-                kind=kind,
-                jurisdiction=jurisdiction,
-                source_key=source_key,
-                created_at=now,
-                updated_at=now,
-                **change.columns,
-            )
+    query = sa.select(Obligation).where(Obligation.incident_id == incident.id)
+    rows = {(r.kind, r.jurisdiction, r.source_key): r for r in session.scalars(query)}
+    changes = obligation_diff.diff(rows.values(), computed)
+
+    def create(key: ObligationKey, columns: ObligationColumns) -> Obligation:
+        kind, jurisdiction, source_key = key
+        row = Obligation(
+            incident_id=incident.id,
+            kind=kind,
+            jurisdiction=jurisdiction,
+            source_key=source_key,
+            created_at=now,
+            updated_at=now,
+            **columns,
         )
-    for change in changes.update:
-        row = rows[change.key]
-        for name, value in change.columns.items():
-            setattr(row, name, value)
-        row.updated_at = now
-    for key in changes.retire:
-        rows[key].active, rows[key].updated_at = False, now
+        session.add(row)
+        return row
+
+    obligation_diff.apply(changes, rows, create=create, now=now)
     return changes
 
 
@@ -108,7 +102,7 @@ def _store_determination(
     if row is None:
         row = StoredDetermination(incident_id=incident.id)
         session.add(row)
-    columns = determination_columns(
+    columns = obligation_diff.determination_columns(
         determination, assessment_version_id=assessment.id if assessment else None, now=now
     )
     for name, value in columns.items():
@@ -144,7 +138,7 @@ def update_discovery(
     incident = incident_access.get_workable(session, actor=actor, incident_id=incident_id)
     new = {"discovered_on": discovered_on, "diligence_known_on": diligence_known_on}
     changes = {
-        name: [iso(getattr(incident, name)), iso(value)]
+        name: [obligation_diff.iso(getattr(incident, name)), obligation_diff.iso(value)]
         for name, value in new.items()
         if getattr(incident, name) != value
     }
