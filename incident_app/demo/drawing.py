@@ -120,7 +120,7 @@ SYSTEMS = [
 ]
 
 
-# --- OCR's listing ----------------------------------------------------------------------
+# --- OCR's listing -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ def _codes(labels: list[str], by_label: dict[str, str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(by_label.get(label, "other") for label in labels)) or ("other",)
 
 
-# --- an incident's facts ------------------------------------------------------------
+# --- an incident's facts -----------------------------------------------------------------
 
 
 def incident_facts(

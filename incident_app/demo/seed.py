@@ -183,7 +183,7 @@ def _write_history(
     return write_incidents(session, plans, progress=progress)
 
 
-# --- rosters ------------------------------------------------------------------------------
+# --- rosters -----------------------------------------------------------------------------
 
 
 def roster_sizes(total: int, weights: list[int]) -> list[int]:

@@ -96,7 +96,7 @@ def test_roster_sizes_split_the_total_in_proportion():
     assert demo.roster_sizes(10, []) == []
 
 
-# --- the seeded obligations are the ones obligations.sync computes ----------------------------
+# --- the seeded obligations are the ones obligations.sync computes -----------------------
 
 OBLIGATION_ROWS = sa.select(
     Obligation.id,
