@@ -44,8 +44,8 @@ from incident_app import clock  # noqa: E402
 from incident_app.crypto import KeyRing  # noqa: E402
 from incident_app.db import Base  # noqa: E402
 from incident_app.db import make_engine  # noqa: E402
-from incident_app.demo.seed import ROSTER_HEADER  # noqa: E402
-from incident_app.demo.seed import write_roster  # noqa: E402
+from incident_app.demo.roster_files import ROSTER_HEADER  # noqa: E402
+from incident_app.demo.roster_files import write_roster  # noqa: E402
 from incident_app.models.incident import Incident  # noqa: E402
 from incident_app.models.incident import IncidentMember  # noqa: E402
 from incident_app.models.roster import ImportMode  # noqa: E402

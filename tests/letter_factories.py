@@ -17,7 +17,7 @@ from incident_app.models.incident import StateCount
 from incident_app.models.letter import NoticeWording
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
-from incident_app.services import obligations
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident
@@ -92,7 +92,7 @@ def breach_case(
             )
         )
     session.flush()
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
     if wording:
         session.add(
             NoticeWording(

@@ -28,8 +28,9 @@ from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import Incident
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import obligations
 from incident_app.services.incidents import access as incident_access
+from incident_app.services.obligations import evaluation as obligation_evaluation
+from incident_app.services.obligations import sync as obligation_sync
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
@@ -425,7 +426,7 @@ def _sign(
         },
     )
     try:
-        obligations.sync(session, incident=incident, now=now, actor=actor)
+        obligation_sync.sync(session, incident=incident, now=now, actor=actor)
     except ValidationFailed:
         session.rollback()  # nothing half-written: neither the version nor its signature
         raise
@@ -454,7 +455,7 @@ def closure_basis(session: Session, incident: Incident) -> str | None:
     Needs a signed assessment documenting a low probability of compromise, secured PHI, an
     exception, or that no breach of PHI occurred (164.402; 164.414(b) burden of proof).
     """
-    version = obligations.signed_assessment(session, incident.id)
+    version = obligation_evaluation.signed_assessment(session, incident.id)
     if version is None:
         return None
     signed = f"(assessment version {version.number}, signed {version.signed_at:%Y-%m-%d})"

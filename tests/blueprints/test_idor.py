@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from incident_app.db import get_session
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
-from incident_app.services import obligations
+from incident_app.services.obligations import sync as obligation_sync
 from tests.conftest import csrf_token
 from tests.factories import NOW
 from tests.factories import make_incident
@@ -20,7 +20,7 @@ def test_an_obligation_of_another_incident_cannot_be_overridden(app, client, aut
         officer = make_user(session, role=Role.PRIVACY_OFFICER, email="po@example.org")
         mine = make_incident(session, created_by=officer, affected_estimate=20)
         theirs = make_incident(session, created_by=officer, affected_estimate=20)
-        obligations.sync(session, incident=theirs, now=NOW)
+        obligation_sync.sync(session, incident=theirs, now=NOW)
         session.commit()
         target = session.scalars(
             sa.select(Obligation.id).where(Obligation.incident_id == theirs.id)

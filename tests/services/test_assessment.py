@@ -20,7 +20,8 @@ from incident_app.models.incident import StateCount
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services import obligations
+from incident_app.services.obligations import overrides as obligation_overrides
+from incident_app.services.obligations import reading as obligation_reading
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -113,7 +114,7 @@ def test_signing_low_probability_removes_the_obligations_and_allows_closing(sess
 
     assert _active_kinds(session, incident) == set()
     assert "Low probability of compromise" in assessment.closure_basis(session, incident)
-    stored = obligations.stored_determination(session, incident.id)
+    stored = obligation_reading.stored_determination(session, incident.id)
     assert stored.reportable is False
 
 
@@ -247,7 +248,7 @@ def test_bad_answers_are_refused_on_their_field_and_nothing_is_saved(
 
     assert raised.value.field == field
     assert _versions(session, incident) == 0
-    assert obligations.stored_determination(session, incident.id) is None
+    assert obligation_reading.stored_determination(session, incident.id) is None
 
 
 def test_a_responder_cannot_conclude_low_probability(session, people):
@@ -329,7 +330,7 @@ def test_a_documented_exception_ends_the_notices(session, people):
     )
 
     assert version.exception == "inadvertent_authorized_disclosure"
-    assert obligations.stored_determination(session, incident.id).reportable is False
+    assert obligation_reading.stored_determination(session, incident.id).reportable is False
     assert "164.402(1)(ii)" in assessment.closure_basis(session, incident)
 
 
@@ -349,7 +350,7 @@ def test_due_date_override_is_kept_beside_the_computed_date_and_audited(session,
     _save(session, officer, incident, BREACH, sign=True)
     row = session.scalar(sa.select(Obligation).where(Obligation.kind == "individual_notice"))
 
-    obligations.override_due_date(
+    obligation_overrides.override_due_date(
         session,
         actor=officer,
         obligation_id=row.id,
@@ -370,7 +371,7 @@ def test_overrides_need_a_reason_and_a_privacy_officer(session, people):
     row = session.scalar(sa.select(Obligation).where(Obligation.kind == "individual_notice"))
 
     with pytest.raises(ValidationFailed) as raised:
-        obligations.override_due_date(
+        obligation_overrides.override_due_date(
             session,
             actor=officer,
             obligation_id=row.id,
@@ -380,7 +381,7 @@ def test_overrides_need_a_reason_and_a_privacy_officer(session, people):
         )
     assert raised.value.field == "reason"
     with pytest.raises(NotAllowed):
-        obligations.override_determination(
+        obligation_overrides.override_determination(
             session,
             actor=responder,
             incident_id=incident.id,
@@ -395,7 +396,7 @@ def test_determination_override_keeps_the_computed_value(session, people):
     officer, _, incident = people
     _save(session, officer, incident, BREACH, sign=True)
 
-    stored = obligations.override_determination(
+    stored = obligation_overrides.override_determination(
         session,
         actor=officer,
         incident_id=incident.id,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from incident_app.demo.seed import write_roster
+from incident_app.demo.roster_files import write_roster
 from incident_app.models.incident import CaseRole
 from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport

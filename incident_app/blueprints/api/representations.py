@@ -14,8 +14,8 @@ from incident_app.models.incident import CountSource
 from incident_app.models.incident import Incident
 from incident_app.models.timeline import TimelineEntry
 from incident_app.services.incidents.listing import Page
-from incident_app.services.obligations import DeterminationPage
-from incident_app.services.obligations import ObligationView
+from incident_app.services.obligations.reading import DeterminationPage
+from incident_app.services.obligations.reading import ObligationView
 
 
 def affected_count(incident: Incident) -> int:

@@ -31,7 +31,6 @@ from incident_app.errors import ValidationFailed
 from incident_app.extensions import csrf
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.timeline import ActionCategory
-from incident_app.services import obligations
 from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts.api_tokens import ApiCaller
 from incident_app.services.accounts.api_tokens import RateLimited
@@ -41,6 +40,8 @@ from incident_app.services.incidents import core as incidents
 from incident_app.services.incidents import listing as incident_list
 from incident_app.services.incidents import timeline
 from incident_app.services.incidents.access import NOT_FOUND
+from incident_app.services.obligations import evaluation as obligation_evaluation
+from incident_app.services.obligations import reading as obligation_reading
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -49,8 +50,8 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_ID = 2**31 - 1
 PUBLIC_ENDPOINTS = {"api.openapi_json"}
 QUERY_PARAMETERS = {"api.incident_index": {"page", "per_page", "status"}}
-# The calculator form's field names (what obligations.what_if reports) → BreachFacts names.
-CALCULATOR_NAMES = {form: facts for facts, form in obligations.CALCULATOR_FIELDS.items()}
+# The calculator form's field names (what evaluation.what_if reports) → BreachFacts names.
+CALCULATOR_NAMES = {form: facts for facts, form in obligation_evaluation.CALCULATOR_FIELDS.items()}
 
 
 # ---- authentication, limits, errors ----------------------------------------------------------
@@ -306,7 +307,7 @@ def timeline_create(incident_id: int) -> tuple[dict[str, Any], int]:
 @bp.get("/incidents/<int:incident_id>/determination")
 def determination(incident_id: int) -> dict[str, Any]:
     session = get_session()
-    page = obligations.determination_page(
+    page = obligation_reading.determination_page(
         session,
         actor=_caller().user,
         incident_id=incident_id,
@@ -318,5 +319,5 @@ def determination(incident_id: int) -> dict[str, Any]:
 @bp.post("/calculator")
 def calculator() -> dict[str, Any]:
     values = schemas.parse(schemas.calculator_body(), _json_body())
-    result = obligations.what_if(actor=_caller().user, facts=values)
+    result = obligation_evaluation.what_if(actor=_caller().user, facts=values)
     return rules.to_jsonable(result)

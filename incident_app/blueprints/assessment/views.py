@@ -30,8 +30,10 @@ from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.services import assessment as service
 from incident_app.services import assessment_report
-from incident_app.services import obligations
 from incident_app.services import organisation
+from incident_app.services.obligations import overrides as obligation_overrides
+from incident_app.services.obligations import reading as obligation_reading
+from incident_app.services.obligations import sync as obligation_sync
 
 bp = Blueprint("assessment", __name__, url_prefix="/incidents/<int:incident_id>")
 INCIDENT_LAYOUT = "incidents/_layout.html"
@@ -85,7 +87,7 @@ def _saved_message(version) -> str:
 
 
 def _edit_context(incident_id: int, form: AssessmentForm, history: list) -> dict:
-    page = obligations.determination_page(
+    page = obligation_reading.determination_page(
         get_session(), actor=current_user, incident_id=incident_id, today=_today()
     )
     return {
@@ -106,7 +108,7 @@ def version(incident_id: int, version_id: int) -> str:
     chosen = next((v for v in history if v.id == version_id), None)
     if chosen is None:
         raise NotFound("No such version of this assessment.")
-    page = obligations.determination_page(
+    page = obligation_reading.determination_page(
         get_session(), actor=current_user, incident_id=incident_id, today=_today()
     )
     return render_template(
@@ -161,7 +163,7 @@ def determination(incident_id: int) -> str:
 
 
 def _determination_page(incident_id: int, **forms: object) -> str:
-    page = obligations.determination_page(
+    page = obligation_reading.determination_page(
         get_session(), actor=current_user, incident_id=incident_id, today=_today()
     )
     forms.setdefault("discovery_form", DiscoveryForm(obj=page.incident))
@@ -184,7 +186,7 @@ def discovery(incident_id: int) -> str | Response:
     form = DiscoveryForm()
     if form.validate_on_submit():
         try:
-            obligations.update_discovery(
+            obligation_sync.update_discovery(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
@@ -206,7 +208,7 @@ def override_determination(incident_id: int) -> str | Response:
     form = DeterminationOverrideForm()
     if form.validate_on_submit():
         try:
-            obligations.override_determination(
+            obligation_overrides.override_determination(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
@@ -230,7 +232,7 @@ def override_due_date(incident_id: int, obligation_id: int) -> Response:
         flash("Give the reason for the override; it is kept with it.", "error")
     else:
         try:
-            obligations.override_due_date(
+            obligation_overrides.override_due_date(
                 get_session(),
                 actor=current_user,
                 obligation_id=obligation_id,
@@ -251,7 +253,7 @@ def override_due_date(incident_id: int, obligation_id: int) -> Response:
 def recompute(incident_id: int) -> Response:
     if RecomputeForm().validate_on_submit():
         try:
-            obligations.recompute(
+            obligation_sync.recompute(
                 get_session(), actor=current_user, incident_id=incident_id, now=clock.utcnow()
             )
         except ValidationFailed as error:

@@ -13,7 +13,7 @@ from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.assessment.views import KIND_LABELS
 from incident_app.blueprints.calculator.forms import CalculatorForm
 from incident_app.errors import ValidationFailed
-from incident_app.services import obligations
+from incident_app.services.obligations import evaluation as obligation_evaluation
 
 bp = Blueprint("calculator", __name__, url_prefix="/calculator")
 NAV = [(60, "What-if calculator", "calculator.index", Capability.USE_CALCULATOR)]
@@ -26,7 +26,7 @@ def index() -> str:
     determination = None
     if request.args and form.validate():
         try:
-            determination = obligations.what_if(actor=current_user, facts=form.to_facts())
+            determination = obligation_evaluation.what_if(actor=current_user, facts=form.to_facts())
         except ValidationFailed as error:
             show_on_form(form, error)
     return render_template(

@@ -47,7 +47,6 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import assessment
 from incident_app.services import audit
-from incident_app.services import obligations
 from incident_app.services import options
 from incident_app.services import review
 from incident_app.services.incidents import tasks
@@ -56,6 +55,7 @@ from incident_app.services.incidents.access import can_work_on
 from incident_app.services.incidents.access import case_role
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import get_workable
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
 
 S = IncidentStatus
@@ -449,7 +449,7 @@ def _add_statement(
 def _facts_changed(session: Session, incident: Incident, actor: User, now: datetime) -> None:
     """Every fact change ends here: obligations are recomputed in the same transaction."""
     incident.updated_at = now
-    obligations.sync(session, incident=incident, now=now, actor=actor)
+    obligation_sync.sync(session, incident=incident, now=now, actor=actor)
 
 
 # --- fact edits ----------------------------------------------------------------------------

@@ -34,8 +34,9 @@ from incident_app.models.letter import NoticeWording
 from incident_app.models.obligation import Obligation
 from incident_app.models.organisation import Organisation
 from incident_app.services import corrective_actions
-from incident_app.services import obligations as obligation_service
 from incident_app.services import options
+from incident_app.services.obligations import evaluation as obligation_evaluation
+from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.organisation import get_organisation
 
 INDIVIDUAL_TEMPLATES = (
@@ -175,7 +176,7 @@ def organisation_context(org: Organisation) -> dict[str, Any]:
 
 def discovery_date(session: Session, incident: Incident) -> date | None:
     """The covered entity's treated discovery date, as the rules engine last stored it."""
-    stored = obligation_service.stored_determination(session, incident.id)
+    stored = obligation_reading.stored_determination(session, incident.id)
     if stored is not None and stored.treated_discovery_on is not None:
         return stored.treated_discovery_on
     return incident.treated_known_on
@@ -226,7 +227,7 @@ def _state_name(code: str) -> str:
 
 
 def _residents(incident: Incident, state: str) -> int:
-    return obligation_service.residents_by_state(incident).get(state, 0)
+    return obligation_evaluation.residents_by_state(incident).get(state, 0)
 
 
 def _recipient(case: CaseData) -> dict[str, Any]:

@@ -69,8 +69,8 @@ from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
-from incident_app.services import obligations
 from incident_app.services import organisation
+from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.reminders import notifications
 
 log = logging.getLogger(__name__)
@@ -278,7 +278,7 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select | None) -> l
     query = (
         sa.select(Obligation, Incident.reference)
         .join(Incident, Incident.id == Obligation.incident_id)
-        .where(obligations.outstanding(), Incident.status.not_in(CLOSED))
+        .where(obligation_reading.outstanding(), Incident.status.not_in(CLOSED))
     )
     if incident_ids is not None:
         query = query.where(Obligation.incident_id.in_(incident_ids))

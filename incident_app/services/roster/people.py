@@ -38,8 +38,8 @@ from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services import obligations
 from incident_app.services.incidents import access as incident_access
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.roster import normalise as norm
 from incident_app.services.roster.columns import guess_mapping
 from incident_app.services.roster.columns import header_key
@@ -194,7 +194,7 @@ def recount(
     )
     incident.updated_at = now
     try:
-        obligations.sync(session, incident=incident, now=now, actor=actor)
+        obligation_sync.sync(session, incident=incident, now=now, actor=actor)
     except ValidationFailed:
         pass
     return counts

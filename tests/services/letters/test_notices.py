@@ -22,7 +22,6 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
-from incident_app.services import obligations
 from incident_app.services.letters import generation
 from incident_app.services.letters import notice_wording
 from incident_app.services.letters import notices
@@ -30,6 +29,8 @@ from incident_app.services.letters import proofs
 from incident_app.services.letters import review
 from incident_app.services.letters.notices import NoticeInput
 from incident_app.services.letters.proofs import ProofUpload
+from incident_app.services.obligations import reading as obligation_reading
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.reminders import sweep as reminders
 from tests.factories import NOW
 from tests.factories import make_user
@@ -108,7 +109,7 @@ def test_editing_the_discovery_date_later_never_rewrites_what_was_recorded(sessi
     letter = _approved(session, people, case)
     _send(session, people, case, letter)
 
-    obligations.update_discovery(
+    obligation_sync.update_discovery(
         session,
         actor=officer,
         incident_id=case.id,
@@ -271,7 +272,7 @@ def test_a_sent_notice_stops_counting_as_an_outstanding_deadline(session, people
     deadlines_before = {d.subject_id for d in reminders.active_deadlines(session)}
     _send(session, people, case, letter)
 
-    outstanding = session.scalars(sa.select(Obligation.id).where(obligations.outstanding()))
+    outstanding = session.scalars(sa.select(Obligation.id).where(obligation_reading.outstanding()))
     assert ob_id in deadlines_before
     assert ob_id not in set(outstanding)
     assert ob_id not in {d.subject_id for d in reminders.active_deadlines(session)}

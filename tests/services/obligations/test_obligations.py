@@ -17,7 +17,8 @@ from incident_app.models.incident import StateCount
 from incident_app.models.incident import StatementForm
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
-from incident_app.services import obligations
+from incident_app.services.obligations import reading as obligation_reading
+from incident_app.services.obligations import sync as obligation_sync
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -46,7 +47,7 @@ def _active(session, incident):
 def test_sync_stores_the_obligations_of_a_presumed_breach(session):
     incident = _incident(session)
 
-    determination = obligations.sync(session, incident=incident, now=NOW)
+    determination = obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert determination.reportable
     assert _active(session, incident) == {
@@ -56,7 +57,7 @@ def test_sync_stores_the_obligations_of_a_presumed_breach(session):
         ("state_individual_notice", "TX"): date(2025, 11, 14),
         ("state_regulator_notice", "TX"): date(2025, 10, 15),
     }
-    stored = obligations.stored_determination(session, incident.id)
+    stored = obligation_reading.stored_determination(session, incident.id)
     assert stored.reportable is True
     assert stored.treated_discovery_on == date(2025, 9, 15)
     assert "Presumed breach" in stored.reason
@@ -65,7 +66,7 @@ def test_sync_stores_the_obligations_of_a_presumed_breach(session):
 
 def test_sync_does_not_commit(session):
     incident = _incident(session)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     session.rollback()
 
@@ -74,10 +75,10 @@ def test_sync_does_not_commit(session):
 
 def test_a_later_discovery_date_moves_every_due_date_and_is_audited(session):
     incident = _incident(session)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     incident.discovered_on = date(2025, 10, 1)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert _active(session, incident) == {
         ("individual_notice", "US"): date(2025, 11, 30),
@@ -97,17 +98,17 @@ def test_a_later_discovery_date_moves_every_due_date_and_is_audited(session):
 
 def test_syncing_unchanged_facts_writes_no_audit_event(session):
     incident = _incident(session)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
     before = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
 
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before
 
 
 def test_obligations_that_no_longer_apply_become_inactive_and_come_back(session):
     incident = _incident(session)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
     media = session.scalar(sa.select(Obligation).where(Obligation.kind == "media_notice"))
 
     incident.affected_estimate = 1000
@@ -116,7 +117,7 @@ def test_obligations_that_no_longer_apply_become_inactive_and_come_back(session)
         .where(StateCount.incident_id == incident.id, StateCount.state == "TX")
         .values(residents=400)
     )
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert ("media_notice", "TX") not in _active(session, incident)
     session.refresh(media)
@@ -128,7 +129,7 @@ def test_obligations_that_no_longer_apply_become_inactive_and_come_back(session)
         .values(residents=501)
     )
     incident.affected_estimate = 1101
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     session.refresh(media)
     assert media.active is True
@@ -152,7 +153,7 @@ def test_roster_counts_replace_the_estimate(session):
         )
     incident.roster_total = 1000
 
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     media = {j for (kind, j) in _active(session, incident) if kind == "media_notice"}
     assert media == {"OK"}
@@ -160,7 +161,7 @@ def test_roster_counts_replace_the_estimate(session):
 
 def test_a_signed_low_probability_assessment_means_no_notices(session):
     incident = _incident(session)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
     session.add(
         AssessmentVersion(
@@ -174,7 +175,7 @@ def test_a_signed_low_probability_assessment_means_no_notices(session):
         )
     )
 
-    determination = obligations.sync(session, incident=incident, now=NOW)
+    determination = obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert not determination.reportable
     assert _active(session, incident) == {}
@@ -193,7 +194,7 @@ def test_an_unsigned_assessment_leaves_the_presumption_of_breach(session):
         )
     )
 
-    determination = obligations.sync(session, incident=incident, now=NOW)
+    determination = obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert determination.reportable
 
@@ -217,7 +218,7 @@ def test_the_latest_law_enforcement_statement_governs(session):
             )
         )
 
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert _active(session, incident)[("individual_notice", "US")] == date(2026, 1, 15)
 
@@ -236,7 +237,7 @@ def test_facts_the_engine_rejects_name_the_form_field(session, change, field):
         setattr(incident, name, value)
 
     with pytest.raises(ValidationFailed) as raised:
-        obligations.sync(session, incident=incident, now=NOW)
+        obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert raised.value.field == field
     assert session.scalar(sa.select(sa.func.count()).select_from(Obligation)) == 0
@@ -251,7 +252,7 @@ def test_business_associate_notified_before_it_discovered_is_shown_on_its_field(
     )
 
     with pytest.raises(ValidationFailed) as raised:
-        obligations.sync(session, incident=incident, now=NOW)
+        obligation_sync.sync(session, incident=incident, now=NOW)
 
     assert raised.value.field == "ba_notified_on"
     assert "before the business associate discovered" in str(raised.value)
@@ -259,9 +260,11 @@ def test_business_associate_notified_before_it_discovered_is_shown_on_its_field(
 
 def test_obligations_of_counts_days_left_and_overdue(session):
     incident = _incident(session)
-    obligations.sync(session, incident=incident, now=NOW)
+    obligation_sync.sync(session, incident=incident, now=NOW)
 
-    views = obligations.obligations_of(session, incident_id=incident.id, today=date(2025, 10, 20))
+    views = obligation_reading.obligations_of(
+        session, incident_id=incident.id, today=date(2025, 10, 20)
+    )
 
     by_kind = {(v.row.kind, v.row.jurisdiction): v for v in views}
     assert by_kind[("individual_notice", "US")].days_left == 25

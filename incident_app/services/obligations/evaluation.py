@@ -1,0 +1,194 @@
+"""Stored facts → the rules engine's facts → a determination; and the what-if calculator.
+
+The only place that turns an incident's stored facts (intake, roster counts, statements, the
+signed assessment) into `rules.BreachFacts`: `sync` stores what it returns, the incident pages
+preview it, and the demo seeder computes its history with it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app import rules
+from incident_app.access import Capability
+from incident_app.access import require
+from incident_app.errors import ValidationFailed
+from incident_app.models.assessment import AssessmentVersion
+from incident_app.models.assessment import Conclusion
+from incident_app.models.incident import CountSource
+from incident_app.models.incident import Incident
+from incident_app.models.incident import LawEnforcementStatement
+from incident_app.models.incident import StatementForm
+from incident_app.models.user import User
+
+# The engine names fields of BreachFacts; forms name the stored incident/assessment fields.
+FORM_FIELDS = {
+    "discovered_on": "discovered_on",
+    "affected_total": "affected_estimate",
+    "residents_by_state": "state_counts",
+    "insufficient_contact_count": "insufficient_contact_living",
+    "business_associate.discovered_on": "ba_discovered_on",
+    "business_associate.notified_covered_entity_on": "ba_notified_on",
+    "business_associate.is_agent": "ba_is_agent",
+    "law_enforcement_delay.statement": "form",
+    "law_enforcement_delay.stated_on": "stated_on",
+    "law_enforcement_delay.delay_until": "delay_until",
+    "law_enforcement_delay.written_received_on": "written_received_on",
+    "phi_secured": "safeguard",
+    "exception": "exception",
+    "low_probability_of_compromise": "conclusion",
+}
+
+NOT_PHI_REASON = (
+    "Not a breach: the signed risk assessment documents that {what}, so the Breach "
+    "Notification Rule (45 CFR 164.402) does not apply. No HIPAA notice is required."
+)
+
+
+def form_field(facts_field: str) -> str:
+    """The form field for a BreachFacts field named in an InvalidFacts error."""
+    base = facts_field.split("[", 1)[0]
+    return FORM_FIELDS.get(base, base)
+
+
+def signed_assessment(session: Session, incident_id: int) -> AssessmentVersion | None:
+    """The latest signed assessment version, the one the rules engine reads."""
+    return session.scalar(
+        sa.select(AssessmentVersion)
+        .where(
+            AssessmentVersion.incident_id == incident_id,
+            AssessmentVersion.signed_at.is_not(None),
+        )
+        .order_by(AssessmentVersion.number.desc())
+        .limit(1)
+    )
+
+
+def residents_by_state(incident: Incident) -> dict[str, int]:
+    """Per-state counts: roster counts replace the intake estimate once any exist."""
+    rows = incident.state_counts
+    source = (
+        CountSource.ROSTER
+        if any(r.source == CountSource.ROSTER for r in rows)
+        else (CountSource.ESTIMATE)
+    )
+    return {row.state: row.residents for row in rows if row.source == source}
+
+
+def governing_statement(
+    statements: list[LawEnforcementStatement],
+) -> LawEnforcementStatement | None:
+    """The law-enforcement statement that governs the delay (164.412).
+
+    A later statement from law enforcement replaces an earlier one (an extension, or a new
+    request that shortens it), so the most recent statement governs; on the same day a written
+    statement outranks an oral one. An oral statement later confirmed in writing is one
+    statement (its ``written_received_on``), not two.
+    """
+    if not statements:
+        return None
+    return max(
+        statements,
+        key=lambda s: (s.stated_on, s.form == StatementForm.WRITTEN, s.delay_until or date.min),
+    )
+
+
+def build_facts(incident: Incident, assessment: AssessmentVersion | None) -> rules.BreachFacts:
+    """The rules engine's facts for `incident`. Raises rules.InvalidFacts."""
+    statement = governing_statement(list(incident.law_enforcement_statements))
+    total = (
+        incident.roster_total if incident.roster_total is not None else (incident.affected_estimate)
+    )
+    return rules.BreachFacts(
+        discovered_on=incident.treated_known_on,
+        affected_total=total,
+        residents_by_state=residents_by_state(incident),
+        phi_secured=bool(assessment and assessment.phi_secured),
+        exception=assessment.exception if assessment else None,
+        low_probability_of_compromise=bool(
+            assessment and assessment.conclusion == Conclusion.LOW_PROBABILITY
+        ),
+        insufficient_contact_count=incident.insufficient_contact_living or 0,
+        business_associate=_ba_facts(incident),
+        law_enforcement_delay=_delay(statement) if statement else None,
+    )
+
+
+def _ba_facts(incident: Incident) -> rules.BusinessAssociateFacts | None:
+    if not incident.ba_involved or incident.ba_discovered_on is None:
+        return None
+    return rules.BusinessAssociateFacts(
+        discovered_on=incident.ba_discovered_on,
+        is_agent=incident.ba_is_agent,
+        notified_covered_entity_on=incident.ba_notified_on,
+    )
+
+
+def _delay(statement: LawEnforcementStatement) -> rules.LawEnforcementDelay:
+    return rules.LawEnforcementDelay(
+        statement=StatementForm(statement.form).value,
+        stated_on=statement.stated_on,
+        delay_until=statement.delay_until,
+        written_received_on=statement.written_received_on,
+    )
+
+
+def evaluate_incident(
+    incident: Incident, assessment: AssessmentVersion | None
+) -> rules.Determination:
+    """Run the engine on the stored facts. Raises ValidationFailed(field=form field)."""
+    try:
+        determination = rules.evaluate(build_facts(incident, assessment))
+    except rules.InvalidFacts as error:
+        raise ValidationFailed(
+            f"The deadline rules cannot use these facts: {error}", field=form_field(error.field)
+        ) from error
+    if assessment is not None and assessment.not_phi_or_permitted:
+        # The engine has no "not PHI / permitted" input: it only decides among breaches of
+        # PHI. A signed finding that the Privacy Rule was not violated ends the analysis.
+        what = assessment.answers.get("not_breach_basis") or "no breach of PHI occurred"
+        return rules.Determination(
+            False, NOT_PHI_REASON.format(what=what), determination.treated_discovery_on, (), ()
+        )
+    return determination
+
+
+# The what-if calculator names its fields after BreachFacts, with prefixes for the nested ones.
+CALCULATOR_FIELDS = {
+    "residents_by_state": "residents",
+    "business_associate.discovered_on": "ba_discovered_on",
+    "business_associate.notified_covered_entity_on": "ba_notified_on",
+    "business_associate.is_agent": "ba_is_agent",
+    "law_enforcement_delay.statement": "le_statement",
+    "law_enforcement_delay.stated_on": "le_stated_on",
+    "law_enforcement_delay.delay_until": "le_delay_until",
+    "law_enforcement_delay.written_received_on": "le_written_received_on",
+}
+
+
+def what_if(*, actor: User, facts: dict[str, Any]) -> rules.Determination:
+    """Evaluate hypothetical facts with the real engine; nothing is stored.
+
+    `facts` holds BreachFacts keyword arguments, with `business_associate` and
+    `law_enforcement_delay` given as dicts of their own fields (or None).
+    Raises NotAllowed, or ValidationFailed naming the calculator's field.
+    """
+    require(actor, Capability.USE_CALCULATOR)
+    values = dict(facts)
+    try:
+        if values.get("business_associate"):
+            values["business_associate"] = rules.BusinessAssociateFacts(
+                **values["business_associate"]
+            )
+        if values.get("law_enforcement_delay"):
+            values["law_enforcement_delay"] = rules.LawEnforcementDelay(
+                **values["law_enforcement_delay"]
+            )
+        return rules.evaluate(rules.BreachFacts(**values))
+    except rules.InvalidFacts as error:
+        field = CALCULATOR_FIELDS.get(error.field.split("[", 1)[0], error.field.split("[")[0])
+        raise ValidationFailed(str(error), field=field) from error
