@@ -75,10 +75,10 @@ from incident_app.services import audit
 from incident_app.services import obligations
 from incident_app.services import options
 from incident_app.services.accounts import users
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
-from incident_app.services.incidents.core import validate_facts
-from incident_app.services.incidents.core import validate_statement
+from incident_app.services.incidents.facts import IncidentFacts
+from incident_app.services.incidents.facts import validate_facts
+from incident_app.services.incidents.statements import StatementInput
+from incident_app.services.incidents.statements import validate_statement
 from incident_app.services.organisation import get_organisation
 from incident_app.services.peers import comparison as peers
 from incident_app.services.roster import importing as roster_import

@@ -36,12 +36,18 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentStatus
 from incident_app.services import evidence
 from incident_app.services import options
+from incident_app.services import organisation
+from incident_app.services.incidents import access as incident_access
 from incident_app.services.incidents import checklists
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
+from incident_app.services.incidents import lifecycle
 from incident_app.services.incidents import listing as incident_list
+from incident_app.services.incidents import statements as le_statements
 from incident_app.services.incidents import tasks
+from incident_app.services.incidents import team as incident_team
 from incident_app.services.incidents import timeline
-from incident_app.services.incidents.core import IncidentFacts
+from incident_app.services.incidents.facts import IncidentFacts
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 NAV = [
@@ -60,7 +66,7 @@ INCIDENT_TABS = [
 
 def _zone() -> ZoneInfo:
     if "org_zone" not in g:
-        g.org_zone = incidents.org_zone(get_session())
+        g.org_zone = organisation.org_zone(get_session())
     return g.org_zone
 
 
@@ -113,7 +119,7 @@ def new() -> str | Response:
     if form.validate_on_submit():
         statement = form.to_statement()
         try:
-            incident = incidents.open_incident(
+            incident = incident_intake.open_incident(
                 get_session(),
                 actor=current_user,
                 facts=form.to_facts(),
@@ -134,16 +140,16 @@ def new() -> str | Response:
 
 def _overview(incident_id: int, status: int = 200) -> tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.TransitionForm()
     form.to.choices = forms.choices(
-        (s.value, s.label) for s in incidents.allowed_transitions(incident)
+        (s.value, s.label) for s in lifecycle.allowed_transitions(incident)
     )
     return render_template(
         "incidents/detail.html",
         incident=incident,
         transition_form=form,
-        can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
+        can_work=incident_access.can_work_on(session, actor=current_user, incident=incident),
         open_tasks=[
             t
             for t in tasks.tasks_of(session, actor=current_user, incident_id=incident_id)
@@ -168,7 +174,7 @@ def change_status(incident_id: int) -> Response | tuple[str, int]:
         flash("Choose the status to move to.", "error")
         return _overview(incident_id, 422)
     try:
-        incident = incidents.transition(
+        incident = lifecycle.transition(
             get_session(),
             actor=current_user,
             incident_id=incident_id,
@@ -187,13 +193,13 @@ def change_status(incident_id: int) -> Response | tuple[str, int]:
 @login_required
 def facts(incident_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.FactsForm()
     if request.method == "GET":
         form.fill_from(IncidentFacts.of(incident), _zone())
     if form.validate_on_submit():
         try:
-            changes = incidents.update_facts(
+            changes = incident_facts.update_facts(
                 session,
                 actor=current_user,
                 incident_id=incident_id,
@@ -215,7 +221,7 @@ def facts(incident_id: int) -> str | Response | tuple[str, int]:
         incident=incident,
         form=form,
         le_form=forms.LawEnforcementForm(),
-        can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
+        can_work=incident_access.can_work_on(session, actor=current_user, incident=incident),
     ), 422 if form.errors else 200
 
 
@@ -223,11 +229,11 @@ def facts(incident_id: int) -> str | Response | tuple[str, int]:
 @login_required
 def add_statement(incident_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     le_form = forms.LawEnforcementForm()
     if le_form.validate_on_submit():
         try:
-            incidents.add_statement(
+            le_statements.add_statement(
                 session,
                 actor=current_user,
                 incident_id=incident_id,
@@ -253,15 +259,15 @@ def add_statement(incident_id: int) -> str | Response | tuple[str, int]:
 @login_required
 def team(incident_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.MemberForm()
     form.user_id.choices = forms.choices(
         (u.id, f"{u.name} ({u.role.label})")
-        for u in incidents.team_candidates(session, actor=current_user, incident_id=incident_id)
+        for u in incident_team.team_candidates(session, actor=current_user, incident_id=incident_id)
     )
     if form.validate_on_submit():
         try:
-            member = incidents.add_member(
+            member = incident_team.add_member(
                 session,
                 actor=current_user,
                 incident_id=incident_id,
@@ -279,18 +285,18 @@ def team(incident_id: int) -> str | Response | tuple[str, int]:
         incident=incident,
         form=form,
         remove_form=forms.ButtonForm(),
-        members=incidents.team(session, actor=current_user, incident_id=incident_id),
-        may_manage=incidents.may_manage_team(session, actor=current_user, incident=incident),
+        members=incident_team.team(session, actor=current_user, incident_id=incident_id),
+        may_manage=incident_team.may_manage_team(session, actor=current_user, incident=incident),
     ), 422 if form.errors else 200
 
 
 @bp.route("/<int:incident_id>/team/<int:member_id>/remove", methods=["POST"])
 @login_required
 def remove_member(incident_id: int, member_id: int) -> Response:
-    incidents.get_incident(get_session(), actor=current_user, incident_id=incident_id)
+    incident_access.get_incident(get_session(), actor=current_user, incident_id=incident_id)
     if forms.ButtonForm().validate_on_submit():
         try:
-            incidents.remove_member(
+            incident_team.remove_member(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
@@ -318,7 +324,7 @@ def _action_form_defaults(form: forms.ActionForm) -> None:
 @login_required
 def timeline_page(incident_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.ActionForm()
     _action_form_defaults(form)
     if form.validate_on_submit():
@@ -340,7 +346,7 @@ def timeline_page(incident_id: int) -> str | Response | tuple[str, int]:
         incident=incident,
         form=form,
         items=timeline.entries(session, actor=current_user, incident_id=incident_id),
-        can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
+        can_work=incident_access.can_work_on(session, actor=current_user, incident=incident),
     ), 422 if form.errors else 200
 
 
@@ -348,7 +354,7 @@ def timeline_page(incident_id: int) -> str | Response | tuple[str, int]:
 @login_required
 def correct_entry(incident_id: int, entry_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     old = timeline.get_action(
         session, actor=current_user, incident_id=incident_id, entry_id=entry_id
     )
@@ -384,7 +390,7 @@ def correct_entry(incident_id: int, entry_id: int) -> str | Response | tuple[str
 
 def _task_form(incident_id: int, **kwargs: object) -> forms.TaskForm:
     form = forms.TaskForm(**kwargs)
-    members = incidents.team(get_session(), actor=current_user, incident_id=incident_id)
+    members = incident_team.team(get_session(), actor=current_user, incident_id=incident_id)
     form.assignee_id.choices = forms.choices(
         [("", "Unassigned")]
         + [(m.user_id, f"{m.user.name} ({m.case_role.label})") for m in members]
@@ -396,7 +402,7 @@ def _task_form(incident_id: int, **kwargs: object) -> forms.TaskForm:
 @login_required
 def task_list(incident_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     form = _task_form(incident_id)
     if form.validate_on_submit():
         try:
@@ -418,7 +424,7 @@ def task_list(incident_id: int) -> str | Response | tuple[str, int]:
         form=form,
         done_form=forms.ButtonForm(),
         tasks=tasks.tasks_of(session, actor=current_user, incident_id=incident_id),
-        can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
+        can_work=incident_access.can_work_on(session, actor=current_user, incident=incident),
         today=_today(),
     ), 422 if form.errors else 200
 
@@ -427,7 +433,7 @@ def task_list(incident_id: int) -> str | Response | tuple[str, int]:
 @login_required
 def task_edit(incident_id: int, task_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     task = tasks.get_task(session, actor=current_user, incident_id=incident_id, task_id=task_id)
     form = _task_form(incident_id, obj=task)
     if form.validate_on_submit():
@@ -487,7 +493,7 @@ def _evidence_limit() -> int:
 @login_required
 def evidence_list(incident_id: int) -> str | Response | tuple[str, int]:
     session = get_session()
-    incident = incidents.get_incident(session, actor=current_user, incident_id=incident_id)
+    incident = incident_access.get_incident(session, actor=current_user, incident_id=incident_id)
     form = forms.EvidenceForm()
     if form.validate_on_submit():
         upload = evidence.Upload(
@@ -520,7 +526,7 @@ def evidence_list(incident_id: int) -> str | Response | tuple[str, int]:
         incident=incident,
         form=form,
         files=evidence.evidence_of(session, actor=current_user, incident_id=incident_id),
-        can_work=incidents.may_work_on(session, actor=current_user, incident=incident),
+        can_work=incident_access.can_work_on(session, actor=current_user, incident=incident),
         limit_mb=_evidence_limit() / 1024 / 1024,
         allowed=sorted(evidence.ALLOWED),
     ), 422 if form.errors else 200
