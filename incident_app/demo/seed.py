@@ -80,7 +80,8 @@ from incident_app.services.incidents.facts import validate_facts
 from incident_app.services.incidents.statements import StatementInput
 from incident_app.services.incidents.statements import validate_statement
 from incident_app.services.organisation import get_organisation
-from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import importing as ocr_import
+from incident_app.services.peers import ocr_parsing
 from incident_app.services.roster import importing as roster_import
 from incident_app.storage import FileStore
 
@@ -340,10 +341,10 @@ class OcrDraw:
 def ocr_draws(session: Session, *, now: datetime, progress: Progress) -> list[OcrDraw]:
     """OCR's listing as draws (imported from the shipped file first when the table is
     empty), in a stable order so the same seed draws the same rows."""
-    if not peers.breach_count(session):
+    if not ocr_import.breach_count(session):
         progress("Importing OCR's breach listing (reference data for the draws and peers)…")
-        peers.import_file(
-            session, path=peers.SHIPPED_CSV, actor=None, actor_label=ACTOR_LABEL, now=now
+        ocr_import.import_file(
+            session, path=ocr_import.SHIPPED_CSV, actor=None, actor_label=ACTOR_LABEL, now=now
         )
     by_label = {
         name: {o.label: o.code for o in options.ocr_options(name)}
@@ -359,7 +360,7 @@ def ocr_draws(session: Session, *, now: datetime, progress: Progress) -> list[Oc
                 breach_types=_codes(row.breach_types, by_label["breach_types"]),
                 locations=_codes(row.locations, by_label["locations"]),
                 entity_type=row.entity_type or "Healthcare Provider",
-                affected=row.individuals_affected or peers.PLACEHOLDER_COUNT,
+                affected=row.individuals_affected or ocr_parsing.PLACEHOLDER_COUNT,
                 state=row.state if row.state in states else None,
                 ba_present=row.business_associate_present,
             )
