@@ -25,7 +25,7 @@ from incident_app.services.peers.ocr_parsing import BadRow
 from tests.factories import NOW
 from tests.factories import make_user
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 QUIRKS = DATA / "ocr_quirks.csv"
 PEERS = DATA / "ocr_peers.csv"
 HK = "Hacking/IT Incident"
