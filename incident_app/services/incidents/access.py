@@ -24,7 +24,7 @@ from incident_app.models.user import User
 NOT_FOUND = "No such incident, or you are not on its team."
 
 
-def visible_incidents(actor: User) -> sa.Select[tuple[Incident]]:
+def visible_incidents(actor: User) -> sa.Select[Incident]:
     """A SELECT of the incidents `actor` may see (add filters, ordering and paging to it)."""
     query = sa.select(Incident)
     if can(actor, Capability.VIEW_ALL_INCIDENTS):

@@ -76,8 +76,7 @@ def add_member(
     incident = get_visible(session, actor=actor, incident_id=incident_id)
     if not may_manage_team(session, actor=actor, incident=incident):
         raise NotAllowed("Only a privacy officer or the case lead can change the team.")
-    user = session.get(User, user_id)
-    _check_new_member(session, incident, user, case_role)
+    user = _check_new_member(session, incident, session.get(User, user_id), case_role)
     member = IncidentMember(
         incident_id=incident.id,
         user_id=user.id,
@@ -111,7 +110,8 @@ def add_member(
 
 def _check_new_member(
     session: Session, incident: Incident, user: User | None, role: CaseRole
-) -> None:
+) -> User:
+    """The user, if they may join the team in `role`; ValidationFailed otherwise."""
     if user is None or not user.active:
         raise ValidationFailed("Choose an active user.", field="user_id")
     if user.role not in TEAM_ROLES:
@@ -126,6 +126,7 @@ def _check_new_member(
         )
     if case_role(session, incident_id=incident.id, user_id=user.id) is not None:
         raise ValidationFailed(f"{user.name} is already on the team.", field="user_id")
+    return user
 
 
 def remove_member(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,14 +36,14 @@ from incident_app.services.peers.ocr_parsing import ACTION_LABELS
 from incident_app.services.peers.ocr_parsing import sentences_for
 
 
-def _ranking(criteria: PeerCriteria) -> list[sa.ColumnElement[object]]:
+def _ranking(criteria: PeerCriteria) -> list[sa.ColumnElement[Any]]:
     """More criteria matched first, then the closest in size, then the most recent."""
     score: sa.ColumnElement[int] = sa.literal(0)
     if criteria.locations:
         score = score + sa.case((has_tag(TagKind.LOCATION, criteria.locations), 1), else_=0)
     if criteria.entity_type:
         score = score + sa.case((OcrBreach.entity_type == criteria.entity_type, 1), else_=0)
-    order: list[sa.ColumnElement[object]] = [score.desc()]
+    order: list[sa.ColumnElement[Any]] = [score.desc()]
     if criteria.affected:
         n, target = OcrBreach.individuals_affected, criteria.affected
         ratio = sa.case((n >= target, n * 1.0 / target), else_=target * 1.0 / n)
@@ -308,5 +309,5 @@ def filter_choices(session: Session) -> dict[str, list[str]]:
     return {
         "type": [value for kind, value in tags if kind == TagKind.BREACH_TYPE],
         "location": [value for kind, value in tags if kind == TagKind.LOCATION],
-        "entity": list(entities),
+        "entity": [entity for entity in entities if entity is not None],
     }

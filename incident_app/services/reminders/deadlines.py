@@ -74,7 +74,9 @@ def label_of(kind: str, jurisdiction: str) -> str:
     return f"{label} ({jurisdiction})" if jurisdiction and jurisdiction != "US" else label
 
 
-def active_deadlines(session: Session, *, incident_ids: sa.Select | None = None) -> list[Deadline]:
+def active_deadlines(
+    session: Session, *, incident_ids: sa.Select[int] | None = None
+) -> list[Deadline]:
     """Active obligations, open tasks and open corrective actions with a due date, on
     incidents that are not closed (optionally only those in the `incident_ids` subquery)."""
     return (
@@ -84,7 +86,7 @@ def active_deadlines(session: Session, *, incident_ids: sa.Select | None = None)
     )
 
 
-def _action_deadlines(session: Session, incident_ids: sa.Select | None) -> list[Deadline]:
+def _action_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
     """Corrective action plan items (issue 13): reminded to their owner like tasks."""
     return [
         Deadline(
@@ -102,7 +104,7 @@ def _action_deadlines(session: Session, incident_ids: sa.Select | None) -> list[
     ]
 
 
-def _obligation_deadlines(session: Session, incident_ids: sa.Select | None) -> list[Deadline]:
+def _obligation_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
     query = (
         sa.select(Obligation, Incident.reference)
         .join(Incident, Incident.id == Obligation.incident_id)
@@ -127,7 +129,7 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select | None) -> l
     return found
 
 
-def _task_deadlines(session: Session, incident_ids: sa.Select | None) -> list[Deadline]:
+def _task_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
     query = (
         sa.select(Task, Incident.reference)
         .join(Incident, Incident.id == Task.incident_id)
@@ -152,6 +154,7 @@ def _task_deadlines(session: Session, incident_ids: sa.Select | None) -> list[De
             task.title,
         )
         for task, reference in session.execute(query)
+        if task.due_on is not None  # always: the query asks for a due date; narrows the type
     ]
 
 

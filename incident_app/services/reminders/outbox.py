@@ -7,8 +7,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import CryptoError
@@ -89,16 +92,21 @@ def deliver_email(
 def _claim(session: Session, message_id: int, now: datetime) -> EmailMessage | None:
     """Take the message for EMAIL_CLAIM (an atomic UPDATE, so only one sender wins), or
     cancel it when its deadline was removed meanwhile."""
-    claimed = session.execute(
-        sa.update(EmailMessage)
-        .where(
-            EmailMessage.id == message_id,
-            EmailMessage.status == EmailStatus.PENDING,
-            sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
-        )
-        .values(claimed_until=now + EMAIL_CLAIM)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    # An UPDATE's result is a CursorResult: it has the rowcount.
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            sa.update(EmailMessage)
+            .where(
+                EmailMessage.id == message_id,
+                EmailMessage.status == EmailStatus.PENDING,
+                sa.or_(EmailMessage.claimed_until.is_(None), EmailMessage.claimed_until < now),
+            )
+            .values(claimed_until=now + EMAIL_CLAIM)
+            .execution_options(synchronize_session=False),
+        ),
+    )
+    claimed = result.rowcount
     message = session.get(EmailMessage, message_id, populate_existing=True) if claimed else None
     if message is not None and not _reminder_still_wanted(session, message):
         message.status, message.claimed_until = EmailStatus.CANCELLED, None
