@@ -87,7 +87,7 @@ def active_deadlines(
 
 
 def _action_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
-    """Corrective action plan items (issue 13): reminded to their owner like tasks."""
+    """Corrective action plan items: reminded to their owner like tasks."""
     return [
         Deadline(
             SubjectType.CORRECTIVE_ACTION,
