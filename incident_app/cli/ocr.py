@@ -12,7 +12,7 @@ from incident_app import clock
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
-from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import importing as ocr_import
 
 ocr_group = AppGroup("ocr", help="OCR breach-portal reference data (peers).")
 SHOW_REJECTED = 20
@@ -29,13 +29,13 @@ SHOW_REJECTED = 20
 def import_command(path: Path | None, if_empty: bool) -> None:
     """Import PATH (default: the shipped data/ocr_breach_report.csv); safe to run again."""
     session = get_session()
-    if if_empty and (existing := peers.breach_count(session)):
+    if if_empty and (existing := ocr_import.breach_count(session)):
         click.echo(f"OCR reference table already has {existing:,} rows; nothing imported.")
         return
-    path = path or peers.SHIPPED_CSV
+    path = path or ocr_import.SHIPPED_CSV
     started = time.perf_counter()
     try:
-        report = peers.import_file(
+        report = ocr_import.import_file(
             session, path=path, actor=None, actor_label="system (cli)", now=clock.utcnow()
         )
     except ValidationFailed as error:

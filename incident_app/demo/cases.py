@@ -32,10 +32,10 @@ from incident_app.models.task import Task
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services import assessment
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
-from incident_app.services.incidents.core import validate_facts
-from incident_app.services.incidents.core import validate_statement
+from incident_app.services.incidents.facts import IncidentFacts
+from incident_app.services.incidents.facts import validate_facts
+from incident_app.services.incidents.statements import StatementInput
+from incident_app.services.incidents.statements import validate_statement
 from incident_app.services.obligations import diff as obligation_diff
 from incident_app.services.obligations import evaluation as obligation_evaluation
 from incident_app.services.obligations.diff import DeterminationColumns

@@ -25,8 +25,8 @@ from incident_app.models.incident import StatementForm
 from incident_app.models.ocr import BreachFlag
 from incident_app.models.ocr import OcrBreach
 from incident_app.services import options
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
+from incident_app.services.incidents.facts import IncidentFacts
+from incident_app.services.incidents.statements import StatementInput
 from incident_app.services.peers.ocr_parsing import PLACEHOLDER_COUNT
 
 # The seeded history: incidents discovered over the last three years.

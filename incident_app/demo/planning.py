@@ -19,8 +19,8 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
+from incident_app.services.incidents.facts import IncidentFacts
+from incident_app.services.incidents.statements import StatementInput
 
 S = IncidentStatus
 

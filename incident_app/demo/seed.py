@@ -44,7 +44,7 @@ from incident_app.models.roster import ImportMode
 from incident_app.models.user import Role
 from incident_app.services.accounts import users
 from incident_app.services.organisation import get_organisation
-from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import importing as ocr_import
 from incident_app.services.roster import importing as roster_import
 from incident_app.storage import FileStore
 
@@ -150,10 +150,10 @@ def _check_options(session: Session, opts: SeedOptions) -> None:
 def _ocr_draws(session: Session, *, now: datetime, progress: Progress) -> list[OcrDraw]:
     """OCR's listing as draws, imported from the shipped file first when the table is empty
     (reference data for the draws and for the peers page)."""
-    if not peers.breach_count(session):
+    if not ocr_import.breach_count(session):
         progress("Importing OCR's breach listing (reference data for the draws and peers)…")
-        peers.import_file(
-            session, path=peers.SHIPPED_CSV, actor=None, actor_label=ACTOR_LABEL, now=now
+        ocr_import.import_file(
+            session, path=ocr_import.SHIPPED_CSV, actor=None, actor_label=ACTOR_LABEL, now=now
         )
     return ocr_draws(session)
 

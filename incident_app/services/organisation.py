@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from datetime import datetime
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
@@ -47,6 +48,15 @@ def get_organisation(session: Session) -> Organisation:
         session.add(org)
         session.flush()
     return org
+
+
+def org_zone(session: Session) -> ZoneInfo:
+    """The organisation's time zone: times are shown and "today" is judged in it."""
+    return ZoneInfo(get_organisation(session).timezone)
+
+
+def local_today(session: Session, now: datetime) -> date:
+    return now.astimezone(org_zone(session)).date()
 
 
 def update_settings(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from incident_app.models.system import SchedulerHeartbeat
 from incident_app.models.user import User
 from incident_app.services.incidents import listing as incident_list
-from incident_app.services.incidents.core import local_today
+from incident_app.services.organisation import local_today
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 HEARTBEAT_ID = 1

@@ -25,7 +25,8 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from incident_app.db import get_session
 from incident_app.models.user import Role
 from incident_app.services.accounts import api_tokens
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
 from tests.factories import NOW
 from tests.factories import make_user
 
@@ -57,11 +58,11 @@ def _seed(app) -> tuple[str, int]:
         _, raw = api_tokens.create_token(
             session, actor=officer, name="fuzz", expires_on=None, now=NOW
         )
-        incident = incidents.open_incident(
+        incident = incident_intake.open_incident(
             session,
             actor=officer,
             now=NOW,
-            facts=incidents.IncidentFacts(
+            facts=incident_facts.IncidentFacts(
                 title="Seed", discovered_on=NOW.date(), affected_estimate=40
             ),
         )

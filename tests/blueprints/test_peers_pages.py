@@ -10,8 +10,10 @@ import sqlalchemy as sa
 
 from incident_app.db import get_session
 from incident_app.models.ocr import OcrBreach
+from incident_app.models.ocr import OcrBreachTag
+from incident_app.models.ocr import TagKind
 from incident_app.models.user import Role
-from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import importing as ocr_import
 from tests.factories import NOW
 from tests.factories import make_user
 
@@ -23,7 +25,7 @@ OURS = "/peers?type=Hacking%2FIT+Incident&location=Email&entity=Healthcare+Provi
 def auditor(app):
     with app.app_context():
         session = get_session()
-        peers.import_file(
+        ocr_import.import_file(
             session, path=DATA / "ocr_peers.csv", actor=None, actor_label="test", now=NOW
         )
         return make_user(session, role=Role.AUDITOR)
@@ -94,10 +96,8 @@ def test_filters_are_kept_checked_and_in_the_pagination_links(app, client, auth,
                     actions=[],
                     flags=[],
                     tags=[
-                        peers.OcrBreachTag(
-                            kind=peers.TagKind.BREACH_TYPE, value="Hacking/IT Incident"
-                        ),
-                        peers.OcrBreachTag(kind=peers.TagKind.LOCATION, value="Email"),
+                        OcrBreachTag(kind=TagKind.BREACH_TYPE, value="Hacking/IT Incident"),
+                        OcrBreachTag(kind=TagKind.LOCATION, value="Email"),
                     ],
                 )
             )

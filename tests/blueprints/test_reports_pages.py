@@ -12,7 +12,8 @@ import time_machine
 from incident_app.db import get_session
 from incident_app.models.hhs_filing import HhsFiling
 from incident_app.models.user import Role
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
 from tests.conftest import csrf_token
 from tests.factories import NOW
 from tests.factories import make_user
@@ -34,11 +35,11 @@ def people(app):
 @pytest.fixture
 def small(app, people):
     with app.app_context():
-        return incidents.open_incident(
+        return incident_intake.open_incident(
             get_session(),
             actor=people[Role.PRIVACY_OFFICER],
             now=NOW,
-            facts=incidents.IncidentFacts(
+            facts=incident_facts.IncidentFacts(
                 title="Misdirected fax",
                 affected_estimate=40,
                 discovered_on=date(2025, 9, 15),

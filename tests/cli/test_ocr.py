@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
 from incident_app.models.ocr import OcrBreach
-from incident_app.services.peers.comparison import SHIPPED_CSV
+from incident_app.services.peers.importing import SHIPPED_CSV
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

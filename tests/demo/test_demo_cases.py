@@ -28,9 +28,11 @@ from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services import assessment
 from incident_app.services import audit
-from incident_app.services.incidents import core as incidents
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
+from incident_app.services.incidents import intake as incident_intake
+from incident_app.services.incidents import lifecycle
+from incident_app.services.incidents import team as incident_team
+from incident_app.services.incidents.facts import IncidentFacts
+from incident_app.services.incidents.statements import StatementInput
 from tests.factories import make_user
 
 S = IncidentStatus
@@ -88,13 +90,13 @@ def _story(session) -> planning.Plan:
 
 def _through_services(session, plan: planning.Plan) -> int:
     """The plan's story told through the services, in time order."""
-    incident = incidents.open_incident(
+    incident = incident_intake.open_incident(
         session, actor=plan.opener, facts=plan.facts, now=plan.opened_at, statements=plan.statements
     )
     steps = [
         (
             at,
-            lambda at=at, user=user, role=role: incidents.add_member(
+            lambda at=at, user=user, role=role: incident_team.add_member(
                 session,
                 actor=plan.opener,
                 incident_id=incident.id,
@@ -117,7 +119,7 @@ def _through_services(session, plan: planning.Plan) -> int:
     steps += [
         (
             at,
-            lambda at=at, status=status: incidents.transition(
+            lambda at=at, status=status: lifecycle.transition(
                 session, actor=plan.opener, incident_id=incident.id, to=status, now=at
             ),
         )

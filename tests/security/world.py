@@ -50,7 +50,7 @@ from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts import sessions
 from incident_app.services.impact import core as impact
 from incident_app.services.incidents import checklists
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import lifecycle
 from incident_app.services.incidents import tasks
 from incident_app.services.incidents import timeline
 from incident_app.services.letters import generation
@@ -258,7 +258,7 @@ def _incident_objects(
     ids.update(_roster_records(session, officer, incident.id))
     ids.update(_impact_records(session, officer, users["spare"], incident.id))
     ids.update(_mail_batch(session, officer, incident.id))
-    ids["transition_to"] = incidents.allowed_transitions(session.get(Incident, incident.id))[
+    ids["transition_to"] = lifecycle.allowed_transitions(session.get(Incident, incident.id))[
         0
     ].value
     ids["outsider_id"], ids["spare_id"] = users["responder"].id, users["spare"].id

@@ -24,7 +24,8 @@ from incident_app.services import corrective_actions
 from incident_app.services import hhs_log
 from incident_app.services.hhs_log import FilingInput
 from incident_app.services.hhs_log import FilingStatus
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident
@@ -37,11 +38,11 @@ def officer(session):
 
 
 def _open(session, officer, *, title: str, discovered_on: date, affected: int, **facts):
-    return incidents.open_incident(
+    return incident_intake.open_incident(
         session,
         actor=officer,
         now=NOW,
-        facts=incidents.IncidentFacts(
+        facts=incident_facts.IncidentFacts(
             title=title, discovered_on=discovered_on, affected_estimate=affected, **facts
         ),
     )
@@ -190,12 +191,12 @@ def test_addendum_keeps_the_original_number_and_the_history(session, officer, sm
         now=NOW,
         filing=FilingInput(date(2026, 1, 20), "BRS-2026-0193"),
     )
-    incidents.update_facts(
+    incident_facts.update_facts(
         session,
         actor=officer,
         incident_id=small.id,
         now=NOW,
-        facts=incidents.IncidentFacts(
+        facts=incident_facts.IncidentFacts(
             title="Misdirected fax", discovered_on=date(2025, 9, 15), affected_estimate=55
         ),
     )
@@ -270,12 +271,12 @@ def test_a_filed_breach_that_grew_past_500_stays_in_its_years_log(session, offic
         now=NOW,
         filing=FilingInput(date(2026, 1, 20), "BRS-1"),
     )
-    incidents.update_facts(
+    incident_facts.update_facts(
         session,
         actor=officer,
         incident_id=small.id,
         now=NOW,
-        facts=incidents.IncidentFacts(
+        facts=incident_facts.IncidentFacts(
             title="Misdirected fax", discovered_on=date(2025, 9, 15), affected_estimate=700
         ),
     )

@@ -21,7 +21,9 @@ from incident_app.services import hhs_log
 from incident_app.services import metrics
 from incident_app.services.hhs_log import FilingInput
 from incident_app.services.impact import core as impact
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
+from incident_app.services.incidents import lifecycle
 from tests.factories import NOW
 from tests.factories import make_user
 
@@ -40,11 +42,11 @@ def cases(session, officer):
     """A: discovered 2026-01-10, 40 people, hacking by email, contained 2026-02-01.
     B: discovered 2025-12-20, 12 people, hacking + theft on a laptop, contained 2026-01-04,
     assessment signed 2025-12-30, annual log filed 2026-02-10."""
-    a = incidents.open_incident(
+    a = incident_intake.open_incident(
         session,
         actor=officer,
         now=NOW,
-        facts=incidents.IncidentFacts(
+        facts=incident_facts.IncidentFacts(
             title="A",
             discovered_on=date(2026, 1, 10),
             affected_estimate=40,
@@ -52,11 +54,11 @@ def cases(session, officer):
             locations=("email",),
         ),
     )
-    b = incidents.open_incident(
+    b = incident_intake.open_incident(
         session,
         actor=officer,
         now=NOW,
-        facts=incidents.IncidentFacts(
+        facts=incident_facts.IncidentFacts(
             title="B",
             discovered_on=date(2025, 12, 20),
             affected_estimate=12,
@@ -64,21 +66,21 @@ def cases(session, officer):
             locations=("laptop",),
         ),
     )
-    incidents.transition(
+    lifecycle.transition(
         session,
         actor=officer,
         incident_id=a.id,
         to=IncidentStatus.CONTAINMENT,
         now=_at("2026-01-11"),
     )
-    incidents.transition(
+    lifecycle.transition(
         session,
         actor=officer,
         incident_id=a.id,
         to=IncidentStatus.INVESTIGATION,
         now=_at("2026-02-01"),
     )
-    incidents.transition(
+    lifecycle.transition(
         session,
         actor=officer,
         incident_id=b.id,

@@ -189,11 +189,11 @@ def test_blockers_until_the_latest_version_is_signed(session, officer, responder
 def test_closing_an_incident_without_the_required_review_is_refused(
     session, officer, responder, incident
 ) -> None:
-    from incident_app.services.incidents import core as incidents
+    from incident_app.services.incidents import lifecycle
 
     require_signed_review(session)
     with pytest.raises(InvalidTransition, match="signed post-incident review"):
-        incidents.transition(
+        lifecycle.transition(
             session, actor=responder, incident_id=incident.id, to=IncidentStatus.CLOSED, now=NOW
         )
     session.rollback()
@@ -201,7 +201,7 @@ def test_closing_an_incident_without_the_required_review_is_refused(
 
     save(session, responder, incident)
     review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
-    closed = incidents.transition(
+    closed = lifecycle.transition(
         session, actor=responder, incident_id=incident.id, to=IncidentStatus.CLOSED, now=LATER
     )
     assert closed.status is IncidentStatus.CLOSED

@@ -31,12 +31,15 @@ from incident_app.errors import ValidationFailed
 from incident_app.extensions import csrf
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.timeline import ActionCategory
+from incident_app.services import organisation
 from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts.api_tokens import ApiCaller
 from incident_app.services.accounts.api_tokens import RateLimited
 from incident_app.services.accounts.api_tokens import TokenRejected
 from incident_app.services.accounts.signin import record_access_denied
-from incident_app.services.incidents import core as incidents
+from incident_app.services.incidents import access as incident_access
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
 from incident_app.services.incidents import listing as incident_list
 from incident_app.services.incidents import timeline
 from incident_app.services.incidents.access import NOT_FOUND
@@ -86,7 +89,7 @@ def _check_incident_visible() -> None:
         return
     if incident_id > MAX_ID:
         raise NotFound(NOT_FOUND)  # larger than any stored id (and than the column holds)
-    incidents.get_incident(get_session(), actor=g.api_caller.user, incident_id=incident_id)
+    incident_access.get_incident(get_session(), actor=g.api_caller.user, incident_id=incident_id)
 
 
 def _check_query_parameters() -> None:
@@ -253,7 +256,7 @@ def incident_index() -> dict[str, Any]:
         session,
         actor=_caller().user,
         filters=filters,
-        today=incidents.local_today(session, now),
+        today=organisation.local_today(session, now),
         per_page=_int_arg("per_page", 25, 100),
     )
     return show.incident_page(page)
@@ -262,10 +265,10 @@ def incident_index() -> dict[str, Any]:
 @bp.post("/incidents")
 def incident_create() -> tuple[dict[str, Any], int, dict[str, str]]:
     values = schemas.parse(schemas.incident_body(), _json_body())
-    facts = incidents.IncidentFacts(**_tuples(values))
+    facts = incident_facts.IncidentFacts(**_tuples(values))
     session, now, caller = get_session(), clock.utcnow(), _caller()
     api_tokens.record_call(session, caller=caller, method="POST", path=request.path, now=now)
-    incident = incidents.open_incident(session, actor=caller.user, facts=facts, now=now)
+    incident = incident_intake.open_incident(session, actor=caller.user, facts=facts, now=now)
     location = url_for("api.incident_read", incident_id=incident.id)
     return show.incident_detail(incident), 201, {"Location": location}
 
@@ -278,7 +281,9 @@ def _tuples(values: dict[str, Any]) -> dict[str, Any]:
 
 @bp.get("/incidents/<int:incident_id>")
 def incident_read(incident_id: int) -> dict[str, Any]:
-    incident = incidents.get_incident(get_session(), actor=_caller().user, incident_id=incident_id)
+    incident = incident_access.get_incident(
+        get_session(), actor=_caller().user, incident_id=incident_id
+    )
     return show.incident_detail(incident)
 
 
@@ -311,7 +316,7 @@ def determination(incident_id: int) -> dict[str, Any]:
         session,
         actor=_caller().user,
         incident_id=incident_id,
-        today=incidents.local_today(session, clock.utcnow()),
+        today=organisation.local_today(session, clock.utcnow()),
     )
     return show.determination(page)
 

@@ -38,9 +38,9 @@ from incident_app.models.timeline import ActionCategory
 from incident_app.services import options
 from incident_app.services.incidents.checklists import ItemInput
 from incident_app.services.incidents.checklists import TemplateInput
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
+from incident_app.services.incidents.facts import IncidentFacts
 from incident_app.services.incidents.listing import ListFilters
+from incident_app.services.incidents.statements import StatementInput
 from incident_app.services.incidents.tasks import TaskInput
 from incident_app.services.incidents.timeline import ActionInput
 

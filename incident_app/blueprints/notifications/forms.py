@@ -12,7 +12,7 @@ from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from incident_app.models.reminder import EVERY_KIND
-from incident_app.services.reminders.sweep import KIND_LABELS
+from incident_app.services.reminders.deadlines import KIND_LABELS
 
 
 class ButtonForm(FlaskForm):

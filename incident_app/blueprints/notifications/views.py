@@ -24,8 +24,9 @@ from incident_app.blueprints.notifications.forms import PlanForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.services.reminders import calendar_feed
+from incident_app.services.reminders import deadlines as reminder_deadlines
 from incident_app.services.reminders import notifications
-from incident_app.services.reminders import sweep as reminders
+from incident_app.services.reminders import plans as reminder_plans
 
 bp = Blueprint("notifications", __name__)
 NAV = [
@@ -147,7 +148,7 @@ def plans() -> str | Response:
     form = PlanForm()
     if form.validate_on_submit():
         try:
-            reminders.set_plan(
+            reminder_plans.set_plan(
                 get_session(),
                 actor=current_user,
                 kind=form.kind.data,
@@ -160,11 +161,11 @@ def plans() -> str | Response:
         else:
             flash("Reminder plan saved. It applies from the next sweep.", "success")
             return redirect(url_for("notifications.plans"))
-    stored = reminders.plans(get_session())
+    stored = reminder_plans.plans(get_session())
     return render_template(
         "notifications/plans.html",
         form=form,
         stored=stored,
-        labels=reminders.KIND_LABELS,
-        default=reminders.Plan(),
+        labels=reminder_deadlines.KIND_LABELS,
+        default=reminder_plans.Plan(),
     )

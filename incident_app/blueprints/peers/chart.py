@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from incident_app.services.peers.comparison import Distribution
 from incident_app.services.peers.comparison import SizeComparison
+from incident_app.services.peers.distribution import Distribution
 
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 36, 64

@@ -12,7 +12,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
-from incident_app.services.peers.comparison import PeerCriteria
+from incident_app.services.peers.criteria import PeerCriteria
 from incident_app.services.peers.ocr_parsing import MAX_COUNT
 
 

@@ -14,6 +14,7 @@ from incident_app.blueprints.peers.forms import PeerFilterForm
 from incident_app.db import get_session
 from incident_app.models.ocr import FLAG_LABELS
 from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import ocr_parsing
 
 bp = Blueprint("peers", __name__)
 NAV = [(60, "Peers", "peers.index", Capability.USE_CALCULATOR)]
@@ -42,5 +43,5 @@ def index() -> str:
         query=query,
         flag_labels=FLAG_LABELS,
         chart=chart.histogram(report.sizes) if report else None,
-        action_labels=peers.ACTION_LABELS,
+        action_labels=ocr_parsing.ACTION_LABELS,
     )

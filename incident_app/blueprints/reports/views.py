@@ -30,7 +30,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.services import hhs_log as log_service
 from incident_app.services import metrics as metrics_service
 from incident_app.services.impact import core as impact
-from incident_app.services.incidents.core import local_today
+from incident_app.services.organisation import local_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 NAV = [

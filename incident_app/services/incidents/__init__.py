@@ -1,3 +1,5 @@
-"""The incidents area: intake, facts, law-enforcement statements, team and lifecycle; who may see
-which incident; the list and dashboard panels; tasks seeded from checklists; the timeline.
+"""The incidents area: `intake` (opening an incident), `facts` (the facts, their validation and
+edits), `statements` (law-enforcement statements), `team`, `lifecycle` (status transitions);
+`access` (who may see and change which incident), `listing` (the list and dashboard panels),
+`tasks` seeded from `checklists`, and the `timeline`.
 """

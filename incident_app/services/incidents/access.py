@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import selectinload
 
 from incident_app.access import Capability
 from incident_app.access import can
+from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
 from incident_app.models.incident import CaseRole
@@ -22,7 +24,7 @@ from incident_app.models.user import User
 NOT_FOUND = "No such incident, or you are not on its team."
 
 
-def visible_incidents(actor: User) -> sa.Select[tuple[Incident]]:
+def visible_incidents(actor: User) -> sa.Select[Incident]:
     """A SELECT of the incidents `actor` may see (add filters, ordering and paging to it)."""
     query = sa.select(Incident)
     if can(actor, Capability.VIEW_ALL_INCIDENTS):
@@ -65,4 +67,24 @@ def get_workable(session: Session, *, actor: User, incident_id: int) -> Incident
     incident = get_visible(session, actor=actor, incident_id=incident_id)
     if not can_work_on(session, actor=actor, incident=incident):
         raise NotAllowed("You can read this incident but not change it.")
+    return incident
+
+
+def get_editable(session: Session, *, actor: User, incident_id: int) -> Incident:
+    """The incident if `actor` may change its facts: get_workable, and InvalidTransition
+    while it is closed."""
+    incident = get_workable(session, actor=actor, incident_id=incident_id)
+    if incident.status.is_closed:
+        raise InvalidTransition("This incident is closed. Reopen it to change its facts.")
+    return incident
+
+
+def get_incident(session: Session, *, actor: User, incident_id: int) -> Incident:
+    """The incident with its team, counts and statements loaded; NotFound for non-members."""
+    incident = get_visible(session, actor=actor, incident_id=incident_id)
+    session.scalars(
+        sa.select(IncidentMember)
+        .where(IncidentMember.incident_id == incident.id)
+        .options(selectinload(IncidentMember.user))
+    ).all()
     return incident

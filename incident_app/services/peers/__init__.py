@@ -1,3 +1,4 @@
-"""Peers from OCR's public breach portal: parsing the listing (pure), importing it, and comparing
-an incident with similar breaches.
+"""Peers from OCR's public breach portal: `ocr_parsing` reads the listing (pure), `importing`
+loads it into the reference table, `criteria` says what "comparable" means, `distribution`
+summarises breach sizes (pure), and `comparison` finds comparable breaches and reports on them.
 """

@@ -28,7 +28,7 @@ from incident_app.models.reminder import SubjectType
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.incidents import access as incident_access
-from incident_app.services.reminders import sweep as reminders
+from incident_app.services.reminders import deadlines as reminder_deadlines
 
 # All-day events start at midnight: remind at 09:00 a week before and the day before.
 ALARM_TRIGGERS = (-timedelta(days=6, hours=15), -timedelta(hours=15))
@@ -111,8 +111,8 @@ def feed(session: Session, *, token: str, now: datetime, base_url: str, client: 
         session.commit()
         raise NotFound(UNKNOWN_CALENDAR)
     visible = incident_access.visible_incidents(user).with_only_columns(Incident.id)
-    deadlines = reminders.active_deadlines(session, incident_ids=visible)
-    sequences = reminders.track_versions(session, deadlines, now=now)
+    deadlines = reminder_deadlines.active_deadlines(session, incident_ids=visible)
+    sequences = reminder_deadlines.track_versions(session, deadlines, now=now)
     row.last_used_at = now
     ics = build_calendar(deadlines, sequences, now=now, base_url=base_url)
     session.commit()
@@ -120,7 +120,7 @@ def feed(session: Session, *, token: str, now: datetime, base_url: str, client: 
 
 
 def build_calendar(
-    deadlines: Iterable[reminders.Deadline],
+    deadlines: Iterable[reminder_deadlines.Deadline],
     sequences: dict[tuple[SubjectType, int], int],
     *,
     now: datetime,
@@ -140,7 +140,7 @@ def build_calendar(
 
 
 def _event(
-    deadline: reminders.Deadline, sequence: int, now: datetime, base_url: str, host: str
+    deadline: reminder_deadlines.Deadline, sequence: int, now: datetime, base_url: str, host: str
 ) -> Event:
     summary = f"{deadline.reference}: {deadline.label} due"
     event = Event()

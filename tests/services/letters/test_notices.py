@@ -31,6 +31,7 @@ from incident_app.services.letters.notices import NoticeInput
 from incident_app.services.letters.proofs import ProofUpload
 from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.obligations import sync as obligation_sync
+from incident_app.services.reminders import deadlines as reminder_deadlines
 from incident_app.services.reminders import sweep as reminders
 from tests.factories import NOW
 from tests.factories import make_user
@@ -269,13 +270,13 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
 def test_a_sent_notice_stops_counting_as_an_outstanding_deadline(session, people, case):
     letter = _approved(session, people, case)
     ob_id = letter.obligation_id
-    deadlines_before = {d.subject_id for d in reminders.active_deadlines(session)}
+    deadlines_before = {d.subject_id for d in reminder_deadlines.active_deadlines(session)}
     _send(session, people, case, letter)
 
     outstanding = session.scalars(sa.select(Obligation.id).where(obligation_reading.outstanding()))
     assert ob_id in deadlines_before
     assert ob_id not in set(outstanding)
-    assert ob_id not in {d.subject_id for d in reminders.active_deadlines(session)}
+    assert ob_id not in {d.subject_id for d in reminder_deadlines.active_deadlines(session)}
     report = reminders.sweep(
         session,
         now=NOW + timedelta(days=400),

@@ -9,7 +9,7 @@ from incident_app.mailer import RecordingMailer
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.services.reminders import notifications
-from incident_app.services.reminders import sweep as reminders
+from incident_app.services.reminders import outbox as email_outbox
 from tests.factories import NOW
 
 NOTICE = "Dear Núñez, we are writing about an incident that may involve your information."
@@ -33,7 +33,7 @@ def test_a_sealed_body_is_sent_in_clear_and_stored_encrypted(session) -> None:
     message = _queue(session, keyring)
     mailer = RecordingMailer()
 
-    delivered, failed = reminders.deliver_email(session, mailer=mailer, now=NOW, keyring=keyring)
+    delivered, failed = email_outbox.deliver_email(session, mailer=mailer, now=NOW, keyring=keyring)
 
     assert (delivered, failed) == (1, 0)
     assert mailer.sent[0].body == NOTICE
@@ -45,7 +45,7 @@ def test_without_the_key_ring_nothing_is_sent_and_the_reason_is_kept(session) ->
     message = _queue(session, storage.current_keyring())
     mailer = RecordingMailer()
 
-    delivered, failed = reminders.deliver_email(session, mailer=mailer, now=NOW, keyring=None)
+    delivered, failed = email_outbox.deliver_email(session, mailer=mailer, now=NOW, keyring=None)
 
     assert (delivered, failed) == (0, 1) and mailer.sent == []
     assert "cannot decrypt" in message.last_error and message.status is EmailStatus.PENDING

@@ -23,10 +23,11 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import ReminderSetting
 from incident_app.models.user import Role
 from incident_app.services import organisation
+from incident_app.services.reminders import plans as reminder_plans
 from incident_app.services.reminders import sweep as reminders
-from incident_app.services.reminders.sweep import Plan
-from incident_app.services.reminders.sweep import covered_points
-from incident_app.services.reminders.sweep import due_point
+from incident_app.services.reminders.plans import Plan
+from incident_app.services.reminders.plans import covered_points
+from incident_app.services.reminders.plans import due_point
 from tests.factories import make_user
 from tests.reminder_factories import PHI_DESCRIPTION
 from tests.reminder_factories import PHI_TITLE
@@ -436,7 +437,7 @@ def test_the_unique_constraint_refuses_a_second_copy_of_a_point(session) -> None
 
 def test_a_plan_per_kind_replaces_the_default(session) -> None:
     admin = make_user(session, role=Role.ADMIN)
-    reminders.set_plan(
+    reminder_plans.set_plan(
         session,
         actor=admin,
         kind="hhs_notice",
@@ -444,7 +445,7 @@ def test_a_plan_per_kind_replaces_the_default(session) -> None:
         overdue_daily=False,
         now=at("2026-03-01"),
     )
-    reminders.set_plan(
+    reminder_plans.set_plan(
         session, actor=admin, kind="*", days_before=[5], overdue_daily=True, now=at("2026-03-01")
     )
     team = make_team(session)
@@ -476,7 +477,7 @@ def test_a_bad_plan_is_refused_and_nothing_is_written(session, kind, days, field
     admin = make_user(session, role=Role.ADMIN)
 
     with pytest.raises(ValidationFailed) as caught:
-        reminders.set_plan(
+        reminder_plans.set_plan(
             session,
             actor=admin,
             kind=kind,
@@ -494,7 +495,7 @@ def test_only_settings_managers_change_plans(session) -> None:
     officer = make_user(session, role=Role.PRIVACY_OFFICER)
 
     with pytest.raises(NotAllowed):
-        reminders.set_plan(
+        reminder_plans.set_plan(
             session,
             actor=officer,
             kind="*",

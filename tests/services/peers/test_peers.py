@@ -16,20 +16,23 @@ from incident_app.models.ocr import OcrBreachTag
 from incident_app.models.ocr import TagKind
 from incident_app.models.user import Role
 from incident_app.services.peers import comparison as peers
+from incident_app.services.peers import criteria as peer_criteria
+from incident_app.services.peers import distribution as peer_sizes
+from incident_app.services.peers import importing as ocr_import
 from incident_app.services.peers import ocr_parsing
-from incident_app.services.peers.comparison import PeerCriteria
+from incident_app.services.peers.criteria import PeerCriteria
 from incident_app.services.peers.ocr_parsing import BadRow
 from tests.factories import NOW
 from tests.factories import make_user
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 QUIRKS = DATA / "ocr_quirks.csv"
 PEERS = DATA / "ocr_peers.csv"
 HK = "Hacking/IT Incident"
 
 
-def _import(session, path: Path) -> peers.ImportReport:
-    return peers.import_file(session, path=path, actor=None, actor_label="test", now=NOW)
+def _import(session, path: Path) -> ocr_import.ImportReport:
+    return ocr_import.import_file(session, path=path, actor=None, actor_label="test", now=NOW)
 
 
 def _by_name(session, name: str) -> list[OcrBreach]:
@@ -153,7 +156,7 @@ def test_split_sentences_keeps_abbreviations_inside_a_sentence() -> None:
 
 
 def test_summarise_gives_quartiles_by_linear_interpolation() -> None:
-    summary = peers.summarise([25000, 3400, 12000, 9000], missing=2)
+    summary = peer_sizes.summarise([25000, 3400, 12000, 9000], missing=2)
 
     assert (summary.count, summary.minimum, summary.maximum) == (4, 3400, 25000)
     assert (summary.q1, summary.median, summary.q3, summary.p90) == (7600, 10500, 15250, 21100)
@@ -162,22 +165,22 @@ def test_summarise_gives_quartiles_by_linear_interpolation() -> None:
 
 
 def test_summarise_bins_and_floor_count() -> None:
-    summary = peers.summarise([500, 500, 999, 1000, 49_999, 50_000, 999_999, 1_000_000])
+    summary = peer_sizes.summarise([500, 500, 999, 1000, 49_999, 50_000, 999_999, 1_000_000])
 
     assert [b.count for b in summary.bins] == [3, 1, 0, 1, 1, 1, 1]
     assert summary.at_floor == 2 and summary.median == 25_500
 
 
 def test_summarise_of_nothing_is_empty_not_an_error() -> None:
-    summary = peers.summarise([])
+    summary = peer_sizes.summarise([])
 
     assert summary.count == 0 and summary.median is None
     assert sum(b.count for b in summary.bins) == 0
 
 
 def test_share_at_or_below() -> None:
-    assert peers.share_at_or_below([3400, 9000, 12000, 25000], 10000) == 0.5
-    assert peers.share_at_or_below([], 10000) is None
+    assert peer_sizes.share_at_or_below([3400, 9000, 12000, 25000], 10000) == 0.5
+    assert peer_sizes.share_at_or_below([], 10000) is None
 
 
 # ---------------------------------------------------------------- import
@@ -348,7 +351,7 @@ def test_widens_the_size_band_before_dropping_criteria(session) -> None:
     page = peers.comparable_breaches(session, **OURS, min_peers=5)
 
     assert _names(page) == ["Alpha", "Bravo", "Charlie", "Kilo", "Delta"]
-    assert page.widened and page.tier == peers.Tier(True, True, 10)
+    assert page.widened and page.tier == peer_criteria.Tier(True, True, 10)
 
 
 def test_then_drops_the_entity_type_ranking_full_matches_first(session) -> None:
@@ -358,7 +361,7 @@ def test_then_drops_the_entity_type_ranking_full_matches_first(session) -> None:
 
     # Echo has exactly our count but another entity type: after every full match.
     assert _names(page) == ["Alpha", "Bravo", "Charlie", "Kilo", "Delta", "Echo"]
-    assert page.tier == peers.Tier(True, False, 10)
+    assert page.tier == peer_criteria.Tier(True, False, 10)
 
 
 def test_broadest_tier_keeps_the_type_and_puts_missing_counts_last(session) -> None:
@@ -377,7 +380,7 @@ def test_broadest_tier_keeps_the_type_and_puts_missing_counts_last(session) -> N
         "Echo",
         "Golf",
     ]
-    assert page.tier == peers.Tier(False, False, None)
+    assert page.tier == peer_criteria.Tier(False, False, None)
 
 
 def test_limit_and_offset_page_through_the_ranking(session) -> None:

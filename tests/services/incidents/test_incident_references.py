@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from incident_app.db import make_engine
 from incident_app.models.incident import ReferenceCounter
-from incident_app.services.incidents.core import next_reference
+from incident_app.services.incidents.intake import next_reference
 
 YEAR = 2999  # a year no other test uses, removed afterwards
 WORKERS, EACH = 6, 5

@@ -28,9 +28,14 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services.incidents import core as incidents
-from incident_app.services.incidents.core import IncidentFacts
-from incident_app.services.incidents.core import StatementInput
+from incident_app.services.incidents import access as incident_access
+from incident_app.services.incidents import facts as incident_facts
+from incident_app.services.incidents import intake as incident_intake
+from incident_app.services.incidents import lifecycle
+from incident_app.services.incidents import statements as le_statements
+from incident_app.services.incidents import team as incident_team
+from incident_app.services.incidents.facts import IncidentFacts
+from incident_app.services.incidents.statements import StatementInput
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -59,7 +64,7 @@ def officer(session):
 
 
 def test_intake_stores_facts_reference_lead_tasks_timeline_and_obligations(session, officer):
-    incident = incidents.open_incident(session, actor=officer, facts=FACTS, now=NOW)
+    incident = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=NOW)
 
     assert incident.reference == "BD-2026-0001"
     assert incident.status is IncidentStatus.REPORTED
@@ -103,12 +108,12 @@ def default_checklists(session):
 
 
 def test_references_count_up_per_year_in_the_organisation_zone(session, officer):
-    first = incidents.open_incident(session, actor=officer, facts=FACTS, now=NOW)
-    second = incidents.open_incident(session, actor=officer, facts=FACTS, now=NOW)
+    first = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=NOW)
+    second = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=NOW)
     # 2027-01-01 03:00 UTC is still 31 December 2026 in New York.
     new_years_eve = datetime(2027, 1, 1, 3, 0, tzinfo=UTC)
-    third = incidents.open_incident(session, actor=officer, facts=FACTS, now=new_years_eve)
-    fourth = incidents.open_incident(
+    third = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=new_years_eve)
+    fourth = incident_intake.open_incident(
         session, actor=officer, facts=FACTS, now=new_years_eve + timedelta(hours=3)
     )
 
@@ -151,7 +156,7 @@ def test_bad_intake_is_refused_and_nothing_is_written(session, officer, change, 
     facts = IncidentFacts(**{**FACTS.__dict__, **change})
 
     with pytest.raises(ValidationFailed, match=message) as error:
-        incidents.open_incident(session, actor=officer, facts=facts, now=NOW)
+        incident_intake.open_incident(session, actor=officer, facts=facts, now=NOW)
 
     assert error.value.field == field
     session.rollback()
@@ -172,7 +177,7 @@ def test_a_discovery_the_evening_before_in_new_york_is_not_before_a_utc_midnight
         }
     )
 
-    incident = incidents.open_incident(session, actor=officer, facts=facts, now=NOW)
+    incident = incident_intake.open_incident(session, actor=officer, facts=facts, now=NOW)
 
     assert incident.discovered_on == date(2026, 2, 19)
 
@@ -180,19 +185,19 @@ def test_a_discovery_the_evening_before_in_new_york_is_not_before_a_utc_midnight
 def test_auditors_and_legal_cannot_open_incidents(session):
     for role in (Role.AUDITOR, Role.LEGAL):
         with pytest.raises(NotAllowed):
-            incidents.open_incident(
+            incident_intake.open_incident(
                 session, actor=make_user(session, role=role), facts=FACTS, now=NOW
             )
 
 
 def test_fact_edits_are_on_the_timeline_and_audited_old_to_new(session, officer):
-    incident = incidents.open_incident(session, actor=officer, facts=FACTS, now=NOW)
+    incident = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=NOW)
     later = NOW + timedelta(hours=1)
     edited = IncidentFacts(
         **{**FACTS.__dict__, "discovered_on": date(2026, 2, 19), "state_estimates": {"NY": 90}}
     )
 
-    changes = incidents.update_facts(
+    changes = incident_facts.update_facts(
         session, actor=officer, incident_id=incident.id, facts=edited, now=later
     )
 
@@ -221,13 +226,13 @@ def test_fact_edits_are_on_the_timeline_and_audited_old_to_new(session, officer)
 
 
 def test_a_bad_fact_edit_changes_nothing(session, officer):
-    incident = incidents.open_incident(session, actor=officer, facts=FACTS, now=NOW)
+    incident = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=NOW)
     edited = IncidentFacts(
         **{**FACTS.__dict__, "title": "New title", "state_estimates": {"NY": 500}}
     )
 
     with pytest.raises(ValidationFailed):
-        incidents.update_facts(
+        incident_facts.update_facts(
             session, actor=officer, incident_id=incident.id, facts=edited, now=NOW
         )
     session.rollback()
@@ -238,7 +243,7 @@ def test_a_bad_fact_edit_changes_nothing(session, officer):
 
 
 def test_several_law_enforcement_statements_and_the_written_one_needs_an_end(session, officer):
-    incident = incidents.open_incident(
+    incident = incident_intake.open_incident(
         session,
         actor=officer,
         facts=FACTS,
@@ -250,11 +255,11 @@ def test_several_law_enforcement_statements_and_the_written_one_needs_an_end(ses
     written = StatementInput(StatementForm.WRITTEN, "SA Chen", "FBI", stated_on=date(2026, 2, 27))
 
     with pytest.raises(ValidationFailed, match="enter the end date"):
-        incidents.add_statement(
+        le_statements.add_statement(
             session, actor=officer, incident_id=incident.id, statement=written, now=NOW
         )
     session.rollback()
-    incidents.add_statement(
+    le_statements.add_statement(
         session,
         actor=officer,
         incident_id=incident.id,
@@ -270,11 +275,11 @@ def test_several_law_enforcement_statements_and_the_written_one_needs_an_end(ses
 
 
 def test_lead_adds_a_responder_and_a_legal_reviewer_only_as_legal(session, officer):
-    incident = incidents.open_incident(session, actor=officer, facts=FACTS, now=NOW)
+    incident = incident_intake.open_incident(session, actor=officer, facts=FACTS, now=NOW)
     responder = make_user(session, role=Role.RESPONDER)
     lawyer = make_user(session, role=Role.LEGAL)
 
-    incidents.add_member(
+    incident_team.add_member(
         session,
         actor=officer,
         incident_id=incident.id,
@@ -283,7 +288,7 @@ def test_lead_adds_a_responder_and_a_legal_reviewer_only_as_legal(session, offic
         now=NOW,
     )
     with pytest.raises(ValidationFailed, match="legal role"):
-        incidents.add_member(
+        incident_team.add_member(
             session,
             actor=officer,
             incident_id=incident.id,
@@ -293,7 +298,7 @@ def test_lead_adds_a_responder_and_a_legal_reviewer_only_as_legal(session, offic
         )
     session.rollback()
     with pytest.raises(ValidationFailed, match="already on the team"):
-        incidents.add_member(
+        incident_team.add_member(
             session,
             actor=officer,
             incident_id=incident.id,
@@ -303,7 +308,7 @@ def test_lead_adds_a_responder_and_a_legal_reviewer_only_as_legal(session, offic
         )
     session.rollback()
 
-    team = incidents.team(session, actor=responder, incident_id=incident.id)
+    team = incident_team.team(session, actor=responder, incident_id=incident.id)
     assert [(m.user_id, m.case_role) for m in team] == [
         (officer.id, CaseRole.LEAD),
         (responder.id, CaseRole.RESPONDER),
@@ -315,7 +320,7 @@ def test_a_responder_on_the_team_cannot_change_the_team(session, officer):
     incident = make_incident(session, created_by=officer, members={responder: CaseRole.RESPONDER})
 
     with pytest.raises(NotAllowed):
-        incidents.add_member(
+        incident_team.add_member(
             session,
             actor=responder,
             incident_id=incident.id,
@@ -337,10 +342,10 @@ def test_a_member_with_open_tasks_cannot_be_removed(session, officer):
         )
     )
     session.commit()
-    member = incidents.team(session, actor=officer, incident_id=incident.id)[0]
+    member = incident_team.team(session, actor=officer, incident_id=incident.id)[0]
 
     with pytest.raises(ValidationFailed, match="1 open task"):
-        incidents.remove_member(
+        incident_team.remove_member(
             session, actor=officer, incident_id=incident.id, member_id=member.id, now=NOW
         )
 
@@ -352,7 +357,7 @@ def test_only_allowed_transitions_and_the_message_lists_them(session, officer):
     incident = make_incident(session, created_by=officer)
 
     with pytest.raises(InvalidTransition) as error:
-        incidents.transition(
+        lifecycle.transition(
             session, actor=officer, incident_id=incident.id, to=IncidentStatus.NOTIFICATION, now=NOW
         )
 
@@ -365,7 +370,7 @@ def test_only_allowed_transitions_and_the_message_lists_them(session, officer):
 def test_a_transition_is_audited_and_on_the_timeline(session, officer):
     incident = make_incident(session, created_by=officer)
 
-    incidents.transition(
+    lifecycle.transition(
         session, actor=officer, incident_id=incident.id, to=IncidentStatus.CONTAINMENT, now=NOW
     )
 
@@ -402,7 +407,7 @@ def test_closing_as_not_a_breach_needs_a_signed_determination(session, officer):
     incident = make_incident(session, created_by=officer, members={responder: CaseRole.LEAD})
 
     with pytest.raises(InvalidTransition, match="needs a signed risk assessment"):
-        incidents.transition(
+        lifecycle.transition(
             session,
             actor=officer,
             incident_id=incident.id,
@@ -414,7 +419,7 @@ def test_closing_as_not_a_breach_needs_a_signed_determination(session, officer):
     assessment.save_assessment(
         session, actor=officer, incident_id=incident.id, answers=LOW_RISK, sign=True, now=NOW
     )
-    incidents.transition(
+    lifecycle.transition(
         session,
         actor=responder,
         incident_id=incident.id,
@@ -441,7 +446,7 @@ def test_reopening_needs_a_privacy_officer_and_a_reason(session, officer):
     )
 
     with pytest.raises(NotAllowed, match="Only a privacy officer can reopen"):
-        incidents.transition(
+        lifecycle.transition(
             session,
             actor=responder,
             incident_id=incident.id,
@@ -451,7 +456,7 @@ def test_reopening_needs_a_privacy_officer_and_a_reason(session, officer):
         )
     session.rollback()
     with pytest.raises(ValidationFailed, match="Say why"):
-        incidents.transition(
+        lifecycle.transition(
             session,
             actor=officer,
             incident_id=incident.id,
@@ -459,7 +464,7 @@ def test_reopening_needs_a_privacy_officer_and_a_reason(session, officer):
             now=NOW,
         )
     session.rollback()
-    incidents.transition(
+    lifecycle.transition(
         session,
         actor=officer,
         incident_id=incident.id,
@@ -479,7 +484,7 @@ def test_closed_incidents_facts_cannot_be_edited(session, officer):
     incident = make_incident(session, created_by=officer, status=IncidentStatus.CLOSED)
 
     with pytest.raises(InvalidTransition, match="Reopen"):
-        incidents.update_facts(
+        incident_facts.update_facts(
             session, actor=officer, incident_id=incident.id, facts=FACTS, now=NOW
         )
 
@@ -488,15 +493,15 @@ def test_non_members_get_not_found_for_every_incident_service(session, officer):
     outsider = make_user(session, role=Role.RESPONDER)
     incident = make_incident(session, created_by=officer)
     calls = [
-        lambda: incidents.get_incident(session, actor=outsider, incident_id=incident.id),
-        lambda: incidents.team(session, actor=outsider, incident_id=incident.id),
-        lambda: incidents.update_facts(
+        lambda: incident_access.get_incident(session, actor=outsider, incident_id=incident.id),
+        lambda: incident_team.team(session, actor=outsider, incident_id=incident.id),
+        lambda: incident_facts.update_facts(
             session, actor=outsider, incident_id=incident.id, facts=FACTS, now=NOW
         ),
-        lambda: incidents.transition(
+        lambda: lifecycle.transition(
             session, actor=outsider, incident_id=incident.id, to=IncidentStatus.CONTAINMENT, now=NOW
         ),
-        lambda: incidents.add_member(
+        lambda: incident_team.add_member(
             session,
             actor=outsider,
             incident_id=incident.id,

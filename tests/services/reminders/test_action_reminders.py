@@ -16,7 +16,7 @@ from incident_app.models.notification import Notification
 from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.services import corrective_actions
-from incident_app.services.reminders import sweep as reminders
+from incident_app.services.reminders import deadlines as reminder_deadlines
 from tests.factories import NOW
 from tests.reminder_factories import make_team
 
@@ -55,7 +55,7 @@ def test_an_open_action_is_reminded_to_its_owner(app, session) -> None:
     assert team.responder.id in notified
     deadline = next(
         d
-        for d in reminders.active_deadlines(session)
+        for d in reminder_deadlines.active_deadlines(session)
         if d.subject_type is SubjectType.CORRECTIVE_ACTION
     )
     assert (deadline.subject_id, deadline.link) == (
