@@ -116,13 +116,14 @@ def start(session: Session, people: Team, incident: Incident, **kwargs):
 
 def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerson]:
     """Visible roster people by first name (the tests give distinct first names)."""
-    from incident_app.services.roster import people as roster
+    from incident_app.services.roster import access as roster_access
+    from incident_app.services.roster import people as roster_people
 
     people = session.scalars(
         sa.select(RosterPerson).where(
             RosterPerson.incident_id == incident.id,
-            RosterPerson.import_id.in_(roster.committed_import_ids(session, incident.id)),
+            RosterPerson.import_id.in_(roster_access.committed_import_ids(session, incident.id)),
         )
     )
     keyring = storage.current_keyring()
-    return {roster.decrypt(keyring, p)["fn"]: p for p in people}
+    return {roster_people.decrypt(keyring, p)["fn"]: p for p in people}

@@ -81,7 +81,8 @@ from incident_app.services.incidents.core import validate_facts
 from incident_app.services.incidents.core import validate_statement
 from incident_app.services.organisation import get_organisation
 from incident_app.services.peers import comparison as peers
-from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import upload as roster_upload
+from incident_app.services.roster import worker as roster_worker
 from incident_app.storage import FileStore
 
 S = IncidentStatus
@@ -1417,7 +1418,7 @@ def _import_rosters(
             write_roster(path, size, rng.randrange(2**32), flawed=flawed, first_number=first_number)
             first_number += size
             with path.open("rb") as upload:
-                roster_import.create_import(
+                roster_upload.create_import(
                     session,
                     actor=officer,
                     now=clock.utcnow(),
@@ -1429,7 +1430,7 @@ def _import_rosters(
                     max_bytes=1 << 40,
                 )
             path.unlink()
-            record = roster_import.run_next(
+            record = roster_worker.run_next(
                 session,
                 keyring=keyring,
                 store=store,

@@ -65,8 +65,10 @@ from incident_app.services.mail_merge.recipients import full_name
 from incident_app.services.mail_merge.recipients import recipient_for
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import notifications
+from incident_app.services.roster import access as roster_access
+from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import normalise as norm
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import people as roster_people
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -168,7 +170,7 @@ def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
             RosterPerson.language,
         )
         .where(
-            RosterPerson.import_id.in_(roster.committed_import_ids(session, incident_id)),
+            RosterPerson.import_id.in_(roster_access.committed_import_ids(session, incident_id)),
             RosterPerson.duplicate_of_id.is_(None),
             RosterPerson.notice_status == NoticeStatus.PENDING,
         )
@@ -233,7 +235,7 @@ class Overview:
 
 def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
     """What the Mailing tab shows: who would get what, which letters are approved, batches."""
-    incident = roster.get_readable(session, actor=actor, incident_id=incident_id)
+    incident = roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     email_enabled = get_organisation(session).email_notice_enabled
     planned = plan(session, incident_id, email_enabled=email_enabled)
     approved = {v: _approval(session, incident_id, v) is not None for v in Variant}
@@ -259,7 +261,7 @@ def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
         email_enabled,
         batches,
         open_batch,
-        roster.can_change(session, actor=actor, incident=incident),
+        roster_access.can_change(session, actor=actor, incident=incident),
     )
 
 
@@ -285,7 +287,7 @@ def start_batch(
     toward substitute notice) and recounts the roster. Renders the three-recipient proof.
     Commits once.
     """
-    incident = roster.get_workable(session, actor=actor, incident_id=incident_id)
+    incident = roster_access.get_workable(session, actor=actor, incident_id=incident_id)
     if (
         session.scalar(
             sa.select(MailBatch.id).where(
@@ -307,7 +309,7 @@ def start_batch(
     batch = _new_batch(session, incident, planned, approvals, actor, now, chunk_size)
     _add_chunks(session, batch, planned.routed)
     _mark_unreachable(session, planned.substitute, now)
-    roster.recount(session, incident=incident, now=now, actor=actor)
+    roster_counts.recount(session, incident=incident, now=now, actor=actor)
     batch.proof_sha256 = _proof(session, batch, incident, approvals, keyring, store)
     audit.record(
         session,
@@ -410,7 +412,7 @@ def _add_chunks(
 
 
 def _mark_unreachable(session: Session, person_ids: list[int], now: datetime) -> None:
-    # Unreachable feeds roster.count's insufficient_contact_living (substitute notice).
+    # Unreachable feeds roster_counts.count's insufficient_contact_living (substitute notice).
     for index in range(0, len(person_ids), 1000):
         session.execute(
             sa.update(RosterPerson)
@@ -487,7 +489,7 @@ def _proof_people(
         person = session.get_one(RosterPerson, entry.person_id)
         try:
             recipient = recipient_for(
-                person, roster.decrypt(keyring, person), entry.variant, "PROOF"
+                person, roster_people.decrypt(keyring, person), entry.variant, "PROOF"
             )
         except Unprintable:
             continue
@@ -694,7 +696,7 @@ class _ChunkRun:
         found = self.session.scalars(
             sa.select(RosterPerson).where(RosterPerson.id.in_([e.person_id for e in entries]))
         )
-        return {p.id: (p, roster.decrypt(self.worker.keyring, p)) for p in found}
+        return {p.id: (p, roster_people.decrypt(self.worker.keyring, p)) for p in found}
 
     def emails(self, entries: list[Entry]) -> None:
         for index in range(0, len(entries), GROUP):
@@ -984,7 +986,7 @@ def _printed_address(
         return "(no longer on the roster)", []
     try:
         recipient = recipient_for(
-            person, roster.decrypt(keyring, person), row.variant, row.letter_code
+            person, roster_people.decrypt(keyring, person), row.variant, row.letter_code
         )
     except Unprintable:
         return "(address changed since the letter was made)", []
@@ -1063,7 +1065,7 @@ def _batch(session: Session, incident_id: int, batch_id: int) -> MailBatch:
 
 
 def _workable_batch(session: Session, actor: User, incident_id: int, batch_id: int) -> MailBatch:
-    roster.get_workable(session, actor=actor, incident_id=incident_id)
+    roster_access.get_workable(session, actor=actor, incident_id=incident_id)
     return _batch(session, incident_id, batch_id)
 
 
@@ -1289,7 +1291,7 @@ def progress_of(session: Session, batch: MailBatch, now: datetime) -> dict[str, 
 def progress(
     session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
 ) -> dict[str, Any]:
-    roster.get_readable(session, actor=actor, incident_id=incident_id)
+    roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     return progress_of(session, _batch(session, incident_id, batch_id), now)
 
 
@@ -1309,7 +1311,7 @@ def batch_page(
     session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
 ) -> BatchPage:
     """The batch with chunks, failed letters (by letter id and reason: no PHI on the page)."""
-    incident = roster.get_readable(session, actor=actor, incident_id=incident_id)
+    incident = roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     batch = _batch(session, incident_id, batch_id)
     chunks = list(
         session.scalars(
@@ -1331,7 +1333,7 @@ def batch_page(
         failed_total,
         progress_of(session, batch, now),
         session.get_one(User, batch.started_by_id),
-        roster.can_change(session, actor=actor, incident=incident),
+        roster_access.can_change(session, actor=actor, incident=incident),
     )
 
 
@@ -1349,7 +1351,7 @@ def download(
     """(file name, bytes) of the proof ("proof"), a chunk's print file ("print") or manifest
     ("manifest"), or the whole batch's manifest ("manifest" without a chunk). Verified against
     the SHA-256; audited (commits). These files hold PHI: the roster's readers only."""
-    roster.get_readable(session, actor=actor, incident_id=incident_id)
+    roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     batch = _batch(session, incident_id, batch_id)
     name = f"mailing-{batch.id}"
     if what == "manifest" and chunk_number is None:
