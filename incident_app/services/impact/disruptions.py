@@ -75,7 +75,8 @@ def _disruption_row(value: DisruptionInput, zone: ZoneInfo, now: datetime) -> Di
         )
     if value.started_at is None:
         raise ValidationFailed("Give the time the outage started.", field="started_at")
-    started, ended = _utc(value.started_at, zone), _utc(value.ended_at, zone)
+    started = _utc(value.started_at, zone)
+    ended = None if value.ended_at is None else _utc(value.ended_at, zone)
     if started > now:
         raise ValidationFailed("The start is in the future.", field="started_at")
     if ended is not None and ended < started:
@@ -97,9 +98,7 @@ def _disruption_row(value: DisruptionInput, zone: ZoneInfo, now: datetime) -> Di
     )
 
 
-def _utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
-    if value is None:
-        return None
+def _utc(value: datetime, zone: ZoneInfo) -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)

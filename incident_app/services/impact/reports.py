@@ -15,9 +15,11 @@ from datetime import datetime
 from datetime import timedelta
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from incident_app.models.impact import CostBasis
@@ -31,6 +33,8 @@ from incident_app.services.impact.money import per_individual
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import visible_incidents
 from incident_app.services.organisation import get_organisation
+
+T = TypeVar("T", bound=object)
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,8 @@ def disruption_totals(rows: list[Disruption], *, per_incident: bool) -> Disrupti
     recovery = None
     if per_incident and rows and not ongoing:
         first = min(row.started_at for row in rows)
-        recovery = int((max(row.ended_at for row in rows) - first).total_seconds())
+        last = max(row.ended_at for row in rows if row.ended_at is not None)  # none ongoing
+        recovery = int((last - first).total_seconds())
     return DisruptionTotals(
         count=len(rows),
         ongoing=ongoing,
@@ -269,13 +274,13 @@ def totals(
 
 
 def _in_range(
-    query: sa.Select,
-    column: sa.ColumnElement,
+    query: sa.Select[T],
+    column: InstrumentedAttribute[date] | InstrumentedAttribute[datetime],
     start: date | datetime | None,
     end: date | datetime | None,
     *,
     end_open: bool = False,
-) -> sa.Select:
+) -> sa.Select[T]:
     if start is not None:
         query = query.where(column >= start)
     if end is not None:

@@ -60,7 +60,7 @@ def _insufficient_contact() -> sa.ColumnElement[bool]:
     )
 
 
-def _sum(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+def _sum(condition: sa.ColumnExpressionArgument[bool]) -> sa.ColumnElement[int]:
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
@@ -93,7 +93,17 @@ def count(session: Session, incident_id: int) -> RosterCounts:
         )
         or 0
     )
-    return RosterCounts(*(int(v) for v in row), merged_duplicates=merged, by_state=by_state)
+    total, unknown, insufficient, nok_address, no_nok_address, minors = (int(v) for v in row)
+    return RosterCounts(
+        total=total,
+        unknown_state=unknown,
+        insufficient_contact_living=insufficient,
+        deceased_with_nok_address=nok_address,
+        deceased_without_nok_address=no_nok_address,
+        minors=minors,
+        merged_duplicates=merged,
+        by_state=by_state,
+    )
 
 
 def recount(

@@ -105,9 +105,10 @@ def _person(session: Session, incident_id: int, person_id: int) -> RosterPerson:
 
 
 def decrypt(keyring: KeyRing, person: RosterPerson) -> dict[str, Any]:
-    return keyring.decrypt_json(
+    phi: dict[str, Any] = keyring.decrypt_json(
         person.phi, phi_aad(person.incident_id, person.import_id, person.row_number)
     )
+    return phi
 
 
 def view_person(

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -240,7 +241,9 @@ class Staging:
             )
             .execution_options(synchronize_session=False)
         )
-        if updated.rowcount == 0:  # cancelled by a person while we were running
+        if (
+            cast("sa.CursorResult[Any]", updated).rowcount == 0
+        ):  # cancelled by a person while we were running
             self.session.rollback()
             raise Cancelled()
         self.session.commit()

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -310,10 +312,11 @@ def purge_invisible(session: Session, *, incident_id: int | None = None) -> int:
         query = query.where(RosterImport.incident_id == incident_id)
     deleted = 0
     for import_id in session.scalars(query).all():
-        deleted += session.execute(
+        result = session.execute(
             sa.delete(RosterPerson)
             .where(RosterPerson.import_id == import_id)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        deleted += cast("sa.CursorResult[Any]", result).rowcount
         session.commit()
     return deleted
