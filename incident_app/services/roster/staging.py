@@ -241,9 +241,8 @@ class Staging:
             )
             .execution_options(synchronize_session=False)
         )
-        if (
-            cast("sa.CursorResult[Any]", updated).rowcount == 0
-        ):  # cancelled by a person while we were running
+        # No row updated: a person cancelled the import while we were running.
+        if cast("sa.CursorResult[Any]", updated).rowcount == 0:
             self.session.rollback()
             raise Cancelled()
         self.session.commit()
