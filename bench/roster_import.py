@@ -4,7 +4,7 @@
 
 Generates a seeded synthetic roster (accents, apostrophes, ~2 % bad rows, a few duplicates,
 deceased people with next of kin, minors), imports it through the real services
-(`roster_import.create_import` + the worker's `run_next`: upload checks, encrypted file store,
+(`roster_upload.create_import` + the worker's `run_next`: upload checks, encrypted file store,
 normalising, AES-GCM per person, blind indexes, staging, duplicate merge, counts, obligations)
 into a fresh SQLite database, then — when BENCH_DATABASE_URL or TEST_DATABASE_URL is set — into
 that PostgreSQL database (its tables are dropped and recreated: use a throwaway database).
@@ -51,7 +51,9 @@ from incident_app.models.incident import IncidentMember  # noqa: E402
 from incident_app.models.roster import ImportMode  # noqa: E402
 from incident_app.models.user import Role  # noqa: E402
 from incident_app.models.user import User  # noqa: E402
-from incident_app.services.roster import importing as roster_import  # noqa: E402
+from incident_app.services.roster import staging as roster_staging  # noqa: E402
+from incident_app.services.roster import upload as roster_upload  # noqa: E402
+from incident_app.services.roster import worker as roster_worker  # noqa: E402
 from incident_app.storage import FileStore  # noqa: E402
 
 # The generator lives with the demo seed so `flask demo seed` imports the same kind of roster.
@@ -100,7 +102,7 @@ def run_import(
         session.commit()
         start = time.perf_counter()
         with csv_path.open("rb") as upload:
-            roster_import.create_import(
+            roster_upload.create_import(
                 session,
                 actor=user,
                 now=clock.utcnow(),
@@ -111,7 +113,7 @@ def run_import(
                 store=store,
                 max_bytes=1 << 40,
             )
-        record = roster_import.run_next(
+        record = roster_worker.run_next(
             session, keyring=ring, store=store, clock=clock.utcnow, workers=workers
         )
         return time.perf_counter() - start, record
@@ -190,7 +192,7 @@ def main() -> None:
             flush=True,
         )
 
-        raw_s = raw_sqlite(csv_path, work / "raw.sqlite", roster_import.BATCH_ROWS)
+        raw_s = raw_sqlite(csv_path, work / "raw.sqlite", roster_staging.BATCH_ROWS)
         print(f"sqlite raw executemany: {raw_s:.2f} s", flush=True)
         engine = fresh_database(f"sqlite:///{work / 'bench.sqlite'}")
         sqlite_s, record = run_import(engine, csv_path, work, args.workers)

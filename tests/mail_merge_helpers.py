@@ -24,7 +24,8 @@ from incident_app.services.letters import generation
 from incident_app.services.letters import review
 from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge.worker import Worker
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
+from incident_app.services.roster import people as roster_person_service
 from tests.factories import NOW
 from tests.factories import make_user
 from tests.letter_factories import breach_case
@@ -131,11 +132,11 @@ def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerso
     people = session.scalars(
         sa.select(RosterPerson).where(
             RosterPerson.incident_id == incident.id,
-            RosterPerson.import_id.in_(roster.committed_import_ids(session, incident.id)),
+            RosterPerson.import_id.in_(roster_access.committed_import_ids(session, incident.id)),
         )
     )
     keyring = storage.current_keyring()
-    return {roster.decrypt(keyring, p)["fn"]: p for p in people}
+    return {roster_person_service.decrypt(keyring, p)["fn"]: p for p in people}
 
 
 def batch_letters(session: Session, batch: MailBatch) -> list[MailLetter]:

@@ -11,7 +11,8 @@ from incident_app.crypto import KeyRing
 from incident_app.models.roster import ImportMode
 from incident_app.models.roster import RosterImport
 from incident_app.models.user import User
-from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import upload as roster_upload
+from incident_app.services.roster import worker as roster_worker
 from incident_app.storage import FileStore
 from tests.factories import NOW
 
@@ -93,7 +94,7 @@ def upload(
     max_bytes: int = MAX_BYTES,
     filename: str = "roster.csv",
 ) -> RosterImport:
-    return roster_import.create_import(
+    return roster_upload.create_import(
         session,
         actor=actor,
         now=NOW,
@@ -107,7 +108,7 @@ def upload(
 
 
 def run_worker(session: Session, store: FileStore, *, batch_rows: int = 2) -> RosterImport | None:
-    return roster_import.run_next(
+    return roster_worker.run_next(
         session, keyring=store.keyring, store=store, clock=lambda: NOW, batch_rows=batch_rows
     )
 

@@ -45,7 +45,8 @@ from incident_app.models.user import Role
 from incident_app.services.accounts import users
 from incident_app.services.organisation import get_organisation
 from incident_app.services.peers import importing as ocr_import
-from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import upload as roster_upload
+from incident_app.services.roster import worker as roster_worker
 from incident_app.storage import FileStore
 
 S = IncidentStatus
@@ -234,7 +235,7 @@ def _import_rosters(
             write_roster(path, size, rng.randrange(2**32), flawed=flawed, first_number=first_number)
             first_number += size
             with path.open("rb") as upload:
-                roster_import.create_import(
+                roster_upload.create_import(
                     session,
                     actor=officer,
                     now=clock.utcnow(),
@@ -246,7 +247,7 @@ def _import_rosters(
                     max_bytes=1 << 40,
                 )
             path.unlink()
-            record = roster_import.run_next(
+            record = roster_worker.run_next(
                 session,
                 keyring=keyring,
                 store=store,

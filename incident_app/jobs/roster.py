@@ -10,7 +10,7 @@ from flask import Flask
 from incident_app import clock
 from incident_app import storage
 from incident_app.db import get_session
-from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import worker as roster_worker
 
 log = logging.getLogger("breachdesk.jobs.roster")
 
@@ -20,17 +20,17 @@ def roster_imports_job(app: Flask) -> None:
     with app.app_context():
         session = get_session()
         try:
-            roster_import.recover_interrupted(session, now=clock.utcnow())
+            roster_worker.recover_interrupted(session, now=clock.utcnow())
             keyring = storage.current_keyring()
             store = storage.current_store(keyring)
             workers = app.config["ROSTER_IMPORT_WORKERS"]
             while (
-                record := roster_import.run_next(
+                record := roster_worker.run_next(
                     session, keyring=keyring, store=store, clock=clock.utcnow, workers=workers
                 )
             ) is not None:
                 log.info("roster import %s: %s %s", record.id, record.status.value, record.message)
-            roster_import.purge_invisible(session)
+            roster_worker.purge_invisible(session)
         except Exception:  # the job wrapper: one bad import must not stop the worker
             session.rollback()
             log.exception("roster import job failed")

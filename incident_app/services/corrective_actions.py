@@ -30,13 +30,14 @@ from incident_app.models.incident import IncidentStatus
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.impact.core import Upload
-from incident_app.services.impact.core import store_evidence
+from incident_app.services.evidence import Upload
+from incident_app.services.impact import attachments
 from incident_app.services.incidents import timeline
 from incident_app.services.incidents.access import can_work_on
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import get_workable
 from incident_app.services.organisation import get_organisation
+from incident_app.storage import FileStore
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "ocr_actions.json"
 OTHER = "other"
@@ -154,6 +155,7 @@ def change_status(
     action_id: int,
     change: StatusChange,
     now: datetime,
+    store: FileStore | None = None,
 ) -> CorrectiveAction:
     """Start, complete, cancel or reopen an action. The owner and whoever may work on the
     incident can do it. Completing needs a proof file when the organisation requires one;
@@ -165,7 +167,7 @@ def change_status(
         raise InvalidTransition(f"The action is already “{status.label}”.")
     previous = row.status
     if status is ActionStatus.DONE:
-        _complete(session, actor, row, change, now)
+        _complete(session, actor, row, change, now, store)
     elif status is ActionStatus.CANCELLED and not change.note.strip():
         raise ValidationFailed("Say why the action is cancelled.", field="note")
     else:
@@ -222,7 +224,12 @@ def _action_for_update(
 
 
 def _complete(
-    session: Session, actor: User, row: CorrectiveAction, change: StatusChange, now: datetime
+    session: Session,
+    actor: User,
+    row: CorrectiveAction,
+    change: StatusChange,
+    now: datetime,
+    store: FileStore | None,
 ) -> None:
     if change.proof is None and get_organisation(session).require_proof_to_close_action:
         raise ValidationFailed(
@@ -231,8 +238,11 @@ def _complete(
             field="proof",
         )
     if change.proof is not None:
-        row.proof_id = store_evidence(
+        if store is None:
+            raise TypeError("change_status needs the file store to keep a proof file.")
+        row.proof_id = attachments.attach_file(
             session,
+            store=store,
             actor=actor,
             incident_id=row.incident_id,
             upload=change.proof,
@@ -286,6 +296,7 @@ def record_training(
     training: TrainingInput,
     attestation: Upload | None = None,
     now: datetime,
+    store: FileStore | None = None,
 ) -> TrainingRecord:
     """Record who was (re)trained. Raises NotFound, NotAllowed, ValidationFailed. Commits once."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
@@ -307,8 +318,11 @@ def record_training(
         created_at=now,
     )
     if attestation is not None:
-        row.attestation_id = store_evidence(
+        if store is None:
+            raise TypeError("record_training needs the file store to keep an attestation.")
+        row.attestation_id = attachments.attach_file(
             session,
+            store=store,
             actor=actor,
             incident_id=incident.id,
             upload=attestation,

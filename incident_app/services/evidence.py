@@ -181,24 +181,68 @@ def upload_evidence(
     (custody entry "uploaded again", no second file). Raises NotFound, NotAllowed,
     ValidationFailed (type, content, size: nothing is stored). Commits once."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
+    result = attach_file(
+        session,
+        actor=actor,
+        incident_id=incident.id,
+        upload=upload,
+        description=description,
+        now=now,
+        store=store,
+        max_bytes=max_bytes,
+    )
+    if not result.duplicate:
+        evidence = result.evidence
+        timeline.add(
+            session,
+            incident_id=incident.id,
+            kind=EntryKind.FILE,
+            at=now,
+            actor=actor,
+            text=(
+                f"File added: {evidence.filename} ({evidence.size_bytes:,} bytes, "
+                f"SHA-256 {evidence.sha256[:12]}…)"
+            ),
+            details={"evidence_id": evidence.id},
+        )
+    session.commit()
+    return result
+
+
+def attach_file(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    upload: Upload,
+    description: str,
+    now: datetime,
+    store: storage.FileStore,
+    max_bytes: int,
+    field: str = "file",
+) -> UploadResult:
+    """List an upload among the incident's evidence: the allow-list, the sanitised name, the
+    store, the custody entry and the audit event of every evidence upload. ValidationFailed
+    names `field`. No access check and no commit: for the use cases that attach a file to a
+    record of their own (an invoice, a proof of completion), check access and commit."""
     name = sanitise_filename(upload.filename)
     head = upload.stream.read(SNIFF_BYTES)
-    content_type = _check_type(name, head)
+    content_type = check_type(name, head, field=field)
     try:
         stored = store.put_stream(Prefixed(head, upload.stream), max_bytes=max_bytes)
     except storage.FileTooLarge as error:
         raise ValidationFailed(
             f"The file is larger than the limit of {max_bytes / 1024 / 1024:g} MB. Nothing was "
             "stored.",
-            field="file",
+            field=field,
         ) from error
     existing = session.scalar(
         sa.select(EvidenceFile).where(
-            EvidenceFile.incident_id == incident.id, EvidenceFile.sha256 == stored.sha256
+            EvidenceFile.incident_id == incident_id, EvidenceFile.sha256 == stored.sha256
         )
     )
     evidence = existing or EvidenceFile(
-        incident_id=incident.id,
+        incident_id=incident_id,
         sha256=stored.sha256,
         filename=name,
         content_type=content_type,
@@ -215,16 +259,6 @@ def upload_evidence(
             evidence_id=evidence.id, action=action, actor_id=actor.id, at=now, filename=name
         )
     )
-    if existing is None:
-        timeline.add(
-            session,
-            incident_id=incident.id,
-            kind=EntryKind.FILE,
-            at=now,
-            actor=actor,
-            text=f"File added: {name} ({stored.size:,} bytes, SHA-256 {stored.sha256[:12]}…)",
-            details={"evidence_id": evidence.id},
-        )
     audit.record(
         session,
         actor=actor,
@@ -232,10 +266,9 @@ def upload_evidence(
         at=now,
         subject_type="evidence_file",
         subject_id=evidence.id,
-        incident_id=incident.id,
+        incident_id=incident_id,
         details={"sha256": stored.sha256, "filename": name, "size": stored.size},
     )
-    session.commit()
     return UploadResult(evidence, existing is not None)
 
 

@@ -43,8 +43,9 @@ from incident_app.services import audit
 from incident_app.services import options
 from incident_app.services.audit_log import neutralise
 from incident_app.services.hhs_log import affected_count
-from incident_app.services.impact import core as impact
-from incident_app.services.impact.core import ImpactTotals
+from incident_app.services.impact import money as impact_money
+from incident_app.services.impact import reports as impact_reports
+from incident_app.services.impact.reports import ImpactTotals
 from incident_app.services.organisation import get_organisation
 
 BEFORE_CONTAINED = ("reported", "containment")
@@ -123,7 +124,7 @@ def metrics(
         _tally("breach_types", (i.breach_types for i in breaches)),
         _tally("locations", (i.locations for i in breaches)),
         _per_quarter(breaches),
-        impact.totals(session, actor=actor, date_from=date_from, date_to=date_to),
+        impact_reports.totals(session, actor=actor, date_from=date_from, date_to=date_to),
     )
 
 
@@ -317,9 +318,9 @@ def csv_rows(report: Metrics) -> list[tuple[str, str, str]]:
     rows += [("individuals affected", q, str(n)) for q, n in report.individuals_per_quarter]
     costs = report.impact
     rows += [
-        ("costs", "total", impact.money(costs.total_cents, costs.currency)),
-        ("costs", "actual", impact.money(costs.actual_cents, costs.currency)),
-        ("costs", "estimated", impact.money(costs.estimated_cents, costs.currency)),
+        ("costs", "total", impact_money.money(costs.total_cents, costs.currency)),
+        ("costs", "actual", impact_money.money(costs.actual_cents, costs.currency)),
+        ("costs", "estimated", impact_money.money(costs.estimated_cents, costs.currency)),
         ("costs", "incidents with costs", str(costs.incidents_with_costs)),
         ("disruption", "disruptions", str(costs.disruption.count)),
         ("disruption", "days to recover (total)", str(costs.recovery_days_total)),

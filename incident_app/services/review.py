@@ -35,7 +35,8 @@ from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
-from incident_app.services.impact import core as impact
+from incident_app.services.impact import money as impact_money
+from incident_app.services.impact import reports as impact_reports
 from incident_app.services.incidents import timeline
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import get_workable
@@ -305,7 +306,7 @@ def report_context(
 ) -> dict[str, Any]:
     org = get_organisation(session)
     zone = ZoneInfo(org.timezone)
-    figures = impact.incident_impact(session, actor=actor, incident_id=incident.id)
+    figures = impact_reports.incident_impact(session, actor=actor, incident_id=incident.id)
     return {
         "organisation": organisation_context(org),
         "document_id": f"PIR-{incident.reference}-V{row.number}",
@@ -386,22 +387,22 @@ def _actions_context(session: Session, actor: User, incident: Incident) -> list[
     ]
 
 
-def _impact_context(figures: impact.IncidentImpact) -> dict[str, Any]:
+def _impact_context(figures: impact_reports.IncidentImpact) -> dict[str, Any]:
     currency = figures.currency
     totals = figures.disruption
     return {
         "categories": [
-            {"label": c.category.label, "amount": impact.money(c.total_cents, currency)}
+            {"label": c.category.label, "amount": impact_money.money(c.total_cents, currency)}
             for c in figures.categories
         ],
-        "total": impact.money(figures.total_cents, currency),
-        "actual": impact.money(figures.actual_cents, currency),
-        "estimated": impact.money(figures.estimated_cents, currency),
-        "per_individual": impact.money(figures.per_individual_cents, currency) or "n/a",
+        "total": impact_money.money(figures.total_cents, currency),
+        "actual": impact_money.money(figures.actual_cents, currency),
+        "estimated": impact_money.money(figures.estimated_cents, currency),
+        "per_individual": impact_money.money(figures.per_individual_cents, currency) or "n/a",
         "affected": figures.affected,
         "disruptions": len(figures.disruptions),
         "claims_delayed": totals.claims_delayed_count,
-        "claims_value": impact.money(totals.claims_delayed_cents, currency),
+        "claims_value": impact_money.money(totals.claims_delayed_cents, currency),
         "recovery_days": str(totals.recovery_days)
         if totals.recovery_days is not None
         else "not yet recovered"

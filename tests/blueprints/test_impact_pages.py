@@ -391,7 +391,7 @@ def test_admins_change_the_settings(app, client, auth) -> None:
 def test_chart_grid_lines_fall_on_round_amounts() -> None:
     from incident_app.blueprints.impact.chart import cost_chart
     from incident_app.blueprints.impact.chart import nice_ceiling
-    from incident_app.services.impact.core import MonthTotal
+    from incident_app.services.impact.reports import MonthTotal
 
     assert [nice_ceiling(c) for c in (1, 101, 250, 6400050, 20000000, 20000001)] == [
         100,

@@ -16,7 +16,7 @@ from incident_app.models.roster import ImportMode
 from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.user import Role
-from incident_app.services.roster import importing as roster_import
+from incident_app.services.roster import upload as roster_upload
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -37,7 +37,7 @@ def test_the_job_runs_every_queued_import(app) -> None:
         lead = make_user(session, role=Role.RESPONDER)
         incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
         for n in range(2):
-            roster_import.create_import(
+            roster_upload.create_import(
                 session,
                 actor=lead,
                 now=NOW,
@@ -63,7 +63,7 @@ def test_a_broken_stored_file_fails_that_import_and_the_job_carries_on(app) -> N
         session = get_session()
         lead = make_user(session, role=Role.RESPONDER)
         incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
-        record = roster_import.create_import(
+        record = roster_upload.create_import(
             session,
             actor=lead,
             now=NOW,

@@ -48,7 +48,8 @@ from incident_app.services import evidence
 from incident_app.services import review
 from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts import sessions
-from incident_app.services.impact import core as impact
+from incident_app.services.impact import costs as impact_costs
+from incident_app.services.impact import disruptions as impact_disruptions
 from incident_app.services.incidents import checklists
 from incident_app.services.incidents import lifecycle
 from incident_app.services.incidents import tasks
@@ -394,12 +395,12 @@ def _roster_records(session: sa.orm.Session, officer: User, incident_id: int) ->
 def _impact_records(
     session: sa.orm.Session, officer: User, owner: User, incident_id: int
 ) -> dict[str, int]:
-    cost = impact.record_cost(
+    cost = impact_costs.record_cost(
         session,
         actor=officer,
         incident_id=incident_id,
         now=NOW,
-        cost=impact.CostInput(
+        cost=impact_costs.CostInput(
             category="outside_counsel",
             basis="actual",
             amount="1,200.00",
@@ -408,12 +409,12 @@ def _impact_records(
             vendor="Counsel LLP",
         ),
     )
-    outage = impact.record_disruption(
+    outage = impact_disruptions.record_disruption(
         session,
         actor=officer,
         incident_id=incident_id,
         now=NOW,
-        disruption=impact.DisruptionInput(
+        disruption=impact_disruptions.DisruptionInput(
             kind="billing_halt",
             system="Claims feed",
             started_at=LOCAL,

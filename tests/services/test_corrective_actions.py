@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from incident_app import storage
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
@@ -26,7 +27,7 @@ from incident_app.services import corrective_actions as plan
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.corrective_actions import StatusChange
 from incident_app.services.corrective_actions import TrainingInput
-from incident_app.services.impact.core import Upload
+from incident_app.services.evidence import Upload
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident
@@ -57,7 +58,7 @@ def add(session, actor, incident, **overrides: object) -> CorrectiveAction:
 
 
 def proof(name: str = "sign-in sheet.pdf") -> Upload:
-    return Upload(name, "application/pdf", io.BytesIO(b"%PDF-1.7 attendance"))
+    return Upload(name, io.BytesIO(b"%PDF-1.7 attendance"))
 
 
 def last_audit(session) -> AuditEvent:
@@ -120,6 +121,7 @@ def test_the_owner_completes_an_action_with_proof(session, officer, responder, i
         action_id=action.id,
         now=NOW,
         change=StatusChange("done", "All 42 staff attended", proof()),
+        store=storage.current_store(),
     )
 
     assert (done.status, done.completed_at, done.completed_by_id) == (
@@ -285,6 +287,7 @@ def test_training_is_recorded_with_its_attestation(session, officer, incident) -
         now=NOW,
         training=TrainingInput("Billing office", date(2026, 2, 20), "Phishing and PHI by email"),
         attestation=proof("attestation.pdf"),
+        store=storage.current_store(),
     )
     assert (row.trainee, row.attestation.filename) == ("Billing office", "attestation.pdf")
     assert last_audit(session).action == "training.recorded"

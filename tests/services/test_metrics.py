@@ -20,7 +20,7 @@ from incident_app.models.user import Role
 from incident_app.services import hhs_log
 from incident_app.services import metrics
 from incident_app.services.hhs_log import FilingInput
-from incident_app.services.impact import core as impact
+from incident_app.services.impact import costs as impact_costs
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
 from incident_app.services.incidents import lifecycle
@@ -167,12 +167,12 @@ def test_csv_lists_every_figure_and_says_no_data_yet(session, officer, cases):
 
 def test_cost_totals_come_from_the_impact_ledger(session, officer, cases):
     a, _b = cases
-    impact.record_cost(
+    impact_costs.record_cost(
         session,
         actor=officer,
         incident_id=a.id,
         now=NOW,
-        cost=impact.CostInput(
+        cost=impact_costs.CostInput(
             category="forensic_investigation",
             basis="actual",
             amount="1250.00",

@@ -23,8 +23,8 @@ from incident_app.models.user import Role
 from incident_app.services import corrective_actions
 from incident_app.services import review
 from incident_app.services.corrective_actions import ActionInput
-from incident_app.services.impact import core as impact
-from incident_app.services.impact.core import CostInput
+from incident_app.services.impact import costs as impact_costs
+from incident_app.services.impact.costs import CostInput
 from incident_app.services.incidents import timeline
 from incident_app.services.organisation import get_organisation
 from incident_app.services.review import ReviewInput
@@ -274,7 +274,7 @@ def test_the_review_exports_as_a_pdf_report(session, officer, responder, inciden
         now=NOW,
         action=ActionInput("encryption", "", responder.id, date(2026, 4, 1)),
     )
-    impact.record_cost(
+    impact_costs.record_cost(
         session,
         actor=officer,
         incident_id=incident.id,

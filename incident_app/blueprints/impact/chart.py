@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from incident_app.services.impact.core import MonthTotal
-from incident_app.services.impact.core import money
+from incident_app.services.impact.money import money
+from incident_app.services.impact.reports import MonthTotal
 
 WIDTH, HEIGHT = 720, 260
 LEFT, RIGHT, TOP, BOTTOM = 96, 16, 20, 48

@@ -27,10 +27,10 @@ from incident_app.services import corrective_actions
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.corrective_actions import StatusChange
 from incident_app.services.corrective_actions import TrainingInput
-from incident_app.services.impact.core import CostInput
-from incident_app.services.impact.core import DisruptionInput
-from incident_app.services.impact.core import ImpactSettings
-from incident_app.services.impact.core import Upload
+from incident_app.services.evidence import Upload
+from incident_app.services.impact.costs import CostInput
+from incident_app.services.impact.disruptions import DisruptionInput
+from incident_app.services.impact.settings import ImpactSettings
 from incident_app.services.review import ReviewInput
 
 REVIEW_TEXTS = ("timeline_summary", "root_cause", "what_worked", "what_did_not", "decisions")
@@ -45,7 +45,7 @@ def upload_of(data: object) -> Upload | None:
     """The uploaded file as the services take it (None when no file was chosen)."""
     if not isinstance(data, FileStorage) or not data.filename:
         return None
-    return Upload(data.filename, data.mimetype or "", data.stream)
+    return Upload(data.filename, data.stream)
 
 
 class CostForm(FlaskForm):

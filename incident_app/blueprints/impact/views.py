@@ -17,6 +17,7 @@ from flask_login import current_user
 from flask_login import login_required
 
 from incident_app import clock
+from incident_app import storage
 from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.blueprints._helpers import capability_required
@@ -30,7 +31,13 @@ from incident_app.models.impact import DisruptionKind
 from incident_app.models.review import SafeguardFamily
 from incident_app.services import corrective_actions
 from incident_app.services import review
-from incident_app.services.impact import core as impact
+from incident_app.services.impact import attachments as impact_attachments
+from incident_app.services.impact import costs as impact_costs
+from incident_app.services.impact import disruptions as impact_disruptions
+from incident_app.services.impact import exports as impact_exports
+from incident_app.services.impact import money as impact_money
+from incident_app.services.impact import reports as impact_reports
+from incident_app.services.impact import settings as impact_settings
 from incident_app.services.incidents.access import can_work_on
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.organisation import get_organisation
@@ -58,7 +65,7 @@ def _helpers() -> dict[str, object]:
 
     return {
         "local_time": local_time,
-        "money": impact.money,
+        "money": impact_money.money,
         "families": list(SafeguardFamily),
         "disruption_kinds": list(DisruptionKind),
     }
@@ -86,7 +93,9 @@ def _impact_page(
     disruption_form: forms.DisruptionForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    figures = impact.incident_impact(get_session(), actor=current_user, incident_id=incident_id)
+    figures = impact_reports.incident_impact(
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     return render_template(
         "impact/incident.html",
         incident=figures.incident,
@@ -111,13 +120,14 @@ def add_cost(incident_id: int) -> Response | tuple[str, int]:
     form = forms.CostForm()
     if form.validate_on_submit():
         try:
-            impact.record_cost(
+            impact_costs.record_cost(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
                 cost=form.to_input(),
                 evidence=forms.upload_of(form.evidence.data),
                 now=clock.utcnow(),
+                store=storage.current_store(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -131,7 +141,7 @@ def add_cost(incident_id: int) -> Response | tuple[str, int]:
 @login_required
 def delete_cost(incident_id: int, cost_id: int) -> Response:
     if forms.DeleteForm().validate_on_submit():
-        impact.delete_cost(
+        impact_costs.delete_cost(
             get_session(),
             actor=current_user,
             incident_id=incident_id,
@@ -148,7 +158,7 @@ def add_disruption(incident_id: int) -> Response | tuple[str, int]:
     form = forms.DisruptionForm()
     if form.validate_on_submit():
         try:
-            impact.record_disruption(
+            impact_disruptions.record_disruption(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
@@ -169,7 +179,7 @@ def add_disruption(incident_id: int) -> Response | tuple[str, int]:
 @login_required
 def delete_disruption(incident_id: int, disruption_id: int) -> Response:
     if forms.DeleteForm().validate_on_submit():
-        impact.delete_disruption(
+        impact_disruptions.delete_disruption(
             get_session(),
             actor=current_user,
             incident_id=incident_id,
@@ -183,7 +193,7 @@ def delete_disruption(incident_id: int, disruption_id: int) -> Response:
 @bp.route("/incidents/<int:incident_id>/impact/costs.csv")
 @login_required
 def costs_csv(incident_id: int) -> Response:
-    text = impact.costs_csv(
+    text = impact_exports.costs_csv(
         get_session(), actor=current_user, incident_id=incident_id, now=clock.utcnow()
     )
     return _csv(text, f"costs-incident-{incident_id}.csv")
@@ -192,7 +202,7 @@ def costs_csv(incident_id: int) -> Response:
 @bp.route("/incidents/<int:incident_id>/impact/disruptions.csv")
 @login_required
 def disruptions_csv(incident_id: int) -> Response:
-    text = impact.disruptions_csv(
+    text = impact_exports.disruptions_csv(
         get_session(), actor=current_user, incident_id=incident_id, now=clock.utcnow()
     )
     return _csv(text, f"disruptions-incident-{incident_id}.csv")
@@ -201,12 +211,13 @@ def disruptions_csv(incident_id: int) -> Response:
 @bp.route("/incidents/<int:incident_id>/impact/files/<int:evidence_id>")
 @login_required
 def download(incident_id: int, evidence_id: int) -> Response:
-    evidence, data = impact.open_evidence(
+    evidence, data = impact_attachments.open_evidence(
         get_session(),
         actor=current_user,
         incident_id=incident_id,
         evidence_id=evidence_id,
         now=clock.utcnow(),
+        store=storage.current_store(),
     )
     return Response(
         data,
@@ -296,6 +307,7 @@ def action_status(incident_id: int, action_id: int) -> Response | tuple[str, int
             action_id=action_id,
             change=form.to_change(),
             now=clock.utcnow(),
+            store=storage.current_store(),
         )
     except (ValidationFailed, InvalidTransition) as error:
         return _actions_page(
@@ -318,6 +330,7 @@ def add_training(incident_id: int) -> Response | tuple[str, int]:
                 training=form.to_input(),
                 attestation=forms.upload_of(form.attestation.data),
                 now=clock.utcnow(),
+                store=storage.current_store(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -433,7 +446,7 @@ def summary() -> tuple[str, int]:
     form = forms.RangeForm(formdata=request.args)
     if not form.validate():
         return render_template("impact/summary.html", form=form, totals=None), 422
-    totals = impact.totals(
+    totals = impact_reports.totals(
         get_session(), actor=current_user, date_from=form.date_from.data, date_to=form.date_to.data
     )
     return render_template("impact/summary.html", form=form, totals=totals), 200
@@ -444,7 +457,7 @@ def summary() -> tuple[str, int]:
 def summary_csv() -> Response:
     form = forms.RangeForm(formdata=request.args)
     valid = form.validate()
-    text = impact.totals_csv(
+    text = impact_exports.totals_csv(
         get_session(),
         actor=current_user,
         date_from=form.date_from.data if valid else None,
@@ -460,7 +473,7 @@ def settings() -> Response | str:
     form = forms.ImpactSettingsForm(obj=get_organisation(get_session()))
     if form.validate_on_submit():
         try:
-            impact.update_settings(
+            impact_settings.update_settings(
                 get_session(), actor=current_user, settings=form.to_settings(), now=clock.utcnow()
             )
         except ValidationFailed as error:

@@ -29,7 +29,7 @@ from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.services import hhs_log as log_service
 from incident_app.services import metrics as metrics_service
-from incident_app.services.impact import core as impact
+from incident_app.services.impact import money as impact_money
 from incident_app.services.organisation import local_today
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -146,7 +146,7 @@ def metrics() -> str:
         }
     )
     return render_template(
-        "reports/metrics.html", form=form, report=report, charts=charts, money=impact.money
+        "reports/metrics.html", form=form, report=report, charts=charts, money=impact_money.money
     )
 
 

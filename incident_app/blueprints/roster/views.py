@@ -25,8 +25,12 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.models.roster import ImportMode
-from incident_app.services.roster import importing as roster_import
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
+from incident_app.services.roster import counts as roster_counts
+from incident_app.services.roster import exports as roster_exports
+from incident_app.services.roster import people as roster_people
+from incident_app.services.roster import returns as roster_returns
+from incident_app.services.roster import upload as roster_upload
 from incident_app.services.roster.columns import COLUMNS
 
 bp = Blueprint("roster", __name__, url_prefix="/incidents/<int:incident_id>/roster")
@@ -54,7 +58,7 @@ def _overview_page(
     returns_form: forms.ReturnsForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    view = roster.overview(get_session(), actor=current_user, incident_id=incident_id)
+    view = roster_counts.overview(get_session(), actor=current_user, incident_id=incident_id)
     return render_template(
         "roster/overview.html",
         incident=view.incident,
@@ -63,7 +67,7 @@ def _overview_page(
         upload_form=upload_form or forms.UploadForm(),
         button=forms.ButtonForm(),
         returns_form=returns_form or forms.ReturnsForm(),
-        threshold=roster.MEDIA_THRESHOLD,
+        threshold=roster_counts.MEDIA_THRESHOLD,
         max_mb=current_app.config["ROSTER_MAX_MB"],
     ), status
 
@@ -81,14 +85,14 @@ def upload(incident_id: int) -> Response | tuple[str, int]:
     if (request.content_length or 0) > _max_bytes() + MULTIPART_ALLOWANCE:
         form = forms.UploadForm(formdata=None)
         form.file.errors = [
-            roster_import.too_large_message(request.content_length or 0, _max_bytes())
+            roster_upload.too_large_message(request.content_length or 0, _max_bytes())
         ]
         return _overview_page(incident_id, upload_form=form, status=413)
     request.max_content_length = _max_bytes() + MULTIPART_ALLOWANCE
     form = forms.UploadForm()
     if form.validate_on_submit():
         try:
-            record = roster_import.create_import(
+            record = roster_upload.create_import(
                 get_session(),
                 actor=current_user,
                 now=clock.utcnow(),
@@ -111,10 +115,12 @@ def upload(incident_id: int) -> Response | tuple[str, int]:
 def _import_page(
     incident_id: int, import_id: int, mapping: forms.MappingForm | None = None, status: int = 200
 ) -> tuple[str, int]:
-    record = roster.get_import(
+    record = roster_access.get_import(
         get_session(), actor=current_user, incident_id=incident_id, import_id=import_id
     )
-    incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
+    incident = roster_access.get_readable(
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     form = mapping or forms.mapping_form(record.headers, record.mapping)
     return render_template(
         "roster/import.html",
@@ -135,13 +141,13 @@ def import_page(incident_id: int, import_id: int) -> tuple[str, int]:
 @bp.route("/imports/<int:import_id>/mapping", methods=["POST"])
 @login_required
 def import_mapping(incident_id: int, import_id: int) -> Response | tuple[str, int]:
-    record = roster.get_import(
+    record = roster_access.get_import(
         get_session(), actor=current_user, incident_id=incident_id, import_id=import_id
     )
     form = forms.mapping_form(record.headers, record.mapping)
     if form.validate_on_submit():
         try:
-            roster_import.confirm_mapping(
+            roster_upload.confirm_mapping(
                 get_session(),
                 actor=current_user,
                 now=clock.utcnow(),
@@ -165,7 +171,7 @@ def import_cancel(incident_id: int, import_id: int) -> Response:
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
     try:
-        roster_import.cancel_import(
+        roster_upload.cancel_import(
             get_session(),
             actor=current_user,
             now=clock.utcnow(),
@@ -183,7 +189,7 @@ def import_cancel(incident_id: int, import_id: int) -> Response:
 @login_required
 def import_progress(incident_id: int, import_id: int) -> Response:
     return jsonify(
-        roster.progress(
+        roster_counts.progress(
             get_session(), actor=current_user, incident_id=incident_id, import_id=import_id
         )
     )
@@ -192,7 +198,7 @@ def import_progress(incident_id: int, import_id: int) -> Response:
 @bp.route("/imports/<int:import_id>/report.csv")
 @login_required
 def import_report(incident_id: int, import_id: int) -> Response:
-    chunks = roster.import_report(
+    chunks = roster_exports.import_report(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -208,7 +214,7 @@ def import_report(incident_id: int, import_id: int) -> Response:
 def export(incident_id: int) -> Response:
     if not forms.ButtonForm().validate_on_submit():
         abort(400)
-    lines = roster.export_roster(
+    lines = roster_exports.export_roster(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -221,9 +227,11 @@ def export(incident_id: int) -> Response:
 @bp.route("/people")
 @login_required
 def people(incident_id: int) -> str:
-    incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
+    incident = roster_access.get_readable(
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     query = request.args.get("external_id", "").strip()
-    page = roster.list_people(
+    page = roster_people.list_people(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -238,7 +246,7 @@ def people(incident_id: int) -> str:
 def _person_page(
     incident_id: int, person_id: int, form: forms.NoticeForm | None = None, status: int = 200
 ) -> tuple[str, int]:
-    record = roster.view_person(
+    record = roster_people.view_person(
         get_session(),
         actor=current_user,
         now=clock.utcnow(),
@@ -246,7 +254,9 @@ def _person_page(
         person_id=person_id,
         keyring=storage.current_keyring(),
     )
-    incident = roster.get_readable(get_session(), actor=current_user, incident_id=incident_id)
+    incident = roster_access.get_readable(
+        get_session(), actor=current_user, incident_id=incident_id
+    )
     form = form or forms.NoticeForm(
         status=record.person.notice_status.value,
         method=record.person.notice_method or "",
@@ -257,7 +267,7 @@ def _person_page(
         incident=incident,
         record=record,
         form=form,
-        can_change=roster.can_change(get_session(), actor=current_user, incident=incident),
+        can_change=roster_access.can_change(get_session(), actor=current_user, incident=incident),
     ), status
 
 
@@ -274,7 +284,7 @@ def person_notice(incident_id: int, person_id: int) -> Response | tuple[str, int
     if form.validate_on_submit():
         status, method = form.to_values()
         try:
-            roster.set_notice_status(
+            roster_people.set_notice_status(
                 get_session(),
                 actor=current_user,
                 now=clock.utcnow(),
@@ -298,7 +308,7 @@ def returns(incident_id: int) -> Response | tuple[str, int]:
     form = forms.ReturnsForm()
     if form.validate_on_submit():
         try:
-            result = roster.import_returns(
+            result = roster_returns.import_returns(
                 get_session(),
                 actor=current_user,
                 now=clock.utcnow(),
@@ -310,6 +320,6 @@ def returns(incident_id: int) -> Response | tuple[str, int]:
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            flash(roster.returns_message(result), "success")
+            flash(roster_returns.returns_message(result), "success")
             return redirect(url_for("roster.overview", incident_id=incident_id))
     return _overview_page(incident_id, returns_form=form, status=422)

@@ -39,7 +39,8 @@ from incident_app.services.mail_merge.planning import Routed
 from incident_app.services.mail_merge.planning import chunk_row
 from incident_app.services.mail_merge.proof import render_proof
 from incident_app.services.organisation import get_organisation
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
+from incident_app.services.roster import counts as roster_counts
 from incident_app.storage import FileStore
 
 CHUNK_SIZE = 1000  # letters per print file
@@ -77,7 +78,7 @@ def start_batch(
     toward substitute notice) and recounts the roster. Renders the three-recipient proof.
     Commits once.
     """
-    incident = roster.get_workable(session, actor=actor, incident_id=incident_id)
+    incident = roster_access.get_workable(session, actor=actor, incident_id=incident_id)
     if (
         session.scalar(
             sa.select(MailBatch.id).where(
@@ -99,7 +100,7 @@ def start_batch(
     batch = _new_batch(session, incident, planned, approvals, actor, now, chunk_size)
     _add_chunks(session, batch, planned.routed)
     _mark_unreachable(session, planned.substitute, now)
-    roster.recount(session, incident=incident, now=now, actor=actor)
+    roster_counts.recount(session, incident=incident, now=now, actor=actor)
     batch.proof_sha256 = render_proof(session, batch, incident, approvals, keyring, store)
     audit.record(
         session,
@@ -202,7 +203,7 @@ def _add_chunks(session: Session, batch: MailBatch, routed: Sequence[Routed]) ->
 
 
 def _mark_unreachable(session: Session, person_ids: list[int], now: datetime) -> None:
-    # Unreachable feeds roster.count's insufficient_contact_living (substitute notice).
+    # Unreachable feeds roster_counts.count's insufficient_contact_living (substitute notice).
     for index in range(0, len(person_ids), 1000):
         session.execute(
             sa.update(RosterPerson)
@@ -234,7 +235,7 @@ def _start_details(batch: MailBatch) -> dict[str, Any]:
 
 
 def _workable_batch(session: Session, actor: User, incident_id: int, batch_id: int) -> MailBatch:
-    roster.get_workable(session, actor=actor, incident_id=incident_id)
+    roster_access.get_workable(session, actor=actor, incident_id=incident_id)
     return get_batch(session, incident_id, batch_id)
 
 

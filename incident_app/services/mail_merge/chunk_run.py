@@ -39,7 +39,7 @@ from incident_app.services.mail_merge.recipients import email_notice
 from incident_app.services.mail_merge.recipients import full_name
 from incident_app.services.mail_merge.recipients import recipient_for
 from incident_app.services.reminders import notifications
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import people as roster_people
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -92,7 +92,7 @@ class ChunkRun:
         found = self.session.scalars(
             sa.select(RosterPerson).where(RosterPerson.id.in_([e.person_id for e in entries]))
         )
-        return {p.id: (p, roster.decrypt(self.keyring, p)) for p in found}
+        return {p.id: (p, roster_people.decrypt(self.keyring, p)) for p in found}
 
     def emails(self, entries: list[Entry]) -> None:
         for index in range(0, len(entries), GROUP):

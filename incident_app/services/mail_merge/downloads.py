@@ -17,7 +17,7 @@ from incident_app.services import audit
 from incident_app.services.letters import review as letter_review
 from incident_app.services.mail_merge.batches import get_batch
 from incident_app.services.mail_merge.manifests import MANIFEST_HEADER
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -36,7 +36,7 @@ def download(
     """(file name, bytes) of the proof ("proof"), a chunk's print file ("print") or manifest
     ("manifest"), or the whole batch's manifest ("manifest" without a chunk). Verified against
     the SHA-256; audited (commits). These files hold PHI: the roster's readers only."""
-    roster.get_readable(session, actor=actor, incident_id=incident_id)
+    roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     batch = get_batch(session, incident_id, batch_id)
     name = f"mailing-{batch.id}"
     if what == "manifest" and chunk_number is None:

@@ -20,7 +20,7 @@ from incident_app.models.roster import RosterPerson
 from incident_app.services.mail_merge.recipients import Unprintable
 from incident_app.services.mail_merge.recipients import recipient_for
 from incident_app.services.roster import normalise as norm
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import people as roster_people
 
 MANIFEST_HEADER = (
     "letter_id",
@@ -83,7 +83,7 @@ def _printed_address(
         return "(no longer on the roster)", []
     try:
         recipient = recipient_for(
-            person, roster.decrypt(keyring, person), row.variant, row.letter_code
+            person, roster_people.decrypt(keyring, person), row.variant, row.letter_code
         )
     except Unprintable:
         return "(address changed since the letter was made)", []

@@ -23,7 +23,7 @@ from incident_app.services.mail_merge.planning import Plan
 from incident_app.services.mail_merge.progress import Progress
 from incident_app.services.mail_merge.progress import progress_of
 from incident_app.services.organisation import get_organisation
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
 
 FAILED_SHOWN = 200
 
@@ -42,7 +42,7 @@ class Overview:
 
 def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
     """What the Mailing tab shows: who would get what, which letters are approved, batches."""
-    incident = roster.get_readable(session, actor=actor, incident_id=incident_id)
+    incident = roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     email_enabled = get_organisation(session).email_notice_enabled
     planned = planning.plan(session, incident_id, email_enabled=email_enabled)
     approved = {v: planning.approval(session, incident_id, v) is not None for v in Variant}
@@ -68,7 +68,7 @@ def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
         email_enabled,
         batches,
         open_batch,
-        roster.can_change(session, actor=actor, incident=incident),
+        roster_access.can_change(session, actor=actor, incident=incident),
     )
 
 
@@ -88,7 +88,7 @@ def batch_page(
     session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
 ) -> BatchPage:
     """The batch with chunks, failed letters (by letter id and reason: no PHI on the page)."""
-    incident = roster.get_readable(session, actor=actor, incident_id=incident_id)
+    incident = roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     batch = get_batch(session, incident_id, batch_id)
     chunks = list(
         session.scalars(
@@ -110,5 +110,5 @@ def batch_page(
         failed_total,
         progress_of(session, batch, now),
         session.get_one(User, batch.started_by_id),
-        roster.can_change(session, actor=actor, incident=incident),
+        roster_access.can_change(session, actor=actor, incident=incident),
     )

@@ -30,7 +30,7 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.services.letters import context as letter_context
 from incident_app.services.letters import review as letter_review
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
 
 KIND = "individual_notice"
 
@@ -124,7 +124,7 @@ def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
             RosterPerson.language,
         )
         .where(
-            RosterPerson.import_id.in_(roster.committed_import_ids(session, incident_id)),
+            RosterPerson.import_id.in_(roster_access.committed_import_ids(session, incident_id)),
             RosterPerson.duplicate_of_id.is_(None),
             RosterPerson.notice_status == NoticeStatus.PENDING,
         )

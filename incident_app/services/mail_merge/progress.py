@@ -18,7 +18,7 @@ from incident_app.models.mail_batch import Route
 from incident_app.models.user import User
 from incident_app.services.mail_merge.batches import WORKABLE
 from incident_app.services.mail_merge.batches import get_batch
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import access as roster_access
 
 RATE_WINDOW = timedelta(minutes=2)
 
@@ -96,5 +96,5 @@ def progress(
     session: Session, *, actor: User, now: datetime, incident_id: int, batch_id: int
 ) -> Progress:
     """The batch's progress for the roster's readers."""
-    roster.get_readable(session, actor=actor, incident_id=incident_id)
+    roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     return progress_of(session, get_batch(session, incident_id, batch_id), now)

@@ -26,7 +26,7 @@ from incident_app.services.mail_merge.pdfs import RENDER_ERRORS
 from incident_app.services.mail_merge.planning import entries
 from incident_app.services.mail_merge.recipients import Unprintable
 from incident_app.services.mail_merge.recipients import recipient_for
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import people as roster_people
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -76,7 +76,7 @@ def _proof_people(
         person = session.get_one(RosterPerson, entry.person_id)
         try:
             recipient = recipient_for(
-                person, roster.decrypt(keyring, person), entry.variant, "PROOF"
+                person, roster_people.decrypt(keyring, person), entry.variant, "PROOF"
             )
         except Unprintable:
             continue

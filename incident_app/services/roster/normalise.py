@@ -2,7 +2,8 @@
 
 No database, no clock ("today" is an argument), no I/O: the import calls these a million times
 per file, so they are small and table-driven. Each returns a normalised value or raises
-`BadValue` with a message a person can act on.
+`BadValue` with a message a person can act on. Slightly over 400 lines because of its lookup tables
+(state names and spellings, languages); the functions are short.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """How roster records become staged rows: in the importing process, or in helper processes.
 
-With helpers, the importing process reads and parses the CSV and stages what comes back, while
-the helpers normalise and encrypt (roster_rows.RowBuilder) — the costly part, about three
-quarters of the work. Chunks go out and come back in file order, a few per helper, so the
-reject report, the row numbers and the memory bound are the same as with one process.
-Helpers hold no database connection: every write stays in the importing process and its
-transactions (all-or-nothing and cancelling work as without helpers).
+With helpers, the importing process reads and parses the CSV and stages what comes back
+(staging.py), while the helpers normalise and encrypt (roster_rows.RowBuilder) — the costly
+part, about three quarters of the work. Chunks go out and come back in file order, a few per
+helper, so the reject report, the row numbers and the memory bound are the same as with one
+process. Helpers hold no database connection: every write stays in the importing process and
+its transactions (all-or-nothing and cancelling work as without helpers).
 
 Helpers are started with "spawn", never "fork": the scheduler process has threads and open
 connections. They get the key ring's material as an initializer argument (pickled through a
@@ -22,19 +22,12 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from concurrent.futures import Future
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
-
-import sqlalchemy as sa
 
 from incident_app.crypto import KeyRing
-from incident_app.services.roster.rows import STAGED_COLUMNS
 from incident_app.services.roster.rows import BuilderSpec
 from incident_app.services.roster.rows import Built
 from incident_app.services.roster.rows import RowBuilder
 
-# Page cache while staging (KiB) on SQLite: most of the external-id index stays in memory.
-# 64 MB was no faster at a million rows and cost the importing process 30 MB more.
-SQLITE_CACHE_KIB = 32 * 1024
 # Chunks in flight per helper: enough that a helper never waits for its next chunk, few
 # enough that memory stays bounded however big the file.
 CHUNKS_PER_WORKER = 3
@@ -69,36 +62,6 @@ def built_in_order(
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
-
-
-def stage_rows(connection: sa.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Bulk-insert staged rows (roster_rows.STAGED_COLUMNS order) on `connection`, inside the
-    caller's transaction: COPY on PostgreSQL, executemany on SQLite. No ORM objects: this is
-    the hot path of a million-row import."""
-    driver = connection.connection.driver_connection
-    columns = ", ".join(STAGED_COLUMNS)
-    if connection.dialect.name == "postgresql":
-        with driver.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY roster_person ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
-    marks = ", ".join("?" * len(STAGED_COLUMNS))
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(f"INSERT INTO roster_person ({columns}) VALUES ({marks})", rows)
-    finally:
-        cursor.close()
-
-
-def widen_sqlite_cache(connection: sa.Connection) -> int | None:
-    """Give a SQLite connection a staging-sized page cache; returns the size it had (None on
-    other databases)."""
-    if connection.dialect.name != "sqlite":
-        return None
-    before = int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
-    connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
-    return before
 
 
 # -- inside a helper process -------------------------------------------------------------

@@ -29,7 +29,7 @@ _PHI_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_na
 
 def _phi_json_encoder() -> Callable[[dict[str, Any]], str]:
     """`_PHI_JSON.encode`, minus its per-call set-up: CPython's C encoder made once, with the
-    same separators and flags (tests/services/test_roster_rows.py checks the output is the
+    same separators and flags (tests/services/roster/test_roster_rows.py checks the output is the
     same byte for byte). The blob holds only str values and nested dicts of str, built here,
     so the circular-reference check is not needed."""
     make = getattr(json.encoder, "c_make_encoder", None)

@@ -17,8 +17,9 @@ from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services.roster import importing as roster_import
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import counts as roster_counts
+from incident_app.services.roster import people as roster_people
+from incident_app.services.roster import worker as roster_worker
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -43,7 +44,7 @@ def store(tmp_path: Path):
 def _import(session, lead, store, data: bytes, workers: int) -> RosterImport:
     incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
     upload(session, actor=lead, incident_id=incident.id, data=data, store=store)
-    record = roster_import.run_next(
+    record = roster_worker.run_next(
         session,
         keyring=store.keyring,
         store=store,
@@ -79,7 +80,7 @@ def _people(session, store, record: RosterImport) -> list[tuple[object, ...]]:
             p.email_consent,
             p.language,
             row_of.get(p.duplicate_of_id),
-            roster.decrypt(store.keyring, p),
+            roster_people.decrypt(store.keyring, p),
         )
         for p in rows
     ]
@@ -155,10 +156,10 @@ def test_a_pooled_import_cancelled_while_running_stops_its_workers(session, lead
             )
         return NOW
 
-    finished = roster_import.run_next(
+    finished = roster_worker.run_next(
         session, keyring=store.keyring, store=store, clock=clock, workers=2, pool_min_bytes=0
     )
 
     assert finished.status is ImportStatus.CANCELLED
-    assert roster.count(session, incident.id).total == 0
+    assert roster_counts.count(session, incident.id).total == 0
     assert multiprocessing.active_children() == []

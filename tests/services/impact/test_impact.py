@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from incident_app import storage
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
@@ -21,11 +22,17 @@ from incident_app.models.impact import Disruption
 from incident_app.models.impact import DisruptionKind
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
-from incident_app.services.impact import core as impact
-from incident_app.services.impact.core import CostInput
-from incident_app.services.impact.core import DisruptionInput
-from incident_app.services.impact.core import ImpactSettings
-from incident_app.services.impact.core import Upload
+from incident_app.services.evidence import Upload
+from incident_app.services.impact import attachments as impact_attachments
+from incident_app.services.impact import costs as impact_costs
+from incident_app.services.impact import disruptions as impact_disruptions
+from incident_app.services.impact import exports as impact_exports
+from incident_app.services.impact import money as impact_money
+from incident_app.services.impact import reports as impact_reports
+from incident_app.services.impact import settings as impact_settings
+from incident_app.services.impact.costs import CostInput
+from incident_app.services.impact.disruptions import DisruptionInput
+from incident_app.services.impact.settings import ImpactSettings
 from incident_app.services.organisation import get_organisation
 from tests.factories import NOW
 from tests.factories import make_incident
@@ -57,7 +64,7 @@ def cost(**overrides: object) -> CostInput:
 
 
 def record(session, actor, incident, **overrides: object) -> CostEntry:
-    return impact.record_cost(
+    return impact_costs.record_cost(
         session, actor=actor, incident_id=incident.id, cost=cost(**overrides), now=NOW
     )
 
@@ -84,23 +91,25 @@ def count(session, model) -> int:
     ],
 )
 def test_amounts_are_parsed_into_exact_cents(text, cents) -> None:
-    assert impact.parse_amount(text) == cents
+    assert impact_money.parse_amount(text) == cents
 
 
 def test_a_float_trap_amount_stays_exact() -> None:
     # 0.1 + 0.2 in binary floating point is 0.30000000000000004; cents never drift.
-    assert impact.parse_amount("0.10") + impact.parse_amount("0.20") == impact.parse_amount("0.30")
+    assert impact_money.parse_amount("0.10") + impact_money.parse_amount(
+        "0.20"
+    ) == impact_money.parse_amount("0.30")
 
 
 def test_conversion_rounds_half_up_to_the_cent() -> None:
-    assert impact.convert(10000, Decimal("1.0825")) == 10825
-    assert impact.convert(1, Decimal("1.5")) == 2
-    assert impact.convert(3, Decimal("0.5")) == 2
+    assert impact_money.convert(10000, Decimal("1.0825")) == 10825
+    assert impact_money.convert(1, Decimal("1.5")) == 2
+    assert impact_money.convert(3, Decimal("0.5")) == 2
 
 
 def test_per_individual_rounds_half_up() -> None:
-    assert impact.per_individual(1000, 3) == 333
-    assert impact.per_individual(1000, 0) is None
+    assert impact_money.per_individual(1000, 3) == 333
+    assert impact_money.per_individual(1000, 0) is None
 
 
 # --- recording costs -------------------------------------------------------------------------
@@ -203,15 +212,26 @@ def test_a_responder_on_the_team_records_costs(session, officer) -> None:
 
 
 def test_an_invoice_file_goes_into_the_evidence_store(session, officer, incident) -> None:
-    upload = Upload("../../invoice 1001.pdf", "application/pdf", io.BytesIO(b"%PDF-1.7 invoice"))
-    entry = impact.record_cost(
-        session, actor=officer, incident_id=incident.id, cost=cost(), evidence=upload, now=NOW
+    upload = Upload("../../invoice 1001.pdf", io.BytesIO(b"%PDF-1.7 invoice"))
+    entry = impact_costs.record_cost(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        cost=cost(),
+        evidence=upload,
+        now=NOW,
+        store=storage.current_store(),
     )
 
     assert entry.evidence.filename == "invoice 1001.pdf"
     assert entry.evidence.incident_id == incident.id
-    evidence, data = impact.open_evidence(
-        session, actor=officer, incident_id=incident.id, evidence_id=entry.evidence_id, now=NOW
+    evidence, data = impact_attachments.open_evidence(
+        session,
+        actor=officer,
+        incident_id=incident.id,
+        evidence_id=entry.evidence_id,
+        now=NOW,
+        store=storage.current_store(),
     )
     assert data == b"%PDF-1.7 invoice"
     actions = [
@@ -227,19 +247,22 @@ def test_an_invoice_file_goes_into_the_evidence_store(session, officer, incident
 
 def test_an_empty_invoice_file_is_refused(session, officer, incident) -> None:
     with pytest.raises(ValidationFailed, match="The file is empty"):
-        impact.record_cost(
+        impact_costs.record_cost(
             session,
             actor=officer,
             incident_id=incident.id,
             cost=cost(),
-            evidence=Upload("x.pdf", "application/pdf", io.BytesIO(b"")),
+            evidence=Upload("x.pdf", io.BytesIO(b"")),
+            store=storage.current_store(),
             now=NOW,
         )
 
 
 def test_deleting_a_cost_keeps_what_it_said_in_the_audit(session, officer, incident) -> None:
     entry = record(session, officer, incident)
-    impact.delete_cost(session, actor=officer, incident_id=incident.id, cost_id=entry.id, now=NOW)
+    impact_costs.delete_cost(
+        session, actor=officer, incident_id=incident.id, cost_id=entry.id, now=NOW
+    )
 
     assert count(session, CostEntry) == 0
     event = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
@@ -265,7 +288,7 @@ def test_incident_totals_per_category_and_per_individual(session, officer, incid
         spent_on=date(2026, 3, 5),
     )
 
-    figures = impact.incident_impact(session, actor=officer, incident_id=incident.id)
+    figures = impact_reports.incident_impact(session, actor=officer, incident_id=incident.id)
 
     assert [(c.category.value, c.actual_cents, c.estimated_cents) for c in figures.categories] == [
         ("forensic_investigation", 100000, 50000),
@@ -290,7 +313,7 @@ def test_per_individual_uses_the_roster_count_once_imported(session, officer) ->
     incident = make_incident(session, created_by=officer, affected_estimate=400, roster_total=1000)
     record(session, officer, incident, amount="5,000.00")
 
-    figures = impact.incident_impact(session, actor=officer, incident_id=incident.id)
+    figures = impact_reports.incident_impact(session, actor=officer, incident_id=incident.id)
     assert (figures.affected, figures.per_individual_cents) == (1000, 500)
 
 
@@ -311,10 +334,10 @@ def outage(**overrides: object) -> DisruptionInput:
 
 
 def test_an_outage_is_stored_and_summed(session, officer, incident) -> None:
-    impact.record_disruption(
+    impact_disruptions.record_disruption(
         session, actor=officer, incident_id=incident.id, disruption=outage(), now=NOW
     )
-    impact.record_disruption(
+    impact_disruptions.record_disruption(
         session,
         actor=officer,
         incident_id=incident.id,
@@ -329,7 +352,9 @@ def test_an_outage_is_stored_and_summed(session, officer, incident) -> None:
         ),
     )
 
-    totals = impact.incident_impact(session, actor=officer, incident_id=incident.id).disruption
+    totals = impact_reports.incident_impact(
+        session, actor=officer, incident_id=incident.id
+    ).disruption
 
     assert totals.days(DisruptionKind.BILLING_HALT) == Decimal("2.5")
     assert totals.days(DisruptionKind.SYSTEM_OUTAGE) == Decimal("1.0")
@@ -341,7 +366,7 @@ def test_an_outage_is_stored_and_summed(session, officer, incident) -> None:
 
 def test_an_outage_that_ends_before_it_starts_is_refused(session, officer, incident) -> None:
     with pytest.raises(ValidationFailed, match="cannot end before it starts") as error:
-        impact.record_disruption(
+        impact_disruptions.record_disruption(
             session,
             actor=officer,
             incident_id=incident.id,
@@ -355,7 +380,7 @@ def test_an_outage_that_ends_before_it_starts_is_refused(session, officer, incid
 
 def test_local_times_are_read_in_the_organisation_zone(session, officer, incident) -> None:
     # America/New_York is UTC-5 in February.
-    row = impact.record_disruption(
+    row = impact_disruptions.record_disruption(
         session,
         actor=officer,
         incident_id=incident.id,
@@ -363,7 +388,9 @@ def test_local_times_are_read_in_the_organisation_zone(session, officer, inciden
         disruption=outage(started_at=datetime(2026, 2, 1, 8, 0), ended_at=None),
     )
     assert row.started_at == datetime(2026, 2, 1, 13, 0, tzinfo=UTC)
-    totals = impact.incident_impact(session, actor=officer, incident_id=incident.id).disruption
+    totals = impact_reports.incident_impact(
+        session, actor=officer, incident_id=incident.id
+    ).disruption
     assert (totals.ongoing, totals.recovery_days) == (1, None)
 
 
@@ -380,7 +407,7 @@ def test_local_times_are_read_in_the_organisation_zone(session, officer, inciden
 )
 def test_bad_disruption_input_names_its_field(session, officer, incident, overrides, field) -> None:
     with pytest.raises(ValidationFailed) as error:
-        impact.record_disruption(
+        impact_disruptions.record_disruption(
             session, actor=officer, incident_id=incident.id, disruption=outage(**overrides), now=NOW
         )
     assert error.value.field == field
@@ -398,13 +425,13 @@ def test_totals_cover_only_visible_incidents_in_the_date_range(session, officer)
         session, officer, mine, category="litigation", amount="40.00", spent_on=date(2026, 2, 10)
     )
     record(session, officer, other, amount="1,000.00", spent_on=date(2026, 1, 15))
-    impact.record_disruption(
+    impact_disruptions.record_disruption(
         session, actor=officer, incident_id=other.id, disruption=outage(), now=NOW
     )
 
-    everything = impact.totals(session, actor=officer)
-    theirs = impact.totals(session, actor=responder)
-    january = impact.totals(
+    everything = impact_reports.totals(session, actor=officer)
+    theirs = impact_reports.totals(session, actor=responder)
+    january = impact_reports.totals(
         session, actor=officer, date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)
     )
 
@@ -433,7 +460,7 @@ def test_cost_csv_neutralises_formulas_and_is_audited(session, officer, incident
         amount="10.00",
     )
 
-    text = impact.costs_csv(session, actor=officer, incident_id=incident.id, now=NOW)
+    text = impact_exports.costs_csv(session, actor=officer, incident_id=incident.id, now=NOW)
 
     lines = text.splitlines()
     assert lines[0].startswith("date,category,basis,amount,currency,exchange_rate")
@@ -445,20 +472,22 @@ def test_cost_csv_neutralises_formulas_and_is_audited(session, officer, incident
 
 
 def test_disruption_and_totals_csv(session, officer, incident) -> None:
-    impact.record_disruption(
+    impact_disruptions.record_disruption(
         session,
         actor=officer,
         incident_id=incident.id,
         disruption=outage(notes="@SUM(A1)"),
         now=NOW,
     )
-    text = impact.disruptions_csv(session, actor=officer, incident_id=incident.id, now=NOW)
+    text = impact_exports.disruptions_csv(session, actor=officer, incident_id=incident.id, now=NOW)
     assert text.splitlines()[1] == (
         "Billing halted,Billing (Epic Resolute),"
         "2026-02-01T08:00:00+00:00,2026-02-03T20:00:00+00:00,60.0,"
         "340,125000.50,USD,'@SUM(A1)"
     )
-    summary = impact.totals_csv(session, actor=officer, date_from=None, date_to=None, now=NOW)
+    summary = impact_exports.totals_csv(
+        session, actor=officer, date_from=None, date_to=None, now=NOW
+    )
     assert summary.splitlines()[-1] == "TOTAL,,0.00,USD,2.5"
 
 
@@ -467,7 +496,7 @@ def test_disruption_and_totals_csv(session, officer, incident) -> None:
 
 def test_settings_are_saved_and_audited(session) -> None:
     admin = make_user(session, role=Role.ADMIN)
-    impact.update_settings(
+    impact_settings.update_settings(
         session,
         actor=admin,
         now=NOW,
@@ -482,7 +511,7 @@ def test_settings_are_saved_and_audited(session) -> None:
 
 def test_only_admins_change_the_settings(session, officer) -> None:
     with pytest.raises(NotAllowed):
-        impact.update_settings(
+        impact_settings.update_settings(
             session, actor=officer, now=NOW, settings=ImpactSettings("USD", True, True)
         )
 
@@ -491,7 +520,7 @@ def test_the_currency_cannot_change_once_costs_exist(session, officer, incident)
     admin = make_user(session, role=Role.ADMIN)
     record(session, officer, incident)
     with pytest.raises(ValidationFailed, match="already recorded in USD"):
-        impact.update_settings(
+        impact_settings.update_settings(
             session, actor=admin, now=NOW, settings=ImpactSettings("EUR", False, False)
         )
     session.rollback()
@@ -499,15 +528,16 @@ def test_the_currency_cannot_change_once_costs_exist(session, officer, incident)
 
 
 def test_an_invoice_that_is_not_what_its_name_says_is_refused(session, officer, incident) -> None:
-    disguised = Upload("invoice.pdf", "application/pdf", io.BytesIO(b"MZ\x90\x00 not a pdf"))
+    disguised = Upload("invoice.pdf", io.BytesIO(b"MZ\x90\x00 not a pdf"))
 
     with pytest.raises(ValidationFailed, match="content is not a .pdf file") as caught:
-        impact.record_cost(
+        impact_costs.record_cost(
             session,
             actor=officer,
             incident_id=incident.id,
             cost=cost(),
             evidence=disguised,
+            store=storage.current_store(),
             now=NOW,
         )
 

@@ -24,8 +24,12 @@ from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterMapping
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services.roster import importing as roster_import
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import counts as roster_counts
+from incident_app.services.roster import exports as roster_exports
+from incident_app.services.roster import people as roster_people
+from incident_app.services.roster import staging as roster_staging
+from incident_app.services.roster import upload as roster_upload
+from incident_app.services.roster import worker as roster_worker
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -92,7 +96,7 @@ def test_an_import_counts_people_per_state_and_feeds_the_incident(session, team,
 
     assert record.status is ImportStatus.COMMITTED
     assert (record.rows_read, record.rows_accepted, record.rows_rejected) == (6, 6, 0)
-    counts = roster.count(session, incident.id)
+    counts = roster_counts.count(session, incident.id)
     assert counts.total == 6
     assert counts.by_state == {"DC": 1, "MA": 1, "NY": 2, "PR": 1}
     assert counts.unknown_state == 1
@@ -119,7 +123,7 @@ def test_phi_is_encrypted_and_reads_back_with_its_row_key(session, team, store) 
     blob = session.scalar(sa.select(RosterPerson.phi))
     assert b"O'Brien" not in blob and b"MRN-77" not in blob and b"zoe@" not in blob
     person_row = session.scalar(sa.select(RosterPerson))
-    phi = roster.decrypt(store.keyring, person_row)
+    phi = roster_people.decrypt(store.keyring, person_row)
     assert (phi["ext"], phi["fn"], phi["ln"], phi["dob"]) == (
         "MRN-77",
         "Zoë",
@@ -164,7 +168,7 @@ def test_semicolons_a_bom_and_quoted_fields_are_read(session, team, store) -> No
     record = import_csv(session, actor=lead, incident_id=incident.id, data=data, store=store)
 
     assert record.status is ImportStatus.COMMITTED and record.delimiter == ";"
-    phi = roster.decrypt(store.keyring, session.scalar(sa.select(RosterPerson)))
+    phi = roster_people.decrypt(store.keyring, session.scalar(sa.select(RosterPerson)))
     assert (phi["ln"], phi["a1"]) == ("Smith, Jr.", 'Apt "B"; 4 Main St')
 
 
@@ -196,7 +200,7 @@ def test_bad_rows_go_to_the_report_and_good_rows_are_imported(session, team, sto
     assert by_row[6][1:3] == ["zip", "warning"]  # kept: the address is insufficient
     assert by_row[7][3].startswith("the name is missing")
     assert "not a date" in by_row[8][3]
-    assert roster.count(session, incident.id).insufficient_contact_living == 1
+    assert roster_counts.count(session, incident.id).insufficient_contact_living == 1
 
 
 def test_formula_values_are_stored_as_text_and_neutralised_in_the_report(
@@ -208,12 +212,12 @@ def test_formula_values_are_stored_as_text_and_neutralised_in_the_report(
 
     record = import_csv(session, actor=lead, incident_id=incident.id, data=data, store=store)
 
-    phi = roster.decrypt(store.keyring, session.scalar(sa.select(RosterPerson)))
+    phi = roster_people.decrypt(store.keyring, session.scalar(sa.select(RosterPerson)))
     assert phi["fn"] == evil  # stored exactly as given
     rows = report_rows(session, record, store)
     assert rows[1][4] == "'@SUM(1)"
     exported = "".join(
-        roster.export_roster(
+        roster_exports.export_roster(
             session, actor=lead, now=NOW, incident_id=incident.id, keyring=store.keyring
         )
     )
@@ -234,7 +238,7 @@ def test_duplicates_in_a_file_are_merged_into_the_first_record(session, team, st
     record = import_csv(session, actor=lead, incident_id=incident.id, data=data, store=store)
 
     assert (record.rows_accepted, record.rows_merged) == (4, 2)
-    counts = roster.count(session, incident.id)
+    counts = roster_counts.count(session, incident.id)
     assert (counts.total, counts.merged_duplicates) == (2, 2)
     merged = [r for r in report_rows(session, record, store)[1:] if r[2] == "merged"]
     assert [(r[0], "row 2" in r[3]) for r in merged] == [("3", True), ("4", True)]
@@ -264,7 +268,7 @@ def test_append_merges_people_already_on_the_roster_and_replace_starts_over(
         ),
     )
     assert appended.rows_merged == 1
-    assert roster.count(session, incident.id).by_state == {"CA": 1, "NY": 1, "TX": 1}
+    assert roster_counts.count(session, incident.id).by_state == {"CA": 1, "NY": 1, "TX": 1}
 
     replaced = import_csv(
         session,
@@ -274,7 +278,7 @@ def test_append_merges_people_already_on_the_roster_and_replace_starts_over(
         data=csv_bytes(person("MRN8", state="FL", zip_code="33101")),
     )
     assert replaced.status is ImportStatus.COMMITTED
-    assert roster.count(session, incident.id).by_state == {"FL": 1}
+    assert roster_counts.count(session, incident.id).by_state == {"FL": 1}
     statuses = session.scalars(
         sa.select(RosterImport.status)
         .where(RosterImport.incident_id == incident.id)
@@ -332,7 +336,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
         handle.truncate(200 * 1024 * 1024)
 
     with open(sparse, "rb") as handle, pytest.raises(ValidationFailed) as caught:
-        roster_import.create_import(
+        roster_upload.create_import(
             session,
             actor=lead,
             now=NOW,
@@ -370,7 +374,7 @@ def test_a_missing_required_column_asks_for_a_mapping_and_cannot_be_skipped(
     assert run_worker(session, store) is None  # not queued: the worker leaves it alone
 
     with pytest.raises(ValidationFailed) as caught:
-        roster_import.confirm_mapping(
+        roster_upload.confirm_mapping(
             session,
             actor=lead,
             now=NOW,
@@ -406,7 +410,7 @@ def test_a_confirmed_mapping_is_used_and_remembered_for_the_incident(session, te
         "zip": "Postal",
     }
 
-    roster_import.confirm_mapping(
+    roster_upload.confirm_mapping(
         session, actor=lead, now=NOW, incident_id=incident.id, import_id=record.id, mapping=mapping
     )
     assert run_worker(session, store).status is ImportStatus.COMMITTED
@@ -445,7 +449,7 @@ def test_a_header_used_twice_in_a_mapping_is_refused(session, team, store) -> No
         "a",
     )
     with pytest.raises(ValidationFailed, match="already used for External id"):
-        roster_import.confirm_mapping(
+        roster_upload.confirm_mapping(
             session,
             actor=lead,
             now=NOW,
@@ -471,7 +475,7 @@ def test_a_file_that_stops_being_utf8_after_the_head_imports_nothing(session, te
     assert record.status is ImportStatus.FAILED
     assert record.message.startswith("Row 1502 is not UTF-8 text")
     assert "Nothing was imported" in record.message
-    assert roster.count(session, incident.id).total == 1  # the old roster, untouched
+    assert roster_counts.count(session, incident.id).total == 1  # the old roster, untouched
     assert people_rows(session, incident.id) == 1  # staged rows removed
 
 
@@ -495,12 +499,12 @@ def test_a_cancelled_import_is_not_run(session, team, store) -> None:
     record = upload(
         session, actor=lead, incident_id=incident.id, store=store, data=csv_bytes(person("MRN1"))
     )
-    roster_import.cancel_import(
+    roster_upload.cancel_import(
         session, actor=lead, now=NOW, incident_id=incident.id, import_id=record.id
     )
     assert run_worker(session, store) is None
     with pytest.raises(InvalidTransition):
-        roster_import.cancel_import(
+        roster_upload.cancel_import(
             session, actor=lead, now=NOW, incident_id=incident.id, import_id=record.id
         )
 
@@ -523,12 +527,12 @@ def test_an_interrupted_import_is_cleaned_up_and_queued_again(session, team, sto
         )
     )
     session.commit()
-    assert roster.count(session, incident.id).total == 0
+    assert roster_counts.count(session, incident.id).total == 0
 
-    assert roster_import.recover_interrupted(session, now=NOW) == [record.id]
+    assert roster_worker.recover_interrupted(session, now=NOW) == [record.id]
     assert people_rows(session, incident.id) == 0
     assert run_worker(session, store).status is ImportStatus.COMMITTED
-    assert roster.count(session, incident.id).total == 1
+    assert roster_counts.count(session, incident.id).total == 1
 
 
 def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_as_it_was(
@@ -549,7 +553,7 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
         store=store,
         data=csv_bytes(*[person(f"MRN{n}") for n in range(50)]),
     )
-    real_stage_rows, calls = roster_import.roster_pool.stage_rows, []
+    real_stage_rows, calls = roster_staging.stage_rows, []
 
     def failing_second_batch(connection, rows) -> None:
         calls.append(len(rows))
@@ -557,11 +561,11 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
             raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
         real_stage_rows(connection, rows)
 
-    monkeypatch.setattr(roster_import.roster_pool, "stage_rows", failing_second_batch)
+    monkeypatch.setattr(roster_staging, "stage_rows", failing_second_batch)
     threads_before, gc_before = threading.active_count(), gc.get_threshold()
 
     with pytest.raises(sa.exc.OperationalError, match="disk I/O error"):
-        roster_import.run_next(
+        roster_worker.run_next(
             session, keyring=store.keyring, store=store, clock=lambda: NOW, batch_rows=20
         )
 
@@ -571,7 +575,7 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
     # The collector is as it was (staging freezes the heap and collects less often).
     assert (gc.get_threshold(), gc.get_freeze_count()) == (gc_before, 0)
     assert session.get(RosterImport, record.id).status is ImportStatus.RUNNING
-    assert roster.count(session, incident.id).total == 2  # the old roster, untouched
+    assert roster_counts.count(session, incident.id).total == 2  # the old roster, untouched
     staged = (
         sa.select(sa.func.count())
         .select_from(RosterPerson)
@@ -580,7 +584,7 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
     assert session.scalar(staged) == 20  # the first batch: staged, never visible
     # The worker job logs it; recovery drops the staged rows and queues the file again.
     later = NOW.replace(hour=NOW.hour + 1)
-    assert roster_import.recover_interrupted(session, now=later) == [record.id]
+    assert roster_worker.recover_interrupted(session, now=later) == [record.id]
     assert session.scalar(staged) == 0
 
 

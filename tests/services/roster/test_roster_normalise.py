@@ -227,7 +227,7 @@ def test_the_csv_documentation_names_every_column() -> None:
 
     from incident_app.services.roster.columns import COLUMNS
 
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "roster_csv.md").read_text()
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "roster_csv.md").read_text()
     assert [c.name for c in COLUMNS if f"| `{c.name}` |" not in doc] == []
 
 

@@ -33,8 +33,8 @@ from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services.roster import importing as roster_import
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import counts as roster_counts
+from incident_app.services.roster import worker as roster_worker
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -45,12 +45,12 @@ from tests.roster_helpers import store_at
 from tests.roster_helpers import upload
 from tests.scratch_db import scratch_postgres
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 WORKER = textwrap.dedent("""
     import sys
     from sqlalchemy.orm import Session
     from incident_app.db import make_engine
-    from incident_app.services.roster import importing as roster_import
+    from incident_app.services.roster import worker as roster_worker
     from tests.factories import NOW
     from tests.roster_helpers import store_at
     from pathlib import Path
@@ -58,7 +58,7 @@ WORKER = textwrap.dedent("""
     engine = make_engine(sys.argv[1])
     store = store_at(Path(sys.argv[2]))
     with Session(engine, expire_on_commit=False) as session:
-        roster_import.run_next(session, keyring=store.keyring, store=store, clock=lambda: NOW,
+        roster_worker.run_next(session, keyring=store.keyring, store=store, clock=lambda: NOW,
                                batch_rows=200)
     print("finished", flush=True)
 """)
@@ -82,7 +82,7 @@ def _roster_state(session: Session, incident_id: int) -> tuple[object, ...]:
         .order_by(StateCount.state)
     ).all()
     return (
-        roster.count(session, incident_id),
+        roster_counts.count(session, incident_id),
         incident.roster_total,
         incident.insufficient_contact_living,
         [tuple(c) for c in counts],
@@ -149,7 +149,7 @@ def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str, tmp_p
         )  # staged, but invisible
 
         later = NOW.replace(year=NOW.year + 1)  # the heartbeat is long stale by then
-        assert roster_import.recover_interrupted(session, now=later) == [record.id]
+        assert roster_worker.recover_interrupted(session, now=later) == [record.id]
         assert (
             session.scalar(
                 sa.select(sa.func.count())
@@ -160,11 +160,11 @@ def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str, tmp_p
         )
         assert _roster_state(session, incident.id) == before
 
-        retried = roster_import.run_next(
+        retried = roster_worker.run_next(
             session, keyring=store.keyring, store=store, clock=lambda: NOW
         )
         assert retried.status is ImportStatus.COMMITTED and retried.attempts == 2
-        assert roster.count(session, incident.id).by_state == {"CA": 40_000}
+        assert roster_counts.count(session, incident.id).by_state == {"CA": 40_000}
     engine.dispose()
 
 

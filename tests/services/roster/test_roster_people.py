@@ -19,7 +19,10 @@ from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
-from incident_app.services.roster import people as roster
+from incident_app.services.roster import counts as roster_counts
+from incident_app.services.roster import exports as roster_exports
+from incident_app.services.roster import people as roster_people
+from incident_app.services.roster import returns as roster_returns
 from tests.factories import NOW
 from tests.factories import make_incident
 from tests.factories import make_user
@@ -49,7 +52,7 @@ def setup(session, tmp_path: Path):
 
 def test_search_by_external_id_uses_the_blind_index(session, setup) -> None:
     lead, incident, store = setup
-    page = roster.list_people(
+    page = roster_people.list_people(
         session,
         actor=lead,
         now=NOW,
@@ -58,7 +61,7 @@ def test_search_by_external_id_uses_the_blind_index(session, setup) -> None:
         external_id=" mrn2 ",
     )
     assert page.total == 1 and page.searched
-    phi = roster.view_person(
+    phi = roster_people.view_person(
         session,
         actor=lead,
         now=NOW,
@@ -67,7 +70,7 @@ def test_search_by_external_id_uses_the_blind_index(session, setup) -> None:
         keyring=store.keyring,
     ).phi
     assert phi["fn"] == "Bo"
-    everyone = roster.list_people(
+    everyone = roster_people.list_people(
         session,
         actor=lead,
         now=NOW,
@@ -85,19 +88,21 @@ def test_admins_and_outsiders_do_not_see_phi(session, setup) -> None:
     outsider = make_user(session, role=Role.RESPONDER)
     auditor = make_user(session, role=Role.AUDITOR)
     with pytest.raises(NotAllowed, match="only the incident's team"):
-        roster.overview(session, actor=admin, incident_id=incident.id)
+        roster_counts.overview(session, actor=admin, incident_id=incident.id)
     with pytest.raises(NotFound):
-        roster.overview(session, actor=outsider, incident_id=incident.id)
-    assert roster.overview(session, actor=auditor, incident_id=incident.id).can_change is False
+        roster_counts.overview(session, actor=outsider, incident_id=incident.id)
+    assert (
+        roster_counts.overview(session, actor=auditor, incident_id=incident.id).can_change is False
+    )
     with pytest.raises(NotAllowed):
-        roster.export_roster(
+        roster_exports.export_roster(
             session, actor=auditor, now=NOW, incident_id=incident.id, keyring=store.keyring
         )
 
 
 def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> None:
     lead, incident, store = setup
-    page = roster.list_people(
+    page = roster_people.list_people(
         session,
         actor=lead,
         now=NOW,
@@ -107,7 +112,7 @@ def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> 
     )
     person_id = page.people[0].id
     with pytest.raises(ValidationFailed, match="Say when and how"):
-        roster.set_notice_status(
+        roster_people.set_notice_status(
             session,
             actor=lead,
             now=NOW,
@@ -115,7 +120,7 @@ def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> 
             person_id=person_id,
             status=NoticeStatus.MAILED,
         )
-    roster.set_notice_status(
+    roster_people.set_notice_status(
         session,
         actor=lead,
         now=NOW,
@@ -126,7 +131,7 @@ def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> 
         on=NOW.date(),
     )
     assert incident.insufficient_contact_living == 0
-    roster.set_notice_status(
+    roster_people.set_notice_status(
         session,
         actor=lead,
         now=NOW,
@@ -141,7 +146,7 @@ def test_notice_statuses_feed_the_insufficient_contact_count(session, setup) -> 
 def test_returns_csv_is_all_or_nothing(session, setup) -> None:
     lead, incident, store = setup
     with pytest.raises(ValidationFailed, match="Row 3: returned_on 2099-01-01 is in the future"):
-        roster.import_returns(
+        roster_returns.import_returns(
             session,
             actor=lead,
             now=NOW,
@@ -159,7 +164,7 @@ def test_returns_csv_is_all_or_nothing(session, setup) -> None:
         == 0
     )
     with pytest.raises(ValidationFailed, match="needs an external_id column"):
-        roster.import_returns(
+        roster_returns.import_returns(
             session,
             actor=lead,
             now=NOW,
@@ -169,7 +174,7 @@ def test_returns_csv_is_all_or_nothing(session, setup) -> None:
             max_bytes=10_000,
         )
 
-    result = roster.import_returns(
+    result = roster_returns.import_returns(
         session,
         actor=lead,
         now=NOW,
@@ -187,12 +192,12 @@ def test_the_rotation_hook_reencrypts_roster_blobs_in_batches(session, setup) ->
     _lead, incident, store = setup
     old = ring()
     new = KeyRing([("k2", bytes(range(64, 96))), ("k1", bytes(range(32)))], bytes(range(32, 64)))
-    assert rotation_hooks()["roster"] is roster.rotate_roster
+    assert rotation_hooks()["roster"] is roster_people.rotate_roster
 
-    assert roster.rotate_roster(session, new, 2) == 3
-    assert roster.rotate_roster(session, new, 2) == 0  # nothing left to do
+    assert roster_people.rotate_roster(session, new, 2) == 3
+    assert roster_people.rotate_roster(session, new, 2) == 0  # nothing left to do
     rows = session.scalars(sa.select(RosterPerson)).all()
     assert {key_id_of(r.phi) for r in rows} == {"k2"}
-    assert sorted(roster.decrypt(new, r)["fn"] for r in rows) == ["Ana", "Bo", "Cy"]
+    assert sorted(roster_people.decrypt(new, r)["fn"] for r in rows) == ["Ana", "Bo", "Cy"]
     with pytest.raises(Exception, match="k2"):
-        roster.decrypt(old, rows[0])
+        roster_people.decrypt(old, rows[0])
