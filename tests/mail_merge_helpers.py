@@ -9,7 +9,7 @@ from itertools import count
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
@@ -60,7 +60,7 @@ def case_with_roster(session: Session, people: Team, *rows: str) -> Incident:
         actor=people.officer,
         incident_id=incident.id,
         data=csv_bytes(*rows),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     return incident
 
@@ -93,10 +93,10 @@ def adult(first: str, last: str = "Rivera", **fields: str) -> str:
 
 
 def worker(clock=lambda: LATER, store=None) -> mail_merge.Worker:
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     return mail_merge.Worker(
         keyring=keyring,
-        store=store or storage.current_store(keyring),
+        store=store or app_store.current_store(keyring),
         clock=clock,
         name="test-worker",
     )
@@ -108,8 +108,8 @@ def start(session: Session, people: Team, incident: Incident, **kwargs):
         actor=people.officer,
         now=LATER,
         incident_id=incident.id,
-        keyring=storage.current_keyring(),
-        store=storage.current_store(),
+        keyring=app_store.current_keyring(),
+        store=app_store.current_store(),
         **kwargs,
     )
 
@@ -124,5 +124,5 @@ def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerso
             RosterPerson.import_id.in_(roster.committed_import_ids(session, incident.id)),
         )
     )
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     return {roster.decrypt(keyring, p)["fn"]: p for p in people}

@@ -22,7 +22,7 @@ import time
 from flask import Flask
 
 from incident_app import clock
-from incident_app import storage
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.services.mail_merge import core as mail_merge
 
@@ -31,10 +31,10 @@ log = logging.getLogger("breachdesk.jobs.mail_merge")
 
 def worker_for(app: Flask) -> mail_merge.Worker:
     """A worker identity with the app's keys and file store (inside an app context)."""
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     return mail_merge.Worker(
         keyring=keyring,
-        store=storage.current_store(keyring),
+        store=app_store.current_store(keyring),
         clock=clock.utcnow,
         name=f"{socket.gethostname()}:{os.getpid()}",
         processes=int(app.config.get("MAIL_MERGE_RENDER_PROCESSES", 1)),

@@ -8,7 +8,7 @@ import logging
 from flask import Flask
 
 from incident_app import clock
-from incident_app import storage
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.services.roster import importing as roster_import
 
@@ -21,8 +21,8 @@ def roster_imports_job(app: Flask) -> None:
         session = get_session()
         try:
             roster_import.recover_interrupted(session, now=clock.utcnow())
-            keyring = storage.current_keyring()
-            store = storage.current_store(keyring)
+            keyring = app_store.current_keyring()
+            store = app_store.current_store(keyring)
             workers = app.config["ROSTER_IMPORT_WORKERS"]
             while (
                 record := roster_import.run_next(

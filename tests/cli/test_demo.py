@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.demo import seed as demo
 from incident_app.errors import ValidationFailed
@@ -266,8 +266,8 @@ def _fingerprint(session, ids: list[int]) -> list[tuple]:
 
 
 def test_the_same_seed_and_time_give_the_same_incidents(session, reference_data):
-    keyring = storage.current_keyring()
-    store = storage.current_store(keyring)
+    keyring = app_store.current_keyring()
+    store = app_store.current_store(keyring)
     options = demo.SeedOptions(incidents=30, roster=0, seed=11, password=PASSWORD)
 
     demo.seed(session, options_=options, now=NOW, keyring=keyring, store=store)

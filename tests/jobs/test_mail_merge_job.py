@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from config import TestConfig
 from incident_app import clock
 from incident_app import create_app
-from incident_app import storage
+from incident_app import app_store
 from incident_app.db import Base
 from incident_app.db import get_session
 from incident_app.db import make_engine
@@ -161,7 +161,7 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
         assert session.get(MailBatch, batch_id).status is BatchStatus.COMPLETED
         chunks = list(session.scalars(sa.select(MailChunk).order_by(MailChunk.number)))
         for chunk in chunks:
-            pages = len(PdfReader(io.BytesIO(storage.read_verified(chunk.print_sha256))).pages)
+            pages = len(PdfReader(io.BytesIO(app_store.read_verified(chunk.print_sha256))).pages)
             assert pages == sum(r.page_count for r in rows if r.chunk_id == chunk.id)
         assert [c.letters for c in chunks] == [100, 60]
         incident = session.get(Incident, incident_id)

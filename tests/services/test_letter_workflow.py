@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import ValidationFailed
@@ -97,7 +97,7 @@ def test_individual_notice_is_rendered_from_the_case_and_stored_by_hash(session,
     letter = _generate(session, officer, case)
 
     version = letter.current_version
-    data = storage.read_verified(version.sha256)
+    data = app_store.read_verified(version.sha256)
     text = pdf_text(data)
     assert letter.status is LetterStatus.DRAFT
     assert letter.document_id == f"{case.reference}-L1"
@@ -128,7 +128,7 @@ def test_media_release_names_the_state_over_500_and_its_count(session, people, c
         jurisdiction="IL",
     )
 
-    text = pdf_text(storage.read_verified(letter.current_version.sha256))
+    text = pdf_text(app_store.read_verified(letter.current_version.sha256))
     assert "Illinois" in text and "1,150" in text and "1,204" in text
     assert "Sam Rivera" in text
 
@@ -137,7 +137,7 @@ def test_hhs_packet_pdf_and_json_carry_the_portal_answers(session, people, case)
     officer, _ = people
     letter = _generate(session, officer, case, kind="hhs_notice", template="hhs_packet.html")
 
-    text = pdf_text(storage.read_verified(letter.current_version.sha256))
+    text = pdf_text(app_store.read_verified(letter.current_version.sha256))
     answers = json.loads(
         lw.hhs_json(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
     )
@@ -168,7 +168,7 @@ def test_a_template_field_the_context_lacks_fails_loudly_and_stores_nothing(
 
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Letter)) == 0
-    assert list(storage.current_store().iter_hashes()) == []
+    assert list(app_store.current_store().iter_hashes()) == []
     assert _actions(session, case.id) == before
 
 
@@ -211,7 +211,7 @@ def test_case_text_with_html_and_fetch_attacks_prints_as_text_and_fetches_nothin
 
     letter = _generate(session, officer, case)
 
-    data = storage.read_verified(letter.current_version.sha256)
+    data = app_store.read_verified(letter.current_version.sha256)
     reader = PdfReader(BytesIO(data))
     text = pdf_text(data)
     assert requests == []
@@ -358,9 +358,9 @@ def test_download_of_tampered_bytes_is_refused_and_audited(session, people, case
     officer, legal = people
     letter = _approve(session, officer, legal, case)
     version = letter.current_version
-    path = storage.current_store().path_for(version.sha256)
+    path = app_store.current_store().path_for(version.sha256)
     path.write_bytes(
-        storage.current_store().path_for(version.sha256).read_bytes()[:-40] + b"\0" * 40
+        app_store.current_store().path_for(version.sha256).read_bytes()[:-40] + b"\0" * 40
     )
 
     with pytest.raises(lw.LetterIntegrityFailed, match="Download refused.*approved"):
@@ -532,5 +532,5 @@ def test_an_addressed_letter_needs_the_office_address(session, people, case):
         recipient_name="Office of the Illinois Attorney General",
         recipient_address=("100 W. Randolph Street", "Chicago, IL 60601"),
     )
-    text = pdf_text(storage.read_verified(letter.current_version.sha256))
+    text = pdf_text(app_store.read_verified(letter.current_version.sha256))
     assert "Illinois" in text and "1,150" in text

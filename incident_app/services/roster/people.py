@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
-from incident_app.crypto import register_rotation_hook
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
@@ -697,5 +696,3 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         rotated += len(updates)
         last_id = batch[-1][0]
 
-
-register_rotation_hook("roster", rotate_roster)
