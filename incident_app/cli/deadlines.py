@@ -186,6 +186,3 @@ def _row(cells: tuple[str, ...], widths: list[int], reason: str) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + (
         "  " + reason
     )
-
-
-commands = [deadlines_command]

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from incident_app import clock
 from incident_app import app_store
+from incident_app import clock
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
 from incident_app.demo import seed as demo
@@ -84,6 +84,3 @@ def seed_command(
         click.echo(f"Demo users (password shown once: {report.password}):")
         for email, role in report.users:
             click.echo(f"  {email}  {role}")
-
-
-commands = [demo_group]

@@ -154,7 +154,5 @@ class _EchoProgress:
         click.echo(f"  database: {name} ...")
 
 
-commands = [keys_group]
-
 if __name__ == "__main__":
     click.Group("keys", commands=[generate_command])()

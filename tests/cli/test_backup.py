@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from config import TestConfig
-from incident_app import create_app
 from incident_app import app_store
+from incident_app import create_app
 from incident_app.cli.database import alembic_config
 from incident_app.db import get_session
 from incident_app.models.user import User

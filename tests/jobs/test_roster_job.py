@@ -6,8 +6,8 @@ import io
 
 import sqlalchemy as sa
 
-from incident_app import scheduler
 from incident_app import app_store
+from incident_app import scheduler
 from incident_app.db import get_session
 from incident_app.jobs.roster import roster_imports_job
 from incident_app.models.incident import CaseRole

@@ -23,8 +23,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
-from incident_app import clock
 from incident_app import app_store
+from incident_app import clock
 from incident_app.access import Capability
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form

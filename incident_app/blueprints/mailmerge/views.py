@@ -17,8 +17,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
-from incident_app import clock
 from incident_app import app_store
+from incident_app import clock
 from incident_app.blueprints.mailmerge.forms import ButtonForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition

@@ -695,4 +695,3 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         session.commit()
         rotated += len(updates)
         last_id = batch[-1][0]
-
