@@ -371,6 +371,7 @@ class _AtomicFile:
         return self
 
     def write(self, data: bytes) -> None:
+        assert self._fd is not None, "write() only inside `with _AtomicFile(...)`"
         view = memoryview(data)
         try:
             while view:
@@ -380,6 +381,7 @@ class _AtomicFile:
             raise _storage_error(self._root, error) from error
 
     def commit(self, final_path: Path) -> None:
+        assert self._fd is not None and self._temp is not None, "commit() once, inside `with`"
         try:
             os.fsync(self._fd)
             os.close(self._fd)

@@ -29,12 +29,14 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from config import instance_secret
 from incident_app import clock
 from incident_app import crypto
 from incident_app import logs
 from incident_app import passwords
+from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.blueprints.admin import views as admin_views
 from incident_app.blueprints.api import views as api_views
@@ -75,6 +77,10 @@ from incident_app.services.incidents.access import get_visible
 from incident_app.services.organisation import get_organisation
 
 log = logging.getLogger(__name__)
+
+NavEntry = tuple[int, str, str, Capability | None]  # (order, label, endpoint, capability)
+IncidentTab = tuple[int, str, str]  # (order, label, endpoint taking incident_id)
+ErrorPage = tuple[str | dict[str, str], int]
 
 # Every web area, registered in this order; each views module exposes `bp`, and may declare
 # NAV (menu entries) and INCIDENT_TABS (tabs of the incident pages).
@@ -193,8 +199,8 @@ def register_blueprints(app: Flask) -> None:
 
     NAV is a list of (order, label, endpoint, capability-or-None).
     """
-    nav: list[tuple] = []
-    tabs: list[tuple] = []
+    nav: list[NavEntry] = []
+    tabs: list[IncidentTab] = []
     for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", ()))
@@ -249,7 +255,7 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _error_page(status: int, title: str, message: str) -> tuple[str | dict, int]:
+def _error_page(status: int, title: str, message: str) -> ErrorPage:
     if _wants_json():
         return {"error": title, "message": message}, status
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -268,7 +274,7 @@ TITLES = {
 }
 
 
-def _domain_error(error: DomainError) -> tuple[str | dict, int]:
+def _domain_error(error: DomainError) -> ErrorPage:
     get_session().rollback()
     if isinstance(error, NotAllowed):
         actor = current_user if current_user.is_authenticated else None
@@ -277,7 +283,7 @@ def _domain_error(error: DomainError) -> tuple[str | dict, int]:
     return _error_page(status, TITLES.get(status, "Error"), str(error))
 
 
-def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
+def _csrf_error(error: CSRFError) -> ErrorPage:
     return _error_page(
         400,
         "Form expired",
@@ -286,13 +292,13 @@ def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
     )
 
 
-def _http_error(error: HTTPException) -> tuple[str | dict, int] | HTTPException:
+def _http_error(error: HTTPException) -> ErrorPage | HTTPException:
     if error.code is None or error.code < 400:
         return error
     return _error_page(error.code, TITLES.get(error.code, error.name), error.description or "")
 
 
-def _unexpected_error(error: Exception) -> tuple[str | dict, int]:
+def _unexpected_error(error: Exception) -> ErrorPage:
     # The single place that catches Exception: log it, never show internals.
     log.exception("Unhandled error on %s %s", request.method, request.path)
     get_session().rollback()
@@ -309,7 +315,7 @@ def register_request_hooks(app: Flask) -> None:
 _ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz", "main.readyz"}
 
 
-def _enforce_session_rules() -> Response | None:
+def _enforce_session_rules() -> WerkzeugResponse | None:
     """Server-side session checks on every request: revoked session, idle and absolute
     timeouts (164.312(a)(2)(iii)), and MFA enrolment when the organisation requires it."""
     if request.blueprint == "api" or not current_user.is_authenticated:
@@ -345,7 +351,7 @@ _SIGN_OUT_MESSAGES = {
 }
 
 
-def _sign_out(reason: str) -> Response:
+def _sign_out(reason: str) -> WerkzeugResponse:
     record_logout(
         get_session(),
         actor=current_user,
@@ -359,7 +365,7 @@ def _sign_out(reason: str) -> Response:
     return redirect(url_for("auth.login"))
 
 
-def _require_mfa_enrolment() -> Response | None:
+def _require_mfa_enrolment() -> WerkzeugResponse | None:
     if current_user.mfa_enabled or request.endpoint in _ENROLMENT_ENDPOINTS:
         return None
     if not mfa.required_for(get_organisation(get_session()), current_user):

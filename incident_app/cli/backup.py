@@ -19,7 +19,8 @@ backup_group = AppGroup("backup", help="Back up and restore the database and fil
 
 
 def _revision() -> str | None:
-    return get_session().scalar(text("SELECT version_num FROM alembic_version"))
+    revision: str | None = get_session().scalar(text("SELECT version_num FROM alembic_version"))
+    return revision
 
 
 @backup_group.command("create")

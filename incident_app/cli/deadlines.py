@@ -36,7 +36,7 @@ FIELD_OPTIONS = {
 REASON_WIDTH = 60
 
 
-class IsoDate(click.ParamType):
+class IsoDate(click.ParamType[date]):
     name = "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:

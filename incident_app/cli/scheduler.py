@@ -13,4 +13,4 @@ def scheduler_command() -> None:
     # APScheduler and the job modules.
     from incident_app import scheduler
 
-    scheduler.run(current_app._get_current_object())
+    scheduler.run(current_app._get_current_object())  # type: ignore[attr-defined]
