@@ -16,7 +16,8 @@ is at least one (possibly empty) final chunk.
 
 `FileStore` is plain Python: services receive one as a parameter. The app's own store and key
 ring (from FILE_STORE_DIR and the configured keys) are built in `incident_app.app_store`, for
-views, jobs and CLI only.
+views, jobs and CLI only. (Over ~400 lines because the file format, its chunked reader and
+writer, and the atomic temp file only make sense together.)
 """
 
 from __future__ import annotations
