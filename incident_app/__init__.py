@@ -10,6 +10,10 @@ from config import config_from_env
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
     """Build the web app. Opens no connections and runs no migrations."""
+    # Deferred: importing any incident_app module runs this file first, and web imports every
+    # blueprint, command group and service. Helper processes (roster import, letter rendering)
+    # and `python -m incident_app.cli.keys generate` must not pay for that; and the modules that
+    # import create_app (scheduler.py, jobs/mail_merge.py) must find it defined.
     from incident_app import db
     from incident_app import web
 

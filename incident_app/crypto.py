@@ -405,35 +405,3 @@ def _instance_key_file(path: Path, make: Callable[[], str]) -> str:
     finally:
         temp.unlink(missing_ok=True)
     return path.read_text()
-
-
-# -- rotation hooks --------------------------------------------------------------------
-
-RotationHook = Callable[[Any, KeyRing, int], int]
-_rotation_hooks: dict[str, RotationHook] = {}
-
-
-def register_rotation_hook(name: str, func: RotationHook) -> None:
-    """Register a database re-encryption step for `flask keys rotate`.
-
-    Contract: ``func(session, keyring, batch_size) -> int``. It re-encrypts, batch by batch, the
-    values that are not under ``keyring.primary_id`` (``keyring.needs_rotation(blob)`` /
-    ``keyring.reencrypt(blob, aad)``), commits after each batch, and returns how many values it
-    re-encrypted. Killed half-way, every row is still readable (old keys stay in the ring) and
-    a second call finishes the job; a call with nothing left to do returns 0.
-    Register at import time of a module under incident_app/models/ or incident_app/services/
-    (`flask keys rotate` imports both packages before it runs the hooks).
-    """
-    existing = _rotation_hooks.get(name)
-    if existing is not None and existing is not func:
-        raise ValueError(f"A rotation hook named {name!r} is already registered.")
-    _rotation_hooks[name] = func
-
-
-def unregister_rotation_hook(name: str) -> None:
-    _rotation_hooks.pop(name, None)
-
-
-def rotation_hooks() -> dict[str, RotationHook]:
-    """The registered hooks by name, in registration order."""
-    return dict(_rotation_hooks)

@@ -4,18 +4,19 @@ Run it as `flask --app wsgi scheduler` (or `python -m incident_app.scheduler`). 
 refuses to start: a `flock` on instance/scheduler.lock with SQLite, a session-level
 `pg_try_advisory_lock` with PostgreSQL (which also works across hosts). Jobs are module-level
 functions taking the app as an argument; each opens one app context and calls one service.
+JOBS is the table of contents of what the process runs besides its heartbeat.
 """
 
 from __future__ import annotations
 
 import fcntl
-import importlib
 import logging
 import os
-import pkgutil
 import socket
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 from typing import Any
@@ -25,7 +26,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from incident_app import clock
-from incident_app.db import get_session
+from incident_app import create_app
+from incident_app.jobs import mail_merge as mail_merge_jobs
+from incident_app.jobs import reminders as reminder_jobs
+from incident_app.jobs import roster as roster_jobs
+from incident_app.jobs import run_job
 from incident_app.services import system
 
 log = logging.getLogger("breachdesk.scheduler")
@@ -38,19 +43,35 @@ class SchedulerAlreadyRunning(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class Job:
+    id: str
+    func: Callable[[Flask], object]  # module-level, taking the app (see incident_app/jobs)
+    minutes: Callable[[Flask], float]  # the interval, read from the app's config
+
+
+# Every job the scheduler runs besides its heartbeat, in the order they are added.
+JOBS: tuple[Job, ...] = (
+    Job("mail-merge", mail_merge_jobs.mail_merge_job, mail_merge_jobs.poll_minutes),
+    Job("send-due-reminders", reminder_jobs.send_due_reminders_job, reminder_jobs.sweep_minutes),
+    Job("roster-imports", roster_jobs.roster_imports_job, roster_jobs.poll_minutes),
+)
+
+
 def heartbeat_job(app: Flask, started_at: datetime) -> None:
     """Record that the scheduler is alive (read by /readyz and the dashboard)."""
-    with app.app_context():
-        try:
-            system.record_heartbeat(
-                get_session(),
-                now=clock.utcnow(),
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                started_at=started_at,
-            )
-        except Exception:  # the job wrapper: one bad tick must not stop the process
-            log.exception("heartbeat failed")
+    run_job(
+        app,
+        log,
+        "heartbeat failed",
+        lambda session: system.record_heartbeat(
+            session,
+            now=clock.utcnow(),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started_at=started_at,
+        ),
+    )
 
 
 # misfire_grace_time=None: a tick missed during an outage still runs (coalesced into one);
@@ -75,30 +96,17 @@ def build_scheduler(app: Flask, *, started_at: datetime) -> BlockingScheduler:
         next_run_time=started_at,
         **JOB_OPTIONS,
     )
-    for job_id, func, minutes in extra_jobs(app):
+    for job in JOBS:
         scheduler.add_job(
-            func,
+            job.func,
             "interval",
             args=(app,),
-            minutes=minutes,
-            id=job_id,
+            minutes=job.minutes(app),
+            id=job.id,
             next_run_time=started_at,
             **JOB_OPTIONS,
         )
     return scheduler
-
-
-def extra_jobs(app: Flask) -> list[tuple[str, Any, float]]:
-    """Jobs that areas contribute: every module in incident_app/jobs/ may expose
-    JOBS = [(job id, module-level function taking the app, interval in minutes)]."""
-    from incident_app import jobs
-
-    found: list[tuple[str, Any, float]] = []
-    for info in sorted(pkgutil.iter_modules(jobs.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{jobs.__name__}.{info.name}")
-        for job_id, func, minutes in getattr(module, "JOBS", ()):
-            found.append((job_id, func, minutes(app) if callable(minutes) else minutes))
-    return found
 
 
 @contextmanager
@@ -194,8 +202,6 @@ def run(app: Flask) -> None:
 
 
 def main() -> None:
-    from incident_app import create_app
-
     run(create_app())
 
 

@@ -14,8 +14,10 @@ Each chunk's associated data is the header plus its index and a "final" flag, so
 be reordered, dropped, or cut off at a chunk boundary without the read failing. The plaintext
 is at least one (possibly empty) final chunk.
 
-`FileStore` is plain Python; the module-level functions use the current Flask app's
-FILE_STORE_DIR and key ring.
+`FileStore` is plain Python: services receive one as a parameter. The app's own store and key
+ring (from FILE_STORE_DIR and the configured keys) are built in `incident_app.app_store`, for
+views, jobs and CLI only. (Over ~400 lines because the file format, its chunked reader and
+writer, and the atomic temp file only make sense together.)
 """
 
 from __future__ import annotations
@@ -34,13 +36,10 @@ from pathlib import Path
 from typing import BinaryIO
 from typing import Protocol
 
-from flask import current_app
-
 from incident_app.crypto import NONCE_SIZE
 from incident_app.crypto import TAG_SIZE
 from incident_app.crypto import DecryptionError
 from incident_app.crypto import KeyRing
-from incident_app.crypto import load_keyring
 
 MAGIC = b"BDFS"
 FILE_FORMAT_VERSION = 1
@@ -77,7 +76,7 @@ class StoredFile:
     size: int
 
 
-class _Readable(Protocol):
+class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
@@ -114,7 +113,7 @@ class FileStore:
             temp.commit(path)
         return stored
 
-    def put_stream(self, fileobj: _Readable | BinaryIO, *, max_bytes: int) -> StoredFile:
+    def put_stream(self, fileobj: Readable | BinaryIO, *, max_bytes: int) -> StoredFile:
         """Store a stream in chunks (memory stays at a few chunks whatever the size).
 
         Raises FileTooLarge past `max_bytes` and StorageError when the disk says no; in both
@@ -129,7 +128,7 @@ class FileStore:
         return stored
 
     def _encrypt_into(
-        self, temp: _AtomicFile, source: _Readable | BinaryIO, *, max_bytes: int | None
+        self, temp: _AtomicFile, source: Readable | BinaryIO, *, max_bytes: int | None
     ) -> StoredFile:
         key_id = self.keyring.primary_id
         header = _file_header(key_id, self.chunk_size)
@@ -291,7 +290,7 @@ def _chunk_aad(header: bytes, index: int, final: bool) -> bytes:
     return header + _CHUNK_AAD.pack(index, 1 if final else 0)
 
 
-def _read_full(source: _Readable | BinaryIO, size: int) -> bytes:
+def _read_full(source: Readable | BinaryIO, size: int) -> bytes:
     """Up to `size` bytes, fewer only at end of stream (sockets may return short reads)."""
     first = source.read(size)
     if len(first) in (0, size):
@@ -308,7 +307,7 @@ def _read_full(source: _Readable | BinaryIO, size: int) -> bytes:
 
 
 def _chunks_with_final_flag(
-    source: _Readable | BinaryIO, size: int
+    source: Readable | BinaryIO, size: int
 ) -> Iterator[tuple[int, bytes, bool]]:
     """(index, chunk, is_last) by reading one chunk ahead; empty input is one empty last chunk."""
     current = _read_full(source, size)
@@ -373,6 +372,7 @@ class _AtomicFile:
         return self
 
     def write(self, data: bytes) -> None:
+        assert self._fd is not None, "write() only inside `with _AtomicFile(...)`"
         view = memoryview(data)
         try:
             while view:
@@ -382,6 +382,7 @@ class _AtomicFile:
             raise _storage_error(self._root, error) from error
 
     def commit(self, final_path: Path) -> None:
+        assert self._fd is not None and self._temp is not None, "commit() once, inside `with`"
         try:
             os.fsync(self._fd)
             os.close(self._fd)
@@ -417,44 +418,3 @@ def _storage_error(root: Path, error: OSError) -> StorageError:
         f"Could not write to the file store at {root}: {cause}. Nothing was stored; free some "
         "space or fix the permissions, then try again."
     )
-
-
-# -- the current app's store -----------------------------------------------------------
-
-
-def current_keyring() -> KeyRing:
-    """The app's key ring, built once per app (the factory may build it at start-up)."""
-    ring = current_app.extensions.get("keyring")
-    if ring is None:
-        ring = current_app.extensions["keyring"] = load_keyring(current_app.config)
-    return ring
-
-
-def current_store(keyring: KeyRing | None = None) -> FileStore:
-    return FileStore(current_app.config["FILE_STORE_DIR"], keyring or current_keyring())
-
-
-def put_bytes(data: bytes, *, keyring: KeyRing | None = None) -> StoredFile:
-    return current_store(keyring).put_bytes(data)
-
-
-def put_stream(
-    fileobj: _Readable | BinaryIO, *, max_bytes: int, keyring: KeyRing | None = None
-) -> StoredFile:
-    return current_store(keyring).put_stream(fileobj, max_bytes=max_bytes)
-
-
-def open_verified(sha256: str, *, keyring: KeyRing | None = None) -> Iterator[bytes]:
-    return current_store(keyring).open_verified(sha256)
-
-
-def read_verified(sha256: str, *, keyring: KeyRing | None = None) -> bytes:
-    return current_store(keyring).read_verified(sha256)
-
-
-def exists(sha256: str) -> bool:
-    return current_store().exists(sha256)
-
-
-def delete(sha256: str) -> bool:
-    return current_store().delete(sha256)

@@ -1,18 +1,19 @@
 """The factory's helpers: secrets, extensions, blueprints, error pages, request hooks, CLI.
 
-Blueprints (`incident_app/blueprints/<area>/views.py` exposing `bp`) and command modules
-(`incident_app/cli/<name>.py` exposing `commands`) are discovered, so adding an area never
-means editing a central list.
+BLUEPRINTS and COMMAND_GROUPS are the table of contents of the web app and of `flask --help`:
+a new area adds its views module (`incident_app/blueprints/<area>/views.py`, exposing `bp` and
+optionally NAV and INCIDENT_TABS) or its command group (`incident_app/cli/<name>.py`) to them.
+tests/test_registration.py fails for a module that is not listed.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from datetime import datetime
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
+import click
 from flask import Flask
 from flask import Response
 from flask import current_app
@@ -28,24 +29,94 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing import Map
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from config import instance_secret
-from incident_app import blueprints
-from incident_app import cli
 from incident_app import clock
 from incident_app import crypto
 from incident_app import logs
 from incident_app import passwords
+from incident_app.access import Capability
 from incident_app.access import can
+from incident_app.blueprints.admin import views as admin_views
+from incident_app.blueprints.api import views as api_views
+from incident_app.blueprints.assessment import views as assessment_views
+from incident_app.blueprints.audit import views as audit_views
+from incident_app.blueprints.auth import views as auth_views
+from incident_app.blueprints.calculator import views as calculator_views
+from incident_app.blueprints.impact import views as impact_views
+from incident_app.blueprints.incidents import views as incidents_views
+from incident_app.blueprints.letters import views as letters_views
+from incident_app.blueprints.mailmerge import views as mailmerge_views
+from incident_app.blueprints.main import views as main_views
+from incident_app.blueprints.notifications import views as notifications_views
+from incident_app.blueprints.peers import views as peers_views
+from incident_app.blueprints.reports import views as reports_views
+from incident_app.blueprints.roster import views as roster_views
+from incident_app.blueprints.tokens import views as tokens_views
+from incident_app.cli import audit as audit_cli
+from incident_app.cli import backup as backup_cli
+from incident_app.cli import database as database_cli
+from incident_app.cli import deadlines as deadlines_cli
+from incident_app.cli import demo as demo_cli
+from incident_app.cli import keys as keys_cli
+from incident_app.cli import ocr as ocr_cli
+from incident_app.cli import rules as rules_cli
+from incident_app.cli import scheduler as scheduler_cli
+from incident_app.cli import users as users_cli
 from incident_app.db import get_session
 from incident_app.errors import DomainError
 from incident_app.errors import NotAllowed
 from incident_app.extensions import csrf
 from incident_app.extensions import login_manager
 from incident_app.models.user import User
+from incident_app.services.accounts import mfa
 from incident_app.services.accounts import sessions
+from incident_app.services.accounts.signin import record_access_denied
+from incident_app.services.accounts.signin import record_logout
+from incident_app.services.incidents.access import get_visible
+from incident_app.services.organisation import get_organisation
 
 log = logging.getLogger(__name__)
+
+NavEntry = tuple[int, str, str, Capability | None]  # (order, label, endpoint, capability)
+IncidentTab = tuple[int, str, str]  # (order, label, endpoint taking incident_id)
+ErrorPage = tuple[str | dict[str, str], int]
+
+# Every web area, registered in this order; each views module exposes `bp`, and may declare
+# NAV (menu entries) and INCIDENT_TABS (tabs of the incident pages).
+BLUEPRINTS: tuple[ModuleType, ...] = (
+    admin_views,
+    api_views,
+    assessment_views,
+    audit_views,
+    auth_views,
+    calculator_views,
+    impact_views,
+    incidents_views,
+    letters_views,
+    mailmerge_views,
+    main_views,
+    notifications_views,
+    peers_views,
+    reports_views,
+    roster_views,
+    tokens_views,
+)
+
+# Every `flask` command group (or single command).
+COMMAND_GROUPS: tuple[click.Command, ...] = (
+    audit_cli.audit_group,
+    backup_cli.backup_group,
+    database_cli.db_group,
+    deadlines_cli.deadlines_command,
+    demo_cli.demo_group,
+    keys_cli.keys_group,
+    ocr_cli.ocr_group,
+    rules_cli.rules_group,
+    scheduler_cli.scheduler_command,
+    users_cli.users_group,
+)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -125,14 +196,14 @@ def _load_user(user_id: str) -> User | None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every area's `bp`; collect its optional `NAV` entries for the menu and
-    `INCIDENT_TABS` for the incident pages.
+    """Register the `bp` of every module in BLUEPRINTS; collect its optional `NAV` entries for
+    the menu and `INCIDENT_TABS` for the incident pages.
 
     NAV is a list of (order, label, endpoint, capability-or-None).
     """
-    nav: list[tuple] = []
-    tabs: list[tuple] = []
-    for module in _submodules(blueprints, "views"):
+    nav: list[NavEntry] = []
+    tabs: list[IncidentTab] = []
+    for module in BLUEPRINTS:
         app.register_blueprint(module.bp)
         nav.extend(getattr(module, "NAV", ()))
         tabs.extend(getattr(module, "INCIDENT_TABS", ()))
@@ -171,19 +242,8 @@ def _navigation() -> dict[str, object]:
 
 
 def register_commands(app: Flask) -> None:
-    for module in _submodules(cli, None):
-        for command in getattr(module, "commands", ()):
-            app.cli.add_command(command)
-
-
-def _submodules(package: object, leaf: str | None) -> list:
-    found = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        name = f"{package.__name__}.{info.name}" + (f".{leaf}" if leaf else "")
-        found.append(importlib.import_module(name))
-    return found
+    for command in COMMAND_GROUPS:
+        app.cli.add_command(command)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -197,7 +257,7 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _error_page(status: int, title: str, message: str) -> tuple[str | dict, int]:
+def _error_page(status: int, title: str, message: str) -> ErrorPage:
     if _wants_json():
         return {"error": title, "message": message}, status
     return render_template("errors/error.html", status=status, title=title, message=message), status
@@ -216,18 +276,16 @@ TITLES = {
 }
 
 
-def _domain_error(error: DomainError) -> tuple[str | dict, int]:
+def _domain_error(error: DomainError) -> ErrorPage:
     get_session().rollback()
     if isinstance(error, NotAllowed):
-        from incident_app.services.accounts.signin import record_access_denied
-
         actor = current_user if current_user.is_authenticated else None
         record_access_denied(get_session(), actor=actor, path=request.path, now=clock.utcnow())
     status = error.status_code
     return _error_page(status, TITLES.get(status, "Error"), str(error))
 
 
-def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
+def _csrf_error(error: CSRFError) -> ErrorPage:
     return _error_page(
         400,
         "Form expired",
@@ -236,13 +294,13 @@ def _csrf_error(error: CSRFError) -> tuple[str | dict, int]:
     )
 
 
-def _http_error(error: HTTPException) -> tuple[str | dict, int] | HTTPException:
+def _http_error(error: HTTPException) -> ErrorPage | HTTPException:
     if error.code is None or error.code < 400:
         return error
     return _error_page(error.code, TITLES.get(error.code, error.name), error.description or "")
 
 
-def _unexpected_error(error: Exception) -> tuple[str | dict, int]:
+def _unexpected_error(error: Exception) -> ErrorPage:
     # The single place that catches Exception: log it, never show internals.
     log.exception("Unhandled error on %s %s", request.method, request.path)
     get_session().rollback()
@@ -259,7 +317,7 @@ def register_request_hooks(app: Flask) -> None:
 _ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz", "main.readyz"}
 
 
-def _enforce_session_rules() -> Response | None:
+def _enforce_session_rules() -> WerkzeugResponse | None:
     """Server-side session checks on every request: revoked session, idle and absolute
     timeouts (164.312(a)(2)(iii)), and MFA enrolment when the organisation requires it."""
     if request.blueprint == "api" or not current_user.is_authenticated:
@@ -295,9 +353,7 @@ _SIGN_OUT_MESSAGES = {
 }
 
 
-def _sign_out(reason: str) -> Response:
-    from incident_app.services.accounts.signin import record_logout
-
+def _sign_out(reason: str) -> WerkzeugResponse:
     record_logout(
         get_session(),
         actor=current_user,
@@ -311,12 +367,9 @@ def _sign_out(reason: str) -> Response:
     return redirect(url_for("auth.login"))
 
 
-def _require_mfa_enrolment() -> Response | None:
+def _require_mfa_enrolment() -> WerkzeugResponse | None:
     if current_user.mfa_enabled or request.endpoint in _ENROLMENT_ENDPOINTS:
         return None
-    from incident_app.services.accounts import mfa
-    from incident_app.services.organisation import get_organisation
-
     if not mfa.required_for(get_organisation(get_session()), current_user):
         return None
     flash(
@@ -335,8 +388,6 @@ def _incident_gate() -> None:
     incident_id = (request.view_args or {}).get("incident_id")
     if incident_id is None or request.blueprint == "api" or not current_user.is_authenticated:
         return  # the API never looks at the browser cookie
-    from incident_app.services.incidents.access import get_visible
-
     get_visible(get_session(), actor=current_user, incident_id=incident_id)
 
 

@@ -9,7 +9,7 @@ from itertools import count
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.models.audit import AuditEvent
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
@@ -67,7 +67,7 @@ def case_with_roster(session: Session, people: Team, *rows: str) -> Incident:
         actor=people.officer,
         incident_id=incident.id,
         data=csv_bytes(*rows),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     return incident
 
@@ -83,7 +83,7 @@ def approve(session: Session, people: Team, incident: Incident, *templates: str)
             now=NOW,
             incident_id=incident.id,
             request=generation.LetterRequest(ob.id, template),
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
         review.submit_for_review(
             session, actor=people.officer, now=NOW, incident_id=incident.id, letter_id=letter.id
@@ -95,7 +95,7 @@ def approve(session: Session, people: Team, incident: Incident, *templates: str)
                 now=LATER,
                 incident_id=incident.id,
                 letter_id=letter.id,
-                store=storage.current_store(),
+                store=app_store.current_store(),
             )
         )
     return done
@@ -106,10 +106,10 @@ def adult(first: str, last: str = "Rivera", **fields: str) -> str:
 
 
 def worker(clock=lambda: LATER, store=None) -> Worker:
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     return Worker(
         keyring=keyring,
-        store=store or storage.current_store(keyring),
+        store=store or app_store.current_store(keyring),
         clock=clock,
         name="test-worker",
     )
@@ -121,8 +121,8 @@ def start(session: Session, people: Team, incident: Incident, **kwargs):
         actor=people.officer,
         now=LATER,
         incident_id=incident.id,
-        keyring=storage.current_keyring(),
-        store=storage.current_store(),
+        keyring=app_store.current_keyring(),
+        store=app_store.current_store(),
         **kwargs,
     )
 
@@ -135,7 +135,7 @@ def roster_people(session: Session, incident: Incident) -> dict[str, RosterPerso
             RosterPerson.import_id.in_(roster_access.committed_import_ids(session, incident.id)),
         )
     )
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     return {roster_person_service.decrypt(keyring, p)["fn"]: p for p in people}
 
 
@@ -151,7 +151,7 @@ def batch_letters(session: Session, batch: MailBatch) -> list[MailLetter]:
 
 
 def letter_pdf(row: MailLetter) -> bytes:
-    return storage.read_verified(row.sha256)
+    return app_store.read_verified(row.sha256)
 
 
 def batch_actions(session: Session, incident_id: int) -> list[str]:

@@ -339,24 +339,3 @@ def test_generated_key_lines_parse_back() -> None:
     ((key_id, secret),) = crypto.parse_data_keys(crypto.generate_key_line("k20260301"))
 
     assert key_id == "k20260301" and len(secret) == 32
-
-
-# -- rotation hooks registry ---------------------------------------------------------------
-
-
-def test_rotation_hooks_register_once_by_name() -> None:
-    def hook(session: object, keyring: KeyRing, batch_size: int) -> int:
-        return 0
-
-    def other(session: object, keyring: KeyRing, batch_size: int) -> int:
-        return 0
-
-    try:
-        crypto.register_rotation_hook("test-hook", hook)
-        crypto.register_rotation_hook("test-hook", hook)  # re-import of the same module
-        with pytest.raises(ValueError, match="'test-hook' is already registered"):
-            crypto.register_rotation_hook("test-hook", other)
-        assert crypto.rotation_hooks()["test-hook"] is hook
-    finally:
-        crypto.unregister_rotation_hook("test-hook")
-    assert "test-hook" not in crypto.rotation_hooks()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.crypto import KeyRing
 from incident_app.crypto import UnknownKeyError
 from incident_app.storage import FileStore
@@ -405,14 +405,14 @@ def test_count_by_key_marks_unreadable_headers(store: FileStore) -> None:
 
 def test_module_functions_use_the_app_store_and_keys(app: Flask, tmp_path: Path) -> None:
     with app.app_context():
-        stored = storage.put_bytes(b"hello\n")
-        streamed = storage.put_stream(io.BytesIO(b"second file"), max_bytes=100)
+        stored = app_store.put_bytes(b"hello\n")
+        streamed = app_store.put_stream(io.BytesIO(b"second file"), max_bytes=100)
 
-        assert storage.exists(stored.sha256) and storage.exists(streamed.sha256)
-        assert storage.read_verified(HELLO_SHA) == b"hello\n"
-        assert b"".join(storage.open_verified(streamed.sha256)) == b"second file"
-        assert storage.current_keyring() is storage.current_keyring()
-        assert storage.delete(HELLO_SHA) and not storage.exists(HELLO_SHA)
+        assert app_store.exists(stored.sha256) and app_store.exists(streamed.sha256)
+        assert app_store.read_verified(HELLO_SHA) == b"hello\n"
+        assert b"".join(app_store.open_verified(streamed.sha256)) == b"second file"
+        assert app_store.current_keyring() is app_store.current_keyring()
+        assert app_store.delete(HELLO_SHA) and not app_store.exists(HELLO_SHA)
 
     sha = streamed.sha256
     assert every_file(tmp_path / "files") == [f"{sha[:2]}/{sha[2:4]}/{sha}.bin"]

@@ -1,1 +1,2 @@
-"""Web areas, one blueprint package each (views.py exposes `bp`); discovered by the factory."""
+"""Web areas, one blueprint package each (views.py exposes `bp`); each views module is listed in
+`incident_app.web.BLUEPRINTS`, which the factory registers."""

@@ -1,1 +1,2 @@
-"""Flask CLI commands, one module per group exposing `commands`; discovered by the factory."""
+"""Flask CLI command groups, one module per group; each group is listed in
+`incident_app.web.COMMAND_GROUPS`, which the factory registers."""

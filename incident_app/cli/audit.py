@@ -26,6 +26,3 @@ def verify_command() -> None:
         err=True,
     )
     raise SystemExit(1)
-
-
-commands = [audit_group]

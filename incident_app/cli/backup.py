@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import text
 
 from incident_app import clock
 from incident_app.cli._common import database_errors_as_messages
@@ -18,9 +19,8 @@ backup_group = AppGroup("backup", help="Back up and restore the database and fil
 
 
 def _revision() -> str | None:
-    from sqlalchemy import text
-
-    return get_session().scalar(text("SELECT version_num FROM alembic_version"))
+    revision: str | None = get_session().scalar(text("SELECT version_num FROM alembic_version"))
+    return revision
 
 
 @backup_group.command("create")
@@ -80,6 +80,3 @@ def restore_command(backup_dir: Path, force: bool) -> None:
     )
     if not report.ok:
         raise SystemExit(1)
-
-
-commands = [backup_group]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -23,8 +25,6 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def _prepare_sqlite_dir(url: str) -> None:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        from pathlib import Path
-
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -53,6 +53,3 @@ def downgrade_command(revision: str) -> None:
 def current_command() -> None:
     """Show the revision the database is at."""
     command.current(alembic_config(current_app.config["DATABASE_URL"]))
-
-
-commands = [db_group]

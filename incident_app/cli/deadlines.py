@@ -36,7 +36,7 @@ FIELD_OPTIONS = {
 REASON_WIDTH = 60
 
 
-class IsoDate(click.ParamType):
+class IsoDate(click.ParamType[date]):
     name = "YYYY-MM-DD"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
@@ -186,6 +186,3 @@ def _row(cells: tuple[str, ...], widths: list[int], reason: str) -> str:
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)) + (
         "  " + reason
     )
-
-
-commands = [deadlines_command]

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
 from incident_app.demo import seed as demo
@@ -63,7 +63,7 @@ def seed_command(
         password=password or secrets.token_urlsafe(12),
         roster_workers=current_app.config["ROSTER_IMPORT_WORKERS"],
     )
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     click.echo(
         f"Seeding {incidents:,} incidents and a {roster:,}-person roster (seed {seed_value})…"
     )
@@ -73,7 +73,7 @@ def seed_command(
             options_=options,
             now=clock.utcnow(),
             keyring=keyring,
-            store=storage.current_store(keyring),
+            store=app_store.current_store(keyring),
             progress=lambda line: click.echo(line),
         )
     except ValidationFailed as error:
@@ -84,6 +84,3 @@ def seed_command(
         click.echo(f"Demo users (password shown once: {report.password}):")
         for email, role in report.users:
             click.echo(f"  {email}  {role}")
-
-
-commands = [demo_group]

@@ -9,29 +9,20 @@ before its keys exist.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from dataclasses import dataclass
-from dataclasses import field
-
 import click
 from flask.cli import AppGroup
 
 from incident_app import clock
+from incident_app.app_store import current_keyring
+from incident_app.app_store import current_store
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.crypto import KEY_SIZE
 from incident_app.crypto import KeyConfigError
-from incident_app.crypto import KeyRing
 from incident_app.crypto import UnknownKeyError
 from incident_app.crypto import generate_key_line
-from incident_app.crypto import rotation_hooks
 from incident_app.db import get_session
-from incident_app.services import audit
-from incident_app.storage import FileStore
+from incident_app.services import key_rotation
 from incident_app.storage import IntegrityError
-from incident_app.storage import StorageError
-from incident_app.storage import current_keyring
-from incident_app.storage import current_store
 
 keys_group = AppGroup("keys", help="Encryption keys for data at rest: generate, status, rotate.")
 PROGRESS_EVERY = 100
@@ -85,20 +76,13 @@ def status_command() -> None:
     for key_id, count in sorted(counts.items()):
         note = "" if ring.has_key(key_id) or key_id == "damaged" else "  (key NOT in the ring)"
         click.echo(f"  {key_id}: {count}{note}")
-    _import_hook_modules()
-    click.echo("Database re-encryption hooks: " + (", ".join(rotation_hooks()) or "none"))
+    names = [name for name, _rotate in key_rotation.ROTATIONS]
+    click.echo("Database re-encryption hooks: " + (", ".join(names) or "none"))
     behind = sum(count for key_id, count in counts.items() if key_id != ring.primary_id)
     if behind:
         click.echo(
             f"{behind} file(s) are not under the primary key: run `flask --app wsgi keys rotate`."
         )
-
-
-@dataclass
-class FileRotation:
-    checked: int = 0
-    reencrypted: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 @keys_group.command("rotate")
@@ -118,15 +102,32 @@ def rotate_command(batch_size: int) -> None:
     """
     ring = current_keyring()
     click.echo(f"Re-encrypting to the primary key {ring.primary_id}.")
-    files = _rotate_files(current_store(ring))
-    rows = _run_hooks(ring, batch_size)
-    _audit_rotation(ring, files, rows)
+    try:
+        report = key_rotation.rotate_all(
+            get_session(),
+            ring,
+            store=current_store(ring),
+            clock=clock.utcnow,
+            actor_label="system (cli)",
+            batch_size=batch_size,
+            progress=_EchoProgress(),
+        )
+    except key_rotation.RotationStopped as stopped:
+        raise click.ClickException(
+            f"{stopped.cause} Stopped after {stopped.checked} of {stopped.total} files; every "
+            "file is still readable. Re-run `flask --app wsgi keys rotate` to continue."
+        ) from stopped
+    _print_report(ring.primary_id, report)
+
+
+def _print_report(primary_id: str, report: key_rotation.RotationReport) -> None:
+    files = report.files
     click.echo(
         f"Done. Files: {files.reencrypted} re-encrypted, "
         f"{files.checked - files.reencrypted - len(files.failed)} already under "
-        f"{ring.primary_id}, {len(files.failed)} failed."
+        f"{primary_id}, {len(files.failed)} failed."
     )
-    for name, count in rows.items():
+    for name, count in report.rows.items():
         click.echo(f"Database ({name}): {count} value(s) re-encrypted.")
     if files.failed:
         raise click.ClickException(
@@ -134,73 +135,24 @@ def rotate_command(batch_size: int) -> None:
             f"{', '.join(files.failed)}. See the messages above."
         )
     click.echo(
-        f"Everything is under {ring.primary_id}; older keys can be removed from "
+        f"Everything is under {primary_id}; older keys can be removed from "
         "BREACHDESK_DATA_KEYS once every process runs with the new ring."
     )
 
 
-def _rotate_files(store: FileStore) -> FileRotation:
-    hashes = list(store.iter_hashes())
-    result = FileRotation()
-    for sha256 in hashes:
-        try:
-            result.reencrypted += store.rotate_file(sha256)
-        except (IntegrityError, UnknownKeyError) as error:
-            result.failed.append(sha256)
-            click.echo(f"  ! {error}", err=True)
-        except StorageError as error:
-            raise click.ClickException(
-                f"{error} Stopped after {result.checked} of {len(hashes)} files; every file "
-                "is still readable. Re-run `flask --app wsgi keys rotate` to continue."
-            ) from error
-        result.checked += 1
-        if result.checked % PROGRESS_EVERY == 0 or result.checked == len(hashes):
-            click.echo(
-                f"  files: {result.checked}/{len(hashes)} checked, "
-                f"{result.reencrypted} re-encrypted"
-            )
-    return result
+class _EchoProgress:
+    """key_rotation.RotationProgress, printed."""
 
+    def file_checked(self, checked: int, total: int, reencrypted: int) -> None:
+        if checked % PROGRESS_EVERY == 0 or checked == total:
+            click.echo(f"  files: {checked}/{total} checked, {reencrypted} re-encrypted")
 
-def _run_hooks(ring: KeyRing, batch_size: int) -> dict[str, int]:
-    _import_hook_modules()
-    counts = {}
-    for name, hook in rotation_hooks().items():
+    def file_failed(self, sha256: str, error: IntegrityError | UnknownKeyError) -> None:
+        click.echo(f"  ! {error}", err=True)
+
+    def table_started(self, name: str) -> None:
         click.echo(f"  database: {name} ...")
-        counts[name] = hook(get_session(), ring, batch_size)
-    return counts
 
-
-def _import_hook_modules() -> None:
-    """Hooks register at import time; models are imported by the factory, services are not."""
-    from incident_app import services
-
-    for info in pkgutil.iter_modules(services.__path__):
-        importlib.import_module(f"{services.__name__}.{info.name}")
-
-
-def _audit_rotation(ring: KeyRing, files: FileRotation, rows: dict[str, int]) -> None:
-    # The hooks committed their own batches; this event records the run as a whole.
-    session = get_session()
-    audit.record(
-        session,
-        actor=None,
-        actor_label="system (cli)",
-        action="keys.rotated",
-        at=clock.utcnow(),
-        subject_type="key",
-        subject_id=ring.primary_id,
-        details={
-            "files_checked": files.checked,
-            "files_reencrypted": files.reencrypted,
-            "files_failed": files.failed,
-            "rows_reencrypted": rows,
-        },
-    )
-    session.commit()
-
-
-commands = [keys_group]
 
 if __name__ == "__main__":
     click.Group("keys", commands=[generate_command])()

@@ -51,6 +51,3 @@ def import_command(path: Path | None, if_empty: bool) -> None:
         click.echo(f"  line {row.line}: {row.reason}", err=True)
     if len(report.rejected) > SHOW_REJECTED:
         click.echo(f"  … and {len(report.rejected) - SHOW_REJECTED} more rejected rows.", err=True)
-
-
-commands = [ocr_group]

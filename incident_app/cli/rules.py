@@ -43,6 +43,3 @@ def states_command(ctx: click.Context, directory: Path) -> None:
     if result.missing:
         click.echo(f"missing (no file or no row): {', '.join(result.missing)}", err=True)
         ctx.exit(1)
-
-
-commands = (rules_group,)

@@ -9,9 +9,8 @@ from flask import current_app
 @click.command("scheduler")
 def scheduler_command() -> None:
     """Run the scheduler process (exactly one per deployment; a second copy refuses)."""
+    # Deferred: every process registers this command, but only the scheduler process needs
+    # APScheduler and the job modules.
     from incident_app import scheduler
 
-    scheduler.run(current_app._get_current_object())
-
-
-commands = [scheduler_command]
+    scheduler.run(current_app._get_current_object())  # type: ignore[attr-defined]

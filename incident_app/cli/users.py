@@ -6,12 +6,14 @@ import os
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from incident_app import clock
 from incident_app.cli._common import database_errors_as_messages
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
+from incident_app.models.user import User
 from incident_app.services.accounts import users as users_service
 
 users_group = AppGroup("users", help="Manage user accounts.")
@@ -74,12 +76,5 @@ def ensure_admin_command() -> None:
 @database_errors_as_messages
 def list_command() -> None:
     """List accounts with their role and status."""
-    from sqlalchemy import select
-
-    from incident_app.models.user import User
-
     for user in get_session().scalars(select(User).order_by(User.email)):
         click.echo(f"{user.email}\t{user.role.value}\t{'active' if user.active else 'inactive'}")
-
-
-commands = [users_group]

@@ -20,10 +20,13 @@ import socket
 import time
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
+from incident_app import create_app
 from incident_app.db import get_session
+from incident_app.jobs import run_job
 from incident_app.services.mail_merge import worker as mail_merge_worker
 
 log = logging.getLogger("breachdesk.jobs.mail_merge")
@@ -31,10 +34,10 @@ log = logging.getLogger("breachdesk.jobs.mail_merge")
 
 def worker_for(app: Flask) -> mail_merge_worker.Worker:
     """A worker identity with the app's keys and file store (inside an app context)."""
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     return mail_merge_worker.Worker(
         keyring=keyring,
-        store=storage.current_store(keyring),
+        store=app_store.current_store(keyring),
         clock=clock.utcnow,
         name=f"{socket.gethostname()}:{os.getpid()}",
         processes=int(app.config.get("MAIL_MERGE_RENDER_PROCESSES", 1)),
@@ -43,22 +46,17 @@ def worker_for(app: Flask) -> mail_merge_worker.Worker:
 
 def mail_merge_job(app: Flask) -> None:
     """One tick: finish what is queued, chunk after chunk, then return."""
-    with app.app_context():
-        session = get_session()
-        try:
-            chunks = mail_merge_worker.work(session, worker=worker_for(app))
-            if chunks:
-                log.info("mail merge: %s chunk(s) finished", chunks)
-        except Exception:  # the job wrapper: one bad batch must not stop the worker
-            session.rollback()
-            log.exception("mail merge job failed")
+    run_job(app, log, "mail merge job failed", lambda session: _work(app, session))
 
 
-def _poll_minutes(app: Flask) -> float:
+def _work(app: Flask, session: Session) -> None:
+    chunks = mail_merge_worker.work(session, worker=worker_for(app))
+    if chunks:
+        log.info("mail merge: %s chunk(s) finished", chunks)
+
+
+def poll_minutes(app: Flask) -> float:
     return float(app.config.get("MAIL_MERGE_POLL_SECONDS", 5)) / 60
-
-
-JOBS = [("mail-merge", mail_merge_job, _poll_minutes)]
 
 
 def run_worker(app: Flask, *, until_idle: bool = False) -> None:
@@ -76,8 +74,6 @@ def run_worker(app: Flask, *, until_idle: bool = False) -> None:
 
 
 def main() -> None:
-    from incident_app import create_app
-
     parser = argparse.ArgumentParser(description="Extra mail-merge worker (PostgreSQL).")
     parser.add_argument(
         "--until-idle",

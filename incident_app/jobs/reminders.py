@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from incident_app import clock
-from incident_app.db import get_session
+from incident_app.jobs import run_job
 from incident_app.mailer import NOT_CONFIGURED
 from incident_app.mailer import Mailer
 from incident_app.mailer import SmtpMailer
@@ -29,20 +30,8 @@ def mailer_for(app: Flask) -> Mailer:
 
 def send_due_reminders_job(app: Flask) -> reminders.SweepReport | None:
     """One sweep: one app context, one service call. Never raises (the job wrapper)."""
-    with app.app_context():
-        try:
-            report = reminders.sweep(
-                get_session(),
-                now=clock.utcnow(),
-                mailer=mailer_for(app),
-                base_url=app.config["APP_BASE_URL"],
-                retry_cap_minutes=app.config["EMAIL_RETRY_MAX_MINUTES"],
-                keyring=app.extensions.get("keyring"),
-            )
-        except Exception:  # the job wrapper: one bad sweep must not stop the scheduler
-            log.exception("reminder sweep failed")
-            return None
-    if report.sent or report.email_failures:
+    report = run_job(app, log, "reminder sweep failed", lambda session: _sweep(app, session))
+    if report is not None and (report.sent or report.email_failures):
         log.info(
             "reminders: %s sent, %s emailed, %s email failures",
             len(report.sent),
@@ -52,11 +41,19 @@ def send_due_reminders_job(app: Flask) -> reminders.SweepReport | None:
     return report
 
 
-def _sweep_minutes(app: Flask) -> float:
+def _sweep(app: Flask, session: Session) -> reminders.SweepReport:
+    return reminders.sweep(
+        session,
+        now=clock.utcnow(),
+        mailer=mailer_for(app),
+        base_url=app.config["APP_BASE_URL"],
+        retry_cap_minutes=app.config["EMAIL_RETRY_MAX_MINUTES"],
+        keyring=app.extensions.get("keyring"),
+    )
+
+
+def sweep_minutes(app: Flask) -> float:
     # Called once when the scheduler builds its jobs: build the mailer now, so a missing
     # SMTP configuration is reported at start-up rather than at the first reminder.
     mailer_for(app)
-    return app.config["REMINDER_SWEEP_MINUTES"]
-
-
-JOBS = [("send-due-reminders", send_due_reminders_job, _sweep_minutes)]
+    return float(app.config["REMINDER_SWEEP_MINUTES"])

@@ -1,13 +1,33 @@
-"""SQLAlchemy models, one module per aggregate. Importing this package registers every table.
+"""SQLAlchemy models, one module per aggregate.
 
-Every module in this package is imported, so a new aggregate only needs its own module.
+AGGREGATES lists every model module, so importing this package registers every table with
+`Base.metadata` (tests/test_registration.py fails for a module left out).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from incident_app.models import api_token
+from incident_app.models import assessment
+from incident_app.models import audit
+from incident_app.models import corrective_action
+from incident_app.models import evidence
+from incident_app.models import hhs_filing
+from incident_app.models import impact
+from incident_app.models import incident
+from incident_app.models import letter
+from incident_app.models import mail_batch
+from incident_app.models import notification
+from incident_app.models import obligation
+from incident_app.models import ocr
+from incident_app.models import organisation
+from incident_app.models import reminder
+from incident_app.models import review
+from incident_app.models import roster
+from incident_app.models import security
+from incident_app.models import system
+from incident_app.models import task
+from incident_app.models import timeline
+from incident_app.models import user
 from incident_app.models.audit import AuditChainHead
 from incident_app.models.audit import AuditEvent
 from incident_app.models.organisation import Organisation
@@ -15,8 +35,30 @@ from incident_app.models.system import SchedulerHeartbeat
 from incident_app.models.user import Role
 from incident_app.models.user import User
 
-for _info in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_info.name}")
+AGGREGATES = (
+    api_token,
+    assessment,
+    audit,
+    corrective_action,
+    evidence,
+    hhs_filing,
+    impact,
+    incident,
+    letter,
+    mail_batch,
+    notification,
+    obligation,
+    ocr,
+    organisation,
+    reminder,
+    review,
+    roster,
+    security,
+    system,
+    task,
+    timeline,
+    user,
+)
 
 __all__ = [
     "AuditChainHead",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
 from incident_app.models.incident import CaseRole
@@ -127,7 +127,7 @@ def test_tampered_pdf_download_is_refused_with_a_message_and_audited(app, client
     letter = _letter(app)
     with app.app_context():
         version = get_session().get(LetterVersion, letter.current_version_id)
-        path = storage.current_store().path_for(version.sha256)
+        path = app_store.current_store().path_for(version.sha256)
         path.write_bytes(path.read_bytes()[:200])
 
     response = client.get(

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from config import TestConfig
+from incident_app import app_store
 from incident_app import create_app
-from incident_app import storage
 from incident_app.cli.database import alembic_config
 from incident_app.db import get_session
 from incident_app.models.user import User
@@ -65,7 +65,7 @@ def test_backup_then_restore_gives_back_rows_files_and_the_chain(two_databases, 
         == 0
     )
     with live.app_context():
-        stored = storage.put_bytes(b"mail-house affidavit")
+        stored = app_store.put_bytes(b"mail-house affidavit")
 
     made = runner.invoke(args=["backup", "create", str(tmp_path / "bk")])
     assert made.exit_code == 0, made.output
@@ -78,7 +78,7 @@ def test_backup_then_restore_gives_back_rows_files_and_the_chain(two_databases, 
     assert "Audit chain: intact, 1 events" in done.output
     with restored.app_context():
         assert get_session().scalars(sa.select(User.email)).all() == ["po@example.org"]
-        assert storage.read_verified(stored.sha256) == b"mail-house affidavit"
+        assert app_store.read_verified(stored.sha256) == b"mail-house affidavit"
 
 
 def test_a_damaged_backup_is_refused_before_anything_is_touched(tmp_path):

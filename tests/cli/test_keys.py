@@ -15,6 +15,7 @@ from incident_app import crypto
 from incident_app.crypto import KeyRing
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
+from incident_app.services import key_rotation
 from incident_app.storage import FileStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +85,7 @@ def test_status_shows_keys_and_files_per_key(app: Flask, runner) -> None:
     assert "Stored files in" in result.output and ": 3\n" in result.output
     assert "  ka: 2\n  kb: 1\n" in result.output
     assert "2 file(s) are not under the primary key" in result.output
+    assert "Database re-encryption hooks: roster\n" in result.output
 
 
 def test_status_flags_files_whose_key_left_the_ring(app: Flask, runner) -> None:
@@ -134,7 +136,7 @@ def test_an_interrupted_rotation_finishes_on_the_next_run(app: Flask, runner) ->
     assert store_for(app, KEY_B).count_by_key() == {"kb": 4}
 
 
-def test_rotate_runs_the_database_hooks(app: Flask, runner) -> None:
+def test_rotate_runs_the_database_rotations(app: Flask, runner, monkeypatch) -> None:
     ring_a = use_keys(app, KEY_A)
     table = {row: ring_a.encrypt_json({"row": row}, f"test:{row}".encode()) for row in range(5)}
     calls = []
@@ -148,13 +150,10 @@ def test_rotate_runs_the_database_hooks(app: Flask, runner) -> None:
                 done += 1
         return done
 
-    crypto.register_rotation_hook("test-table", reencrypt_table)
-    try:
-        use_keys(app, f"{KEY_B},{KEY_A}")
-        first = runner.invoke(args=["keys", "rotate", "--batch-size", "2"])
-        second = runner.invoke(args=["keys", "rotate"])
-    finally:
-        crypto.unregister_rotation_hook("test-table")
+    monkeypatch.setattr(key_rotation, "ROTATIONS", (("test-table", reencrypt_table),))
+    use_keys(app, f"{KEY_B},{KEY_A}")
+    first = runner.invoke(args=["keys", "rotate", "--batch-size", "2"])
+    second = runner.invoke(args=["keys", "rotate"])
 
     assert "Database (test-table): 5 value(s) re-encrypted." in first.output
     assert "Database (test-table): 0 value(s) re-encrypted." in second.output

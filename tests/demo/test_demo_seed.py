@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.demo import seed as demo
 from incident_app.models.assessment import Determination
 from incident_app.models.audit import AuditEvent
@@ -28,7 +28,7 @@ def _count(session, model) -> int:
 
 
 def _seed(session, *, incidents: int, seed: int, force_append: bool = False) -> None:
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     options = demo.SeedOptions(
         incidents=incidents, roster=0, seed=seed, password=PASSWORD, force_append=force_append
     )
@@ -37,7 +37,7 @@ def _seed(session, *, incidents: int, seed: int, force_append: bool = False) -> 
         options_=options,
         now=NOW,
         keyring=keyring,
-        store=storage.current_store(keyring),
+        store=app_store.current_store(keyring),
     )
 
 

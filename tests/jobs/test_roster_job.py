@@ -6,8 +6,8 @@ import io
 
 import sqlalchemy as sa
 
+from incident_app import app_store
 from incident_app import scheduler
-from incident_app import storage
 from incident_app.db import get_session
 from incident_app.jobs.roster import roster_imports_job
 from incident_app.models.incident import CaseRole
@@ -45,7 +45,7 @@ def test_the_job_runs_every_queued_import(app) -> None:
                 upload=io.BytesIO(csv_bytes(person(f"M{n}", f"P{n}"))),
                 filename="r.csv",
                 mode=ImportMode.APPEND,
-                store=storage.current_store(),
+                store=app_store.current_store(),
                 max_bytes=10_000,
             )
 
@@ -71,10 +71,10 @@ def test_a_broken_stored_file_fails_that_import_and_the_job_carries_on(app) -> N
             upload=io.BytesIO(csv_bytes(person("M1"))),
             filename="r.csv",
             mode=ImportMode.REPLACE,
-            store=storage.current_store(),
+            store=app_store.current_store(),
             max_bytes=10_000,
         )
-        storage.current_store().path_for(record.file_sha256).write_bytes(b"BDFS garbage")
+        app_store.current_store().path_for(record.file_sha256).write_bytes(b"BDFS garbage")
 
     roster_imports_job(app)
 

@@ -29,7 +29,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
 from incident_app.models.incident import CaseRole
@@ -253,7 +253,7 @@ def _incident_objects(
         request=generation.LetterRequest(
             obligation(session, incident, "hhs_notice").id, "hhs_packet.html"
         ),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     ids["hhs_letter_id"] = hhs.id
     ids.update(_roster_records(session, officer, incident.id))
@@ -298,7 +298,7 @@ def _case_records(session: sa.orm.Session, officer: User, incident_id: int) -> d
             stream=io.BytesIO(f"Report {incident_id}".encode()),
         ),
         description="Police report",
-        store=storage.current_store(),
+        store=app_store.current_store(),
         max_bytes=64 * 1024,
     )
     version = assessment.save_assessment(
@@ -332,7 +332,7 @@ def _letter_records(
         now=NOW,
         incident_id=incident_id,
         request=generation.LetterRequest(obligation_id, "individual_adult.html"),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     letter_review.submit_for_review(
         session, actor=officer, now=NOW, incident_id=incident_id, letter_id=letter.id
@@ -343,7 +343,7 @@ def _letter_records(
         now=NOW,
         incident_id=incident_id,
         letter_id=letter.id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     notice = notices.mark_sent(
         session,
@@ -366,7 +366,7 @@ def _letter_records(
             content_type="text/plain",
             stream=io.BytesIO(b"Mailed by the print vendor."),
         ),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     return {
         "letter_id": letter.id,
@@ -379,11 +379,11 @@ def _letter_records(
 def _roster_records(session: sa.orm.Session, officer: User, incident_id: int) -> dict[str, int]:
     data = csv_bytes(person(f"P-{incident_id}-1"), person(f"P-{incident_id}-2", "Ben", "Ortiz"))
     record = roster_upload(
-        session, actor=officer, incident_id=incident_id, data=data, store=storage.current_store()
+        session, actor=officer, incident_id=incident_id, data=data, store=app_store.current_store()
     )
     from tests.roster_helpers import run_worker
 
-    run_worker(session, storage.current_store())
+    run_worker(session, app_store.current_store())
     person_id = session.scalars(
         sa.select(RosterPerson.id)
         .where(RosterPerson.incident_id == incident_id)
@@ -445,7 +445,7 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
     from incident_app.services.mail_merge import batches
     from incident_app.services.mail_merge import worker as mail_merge_worker
 
-    store = storage.current_store()
+    store = app_store.current_store()
     batch = batches.start_batch(
         session, actor=officer, now=NOW, incident_id=incident_id, keyring=store.keyring, store=store
     )

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
@@ -121,7 +121,7 @@ def test_the_owner_completes_an_action_with_proof(session, officer, responder, i
         action_id=action.id,
         now=NOW,
         change=StatusChange("done", "All 42 staff attended", proof()),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
     assert (done.status, done.completed_at, done.completed_by_id) == (
@@ -287,7 +287,7 @@ def test_training_is_recorded_with_its_attestation(session, officer, incident) -
         now=NOW,
         training=TrainingInput("Billing office", date(2026, 2, 20), "Phishing and PHI by email"),
         attestation=proof("attestation.pdf"),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     assert (row.trainee, row.attestation.filename) == ("Billing office", "attestation.pdf")
     assert last_audit(session).action == "training.recorded"

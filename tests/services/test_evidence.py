@@ -8,6 +8,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
+from incident_app import app_store
 from incident_app import storage
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
@@ -34,7 +35,7 @@ LIMIT = 64 * 1024
 @pytest.fixture
 def store(app, tmp_path):
     with app.app_context():
-        return storage.FileStore(tmp_path / "store", storage.current_keyring())
+        return storage.FileStore(tmp_path / "store", app_store.current_keyring())
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
 from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.blueprints._helpers import capability_required
@@ -127,7 +127,7 @@ def add_cost(incident_id: int) -> Response | tuple[str, int]:
                 cost=form.to_input(),
                 evidence=forms.upload_of(form.evidence.data),
                 now=clock.utcnow(),
-                store=storage.current_store(),
+                store=app_store.current_store(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)
@@ -217,7 +217,7 @@ def download(incident_id: int, evidence_id: int) -> Response:
         incident_id=incident_id,
         evidence_id=evidence_id,
         now=clock.utcnow(),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     return Response(
         data,
@@ -307,7 +307,7 @@ def action_status(incident_id: int, action_id: int) -> Response | tuple[str, int
             action_id=action_id,
             change=form.to_change(),
             now=clock.utcnow(),
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     except (ValidationFailed, InvalidTransition) as error:
         return _actions_page(
@@ -330,7 +330,7 @@ def add_training(incident_id: int) -> Response | tuple[str, int]:
                 training=form.to_input(),
                 attestation=forms.upload_of(form.attestation.data),
                 now=clock.utcnow(),
-                store=storage.current_store(),
+                store=app_store.current_store(),
             )
         except ValidationFailed as error:
             show_on_form(form, error)

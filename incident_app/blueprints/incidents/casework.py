@@ -17,8 +17,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
 from incident_app.access import Capability
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
@@ -232,7 +232,7 @@ def evidence_list(incident_id: int) -> str | Response | tuple[str, int]:
                 upload=upload,
                 description=form.description.data or "",
                 now=clock.utcnow(),
-                store=storage.current_store(),
+                store=app_store.current_store(),
                 max_bytes=_evidence_limit(),
             )
         except ValidationFailed as error:
@@ -266,7 +266,7 @@ def evidence_download(incident_id: int, evidence_id: int) -> Response:
         incident_id=incident_id,
         evidence_id=evidence_id,
         now=clock.utcnow(),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     response = Response(stream_with_context(chunks), mimetype=item.content_type)
     fallback = item.filename.encode("ascii", "replace").decode("ascii").replace("?", "_")

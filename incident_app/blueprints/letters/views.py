@@ -19,8 +19,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.letters import forms
 from incident_app.db import get_session
@@ -98,7 +98,7 @@ def generate(incident_id: int) -> Response:
             now=clock.utcnow(),
             incident_id=incident_id,
             request=form.to_request(),
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
         flash(f"Nothing was generated: {error}", "error")
@@ -198,7 +198,7 @@ def approve(incident_id: int, letter_id: int) -> Response:
     return _review_step(
         incident_id,
         letter_id,
-        partial(review.approve, store=storage.current_store()),
+        partial(review.approve, store=app_store.current_store()),
         "Approved. The approval is bound to this version's SHA-256.",
     )
 
@@ -260,7 +260,7 @@ def download(incident_id: int, letter_id: int, version_id: int) -> Response:
             incident_id=incident_id,
             letter_id=letter_id,
             version_id=version_id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     except LetterIntegrityFailed as error:
         flash(str(error), "error")
@@ -278,7 +278,7 @@ def compare(incident_id: int, letter_id: int) -> str | Response:
             now=clock.utcnow(),
             incident_id=incident_id,
             letter_id=letter_id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     except (InvalidTransition, LetterIntegrityFailed) as error:
         flash(str(error), "error")
@@ -316,7 +316,7 @@ def attach_proof(incident_id: int, letter_id: int, notice_id: int) -> Response:
             incident_id=incident_id,
             notice_id=notice_id,
             upload=form.to_upload(),
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     except ValidationFailed as error:
         flash(str(error), "error")
@@ -335,7 +335,7 @@ def proof(incident_id: int, proof_id: int) -> Response:
             now=clock.utcnow(),
             incident_id=incident_id,
             proof_id=proof_id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     except LetterIntegrityFailed as error:
         flash(str(error), "error")

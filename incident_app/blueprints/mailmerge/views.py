@@ -17,8 +17,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
 from incident_app.blueprints.mailmerge.forms import ButtonForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
@@ -57,8 +57,8 @@ def start(incident_id: int) -> Response | tuple[str, int]:
             actor=current_user,
             now=clock.utcnow(),
             incident_id=incident_id,
-            keyring=storage.current_keyring(),
-            store=storage.current_store(),
+            keyring=app_store.current_keyring(),
+            store=app_store.current_store(),
         )
     except (InvalidTransition, ValidationFailed) as error:
         flash(str(error), "error")
@@ -143,7 +143,7 @@ def download(incident_id: int, batch_id: int, what: str, number: int | None) -> 
         incident_id=incident_id,
         batch_id=batch_id,
         what=what,
-        store=storage.current_store(),
+        store=app_store.current_store(),
         chunk_number=number,
     )
     return Response(

@@ -17,8 +17,8 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
+from incident_app import app_store
 from incident_app import clock
-from incident_app import storage
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.roster import forms
 from incident_app.db import get_session
@@ -100,7 +100,7 @@ def upload(incident_id: int) -> Response | tuple[str, int]:
                 upload=form.file.data.stream,
                 filename=form.file.data.filename or "",
                 mode=ImportMode(form.mode.data),
-                store=storage.current_store(),
+                store=app_store.current_store(),
                 max_bytes=_max_bytes(),
             )
         except ValidationFailed as error:
@@ -204,7 +204,7 @@ def import_report(incident_id: int, import_id: int) -> Response:
         now=clock.utcnow(),
         incident_id=incident_id,
         import_id=import_id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     return _download(chunks, f"roster-import-{import_id}-report.csv")
 
@@ -219,7 +219,7 @@ def export(incident_id: int) -> Response:
         actor=current_user,
         now=clock.utcnow(),
         incident_id=incident_id,
-        keyring=storage.current_keyring(),
+        keyring=app_store.current_keyring(),
     )
     return _download(lines, f"roster-incident-{incident_id}.csv")
 
@@ -236,7 +236,7 @@ def people(incident_id: int) -> str:
         actor=current_user,
         now=clock.utcnow(),
         incident_id=incident_id,
-        keyring=storage.current_keyring(),
+        keyring=app_store.current_keyring(),
         page=request.args.get("page", 1, type=int),
         external_id=query,
     )
@@ -252,7 +252,7 @@ def _person_page(
         now=clock.utcnow(),
         incident_id=incident_id,
         person_id=person_id,
-        keyring=storage.current_keyring(),
+        keyring=app_store.current_keyring(),
     )
     incident = roster_access.get_readable(
         get_session(), actor=current_user, incident_id=incident_id
@@ -314,7 +314,7 @@ def returns(incident_id: int) -> Response | tuple[str, int]:
                 now=clock.utcnow(),
                 incident_id=incident_id,
                 upload=form.file.data.stream,
-                keyring=storage.current_keyring(),
+                keyring=app_store.current_keyring(),
                 max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
             )
         except ValidationFailed as error:

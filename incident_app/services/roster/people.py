@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
-from incident_app.crypto import register_rotation_hook
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.models.roster import NoticeMethod
@@ -220,6 +219,3 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         session.commit()
         rotated += len(updates)
         last_id = batch[-1][0]
-
-
-register_rotation_hook("roster", rotate_roster)

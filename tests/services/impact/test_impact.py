@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
@@ -220,7 +220,7 @@ def test_an_invoice_file_goes_into_the_evidence_store(session, officer, incident
         cost=cost(),
         evidence=upload,
         now=NOW,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
     assert entry.evidence.filename == "invoice 1001.pdf"
@@ -231,7 +231,7 @@ def test_an_invoice_file_goes_into_the_evidence_store(session, officer, incident
         incident_id=incident.id,
         evidence_id=entry.evidence_id,
         now=NOW,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     assert data == b"%PDF-1.7 invoice"
     actions = [
@@ -253,7 +253,7 @@ def test_an_empty_invoice_file_is_refused(session, officer, incident) -> None:
             incident_id=incident.id,
             cost=cost(),
             evidence=Upload("x.pdf", io.BytesIO(b"")),
-            store=storage.current_store(),
+            store=app_store.current_store(),
             now=NOW,
         )
 
@@ -537,7 +537,7 @@ def test_an_invoice_that_is_not_what_its_name_says_is_refused(session, officer, 
             incident_id=incident.id,
             cost=cost(),
             evidence=disguised,
-            store=storage.current_store(),
+            store=app_store.current_store(),
             now=NOW,
         )
 

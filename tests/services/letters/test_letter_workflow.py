@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import ValidationFailed
@@ -74,7 +74,7 @@ def _generate(
         now=NOW,
         incident_id=incident.id,
         request=generation.LetterRequest(ob.id, template, **extra),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
 
@@ -89,7 +89,7 @@ def _approve(session, officer, legal, incident, **kwargs):
         now=LATER,
         incident_id=incident.id,
         letter_id=letter.id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
 
@@ -108,7 +108,7 @@ def test_individual_notice_is_rendered_from_the_case_and_stored_by_hash(session,
     letter = _generate(session, officer, case)
 
     version = letter.current_version
-    data = storage.read_verified(version.sha256)
+    data = app_store.read_verified(version.sha256)
     text = pdf_text(data)
     assert letter.status is LetterStatus.DRAFT
     assert letter.document_id == f"{case.reference}-L1"
@@ -139,7 +139,7 @@ def test_media_release_names_the_state_over_500_and_its_count(session, people, c
         jurisdiction="IL",
     )
 
-    text = pdf_text(storage.read_verified(letter.current_version.sha256))
+    text = pdf_text(app_store.read_verified(letter.current_version.sha256))
     assert "Illinois" in text and "1,150" in text and "1,204" in text
     assert "Sam Rivera" in text
 
@@ -148,7 +148,7 @@ def test_hhs_packet_pdf_and_json_carry_the_portal_answers(session, people, case)
     officer, _ = people
     letter = _generate(session, officer, case, kind="hhs_notice", template="hhs_packet.html")
 
-    text = pdf_text(storage.read_verified(letter.current_version.sha256))
+    text = pdf_text(app_store.read_verified(letter.current_version.sha256))
     answers = json.loads(
         reading.hhs_json(session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id)
     )
@@ -179,7 +179,7 @@ def test_a_template_field_the_context_lacks_fails_loudly_and_stores_nothing(
 
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Letter)) == 0
-    assert list(storage.current_store().iter_hashes()) == []
+    assert list(app_store.current_store().iter_hashes()) == []
     assert _actions(session, case.id) == before
 
 
@@ -222,7 +222,7 @@ def test_case_text_with_html_and_fetch_attacks_prints_as_text_and_fetches_nothin
 
     letter = _generate(session, officer, case)
 
-    data = storage.read_verified(letter.current_version.sha256)
+    data = app_store.read_verified(letter.current_version.sha256)
     reader = PdfReader(BytesIO(data))
     text = pdf_text(data)
     assert requests == []
@@ -281,7 +281,7 @@ def test_the_author_cannot_approve_their_own_letter(session, people, case):
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     assert session.get(Letter, letter.id).status is LetterStatus.IN_REVIEW
 
@@ -301,7 +301,7 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     get_organisation(session).privacy_officer_may_approve = True
     session.commit()
@@ -311,7 +311,7 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
         now=LATER,
         incident_id=case.id,
         letter_id=letter.id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     assert approved.status is LetterStatus.APPROVED
 
@@ -341,7 +341,7 @@ def test_approving_a_stale_draft_after_a_data_change_is_refused(session, people,
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     assert session.get(Letter, letter.id).status is LetterStatus.IN_REVIEW
 
@@ -399,9 +399,9 @@ def test_download_of_tampered_bytes_is_refused_and_audited(session, people, case
     officer, legal = people
     letter = _approve(session, officer, legal, case)
     version = letter.current_version
-    path = storage.current_store().path_for(version.sha256)
+    path = app_store.current_store().path_for(version.sha256)
     path.write_bytes(
-        storage.current_store().path_for(version.sha256).read_bytes()[:-40] + b"\0" * 40
+        app_store.current_store().path_for(version.sha256).read_bytes()[:-40] + b"\0" * 40
     )
 
     with pytest.raises(review.LetterIntegrityFailed, match="Download refused.*approved"):
@@ -412,7 +412,7 @@ def test_download_of_tampered_bytes_is_refused_and_audited(session, people, case
             incident_id=case.id,
             letter_id=letter.id,
             version_id=version.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
 
     refused = session.scalars(
@@ -432,7 +432,7 @@ def test_download_and_view_are_audited(session, people, case):
         incident_id=case.id,
         letter_id=letter.id,
         version_id=letter.current_version_id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     reading.letter_page(session, actor=legal, now=NOW, incident_id=case.id, letter_id=letter.id)
 
@@ -467,7 +467,7 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
 
     notice_wording.save_wording(
@@ -492,7 +492,7 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         ).status
         is LetterStatus.APPROVED
     )
@@ -520,7 +520,7 @@ def test_compare_shows_the_approved_text_beside_the_new_draft(session, people, c
         now=LATER,
         incident_id=case.id,
         letter_id=letter.id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
     assert comparison.approved.number == 1 and comparison.draft.number == 2
@@ -571,7 +571,7 @@ def test_a_responder_may_not_review_and_a_legal_user_may_not_generate(session, p
             now=LATER,
             incident_id=case.id,
             letter_id=letter.id,
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     with pytest.raises(NotAllowed):
         _generate(session, legal, case)
@@ -605,5 +605,5 @@ def test_an_addressed_letter_needs_the_office_address(session, people, case):
         recipient_name="Office of the Illinois Attorney General",
         recipient_address=("100 W. Randolph Street", "Chicago, IL 60601"),
     )
-    text = pdf_text(storage.read_verified(letter.current_version.sha256))
+    text = pdf_text(app_store.read_verified(letter.current_version.sha256))
     assert "Illinois" in text and "1,150" in text

@@ -9,7 +9,7 @@ from io import BytesIO
 import pytest
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.mailer import RecordingMailer
@@ -68,7 +68,7 @@ def _approved(
         now=NOW,
         incident_id=case.id,
         request=generation.LetterRequest(ob.id, template),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     review.submit_for_review(
         session, actor=officer, now=NOW, incident_id=case.id, letter_id=letter.id
@@ -79,7 +79,7 @@ def _approved(
         now=NOW,
         incident_id=case.id,
         letter_id=letter.id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
 
@@ -136,7 +136,7 @@ def test_only_an_approved_current_letter_can_be_marked_sent(session, people, cas
         now=NOW,
         incident_id=case.id,
         request=generation.LetterRequest(ob.id, "individual_adult.html"),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     with pytest.raises(InvalidTransition, match="Only an approved letter"):
         _send(session, people, case, draft)
@@ -236,7 +236,7 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
             incident_id=case.id,
             notice_id=row.id,
             upload=ProofUpload("a.pdf", "application/pdf", BytesIO(b"")),
-            store=storage.current_store(),
+            store=app_store.current_store(),
         )
     proof = proofs.attach_proof(
         session,
@@ -250,7 +250,7 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
             BytesIO(b"%PDF-1.4 mail house affidavit"),
             "Mail-house affidavit",
         ),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     got, data = proofs.open_proof(
         session,
@@ -258,7 +258,7 @@ def test_proof_files_are_stored_verified_and_their_downloads_audited(session, pe
         now=NOW,
         incident_id=case.id,
         proof_id=proof.id,
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
 
     assert got.filename == "affidavit of mailing.pdf"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
@@ -60,7 +60,7 @@ def test_a_letter_in_review_is_not_approved(session, people):
         now=LATER,
         incident_id=incident.id,
         request=generation.LetterRequest(individual.id, "individual_adult.html"),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     letter_review.submit_for_review(
         session, actor=people.officer, now=LATER, incident_id=incident.id, letter_id=letter.id
@@ -136,8 +136,8 @@ def test_auditors_cannot_start_and_strangers_do_not_see_the_incident(session, pe
                 actor=actor,
                 now=LATER,
                 incident_id=incident.id,
-                keyring=storage.current_keyring(),
-                store=storage.current_store(),
+                keyring=app_store.current_keyring(),
+                store=app_store.current_store(),
             )
 
 
@@ -154,7 +154,7 @@ def test_a_failed_letter_is_retried_in_its_own_chunk_and_print_file(session, peo
     first_print = session.scalars(sa.select(MailChunk.print_sha256)).one()
 
     # The roster team corrects the name (re-encrypted in place, as a correction would be).
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     target = roster_people(session, incident)["T" * 130]
     target.phi = keyring.encrypt_json(
         {

@@ -12,6 +12,7 @@ import io
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from incident_app import app_store
 from incident_app import storage
 from incident_app.letters import pdf_text
 from incident_app.models.incident import Incident
@@ -88,7 +89,7 @@ def test_everyone_gets_their_own_letter_in_the_right_variant(session, people):
     by_name = roster_people(session, incident)
     assert by_name["Nowhere"].notice_status is NoticeStatus.UNREACHABLE
     assert session.get(Incident, incident.id).insufficient_contact_living == 1
-    proof = PdfReader(io.BytesIO(storage.read_verified(batch.proof_sha256)))
+    proof = PdfReader(io.BytesIO(app_store.read_verified(batch.proof_sha256)))
     proof_text = "\n".join(page.extract_text() for page in proof.pages)
     assert "Ana García" in proof_text and "Luis Ortega" in proof_text
     assert "Parent or Guardian of Kid Nguyen" in proof_text  # three distinct variants
@@ -128,12 +129,12 @@ def test_everyone_gets_their_own_letter_in_the_right_variant(session, people):
     assert "Riverbend Community Health" in email.subject
     assert email.body.startswith(notifications.SEALED_PREFIX)  # PHI encrypted at rest
     assert "billing team" not in email.body
-    body = notifications.open_body(storage.current_keyring(), email.body)
+    body = notifications.open_body(app_store.current_keyring(), email.body)
     assert "a laptop used by our billing team was stolen" in body
     assert "100 Sample Street" not in body and "Letter ID: " in body
 
     chunk = session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)).one()
-    printed = PdfReader(io.BytesIO(storage.read_verified(chunk.print_sha256)))
+    printed = PdfReader(io.BytesIO(app_store.read_verified(chunk.print_sha256)))
     assert chunk.letters == 4
     assert (
         len(printed.pages)
@@ -141,7 +142,7 @@ def test_everyone_gets_their_own_letter_in_the_right_variant(session, people):
         == sum(r.page_count for r in rows.values() if r.sha256)
     )
     manifest = list(
-        csv.DictReader(io.StringIO(storage.read_verified(chunk.manifest_sha256).decode()))
+        csv.DictReader(io.StringIO(app_store.read_verified(chunk.manifest_sha256).decode()))
     )
     assert [m["variant"] for m in manifest] == ["adult", "spanish", "minor", "deceased"]
     first = manifest[0]
@@ -190,7 +191,7 @@ def test_names_that_stress_the_layout_still_print_or_fail_alone(session, people)
     session.refresh(batch)
     assert batch.status is BatchStatus.COMPLETED
     chunk = session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)).one()
-    manifest = storage.read_verified(chunk.manifest_sha256).decode()
+    manifest = app_store.read_verified(chunk.manifest_sha256).decode()
     assert "'=HYPERLINK" in manifest and ",=HYPERLINK" not in manifest
 
 
@@ -205,7 +206,7 @@ def test_a_voided_approval_stops_a_running_batch(session, people):
         now=LATER,
         incident_id=incident.id,
         request=generation.LetterRequest(letter.obligation_id, "individual_adult.html"),
-        store=storage.current_store(),
+        store=app_store.current_store(),
     )
     mail_worker.work(session, worker=worker())
     session.refresh(batch)
@@ -237,7 +238,7 @@ def test_disk_full_fails_the_batch_with_the_reason_and_marks_nothing(session, pe
     incident = case_with_roster(session, people, *(adult(f"P{n}") for n in range(3)))
     approve(session, people, incident)
     batch = start(session, people, incident)
-    full = DiskFillsUp(storage.current_store(), room=0)
+    full = DiskFillsUp(app_store.current_store(), room=0)
 
     assert mail_worker.work(session, worker=worker(store=full)) == 0
 

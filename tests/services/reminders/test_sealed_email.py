@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from incident_app import storage
+from incident_app import app_store
 from incident_app.mailer import RecordingMailer
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
@@ -29,7 +29,7 @@ def _queue(session, keyring) -> EmailMessage:
 
 
 def test_a_sealed_body_is_sent_in_clear_and_stored_encrypted(session) -> None:
-    keyring = storage.current_keyring()
+    keyring = app_store.current_keyring()
     message = _queue(session, keyring)
     mailer = RecordingMailer()
 
@@ -42,7 +42,7 @@ def test_a_sealed_body_is_sent_in_clear_and_stored_encrypted(session) -> None:
 
 
 def test_without_the_key_ring_nothing_is_sent_and_the_reason_is_kept(session) -> None:
-    message = _queue(session, storage.current_keyring())
+    message = _queue(session, app_store.current_keyring())
     mailer = RecordingMailer()
 
     delivered, failed = email_outbox.deliver_email(session, mailer=mailer, now=NOW, keyring=None)
