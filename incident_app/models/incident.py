@@ -96,6 +96,20 @@ class Incident(Base):
     ba_discovered_on: Mapped[date | None] = mapped_column(sa.Date)
     ba_notified_on: Mapped[date | None] = mapped_column(sa.Date)
     ba_is_agent: Mapped[bool | None]
+    # Regimes beyond HIPAA (issue 17). 42 CFR 2.16: the breach touched Part 2 (substance-use
+    # disorder) records. Cal. Health & Safety Code 1280.15 and the like: USPS codes of the states
+    # where the entity is a licensed health facility.
+    part2_records: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    licensed_facility_states: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # GDPR Art. 33/34: EU/EEA data subjects affected, when the entity became aware (a moment:
+    # the supervisory authority's 72 hours run in hours), the high-risk assessment (None: not
+    # yet made) and whether the entity is the controller (else it notifies the controller).
+    eu_data_subjects: Mapped[int] = mapped_column(default=0, server_default="0")
+    gdpr_aware_at: Mapped[datetime | None]
+    gdpr_high_risk: Mapped[bool | None]
+    gdpr_controller: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # SEC Form 8-K Item 1.05: the day the incident was determined material (public companies).
+    materiality_determined_on: Mapped[date | None] = mapped_column(sa.Date)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

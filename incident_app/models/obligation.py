@@ -40,6 +40,8 @@ class Obligation(Base):
     jurisdiction: Mapped[str] = mapped_column(sa.String(4))
     source_key: Mapped[str] = mapped_column(sa.String(200), default="")
     due_on: Mapped[date | None] = mapped_column(sa.Date)
+    # Set for clocks counted in hours (GDPR Art. 33: 72 hours), in UTC; due_on is its UTC date.
+    due_at: Mapped[datetime | None]
     citation: Mapped[str] = mapped_column(sa.String(200))
     reason: Mapped[str] = mapped_column(sa.Text)
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

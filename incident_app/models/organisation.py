@@ -48,6 +48,13 @@ class Organisation(Base):
     # Mail merge (issue 8): people who agreed to electronic notice get the notice by email,
     # 164.404(d)(1)(i).
     email_notice_enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Issue 17: the organisation's role under the breach rules (covered_entity,
+    # business_associate, phr_vendor, phr_related_entity, third_party_service_provider) and
+    # whether it is a public company (SEC Form 8-K Item 1.05).
+    entity_role: Mapped[str] = mapped_column(
+        sa.String(40), default="covered_entity", server_default="covered_entity"
+    )
+    public_company: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
