@@ -412,7 +412,7 @@ class DueAction:
 
 
 def due_items(
-    session: Session, *, today: date | None = None, incident_ids: sa.Select | None = None
+    session: Session, *, today: date | None = None, incident_ids: sa.Select[int] | None = None
 ) -> list[DueAction]:
     """Open actions on incidents that are not closed, earliest due first. With `today`,
     only those due on or before it (overdue or due today)."""
