@@ -5,6 +5,10 @@ makes a version the one the rules engine reads; signing re-syncs the obligations
 transaction. Any answer that would take an incident out of the notice rules (not PHI, secured
 PHI, an exception, a low probability of compromise) must come with its documentation: the
 burden of proof is on the covered entity (164.414(b)).
+
+Over 400 lines: the questionnaire (its tables and the `Answers` schema), the validation that
+reads it and the use cases are still one module; the questionnaire and its validation (no
+session) are to move into their own module once the parallel moves of issue #22 have merged.
 """
 
 from __future__ import annotations

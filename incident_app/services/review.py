@@ -4,6 +4,10 @@ Versions work like the risk assessment's: a signed version is frozen, and saving
 signature starts the next version. When the organisation requires it, an incident cannot
 close until its latest review version is signed (`closure_blockers`, called by the
 lifecycle service).
+
+Over 400 lines: the PDF report (its context TypedDicts and the code filling them) is to move
+into a review_report module, as assessment_report, once the impact package's split (which
+renames the calls here) has merged (issue #22).
 """
 
 from __future__ import annotations
