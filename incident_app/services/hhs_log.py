@@ -7,6 +7,10 @@ the reminder sweep reminds people of the same rows. Filings are appended to `hhs
 an initial report with OCR's transaction number, then addenda (new count, new facts) that
 quote it. Reading the log is for privacy officers, auditors and admins; recording a filing
 for privacy officers.
+
+Over 400 lines: reading the log, its CSV and PDF exports and recording filings are still one
+module; the exports are to move into their own module once the parallel moves of issue #22
+have merged.
 """
 
 from __future__ import annotations
