@@ -59,7 +59,7 @@ def _post_assessment(client, incident, answers, *, sign):
 
 def _row(html: str, kind: str, jurisdiction: str) -> str:
     match = re.search(
-        rf'<tr data-kind="{kind}" data-jurisdiction="{jurisdiction}">(.*?)</tr>', html, re.S
+        rf'<tr data-kind="{kind}" data-jurisdiction="{jurisdiction}"[^>]*>(.*?)</tr>', html, re.S
     )
     return match.group(1) if match else ""
 

@@ -22,23 +22,12 @@ from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
 from incident_app.services import corrective_actions
+from incident_app.services.obligations import kinds
 from incident_app.services.obligations import reading as obligation_reading
 
-TASK_KIND = "task"
-ACTION_KIND = "corrective_action"
+TASK_KIND = kinds.TASK_KIND
+ACTION_KIND = kinds.ACTION_KIND
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CLOSED_NOT_A_BREACH)
-KIND_LABELS = {
-    "individual_notice": "Notice to individuals",
-    "substitute_notice": "Substitute notice",
-    "media_notice": "Notice to the media",
-    "hhs_notice": "Notice to HHS",
-    "hhs_annual_log": "Annual log to HHS",
-    "ba_to_ce_notice": "Business associate notice to the covered entity",
-    "state_individual_notice": "State notice to residents",
-    "state_regulator_notice": "State regulator notice",
-    TASK_KIND: "Task",
-    ACTION_KIND: "Corrective action",
-}
 
 
 @dataclass(frozen=True)
@@ -70,8 +59,7 @@ class Deadline:
 
 
 def label_of(kind: str, jurisdiction: str) -> str:
-    label = KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
-    return f"{label} ({jurisdiction})" if jurisdiction and jurisdiction != "US" else label
+    return kinds.label_with_place(kind, jurisdiction)
 
 
 def active_deadlines(
