@@ -23,8 +23,8 @@ from incident_app.blueprints.notifications.forms import ButtonForm
 from incident_app.blueprints.notifications.forms import PlanForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
-from incident_app.services.reminders import calendar_feed
 from incident_app.services.obligations import kinds as obligation_kinds
+from incident_app.services.reminders import calendar_feed
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders import plans as reminder_plans
 

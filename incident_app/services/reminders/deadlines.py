@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 
@@ -43,6 +44,14 @@ class Deadline:
     due_on: date
     assignee_id: int | None = None
     detail: str = ""  # in-app only (a task's title may name a patient; email never shows it)
+    due_at: datetime | None = None  # UTC, for clocks counted in hours (GDPR Art. 33: 72 h)
+
+    @property
+    def due_text(self) -> str:
+        """The due date, with the UTC time for an hour clock ("2026-03-05 14:00 UTC")."""
+        if self.due_at is None:
+            return self.due_on.isoformat()
+        return self.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     @property
     def key(self) -> tuple[SubjectType, int]:
@@ -112,9 +121,17 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select[int] | None)
                     row.kind,
                     label_of(row.kind, row.jurisdiction),
                     row.effective_due_on,
+                    due_at=_due_at(row),
                 )
             )
     return found
+
+
+def _due_at(row: Obligation) -> datetime | None:
+    # A privacy officer's override is a date: the overridden deadline is all-day.
+    if row.due_at is None or row.override_due_on is not None:
+        return None
+    return row.due_at.astimezone(UTC)
 
 
 def _task_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
