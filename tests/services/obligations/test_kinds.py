@@ -166,7 +166,8 @@ def test_what_the_engine_emits_on_broad_facts_is_in_the_table():
 
 def test_unknown_kinds_are_humanised_and_places_are_added_outside_the_us():
     assert kinds.label("some_future_notice") == "Some future notice"
-    assert kinds.label_with_place("cra_notice", "NY") == "Notice to consumer reporting agencies (NY)"
+    cra = kinds.label_with_place("cra_notice", "NY")
+    assert cra == "Notice to consumer reporting agencies (NY)"
     assert kinds.label_with_place("hhs_notice", "US") == "Notice to HHS"
     assert kinds.label("task") == "Task"
 
