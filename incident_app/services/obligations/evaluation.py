@@ -8,7 +8,9 @@ preview it, and the demo seeder computes its history with it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import date
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -205,3 +207,32 @@ def what_if(*, actor: User, facts: dict[str, Any]) -> rules.Determination:
     except rules.InvalidFacts as error:
         field = CALCULATOR_FIELDS.get(error.field.split("[", 1)[0], error.field.split("[")[0])
         raise ValidationFailed(str(error), field=field) from error
+    except OverflowError as error:
+        # A date near 9999-12-31 puts a deadline past the last date Python can hold.
+        latest = _latest_date_field(facts)
+        raise ValidationFailed(
+            f"{latest}: a deadline counted from this date would fall after the year 9999; "
+            "check the date.",
+            field=CALCULATOR_FIELDS.get(latest, latest),
+        ) from error
+
+
+def _latest_date_field(facts: Mapping[str, object], prefix: str = "") -> str:
+    """The (dotted) name of the field holding the latest date or time among `facts`."""
+    found: list[tuple[date, str]] = []
+    for name, value in facts.items():
+        if isinstance(value, Mapping):
+            nested = _latest_date_field(value, f"{prefix}{name}.")
+            found.append((_date_at(value, nested.rsplit(".", 1)[-1]), nested))
+        elif isinstance(value, date):
+            found.append((_day(value), prefix + name))
+    return max(found)[1] if found else prefix + "discovered_on"
+
+
+def _date_at(facts: Mapping[str, object], name: str) -> date:
+    value = facts.get(name)
+    return _day(value) if isinstance(value, date) else date.min
+
+
+def _day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value
