@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run run-prod test test-pg test-browser lint bench venv clean coverage-rules
+.PHONY: run run-prod test test-fast test-pg test-browser lint bench venv clean coverage-rules
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,10 @@ run-prod: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+## The suite without the tests marked slow (subprocesses, SIGKILL, real workers).
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
+
 ## The suite against a throwaway PostgreSQL database on 127.0.0.1:5432.
 test-pg: $(STAMP)
 	@db=bd_test_$$$$_$$RANDOM; \
@@ -43,8 +47,11 @@ coverage-rules: $(STAMP)
 test-browser: $(STAMP)
 	$(PY) -m pytest tests/browser
 
+## Ruff (lint and format) and mypy (strict on rules/ and services/; see pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 ## Every benchmark in bench/ (files starting with _ are helpers); BENCH_ARGS_<name> adds options,
 ## e.g. make bench BENCH_ARGS_web_load="--incidents 1000 --roster 100000 --seconds 10".

@@ -311,6 +311,7 @@ def test_a_full_disk_raises_a_clear_error_and_leaves_no_partial_file(
     assert not store.exists(hashlib.sha256(data).hexdigest())
 
 
+@pytest.mark.slow
 def test_a_real_write_failure_from_the_kernel_leaves_no_partial_file(tmp_path: Path) -> None:
     # RLIMIT_FSIZE makes the kernel refuse writes past 64 KiB (EFBIG): a real failing write,
     # in a child process so the limit cannot touch the test run itself.

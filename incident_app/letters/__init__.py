@@ -16,9 +16,13 @@ letters.render_pdf(...)`); modules inside the package import each other directly
 from __future__ import annotations
 
 from incident_app.letters.batch import render_batch
+from incident_app.letters.contexts import BreachContext
 from incident_app.letters.contexts import HhsReport
 from incident_app.letters.contexts import IndividualNoticeContext
+from incident_app.letters.contexts import OrganisationContext
 from incident_app.letters.contexts import RecipientContext
+from incident_app.letters.contexts import RiskAssessmentContext
+from incident_app.letters.contexts import RiskFactor
 from incident_app.letters.glyphs import printable
 from incident_app.letters.glyphs import unprintable_characters
 from incident_app.letters.ocr_portal import hhs_packet_json
@@ -46,11 +50,15 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MERGE_TEMPLATES",
     "TEMPLATE_DIR",
+    "BreachContext",
     "HhsReport",
     "IndividualNoticeContext",
     "LetterRenderError",
     "MissingLetterField",
+    "OrganisationContext",
     "RecipientContext",
+    "RiskAssessmentContext",
+    "RiskFactor",
     "TemplateFilesOnly",
     "URLRefused",
     "harfbuzz_subset_available",

@@ -20,10 +20,10 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import jinja2
-from weasyprint import HTML  # type: ignore[import-untyped]
-from weasyprint.text import ffi as weasy_ffi  # type: ignore[import-untyped]
-from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
-from weasyprint.urls import FatalURLFetchingError  # type: ignore[import-untyped]
+from weasyprint import HTML
+from weasyprint.text import ffi as weasy_ffi
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError
 from weasyprint.urls import URLFetcher
 from weasyprint.urls import URLFetcherResponse
 
@@ -59,7 +59,7 @@ class URLRefused(ValueError):
 # ---- the fetcher ----------------------------------------------------------------------------
 
 
-class TemplateFilesOnly(URLFetcher):  # type: ignore[misc]  # WeasyPrint ships no types
+class TemplateFilesOnly(URLFetcher):  # WeasyPrint ships no types: URLFetcher is Any
     """Serve files under `root` (after resolving symlinks and `..`) and data: URIs; refuse all
     else. `fail_on_errors` turns a refusal into FatalURLFetchingError, so a letter never goes
     out silently missing a resource, and nothing ever reaches the network."""

@@ -5,14 +5,21 @@ makes a version the one the rules engine reads; signing re-syncs the obligations
 transaction. Any answer that would take an incident out of the notice rules (not PHI, secured
 PHI, an exception, a low probability of compromise) must come with its documentation: the
 burden of proof is on the covered entity (164.414(b)).
+
+Over 400 lines: the questionnaire (its tables and the `Answers` schema), the validation that
+reads it and the use cases are still one module; the questionnaire and its validation (no
+session) are to move into their own module once the parallel moves of issue #22 have merged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Literal
+from typing import TypedDict
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -34,6 +41,62 @@ from incident_app.services.obligations import sync as obligation_sync
 
 YES, NO, UNKNOWN = "yes", "no", "unknown"
 
+ElementField = Literal[
+    "exc_workforce",
+    "exc_good_faith",
+    "exc_within_scope",
+    "exc_no_further_use",
+    "exc_both_authorized",
+    "exc_cannot_retain",
+]
+EncryptionField = Literal[
+    "encryption_what", "encryption_standard", "encryption_conformant", "key_compromised"
+]
+NarrativeField = Literal["f1_narrative", "f2_narrative", "f3_narrative", "f4_narrative"]
+
+
+class Answers(TypedDict):
+    """A version's answers as `clean_answers` leaves them (AssessmentVersion.answers).
+
+    Choices and texts are "" when unanswered; the exception elements are confirmations."""
+
+    # Choices (see CHOICES)
+    phi_involved: str
+    use_permitted: str
+    safeguard: str
+    encryption_standard: str
+    encryption_conformant: str
+    key_compromised: str
+    destruction_method: str
+    exception: str
+    conclusion: str  # a Conclusion value, never ""
+    f1_sensitivity: str
+    f1_reidentification: str
+    f2_recipient: str
+    f3_acquired: str
+    f4_mitigation: str
+    # Texts (see TEXTS)
+    phi_narrative: str
+    encryption_what: str
+    destruction_detail: str
+    safe_harbor_narrative: str
+    exception_facts: str
+    exception_justification: str
+    f1_narrative: str
+    f2_narrative: str
+    f3_narrative: str
+    f4_narrative: str
+    rationale: str
+    # The 164.402(1) exception elements (see EXCEPTION_ELEMENTS)
+    exc_workforce: bool
+    exc_good_faith: bool
+    exc_within_scope: bool
+    exc_no_further_use: bool
+    exc_both_authorized: bool
+    exc_cannot_retain: bool
+    f1_identifiers: list[str]  # sorted codes of IDENTIFIERS
+
+
 # HHS guidance on unsecured PHI (74 FR 42740): the processes judged to meet the standard.
 ENCRYPTION_STANDARDS = {
     "nist_800_111": "Data at rest: NIST SP 800-111 (storage encryption)",
@@ -54,7 +117,7 @@ DESTRUCTION_METHODS = {
 SECURE_DESTRUCTION = frozenset({"shredded", "nist_800_88"})
 
 # 164.402 paragraph (1): the elements each exception needs, every one of them confirmed.
-EXCEPTION_ELEMENTS: dict[str, tuple[tuple[str, str], ...]] = {
+EXCEPTION_ELEMENTS: dict[str, tuple[tuple[ElementField, str], ...]] = {
     "unintentional_workforce_use": (
         (
             "exc_workforce",
@@ -116,7 +179,12 @@ FACTOR_RISK: dict[str, dict[str, str]] = {
         UNKNOWN: UNKNOWN,
     },
 }
-FACTOR_NARRATIVES = ("f1_narrative", "f2_narrative", "f3_narrative", "f4_narrative")
+FACTOR_NARRATIVES: tuple[NarrativeField, ...] = (
+    "f1_narrative",
+    "f2_narrative",
+    "f3_narrative",
+    "f4_narrative",
+)
 IDENTIFIERS = (
     "names",
     "ssn",
@@ -166,10 +234,10 @@ class Outcome:
     conclusion: Conclusion
 
 
-def clean_answers(raw: Mapping[str, Any]) -> dict[str, Any]:
+def clean_answers(raw: Mapping[str, object]) -> Answers:
     """Keep only known answers, as strings, booleans and an identifier list. Unknown choices
     raise ValidationFailed on their field."""
-    answers: dict[str, Any] = {}
+    answers: dict[str, object] = {}
     for name, allowed in CHOICES.items():
         value = str(raw.get(name) or "").strip()
         if value and value not in allowed:
@@ -182,30 +250,41 @@ def clean_answers(raw: Mapping[str, Any]) -> dict[str, Any]:
         answers[name] = value
     for name in ELEMENT_FIELDS:
         answers[name] = bool(raw.get(name))
-    identifiers = [str(item) for item in raw.get("f1_identifiers") or ()]
+    identifiers = [str(item) for item in _items(raw.get("f1_identifiers"))]
     unknown = [item for item in identifiers if item not in IDENTIFIERS]
     if unknown:
         raise ValidationFailed(f"Unknown identifier type {unknown[0]!r}.", field="f1_identifiers")
     answers["f1_identifiers"] = sorted(set(identifiers))
     answers["conclusion"] = answers["conclusion"] or Conclusion.UNDECIDED.value
-    return answers
+    # The loops above set exactly the keys of Answers (tests/services/test_assessment.py).
+    return cast(Answers, answers)
 
 
-def factor_risks(answers: Mapping[str, Any]) -> dict[str, str]:
+def _items(value: object) -> Iterable[object]:
+    """A form's list answer (a list or tuple), or nothing when unanswered."""
+    return cast(Iterable[object], value or ())
+
+
+def stored_answers(version: AssessmentVersion) -> Answers:
+    """The answers of a saved version: `clean_answers` wrote them."""
+    return cast(Answers, version.answers or {})
+
+
+def factor_risks(answers: Mapping[str, object]) -> dict[str, str]:
     """Risk per structured factor answer; a missing answer counts as unknown."""
     return {
-        name: table.get(answers.get(name) or UNKNOWN, UNKNOWN)
+        name: table.get(cast(str, answers.get(name) or UNKNOWN), UNKNOWN)
         for name, table in FACTOR_RISK.items()
     }
 
 
-def suggested_conclusion(answers: Mapping[str, Any]) -> Conclusion:
+def suggested_conclusion(answers: Mapping[str, object]) -> Conclusion:
     """Unknown or high-risk answers default to breach (the presumption of 164.402(2))."""
     risks = factor_risks(answers).values()
     return Conclusion.LOW_PROBABILITY if all(r == "low" for r in risks) else Conclusion.BREACH
 
 
-def outcome(answers: Mapping[str, Any], *, actor: User) -> Outcome:
+def outcome(answers: Answers, *, actor: User) -> Outcome:
     """Validate the answers' claims and derive the outcome. Raises ValidationFailed."""
     return Outcome(
         not_phi_or_permitted=_not_phi_or_permitted(answers),
@@ -215,7 +294,7 @@ def outcome(answers: Mapping[str, Any], *, actor: User) -> Outcome:
     )
 
 
-def _not_phi_or_permitted(answers: Mapping[str, Any]) -> bool:
+def _not_phi_or_permitted(answers: Answers) -> bool:
     claimed = answers["phi_involved"] == NO or answers["use_permitted"] == YES
     if claimed and not answers["phi_narrative"]:
         raise ValidationFailed(
@@ -226,7 +305,7 @@ def _not_phi_or_permitted(answers: Mapping[str, Any]) -> bool:
     return claimed
 
 
-def _secured(answers: Mapping[str, Any]) -> bool:
+def _secured(answers: Answers) -> bool:
     if answers["safeguard"] == "encryption":
         return _encryption_secured(answers)
     if answers["safeguard"] == "destruction":
@@ -236,9 +315,9 @@ def _secured(answers: Mapping[str, Any]) -> bool:
     return False
 
 
-def _encryption_secured(answers: Mapping[str, Any]) -> bool:
+def _encryption_secured(answers: Answers) -> bool:
     # The guidance protects encrypted PHI only while the key or credentials are not breached.
-    required = (
+    required: tuple[tuple[EncryptionField, str], ...] = (
         ("encryption_what", "Describe what was encrypted and with which product or algorithm."),
         ("encryption_standard", "Choose the standard the encryption follows."),
         ("encryption_conformant", "Say whether the encryption conforms to the NIST guidance."),
@@ -258,7 +337,7 @@ def _encryption_secured(answers: Mapping[str, Any]) -> bool:
     )
 
 
-def _exception(answers: Mapping[str, Any]) -> str | None:
+def _exception(answers: Answers) -> str | None:
     name = answers["exception"] or None
     if name is None:
         return None
@@ -281,7 +360,7 @@ def _exception(answers: Mapping[str, Any]) -> str | None:
     return name
 
 
-def _conclusion(answers: Mapping[str, Any], actor: User) -> Conclusion:
+def _conclusion(answers: Answers, actor: User) -> Conclusion:
     conclusion = Conclusion(answers["conclusion"])
     if conclusion != Conclusion.LOW_PROBABILITY:
         return conclusion
@@ -331,7 +410,7 @@ def save_assessment(
     *,
     actor: User,
     incident_id: int,
-    answers: Mapping[str, Any],
+    answers: Mapping[str, object],
     sign: bool,
     now: datetime,
 ) -> AssessmentVersion:
@@ -395,7 +474,7 @@ def sign_version(
         raise InvalidTransition(f"Version {version.number} is already signed.")
     # Re-check the claims: the version may have been drafted by someone who could not
     # conclude low probability.
-    outcome(version.answers, actor=actor)
+    outcome(stored_answers(version), actor=actor)
     _sign(session, actor=actor, incident=incident, version=version, now=now)
     session.commit()
     return version
@@ -441,7 +520,7 @@ def _latest(session: Session, incident_id: int) -> AssessmentVersion | None:
     )
 
 
-def _changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, list[Any]]:
+def _changes(old: Mapping[str, object], new: Mapping[str, object]) -> dict[str, list[object]]:
     return {
         name: [old.get(name), value]
         for name, value in new.items()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +22,8 @@ from incident_app.services.letters import context as letter_context
 from incident_app.services.organisation import get_organisation
 
 RETENTION_YEARS = 6
-FACTORS = (
+# (title, structured answers, narrative answer) of each 164.402(2) factor
+FACTORS: tuple[tuple[str, tuple[str, ...], assessment.NarrativeField], ...] = (
     (
         "(i) Nature and extent of the PHI, identifiers and likelihood of re-identification",
         ("f1_sensitivity", "f1_reidentification"),
@@ -64,9 +64,11 @@ def export_pdf(
     return f"{context['document_id']}.pdf", pdf
 
 
-def _context(session: Session, version: AssessmentVersion, now: datetime) -> dict[str, Any]:
+def _context(
+    session: Session, version: AssessmentVersion, now: datetime
+) -> letters.RiskAssessmentContext:
     incident, org = version.incident, get_organisation(session)
-    answers = version.answers or {}
+    answers = assessment.stored_answers(version)
     start, end = letter_context.breach_dates(incident, org.timezone)
     signed_on = version.signed_at.date() if version.signed_at else None
     return {
@@ -93,10 +95,10 @@ def _context(session: Session, version: AssessmentVersion, now: datetime) -> dic
 def _breach(
     session: Session,
     incident: Incident,
-    answers: dict[str, Any],
+    answers: assessment.Answers,
     start: date | None,
     end: date | None,
-) -> dict[str, Any]:
+) -> letters.BreachContext:
     discovered = letter_context.discovery_date(session, incident)
     by_code = {option.code: option.label for option in options.ocr_options("phi_types")}
     return {
@@ -111,7 +113,7 @@ def _breach(
     }
 
 
-def _secured_status(version: AssessmentVersion, answers: dict[str, Any]) -> str:
+def _secured_status(version: AssessmentVersion, answers: assessment.Answers) -> str:
     if version.not_phi_or_permitted:
         return "Not PHI, or a use or disclosure the Privacy Rule permits"
     if not version.phi_secured:
@@ -124,8 +126,11 @@ def _secured_status(version: AssessmentVersion, answers: dict[str, Any]) -> str:
 
 
 def _factor(
-    answers: dict[str, Any], title: str, fields: tuple[str, ...], narrative: str
-) -> dict[str, str]:
+    answers: assessment.Answers,
+    title: str,
+    fields: tuple[str, ...],
+    narrative: assessment.NarrativeField,
+) -> letters.RiskFactor:
     risks = assessment.factor_risks(answers)
     finding = "; ".join(
         f"{name.split('_', 1)[1].replace('_', ' ')}: {answers.get(name) or 'unknown'} "

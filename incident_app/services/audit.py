@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -35,7 +34,7 @@ def record(
     subject_type: str | None = None,
     subject_id: object | None = None,
     incident_id: int | None = None,
-    details: Mapping[str, Any] | None = None,
+    details: Mapping[str, object] | None = None,
     actor_label: str | None = None,
 ) -> AuditEvent:
     """Add one chained AuditEvent to `session` (no commit).
@@ -152,6 +151,9 @@ def _locked_head(session: Session) -> AuditChainHead:
     return head
 
 
-def _jsonable(details: Mapping[str, Any]) -> dict[str, Any]:
+def _jsonable(details: Mapping[str, object]) -> dict[str, object]:
     """Normalise to what JSON gives back, so the hash is the same after a round trip."""
-    return json.loads(json.dumps(dict(details), default=str, sort_keys=True))
+    normalised: dict[str, object] = json.loads(
+        json.dumps(dict(details), default=str, sort_keys=True)
+    )
+    return normalised

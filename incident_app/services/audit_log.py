@@ -15,7 +15,7 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -40,12 +40,39 @@ class AuditFilter:
     date_from: date | None = None
     date_to: date | None = None
 
-    def as_details(self) -> dict[str, Any]:
+    def as_details(self) -> dict[str, str | int]:
         return {
             k: (v.isoformat() if isinstance(v, date) else v)
             for k, v in self.__dict__.items()
             if v not in ("", None)
         }
+
+
+class ChainSummary(TypedDict):
+    ok: bool
+    events: int
+    head_hash: str
+    broken_at: int | None
+
+
+class ExportBody(TypedDict):
+    """What the signature of a signed export covers (canonical JSON of this)."""
+
+    exported_at: str  # ISO 8601
+    exported_by: str
+    filter: dict[str, str | int]
+    chain: ChainSummary
+    events: list[dict[str, object]]  # CSV_COLUMNS -> value, one per event
+
+
+class ExportSignature(TypedDict):
+    alg: str  # "HMAC-SHA256"
+    value: str  # hex digest
+
+
+class SignedExport(TypedDict):
+    body: ExportBody
+    signature: ExportSignature
 
 
 @dataclass(frozen=True)
@@ -56,7 +83,7 @@ class AuditPage:
     total: int
 
 
-def _query(flt: AuditFilter, zone: str) -> sa.Select[tuple[AuditEvent]]:
+def _query(flt: AuditFilter, zone: str) -> sa.Select[AuditEvent]:
     query = sa.select(AuditEvent)
     if flt.actor:
         query = query.where(
@@ -168,7 +195,7 @@ def export_signed_json(
     zone: str,
     now: datetime,
     signing_key: bytes,
-) -> dict[str, Any]:
+) -> SignedExport:
     """Events plus the chain head and an HMAC-SHA256 signature over the canonical body.
 
     A recipient holding the signing key recomputes the HMAC over `body` (canonical JSON,
@@ -178,7 +205,7 @@ def export_signed_json(
     require(actor, Capability.VIEW_AUDIT)
     report = audit.verify(session)
     events = list(session.scalars(_query(flt, zone).order_by(AuditEvent.seq).limit(EXPORT_LIMIT)))
-    body = {
+    body: ExportBody = {
         "exported_at": now.isoformat(),
         "exported_by": actor.email,
         "filter": flt.as_details(),
@@ -203,7 +230,7 @@ def export_signed_json(
     return {"body": body, "signature": {"alg": "HMAC-SHA256", "value": signature}}
 
 
-def _raw(event: AuditEvent) -> list[Any]:
+def _raw(event: AuditEvent) -> list[object]:
     return [
         event.seq,
         event.at.isoformat(),

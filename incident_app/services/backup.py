@@ -17,7 +17,8 @@ import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
+from typing import cast
 
 import sqlalchemy as sa
 
@@ -29,6 +30,16 @@ FILES_DIR = "files"
 
 class BackupError(Exception):
     """A backup or restore that cannot go ahead; the message says why."""
+
+
+class Manifest(TypedDict):
+    """manifest.json of a backup."""
+
+    created_at: str  # ISO 8601
+    backend: str  # "sqlite" or "postgresql"
+    alembic_revision: str | None
+    database: str  # the dump's file name inside the backup
+    sha256: dict[str, str]  # path relative to the backup -> SHA-256 of the file
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ def create(
     url = sa.engine.make_url(database_url)
     db_file = _dump_database(url, out_dir)
     files = _copy_files(file_store, out_dir / FILES_DIR)
-    manifest = {
+    manifest: Manifest = {
         "created_at": now.isoformat(),
         "backend": url.get_backend_name(),
         "alembic_revision": revision,
@@ -123,11 +134,12 @@ def _copy_files(source: Path, target: Path) -> int:
     return count
 
 
-def verify(backup_dir: Path) -> dict[str, Any]:
+def verify(backup_dir: Path) -> Manifest:
     """Check every file of a backup against its manifest; raise BackupError naming the first
     missing or changed file."""
     try:
-        manifest = json.loads((backup_dir / MANIFEST).read_text())
+        # What create() wrote; a damaged manifest fails below on its first missing key.
+        manifest = cast(Manifest, json.loads((backup_dir / MANIFEST).read_text()))
     except (OSError, ValueError) as error:
         raise BackupError(f"{backup_dir} has no readable {MANIFEST}.") from error
     for relative, expected in manifest["sha256"].items():
@@ -139,7 +151,7 @@ def verify(backup_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore(*, backup_dir: Path, database_url: str, file_store: Path, force: bool) -> dict:
+def restore(*, backup_dir: Path, database_url: str, file_store: Path, force: bool) -> Manifest:
     """Restore a verified backup into `database_url` and `file_store`."""
     manifest = verify(backup_dir)
     url = sa.engine.make_url(database_url)

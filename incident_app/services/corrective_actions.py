@@ -3,6 +3,9 @@
 What the plan says feeds other areas: `hhs_actions` gives the HHS packet's Section 4
 ("Actions Taken in Response to Breach" + "other actions"), `actions_taken_summary` the
 letters' "what we are doing" text, and `due_items` the reminder sweep.
+
+Over 400 lines: the plan, proof of completion and training records are still one module;
+training is to move into its own module once the parallel moves of issue #22 have merged.
 """
 
 from __future__ import annotations
@@ -426,7 +429,7 @@ class DueAction:
 
 
 def due_items(
-    session: Session, *, today: date | None = None, incident_ids: sa.Select | None = None
+    session: Session, *, today: date | None = None, incident_ids: sa.Select[int] | None = None
 ) -> list[DueAction]:
     """Open actions on incidents that are not closed, earliest due first. With `today`,
     only those due on or before it (overdue or due today)."""

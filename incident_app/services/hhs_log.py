@@ -7,6 +7,10 @@ the reminder sweep reminds people of the same rows. Filings are appended to `hhs
 an initial report with OCR's transaction number, then addenda (new count, new facts) that
 quote it. Reading the log is for privacy officers, auditors and admins; recording a filing
 for privacy officers.
+
+Over 400 lines: reading the log, its CSV and PDF exports and recording filings are still one
+module; the exports are to move into their own module once the parallel moves of issue #22
+have merged.
 """
 
 from __future__ import annotations
@@ -14,11 +18,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -162,7 +167,9 @@ def _reporting_year(obligation: Obligation) -> int | None:
     return int(year) if year and str(year).isdigit() else None
 
 
-def _filings(session: Session, *, year: int, extra_incidents: Any) -> dict[int, list[HhsFiling]]:
+def _filings(
+    session: Session, *, year: int, extra_incidents: Iterable[int]
+) -> dict[int, list[HhsFiling]]:
     """Every filing of the breaches in this year's log, plus breaches filed for this year."""
     filed_this_year = sa.select(HhsFiling.incident_id).where(HhsFiling.reporting_year == year)
     rows = session.scalars(
@@ -469,12 +476,40 @@ def _summary(entry: LogEntry) -> tuple[str, ...]:
     )
 
 
+class AnnualLogContext(TypedDict):
+    """hhs_annual_log.html"""
+
+    organisation: LogLetterhead
+    letter_date: date
+    year: int
+    due_dates: list[str]  # ISO dates
+    entries: list[LoggedBreach]
+
+
+class LogLetterhead(TypedDict):
+    """The letterhead of letters' OrganisationContext, without the signature."""
+
+    name: str
+    address_lines: list[str]
+    toll_free_number: str
+    email: str
+    website: str
+    logo_data_uri: str | None
+
+
+class LoggedBreach(TypedDict):
+    reference: str
+    title: str
+    summary: list[tuple[str, str]]  # CSV_HEADER label -> value, after the reference
+    fields: list[tuple[str, str]]  # the OCR portal's labels -> today's answers
+
+
 def export_pdf(session: Session, *, actor: User, year: int, now: datetime) -> bytes:
     """The year's log as a PDF document (letter_templates/hhs_annual_log.html). Audited;
     commits once."""
     log = annual_log(session, actor=actor, year=year)
     org = get_organisation(session)
-    context = {
+    context: AnnualLogContext = {
         "organisation": _organisation(org),
         "letter_date": now.astimezone(ZoneInfo(org.timezone)).date(),
         "year": year,
@@ -494,7 +529,7 @@ def export_pdf(session: Session, *, actor: User, year: int, now: datetime) -> by
     return pdf
 
 
-def _organisation(org: Organisation) -> dict[str, Any]:
+def _organisation(org: Organisation) -> LogLetterhead:
     city = ", ".join(part for part in (org.city, f"{org.state} {org.postal_code}".strip()) if part)
     lines = [line for line in (org.address_line1, org.address_line2, city) if line]
     logo = letters.logo_data_uri(org.logo, org.logo_mime) if org.logo and org.logo_mime else None

@@ -16,6 +16,7 @@ import io
 import statistics
 from collections import Counter
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import UTC
@@ -182,7 +183,8 @@ def _assessed_days(session: Session, chosen: list[Incident], zone: ZoneInfo) -> 
         )
         .group_by(AssessmentVersion.incident_id)
     )
-    return _collect(chosen, {i: _aware(at) for i, at in rows}, zone)
+    # The WHERE clause keeps NULLs out; min() is typed as nullable all the same.
+    return _collect(chosen, {i: _aware(at) for i, at in rows if at is not None}, zone)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -190,7 +192,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _collect(chosen: list[Incident], when: dict[int, datetime | date], zone: ZoneInfo) -> list[int]:
+def _collect(
+    chosen: list[Incident], when: Mapping[int, datetime | date], zone: ZoneInfo
+) -> list[int]:
     days = [_days(i, when[i.id], zone) for i in chosen if i.id in when]
     return [d for d in days if d is not None]
 

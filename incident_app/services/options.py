@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypedDict
+from typing import cast
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 OCR_LISTS = ("breach_types", "locations", "phi_types", "safeguards")
@@ -25,19 +27,54 @@ class Option:
         return f"{self.group}: {self.label}" if self.group else self.label
 
 
+class OcrEntry(TypedDict):
+    """One entry of an OCR pick list in ocr_options.json."""
+
+    code: str
+    label: str
+
+
+class PhiCategory(OcrEntry):
+    """A top-level PHI type of ocr_options.json, with its sub-types (maybe none)."""
+
+    subtypes: list[OcrEntry]
+
+
+class ChecklistItemSpec(TypedDict):
+    title: str
+    due_days: int
+
+
+class ChecklistSpec(TypedDict):
+    """A default checklist template in checklists.json (the 0004 migration installs them)."""
+
+    name: str
+    breach_types: list[str]
+    items: list[ChecklistItemSpec]
+
+
 @cache
-def _load(name: str) -> dict:
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+def _load(name: str) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _ocr_list(list_name: str) -> list[OcrEntry]:
+    # The casts state the data files' shapes: mypy cannot see into JSON.
+    return cast(list[OcrEntry], _load("ocr_options.json")[list_name])
+
+
+def _phi_categories() -> list[PhiCategory]:
+    return cast(list[PhiCategory], _load("ocr_options.json")["phi_types"])
 
 
 @cache
 def ocr_options(list_name: str) -> tuple[Option, ...]:
     """One OCR pick list; PHI types are flattened to their sub-types (plus "Other")."""
-    entries = _load("ocr_options.json")[list_name]
     if list_name != "phi_types":
-        return tuple(Option(e["code"], e["label"]) for e in entries)
+        return tuple(Option(e["code"], e["label"]) for e in _ocr_list(list_name))
     flat: list[Option] = []
-    for category in entries:
+    for category in _phi_categories():
         subtypes = category["subtypes"]
         if not subtypes:
             flat.append(Option(category["code"], category["label"]))
@@ -57,7 +94,7 @@ def labels(list_name: str, chosen: list[str] | tuple[str, ...]) -> list[str]:
 
 def phi_categories(chosen: list[str]) -> list[str]:
     """OCR's top-level PHI categories covered by the chosen sub-types (for the OCR export)."""
-    by_code = {c["code"]: c["label"] for c in _load("ocr_options.json")["phi_types"]}
+    by_code = {c["code"]: c["label"] for c in _phi_categories()}
     return [
         label
         for code, label in by_code.items()
@@ -67,8 +104,8 @@ def phi_categories(chosen: list[str]) -> list[str]:
 
 @cache
 def state_names() -> dict[str, str]:
-    return dict(_load("us_states.json")["states"])
+    return dict(cast(dict[str, str], _load("us_states.json")["states"]))
 
 
-def checklist_defaults() -> list[dict]:
-    return list(_load("checklists.json")["templates"])
+def checklist_defaults() -> list[ChecklistSpec]:
+    return list(cast(list[ChecklistSpec], _load("checklists.json")["templates"]))

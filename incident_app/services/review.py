@@ -4,6 +4,10 @@ Versions work like the risk assessment's: a signed version is frozen, and saving
 signature starts the next version. When the organisation requires it, an incident cannot
 close until its latest review version is signed (`closure_blockers`, called by the
 lifecycle service).
+
+Over 400 lines: the PDF report (its context TypedDicts and the code filling them) is to move
+into a review_report module, as assessment_report, once the impact package's split (which
+renames the calls here) has merged (issue #22).
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from datetime import datetime
-from typing import Any
+from typing import Literal
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -42,7 +48,14 @@ from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import get_workable
 from incident_app.services.organisation import get_organisation
 
-TEXT_FIELDS = ("timeline_summary", "root_cause", "what_worked", "what_did_not", "decisions")
+TextField = Literal["timeline_summary", "root_cause", "what_worked", "what_did_not", "decisions"]
+TEXT_FIELDS: tuple[TextField, ...] = (
+    "timeline_summary",
+    "root_cause",
+    "what_worked",
+    "what_did_not",
+    "decisions",
+)
 TEXT_MAX = 20000
 TEMPLATE = "post_incident_review.html"
 # Timeline kinds worth a line in the summary (fact edits, files and team changes are noise).
@@ -56,6 +69,17 @@ SUMMARY_KINDS = (
 )
 
 
+class ReviewValues(TypedDict):
+    """A review's content as ReviewVersion stores it."""
+
+    timeline_summary: str
+    root_cause: str
+    what_worked: str
+    what_did_not: str
+    decisions: str
+    control_gaps: dict[str, list[str]]  # safeguard family value -> gaps (families with any)
+
+
 @dataclass(frozen=True)
 class ReviewInput:
     timeline_summary: str = ""
@@ -66,15 +90,20 @@ class ReviewInput:
     # Safeguard family value -> gaps, one per item.
     control_gaps: Mapping[str, list[str]] | None = None
 
-    def cleaned(self) -> dict[str, Any]:
-        values: dict[str, Any] = {name: getattr(self, name).strip() for name in TEXT_FIELDS}
+    def cleaned(self) -> ReviewValues:
         gaps = self.control_gaps or {}
-        values["control_gaps"] = {
-            family.value: [g.strip() for g in gaps.get(family.value, []) if g.strip()]
-            for family in SafeguardFamily
-            if any(g.strip() for g in gaps.get(family.value, []))
+        return {
+            "timeline_summary": self.timeline_summary.strip(),
+            "root_cause": self.root_cause.strip(),
+            "what_worked": self.what_worked.strip(),
+            "what_did_not": self.what_did_not.strip(),
+            "decisions": self.decisions.strip(),
+            "control_gaps": {
+                family.value: [g.strip() for g in gaps.get(family.value, []) if g.strip()]
+                for family in SafeguardFamily
+                if any(g.strip() for g in gaps.get(family.value, []))
+            },
         }
-        return values
 
 
 def versions(session: Session, *, actor: User, incident_id: int) -> list[ReviewVersion]:
@@ -122,8 +151,8 @@ def save_review(
             created_at=now,
         )
         session.add(row)
-    for name, value in values.items():
-        setattr(row, name, value)
+    for column, value in values.items():
+        setattr(row, column, value)
     row.updated_at = now
     session.flush()
     audit.record(
@@ -140,7 +169,7 @@ def save_review(
     return row
 
 
-def _changes(latest: ReviewVersion | None, values: Mapping[str, Any]) -> list[str]:
+def _changes(latest: ReviewVersion | None, values: Mapping[str, object]) -> list[str]:
     if latest is None:
         return [name for name, value in values.items() if value]
     return [name for name, value in values.items() if getattr(latest, name) != value]
@@ -148,7 +177,7 @@ def _changes(latest: ReviewVersion | None, values: Mapping[str, Any]) -> list[st
 
 def content_hash(row: ReviewVersion) -> str:
     """SHA-256 over the version's content in canonical JSON: what a signature covers."""
-    payload = {name: getattr(row, name) for name in TEXT_FIELDS}
+    payload: dict[str, object] = {name: getattr(row, name) for name in TEXT_FIELDS}
     payload |= {
         "control_gaps": row.control_gaps,
         "incident_id": row.incident_id,
@@ -269,6 +298,81 @@ def _local(value: datetime, zone: ZoneInfo) -> str:
 # --- the PDF report ----------------------------------------------------------------------------
 
 
+class ReviewReportContext(TypedDict):
+    """post_incident_review.html"""
+
+    organisation: letters.OrganisationContext
+    document_id: str
+    letter_date: date
+    incident: ReportedIncident
+    review: ReviewSection
+    actions: list[ActionLine]
+    training: list[TrainingLine]
+    impact: ImpactSummary
+
+
+class ReportedIncident(TypedDict):
+    reference: str
+    title: str
+    status: str  # the status label
+
+
+class ReviewSection(TypedDict):
+    number: int
+    signed: bool
+    signed_by: str  # "" while unsigned
+    signed_at: str  # local "YYYY-MM-DD HH:MM", "" while unsigned
+    signed_sha256: str
+    timeline: list[str]  # the summary's non-blank lines
+    root_cause: str
+    what_worked: str
+    what_did_not: str
+    decisions: str
+    gaps: list[SafeguardGaps]  # every safeguard family, in order
+
+
+class SafeguardGaps(TypedDict):
+    label: str
+    citation: str
+    gaps: list[str]
+
+
+class ActionLine(TypedDict):
+    title: str
+    ocr_label: str
+    owner: str
+    due_on: str  # ISO date
+    status: str  # the status label
+    proof: str  # file name, "" without proof
+
+
+class TrainingLine(TypedDict):
+    trainee: str
+    trained_on: str  # ISO date
+    topic: str
+    attested: bool
+
+
+class ImpactSummary(TypedDict):
+    """Money as printed (currency and amount); counts as numbers."""
+
+    categories: list[CategoryLine]
+    total: str
+    actual: str
+    estimated: str
+    per_individual: str  # "n/a" without affected individuals
+    affected: int
+    disruptions: int
+    claims_delayed: int
+    claims_value: str
+    recovery_days: str  # days, "not yet recovered" or "n/a"
+
+
+class CategoryLine(TypedDict):
+    label: str
+    amount: str
+
+
 def review_pdf(
     session: Session, *, actor: User, incident_id: int, number: int, now: datetime
 ) -> bytes:
@@ -303,7 +407,7 @@ def review_pdf(
 
 def report_context(
     session: Session, actor: User, incident: Incident, row: ReviewVersion, now: datetime
-) -> dict[str, Any]:
+) -> ReviewReportContext:
     org = get_organisation(session)
     zone = ZoneInfo(org.timezone)
     figures = impact_reports.incident_impact(session, actor=actor, incident_id=incident.id)
@@ -333,7 +437,7 @@ def report_context(
     }
 
 
-def organisation_context(org: Organisation) -> dict[str, Any]:
+def organisation_context(org: Organisation) -> letters.OrganisationContext:
     """The letterhead fields letters' OrganisationContext describes."""
     city_line = " ".join(
         p for p in (f"{org.city}," if org.city else "", org.state, org.postal_code) if p
@@ -354,7 +458,7 @@ def organisation_context(org: Organisation) -> dict[str, Any]:
     }
 
 
-def _review_context(row: ReviewVersion, zone: ZoneInfo) -> dict[str, Any]:
+def _review_context(row: ReviewVersion, zone: ZoneInfo) -> ReviewSection:
     return {
         "number": row.number,
         "signed": row.signed,
@@ -372,7 +476,7 @@ def _review_context(row: ReviewVersion, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def _actions_context(session: Session, actor: User, incident: Incident) -> list[dict[str, Any]]:
+def _actions_context(session: Session, actor: User, incident: Incident) -> list[ActionLine]:
     labels = corrective_actions.ocr_actions()
     return [
         {
@@ -387,7 +491,7 @@ def _actions_context(session: Session, actor: User, incident: Incident) -> list[
     ]
 
 
-def _impact_context(figures: impact_reports.IncidentImpact) -> dict[str, Any]:
+def _impact_context(figures: impact_reports.IncidentImpact) -> ImpactSummary:
     currency = figures.currency
     totals = figures.disruption
     return {

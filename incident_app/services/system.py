@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import sqlalchemy as sa
 from alembic.config import Config as AlembicConfig
@@ -22,15 +24,33 @@ HEARTBEAT_ID = 1
 HEARTBEAT_STALE_AFTER = timedelta(minutes=3)
 
 
+class Readiness(TypedDict):
+    """The /readyz body."""
+
+    ready: bool
+    checks: dict[str, str]  # "database", "migrations", "scheduler" -> "ok" or why not
+
+
+class SchedulerStatus(TypedDict):
+    running: bool
+    detail: str
+
+
+class DashboardPanels(TypedDict):
+    scheduler: SchedulerStatus
+    today: date
+    incidents: Mapping[str, object]  # incidents.listing.dashboard
+
+
 def migration_head() -> str | None:
     config = AlembicConfig(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return ScriptDirectory.from_config(config).get_current_head()
 
 
-def readiness(session: Session, *, now: datetime) -> dict[str, Any]:
+def readiness(session: Session, *, now: datetime) -> Readiness:
     """What /readyz reports. Never raises: every failed check is a reason."""
-    checks: dict[str, Any] = {}
+    checks: dict[str, str] = {}
     try:
         session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as error:
@@ -49,7 +69,10 @@ def readiness(session: Session, *, now: datetime) -> dict[str, Any]:
 def _current_revision(session: Session) -> str | None:
     try:
         with session.begin_nested():  # a missing table must not abort the outer transaction
-            return session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+            revision: str | None = session.scalar(
+                sa.text("SELECT version_num FROM alembic_version")
+            )
+            return revision
     except sa.exc.SQLAlchemyError:
         return None
 
@@ -67,7 +90,7 @@ def record_heartbeat(
     session.commit()
 
 
-def scheduler_status(session: Session, *, now: datetime) -> dict[str, Any]:
+def scheduler_status(session: Session, *, now: datetime) -> SchedulerStatus:
     beat = session.get(SchedulerHeartbeat, HEARTBEAT_ID)
     if beat is None:
         return {"running": False, "detail": "The scheduler has never reported."}
@@ -79,7 +102,7 @@ def scheduler_status(session: Session, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def dashboard_panels(session: Session, *, actor: User, now: datetime) -> dict[str, Any]:
+def dashboard_panels(session: Session, *, actor: User, now: datetime) -> DashboardPanels:
     """What the dashboard shows this user. Areas add their panels here."""
     today = local_today(session, now)
     return {

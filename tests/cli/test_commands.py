@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from incident_app.db import get_session
@@ -121,6 +122,7 @@ def _flask(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_secret_key(tmp_path) -> None:
     result = _flask(
         "users", "list", APP_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite"
@@ -131,6 +133,7 @@ def test_production_refuses_to_start_without_secret_key(tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_database_url_pointing_at_nothing_gives_a_clear_error() -> None:
     result = _flask(
         "users",
@@ -148,6 +151,7 @@ def test_database_url_pointing_at_nothing_gives_a_clear_error() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_invalid_database_url_is_named() -> None:
     result = _flask(
         "users",
@@ -161,6 +165,7 @@ def test_invalid_database_url_is_named() -> None:
     assert result.returncode != 0 and "not a valid database URL" in result.stderr
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_data_keys(tmp_path) -> None:
     result = _flask(
         "users",

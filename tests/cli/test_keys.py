@@ -59,6 +59,7 @@ def test_generate_refuses_a_bad_id(runner) -> None:
     assert result.exit_code != 0 and "'no spaces' is not valid" in result.output
 
 
+@pytest.mark.slow
 def test_generate_works_without_an_app_for_first_production_setup() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "incident_app.cli.keys", "generate", "--id", "prod1"],

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from tests.mail_merge_helpers import start
 from tests.mail_merge_helpers import team
 from tests.mail_merge_helpers import worker
 from tests.scratch_db import scratch_postgres
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = textwrap.dedent("""
@@ -115,6 +115,7 @@ def _real_app(url: str, tmp_path: Path) -> Flask:
     return create_app(config)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -204,12 +205,12 @@ def _rows(session: Session, batch_id: int) -> list[MailLetter]:
 
 def _wait_for_letters(app: Flask, batch_id: int, process: subprocess.Popen[bytes]) -> int:
     """Poll until the worker has committed at least one group of letters."""
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
+
+    def written() -> int:
         assert process.poll() is None, process.communicate()
         with app.app_context():
             session = get_session()
-            written = (
+            count = (
                 session.scalar(
                     sa.select(sa.func.count())
                     .select_from(MailLetter)
@@ -218,7 +219,6 @@ def _wait_for_letters(app: Flask, batch_id: int, process: subprocess.Popen[bytes
                 or 0
             )
             session.close()
-        if written:
-            return written
-        time.sleep(0.05)
-    raise AssertionError("the worker never wrote a letter")
+        return count
+
+    return wait_until(written, timeout=180, message="the worker never wrote a letter")

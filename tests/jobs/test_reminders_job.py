@@ -89,6 +89,7 @@ if mode == "stall-before-commit":
             print("flushed-not-committed", flush=True)
             time.sleep(600)
 
+print("waiting-for-go", flush=True)
 while not os.path.exists(go_file):
     time.sleep(0.005)
 with time_machine.travel(datetime.fromisoformat(now), tick=False):
@@ -205,11 +206,13 @@ def seed(db: SharedDatabase, incidents: int) -> list:
 # ---------------------------------------------------------------- two sweeps at once
 
 
+@pytest.mark.slow
 def test_two_sweeps_in_two_processes_send_each_reminder_exactly_once(shared_db, inbox) -> None:
     box, port = inbox
     teams = seed(shared_db, incidents=25)
     workers = [start_worker(shared_db, port, "normal") for _ in range(2)]
-    time.sleep(3)  # both interpreters imported and waiting
+    for w in workers:  # both interpreters imported and waiting, so the sweeps race
+        wait_for_line(w, "waiting-for-go")
     (shared_db.tmp / "go").touch()
     outputs = [w.communicate(timeout=180) for w in workers]
 
@@ -227,6 +230,7 @@ def test_two_sweeps_in_two_processes_send_each_reminder_exactly_once(shared_db, 
 # ---------------------------------------------------------------- kill -9
 
 
+@pytest.mark.slow
 def test_kill_9_between_the_in_app_write_and_the_commit_loses_nothing(shared_db, inbox) -> None:
     box, port = inbox
     (team,) = seed(shared_db, incidents=1)
@@ -246,6 +250,7 @@ def test_kill_9_between_the_in_app_write_and_the_commit_loses_nothing(shared_db,
     )
 
 
+@pytest.mark.slow
 def test_kill_9_after_smtp_accepted_resends_email_but_not_in_app(shared_db, inbox) -> None:
     box, port = inbox
     (team,) = seed(shared_db, incidents=1)
@@ -302,6 +307,7 @@ def test_a_failing_sweep_is_logged_and_the_job_returns(app, caplog) -> None:
     assert "reminder sweep failed" in caplog.text
 
 
+@pytest.mark.slow
 def test_a_second_scheduler_process_refuses_to_start(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'sched.sqlite'}"
     engine = make_engine(url)

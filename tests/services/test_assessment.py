@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import date
 from datetime import timedelta
 
@@ -340,6 +341,17 @@ def test_suggested_conclusion_defaults_to_breach_on_unknown_or_high_answers():
         Conclusion.BREACH
     )
     assert assessment.suggested_conclusion({**LOW_RISK, "f4_mitigation": ""}) == (Conclusion.BREACH)
+
+
+def test_clean_answers_gives_exactly_the_answers_schema():
+    """clean_answers builds its result in loops; the Answers TypedDict must name the same keys
+    with the same kinds of value (mypy cannot check the loops)."""
+    cleaned = assessment.clean_answers(LOW_RISK)
+    schema = typing.get_type_hints(assessment.Answers)
+
+    assert set(cleaned) == set(schema) == assessment.Answers.__required_keys__
+    kinds = {name: type(value) for name, value in cleaned.items()}
+    assert kinds == {name: typing.get_origin(kind) or kind for name, kind in schema.items()}
 
 
 # ---------------------------------------------------------------- overrides

@@ -108,6 +108,7 @@ RULES_OBLIGATION = {
     "label": STRING,
     "jurisdiction": STRING,
     "due_on": nullable(DATE),
+    # Set (UTC) for clocks counted in hours, e.g. GDPR Art. 33's 72 hours.
     "due_at": nullable(DATETIME),
     "citation": STRING,
     "reason": STRING,

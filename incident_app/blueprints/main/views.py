@@ -29,7 +29,7 @@ def healthz() -> dict[str, str]:
 
 
 @bp.route("/readyz")
-def readyz() -> tuple[dict[str, object], int]:
+def readyz() -> tuple[system.Readiness, int]:
     """Database reachable, migrations at head, scheduler heartbeat fresh."""
     report = system.readiness(get_session(), now=clock.utcnow())
     return report, 200 if report["ready"] else 503

@@ -14,6 +14,7 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -216,8 +217,8 @@ def _count_request(session: Session, token_id: int, window: int) -> int:
     """Add one to the (token, window) counter with a single upsert; drop older windows."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = ApiRateWindow.__table__
-    count = session.execute(
+    table = cast(sa.Table, ApiRateWindow.__table__)  # declared with Mapped[], so a Table
+    count: int = session.execute(
         insert(table)
         .values(token_id=token_id, window_start=window, requests=1)
         .on_conflict_do_update(

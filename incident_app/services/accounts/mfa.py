@@ -55,7 +55,7 @@ def _secret(user: User, keyring: KeyRing) -> str:
 
 def begin_enrolment(session: Session, *, actor: User, keyring: KeyRing, now: datetime) -> Enrolment:
     """A fresh secret, stored encrypted and not yet active, with its QR code (made locally)."""
-    user = session.get(User, actor.id)
+    user = session.get_one(User, actor.id)
     secret = pyotp.random_base32()
     user.totp_secret = keyring.encrypt(secret.encode(), _aad(user))
     audit.record(session, actor=user, action="mfa.enrolment_started", at=now)
@@ -83,7 +83,7 @@ def confirm_enrolment(
     session: Session, *, actor: User, keyring: KeyRing, code: str, now: datetime
 ) -> list[str]:
     """Activate MFA when `code` matches; return the recovery codes (shown once)."""
-    user = session.get(User, actor.id)
+    user = session.get_one(User, actor.id)
     step = _matching_step(_secret(user, keyring), code, now, last_step=None)
     if step is None:
         raise ValidationFailed(

@@ -6,8 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from incident_app.errors import NotFound
@@ -103,7 +106,9 @@ def revoke_all(
     )
     if keep:
         query = query.where(UserSession.id != _digest(keep))
-    result = session.execute(query.values(revoked_at=now, revoked_reason=reason))
+    # An UPDATE gives a CursorResult (typed as a plain Result): it has the row count.
+    statement = query.values(revoked_at=now, revoked_reason=reason)
+    result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount or 0
 
 

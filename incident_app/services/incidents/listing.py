@@ -6,12 +6,15 @@ comes from one grouped subquery joined to the page, never from a query per row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from datetime import timedelta
 from math import ceil
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm import Session
 
 from incident_app.errors import ValidationFailed
@@ -72,7 +75,8 @@ def _next_due() -> sa.Subquery:
     )
 
 
-SORTS = {
+SortKey = Callable[[sa.Subquery], "sa.ColumnElement[Any] | InstrumentedAttribute[Any]"]
+SORTS: dict[str, SortKey] = {
     "reference": lambda nd: Incident.reference,
     "title": lambda nd: Incident.title,
     "status": lambda nd: Incident.status,
@@ -125,15 +129,17 @@ def list_incidents(
 
 def _next_due_of(session: Session, incident_ids: list[int]) -> dict[int, date]:
     return dict(
-        session.execute(
+        (incident_id, due)
+        for incident_id, due in session.execute(
             sa.select(Obligation.incident_id, sa.func.min(Obligation.due_on))
             .where(Obligation.incident_id.in_(incident_ids), obligation_reading.outstanding())
             .group_by(Obligation.incident_id)
         ).all()
+        if due is not None
     )
 
 
-def _filtered(query: sa.Select, filters: ListFilters, today: date) -> sa.Select:
+def _filtered(query: sa.Select[Any], filters: ListFilters, today: date) -> sa.Select[Any]:
     if filters.status is not None:
         query = query.where(Incident.status == filters.status)
     if filters.breach_type:
@@ -215,7 +221,7 @@ def _my_open_incidents(session: Session, actor: User) -> list[Incident]:
 
 
 def _obligations_due(
-    session: Session, visible_ids: sa.Select, horizon: date, today: date
+    session: Session, visible_ids: sa.Select[Any], horizon: date, today: date
 ) -> list[DueItem]:
     rows = session.execute(
         sa.select(Obligation, Incident.reference)
@@ -232,6 +238,7 @@ def _obligations_due(
     return [
         DueItem(o.incident_id, ref, _obligation_label(o), o.due_on, o.due_on < today)
         for o, ref in rows
+        if o.due_on is not None
     ]
 
 
@@ -251,10 +258,16 @@ def _my_tasks_due(session: Session, actor: User, horizon: date, today: date) -> 
         .order_by(Task.due_on)
         .limit(100)
     ).all()
-    return [DueItem(t.incident_id, ref, t.title, t.due_on, t.due_on < today) for t, ref in rows]
+    return [
+        DueItem(t.incident_id, ref, t.title, t.due_on, t.due_on < today)
+        for t, ref in rows
+        if t.due_on is not None
+    ]
 
 
-def _counts_by_status(session: Session, visible_ids: sa.Select) -> list[tuple[IncidentStatus, int]]:
+def _counts_by_status(
+    session: Session, visible_ids: sa.Select[Any]
+) -> list[tuple[IncidentStatus, int]]:
     counts = dict(
         session.execute(
             sa.select(Incident.status, sa.func.count())

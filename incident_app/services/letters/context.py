@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_app import letters
 from incident_app.errors import ValidationFailed
 from incident_app.letters.validation import logo_data_uri
 from incident_app.models.incident import Incident
@@ -154,7 +155,7 @@ def local_date(moment: datetime, zone: str) -> date:
 # ---- shared parts ---------------------------------------------------------------------------
 
 
-def organisation_context(org: Organisation) -> dict[str, Any]:
+def organisation_context(org: Organisation) -> letters.OrganisationContext:
     city_line = " ".join(
         part for part in (f"{org.city}," if org.city else "", org.state, org.postal_code) if part
     )

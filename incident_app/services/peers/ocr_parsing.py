@@ -299,8 +299,8 @@ def parse_row(fields: Sequence[str], *, width: int) -> ParsedBreach:
         raise BadRow("Name of Covered Entity is blank")
     count = parse_count(fields[3])
     submitted_on = parse_date(fields[4])
-    description = _clean(fields[8])
-    description = None if description in NO_DESCRIPTION else description
+    cleaned = _clean(fields[8])
+    description = None if cleaned in NO_DESCRIPTION else cleaned
     portal = _clean(fields[9]) if width > len(OCR_COLUMNS) else ""
     return ParsedBreach(
         row_key=_sha256(list(fields[: len(OCR_COLUMNS)])),

@@ -140,7 +140,8 @@ def build_calendar(
         calendar.add_component(
             _event(deadline, sequences.get(deadline.key, 0), now, base_url, host)
         )
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical
 
 
 def _event(

@@ -6,6 +6,8 @@ import base64
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -58,12 +60,13 @@ def mark_read(session: Session, *, actor: User, notification_id: int, now: datet
 
 
 def mark_all_read(session: Session, *, actor: User, now: datetime) -> int:
-    count = session.execute(
+    result = session.execute(
         sa.update(Notification)
         .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
         .values(read_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    count: int = cast("sa.CursorResult[Any]", result).rowcount
     session.commit()
     return count
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 from itertools import islice
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -98,7 +99,7 @@ def merge(session: Session, *, import_id: int, scope: list[int], prefixes: Token
     return merger.merged
 
 
-_PEOPLE = RosterPerson.__table__
+_PEOPLE = cast(sa.Table, RosterPerson.__table__)
 _MARK = (
     sa.update(_PEOPLE)
     .where(_PEOPLE.c.id == sa.bindparam("person"))

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from datetime import date
 from typing import Any
+from typing import cast
 
 from incident_app.models.roster import AddressStatus
 
@@ -279,7 +280,7 @@ def parse_date(text: str, *, today: date, what: str = "date of birth") -> date:
         raise BadValue(f"{what} {day.isoformat()} is in the future")
     if day.year < 1880:
         raise BadValue(f"{what} {day.isoformat()} is before 1880")
-    return day
+    return cast(date, day)
 
 
 # Text → parsed date (or None when it is not a date), before the checks that depend on "today".

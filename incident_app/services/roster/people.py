@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -211,7 +212,7 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         ]
         if updates:
             session.execute(
-                sa.update(RosterPerson.__table__)
+                sa.update(cast(sa.Table, RosterPerson.__table__))
                 .where(RosterPerson.__table__.c.id == sa.bindparam("b_id"))
                 .values(phi=sa.bindparam("b_phi")),
                 updates,

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -44,6 +43,7 @@ from tests.roster_helpers import person
 from tests.roster_helpers import store_at
 from tests.roster_helpers import upload
 from tests.scratch_db import scratch_postgres
+from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 WORKER = textwrap.dedent("""
@@ -89,6 +89,7 @@ def _roster_state(session: Session, incident_id: int) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.slow
 def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str, tmp_path: Path) -> None:
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
@@ -172,14 +173,12 @@ def _wait_for_staged_rows(
     engine: sa.Engine, import_id: int, worker: subprocess.Popen[bytes]
 ) -> int:
     """Poll until the worker has committed at least one batch (but not finished)."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+
+    def accepted() -> int:
         assert worker.poll() is None, worker.communicate()
         with engine.connect() as connection:
-            accepted = connection.scalar(
+            return connection.scalar(
                 sa.select(RosterImport.rows_accepted).where(RosterImport.id == import_id)
             )
-        if accepted:
-            return accepted
-        time.sleep(0.05)
-    raise AssertionError("the worker never staged a batch")
+
+    return wait_until(accepted, timeout=120, message="the worker never staged a batch")

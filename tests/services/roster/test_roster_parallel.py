@@ -90,6 +90,7 @@ def _report(store, record: RosterImport) -> list[list[str]]:
     return list(csv.reader(io.StringIO(store.read_verified(record.report_sha256).decode())))
 
 
+@pytest.mark.slow
 def test_the_pool_imports_exactly_what_one_process_imports(
     session, lead, store, tmp_path: Path
 ) -> None:
@@ -118,6 +119,7 @@ def test_the_pool_imports_exactly_what_one_process_imports(
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.slow
 def test_a_pooled_import_that_fails_part_way_leaves_no_workers_and_nothing_staged(
     session, lead, store
 ) -> None:
@@ -139,6 +141,7 @@ def test_a_pooled_import_that_fails_part_way_leaves_no_workers_and_nothing_stage
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.slow
 def test_a_pooled_import_cancelled_while_running_stops_its_workers(session, lead, store) -> None:
     incident = make_incident(session, created_by=lead, members={lead: CaseRole.LEAD})
     data = csv_bytes(*[person(f"MRN{n}") for n in range(12_000)])
