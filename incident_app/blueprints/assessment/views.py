@@ -279,4 +279,3 @@ def recompute(incident_id: int) -> Response:
         else:
             flash("Deadlines recorded.", "success")
     return redirect(url_for("assessment.determination", incident_id=incident_id))
-

@@ -34,7 +34,11 @@ def index() -> str:
             )
         except ValidationFailed as error:
             show_on_form(form, error)
-    shown = {"rows": [], "deemers": [], "other_warnings": []}
+    shown: dict[str, list[presentation.ObligationDisplay] | list[str]] = {
+        "rows": [],
+        "deemers": [],
+        "other_warnings": [],
+    }
     if determination is not None:
         deemers, others = presentation.split_warnings(determination.warnings)
         rows = presentation.present_all(determination.obligations, zone=zone)

@@ -122,8 +122,7 @@ _BASE: dict[str, KindInfo] = {
     ),
     "sec_8k_notice": KindInfo(
         "SEC Form 8-K Item 1.05",
-        "Public companies: file a Form 8-K four business days after finding the incident "
-        "material.",
+        "Public companies: file a Form 8-K four business days after finding the incident material.",
         SEC,
     ),
 }

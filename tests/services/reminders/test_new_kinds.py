@@ -27,9 +27,7 @@ HOST = "breachdesk.example.org"
 
 def feed_events(session, actor) -> dict[str, object]:
     token = calendar_feed.issue_token(session, actor=actor, now=NOW)
-    calendar = Calendar.from_ical(
-        calendar_feed.feed(session, token=token, now=NOW, base_url=BASE)
-    )
+    calendar = Calendar.from_ical(calendar_feed.feed(session, token=token, now=NOW, base_url=BASE))
     calendar.validate()
     return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
 
