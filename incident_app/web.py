@@ -75,6 +75,7 @@ from incident_app.services.accounts import sessions
 from incident_app.services.accounts.signin import record_access_denied
 from incident_app.services.accounts.signin import record_logout
 from incident_app.services.incidents.access import get_visible
+from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.organisation import get_organisation
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,8 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     app.jinja_env.autoescape = True
     app.jinja_env.filters["localtime"] = _localtime
+    # The one table of obligation labels (services/obligations/kinds.py), for every template.
+    app.jinja_env.filters["kind_label"] = obligation_kinds.label
 
 
 def _localtime(value: datetime | None, zone: str, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
+from datetime import datetime
 
 from aiosmtpd.controller import Controller
 from sqlalchemy.orm import Session
@@ -58,12 +59,14 @@ def make_obligation(
     kind: str = "individual_notice",
     jurisdiction: str = "US",
     active: bool = True,
+    due_at: datetime | None = None,
 ) -> Obligation:
     row = Obligation(
         incident_id=incident.id,
         kind=kind,
         jurisdiction=jurisdiction,
         due_on=due_on,
+        due_at=due_at,
         citation="45 CFR 164.404(b)",
         reason="Test obligation.",
         active=active,

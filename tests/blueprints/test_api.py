@@ -572,3 +572,118 @@ def test_calculator_bad_facts_name_the_breach_facts_field(app, client, body, fie
     response = client.post("/api/v1/calculator", json=body, headers=_bearer(raw))
     assert response.status_code == 422
     assert set(response.json["fields"]) == fields
+
+
+# ---- calculator: issue #17's facts and obligations --------------------------------------------
+
+
+def test_calculator_takes_the_new_facts_and_returns_due_at_and_labels(app, client):
+    _, raw = _token_for(app)
+    response = client.post(
+        "/api/v1/calculator",
+        headers=_bearer(raw),
+        json={
+            "discovered_on": "2026-03-02",
+            "affected_total": 6000,
+            "residents_by_state": {"NY": 5500, "IL": 20},
+            "entity_role": "covered_entity",
+            "part2_records": True,
+            "licensed_facility_states": ["CA"],
+            "notices_sent": {"individuals_on": None, "hhs_on": "2026-03-20", "media_on": None},
+            "gdpr": {
+                "aware_at": "2026-03-02T15:30:00+01:00",
+                "data_subjects": 12,
+                "high_risk": True,
+                "controller": True,
+            },
+            "materiality_determined_on": "2026-03-05",
+        },
+    )
+
+    assert response.status_code == 200, response.json
+    found = {(o["kind"], o["jurisdiction"]): o for o in response.json["obligations"]}
+    art33 = found[("supervisory_authority_notice", "EU")]
+    assert art33["due_at"] == "2026-03-05T14:30:00+00:00"  # 72 hours after 14:30 UTC
+    assert art33["due_on"] == "2026-03-05"
+    assert art33["label"] == "Notice to the supervisory authority"
+    assert found[("individual_notice", "US")]["due_at"] is None
+    assert found[("cra_notice", "NY")]["label"] == "Notice to consumer reporting agencies"
+    assert found[("sec_8k_notice", "US")]["due_on"] == "2026-03-11"  # 4 business days
+    assert found[("part2_hhs_notice", "US")]["detail"]["mirrors"] == "hhs_notice"
+    assert ("data_subject_notice", "EU") in found
+    # IL's AG notice runs 5 business days from the HHS notice, recorded as sent on 03-20.
+    il_ag = found[("state_regulator_notice", "IL")]
+    assert il_ag["due_on"] == "2026-03-27"
+    assert "recorded as sent on 2026-03-20" in il_ag["detail"]["basis"]
+    assert all(o["label"] for o in response.json["obligations"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "fields"),
+    [
+        ({"gdpr": {"aware_at": "2026-03-02T10:00:00", "data_subjects": 3}}, {"gdpr.aware_at"}),
+        (
+            {"gdpr": {"aware_at": "2026-03-02T10:00:00Z", "data_subjects": 0}},
+            {"gdpr.data_subjects"},
+        ),
+        ({"gdpr": {"data_subjects": 3}}, {"gdpr.aware_at"}),
+        ({"entity_role": "hospital"}, {"entity_role"}),
+        (
+            {
+                "entity_role": "phr_vendor",
+                "business_associate": {"discovered_on": "2026-03-01"},
+            },
+            {"entity_role"},
+        ),
+        ({"licensed_facility_states": ["ZZ"]}, {"licensed_facility_states"}),
+        ({"notices_sent": {"hhs_on": "2026-02-01"}}, {"notices_sent.hhs_on"}),
+        ({"materiality_determined_on": "2026-02-01"}, {"materiality_determined_on"}),
+        ({"notices_sent": {"sent_on": "2026-03-05"}}, {"notices_sent.sent_on"}),
+        (
+            {"gdpr": {"aware_at": "9999-12-31T23:00:00Z", "data_subjects": 3}},
+            {"gdpr.aware_at"},
+        ),
+    ],
+    ids=[
+        "naive-aware-at",
+        "zero-data-subjects",
+        "aware-at-missing",
+        "unknown-role",
+        "phr-vendor-with-ba-facts",
+        "unknown-facility-state",
+        "hhs-notice-before-discovery",
+        "materiality-before-discovery",
+        "unknown-notice-field",
+        "deadline-past-9999",
+    ],
+)
+def test_calculator_rejects_bad_new_facts_naming_the_field(app, client, extra, fields):
+    _, raw = _token_for(app)
+    body = {"discovered_on": "2026-03-02", "affected_total": 10, **extra}
+
+    response = client.post("/api/v1/calculator", json=body, headers=_bearer(raw))
+
+    assert response.status_code == 422, response.json
+    assert set(response.json["fields"]) == fields
+
+
+def test_the_openapi_document_describes_the_new_facts_and_due_at(client):
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+
+    facts = schemas["CalculatorInput"]["properties"]
+    for name in (
+        "entity_role",
+        "part2_records",
+        "licensed_facility_states",
+        "notices_sent",
+        "gdpr",
+        "materiality_determined_on",
+    ):
+        assert name in facts
+    gdpr = facts["gdpr"]["anyOf"][0]
+    assert gdpr["required"] == ["aware_at", "data_subjects"]
+    assert gdpr["properties"]["aware_at"]["format"] == "date-time"
+    result = schemas["Determination"]["properties"]["obligations"]["items"]
+    assert {"due_at", "label"} <= set(result["required"])
+    assert {"due_at", "label"} <= set(schemas["Obligation"]["required"])

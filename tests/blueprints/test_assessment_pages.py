@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 
 from incident_app.db import get_session
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import CountSource
 from incident_app.models.incident import StateCount
+from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
+from incident_app.services.obligations import kinds
 from tests.conftest import csrf_token
 from tests.factories import make_incident
 from tests.factories import make_user
+from tests.obligation_table import obligation_rows
+from tests.obligation_table import row_of
 
 BREACH = {
     "phi_involved": "yes",
@@ -59,7 +67,7 @@ def _post_assessment(client, incident, answers, *, sign):
 
 def _row(html: str, kind: str, jurisdiction: str) -> str:
     match = re.search(
-        rf'<tr data-kind="{kind}" data-jurisdiction="{jurisdiction}">(.*?)</tr>', html, re.S
+        rf'<tr data-kind="{kind}" data-jurisdiction="{jurisdiction}"[^>]*>(.*?)</tr>', html, re.S
     )
     return match.group(1) if match else ""
 
@@ -252,3 +260,100 @@ def test_a_version_page_shows_who_signed_and_what_changed(client, auth, case):
     )
     assert "<dt>Conclusion</dt><dd>Breach (not a low probability of compromise)</dd>" in html
     assert "Sign version 2" in listing
+
+
+# ---- issue #17: what the Deadlines tab shows of each obligation ---------------------------
+
+
+def _move_residents(app, incident, old: str, new: str) -> None:
+    """Georgia's statute may not apply to a HIPAA entity: its rows carry "may not apply"."""
+    with app.app_context():
+        session = get_session()
+        row = session.scalars(
+            sa.select(StateCount).where(
+                StateCount.incident_id == incident.id, StateCount.state == old
+            )
+        ).one()
+        row.state = new
+        session.commit()
+
+
+def test_the_deadlines_tab_lists_the_engines_obligations_with_their_marks(app, client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _move_residents(app, incident, "OK", "GA")
+    _post_assessment(client, incident, BREACH, sign=True)
+
+    page = client.get(f"/incidents/{incident.id}/deadlines").get_data(as_text=True)
+
+    with app.app_context():
+        stored = get_session().scalars(
+            sa.select(Obligation).where(
+                Obligation.incident_id == incident.id, Obligation.active.is_(True)
+            )
+        )
+        expected = sorted((row.kind, row.jurisdiction) for row in stored)
+    rows = obligation_rows(page)
+    assert sorted((row.kind, row.jurisdiction) for row in rows) == expected
+    assert all(row.cells[0].startswith(kinds.label(row.kind)) for row in rows)
+    georgia = [row for row in rows if row.jurisdiction == "GA"]
+    assert georgia and all("May not apply: " in row.text for row in georgia)
+    assert "Arkansas (AR)" in page.split('id="deemers"', 1)[1].split("</ul>", 1)[0]
+    flagged = [row for row in rows if row.attrs.get("data-verify") == "counsel"]
+    assert flagged
+    for row in flagged:
+        assert "Verify with counsel" in row.text
+        assert "last verified 20" in row.text
+        assert row.links and row.links[0].startswith("https://")
+    unflagged_states = [
+        row
+        for row in rows
+        if row.kind.startswith("state_") and row.attrs.get("data-verify") != "counsel"
+    ]
+    assert all("Verify with counsel" not in row.text for row in unflagged_states)
+
+
+def test_an_hour_clock_shows_its_utc_time_and_the_organisations_time(app, client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _post_assessment(client, incident, BREACH, sign=True)
+    with app.app_context():
+        session = get_session()
+        session.add(
+            Obligation(
+                incident_id=incident.id,
+                kind="supervisory_authority_notice",
+                jurisdiction="EU",
+                due_on=date(2025, 9, 18),
+                due_at=datetime(2025, 9, 18, 14, 30, tzinfo=UTC),
+                citation="GDPR Art. 33(1)",
+                reason="Notify the supervisory authority.",
+                detail={"clock": "72 hours from awareness, counted in hours (UTC)"},
+            )
+        )
+        session.commit()
+
+    page = client.get(f"/incidents/{incident.id}/deadlines").get_data(as_text=True)
+
+    row = row_of(page, "supervisory_authority_notice", "EU")
+    assert row is not None
+    assert row.cells[0].startswith("Notice to the supervisory authority")
+    # America/New_York is on daylight time in September: UTC-4.
+    assert row.cells[2] == "2025-09-18 14:30 UTC 2025-09-18 10:30 EDT (America/New_York)"
+    assert "Clock: 72 hours from awareness" in row.text
+
+
+def test_the_preview_shows_the_same_marks_before_anything_is_recorded(app, client, auth, case):
+    officer, _, _, incident = case
+    auth.login(officer.email)
+    _move_residents(app, incident, "OK", "GA")
+
+    page = client.get(f"/incidents/{incident.id}/deadlines").get_data(as_text=True)
+
+    assert "Not yet recorded" in page
+    rows = obligation_rows(page, "preview-obligations")
+    assert {("individual_notice", "US"), ("media_notice", "TX")} <= {
+        (row.kind, row.jurisdiction) for row in rows
+    }
+    assert any("May not apply:" in row.text for row in rows if row.jurisdiction == "GA")
+    assert 'id="deemers"' in page

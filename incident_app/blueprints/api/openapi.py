@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from incident_app.blueprints.api import calculator_schema
 from incident_app.blueprints.api import schemas
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.timeline import ActionCategory
@@ -85,14 +86,18 @@ TIMELINE_ENTRY = {
     "actor_id": nullable(INTEGER),
     "corrects_id": nullable(INTEGER),
 }
+# `label` comes from the one table of kinds (services/obligations/kinds.py); `due_at` is the
+# UTC instant of a clock counted in hours (GDPR Art. 33's 72 hours), else null.
 STORED_OBLIGATION = {
     "id": INTEGER,
     "kind": STRING,
+    "label": STRING,
     "jurisdiction": STRING,
     "source_key": STRING,
     "due_on": nullable(DATE),
     "computed_due_on": nullable(DATE),
     "override_due_on": nullable(DATE),
+    "due_at": nullable(DATETIME),
     "days_left": nullable(INTEGER),
     "citation": STRING,
     "reason": STRING,
@@ -100,6 +105,7 @@ STORED_OBLIGATION = {
 }
 RULES_OBLIGATION = {
     "kind": STRING,
+    "label": STRING,
     "jurisdiction": STRING,
     "due_on": nullable(DATE),
     # Set (UTC) for clocks counted in hours, e.g. GDPR Art. 33's 72 hours.
@@ -175,7 +181,7 @@ def _component_schemas() -> dict[str, Any]:
         ),
         "IncidentInput": schemas.json_schema(schemas.incident_body()),
         "TimelineInput": schemas.json_schema(schemas.timeline_body()),
-        "CalculatorInput": schemas.json_schema(schemas.calculator_body()),
+        "CalculatorInput": schemas.json_schema(calculator_schema.calculator_body()),
     }
 
 

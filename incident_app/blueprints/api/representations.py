@@ -14,6 +14,7 @@ from incident_app.models.incident import CountSource
 from incident_app.models.incident import Incident
 from incident_app.models.timeline import TimelineEntry
 from incident_app.services.incidents.listing import Page
+from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.obligations.reading import DeterminationPage
 from incident_app.services.obligations.reading import ObligationView
 
@@ -101,16 +102,26 @@ def obligation(view: ObligationView) -> dict[str, Any]:
     return {
         "id": row.id,
         "kind": row.kind,
+        "label": obligation_kinds.label(row.kind),
         "jurisdiction": row.jurisdiction,
         "source_key": row.source_key,
         "due_on": iso(view.due_on),
         "computed_due_on": iso(row.due_on),
         "override_due_on": iso(row.override_due_on),
+        "due_at": iso(row.due_at),
         "days_left": view.days_left,
         "citation": row.citation,
         "reason": row.reason,
         "detail": {str(k): str(v) for k, v in (row.detail or {}).items()},
     }
+
+
+def calculation(result: rules.Determination) -> dict[str, Any]:
+    """The calculator's answer: the engine's own JSON form, each obligation with its label."""
+    body = rules.to_jsonable(result)
+    for item in body["obligations"]:
+        item["label"] = obligation_kinds.label(item["kind"])
+    return body
 
 
 def determination(page: DeterminationPage) -> dict[str, Any]:

@@ -15,9 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_app.models.timeline import ActionCategory
-from incident_app.rules.facts import EXCEPTIONS
 from incident_app.rules.facts import STATE_CODES
-from incident_app.rules.facts import STATEMENT_KINDS
 from incident_app.services import options
 
 MAX_COUNT = 1_000_000_000  # more people than the US has; also keeps counts in a 32-bit column
@@ -301,90 +299,4 @@ def timeline_body() -> tuple[Field, ...]:
             choices=tuple(c.value for c in ActionCategory),
         ),
         Field("occurred_at", "date-time", "When it was done (default: now)."),
-    )
-
-
-def calculator_body() -> tuple[Field, ...]:
-    """POST /calculator: the rules engine's BreachFacts, field for field."""
-    business_associate = (
-        Field(
-            "discovered_on",
-            "date",
-            "When the business associate discovered the breach.",
-            required=True,
-        ),
-        Field(
-            "is_agent",
-            "boolean",
-            "Acts as the covered entity's agent (null: undetermined).",
-            nullable=True,
-        ),
-        Field(
-            "notified_covered_entity_on",
-            "date",
-            "When it notified the covered entity.",
-            nullable=True,
-        ),
-    )
-    law_enforcement = (
-        Field(
-            "statement",
-            "choice",
-            "Written or oral statement (164.412).",
-            required=True,
-            choices=STATEMENT_KINDS,
-        ),
-        Field("stated_on", "date", "When the statement was made.", required=True),
-        Field(
-            "delay_until", "date", "End of the period a written statement specifies.", nullable=True
-        ),
-        Field(
-            "written_received_on",
-            "date",
-            "A written statement that followed an oral one.",
-            nullable=True,
-        ),
-    )
-    return (
-        Field(
-            "discovered_on",
-            "date",
-            "Discovery date; null only when a business associate discovered the breach.",
-            required=True,
-            nullable=True,
-        ),
-        Field("affected_total", "integer", "Individuals affected.", required=True),
-        Field("residents_by_state", "counts", "Affected residents per USPS state code."),
-        Field("phi_secured", "boolean", "The PHI was secured (encrypted or destroyed)."),
-        Field(
-            "exception",
-            "choice",
-            "A statutory exception (164.402(1)).",
-            nullable=True,
-            choices=tuple(EXCEPTIONS),
-        ),
-        Field(
-            "low_probability_of_compromise",
-            "boolean",
-            "The risk assessment concluded a low probability of compromise.",
-        ),
-        Field(
-            "insufficient_contact_count",
-            "integer",
-            "Living individuals with insufficient or out-of-date contact information.",
-        ),
-        Field(
-            "business_associate",
-            "object",
-            "Set when a business associate discovered it.",
-            nullable=True,
-            fields=business_associate,
-        ),
-        Field(
-            "law_enforcement_delay",
-            "object",
-            "A law-enforcement delay statement.",
-            nullable=True,
-            fields=law_enforcement,
-        ),
     )

@@ -19,7 +19,7 @@ from flask import url_for
 from werkzeug.exceptions import HTTPException
 
 from incident_app import clock
-from incident_app import rules
+from incident_app.blueprints.api import calculator_schema
 from incident_app.blueprints.api import representations as show
 from incident_app.blueprints.api import schemas
 from incident_app.blueprints.api.openapi import document
@@ -323,6 +323,6 @@ def determination(incident_id: int) -> dict[str, Any]:
 
 @bp.post("/calculator")
 def calculator() -> dict[str, Any]:
-    values = schemas.parse(schemas.calculator_body(), _json_body())
+    values = schemas.parse(calculator_schema.calculator_body(), _json_body())
     result = obligation_evaluation.what_if(actor=_caller().user, facts=values)
-    return rules.to_jsonable(result)
+    return show.calculation(result)

@@ -32,6 +32,7 @@ from incident_app.services import assessment as service
 from incident_app.services import assessment_report
 from incident_app.services import organisation
 from incident_app.services.obligations import overrides as obligation_overrides
+from incident_app.services.obligations import presentation
 from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.obligations import sync as obligation_sync
 
@@ -53,8 +54,12 @@ def _layout() -> dict[str, str]:
     return {"layout": INCIDENT_LAYOUT}
 
 
+def _zone() -> str:
+    return organisation.get_organisation(get_session()).timezone
+
+
 def _today() -> date:
-    return clock.today_in(organisation.get_organisation(get_session()).timezone)
+    return clock.today_in(_zone())
 
 
 @bp.route("/assessment", methods=["GET", "POST"])
@@ -175,9 +180,22 @@ def _determination_page(incident_id: int, **forms: object) -> str:
         due_form=DueDateOverrideForm(),
         recompute_form=RecomputeForm(),
         can_override=can(current_user, Capability.SIGN_DETERMINATIONS),
-        kinds=KIND_LABELS,
+        **_shown(page, _zone()),
         **forms,
     )
+
+
+def _shown(page: obligation_reading.DeterminationPage, zone: str) -> dict[str, object]:
+    """The obligations and warnings as the page shows them (labels, marks, hour clocks)."""
+    deemers, others = presentation.split_warnings(page.determination.warnings or ())
+    preview = page.determination.obligations if page.preview else ()
+    return {
+        "zone": zone,
+        "rows": [(view, presentation.present(view.row, zone=zone)) for view in page.obligations],
+        "preview_rows": presentation.present_all(preview, zone=zone),
+        "deemers": deemers,
+        "other_warnings": others,
+    }
 
 
 @bp.route("/deadlines/discovery", methods=["POST"])
@@ -261,15 +279,3 @@ def recompute(incident_id: int) -> Response:
         else:
             flash("Deadlines recorded.", "success")
     return redirect(url_for("assessment.determination", incident_id=incident_id))
-
-
-KIND_LABELS = {
-    "individual_notice": "Notice to affected individuals",
-    "hhs_notice": "Notice to HHS (500 or more)",
-    "hhs_annual_log": "HHS annual log (fewer than 500)",
-    "media_notice": "Notice to prominent media",
-    "substitute_notice": "Substitute notice",
-    "ba_to_ce_notice": "Business associate's notice to the covered entity",
-    "state_individual_notice": "State notice to residents",
-    "state_regulator_notice": "State notice to a regulator",
-}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 from wtforms import DateField
 from wtforms import IntegerField
 from wtforms import SelectField
+from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -17,6 +20,19 @@ from wtforms.validators import Optional
 from incident_app.errors import ValidationFailed
 from incident_app.services.assessment import EXCEPTION_LABELS
 
+ENTITY_ROLES = [
+    ("covered_entity", "HIPAA covered entity"),
+    ("business_associate", "HIPAA business associate"),
+    ("phr_vendor", "Vendor of personal health records (FTC rule, not HIPAA)"),
+    ("phr_related_entity", "PHR related entity (FTC rule, not HIPAA)"),
+    ("third_party_service_provider", "Third party service provider to a PHR vendor (FTC rule)"),
+]
+HIGH_RISK = [
+    ("", "Not yet assessed"),
+    ("yes", "Yes: likely to result in a high risk (Art. 34)"),
+    ("no", "No: not likely to result in a high risk"),
+]
+GDPR_ROLE = [("controller", "Controller"), ("processor", "Processor (for a controller)")]
 TRI_AGENT = [
     ("", "Not yet determined"),
     ("yes", "Yes: the BA is our agent"),
@@ -69,9 +85,39 @@ class CalculatorForm(FlaskForm):
     le_stated_on = DateField("Statement made on", [Optional()])
     le_delay_until = DateField("Delay until (the period stated)", [Optional()])
     le_written_received_on = DateField("Written statement followed on", [Optional()])
+    entity_role = _select("The organisation is a", ENTITY_ROLES)
+    part2_records = BooleanField("42 CFR Part 2 (substance use disorder) records are involved")
+    licensed_facility_states = StringField(
+        "States where it is a licensed health facility (e.g. CA)", render_kw={"maxlength": 200}
+    )
+    individuals_sent_on = DateField("Notice to individuals sent on", [Optional()])
+    hhs_sent_on = DateField("Notice to HHS sent on", [Optional()])
+    media_sent_on = DateField("Notice to the media sent on", [Optional()])
+    gdpr_aware_at = StringField(
+        "Became aware of the breach at (date and time)",
+        render_kw={"placeholder": "2026-03-02T10:00+01:00", "maxlength": 40},
+    )
+    gdpr_data_subjects = IntegerField("EU/EEA data subjects affected", [Optional()])
+    gdpr_high_risk = _select("Likely to result in a high risk to them?", HIGH_RISK)
+    gdpr_controller = _select("Role for this processing", GDPR_ROLE)
+    materiality_determined_on = DateField(
+        "Public company: incident determined material on", [Optional()]
+    )
 
-    def to_facts(self) -> dict[str, Any]:
-        """BreachFacts keyword arguments. Raises ValidationFailed on a malformed state line."""
+    def to_facts(self, zone: str) -> dict[str, Any]:
+        """BreachFacts keyword arguments; a GDPR time without an offset is read in `zone`.
+        Raises ValidationFailed on a malformed state line, state list or time."""
+        return {
+            **self._hipaa_facts(),
+            "entity_role": self.entity_role.data or "covered_entity",
+            "part2_records": bool(self.part2_records.data),
+            "licensed_facility_states": self._facility_states(),
+            "notices_sent": self._notices_sent(),
+            "gdpr": self._gdpr(zone),
+            "materiality_determined_on": self.materiality_determined_on.data,
+        }
+
+    def _hipaa_facts(self) -> dict[str, Any]:
         return {
             "discovered_on": self.discovered_on.data,
             "affected_total": self.affected_total.data,
@@ -82,6 +128,39 @@ class CalculatorForm(FlaskForm):
             "low_probability_of_compromise": bool(self.low_probability_of_compromise.data),
             "business_associate": self._business_associate(),
             "law_enforcement_delay": self._delay(),
+        }
+
+    def _facility_states(self) -> frozenset[str]:
+        text = (self.licensed_facility_states.data or "").replace(";", ",")
+        return frozenset(code.strip().upper() for code in text.split(",") if code.strip())
+
+    def _notices_sent(self) -> dict[str, Any] | None:
+        sent = {
+            "individuals_on": self.individuals_sent_on.data,
+            "hhs_on": self.hhs_sent_on.data,
+            "media_on": self.media_sent_on.data,
+        }
+        return sent if any(sent.values()) else None
+
+    def _gdpr(self, zone: str) -> dict[str, Any] | None:
+        text = (self.gdpr_aware_at.data or "").strip()
+        subjects = self.gdpr_data_subjects.data
+        if not text and subjects is None:
+            return None
+        if not text:
+            raise ValidationFailed(
+                "Enter when the organisation became aware of the breach (Art. 33(1)).",
+                field="gdpr_aware_at",
+            )
+        if subjects is None:
+            raise ValidationFailed(
+                "Enter how many EU/EEA data subjects are affected.", field="gdpr_data_subjects"
+            )
+        return {
+            "aware_at": _aware_at(text, zone),
+            "data_subjects": subjects,
+            "high_risk": {"yes": True, "no": False}.get(self.gdpr_high_risk.data or ""),
+            "controller": self.gdpr_controller.data != "processor",
         }
 
     def _residents(self) -> dict[str, int]:
@@ -117,3 +196,16 @@ class CalculatorForm(FlaskForm):
             "delay_until": self.le_delay_until.data,
             "written_received_on": self.le_written_received_on.data,
         }
+
+
+def _aware_at(text: str, zone: str) -> datetime:
+    """An ISO 8601 date and time; without an offset it is a wall-clock time in `zone`."""
+    try:
+        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+    except ValueError:
+        raise ValidationFailed(
+            f"Write the time as YYYY-MM-DDTHH:MM, optionally with an offset such as +01:00, "
+            f"not {text!r}.",
+            field="gdpr_aware_at",
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(zone))

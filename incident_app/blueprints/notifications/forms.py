@@ -12,7 +12,7 @@ from wtforms.validators import Length
 from wtforms.validators import ValidationError
 
 from incident_app.models.reminder import EVERY_KIND
-from incident_app.services.reminders.deadlines import KIND_LABELS
+from incident_app.services.obligations.kinds import DEADLINE_LABELS
 
 
 class ButtonForm(FlaskForm):
@@ -23,7 +23,7 @@ class PlanForm(FlaskForm):
     kind = SelectField(
         "Applies to",
         choices=[SelectChoice(EVERY_KIND, "Every deadline without its own plan")]
-        + [SelectChoice(kind, label) for kind, label in KIND_LABELS.items()],
+        + [SelectChoice(kind, label) for kind, label in DEADLINE_LABELS.items()],
     )
     days_before = StringField(
         "Days before the due date",

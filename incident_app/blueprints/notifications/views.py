@@ -23,8 +23,8 @@ from incident_app.blueprints.notifications.forms import ButtonForm
 from incident_app.blueprints.notifications.forms import PlanForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
+from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.reminders import calendar_feed
-from incident_app.services.reminders import deadlines as reminder_deadlines
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders import plans as reminder_plans
 
@@ -166,6 +166,6 @@ def plans() -> str | Response:
         "notifications/plans.html",
         form=form,
         stored=stored,
-        labels=reminder_deadlines.KIND_LABELS,
+        labels=obligation_kinds.DEADLINE_LABELS,
         default=reminder_plans.Plan(),
     )

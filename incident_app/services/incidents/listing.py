@@ -27,6 +27,7 @@ from incident_app.models.task import Task
 from incident_app.models.user import User
 from incident_app.services import options
 from incident_app.services.incidents.access import visible_incidents
+from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.obligations import reading as obligation_reading
 
 PER_PAGE = 25
@@ -242,8 +243,7 @@ def _obligations_due(
 
 
 def _obligation_label(obligation: Obligation) -> str:
-    kind = obligation.kind.replace("_", " ").capitalize()
-    return f"{kind} ({obligation.jurisdiction})" if obligation.jurisdiction else kind
+    return obligation_kinds.label_with_place(obligation.kind, obligation.jurisdiction)
 
 
 def _my_tasks_due(session: Session, actor: User, horizon: date, today: date) -> list[DueItem]:

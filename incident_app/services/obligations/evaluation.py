@@ -7,7 +7,10 @@ preview it, and the demo seeder computes its history with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import date
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -167,28 +170,69 @@ CALCULATOR_FIELDS = {
     "law_enforcement_delay.stated_on": "le_stated_on",
     "law_enforcement_delay.delay_until": "le_delay_until",
     "law_enforcement_delay.written_received_on": "le_written_received_on",
+    "notices_sent.individuals_on": "individuals_sent_on",
+    "notices_sent.hhs_on": "hhs_sent_on",
+    "notices_sent.media_on": "media_sent_on",
+    "gdpr.aware_at": "gdpr_aware_at",
+    "gdpr.data_subjects": "gdpr_data_subjects",
+    "gdpr.high_risk": "gdpr_high_risk",
+    "gdpr.controller": "gdpr_controller",
+}
+# The nested facts the calculator sends as dicts of their own fields.
+CALCULATOR_NESTED: dict[str, Callable[..., object]] = {
+    "business_associate": rules.BusinessAssociateFacts,
+    "law_enforcement_delay": rules.LawEnforcementDelay,
+    "notices_sent": rules.NoticesSent,
+    "gdpr": rules.GdprFacts,
 }
 
 
 def what_if(*, actor: User, facts: dict[str, Any]) -> rules.Determination:
     """Evaluate hypothetical facts with the real engine; nothing is stored.
 
-    `facts` holds BreachFacts keyword arguments, with `business_associate` and
-    `law_enforcement_delay` given as dicts of their own fields (or None).
+    `facts` holds BreachFacts keyword arguments, with `business_associate`,
+    `law_enforcement_delay`, `notices_sent` and `gdpr` given as dicts of their own fields (or
+    None) and `licensed_facility_states` as any collection of USPS codes.
     Raises NotAllowed, or ValidationFailed naming the calculator's field.
     """
     require(actor, Capability.USE_CALCULATOR)
     values = dict(facts)
+    if "licensed_facility_states" in values:
+        values["licensed_facility_states"] = frozenset(values["licensed_facility_states"])
     try:
-        if values.get("business_associate"):
-            values["business_associate"] = rules.BusinessAssociateFacts(
-                **values["business_associate"]
-            )
-        if values.get("law_enforcement_delay"):
-            values["law_enforcement_delay"] = rules.LawEnforcementDelay(
-                **values["law_enforcement_delay"]
-            )
+        for name, build in CALCULATOR_NESTED.items():
+            if values.get(name):
+                values[name] = build(**values[name])
         return rules.evaluate(rules.BreachFacts(**values))
     except rules.InvalidFacts as error:
         field = CALCULATOR_FIELDS.get(error.field.split("[", 1)[0], error.field.split("[")[0])
         raise ValidationFailed(str(error), field=field) from error
+    except OverflowError as error:
+        # A date near 9999-12-31 puts a deadline past the last date Python can hold.
+        latest = _latest_date_field(facts)
+        raise ValidationFailed(
+            f"{latest}: a deadline counted from this date would fall after the year 9999; "
+            "check the date.",
+            field=CALCULATOR_FIELDS.get(latest, latest),
+        ) from error
+
+
+def _latest_date_field(facts: Mapping[str, object], prefix: str = "") -> str:
+    """The (dotted) name of the field holding the latest date or time among `facts`."""
+    found: list[tuple[date, str]] = []
+    for name, value in facts.items():
+        if isinstance(value, Mapping):
+            nested = _latest_date_field(value, f"{prefix}{name}.")
+            found.append((_date_at(value, nested.rsplit(".", 1)[-1]), nested))
+        elif isinstance(value, date):
+            found.append((_day(value), prefix + name))
+    return max(found)[1] if found else prefix + "discovered_on"
+
+
+def _date_at(facts: Mapping[str, object], name: str) -> date:
+    value = facts.get(name)
+    return _day(value) if isinstance(value, date) else date.min
+
+
+def _day(value: date) -> date:
+    return value.date() if isinstance(value, datetime) else value

@@ -32,6 +32,10 @@ from incident_app.services.reminders import deadlines as reminder_deadlines
 
 # All-day events start at midnight: remind at 09:00 a week before and the day before.
 ALARM_TRIGGERS = (-timedelta(days=6, hours=15), -timedelta(hours=15))
+# Hour clocks (GDPR Art. 33's 72 hours) are timed events at the deadline itself: remind a day
+# and two hours before it.
+TIMED_ALARM_TRIGGERS = (-timedelta(hours=24), -timedelta(hours=2))
+TIMED_EVENT_LENGTH = timedelta(minutes=30)
 UNKNOWN_CALENDAR = "No such calendar. The link may have been revoked: make a new one."
 
 
@@ -148,17 +152,24 @@ def _event(
     event.add("uid", f"{deadline.subject_type.value}-{deadline.subject_id}@{host}")
     event.add("sequence", sequence)
     event.add("dtstamp", now)
-    event.add("dtstart", deadline.due_on)
-    event.add("dtend", deadline.due_on + timedelta(days=1))
+    if deadline.due_at is not None:
+        # A timed event in UTC (DTSTART;…Z): every client shows it in its own zone.
+        event.add("dtstart", deadline.due_at)
+        event.add("dtend", deadline.due_at + TIMED_EVENT_LENGTH)
+        triggers = TIMED_ALARM_TRIGGERS
+    else:
+        event.add("dtstart", deadline.due_on)
+        event.add("dtend", deadline.due_on + timedelta(days=1))
+        triggers = ALARM_TRIGGERS
     event.add("summary", summary)
     event.add(
         "description",
-        f"{summary} on {deadline.due_on.isoformat()}. "
+        f"{summary} {'at' if deadline.due_at else 'on'} {deadline.due_text}. "
         f"Open it in BreachDesk: {base_url}{deadline.link}",
     )
     event.add("url", f"{base_url}{deadline.link}")
     event.add("transp", "TRANSPARENT")
-    for trigger in ALARM_TRIGGERS:
+    for trigger in triggers:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", summary)

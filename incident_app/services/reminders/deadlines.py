@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 
@@ -22,23 +23,12 @@ from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
 from incident_app.services import corrective_actions
+from incident_app.services.obligations import kinds
 from incident_app.services.obligations import reading as obligation_reading
 
-TASK_KIND = "task"
-ACTION_KIND = "corrective_action"
+TASK_KIND = kinds.TASK_KIND
+ACTION_KIND = kinds.ACTION_KIND
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CLOSED_NOT_A_BREACH)
-KIND_LABELS = {
-    "individual_notice": "Notice to individuals",
-    "substitute_notice": "Substitute notice",
-    "media_notice": "Notice to the media",
-    "hhs_notice": "Notice to HHS",
-    "hhs_annual_log": "Annual log to HHS",
-    "ba_to_ce_notice": "Business associate notice to the covered entity",
-    "state_individual_notice": "State notice to residents",
-    "state_regulator_notice": "State regulator notice",
-    TASK_KIND: "Task",
-    ACTION_KIND: "Corrective action",
-}
 
 
 @dataclass(frozen=True)
@@ -54,6 +44,14 @@ class Deadline:
     due_on: date
     assignee_id: int | None = None
     detail: str = ""  # in-app only (a task's title may name a patient; email never shows it)
+    due_at: datetime | None = None  # UTC, for clocks counted in hours (GDPR Art. 33: 72 h)
+
+    @property
+    def due_text(self) -> str:
+        """The due date, with the UTC time for an hour clock ("2026-03-05 14:00 UTC")."""
+        if self.due_at is None:
+            return self.due_on.isoformat()
+        return self.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     @property
     def key(self) -> tuple[SubjectType, int]:
@@ -70,8 +68,7 @@ class Deadline:
 
 
 def label_of(kind: str, jurisdiction: str) -> str:
-    label = KIND_LABELS.get(kind, kind.replace("_", " ").capitalize())
-    return f"{label} ({jurisdiction})" if jurisdiction and jurisdiction != "US" else label
+    return kinds.label_with_place(kind, jurisdiction)
 
 
 def active_deadlines(
@@ -124,9 +121,17 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select[int] | None)
                     row.kind,
                     label_of(row.kind, row.jurisdiction),
                     row.effective_due_on,
+                    due_at=_due_at(row),
                 )
             )
     return found
+
+
+def _due_at(row: Obligation) -> datetime | None:
+    # A privacy officer's override is a date: the overridden deadline is all-day.
+    if row.due_at is None or row.override_due_on is not None:
+        return None
+    return row.due_at.astimezone(UTC)
 
 
 def _task_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:

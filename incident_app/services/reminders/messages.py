@@ -38,7 +38,7 @@ def notify(
 ) -> None:
     days_left = (deadline.due_on - today).days
     title = f"{deadline.reference}: {deadline.label} {describe_days(days_left)}"
-    lines = [f"Due date: {deadline.due_on.isoformat()}."]
+    lines = [f"Due date: {deadline.due_text}."]
     if reminder.point_on < today:
         lines.append(f"Late reminder: planned for {reminder.point_on.isoformat()}.")
     if reminder.covers:

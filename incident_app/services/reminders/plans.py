@@ -22,7 +22,7 @@ from incident_app.models.reminder import ReminderSetting
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import organisation
-from incident_app.services.reminders.deadlines import KIND_LABELS
+from incident_app.services.obligations.kinds import DEADLINE_LABELS
 
 MAX_DAYS_BEFORE = 365
 
@@ -86,7 +86,7 @@ def set_plan(
     """Store the plan for `kind` ("*", "task" or an obligation kind). Raises
     ValidationFailed for an unknown kind or bad days; NotAllowed without MANAGE_SETTINGS."""
     require(actor, Capability.MANAGE_SETTINGS)
-    if kind != EVERY_KIND and kind not in KIND_LABELS:
+    if kind != EVERY_KIND and kind not in DEADLINE_LABELS:
         raise ValidationFailed(f"Unknown deadline kind {kind!r}.", field="kind")
     days = sorted(set(days_before), reverse=True)
     if not days or any(d < 0 or d > MAX_DAYS_BEFORE for d in days):

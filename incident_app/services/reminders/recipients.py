@@ -11,14 +11,11 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentMember
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from incident_app.services.reminders.deadlines import ACTION_KIND
-from incident_app.services.reminders.deadlines import KIND_LABELS
-from incident_app.services.reminders.deadlines import TASK_KIND
+from incident_app.services.obligations.kinds import LETTER_KINDS
 from incident_app.services.reminders.deadlines import Deadline
 
-# Obligations discharged by a letter: the team's legal reviewers are reminded of them too.
-# HHS notices are typed into OCR's portal, not written as letters.
-LETTER_KINDS = frozenset(KIND_LABELS) - {"hhs_notice", "hhs_annual_log", TASK_KIND, ACTION_KIND}
+# Obligations discharged by a letter (kinds.LETTER_KINDS): the team's legal reviewers are
+# reminded of them too. HHS and FTC filings are typed into a portal, not written as letters.
 
 
 def recipients(session: Session, deadline: Deadline, *, overdue: bool) -> list[User]:
