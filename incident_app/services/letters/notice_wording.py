@@ -91,7 +91,9 @@ def save_wording(
 
 
 def _validate_wording(values: dict[str, Any]) -> None:
-    start, end, until = (values.get(name) for name in WORDING_DATES)
+    start, end, until = (
+        values.get(name) for name in ("posting_start", "posting_end", "toll_free_active_until")
+    )
     if start and end and end < start:
         raise ValidationFailed("The posting ends before it starts.", field="posting_end")
     records = values.get("gdpr_records")

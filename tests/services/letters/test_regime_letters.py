@@ -360,10 +360,48 @@ def test_part2_mirrors_use_the_hipaa_templates_and_print_the_part2_citation(
     session, people, case, kind, template, citation
 ):
     officer, _ = people
-    (ob,) = persist(
-        session, case, facts(discovered_on=date(2026, 2, 20), part2_records=True), kind
-    )
+    (ob,) = persist(session, case, facts(discovered_on=date(2026, 2, 20), part2_records=True), kind)
 
     text = _text(_generate(session, officer, case, ob, template))
 
     assert "42 CFR Part 2" in text and citation in text
+
+
+# ---- the wording these documents print ------------------------------------------------------
+
+
+def test_the_new_wording_is_saved_and_audited_and_bad_input_is_refused(session, people, case):
+    from incident_app.services.letters import notice_wording
+
+    officer, _ = people
+    values = {
+        "what_happened": "A laptop was stolen.",
+        "gdpr_contact_point": "DPO, dpo@riverbend.example",
+        "gdpr_subject_categories": "Patients\nStaff\n",
+        "gdpr_records": 12,
+        "gdpr_consequences": "Identity fraud",
+        "gdpr_delay_reasons": "",
+        "sec_material_impact": "None expected.",
+        "acquired_by": "Unknown",
+        "residents_mailing_on": date(2026, 3, 9),
+    }
+    with pytest.raises(ValidationFailed, match="whole number") as error:
+        notice_wording.save_wording(
+            session,
+            actor=officer,
+            now=NOW,
+            incident_id=case.id,
+            values={**values, "gdpr_records": -1},
+        )
+    assert error.value.field == "gdpr_records"
+    session.rollback()
+
+    wording = notice_wording.save_wording(
+        session, actor=officer, now=NOW, incident_id=case.id, values=values
+    )
+
+    assert wording.gdpr_subject_categories == ["Patients", "Staff"]
+    assert wording.gdpr_records == 12
+    assert wording.residents_mailing_on == date(2026, 3, 9)
+    _, again = notice_wording.wording_of(session, actor=officer, incident_id=case.id)
+    assert again.gdpr_contact_point == "DPO, dpo@riverbend.example"
