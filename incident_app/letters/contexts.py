@@ -8,6 +8,7 @@ the addressee a mailed letter must carry.
 from __future__ import annotations
 
 from datetime import date
+from datetime import datetime
 from typing import NotRequired
 from typing import TypedDict
 
@@ -161,15 +162,18 @@ class AffectedIndividual(TypedDict):
 
 
 class StateAgNoticeContext(TypedDict):
-    """state_ag.html — generic attorney-general notice; state specifics come from the overlay."""
+    """state_ag.html — notice to a state regulator row of the state table (attorney general or
+    another office: a department, a cyber center, the state police)."""
 
     organisation: OrganisationContext
     letter_date: date
-    recipient: RecipientContext  # the AG office
+    recipient: RecipientContext  # the office; name defaults to regulator_name
     breach: BreachContext
     state_name: str
-    statute: str  # e.g. "N.Y. Gen. Bus. Law § 899-aa"
+    statute: str  # the row's statute, e.g. "N.Y. Gen. Bus. Law § 899-aa"
+    regulator_name: str  # the row's recipient_name without its parenthetical remark
     residents_affected: int
+    count_label: str  # "residents", or "patients" (Cal. Health & Safety Code 1280.15)
     total_affected: int
     residents_notified_on: date | None
     state_requirements: list[str]  # sentences from the state overlay data
@@ -200,3 +204,159 @@ class RiskFactor(TypedDict):
     title: str  # e.g. "(i) Nature and extent of the PHI involved"
     finding: str
     rationale: str
+
+
+class ResidentNoticeTiming(TypedDict):
+    sent: bool  # True: recorded as sent; False: the planned mailing date
+    first_on: date
+    last_on: date
+    methods: list[str]  # how the notices went out (or will)
+
+
+class CraNoticeContext(TypedDict):
+    """cra_notice.html — notice to a nationwide consumer reporting agency under a state statute:
+    timing, distribution and content of the resident notices, and how many were notified."""
+
+    organisation: OrganisationContext
+    letter_date: date
+    recipient: RecipientContext  # the agency, typed in
+    breach: BreachContext
+    state_name: str
+    statute: str
+    requirement: str  # the row's recipient_name, e.g. "... (timing, distribution and content)"
+    threshold: str  # e.g. "more than 1,000 residents of TX"
+    residents_notified: int
+    total_notified: int
+    timing: ResidentNoticeTiming
+    copies_to: list[str]  # the other nationwide agencies
+    enclosures: list[str]
+
+
+class FtcReport(TypedDict):
+    """What the FTC's breach form asks (16 CFR 318.5(c)) with the 318.6 content."""
+
+    entity_name: str
+    entity_type: str  # vendor of personal health records, PHR related entity ...
+    address_lines: list[str]
+    contact_name: str
+    contact_title: str
+    contact_email: str
+    contact_phone: str
+    breach_start: date
+    breach_end: date
+    discovered_on: date
+    individuals_affected: int
+    residents_by_state: list[str]  # "IL: 1,150"
+    breach_types: list[str]
+    locations: list[str]
+    information_types: list[str]
+    acquired_by: str  # 318.6(a) as amended: who acquired the information, or "Not known"
+    description: str
+    individual_notice_start: date | None
+    individual_notice_end: date | None
+    substitute_notice: bool
+    media_notice: bool
+    measures: list[str]  # 318.6(d)
+    steps_for_individuals: list[str]  # 318.6(c)
+
+
+class FtcNoticeContext(TypedDict):
+    """ftc_notice.html for ftc_notice (500 or more) and ftc_annual_log (this breach's entry of
+    the year's log, fewer than 500)."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    report: FtcReport
+    heading: str
+    annual_log: bool
+    reporting_year: str  # "" unless annual_log
+    due_on: date | None
+    citation: str
+
+
+class VendorNoticeContext(TypedDict):
+    """vendor_notice.html — third party service provider to the PHR vendor, 16 CFR 318.3(b)."""
+
+    organisation: OrganisationContext  # the service provider writing
+    letter_date: date
+    recipient: RecipientContext  # the vendor's designated (or a senior) official
+    vendor_name: str
+    breach: BreachContext
+    individuals_total: int
+    due_on: date | None
+    citation: str
+
+
+class Art33Facts(TypedDict):
+    """GDPR Art. 33: timing (33(1)) and the content items of 33(3)(a)-(d)."""
+
+    controller: bool  # False: the processor's notice to the controller (33(2))
+    aware_at: datetime  # UTC
+    deadline_at: datetime  # aware_at + 72 hours, UTC
+    late: bool  # dated or sent after the UTC day the 72 hours end
+    due_today: bool
+    delay_reasons: str  # required when late
+    nature: str  # (a)
+    breach_start: date | None
+    breach_end: date | None
+    data_categories: list[str]  # (a) categories of personal data
+    subject_categories: list[str]  # (a) categories of data subjects
+    data_subjects: int  # (a) approximate number
+    records: int  # (a) approximate number of personal data records
+    contact_point: str  # (b) DPO or other contact point
+    consequences: list[str]  # (c)
+    measures: list[str]  # (d) taken or proposed
+    mitigation: list[str]  # (d) to mitigate possible adverse effects
+    high_risk: str  # the Art. 34 assessment in words
+
+
+class GdprRecordContext(TypedDict):
+    """gdpr_art33.html — the controller's notification record for the supervisory authority."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    gdpr: Art33Facts
+
+
+class GdprProcessorContext(TypedDict):
+    """gdpr_art33_processor.html — the processor's notice to the controller (Art. 33(2))."""
+
+    organisation: OrganisationContext
+    letter_date: date
+    recipient: RecipientContext  # the controller, typed in
+    gdpr: Art33Facts
+
+
+class GdprDataSubjectContext(TypedDict):
+    """gdpr_data_subject.html — Art. 34(2) communication to a data subject (sample)."""
+
+    organisation: OrganisationContext
+    letter_date: date
+    breach: BreachContext
+    recipient: RecipientContext
+    contact_point: str  # Art. 33(3)(b)
+    consequences: list[str]  # Art. 33(3)(c)
+
+
+class SecWorksheetContext(TypedDict):
+    """sec_8k_worksheet.html — material aspects for an Item 1.05 disclosure; not a filing."""
+
+    organisation: OrganisationContext
+    document_id: str
+    letter_date: date
+    citation: str
+    determined_on: date
+    due_on: date | None
+    nature: str
+    breach_types: list[str]
+    systems: str
+    individuals_affected: int
+    states: int
+    eu_data_subjects: int
+    data_categories: list[str]
+    breach_start: date | None
+    breach_end: date | None
+    discovered_on: date
+    material_impact: str

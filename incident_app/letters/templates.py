@@ -7,7 +7,9 @@ reader confuses day and month.
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -63,6 +65,12 @@ def long_date(value: date) -> str:
     return f"{MONTHS_EN[value.month - 1]} {value.day}, {value.year}"
 
 
+def long_utc(value: datetime) -> str:
+    """March 4, 2025, 14:05 UTC — an instant, always shown in UTC (GDPR Art. 33's hours)."""
+    moment = value.astimezone(UTC)
+    return f"{long_date(moment.date())}, {moment:%H:%M} UTC"
+
+
 def fecha_larga(value: date) -> str:
     """4 de marzo de 2025."""
     return f"{value.day} de {MONTHS_ES[value.month - 1]} de {value.year}"
@@ -77,6 +85,7 @@ def _make_environment() -> jinja2.Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["fecha_larga"] = fecha_larga
+    env.filters["long_utc"] = long_utc
     env.filters["ocr_sections"] = ocr_sections
     return env
 

@@ -197,6 +197,21 @@ class NoticeWording(Base):
     posting_end: Mapped[date | None] = mapped_column(sa.Date)
     toll_free_active_until: Mapped[date | None] = mapped_column(sa.Date)
     substitute_areas: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # When resident notices are (to be) mailed, for the consumer reporting agency letters
+    # until the notices are recorded as sent (the CRA statutes ask for their timing).
+    residents_mailing_on: Mapped[date | None] = mapped_column(sa.Date)
+    # Who acquired the information, if known (16 CFR 318.6(a) as amended in 2024).
+    acquired_by: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    # GDPR Art. 33(3): (b) DPO or other contact point; (a) categories of data subjects and the
+    # approximate number of personal data records; (c) likely consequences; Art. 33(1) reasons
+    # for a notification later than 72 hours.
+    gdpr_contact_point: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    gdpr_subject_categories: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    gdpr_records: Mapped[int | None]
+    gdpr_consequences: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    gdpr_delay_reasons: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # SEC Form 8-K Item 1.05: the material impact (or reasonably likely material impact).
+    sec_material_impact: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

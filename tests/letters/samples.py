@@ -171,7 +171,9 @@ def document_contexts() -> dict[str, dict[str, Any]]:
             "breach": BREACH,
             "state_name": "New York",
             "statute": "N.Y. Gen. Bus. Law § 899-aa",
+            "regulator_name": "New York Attorney General",
             "residents_affected": 37,
+            "count_label": "residents",
             "total_affected": 1204,
             "residents_notified_on": date(2025, 4, 1),
             "state_requirements": [

@@ -16,6 +16,7 @@ from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
+from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
 from incident_app.models.letter import NoticeMethod
@@ -67,6 +68,31 @@ class WordingForm(FlaskForm):
     posting_end = DateField("Substitute notice: posting ends", [Optional()])
     toll_free_active_until = DateField("Toll-free number active until", [Optional()])
     substitute_areas = TextAreaField("Substitute notice in media: areas where the people live")
+    residents_mailing_on = DateField(
+        "Planned mailing date of the resident notices (consumer reporting agency letters)",
+        [Optional()],
+    )
+    acquired_by = StringField(
+        "Who acquired the information, if known (FTC notice, 16 CFR 318.6(a))", [Length(max=300)]
+    )
+    gdpr_contact_point = StringField(
+        "GDPR: data protection officer or other contact point (name, email, phone)",
+        [Length(max=300)],
+    )
+    gdpr_subject_categories = TextAreaField(
+        "GDPR: categories of data subjects (e.g. patients, employees)"
+    )
+    gdpr_records = IntegerField(
+        "GDPR: approximate number of personal data records", [Optional(), NumberRange(min=0)]
+    )
+    gdpr_consequences = TextAreaField("GDPR: likely consequences of the breach")
+    gdpr_delay_reasons = TextAreaField(
+        "GDPR: reasons for notifying later than 72 hours", [Length(max=5000)]
+    )
+    sec_material_impact = TextAreaField(
+        "SEC Item 1.05: material impact, or reasonably likely material impact",
+        [Length(max=5000)],
+    )
     es_what_happened = TextAreaField("Qué pasó (Spanish letter)", [Length(max=5000)])
     es_phi_types = TextAreaField("Tipos de información")
     es_steps_for_individuals = TextAreaField("Pasos que puede tomar")
@@ -81,9 +107,22 @@ class WordingForm(FlaskForm):
             "posting_start",
             "posting_end",
             "toll_free_active_until",
+            "residents_mailing_on",
+            "acquired_by",
+            "gdpr_contact_point",
+            "gdpr_records",
+            "gdpr_delay_reasons",
+            "sec_material_impact",
         ):
             getattr(self, name).data = getattr(wording, name)
-        for name in ("phi_types", "steps_for_individuals", "what_we_are_doing", "substitute_areas"):
+        for name in (
+            "phi_types",
+            "steps_for_individuals",
+            "what_we_are_doing",
+            "substitute_areas",
+            "gdpr_subject_categories",
+            "gdpr_consequences",
+        ):
             getattr(self, name).data = "\n".join(getattr(wording, name) or [])
         spanish = wording.spanish or {}
         self.es_what_happened.data = spanish.get("what_happened", "")

@@ -6,9 +6,9 @@ with a placeholder addressee (the mail merge adds real addressees later). The sa
 always give the same context, so `fingerprint(context)` changes exactly when the case data a
 letter prints changes.
 
-A little over 400 lines on purpose: one builder per template plus the `_BUILDERS` table that
-picks them, and the shared parts they all use; the HHS portal answers (`hhs_report`) need those
-same parts, so moving them out would only add an import cycle.
+This module holds the tables (which letters an obligation kind gives, or why it gives none) and
+the HIPAA letters' builders; case_data.py the shared parts, regime_context.py the letters of the
+state regulators, consumer reporting agencies, the FTC rule, GDPR and the SEC.
 """
 
 from __future__ import annotations
@@ -16,29 +16,54 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from incident_app import letters
 from incident_app.errors import ValidationFailed
-from incident_app.letters.validation import logo_data_uri
 from incident_app.models.incident import Incident
-from incident_app.models.letter import Letter
-from incident_app.models.letter import NoticeSent
-from incident_app.models.letter import NoticeWording
-from incident_app.models.obligation import Obligation
-from incident_app.models.organisation import Organisation
 from incident_app.services import corrective_actions
 from incident_app.services import options
-from incident_app.services.obligations import evaluation as obligation_evaluation
-from incident_app.services.obligations import reading as obligation_reading
-from incident_app.services.organisation import get_organisation
+from incident_app.services.letters import regime_context
+from incident_app.services.letters.case_data import SAMPLE_ADDRESS
+from incident_app.services.letters.case_data import SAMPLE_NAME
+from incident_app.services.letters.case_data import SAMPLE_SUBJECT
+from incident_app.services.letters.case_data import CaseData
+from incident_app.services.letters.case_data import breach_context
+from incident_app.services.letters.case_data import breach_dates
+from incident_app.services.letters.case_data import discovery_date
+from incident_app.services.letters.case_data import document
+from incident_app.services.letters.case_data import empty_wording
+from incident_app.services.letters.case_data import incident_obligations
+from incident_app.services.letters.case_data import load_case
+from incident_app.services.letters.case_data import local_date
+from incident_app.services.letters.case_data import organisation_context
+from incident_app.services.letters.case_data import recipient
+from incident_app.services.letters.case_data import residents
+from incident_app.services.letters.case_data import sent_on
+from incident_app.services.letters.case_data import state_name
+from incident_app.services.letters.case_data import total_affected
+
+__all__ = [
+    "ADDRESSED_TEMPLATES",
+    "NO_LETTER",
+    "TEMPLATES_BY_KIND",
+    "TEMPLATE_LABELS",
+    "CaseData",
+    "breach_dates",
+    "build_context",
+    "discovery_date",
+    "empty_wording",
+    "fingerprint",
+    "hhs_report",
+    "incident_obligations",
+    "load_case",
+    "local_date",
+    "organisation_context",
+    "templates_for",
+]
 
 INDIVIDUAL_TEMPLATES = (
     "individual_adult.html",
@@ -46,7 +71,11 @@ INDIVIDUAL_TEMPLATES = (
     "individual_deceased.html",
     "individual_es.html",
 )
-# Which letters each obligation kind can produce (state_* kinds come from the overlay).
+GDPR_RECORD = "gdpr_art33.html"
+GDPR_PROCESSOR = "gdpr_art33_processor.html"
+# Which letters each obligation kind can produce (state_* and cra_notice come from the state
+# table, ftc_* and vendor_notice from 16 CFR 318, the GDPR kinds from Art. 33/34). The FTC rule's
+# own individual, substitute and media notices reuse the HIPAA kinds and so their letters.
 TEMPLATES_BY_KIND: dict[str, tuple[str, ...]] = {
     "individual_notice": INDIVIDUAL_TEMPLATES,
     "state_individual_notice": INDIVIDUAL_TEMPLATES,
@@ -56,7 +85,21 @@ TEMPLATES_BY_KIND: dict[str, tuple[str, ...]] = {
     "substitute_notice": ("substitute_web.html", "substitute_media.html"),
     "ba_to_ce_notice": ("ba_to_ce.html",),
     "state_regulator_notice": ("state_ag.html",),
+    "cra_notice": ("cra_notice.html",),
+    "ftc_notice": ("ftc_notice.html",),
+    # A per-incident entry of the year's log, as hhs_annual_log gives one HHS packet per
+    # incident; the same FTC form fields, headed as a log entry for the reporting year.
+    "ftc_annual_log": ("ftc_notice.html",),
+    "vendor_notice": ("vendor_notice.html",),
+    "supervisory_authority_notice": (GDPR_RECORD,),
+    "processor_to_controller_notice": (GDPR_PROCESSOR,),
+    "data_subject_notice": ("gdpr_data_subject.html",),
+    "sec_8k_notice": ("sec_8k_worksheet.html",),
 }
+# Kinds deliberately without a letter, and why (the letters page says so instead of a button).
+# part2_<kind> mirrors take the letters of the HIPAA kind they mirror (templates_for).
+NO_LETTER: dict[str, str] = {}
+PART2_PREFIX = "part2_"
 TEMPLATE_LABELS = {
     "individual_adult.html": "Individual notice (adult) — sample",
     "individual_minor.html": "Individual notice to a parent or guardian — sample",
@@ -68,70 +111,43 @@ TEMPLATE_LABELS = {
     "substitute_media.html": "Substitute notice: major media",
     "ba_to_ce.html": "Business associate to covered entity notice",
     "state_ag.html": "State attorney-general / regulator notice",
+    "cra_notice.html": "Notice to the nationwide consumer reporting agencies",
+    "ftc_notice.html": "FTC breach notice packet (16 CFR 318)",
+    "vendor_notice.html": "Service provider to PHR vendor notice (16 CFR 318.3(b))",
+    GDPR_RECORD: "GDPR Art. 33 notification record (supervisory authority)",
+    GDPR_PROCESSOR: "GDPR Art. 33(2) processor notice to the controller",
+    "gdpr_data_subject.html": "GDPR Art. 34 communication to data subjects — sample",
+    "sec_8k_worksheet.html": "SEC Form 8-K Item 1.05 disclosure worksheet (for counsel)",
 }
 # Letters that go to one office and need its address typed in.
-ADDRESSED_TEMPLATES = frozenset({"ba_to_ce.html", "state_ag.html"})
-# The sample addressee printed on individual-notice proofs (never a real person).
-SAMPLE_NAME = "Sample Recipient"
-SAMPLE_SUBJECT = "Sample Patient"
-SAMPLE_ADDRESS = ["100 Sample Street", "Anytown, ST 00000"]
+ADDRESSED_TEMPLATES = frozenset(
+    {
+        "ba_to_ce.html",
+        "state_ag.html",
+        "cra_notice.html",
+        "vendor_notice.html",
+        GDPR_PROCESSOR,
+    }
+)
 
 
-@dataclass(frozen=True)
-class CaseData:
-    """Everything a context is built from, loaded once."""
-
-    incident: Incident
-    obligation: Obligation
-    letter: Letter
-    organisation: Organisation
-    wording: NoticeWording
-    letter_date: date
-    notices: list[NoticeSent]
-
-
-def load_case(session: Session, letter: Letter, letter_date: date) -> CaseData:
-    wording = session.scalar(
-        sa.select(NoticeWording).where(NoticeWording.incident_id == letter.incident_id)
-    ) or empty_wording(letter.incident_id)
-    notices = list(
-        session.scalars(
-            sa.select(NoticeSent)
-            .where(NoticeSent.incident_id == letter.incident_id)
-            .order_by(NoticeSent.sent_on, NoticeSent.id)
-        )
-    )
-    return CaseData(
-        incident=session.get_one(Incident, letter.incident_id),
-        obligation=session.get_one(Obligation, letter.obligation_id),
-        letter=letter,
-        organisation=get_organisation(session),
-        wording=wording,
-        letter_date=letter_date,
-        notices=notices,
-    )
-
-
-def empty_wording(incident_id: int) -> NoticeWording:
-    """The wording of an incident nobody has written for yet (not added to the session)."""
-    return NoticeWording(
-        incident_id=incident_id,
-        what_happened="",
-        phi_types=[],
-        steps_for_individuals=[],
-        what_we_are_doing=[],
-        spanish={},
-        media_contact="",
-        covered_entity_type="Healthcare Provider",
-        contact_phone="",
-        substitute_areas=[],
-    )
+def templates_for(kind: str) -> tuple[str, ...]:
+    """The letters an obligation kind can produce; a 42 CFR Part 2 mirror (42 CFR 2.16(a))
+    takes those of the HIPAA kind it mirrors, printed with the Part 2 citation."""
+    if kind.startswith(PART2_PREFIX):
+        return TEMPLATES_BY_KIND.get(kind.removeprefix(PART2_PREFIX), ())
+    return TEMPLATES_BY_KIND.get(kind, ())
 
 
 def build_context(session: Session, case: CaseData) -> dict[str, Any]:
     """The template's context. Raises ValidationFailed naming the case data that is missing."""
     builder = _BUILDERS[case.letter.template_name]
-    return builder(session, case)
+    context = builder(session, case)
+    if case.obligation.kind.startswith(PART2_PREFIX):
+        # The citation of the Part 2 duty ("42 CFR 2.16(a); 45 CFR 164.404"), printed by
+        # _base.html on every letter and document that serves it.
+        context["part2_citation"] = case.obligation.citation
+    return context
 
 
 def fingerprint(context: dict[str, Any]) -> str:
@@ -146,115 +162,6 @@ def _iso(value: object) -> str:
     if isinstance(value, date | datetime):
         return value.isoformat()
     raise TypeError(f"not JSON-serialisable in a letter context: {type(value).__name__}")
-
-
-def local_date(moment: datetime, zone: str) -> date:
-    return moment.astimezone(ZoneInfo(zone)).date()
-
-
-# ---- shared parts ---------------------------------------------------------------------------
-
-
-def organisation_context(org: Organisation) -> letters.OrganisationContext:
-    city_line = " ".join(
-        part for part in (f"{org.city}," if org.city else "", org.state, org.postal_code) if part
-    )
-    return {
-        "name": org.legal_name,
-        "address_lines": [
-            line for line in (org.address_line1, org.address_line2, city_line) if line
-        ],
-        "toll_free_number": org.toll_free_number,
-        "email": org.email,
-        "website": org.website,
-        "logo_data_uri": (
-            logo_data_uri(org.logo, org.logo_mime) if org.logo and org.logo_mime else None
-        ),
-        "signatory_name": org.signatory_name,
-        "signatory_title": org.signatory_title,
-    }
-
-
-def discovery_date(session: Session, incident: Incident) -> date | None:
-    """The covered entity's treated discovery date, as the rules engine last stored it."""
-    stored = obligation_reading.stored_determination(session, incident.id)
-    if stored is not None and stored.treated_discovery_on is not None:
-        return stored.treated_discovery_on
-    return incident.treated_known_on
-
-
-def breach_dates(incident: Incident, zone: str) -> tuple[date | None, date | None]:
-    start = local_date(incident.occurred_from, zone) if incident.occurred_from else None
-    end = local_date(incident.occurred_to, zone) if incident.occurred_to else None
-    return start, end
-
-
-def breach_context(session: Session, case: CaseData, *, spanish: bool = False) -> dict[str, Any]:
-    discovered = discovery_date(session, case.incident)
-    if discovered is None:
-        raise ValidationFailed(
-            "Record the discovery date on the Facts tab before generating letters.",
-            field="discovered_on",
-        )
-    start, end = breach_dates(case.incident, case.organisation.timezone)
-    wording = case.wording
-    texts: dict[str, Any] = {
-        "what_happened": wording.what_happened,
-        "phi_types": list(wording.phi_types) or _phi_type_labels(case.incident),
-        "steps_for_individuals": list(wording.steps_for_individuals),
-        "what_we_are_doing": list(wording.what_we_are_doing),
-    }
-    if spanish:
-        texts = {
-            key: (wording.spanish or {}).get(key) or ([] if key != "what_happened" else "")
-            for key in texts
-        }
-    return {**texts, "breach_start": start, "breach_end": end, "discovered_on": discovered}
-
-
-def _phi_type_labels(incident: Incident) -> list[str]:
-    by_code = {option.code: option.label for option in options.ocr_options("phi_types")}
-    return [by_code.get(code, code) for code in incident.phi_types]
-
-
-def total_affected(incident: Incident) -> int:
-    return (
-        incident.roster_total if incident.roster_total is not None else (incident.affected_estimate)
-    )
-
-
-def _state_name(code: str) -> str:
-    return options.state_names().get(code, code)
-
-
-def _residents(incident: Incident, state: str) -> int:
-    return obligation_evaluation.residents_by_state(incident).get(state, 0)
-
-
-def _recipient(case: CaseData) -> dict[str, Any]:
-    letter = case.letter
-    if not letter.recipient_name.strip() or not letter.recipient_address:
-        raise ValidationFailed(
-            "This letter goes to one office: enter the addressee's name and address.",
-            field="recipient_name",
-        )
-    return {
-        "letter_id": letter.document_id,
-        "name": letter.recipient_name,
-        "address_lines": list(letter.recipient_address),
-    }
-
-
-def _document(case: CaseData) -> dict[str, Any]:
-    return {
-        "organisation": organisation_context(case.organisation),
-        "document_id": case.letter.document_id,
-        "letter_date": case.letter_date,
-    }
-
-
-def _sent_on(case: CaseData, kinds: set[str]) -> list[date]:
-    return [n.sent_on for n in case.notices if n.obligation.kind in kinds]
 
 
 # ---- per template ---------------------------------------------------------------------------
@@ -280,10 +187,10 @@ def _individual(session: Session, case: CaseData) -> dict[str, Any]:
 def _media(session: Session, case: CaseData) -> dict[str, Any]:
     state = case.obligation.jurisdiction
     return {
-        **_document(case),
+        **document(case),
         "breach": breach_context(session, case),
-        "state_name": _state_name(state),
-        "residents_affected": _residents(case.incident, state),
+        "state_name": state_name(state),
+        "residents_affected": residents(case.incident, state),
         "total_affected": total_affected(case.incident),
         "media_contact": case.wording.media_contact,
     }
@@ -298,7 +205,7 @@ def _substitute(session: Session, case: CaseData) -> dict[str, Any]:
             field="posting_start",
         )
     return {
-        **_document(case),
+        **document(case),
         "breach": breach_context(session, case),
         "posting_start": wording.posting_start,
         "posting_end": wording.posting_end,
@@ -312,7 +219,7 @@ def _ba_to_ce(session: Session, case: CaseData) -> dict[str, Any]:
     return {
         "organisation": organisation_context(case.organisation),
         "letter_date": case.letter_date,
-        "recipient": _recipient(case),
+        "recipient": recipient(case),
         "covered_entity_name": case.letter.recipient_name,
         "breach": breach,
         "ba_discovered_on": case.incident.ba_discovered_on or breach["discovered_on"],
@@ -323,32 +230,8 @@ def _ba_to_ce(session: Session, case: CaseData) -> dict[str, Any]:
     }
 
 
-def _state_ag(session: Session, case: CaseData) -> dict[str, Any]:
-    obligation = case.obligation
-    state = obligation.jurisdiction
-    detail = obligation.detail or {}
-    notified = _sent_on(case, {"individual_notice", "state_individual_notice"})
-    requirements = [
-        f"Notice to {detail.get('recipient_name', 'the state')} {detail.get('period', '')}".strip()
-        + "."
-    ]
-    return {
-        "organisation": organisation_context(case.organisation),
-        "letter_date": case.letter_date,
-        "recipient": _recipient(case),
-        "breach": breach_context(session, case),
-        "state_name": _state_name(state),
-        "statute": obligation.citation,
-        "residents_affected": _residents(case.incident, state),
-        "total_affected": total_affected(case.incident),
-        "residents_notified_on": min(notified) if notified else None,
-        "state_requirements": requirements,
-        "enclosures": ["Sample of the notice to residents"],
-    }
-
-
 def _hhs(session: Session, case: CaseData) -> dict[str, Any]:
-    return {**_document(case), "report": hhs_report(session, case)}
+    return {**document(case), "report": hhs_report(session, case)}
 
 
 def hhs_report(session: Session, case: CaseData) -> dict[str, Any]:
@@ -363,7 +246,7 @@ def hhs_report(session: Session, case: CaseData) -> dict[str, Any]:
             field="occurred_from",
         )
     first, _, last = org.signatory_name.partition(" ")
-    individual = sorted(_sent_on(case, {"individual_notice"}))
+    individual = sorted(sent_on(case, {"individual_notice"}))
     kinds = {o.kind for o in incident_obligations(session, incident.id)}
     return {
         "report_type": "Initial Breach Report",
@@ -408,16 +291,6 @@ def _actions_taken(session: Session, incident: Incident, wording: list[str]) -> 
     return {"actions_taken": labels, "other_actions": other}
 
 
-def incident_obligations(session: Session, incident_id: int) -> list[Obligation]:
-    return list(
-        session.scalars(
-            sa.select(Obligation).where(
-                Obligation.incident_id == incident_id, Obligation.active.is_(True)
-            )
-        )
-    )
-
-
 def _ba_fields(incident: Incident) -> dict[str, str] | None:
     if not incident.ba_involved:
         return None
@@ -440,6 +313,13 @@ _BUILDERS: dict[str, Callable[[Session, CaseData], dict[str, Any]]] = {
     "substitute_web.html": _substitute,
     "substitute_media.html": _substitute,
     "ba_to_ce.html": _ba_to_ce,
-    "state_ag.html": _state_ag,
     "hhs_packet.html": _hhs,
+    "state_ag.html": regime_context.state_regulator,
+    "cra_notice.html": regime_context.cra,
+    "ftc_notice.html": regime_context.ftc,
+    "vendor_notice.html": regime_context.vendor,
+    GDPR_RECORD: regime_context.gdpr_record,
+    GDPR_PROCESSOR: regime_context.gdpr_processor,
+    "gdpr_data_subject.html": regime_context.gdpr_data_subject,
+    "sec_8k_worksheet.html": regime_context.sec_worksheet,
 }

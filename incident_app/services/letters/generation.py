@@ -38,7 +38,20 @@ from incident_app.services.organisation import get_organisation
 from incident_app.storage import FileStore
 
 SUBSTITUTE_TEMPLATES = frozenset({"substitute_web.html", "substitute_media.html"})
-UNCHECKED_TEMPLATES = frozenset({"hhs_packet.html"})  # a portal worksheet, not a notice
+# Not notices to individuals, so no 164.404(c) check: portal worksheets, the FTC and GDPR
+# records, the SEC worksheet and the letters to agencies and business partners (their builders
+# refuse to render without the facts each must state).
+UNCHECKED_TEMPLATES = frozenset(
+    {
+        "hhs_packet.html",
+        "cra_notice.html",
+        "ftc_notice.html",
+        "vendor_notice.html",
+        "gdpr_art33.html",
+        "gdpr_art33_processor.html",
+        "sec_8k_worksheet.html",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,7 @@ def _obligation(session: Session, incident: Incident, request: LetterRequest) ->
     obligation = session.get(Obligation, request.obligation_id)
     if obligation is None or obligation.incident_id != incident.id or not obligation.active:
         raise NotFound("No such active obligation on this incident.")
-    allowed = letter_context.TEMPLATES_BY_KIND.get(obligation.kind, ())
+    allowed = letter_context.templates_for(obligation.kind)
     if request.template_name not in allowed:
         raise ValidationFailed(
             f"{request.template_name} is not a letter for this obligation; choose one of: "
@@ -178,7 +191,7 @@ def _store_version(
 
 
 def _check_content(template_name: str, context: dict[str, Any], pdf: bytes) -> dict[str, Any]:
-    """The 164.404(c) report as stored JSON (the HHS worksheet is not a notice: no check)."""
+    """The 164.404(c) report as stored JSON (documents that are not notices: no check)."""
     if template_name in UNCHECKED_TEMPLATES:
         return {"missing": [], "phi_warnings": [], "notes": [], "readability": None}
     report = letter_content.check_notice(

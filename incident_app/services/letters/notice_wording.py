@@ -1,5 +1,6 @@
 """The notice wording the team writes for an incident (what happened, PHI types, steps, the
-Spanish texts, substitute-notice dates): read it and save it.
+Spanish texts, substitute-notice dates, and what the CRA, FTC, GDPR and SEC documents state
+beyond that): read it and save it.
 
 Saving changes what letters print, so letters rendered from the old texts become stale.
 """
@@ -22,9 +23,31 @@ from incident_app.services.incidents.access import get_workable
 from incident_app.services.letters import context as letter_context
 
 TEXT_MAX = 5000
-WORDING_LISTS = ("phi_types", "steps_for_individuals", "what_we_are_doing", "substitute_areas")
-WORDING_TEXTS = ("what_happened", "media_contact", "covered_entity_type", "contact_phone")
-WORDING_DATES = ("posting_start", "posting_end", "toll_free_active_until")
+WORDING_LISTS = (
+    "phi_types",
+    "steps_for_individuals",
+    "what_we_are_doing",
+    "substitute_areas",
+    "gdpr_subject_categories",
+    "gdpr_consequences",
+)
+WORDING_TEXTS = (
+    "what_happened",
+    "media_contact",
+    "covered_entity_type",
+    "contact_phone",
+    "acquired_by",
+    "gdpr_contact_point",
+    "gdpr_delay_reasons",
+    "sec_material_impact",
+)
+WORDING_DATES = (
+    "posting_start",
+    "posting_end",
+    "toll_free_active_until",
+    "residents_mailing_on",
+)
+LONG_TEXTS = ("what_happened", "es_what_happened", "gdpr_delay_reasons", "sec_material_impact")
 SPANISH_KEYS = ("what_happened", "phi_types", "steps_for_individuals", "what_we_are_doing")
 
 
@@ -68,10 +91,18 @@ def save_wording(
 
 
 def _validate_wording(values: dict[str, Any]) -> None:
-    start, end, until = (values.get(name) for name in WORDING_DATES)
+    start, end, until = (
+        values.get(name) for name in ("posting_start", "posting_end", "toll_free_active_until")
+    )
     if start and end and end < start:
         raise ValidationFailed("The posting ends before it starts.", field="posting_end")
-    for name in ("what_happened", "es_what_happened"):
+    records = values.get("gdpr_records")
+    if records is not None and (not isinstance(records, int) or records < 0):
+        raise ValidationFailed(
+            "The number of personal data records is a whole number, 0 or more.",
+            field="gdpr_records",
+        )
+    for name in LONG_TEXTS:
         if len(values.get(name) or "") > TEXT_MAX:
             raise ValidationFailed(f"Keep it under {TEXT_MAX} characters.", field=name)
     if until and start and until < start:
@@ -84,6 +115,7 @@ def _apply_wording(wording: NoticeWording, values: dict[str, Any]) -> list[str]:
     new: dict[str, Any] = {name: (values.get(name) or "").strip() for name in WORDING_TEXTS}
     new |= {name: _lines(values.get(name)) for name in WORDING_LISTS}
     new |= {name: values.get(name) for name in WORDING_DATES}
+    new["gdpr_records"] = values.get("gdpr_records") or None
     new["spanish"] = {
         key: (
             _lines(values.get(f"es_{key}"))

@@ -235,7 +235,7 @@ def letters_overview(
         letter_context.incident_obligations(session, incident.id),
         key=lambda o: (o.due_on or date.max, o.kind, o.jurisdiction),
     ):
-        names = letter_context.TEMPLATES_BY_KIND.get(obligation.kind, ())
+        names = letter_context.templates_for(obligation.kind)
         if names:
             groups.append(
                 ObligationLetters(
