@@ -12,8 +12,8 @@ import click
 
 from incident_app.rules.coverage import coverage
 from incident_app.rules.coverage import table_lines
-from incident_app.rules.overlay import STATES_DIR
-from incident_app.rules.overlay import load_states
+from incident_app.rules.state_table import STATES_DIR
+from incident_app.rules.state_table import load_states
 
 
 @click.group("rules")

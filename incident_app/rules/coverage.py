@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from incident_app.rules.overlay import CHECKED_AGAINST
-from incident_app.rules.overlay import CONFIDENCE
-from incident_app.rules.overlay import COVERED_CODES
-from incident_app.rules.overlay import Clock
-from incident_app.rules.overlay import Jurisdiction
-from incident_app.rules.overlay import StateRule
+from incident_app.rules.state_table import CHECKED_AGAINST
+from incident_app.rules.state_table import CONFIDENCE
+from incident_app.rules.state_table import COVERED_CODES
+from incident_app.rules.state_table import Clock
+from incident_app.rules.state_table import Jurisdiction
+from incident_app.rules.state_table import StateRule
 
 SHORT_RECIPIENT = {
     "residents": "residents",

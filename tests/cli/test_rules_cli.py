@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from incident_app.cli.rules import rules_group
-from incident_app.rules.overlay import COVERED_CODES
+from incident_app.rules.state_table import COVERED_CODES
 from incident_app.web import COMMAND_GROUPS
 
 ROW = """

@@ -13,7 +13,7 @@ import pytest
 from incident_app.rules import BreachFacts
 from incident_app.rules import LawEnforcementDelay
 from incident_app.rules import evaluate
-from incident_app.rules.overlay import state_rules
+from incident_app.rules.state_table import state_rules
 
 REQUIRED_STATES = {
     "CA", "NY", "TX", "CO", "FL", "WA", "ME", "VT", "RI", "OR", "MD", "IN", "TN", "NM", "AL",

@@ -16,7 +16,7 @@ import pytest
 from incident_app.rules import BreachFacts
 from incident_app.rules import NoticesSent
 from incident_app.rules import evaluate
-from incident_app.rules.overlay import jurisdictions
+from incident_app.rules.state_table import jurisdictions
 
 MINE = ("AK", "AR", "DC", "GA", "GU", "HI", "IA", "ID", "KS", "KY", "MI", "MN", "MO", "MS")
 STATE_KINDS = {"state_individual_notice", "state_regulator_notice", "cra_notice"}

@@ -14,11 +14,11 @@ import pytest
 from incident_app.rules import BreachFacts
 from incident_app.rules import NoticesSent
 from incident_app.rules import evaluate
-from incident_app.rules.overlay import Clock
-from incident_app.rules.overlay import Jurisdiction
 from incident_app.rules.overlay import StateClock
-from incident_app.rules.overlay import StateRule
 from incident_app.rules.overlay import state_obligations
+from incident_app.rules.state_table import Clock
+from incident_app.rules.state_table import Jurisdiction
+from incident_app.rules.state_table import StateRule
 
 DISCOVERY = date(2025, 9, 15)
 HIPAA_DUE = date(2025, 11, 14)

@@ -6,10 +6,10 @@ from datetime import date
 
 from incident_app.rules.coverage import coverage
 from incident_app.rules.coverage import table_lines
-from incident_app.rules.overlay import COVERED_CODES
-from incident_app.rules.overlay import Clock
-from incident_app.rules.overlay import Jurisdiction
-from incident_app.rules.overlay import StateRule
+from incident_app.rules.state_table import COVERED_CODES
+from incident_app.rules.state_table import Clock
+from incident_app.rules.state_table import Jurisdiction
+from incident_app.rules.state_table import StateRule
 
 
 def rule(rule_id, recipient="residents", threshold=1, op=">=", start="discovery", **change):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from incident_app.rules import overlay
-from incident_app.rules.overlay import COVERED_CODES
-from incident_app.rules.overlay import load_jurisdiction
-from incident_app.rules.overlay import load_states
+from incident_app.rules import state_table
+from incident_app.rules.state_table import COVERED_CODES
+from incident_app.rules.state_table import load_jurisdiction
+from incident_app.rules.state_table import load_states
 
 HEAD = {
     "code": "TX",
@@ -61,7 +61,7 @@ def write(folder: str, rows: list[dict[str, object]], head: dict[str, object] = 
     return path
 
 
-def load_row(**change: object) -> overlay.StateRule:
+def load_row(**change: object) -> state_table.StateRule:
     with tempfile.TemporaryDirectory() as folder:
         (rule,) = load_jurisdiction(write(folder, [{**ROW, **change}])).rules
     return rule
@@ -73,7 +73,7 @@ def test_a_valid_row_loads_with_the_jurisdictions_statute_and_url():
     assert rule.state == "TX"
     assert rule.statute == HEAD["statute"]
     assert rule.statute_url == HEAD["statute_url"]
-    assert rule.clock == overlay.Clock("discovery", 60, "calendar")
+    assert rule.clock == state_table.Clock("discovery", 60, "calendar")
     assert rule.alt_clock is None
     assert rule.checked_on == date(2026, 12, 6)
     assert rule.kind == "state_individual_notice"
@@ -90,7 +90,7 @@ def test_a_row_may_override_statute_and_url_and_carry_an_alt_clock():
     )
 
     assert (rule.statute, rule.statute_url) == ("other", "https://example.org/x")
-    assert rule.alt_clock == overlay.Clock("individual_notice", 0, "calendar")
+    assert rule.alt_clock == state_table.Clock("individual_notice", 0, "calendar")
     assert rule.period() == (
         "within 60 calendar days after determination that the breach occurred, or no later "
         "than notice to individuals, whichever is sooner"
@@ -226,7 +226,7 @@ def test_duplicate_rule_ids_across_files_are_rejected():
 
 
 def test_the_shipped_table_loads_and_every_file_is_a_covered_code():
-    table = overlay.jurisdictions()
+    table = state_table.jurisdictions()
 
     assert set(table) <= set(COVERED_CODES)
     assert len(COVERED_CODES) == 54

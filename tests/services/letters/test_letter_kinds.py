@@ -18,8 +18,8 @@ import pytest
 
 from incident_app import letters
 from incident_app import rules
-from incident_app.rules import overlay
 from incident_app.rules import part2
+from incident_app.rules import state_table
 from incident_app.services.letters import context as letter_context
 
 RULES_DIR = Path(rules.__file__).parent
@@ -42,7 +42,7 @@ def _string_arguments() -> set[str]:
 
 
 def kinds_the_rules_can_emit() -> set[str]:
-    static = _string_arguments() | set(overlay.KINDS.values())
+    static = _string_arguments() | set(state_table.KINDS.values())
     return static | {f"part2_{kind}" for kind in part2.MIRRORED}
 
 

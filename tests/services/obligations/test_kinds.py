@@ -3,7 +3,7 @@
 The kinds are derived from the rules package itself, not copied: every `Obligation(...)` call
 (and every helper with a `kind` parameter) is read with `ast`, constants and conditional
 constants are collected, "part2_<kind>" f-strings are expanded with rules.part2.MIRRORED and
-state rows' kinds come from rules.overlay.KINDS (what StateRule.kind returns). Anything the
+state rows' kinds come from rules.state_table.KINDS (what StateRule.kind returns). Anything the
 walk cannot resolve must be a pass-through of a kind decided elsewhere, or the test fails.
 A second test runs the engine on broad facts and checks what it really emitted.
 """
@@ -17,8 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 from incident_app import rules
-from incident_app.rules import overlay
 from incident_app.rules import part2
+from incident_app.rules import state_table
 from incident_app.services.obligations import kinds
 from incident_app.services.obligations import presentation
 
@@ -103,8 +103,8 @@ def kinds_the_rules_can_emit() -> tuple[set[str], list[str]]:
                 argument = None if position is None else _kind_argument(call, position)
                 if argument is not None:
                     found.resolve(argument, function, f"{path.name}:{call.lineno}")
-    # StateRule.kind is overlay.KINDS[recipient]: every value is a kind a state row emits.
-    found.kinds.update(overlay.KINDS.values())
+    # StateRule.kind is state_table.KINDS[recipient]: every value is a kind a state row emits.
+    found.kinds.update(state_table.KINDS.values())
     return found.kinds, found.unresolved
 
 
