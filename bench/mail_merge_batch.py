@@ -69,11 +69,11 @@ def _schema(url: str) -> None:
 
 
 def _queue_batch(app, count: int) -> tuple[int, dict]:  # noqa: ANN001
-    from tests.mail_merge_helpers import adult
-    from tests.mail_merge_helpers import approve
-    from tests.mail_merge_helpers import case_with_roster
-    from tests.mail_merge_helpers import start
-    from tests.mail_merge_helpers import team
+    from tests.support.mail_merge_helpers import adult
+    from tests.support.mail_merge_helpers import approve
+    from tests.support.mail_merge_helpers import case_with_roster
+    from tests.support.mail_merge_helpers import start
+    from tests.support.mail_merge_helpers import team
 
     with app.app_context():
         session = get_session()

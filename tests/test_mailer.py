@@ -26,12 +26,12 @@ from incident_app.models.notification import Notification
 from incident_app.models.user import Role
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders import sweep as reminders
-from tests.factories import make_user
-from tests.reminder_factories import Inbox
-from tests.reminder_factories import free_port
-from tests.reminder_factories import make_obligation
-from tests.reminder_factories import make_team
-from tests.reminder_factories import start_smtp
+from tests.support.factories import make_user
+from tests.support.reminder_factories import Inbox
+from tests.support.reminder_factories import free_port
+from tests.support.reminder_factories import make_obligation
+from tests.support.reminder_factories import make_team
+from tests.support.reminder_factories import start_smtp
 
 APRIL_1 = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)
 

@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 import incident_app.models  # noqa: F401
 from incident_app.cli.database import alembic_config
 from incident_app.db import Base
-from tests.scratch_db import scratch_postgres
+from tests.support.scratch_db import scratch_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

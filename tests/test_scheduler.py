@@ -7,7 +7,7 @@ import pytest
 from incident_app import scheduler
 from incident_app.db import get_session
 from incident_app.models.system import SchedulerHeartbeat
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 
 def test_build_scheduler_registers_the_heartbeat_with_safe_defaults(app) -> None:

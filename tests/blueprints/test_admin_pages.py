@@ -11,7 +11,7 @@ from incident_app.models.organisation import Organisation
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from tests.conftest import csrf_token
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -18,9 +18,9 @@ from incident_app.models.incident import Incident
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
 from incident_app.services.accounts import api_tokens
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 INTAKE = {
     "title": "Phishing: payroll mailbox forwarded to outside address",

@@ -27,8 +27,8 @@ from incident_app.models.user import Role
 from incident_app.services.accounts import api_tokens
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 MAX_EXAMPLES = 15  # per operation and mode: at most 30 requests per operation
 CHECKS = [

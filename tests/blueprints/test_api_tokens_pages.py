@@ -7,7 +7,7 @@ import re
 from incident_app.db import get_session
 from incident_app.models.user import Role
 from tests.conftest import csrf_token
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 TOKEN = re.compile(r'<code id="new-token">(bdp_[A-Za-z0-9_-]{43})</code>')
 

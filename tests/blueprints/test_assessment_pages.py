@@ -18,10 +18,10 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services.obligations import kinds
 from tests.conftest import csrf_token
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.obligation_table import obligation_rows
-from tests.obligation_table import row_of
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.obligation_table import obligation_rows
+from tests.support.obligation_table import row_of
 
 BREACH = {
     "phi_involved": "yes",

@@ -16,8 +16,8 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
 from incident_app.services import audit
 from incident_app.services.audit_log import signing_key
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
 
 GENERIC = b"Invalid email or password."
 

@@ -8,9 +8,9 @@ from incident_app.db import get_session
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services.obligations import kinds
-from tests.factories import make_user
-from tests.obligation_table import obligation_rows
-from tests.obligation_table import row_of
+from tests.support.factories import make_user
+from tests.support.obligation_table import obligation_rows
+from tests.support.obligation_table import row_of
 
 FACTS = {
     "discovered_on": "2025-09-15",

@@ -9,9 +9,9 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services.obligations import sync as obligation_sync
 from tests.conftest import csrf_token
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 def test_an_obligation_of_another_incident_cannot_be_overridden(app, client, auth) -> None:

@@ -21,9 +21,9 @@ from incident_app.services import corrective_actions
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.organisation import get_organisation
 from tests.conftest import csrf_token
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 COST = {
     "category": "outside_counsel",

@@ -27,9 +27,9 @@ from incident_app.models.user import Role
 from incident_app.services.accounts import api_tokens
 from incident_app.services.incidents import timeline
 from tests.conftest import csrf_token
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 INTAKE = {
     "title": "Misdirected discharge summary",

@@ -14,9 +14,9 @@ from incident_app.models.letter import LetterVersion
 from incident_app.models.organisation import Organisation
 from incident_app.models.user import Role
 from tests.conftest import csrf_token
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
 
 
 def _setup(app, **case_kwargs):

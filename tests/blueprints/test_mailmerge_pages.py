@@ -17,12 +17,12 @@ from incident_app.models.mail_batch import MailBatch
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.user import Role
 from tests.conftest import csrf_token
-from tests.factories import make_user
-from tests.mail_merge_helpers import adult
-from tests.mail_merge_helpers import approve
-from tests.mail_merge_helpers import case_with_roster
-from tests.mail_merge_helpers import team
-from tests.roster_helpers import person
+from tests.support.factories import make_user
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import team
+from tests.support.roster_helpers import person
 
 
 def _setup(app, *rows, approved=True):

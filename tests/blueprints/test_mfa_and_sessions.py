@@ -17,8 +17,8 @@ from incident_app.models.security import UserSession
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from tests.conftest import csrf_token
-from tests.factories import PASSWORD
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
 
 START = "2026-03-02 10:00:00Z"
 

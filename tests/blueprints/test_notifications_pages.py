@@ -18,10 +18,10 @@ from incident_app.models.reminder import ReminderSetting
 from incident_app.models.user import Role
 from incident_app.services.reminders import sweep as reminders
 from tests.conftest import csrf_token
-from tests.factories import make_user
-from tests.reminder_factories import free_port
-from tests.reminder_factories import make_obligation
-from tests.reminder_factories import make_team
+from tests.support.factories import make_user
+from tests.support.reminder_factories import free_port
+from tests.support.reminder_factories import make_obligation
+from tests.support.reminder_factories import make_team
 
 APRIL_1 = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from incident_app.models.ocr import OcrBreachTag
 from incident_app.models.ocr import TagKind
 from incident_app.models.user import Role
 from incident_app.services.peers import importing as ocr_import
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 OURS = "/peers?type=Hacking%2FIT+Incident&location=Email&entity=Healthcare+Provider&affected=10000"

@@ -15,8 +15,8 @@ from incident_app.models.user import Role
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
 from tests.conftest import csrf_token
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 
 @pytest.fixture(autouse=True)

@@ -16,11 +16,11 @@ from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from tests.conftest import csrf_token
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.roster_helpers import HEADER
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import person
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.roster_helpers import HEADER
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import person
 
 
 def _setup(app, **extra_members):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from incident_app.db import get_session
 from incident_app.models.user import Role
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 
 def test_every_response_carries_the_security_headers(client) -> None:

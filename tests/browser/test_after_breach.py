@@ -12,9 +12,9 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.user import Role
 from incident_app.services.organisation import get_organisation
-from tests.factories import PASSWORD
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import CountSource
 from incident_app.models.incident import StateCount
 from incident_app.models.user import Role
-from tests.factories import PASSWORD
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 

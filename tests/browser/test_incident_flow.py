@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from incident_app.db import get_session
 from incident_app.models.user import Role
-from tests.factories import PASSWORD
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 

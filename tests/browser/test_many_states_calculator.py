@@ -18,9 +18,9 @@ from incident_app.models.incident import StateCount
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services.obligations import presentation
-from tests.factories import PASSWORD
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ import pytest
 
 from incident_app.db import get_session
 from incident_app.models.user import Role
-from tests.factories import PASSWORD
-from tests.factories import make_user
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.browser
 

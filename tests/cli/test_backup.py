@@ -17,7 +17,7 @@ from incident_app import create_app
 from incident_app.cli.database import alembic_config
 from incident_app.db import get_session
 from incident_app.models.user import User
-from tests.scratch_db import scratch_postgres
+from tests.support.scratch_db import scratch_postgres
 
 
 def _app(url: str, tmp: Path, name: str):

@@ -21,8 +21,8 @@ from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.obligations import sync as obligation_sync
 from tests.demo.reference_data import add_reference_data
-from tests.factories import NOW
-from tests.factories import PASSWORD
+from tests.support.factories import NOW
+from tests.support.factories import PASSWORD
 
 REFERENCE = re.compile(r"BD-\d{4}-\d{4}")
 

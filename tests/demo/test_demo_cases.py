@@ -33,7 +33,7 @@ from incident_app.services.incidents import lifecycle
 from incident_app.services.incidents import team as incident_team
 from incident_app.services.incidents.facts import IncidentFacts
 from incident_app.services.incidents.statements import StatementInput
-from tests.factories import make_user
+from tests.support.factories import make_user
 
 S = IncidentStatus
 

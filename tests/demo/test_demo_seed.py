@@ -17,8 +17,8 @@ from incident_app.services import audit
 from incident_app.services.obligations import diff as obligation_diff
 from incident_app.services.obligations import evaluation as obligation_evaluation
 from incident_app.services.obligations import sync as obligation_sync
-from tests.factories import NOW
-from tests.factories import PASSWORD
+from tests.support.factories import NOW
+from tests.support.factories import PASSWORD
 
 S = IncidentStatus
 

@@ -40,14 +40,14 @@ from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import NoticeStatus
 from incident_app.scheduler import JOBS
 from incident_app.services.mail_merge import worker as mail_merge_worker
-from tests.mail_merge_helpers import adult
-from tests.mail_merge_helpers import approve
-from tests.mail_merge_helpers import case_with_roster
-from tests.mail_merge_helpers import roster_people
-from tests.mail_merge_helpers import start
-from tests.mail_merge_helpers import team
-from tests.mail_merge_helpers import worker
-from tests.scratch_db import scratch_postgres
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import roster_people
+from tests.support.mail_merge_helpers import start
+from tests.support.mail_merge_helpers import team
+from tests.support.mail_merge_helpers import worker
+from tests.support.scratch_db import scratch_postgres
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -43,11 +43,11 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.services import audit
 from tests.conftest import BACKENDS
 from tests.conftest import make_config
-from tests.reminder_factories import Inbox
-from tests.reminder_factories import free_port
-from tests.reminder_factories import make_obligation
-from tests.reminder_factories import make_team
-from tests.reminder_factories import start_smtp
+from tests.support.reminder_factories import Inbox
+from tests.support.reminder_factories import free_port
+from tests.support.reminder_factories import make_obligation
+from tests.support.reminder_factories import make_team
+from tests.support.reminder_factories import start_smtp
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)

@@ -17,11 +17,11 @@ from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.user import Role
 from incident_app.services.roster import upload as roster_upload
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import person
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import person
 
 
 def test_the_job_is_registered_with_the_configured_interval(app) -> None:

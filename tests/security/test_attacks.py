@@ -23,13 +23,13 @@ from incident_app.models.evidence import EvidenceFile
 from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
 from incident_app.models.user import User
-from tests.factories import PASSWORD
 from tests.security import policy
 from tests.security.test_access_matrix import RULES
 from tests.security.test_access_matrix import build_url
 from tests.security.test_access_matrix import form_body
 from tests.security.world import TALLY
 from tests.security.world import World
+from tests.support.factories import PASSWORD
 
 SUITE = "attacks"
 SCRIPT = '<script>alert("bd-xss")</script>'

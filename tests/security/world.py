@@ -62,14 +62,14 @@ from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import calendar_feed
 from tests.conftest import CSRF_INPUT
 from tests.conftest import make_config
-from tests.factories import NOW
-from tests.factories import PASSWORD
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import person
-from tests.roster_helpers import upload as roster_upload
+from tests.support.factories import NOW
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import person
+from tests.support.roster_helpers import upload as roster_upload
 
 PERSONAS = (
     "anonymous",
@@ -381,7 +381,7 @@ def _roster_records(session: sa.orm.Session, officer: User, incident_id: int) ->
     record = roster_upload(
         session, actor=officer, incident_id=incident_id, data=data, store=app_store.current_store()
     )
-    from tests.roster_helpers import run_worker
+    from tests.support.roster_helpers import run_worker
 
     run_worker(session, app_store.current_store())
     person_id = session.scalars(

@@ -19,8 +19,8 @@ from incident_app.models.user import Role
 from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts.api_tokens import RateLimited
 from incident_app.services.accounts.api_tokens import TokenRejected
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 LIMIT = dict(limit=3, window_seconds=60)
 

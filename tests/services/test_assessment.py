@@ -23,9 +23,9 @@ from incident_app.models.user import Role
 from incident_app.services import assessment
 from incident_app.services.obligations import overrides as obligation_overrides
 from incident_app.services.obligations import reading as obligation_reading
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 LOW_RISK = {
     "phi_involved": "yes",

@@ -13,10 +13,10 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
 from incident_app.services import assessment
 from incident_app.services import assessment_report
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
 from tests.services.test_assessment import LOW_RISK
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 def test_a_signed_version_exports_with_factors_conclusion_and_retention(session) -> None:

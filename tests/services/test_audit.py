@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from incident_app.models.audit import AuditEvent
 from incident_app.services import audit
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 
 def _append(session: Session, n: int) -> None:

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from incident_app.models.audit import AuditEvent
 from incident_app.services.accounts import signin as auth
-from tests.factories import NOW
-from tests.factories import PASSWORD
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
 
 LIMITS = {"max_failures": 5, "lock_minutes": 15}
 

@@ -29,9 +29,9 @@ from incident_app.services.corrective_actions import StatusChange
 from incident_app.services.corrective_actions import TrainingInput
 from incident_app.services.evidence import Upload
 from incident_app.services.organisation import get_organisation
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 @pytest.fixture

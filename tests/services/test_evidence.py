@@ -24,9 +24,9 @@ from incident_app.models.user import Role
 from incident_app.services import evidence
 from incident_app.services.evidence import Upload
 from incident_app.services.evidence import sanitise_filename
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 LIMIT = 64 * 1024

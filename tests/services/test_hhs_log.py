@@ -27,9 +27,9 @@ from incident_app.services.hhs_log import FilingStatus
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
 from incident_app.services.organisation import get_organisation
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from incident_app.services import key_rotation
 from incident_app.storage import FileStore
 from incident_app.storage import IntegrityError
 from incident_app.storage import StorageError
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 APP = Path(__file__).resolve().parents[2] / "incident_app"
 OLD = KeyRing([("k1", bytes(range(32)))], bytes(range(32, 64)))

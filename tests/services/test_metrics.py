@@ -24,8 +24,8 @@ from incident_app.services.impact import costs as impact_costs
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
 from incident_app.services.incidents import lifecycle
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 
 def _at(day: str) -> datetime:

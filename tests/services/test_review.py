@@ -28,9 +28,9 @@ from incident_app.services.impact.costs import CostInput
 from incident_app.services.incidents import timeline
 from incident_app.services.organisation import get_organisation
 from incident_app.services.review import ReviewInput
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 LATER = NOW + timedelta(hours=2)
 REVIEW = ReviewInput(

@@ -13,9 +13,9 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services.accounts import users
-from tests.factories import NOW
-from tests.factories import PASSWORD
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
 
 
 def _count(session: Session, model: type) -> int:

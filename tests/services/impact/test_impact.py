@@ -34,9 +34,9 @@ from incident_app.services.impact.costs import CostInput
 from incident_app.services.impact.disruptions import DisruptionInput
 from incident_app.services.impact.settings import ImpactSettings
 from incident_app.services.organisation import get_organisation
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from incident_app.errors import NotFound
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
 from incident_app.services.incidents import access as incident_access
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 @pytest.fixture

@@ -36,9 +36,9 @@ from incident_app.services.incidents import statements as le_statements
 from incident_app.services.incidents import team as incident_team
 from incident_app.services.incidents.facts import IncidentFacts
 from incident_app.services.incidents.statements import StatementInput
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 # NOW is 2026-03-02 15:30 UTC: 10:30 that morning in New York (the default zone).
 FACTS = IncidentFacts(

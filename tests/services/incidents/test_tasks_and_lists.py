@@ -24,9 +24,9 @@ from incident_app.services.incidents.checklists import ItemInput
 from incident_app.services.incidents.checklists import TemplateInput
 from incident_app.services.incidents.listing import ListFilters
 from incident_app.services.incidents.tasks import TaskInput
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 TODAY = date(2026, 3, 2)
 

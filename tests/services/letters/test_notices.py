@@ -33,10 +33,10 @@ from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.reminders import deadlines as reminder_deadlines
 from incident_app.services.reminders import sweep as reminders
-from tests.factories import NOW
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
+from tests.support.factories import NOW
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
 
 MAILED = NoticeInput(NoticeMethod.FIRST_CLASS_MAIL, date(2025, 11, 20))
 

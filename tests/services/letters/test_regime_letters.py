@@ -21,14 +21,14 @@ from incident_app.models.letter import LetterStatus
 from incident_app.models.user import Role
 from incident_app.services.letters import generation
 from incident_app.services.letters import review
-from tests.factories import NOW
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
-from tests.regime_letter_factories import facts
-from tests.regime_letter_factories import gdpr_facts
-from tests.regime_letter_factories import persist
-from tests.regime_letter_factories import write_wording
+from tests.support.factories import NOW
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
+from tests.support.regime_letter_factories import facts
+from tests.support.regime_letter_factories import gdpr_facts
+from tests.support.regime_letter_factories import persist
+from tests.support.regime_letter_factories import write_wording
 
 LATER = NOW + timedelta(hours=1)
 EQUIFAX = ("Equifax Information Services LLC", ("P.O. Box 105069", "Atlanta, GA 30348"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.mail_merge_helpers import Team
-from tests.mail_merge_helpers import team
+from tests.support.mail_merge_helpers import Team
+from tests.support.mail_merge_helpers import team
 
 
 @pytest.fixture

@@ -26,18 +26,18 @@ from incident_app.services.letters import review as letter_review
 from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge import worker as mail_worker
 from incident_app.services.roster import rows as roster_rows
-from tests.factories import make_user
-from tests.mail_merge_helpers import LATER
-from tests.mail_merge_helpers import adult
-from tests.mail_merge_helpers import approve
-from tests.mail_merge_helpers import batch_actions
-from tests.mail_merge_helpers import batch_letters
-from tests.mail_merge_helpers import case_with_roster
-from tests.mail_merge_helpers import letter_pdf
-from tests.mail_merge_helpers import roster_people
-from tests.mail_merge_helpers import start
-from tests.mail_merge_helpers import worker
-from tests.roster_helpers import person
+from tests.support.factories import make_user
+from tests.support.mail_merge_helpers import LATER
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import batch_actions
+from tests.support.mail_merge_helpers import batch_letters
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import letter_pdf
+from tests.support.mail_merge_helpers import roster_people
+from tests.support.mail_merge_helpers import start
+from tests.support.mail_merge_helpers import worker
+from tests.support.roster_helpers import person
 
 # ---- starting -------------------------------------------------------------------------------
 

@@ -31,17 +31,17 @@ from incident_app.services.mail_merge.manifests import MANIFEST_HEADER
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import notifications
 from incident_app.storage import FileStore
-from tests.mail_merge_helpers import LATER
-from tests.mail_merge_helpers import adult
-from tests.mail_merge_helpers import approve
-from tests.mail_merge_helpers import batch_actions
-from tests.mail_merge_helpers import batch_letters
-from tests.mail_merge_helpers import case_with_roster
-from tests.mail_merge_helpers import letter_pdf
-from tests.mail_merge_helpers import roster_people
-from tests.mail_merge_helpers import start
-from tests.mail_merge_helpers import worker
-from tests.roster_helpers import person
+from tests.support.mail_merge_helpers import LATER
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import batch_actions
+from tests.support.mail_merge_helpers import batch_letters
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import letter_pdf
+from tests.support.mail_merge_helpers import roster_people
+from tests.support.mail_merge_helpers import start
+from tests.support.mail_merge_helpers import worker
+from tests.support.roster_helpers import person
 
 NOK = ("Maria Lopez", "9 Oak Ave", "Troy", "NY", "12180")
 

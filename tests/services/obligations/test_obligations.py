@@ -19,9 +19,9 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.obligations import sync as obligation_sync
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 
 def _incident(session, *, counts=None, source=CountSource.ESTIMATE, **fields):

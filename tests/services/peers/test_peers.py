@@ -22,8 +22,8 @@ from incident_app.services.peers import importing as ocr_import
 from incident_app.services.peers import ocr_parsing
 from incident_app.services.peers.criteria import PeerCriteria
 from incident_app.services.peers.ocr_parsing import BadRow
-from tests.factories import NOW
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_user
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 QUIRKS = DATA / "ocr_quirks.csv"

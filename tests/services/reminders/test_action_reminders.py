@@ -17,8 +17,8 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.services import corrective_actions
 from incident_app.services.reminders import deadlines as reminder_deadlines
-from tests.factories import NOW
-from tests.reminder_factories import make_team
+from tests.support.factories import NOW
+from tests.support.reminder_factories import make_team
 
 DUE = date(2026, 5, 1)
 

@@ -17,11 +17,11 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.notification import CalendarToken
 from incident_app.models.user import Role
 from incident_app.services.reminders import calendar_feed
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.reminder_factories import make_obligation
-from tests.reminder_factories import make_task
-from tests.reminder_factories import make_team
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.reminder_factories import make_obligation
+from tests.support.reminder_factories import make_task
+from tests.support.reminder_factories import make_team
 
 NOW = datetime(2026, 4, 1, 14, 0, tzinfo=UTC)
 BASE = "https://breachdesk.example.org"

@@ -17,8 +17,8 @@ from incident_app.mailer import RecordingMailer
 from incident_app.services.obligations import kinds
 from incident_app.services.reminders import calendar_feed
 from incident_app.services.reminders import sweep as reminders
-from tests.reminder_factories import make_obligation
-from tests.reminder_factories import make_team
+from tests.support.reminder_factories import make_obligation
+from tests.support.reminder_factories import make_team
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BASE = "https://breachdesk.example.org"

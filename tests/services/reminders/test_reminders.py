@@ -28,12 +28,12 @@ from incident_app.services.reminders import sweep as reminders
 from incident_app.services.reminders.plans import Plan
 from incident_app.services.reminders.plans import covered_points
 from incident_app.services.reminders.plans import due_point
-from tests.factories import make_user
-from tests.reminder_factories import PHI_DESCRIPTION
-from tests.reminder_factories import PHI_TITLE
-from tests.reminder_factories import make_obligation
-from tests.reminder_factories import make_task
-from tests.reminder_factories import make_team
+from tests.support.factories import make_user
+from tests.support.reminder_factories import PHI_DESCRIPTION
+from tests.support.reminder_factories import PHI_TITLE
+from tests.support.reminder_factories import make_obligation
+from tests.support.reminder_factories import make_task
+from tests.support.reminder_factories import make_team
 
 DUE = date(2026, 5, 1)
 

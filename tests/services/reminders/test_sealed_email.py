@@ -10,7 +10,7 @@ from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders import outbox as email_outbox
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 NOTICE = "Dear Núñez, we are writing about an incident that may involve your information."
 

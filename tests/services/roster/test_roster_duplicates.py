@@ -16,9 +16,9 @@ from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.services.roster import duplicates as roster_duplicates
 from incident_app.services.roster.duplicates import TokenPrefixes
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 TOKENS = [f"{n:x}" * 32 for n in range(16)]  # 16 tokens; 1-char prefixes make them collide
 

@@ -30,16 +30,16 @@ from incident_app.services.roster import people as roster_people
 from incident_app.services.roster import staging as roster_staging
 from incident_app.services.roster import upload as roster_upload
 from incident_app.services.roster import worker as roster_worker
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.roster_helpers import HEADER
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import import_csv
-from tests.roster_helpers import person
-from tests.roster_helpers import run_worker
-from tests.roster_helpers import store_at
-from tests.roster_helpers import upload
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.roster_helpers import HEADER
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import import_csv
+from tests.support.roster_helpers import person
+from tests.support.roster_helpers import run_worker
+from tests.support.roster_helpers import store_at
+from tests.support.roster_helpers import upload
 
 
 @pytest.fixture

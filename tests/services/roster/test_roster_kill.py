@@ -34,15 +34,15 @@ from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import worker as roster_worker
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import import_csv
-from tests.roster_helpers import person
-from tests.roster_helpers import store_at
-from tests.roster_helpers import upload
-from tests.scratch_db import scratch_postgres
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import import_csv
+from tests.support.roster_helpers import person
+from tests.support.roster_helpers import store_at
+from tests.support.roster_helpers import upload
+from tests.support.scratch_db import scratch_postgres
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,8 +51,8 @@ WORKER = textwrap.dedent("""
     from sqlalchemy.orm import Session
     from incident_app.db import make_engine
     from incident_app.services.roster import worker as roster_worker
-    from tests.factories import NOW
-    from tests.roster_helpers import store_at
+    from tests.support.factories import NOW
+    from tests.support.roster_helpers import store_at
     from pathlib import Path
 
     engine = make_engine(sys.argv[1])

@@ -20,13 +20,13 @@ from incident_app.models.user import Role
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import people as roster_people
 from incident_app.services.roster import worker as roster_worker
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import person
-from tests.roster_helpers import store_at
-from tests.roster_helpers import upload
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import person
+from tests.support.roster_helpers import store_at
+from tests.support.roster_helpers import upload
 
 ROWS = 3000  # bad rows of every kind (1 in 50) and repeated ids (1 in 400) among them
 

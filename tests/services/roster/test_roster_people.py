@@ -23,14 +23,14 @@ from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import exports as roster_exports
 from incident_app.services.roster import people as roster_people
 from incident_app.services.roster import returns as roster_returns
-from tests.factories import NOW
-from tests.factories import make_incident
-from tests.factories import make_user
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import import_csv
-from tests.roster_helpers import person
-from tests.roster_helpers import ring
-from tests.roster_helpers import store_at
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import import_csv
+from tests.support.roster_helpers import person
+from tests.support.roster_helpers import ring
+from tests.support.roster_helpers import store_at
 
 
 @pytest.fixture

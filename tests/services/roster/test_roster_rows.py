@@ -15,8 +15,8 @@ from incident_app.services.roster.rows import EXTERNAL_PURPOSE
 from incident_app.services.roster.rows import IDENTITY_PURPOSE
 from incident_app.services.roster.rows import RowBuilder
 from incident_app.services.roster.rows import phi_aad
-from tests.roster_helpers import HEADER
-from tests.roster_helpers import ring
+from tests.support.roster_helpers import HEADER
+from tests.support.roster_helpers import ring
 
 HEADERS = HEADER.split(",")
 TODAY = date(2026, 11, 28)

@@ -26,13 +26,13 @@ from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge.worker import Worker
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import people as roster_person_service
-from tests.factories import NOW
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
-from tests.roster_helpers import csv_bytes
-from tests.roster_helpers import import_csv
-from tests.roster_helpers import person
+from tests.support.factories import NOW
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import import_csv
+from tests.support.roster_helpers import person
 
 LATER = NOW + timedelta(hours=1)
 SPANISH = {

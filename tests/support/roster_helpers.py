@@ -14,7 +14,7 @@ from incident_app.models.user import User
 from incident_app.services.roster import upload as roster_upload
 from incident_app.services.roster import worker as roster_worker
 from incident_app.storage import FileStore
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 HEADER = (
     "external_id,first_name,last_name,date_of_birth,address_line1,address_line2,city,"

@@ -15,7 +15,7 @@ from incident_app import rules
 from incident_app.models.incident import Incident
 from incident_app.models.letter import NoticeWording
 from incident_app.models.obligation import Obligation
-from tests.factories import NOW
+from tests.support.factories import NOW
 
 AWARE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # NOW is 2026-03-02 15:30 UTC: inside 72 hours
 GDPR_WORDING = {

@@ -19,8 +19,8 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
-from tests.factories import NOW
-from tests.factories import make_incident
+from tests.support.factories import NOW
+from tests.support.factories import make_incident
 
 WHAT_HAPPENED = (
     "On September 10, 2025 a laptop used by our billing team was stolen from a car. "

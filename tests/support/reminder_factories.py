@@ -18,8 +18,8 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.task import Task
 from incident_app.models.user import Role
 from incident_app.models.user import User
-from tests.factories import make_incident
-from tests.factories import make_user
+from tests.support.factories import make_incident
+from tests.support.factories import make_user
 
 # What the incident's own fields say: email and calendar text must never contain any of it.
 PHI_TITLE = "Laptop with records of Jane Q. Patient, MRN 4471-22"
