@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from incident_app.crypto import KeyConfigError
-from incident_app.crypto import key_text
 from incident_app.crypto import generate_key_line
+from incident_app.crypto import key_text
 from incident_app.crypto import parse_data_keys
 
 AUDIT_KEYS_ENV = "BREACHDESK_AUDIT_KEYS"

@@ -36,9 +36,9 @@ from incident_app import clock
 from incident_app import crypto
 from incident_app import logs
 from incident_app import passwords
-from incident_app.audit_keys import require_audit_keys
 from incident_app.access import Capability
 from incident_app.access import can
+from incident_app.audit_keys import require_audit_keys
 from incident_app.blueprints.admin import views as admin_views
 from incident_app.blueprints.api import views as api_views
 from incident_app.blueprints.assessment import views as assessment_views

@@ -318,7 +318,8 @@ def _head_problem(session: Session, keys: AuditKeys, walk: _Walk) -> str:
         return f"the chain head is signed with audit key {head.key_id!r}, not in the ring"
     if not keys.check(head.key_id, HEAD, head.mac, str(head.seq), head.last_hash):
         return (
-            "the chain head's MAC does not verify: it was rewound or rewritten without the audit key"
+            "the chain head's MAC does not verify: it was rewound or rewritten without the "
+            "audit key"
         )
     return ""
 

@@ -53,7 +53,9 @@ def _signed_text(cp: Checkpoint) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
 
 
-def sign(keys: AuditKeys, *, seq: int, head_hash: str, legacy_rows: int, at: datetime) -> Checkpoint:
+def sign(
+    keys: AuditKeys, *, seq: int, head_hash: str, legacy_rows: int, at: datetime
+) -> Checkpoint:
     unsigned = Checkpoint(
         seq=seq,
         hash=head_hash,
@@ -222,8 +224,7 @@ def mails_for(
         body = (
             "BreachDesk signed a checkpoint of its audit trail (45 CFR 164.312(b)). Keep this "
             "message: `flask audit verify` compares the trail with these checkpoints, and this "
-            "copy lets you check one that was removed from the server.\n\n"
-            + as_text(checkpoint)
+            "copy lets you check one that was removed from the server.\n\n" + as_text(checkpoint)
         )
     else:
         subject = "BreachDesk audit trail does NOT verify"

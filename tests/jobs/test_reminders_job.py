@@ -41,6 +41,7 @@ from incident_app.models.notification import Notification
 from incident_app.models.organisation import Organisation
 from incident_app.models.reminder import ReminderSent
 from incident_app.services import audit
+from tests.audit_helpers import audit_info
 from tests.conftest import BACKENDS
 from tests.conftest import make_config
 from tests.reminder_factories import Inbox
@@ -104,7 +105,8 @@ class SharedDatabase:
     tmp: Path
 
     def session(self) -> Session:
-        return sessionmaker(self.engine, expire_on_commit=False)()
+        info = audit_info(self.tmp / "instance")  # the workers' key (same INSTANCE_DIR)
+        return sessionmaker(self.engine, expire_on_commit=False, info=info)()
 
     def count(self, model: type) -> int:
         with self.session() as s:

@@ -20,10 +20,17 @@ from wtforms.validators import Optional
 
 from incident_app.models.letter import NoticeMethod
 from incident_app.services.letters.generation import LetterRequest
+from incident_app.services.letters.notice_wording import LIST_MAX_CHARS
+from incident_app.services.letters.notice_wording import LIST_MAX_LINES
 from incident_app.services.letters.notices import NoticeInput
 from incident_app.services.letters.proofs import ProofUpload
 
 LINES_HINT = "One per line."
+# A list field's raw text (line breaks included); the service checks lines and characters.
+_LIST_LENGTH = Length(
+    max=LIST_MAX_CHARS + LIST_MAX_LINES * 2,
+    message=f"Too long for a letter: keep it under {LIST_MAX_CHARS} characters.",
+)
 
 
 class ButtonForm(FlaskForm):
@@ -50,10 +57,10 @@ class ChangesForm(FlaskForm):
 class WordingForm(FlaskForm):
     what_happened = TextAreaField("What happened (plain language)", [Length(max=5000)])
     phi_types = TextAreaField(
-        "Types of information involved (empty: the PHI types on the Facts tab)"
+        "Types of information involved (empty: the PHI types on the Facts tab)", [_LIST_LENGTH]
     )
-    steps_for_individuals = TextAreaField("Steps individuals should take")
-    what_we_are_doing = TextAreaField("What we are doing")
+    steps_for_individuals = TextAreaField("Steps individuals should take", [_LIST_LENGTH])
+    what_we_are_doing = TextAreaField("What we are doing", [_LIST_LENGTH])
     media_contact = StringField("Media contact (name, phone, email)", [Length(max=300)])
     covered_entity_type = SelectField(
         "Type of covered entity (HHS portal)",
@@ -66,11 +73,13 @@ class WordingForm(FlaskForm):
     posting_start = DateField("Substitute notice: posting starts", [Optional()])
     posting_end = DateField("Substitute notice: posting ends", [Optional()])
     toll_free_active_until = DateField("Toll-free number active until", [Optional()])
-    substitute_areas = TextAreaField("Substitute notice in media: areas where the people live")
+    substitute_areas = TextAreaField(
+        "Substitute notice in media: areas where the people live", [_LIST_LENGTH]
+    )
     es_what_happened = TextAreaField("Qué pasó (Spanish letter)", [Length(max=5000)])
-    es_phi_types = TextAreaField("Tipos de información")
-    es_steps_for_individuals = TextAreaField("Pasos que puede tomar")
-    es_what_we_are_doing = TextAreaField("Qué estamos haciendo")
+    es_phi_types = TextAreaField("Tipos de información", [_LIST_LENGTH])
+    es_steps_for_individuals = TextAreaField("Pasos que puede tomar", [_LIST_LENGTH])
+    es_what_we_are_doing = TextAreaField("Qué estamos haciendo", [_LIST_LENGTH])
 
     def fill_from(self, wording: Any) -> None:
         for name in (
