@@ -70,6 +70,16 @@ class Config:
     ROSTER_IMPORT_WORKERS = _int_env(
         "ROSTER_IMPORT_WORKERS", min(os.cpu_count() or 1, 2) if (os.cpu_count() or 1) > 1 else 0
     )
+    # Audit chain (issue 24): signed checkpoints of the head, written outside the database every
+    # AUDIT_CHECKPOINT_MINUTES (to AUDIT_CHECKPOINT_DIR, default FILE_STORE_DIR/audit-checkpoints,
+    # and the log); AUDIT_CHECKPOINT_EMAIL=true also mails each one to the privacy officers.
+    AUDIT_CHECKPOINT_DIR = os.environ.get("AUDIT_CHECKPOINT_DIR", "")
+    AUDIT_CHECKPOINT_MINUTES = _int_env("AUDIT_CHECKPOINT_MINUTES", 60)
+    AUDIT_CHECKPOINT_EMAIL = os.environ.get("AUDIT_CHECKPOINT_EMAIL", "false").lower() in (
+        "1",
+        "true",
+        "yes",
+    )
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
     REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
     SQLITE_BUSY_TIMEOUT_MS = 10000

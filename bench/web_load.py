@@ -100,6 +100,7 @@ def environment(url: str, work: Path, port: int) -> dict[str, str]:
             "SECRET_KEY": secrets.token_urlsafe(48),
             "BREACHDESK_DATA_KEYS": generate_key_line("bench1"),
             "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "BREACHDESK_AUDIT_KEYS": generate_key_line("audit1"),
             "INSTANCE_DIR": str(work / "instance"),
             "FILE_STORE_DIR": str(work / "files"),
             "BIND": f"127.0.0.1:{port}",

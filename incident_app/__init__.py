@@ -24,6 +24,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     web.init_keys(app)
     web.configure_passwords(app)
     db.init_app(app)
+    web.bind_audit_keys(app)
     web.init_extensions(app)
     web.register_blueprints(app)
     web.register_error_handlers(app)

@@ -8,10 +8,13 @@ or through a helper (tests/test_layers.py walks the imports).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
 
+from incident_app.audit_keys import AuditKeys
+from incident_app.audit_keys import load_audit_keys
 from incident_app.crypto import KeyRing
 from incident_app.crypto import load_keyring
 from incident_app.storage import FileStore
@@ -25,6 +28,23 @@ def current_keyring() -> KeyRing:
     if ring is None:
         ring = current_app.extensions["keyring"] = load_keyring(current_app.config)
     return ring
+
+
+def current_audit_keys() -> AuditKeys:
+    """The audit key ring (HMAC keys of the audit chain), built once per app."""
+    keys: AuditKeys | None = current_app.extensions.get("audit_keys")
+    if keys is None:
+        keys = current_app.extensions["audit_keys"] = load_audit_keys(current_app.config)
+    return keys
+
+
+def checkpoint_dir() -> Path:
+    """Where signed audit checkpoints are written: outside the database, by default next to
+    the file store's content (FILE_STORE_DIR/audit-checkpoints), or AUDIT_CHECKPOINT_DIR."""
+    configured = current_app.config.get("AUDIT_CHECKPOINT_DIR")
+    if configured:
+        return Path(configured)
+    return Path(current_app.config["FILE_STORE_DIR"]) / "audit-checkpoints"
 
 
 def current_store(keyring: KeyRing | None = None) -> FileStore:

@@ -338,8 +338,8 @@ def load_keyring(config: Mapping[str, Any]) -> KeyRing:
     once with mode 0600. Any other environment raises KeyConfigError when a key is missing.
     Keys are never read from or written to the database.
     """
-    data_text, data_source = _key_text(config, DATA_KEYS_ENV, DATA_KEYS_FILE, _new_data_keys)
-    index_text, index_source = _key_text(config, INDEX_KEY_ENV, INDEX_KEY_FILE, _new_index_key)
+    data_text, data_source = key_text(config, DATA_KEYS_ENV, DATA_KEYS_FILE, _new_data_keys)
+    index_text, index_source = key_text(config, INDEX_KEY_ENV, INDEX_KEY_FILE, _new_index_key)
     data_keys = parse_data_keys(data_text, origin=data_source)
     index_key = _b64decode(index_text.strip(), index_source)
     return KeyRing(data_keys, index_key, source=KeyRingSource(data_source, index_source))
@@ -353,9 +353,11 @@ def require_keys(config: Mapping[str, Any]) -> KeyRing:
         raise SystemExit(f"Encryption keys: {error}") from error
 
 
-def _key_text(
+def key_text(
     config: Mapping[str, Any], name: str, filename: str, make: Callable[[], str]
 ) -> tuple[str, str]:
+    """(key text, where it came from): config, then the environment, then (development and
+    test only) instance/<filename>, created once. Shared with `incident_app.audit_keys`."""
     value = config.get(name) or os.environ.get(name)
     if value:
         return value, name
@@ -364,9 +366,9 @@ def _key_text(
             f"{name} is not set. Production keeps encryption keys in the environment, never in "
             "the database: generate one with `python -m incident_app.cli.keys generate"
             + (
-                "` and set it (id:base64key entries, comma-separated, first = primary)."
-                if name == DATA_KEYS_ENV
-                else " --index` and set it."
+                " --index` and set it."
+                if name == INDEX_KEY_ENV
+                else "` and set it (id:base64key entries, comma-separated, first = primary)."
             )
         )
     path = Path(config["INSTANCE_DIR"]) / filename

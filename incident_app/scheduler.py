@@ -27,6 +27,7 @@ from flask import Flask
 
 from incident_app import clock
 from incident_app import create_app
+from incident_app.jobs import audit as audit_jobs
 from incident_app.jobs import mail_merge as mail_merge_jobs
 from incident_app.jobs import reminders as reminder_jobs
 from incident_app.jobs import roster as roster_jobs
@@ -55,6 +56,7 @@ JOBS: tuple[Job, ...] = (
     Job("mail-merge", mail_merge_jobs.mail_merge_job, mail_merge_jobs.poll_minutes),
     Job("send-due-reminders", reminder_jobs.send_due_reminders_job, reminder_jobs.sweep_minutes),
     Job("roster-imports", roster_jobs.roster_imports_job, roster_jobs.poll_minutes),
+    Job("audit-checkpoint", audit_jobs.audit_checkpoint_job, audit_jobs.checkpoint_minutes),
 )
 
 

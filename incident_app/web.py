@@ -38,6 +38,7 @@ from incident_app import logs
 from incident_app import passwords
 from incident_app.access import Capability
 from incident_app.access import can
+from incident_app.audit_keys import require_audit_keys
 from incident_app.blueprints.admin import views as admin_views
 from incident_app.blueprints.api import views as api_views
 from incident_app.blueprints.assessment import views as assessment_views
@@ -148,6 +149,17 @@ def init_keys(app: Flask) -> None:
     """The data key ring (PHI, files, TOTP secrets). Production refuses to start without
     BREACHDESK_DATA_KEYS and BREACHDESK_INDEX_KEY; development keeps them in instance/."""
     app.extensions["keyring"] = crypto.require_keys(app.config)
+    # The audit key (issue 24): outside the database like the data keys; production refuses
+    # to start without BREACHDESK_AUDIT_KEYS.
+    app.extensions["audit_keys"] = require_audit_keys(app.config)
+
+
+def bind_audit_keys(app: Flask) -> None:
+    """Every session the app makes signs its audit events with the audit key
+    (services/audit.py reads it from `session.info`)."""
+    info: dict[str, object] = {}
+    app.extensions["audit_keys"].bind_to(info)
+    app.extensions["sessionmaker"].configure(info=info)
 
 
 def configure_passwords(app: Flask) -> None:

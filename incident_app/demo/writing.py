@@ -14,8 +14,6 @@ from sqlalchemy.orm import Session
 
 from incident_app.models.assessment import AssessmentVersion
 from incident_app.models.assessment import Determination
-from incident_app.models.audit import GENESIS_HASH
-from incident_app.models.audit import AuditChainHead
 from incident_app.models.audit import AuditEvent
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentMember
@@ -123,17 +121,13 @@ class Writer:
     def chain_audit(self) -> int:
         """Append the collected events to the audit chain in time order (audit.record's
         hashing), under the chain head's lock; returns how many."""
-        head = self.session.scalars(
-            sa.select(AuditChainHead).where(AuditChainHead.id == audit.HEAD_ID).with_for_update()
-        ).one_or_none()
-        if head is None:
-            head = AuditChainHead(id=audit.HEAD_ID, seq=0, last_hash=GENESIS_HASH)
-            self.session.add(head)
+        keys = audit.keys_of(self.session)
+        head = audit.locked_head(self.session, keys)
         batch: list[dict[str, Any]] = []
         for _, _, _, values in sorted(self.events, key=lambda e: e[:3]):
             event = AuditEvent(seq=head.seq + 1, prev_hash=head.last_hash, **values)
-            event.hash = audit.event_hash(event)
-            head.seq, head.last_hash = event.seq, event.hash
+            audit.seal(event, keys)
+            audit.advance_head(head, event, keys)
             batch.append(
                 {
                     **values,
@@ -141,6 +135,8 @@ class Writer:
                     "seq": event.seq,
                     "prev_hash": event.prev_hash,
                     "hash": event.hash,
+                    "key_id": event.key_id,
+                    "mac": event.mac,
                 }
             )
             self.next_id[AuditEvent] += 1

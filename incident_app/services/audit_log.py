@@ -26,6 +26,7 @@ from incident_app.access import require
 from incident_app.models.audit import AuditEvent
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.audit_checkpoints import VERIFIED_ACTION
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
@@ -245,9 +246,40 @@ def _raw(event: AuditEvent) -> list[object]:
     ]
 
 
-def verify_report(session: Session, *, actor: User) -> audit.ChainReport:
+@dataclass(frozen=True)
+class LastVerification:
+    """The newest `audit.verified` event: when the chain was last verified, by what, and how
+    it came out (written by `flask audit verify` and the scheduler's checkpoint job)."""
+
+    at: datetime
+    by: str
+    ok: bool
+    events: int
+    broken_seq: int | None
+    problem: str
+    checkpoints: int
+
+
+def last_verification(session: Session, *, actor: User) -> LastVerification | None:
     require(actor, Capability.VIEW_AUDIT)
-    return audit.verify(session)
+    event = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == VERIFIED_ACTION)
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if event is None:
+        return None
+    details = event.details
+    return LastVerification(
+        at=event.at,
+        by=event.actor_label,
+        ok=bool(details.get("ok")),
+        events=int(details.get("events") or 0),
+        broken_seq=details.get("broken_seq"),
+        problem=str(details.get("problem") or ""),
+        checkpoints=int(details.get("checkpoints") or 0),
+    )
 
 
 def signing_key(secret_key: str) -> bytes:

@@ -2,8 +2,9 @@
 
 SQLite uses the online backup API (safe while gunicorn and the scheduler run); PostgreSQL uses
 `pg_dump --format=custom`. Files are copied as stored (still encrypted). Encryption keys are
-NOT in a backup: keep BREACHDESK_DATA_KEYS / BREACHDESK_INDEX_KEY in your secret store, or the
-backup cannot be read. Restore checks every file against the manifest before touching anything.
+NOT in a backup: keep BREACHDESK_DATA_KEYS / BREACHDESK_INDEX_KEY / BREACHDESK_AUDIT_KEYS in
+your secret store, or the backup cannot be read (nor its audit chain verified).
+Restore checks every file against the manifest before touching anything.
 """
 
 from __future__ import annotations

@@ -218,3 +218,14 @@ def test_bad_new_facts_are_shown_on_their_field(app, client, auth, extra, field_
 
     assert field_error in html
     assert 'id="result"' not in html
+
+
+def test_an_unbounded_residents_list_gets_a_message_not_a_500(app, client, auth):
+    with app.app_context():
+        user = make_user(get_session(), role=Role.RESPONDER)
+    auth.login(user.email)
+
+    response = client.get("/calculator/", query_string={**FACTS, "residents": "TX=1\n" * 2000})
+
+    assert response.status_code < 500
+    assert 'id="residents-error">Keep it under 5000 characters' in response.get_data(as_text=True)

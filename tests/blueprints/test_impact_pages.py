@@ -451,3 +451,15 @@ def test_a_non_member_gets_404_from_every_after_breach_url(app, client, auth) ->
     }
 
     assert set(statuses.values()) == {404}, statuses
+
+
+def test_a_huge_amount_string_is_refused_on_the_field(app, client, auth) -> None:
+    officer, _r, incident, _ = setup_case(app)
+    auth.login(officer.email)
+    page = f"/incidents/{incident.id}/impact"
+
+    response = post(client, page, f"{page}/costs", {**COST, "amount": "9" * 100_000})
+
+    assert response.status_code == 422
+    assert "Enter an amount, e.g. 1250.00." in response.get_data(as_text=True)
+    assert count(app, CostEntry) == 0

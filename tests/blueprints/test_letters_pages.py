@@ -209,3 +209,21 @@ def test_admin_can_let_privacy_officers_approve(app, client, auth):
 
     with app.app_context():
         assert get_session().get(Organisation, 1).privacy_officer_may_approve is True
+
+
+def test_a_million_character_wording_field_gets_a_clear_message(app, client, auth):
+    officer, legal, incident, ob = _setup(app)
+    auth.login(officer.email)
+    path = f"/incidents/{incident.id}/letters/wording"
+
+    page = _post(
+        client,
+        path,
+        what_happened="New wording.",
+        steps_for_individuals="x" * 1_000_000,
+        what_we_are_doing="Fixing.",
+        covered_entity_type="Healthcare Provider",
+    )
+
+    assert page.status_code == 200 and b"Too long for a letter" in page.data
+    assert b"Notice wording saved" not in page.data

@@ -105,11 +105,18 @@ def _production_keys() -> dict[str, str]:
     return {
         "BREACHDESK_DATA_KEYS": generate_key_line("k1"),
         "BREACHDESK_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "BREACHDESK_AUDIT_KEYS": generate_key_line("audit1"),
     }
 
 
 def _flask(*args: str, **env: str) -> subprocess.CompletedProcess:
-    hidden = ("SECRET_KEY", "APP_ENV", "BREACHDESK_DATA_KEYS", "BREACHDESK_INDEX_KEY")
+    hidden = (
+        "SECRET_KEY",
+        "APP_ENV",
+        "BREACHDESK_DATA_KEYS",
+        "BREACHDESK_INDEX_KEY",
+        "BREACHDESK_AUDIT_KEYS",
+    )
     environment = {k: v for k, v in os.environ.items() if k not in hidden}
     environment.update(env)
     return subprocess.run(

@@ -43,6 +43,7 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.services import audit
 from tests.conftest import BACKENDS
 from tests.conftest import make_config
+from tests.support.audit_helpers import audit_info
 from tests.support.reminder_factories import Inbox
 from tests.support.reminder_factories import free_port
 from tests.support.reminder_factories import make_obligation
@@ -105,7 +106,8 @@ class SharedDatabase:
     tmp: Path
 
     def session(self) -> Session:
-        return sessionmaker(self.engine, expire_on_commit=False)()
+        info = audit_info(self.tmp / "instance")  # the workers' key (same INSTANCE_DIR)
+        return sessionmaker(self.engine, expire_on_commit=False, info=info)()
 
     def count(self, model: type) -> int:
         with self.session() as s:

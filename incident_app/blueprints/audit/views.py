@@ -42,12 +42,13 @@ def events() -> str:
         zone=zone,
         now=clock.utcnow(),
     )
-    chain = audit_log.verify_report(get_session(), actor=current_user)
+    last = audit_log.last_verification(get_session(), actor=current_user)
     return render_template(
         "audit/events.html",
         form=form,
         result=page,
-        chain=chain,
+        last=last,
+        checkpoint_minutes=current_app.config["AUDIT_CHECKPOINT_MINUTES"],
         zone=zone,
         query=request.args.to_dict(flat=True),
     )

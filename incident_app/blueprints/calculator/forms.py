@@ -15,6 +15,7 @@ from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
+from wtforms.validators import Length
 from wtforms.validators import Optional
 
 from incident_app.errors import ValidationFailed
@@ -57,7 +58,9 @@ class CalculatorForm(FlaskForm):
     discovered_on = DateField("Date discovered", [Optional()])
     affected_total = IntegerField("Individuals affected", [InputRequired()])
     residents = TextAreaField(
-        "Residents per state, one per line (e.g. TX=900)", render_kw={"rows": 4}
+        "Residents per state, one per line (e.g. TX=900)",
+        [Length(max=5000, message="Keep it under 5000 characters (one line per state).")],
+        render_kw={"rows": 4},
     )
     insufficient_contact_count = IntegerField(
         "Living individuals with insufficient or out-of-date contact information",

@@ -55,7 +55,10 @@ class CostForm(FlaskForm):
     )
     amount = StringField(
         "Amount",
-        [InputRequired("Enter the amount.")],
+        [
+            InputRequired("Enter the amount."),
+            Length(max=30, message="Enter an amount, e.g. 1250.00."),
+        ],
         render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     currency = StringField("Currency (ISO 4217)", [InputRequired(), Length(max=3)])

@@ -21,10 +21,17 @@ from wtforms.validators import Optional
 
 from incident_app.models.letter import NoticeMethod
 from incident_app.services.letters.generation import LetterRequest
+from incident_app.services.letters.notice_wording import LIST_MAX_CHARS
+from incident_app.services.letters.notice_wording import LIST_MAX_LINES
 from incident_app.services.letters.notices import NoticeInput
 from incident_app.services.letters.proofs import ProofUpload
 
 LINES_HINT = "One per line."
+# A list field's raw text (line breaks included); the service checks lines and characters.
+_LIST_LENGTH = Length(
+    max=LIST_MAX_CHARS + LIST_MAX_LINES * 2,
+    message=f"Too long for a letter: keep it under {LIST_MAX_CHARS} characters.",
+)
 
 
 class ButtonForm(FlaskForm):
@@ -51,10 +58,10 @@ class ChangesForm(FlaskForm):
 class WordingForm(FlaskForm):
     what_happened = TextAreaField("What happened (plain language)", [Length(max=5000)])
     phi_types = TextAreaField(
-        "Types of information involved (empty: the PHI types on the Facts tab)"
+        "Types of information involved (empty: the PHI types on the Facts tab)", [_LIST_LENGTH]
     )
-    steps_for_individuals = TextAreaField("Steps individuals should take")
-    what_we_are_doing = TextAreaField("What we are doing")
+    steps_for_individuals = TextAreaField("Steps individuals should take", [_LIST_LENGTH])
+    what_we_are_doing = TextAreaField("What we are doing", [_LIST_LENGTH])
     media_contact = StringField("Media contact (name, phone, email)", [Length(max=300)])
     covered_entity_type = SelectField(
         "Type of covered entity (HHS portal)",
@@ -67,7 +74,9 @@ class WordingForm(FlaskForm):
     posting_start = DateField("Substitute notice: posting starts", [Optional()])
     posting_end = DateField("Substitute notice: posting ends", [Optional()])
     toll_free_active_until = DateField("Toll-free number active until", [Optional()])
-    substitute_areas = TextAreaField("Substitute notice in media: areas where the people live")
+    substitute_areas = TextAreaField(
+        "Substitute notice in media: areas where the people live", [_LIST_LENGTH]
+    )
     residents_mailing_on = DateField(
         "Planned mailing date of the resident notices (consumer reporting agency letters)",
         [Optional()],
@@ -80,12 +89,12 @@ class WordingForm(FlaskForm):
         [Length(max=300)],
     )
     gdpr_subject_categories = TextAreaField(
-        "GDPR: categories of data subjects (e.g. patients, employees)"
+        "GDPR: categories of data subjects (e.g. patients, employees)", [_LIST_LENGTH]
     )
     gdpr_records = IntegerField(
         "GDPR: approximate number of personal data records", [Optional(), NumberRange(min=0)]
     )
-    gdpr_consequences = TextAreaField("GDPR: likely consequences of the breach")
+    gdpr_consequences = TextAreaField("GDPR: likely consequences of the breach", [_LIST_LENGTH])
     gdpr_delay_reasons = TextAreaField(
         "GDPR: reasons for notifying later than 72 hours", [Length(max=5000)]
     )
@@ -94,9 +103,9 @@ class WordingForm(FlaskForm):
         [Length(max=5000)],
     )
     es_what_happened = TextAreaField("Qué pasó (Spanish letter)", [Length(max=5000)])
-    es_phi_types = TextAreaField("Tipos de información")
-    es_steps_for_individuals = TextAreaField("Pasos que puede tomar")
-    es_what_we_are_doing = TextAreaField("Qué estamos haciendo")
+    es_phi_types = TextAreaField("Tipos de información", [_LIST_LENGTH])
+    es_steps_for_individuals = TextAreaField("Pasos que puede tomar", [_LIST_LENGTH])
+    es_what_we_are_doing = TextAreaField("Qué estamos haciendo", [_LIST_LENGTH])
 
     def fill_from(self, wording: Any) -> None:
         for name in (

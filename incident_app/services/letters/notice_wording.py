@@ -22,6 +22,10 @@ from incident_app.services.incidents.access import get_visible
 from incident_app.services.incidents.access import get_workable
 from incident_app.services.letters import context as letter_context
 
+# What a letter can hold (issue 24: a 1,000,000-character field made every letter of the
+# incident fail). The letter is two pages at most: "what happened" up to 5,000 characters, each
+# list (types of information, steps, what we are doing, substitute-notice areas) up to 25 lines
+# and 3,000 characters in all, each line up to 500; the short texts as below.
 TEXT_MAX = 5000
 WORDING_LISTS = (
     "phi_types",
@@ -48,6 +52,16 @@ WORDING_DATES = (
     "residents_mailing_on",
 )
 LONG_TEXTS = ("what_happened", "es_what_happened", "gdpr_delay_reasons", "sec_material_impact")
+LIST_MAX_CHARS = 3000
+LIST_MAX_LINES = 25
+LINE_MAX = 500
+SHORT_TEXT_MAX = {
+    "media_contact": 300,
+    "contact_phone": 40,
+    "covered_entity_type": 40,
+    "acquired_by": 300,
+    "gdpr_contact_point": 300,
+}
 SPANISH_KEYS = ("what_happened", "phi_types", "steps_for_individuals", "what_we_are_doing")
 
 
@@ -105,9 +119,42 @@ def _validate_wording(values: dict[str, Any]) -> None:
     for name in LONG_TEXTS:
         if len(values.get(name) or "") > TEXT_MAX:
             raise ValidationFailed(f"Keep it under {TEXT_MAX} characters.", field=name)
+    for name, limit in SHORT_TEXT_MAX.items():
+        if len(str(values.get(name) or "")) > limit:
+            raise ValidationFailed(f"Keep it under {limit} characters.", field=name)
+    lists = (*WORDING_LISTS, *(f"es_{key}" for key in SPANISH_KEYS if key != "what_happened"))
+    for name in lists:
+        _check_list(name, values.get(name))
     if until and start and until < start:
         raise ValidationFailed(
             "The toll-free number must work during the posting.", field="toll_free_active_until"
+        )
+
+
+def _check_list(name: str, value: object) -> None:
+    """A list a letter can print: checked before anything is written (nothing half-saved)."""
+    if isinstance(value, str) and len(value) > LIST_MAX_CHARS + LIST_MAX_LINES * 2:
+        raise ValidationFailed(
+            f"Too long for a letter: keep it under {LIST_MAX_CHARS} characters "
+            f"(it has {len(value):,}).",
+            field=name,
+        )
+    lines = _lines(value)
+    if len(lines) > LIST_MAX_LINES:
+        raise ValidationFailed(
+            f"A letter can list at most {LIST_MAX_LINES} items here (this has {len(lines)}).",
+            field=name,
+        )
+    longest = max((len(line) for line in lines), default=0)
+    if longest > LINE_MAX:
+        raise ValidationFailed(
+            f"Keep each line under {LINE_MAX} characters (one has {longest:,}).", field=name
+        )
+    total = sum(len(line) for line in lines)
+    if total > LIST_MAX_CHARS:
+        raise ValidationFailed(
+            f"Too long for a letter: keep it under {LIST_MAX_CHARS} characters (it has {total:,}).",
+            field=name,
         )
 
 

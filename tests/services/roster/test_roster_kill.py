@@ -34,6 +34,8 @@ from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import worker as roster_worker
+from tests.support.audit_helpers import audit_info
+from tests.support.audit_helpers import create_chain_head
 from tests.support.factories import NOW
 from tests.support.factories import make_incident
 from tests.support.factories import make_user
@@ -50,6 +52,7 @@ WORKER = textwrap.dedent("""
     import sys
     from sqlalchemy.orm import Session
     from incident_app.db import make_engine
+    from tests.support.audit_helpers import audit_info
     from incident_app.services.roster import worker as roster_worker
     from tests.support.factories import NOW
     from tests.support.roster_helpers import store_at
@@ -57,7 +60,7 @@ WORKER = textwrap.dedent("""
 
     engine = make_engine(sys.argv[1])
     store = store_at(Path(sys.argv[2]))
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False, info=audit_info(Path(sys.argv[2]))) as session:
         roster_worker.run_next(session, keyring=store.keyring, store=store, clock=lambda: NOW,
                                batch_rows=200)
     print("finished", flush=True)
@@ -93,8 +96,9 @@ def _roster_state(session: Session, incident_id: int) -> tuple[object, ...]:
 def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str, tmp_path: Path) -> None:
     engine = make_engine(database_url)
     Base.metadata.create_all(engine)
+    create_chain_head(engine)
     store = store_at(tmp_path)
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False, info=audit_info(tmp_path)) as session:
         lead = make_user(session, role=Role.RESPONDER)
         incident = make_incident(
             session, created_by=lead, members={lead: CaseRole.LEAD}, discovered_on=date(2025, 9, 15)
@@ -136,7 +140,7 @@ def test_sigkill_mid_import_leaves_the_roster_as_it_was(database_url: str, tmp_p
     assert worker.returncode == -signal.SIGKILL
     assert staged > 0
 
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine, expire_on_commit=False, info=audit_info(tmp_path)) as session:
         assert _roster_state(session, incident.id) == before
         left = session.get(RosterImport, record.id)
         assert left.status is ImportStatus.RUNNING and left.rows_accepted > 0
