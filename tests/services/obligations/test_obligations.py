@@ -56,6 +56,8 @@ def test_sync_stores_the_obligations_of_a_presumed_breach(session):
         ("media_notice", "TX"): date(2025, 11, 14),
         ("state_individual_notice", "TX"): date(2025, 11, 14),
         ("state_regulator_notice", "TX"): date(2025, 10, 15),
+        # Oklahoma (24 O.S. 163): "without unreasonable delay", no computable date.
+        ("state_individual_notice", "OK"): None,
     }
     stored = obligation_reading.stored_determination(session, incident.id)
     assert stored.reportable is True
@@ -86,6 +88,7 @@ def test_a_later_discovery_date_moves_every_due_date_and_is_audited(session):
         ("media_notice", "TX"): date(2025, 11, 30),
         ("state_individual_notice", "TX"): date(2025, 11, 30),
         ("state_regulator_notice", "TX"): date(2025, 10, 31),
+        ("state_individual_notice", "OK"): None,
     }
     event = session.scalars(
         sa.select(AuditEvent)
