@@ -72,6 +72,13 @@ INCIDENT_DETAIL = {
     "state_estimates": {"type": "object", "additionalProperties": INTEGER},
     "ba_involved": BOOLEAN,
     "ba_name": STRING,
+    "part2_records": BOOLEAN,
+    "licensed_facility_states": {"type": "array", "items": STRING},
+    "eu_data_subjects": INTEGER,
+    "gdpr_aware_at": nullable(DATETIME),
+    "gdpr_high_risk": nullable(BOOLEAN),
+    "gdpr_controller": BOOLEAN,
+    "materiality_determined_on": nullable(DATE),
     "closed_at": nullable(DATETIME),
 }
 TIMELINE_ENTRY = {
@@ -91,6 +98,7 @@ STORED_OBLIGATION = {
     "jurisdiction": STRING,
     "source_key": STRING,
     "due_on": nullable(DATE),
+    "due_at": nullable(DATETIME),
     "computed_due_on": nullable(DATE),
     "override_due_on": nullable(DATE),
     "days_left": nullable(INTEGER),

@@ -68,6 +68,13 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
         "state_estimates": dict(sorted(estimates.items())),
         "ba_involved": incident.ba_involved,
         "ba_name": incident.ba_name,
+        "part2_records": incident.part2_records,
+        "licensed_facility_states": list(incident.licensed_facility_states or []),
+        "eu_data_subjects": incident.eu_data_subjects,
+        "gdpr_aware_at": iso(incident.gdpr_aware_at),
+        "gdpr_high_risk": incident.gdpr_high_risk,
+        "gdpr_controller": incident.gdpr_controller,
+        "materiality_determined_on": iso(incident.materiality_determined_on),
         "closed_at": iso(incident.closed_at),
     }
 
@@ -104,6 +111,7 @@ def obligation(view: ObligationView) -> dict[str, Any]:
         "jurisdiction": row.jurisdiction,
         "source_key": row.source_key,
         "due_on": iso(view.due_on),
+        "due_at": iso(row.due_at),
         "computed_due_on": iso(row.due_on),
         "override_due_on": iso(row.override_due_on),
         "days_left": view.days_left,

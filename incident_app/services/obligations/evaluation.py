@@ -47,7 +47,8 @@ FORM_FIELDS = {
     "phi_secured": "safeguard",
     "exception": "exception",
     "low_probability_of_compromise": "conclusion",
-    "entity_role": "entity_role",
+    # The only facts-level conflict with the role: business-associate facts under an FTC role.
+    "entity_role": "ba_involved",
     "part2_records": "part2_records",
     "licensed_facility_states": "licensed_facility_states",
     "gdpr.aware_at": "gdpr_aware_at",
