@@ -112,15 +112,15 @@ def test_materiality_is_ignored_with_a_warning_unless_the_organisation_is_public
 
 
 def test_eu_subjects_without_an_awareness_time_are_a_warning_not_silence(session, people):
-    incident = make_incident(session, created_by=people[0], affected_estimate=30, eu_data_subjects=7)
+    incident = make_incident(
+        session, created_by=people[0], affected_estimate=30, eu_data_subjects=7
+    )
 
     determination = evaluation.evaluate_incident(incident, None)
 
     assert evaluation.build_facts(incident, None).gdpr is None
     assert not {o.kind for o in determination.obligations} & {"supervisory_authority_notice"}
-    assert any(
-        "7 EU/EEA data subject(s)" in w and "72-hour" in w for w in determination.warnings
-    )
+    assert any("7 EU/EEA data subject(s)" in w and "72-hour" in w for w in determination.warnings)
 
 
 def test_the_gdpr_72_hours_are_stored_as_a_utc_instant(session, people):
@@ -180,9 +180,9 @@ def test_recording_the_hhs_notice_moves_the_illinois_ag_clock(session, people, c
         sa.select(AuditEvent).where(AuditEvent.action == "obligations.recomputed")
     ).all()[-1]
     assert event.actor_id == people[0].id
-    assert [
-        old_new for label, old_new in event.details["due_dates"].items() if "IL" in label
-    ] == [["2025-11-21", "2025-10-08"]]
+    assert [old_new for label, old_new in event.details["due_dates"].items() if "IL" in label] == [
+        ["2025-11-21", "2025-10-08"]
+    ]
 
 
 def test_a_notice_dated_before_the_discovery_is_refused_and_nothing_is_written(
