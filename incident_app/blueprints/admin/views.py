@@ -147,6 +147,8 @@ def settings() -> tuple[str, int] | Response:
         else:
             flash("Organisation settings saved.", "success")
             return redirect(url_for("admin.settings"))
+    # Read again: a refused change rolled the session back (and with it a row first made here).
+    org = organisation.get_organisation(get_session())
     return render_template(
         "admin/settings.html", form=form, org=org, entity_roles=organisation.ENTITY_ROLES
     ), 422 if form.errors or form.form_errors else 200
