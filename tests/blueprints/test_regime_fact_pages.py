@@ -20,8 +20,8 @@ from incident_app.services.organisation import get_organisation
 from tests.blueprints.test_incident_pages import INTAKE
 from tests.blueprints.test_incident_pages import _count
 from tests.blueprints.test_incident_pages import _post
-from tests.blueprints.test_incident_pages import people  # noqa: F401 - fixture
 from tests.factories import make_incident
+from tests.factories import make_user
 
 REGIMES = {
     "part2_records": "y",
@@ -32,6 +32,15 @@ REGIMES = {
     "gdpr_high_risk": "yes",
     "gdpr_controller": "processor",
 }
+
+
+@pytest.fixture
+def people(app):
+    with app.app_context():
+        session = get_session()
+        return {
+            role: make_user(session, role=role, email=f"{role.value}@example.org") for role in Role
+        }
 
 
 def _public(app, value: bool = True) -> None:
