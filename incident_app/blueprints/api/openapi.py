@@ -113,6 +113,7 @@ RULES_OBLIGATION = {
     "citation": STRING,
     "reason": STRING,
     "detail": {"type": "object", "additionalProperties": STRING},
+    "due_at": nullable(DATETIME),
 }
 
 
