@@ -229,7 +229,9 @@ def _validate(values: Mapping[str, str]) -> None:
         raise ValidationFailed("Enter a valid email address.", field="email")
 
 
-def _apply_mfa_roles(org: Organisation, roles: list[str] | None, changes: dict) -> None:
+def _apply_mfa_roles(
+    org: Organisation, roles: list[str] | None, changes: dict[str, list[object]]
+) -> None:
     if roles is None:
         return
     try:
@@ -241,7 +243,9 @@ def _apply_mfa_roles(org: Organisation, roles: list[str] | None, changes: dict) 
         org.mfa_required_roles = wanted
 
 
-def _apply_logo(org: Organisation, logo: bytes | None, remove: bool, changes: dict) -> None:
+def _apply_logo(
+    org: Organisation, logo: bytes | None, remove: bool, changes: dict[str, list[object]]
+) -> None:
     if remove and org.logo is not None:
         org.logo, org.logo_mime = None, None
         changes["logo"] = ["set", "removed"]
