@@ -55,6 +55,7 @@ class SeededObligation:
     jurisdiction: str
     source_key: str
     due_on: date | None
+    due_at: datetime | None
     citation: str
     reason: str
     detail: dict[str, Any]

@@ -46,6 +46,7 @@ from incident_app.services import audit
 from incident_app.services import corrective_actions
 from incident_app.services import options
 from incident_app.services.audit_log import neutralise
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
 
 KIND = "hhs_annual_log"
@@ -280,10 +281,12 @@ class FilingInput:
 def record_filing(
     session: Session, *, actor: User, incident_id: int, filing: FilingInput, now: datetime
 ) -> HhsFiling:
-    """Record the initial report of a small breach, with OCR's transaction number.
+    """Record the initial report of a small breach, with OCR's transaction number, and re-sync
+    the obligations in the same transaction (clocks counted from the notice to HHS move).
 
     Raises NotAllowed, NotFound, InvalidTransition (already filed: file an addendum; or not in
-    any annual log), ValidationFailed. Commits once.
+    any annual log), ValidationFailed (also for a filing dated before the discovery). Commits
+    once.
     """
     require(actor, Capability.SIGN_DETERMINATIONS)
     entry = entry_for(session, actor=actor, incident_id=incident_id)
@@ -310,6 +313,11 @@ def record_filing(
         number=number,
         year=_reporting_year(entry.obligation) or filing.filed_on.year,
         original=None,
+    )
+    # The initial report is the notice to the Secretary (164.408(c)): state clocks counted
+    # from it move. Addenda never predate it, so they change no clock.
+    obligation_sync.sync_or_roll_back(
+        session, incident=entry.incident, now=now, actor=actor, notice_field="filed_on"
     )
     session.commit()
     return row

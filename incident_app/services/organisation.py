@@ -6,19 +6,24 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from datetime import datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.access import Capability
 from incident_app.access import require
 from incident_app.errors import ValidationFailed
+from incident_app.models.incident import Incident
+from incident_app.models.incident import IncidentStatus
 from incident_app.models.organisation import ORGANISATION_ID
 from incident_app.models.organisation import Organisation
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.obligations import sync as obligation_sync
 
 TEXT_FIELDS = (
     "legal_name",
@@ -33,6 +38,43 @@ TEXT_FIELDS = (
     "signatory_name",
     "signatory_title",
     "timezone",
+)
+# The organisation's role under the breach rules (rules.facts.ENTITY_ROLES), with what each
+# means, for the settings page. The last three are the FTC Health Breach Notification Rule's
+# roles (16 CFR 318.2), for entities that are not HIPAA covered entities or business associates.
+ENTITY_ROLES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "covered_entity": (
+            "HIPAA covered entity",
+            "A health plan, health care clearinghouse, or health care provider that transmits "
+            "health information electronically (45 CFR 160.103). Notifies individuals, HHS and "
+            "the media itself (45 CFR 164.404-408).",
+        ),
+        "business_associate": (
+            "HIPAA business associate",
+            "Creates, receives, maintains or transmits PHI on behalf of a covered entity (45 CFR "
+            "160.103). Notifies the covered entity within 60 days of discovery (164.410); the "
+            "covered entity, or the business associate on its behalf, notifies individuals.",
+        ),
+        "phr_vendor": (
+            "Vendor of personal health records (FTC)",
+            "Offers or maintains personal health records and is not a HIPAA covered entity or "
+            "business associate, e.g. a health app (16 CFR 318.2). Notifies individuals, the FTC "
+            "and, above 500 residents of a state, the media (16 CFR 318.3-318.5).",
+        ),
+        "phr_related_entity": (
+            "PHR related entity (FTC)",
+            "Offers products or services through a personal health record vendor's website or "
+            "accesses or sends information to a personal health record, and is not a HIPAA "
+            "entity (16 CFR 318.2). Same notices as a vendor (16 CFR 318.3-318.5).",
+        ),
+        "third_party_service_provider": (
+            "Third party service provider (FTC)",
+            "Provides services to a personal health record vendor or PHR related entity and "
+            "handles unsecured PHR identifiable health information in doing so (16 CFR 318.2). "
+            "Notifies that vendor or entity, not the individuals (16 CFR 318.3(b)).",
+        ),
+    }
 )
 LOGO_MAX_BYTES = 512 * 1024
 _LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -70,8 +112,14 @@ def update_settings(
     now: datetime,
     privacy_officer_may_approve: bool | None = None,
     email_notice_enabled: bool | None = None,
+    entity_role: str | None = None,
+    public_company: bool | None = None,
 ) -> Organisation:
-    """Save the settings; audit which fields changed (old → new). Raises ValidationFailed."""
+    """Save the settings; audit which fields changed (old → new). Raises ValidationFailed.
+
+    A new entity role or public-company flag changes what the rules conclude, so every open
+    incident is re-synced in the same transaction; when one of them cannot be evaluated under
+    the new settings nothing is saved and the message names it. Commits once."""
     require(actor, Capability.MANAGE_SETTINGS)
     cleaned = {name: (values.get(name) or "").strip() for name in TEXT_FIELDS}
     cleaned["state"] = cleaned["state"].upper()
@@ -91,9 +139,13 @@ def update_settings(
         {
             "privacy_officer_may_approve": privacy_officer_may_approve,
             "email_notice_enabled": email_notice_enabled,
+            "public_company": public_company,
         },
         changes,
     )
+    _apply_entity_role(org, entity_role, changes)
+    if RULE_SETTINGS & changes.keys():
+        _resync_open_incidents(session, actor=actor, now=now)
     if changes:
         org.updated_at = now
         audit.record(
@@ -116,6 +168,43 @@ def _apply_flags(
         if value is not None and value != getattr(org, name):
             changes[name] = [getattr(org, name), value]
             setattr(org, name, value)
+
+
+RULE_SETTINGS = frozenset({"entity_role", "public_company"})
+
+
+def _apply_entity_role(
+    org: Organisation, role: str | None, changes: dict[str, list[object]]
+) -> None:
+    if role is None or role == org.entity_role:
+        return
+    if role not in ENTITY_ROLES:
+        raise ValidationFailed(
+            f"Unknown role {role!r}: choose one of the roles listed.", field="entity_role"
+        )
+    changes["entity_role"] = [org.entity_role, role]
+    org.entity_role = role
+
+
+def _resync_open_incidents(session: Session, *, actor: User, now: datetime) -> None:
+    """Recompute the deadlines of every open incident under the new settings (closed ones keep
+    the record of what applied when they closed). Rolls back and names the first incident the
+    rules cannot evaluate."""
+    closed = [status for status in IncidentStatus if status.is_closed]
+    incidents = session.scalars(
+        sa.select(Incident).where(Incident.status.not_in(closed)).order_by(Incident.id)
+    ).all()
+    for incident in incidents:
+        try:
+            obligation_sync.sync(session, incident=incident, now=now, actor=actor)
+        except ValidationFailed as error:
+            reference = incident.reference
+            session.rollback()
+            raise ValidationFailed(
+                f"Not saved: incident {reference} cannot be evaluated under these settings. "
+                f"{error} Change that incident's facts first, or keep the current settings.",
+                field="entity_role",
+            ) from error
 
 
 def _validate(values: Mapping[str, str]) -> None:

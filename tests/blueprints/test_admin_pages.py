@@ -170,7 +170,7 @@ def test_bad_settings_are_refused(app, client, auth, people, field, value, messa
 
     response = client.post("/admin/settings", data=data)
 
-    assert response.status_code == 200 and message in response.data
+    assert response.status_code == 422 and message in response.data
     with app.app_context():
         org = get_session().get(Organisation, 1)
         assert org is None or org.legal_name == ""

@@ -17,6 +17,7 @@ from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
 from incident_app.models.user import Role
+from incident_app.services.organisation import ENTITY_ROLES
 
 ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
 
@@ -70,4 +71,13 @@ class SettingsForm(FlaskForm):
     )
     email_notice_enabled = BooleanField(
         "Send the breach notice by email to people who agreed to electronic notice"
+    )
+    # Any value is passed on: the service refuses an unknown role with a clear message.
+    entity_role = SelectField(
+        "Our role under the breach notification rules",
+        choices=[SelectChoice(code, label) for code, (label, _) in ENTITY_ROLES.items()],
+        validate_choice=False,
+    )
+    public_company = BooleanField(
+        "We are a public company (SEC registrant: Form 8-K Item 1.05 applies)"
     )

@@ -122,7 +122,7 @@ def user_reset_mfa(user_id: int) -> Response:
 
 @bp.route("/settings", methods=["GET", "POST"])
 @capability_required(Capability.MANAGE_SETTINGS)
-def settings() -> str | Response:
+def settings() -> tuple[str, int] | Response:
     org = organisation.get_organisation(get_session())
     form = SettingsForm(obj=org)
     if form.validate_on_submit():
@@ -139,13 +139,19 @@ def settings() -> str | Response:
                 now=clock.utcnow(),
                 privacy_officer_may_approve=form.privacy_officer_may_approve.data,
                 email_notice_enabled=form.email_notice_enabled.data,
+                entity_role=form.entity_role.data,
+                public_company=form.public_company.data,
             )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
             flash("Organisation settings saved.", "success")
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, org=org)
+    # Read again: a refused change rolled the session back (and with it a row first made here).
+    org = organisation.get_organisation(get_session())
+    return render_template(
+        "admin/settings.html", form=form, org=org, entity_roles=organisation.ENTITY_ROLES
+    ), 422 if form.errors or form.form_errors else 200
 
 
 @bp.route("/settings/logo")

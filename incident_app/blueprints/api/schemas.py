@@ -284,6 +284,52 @@ def incident_body() -> tuple[Field, ...]:
         Field(
             "ba_is_agent", "boolean", "The business associate acts as your agent.", nullable=True
         ),
+        *regime_fields(),
+    )
+
+
+def regime_fields() -> tuple[Field, ...]:
+    """The facts of the regimes beyond HIPAA (Part 2, licensed facilities, GDPR, SEC)."""
+    return (
+        Field(
+            "part2_records",
+            "boolean",
+            "42 CFR Part 2 (substance use disorder treatment) records are involved (42 CFR 2.16).",
+        ),
+        Field(
+            "licensed_facility_states",
+            "choices",
+            "USPS codes of the states where the organisation is a licensed health facility "
+            "(e.g. CA: Health & Safety Code 1280.15).",
+            choices=tuple(sorted(STATE_CODES)),
+        ),
+        Field("eu_data_subjects", "integer", "EU/EEA data subjects affected (GDPR Art. 33/34)."),
+        Field(
+            "gdpr_aware_at",
+            "date-time",
+            "When the organisation became aware of the personal data breach, with Z or an "
+            "offset; required when eu_data_subjects is above 0 (Art. 33(1): 72 hours from it).",
+            nullable=True,
+        ),
+        Field(
+            "gdpr_high_risk",
+            "boolean",
+            "Likely to result in a high risk to the data subjects (Art. 34); null: not assessed.",
+            nullable=True,
+        ),
+        Field(
+            "gdpr_controller",
+            "boolean",
+            "The organisation is the controller (false: a processor, which notifies the "
+            "controller).",
+        ),
+        Field(
+            "materiality_determined_on",
+            "date",
+            "When the incident was determined to be material (SEC Form 8-K Item 1.05); only for "
+            "an organisation marked as a public company.",
+            nullable=True,
+        ),
     )
 
 

@@ -1,5 +1,5 @@
-"""The incidents blueprint and what all its pages share: the organisation's time zone
-(read once per request) and the template helpers that show times in it.
+"""The incidents blueprint and what all its pages share: the organisation's time zone and
+public-company flag (read once per request) and the template helpers that show times in it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ def zone() -> ZoneInfo:
     return g.org_zone
 
 
+def public_company() -> bool:
+    """Whether the organisation is a public company (the SEC materiality date is asked)."""
+    if "org_public" not in g:
+        g.org_public = organisation.get_organisation(get_session()).public_company
+    return bool(g.org_public)
+
+
 @bp.context_processor
 def _helpers() -> dict[str, object]:
     def local_time(value: datetime | None) -> str:
@@ -37,6 +44,7 @@ def _helpers() -> dict[str, object]:
         "ocr_labels": options.labels,
         "state_names": options.state_names(),
         "zone_name": zone().key,
+        "public_company": public_company,
     }
 
 

@@ -136,6 +136,58 @@ class FactsForm(FlaskForm):
         ),
     )
 
+    # Regimes beyond HIPAA. The awareness time is entered in the organisation's time zone.
+    part2_records = BooleanField(
+        "Records of a substance use disorder treatment program (42 CFR Part 2) are involved"
+    )
+    licensed_facility_states = SelectMultipleField(
+        "States where we are a licensed health facility (clinic, hospital, home health "
+        "agency, hospice)",
+        choices=choices(sorted(options.state_names().items())),
+        validate_choice=False,  # the service names unknown codes in a sentence
+    )
+    eu_data_subjects = IntegerField(
+        "EU/EEA data subjects affected",
+        [
+            Optional(),
+            NumberRange(
+                min=0,
+                message="The number of EU/EEA data subjects cannot be negative; "
+                "enter 0 when none are affected.",
+            ),
+        ],
+        default=0,
+    )
+    gdpr_aware_at = DateTimeLocalField(
+        "Became aware of the personal data breach (date and time)",
+        [Optional()],
+        format=DATETIME_FORMAT,
+    )
+    gdpr_high_risk = SelectField(
+        "Likely to result in a high risk to the data subjects (GDPR Art. 34)?",
+        default="",
+        choices=choices(
+            [
+                ("", "Not yet assessed"),
+                ("yes", "Yes: they must be told without undue delay"),
+                ("no", "No (document why)"),
+            ]
+        ),
+    )
+    gdpr_controller = SelectField(
+        "Our role for this personal data",
+        default="controller",
+        choices=choices(
+            [
+                ("controller", "Controller: we decide why and how it is processed"),
+                ("processor", "Processor: we process it on a controller's behalf"),
+            ]
+        ),
+    )
+    materiality_determined_on = DateField(
+        "Determined to be a material cybersecurity incident on", [Optional()]
+    )
+
     def validate_occurred_zone(self, field: StringField) -> None:
         _zone(field.data or "")
 
@@ -162,8 +214,16 @@ class FactsForm(FlaskForm):
             "ba_contact",
             "ba_discovered_on",
             "ba_notified_on",
+            "part2_records",
+            "eu_data_subjects",
+            "materiality_determined_on",
         ):
             getattr(self, name).data = getattr(facts, name)
+        self.licensed_facility_states.data = list(facts.licensed_facility_states)
+        aware = facts.gdpr_aware_at
+        self.gdpr_aware_at.data = aware.astimezone(zone).replace(tzinfo=None) if aware else None
+        self.gdpr_high_risk.data = {True: "yes", False: "no"}.get(facts.gdpr_high_risk, "")
+        self.gdpr_controller.data = "controller" if facts.gdpr_controller else "processor"
         for name in ("breach_types", "locations", "phi_types", "safeguards"):
             getattr(self, name).data = list(getattr(facts, name))
         for name in ("occurred_from", "occurred_to"):
@@ -177,7 +237,9 @@ class FactsForm(FlaskForm):
         )
         self.ba_is_agent.data = {True: "yes", False: "no"}.get(facts.ba_is_agent, "")
 
-    def to_facts(self) -> IncidentFacts:
+    def to_facts(self, org_zone: ZoneInfo) -> IncidentFacts:
+        """The facts as typed; occurrence times in the zone chosen on the form, the GDPR
+        awareness time in the organisation's zone `org_zone`."""
         zone = _zone(self.occurred_zone.data)
         return IncidentFacts(
             title=self.title.data or "",
@@ -205,6 +267,15 @@ class FactsForm(FlaskForm):
             ba_discovered_on=self.ba_discovered_on.data,
             ba_notified_on=self.ba_notified_on.data,
             ba_is_agent={"yes": True, "no": False}.get(self.ba_is_agent.data),
+            part2_records=bool(self.part2_records.data),
+            licensed_facility_states=tuple(
+                state.strip().upper() for state in self.licensed_facility_states.data or ()
+            ),
+            eu_data_subjects=self.eu_data_subjects.data or 0,
+            gdpr_aware_at=_aware(self.gdpr_aware_at.data, org_zone),
+            gdpr_high_risk={"yes": True, "no": False}.get(self.gdpr_high_risk.data),
+            gdpr_controller=self.gdpr_controller.data != "processor",
+            materiality_determined_on=self.materiality_determined_on.data,
         )
 
 

@@ -92,7 +92,7 @@ def new() -> str | Response:
             incident = incident_intake.open_incident(
                 get_session(),
                 actor=current_user,
-                facts=form.to_facts(),
+                facts=form.to_facts(zone()),
                 now=clock.utcnow(),
                 statements=[statement] if statement else [],
                 checklist_ids=form.checklists.data,
@@ -173,7 +173,7 @@ def facts(incident_id: int) -> str | Response | tuple[str, int]:
                 session,
                 actor=current_user,
                 incident_id=incident_id,
-                facts=form.to_facts(),
+                facts=form.to_facts(zone()),
                 now=clock.utcnow(),
             )
         except ValidationFailed as error:

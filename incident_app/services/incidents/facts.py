@@ -12,8 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import fields
+from dataclasses import replace
+from datetime import UTC
 from datetime import date
 from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +34,11 @@ from incident_app.services import audit
 from incident_app.services import options
 from incident_app.services.incidents import timeline
 from incident_app.services.incidents.access import get_editable
+from incident_app.services.incidents.regime_facts import Materiality
+from incident_app.services.incidents.regime_facts import materiality_to_store
+from incident_app.services.incidents.regime_facts import validate_regime_facts
 from incident_app.services.obligations import sync as obligation_sync
+from incident_app.services.organisation import get_organisation
 from incident_app.services.organisation import local_today
 from incident_app.services.organisation import org_zone
 
@@ -63,6 +71,16 @@ class IncidentFacts:
     ba_discovered_on: date | None = None
     ba_notified_on: date | None = None
     ba_is_agent: bool | None = None
+    # Regimes beyond HIPAA (regime_facts.py checks them): 42 CFR Part 2 records, USPS codes of
+    # the states where we are a licensed health facility, GDPR Art. 33/34 facts (the awareness
+    # moment is timezone-aware), and the SEC materiality determination (public companies).
+    part2_records: bool = False
+    licensed_facility_states: tuple[str, ...] = ()
+    eu_data_subjects: int = 0
+    gdpr_aware_at: datetime | None = None
+    gdpr_high_risk: bool | None = None
+    gdpr_controller: bool = True
+    materiality_determined_on: date | None = None
     # Typed-in estimates per USPS state code (StateCount rows with source "estimate").
     state_estimates: Mapping[str, int] = field(default_factory=dict)
 
@@ -72,7 +90,7 @@ class IncidentFacts:
         values = {
             f.name: getattr(incident, f.name) for f in fields(cls) if f.name != "state_estimates"
         }
-        for name in ("breach_types", "locations", "phi_types", "safeguards"):
+        for name in LIST_FACTS:
             values[name] = tuple(values[name] or ())
         estimates = {
             c.state: c.residents for c in incident.state_counts if c.source == CountSource.ESTIMATE
@@ -80,6 +98,7 @@ class IncidentFacts:
         return cls(**values, state_estimates=estimates)
 
 
+LIST_FACTS = ("breach_types", "locations", "phi_types", "safeguards", "licensed_facility_states")
 COLUMN_FACTS = tuple(f.name for f in fields(IncidentFacts) if f.name != "state_estimates")
 FACT_LABELS = {
     "title": "Title",
@@ -106,6 +125,13 @@ FACT_LABELS = {
     "ba_discovered_on": "Business associate discovered on",
     "ba_notified_on": "Business associate notified us on",
     "ba_is_agent": "Business associate is our agent",
+    "part2_records": "42 CFR Part 2 records involved",
+    "licensed_facility_states": "Licensed health facility in",
+    "eu_data_subjects": "EU/EEA data subjects affected",
+    "gdpr_aware_at": "Became aware of the personal data breach (GDPR)",
+    "gdpr_high_risk": "High risk to EU/EEA data subjects",
+    "gdpr_controller": "Controller of the EU/EEA personal data",
+    "materiality_determined_on": "Determined material (SEC) on",
     "state_estimates": "Estimated per state",
 }
 BA_FACTS = ("ba_name", "ba_contact", "ba_discovered_on", "ba_notified_on", "ba_is_agent")
@@ -114,14 +140,24 @@ BA_FACTS = ("ba_name", "ba_contact", "ba_discovered_on", "ba_notified_on", "ba_i
 # --- validation ----------------------------------------------------------------------------
 
 
-def validate_facts(facts: IncidentFacts, *, today: date, zone: ZoneInfo) -> None:
-    """Raise ValidationFailed (field = the form field) for the first fact that breaks a rule."""
+def validate_facts(
+    facts: IncidentFacts, *, today: date, zone: ZoneInfo, now: datetime | None = None
+) -> None:
+    """Raise ValidationFailed (field = the form field) for the first fact that breaks a rule.
+    `now` (UTC) bounds the GDPR awareness time; without it, the end of `today`."""
     if not facts.title.strip():
         raise ValidationFailed("Give the incident a short title.", field="title")
     _validate_dates(facts, today=today, zone=zone)
     _validate_choices(facts)
     _validate_counts(facts)
     _validate_ba(facts, today=today)
+    end_of_today = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    validate_regime_facts(facts, now=now or end_of_today, today=today)
+
+
+def with_materiality(facts: IncidentFacts, materiality: Materiality) -> IncidentFacts:
+    """`facts` with the materiality date that may be stored (regime_facts.materiality_to_store)."""
+    return replace(facts, materiality_determined_on=materiality_to_store(facts, materiality))
 
 
 def _validate_dates(facts: IncidentFacts, *, today: date, zone: ZoneInfo) -> None:
@@ -215,8 +251,12 @@ def _validate_ba(facts: IncidentFacts, *, today: date) -> None:
 def apply_columns(incident: Incident, facts: IncidentFacts) -> None:
     for name in COLUMN_FACTS:
         value = getattr(facts, name)
-        if isinstance(value, tuple):
+        if name == "licensed_facility_states":
+            value = sorted(set(value))
+        elif isinstance(value, tuple):
             value = list(value)
+        elif isinstance(value, datetime):
+            value = value.astimezone(UTC)  # stored in UTC, shown in the organisation's zone
         elif isinstance(value, str):
             value = value.strip()
         if name in BA_FACTS and not facts.ba_involved:
@@ -236,9 +276,15 @@ def replace_estimates(session: Session, incident: Incident, estimates: Mapping[s
 
 
 def facts_changed(session: Session, incident: Incident, actor: User, now: datetime) -> None:
-    """Every fact change ends here: obligations are recomputed in the same transaction."""
+    """Every fact change ends here: obligations are recomputed in the same transaction.
+
+    When the rules engine rejects the new facts the session is rolled back, so nothing of the
+    change is written, and ValidationFailed (naming the form field) is raised; a recorded
+    notice that the new discovery date would follow is reported on the discovery date."""
     incident.updated_at = now
-    obligation_sync.sync(session, incident=incident, now=now, actor=actor)
+    obligation_sync.sync_or_roll_back(
+        session, incident=incident, now=now, actor=actor, notice_field="discovered_on"
+    )
 
 
 def update_facts(
@@ -250,7 +296,9 @@ def update_facts(
     ValidationFailed. Commits once.
     """
     incident = get_editable(session, actor=actor, incident_id=incident_id)
-    validate_facts(facts, today=local_today(session, now), zone=org_zone(session))
+    validate_facts(facts, today=local_today(session, now), zone=org_zone(session), now=now)
+    public = get_organisation(session).public_company
+    facts = with_materiality(facts, Materiality(public, incident.materiality_determined_on))
     before = IncidentFacts.of(incident)
     apply_columns(incident, facts)
     after = IncidentFacts.of(incident)

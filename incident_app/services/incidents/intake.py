@@ -26,9 +26,12 @@ from incident_app.services.incidents.facts import apply_columns
 from incident_app.services.incidents.facts import facts_changed
 from incident_app.services.incidents.facts import replace_estimates
 from incident_app.services.incidents.facts import validate_facts
+from incident_app.services.incidents.facts import with_materiality
+from incident_app.services.incidents.regime_facts import Materiality
 from incident_app.services.incidents.statements import StatementInput
 from incident_app.services.incidents.statements import record_statement
 from incident_app.services.incidents.statements import validate_statement
+from incident_app.services.organisation import get_organisation
 from incident_app.services.organisation import local_today
 from incident_app.services.organisation import org_zone
 
@@ -49,7 +52,8 @@ def open_incident(
     """
     require(actor, Capability.OPEN_INCIDENTS)
     zone, today = org_zone(session), local_today(session, now)
-    validate_facts(facts, today=today, zone=zone)
+    validate_facts(facts, today=today, zone=zone, now=now)
+    facts = with_materiality(facts, Materiality(get_organisation(session).public_company))
     for statement in statements:
         validate_statement(statement, today=today)
     incident = Incident(

@@ -34,6 +34,7 @@ from incident_app.services.letters.review import approval_valid
 from incident_app.services.letters.trail import audit_and_timeline
 from incident_app.services.letters.trail import letter_label
 from incident_app.services.letters.trail import record_review_event
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
 
 # 164.404(d)(2)(ii)(A): a conspicuous home-page posting stays up for 90 days.
@@ -61,10 +62,12 @@ def mark_sent(
     letter_id: int,
     notice: NoticeInput,
 ) -> NoticeSent:
-    """Record that the approved letter went out; freeze days after discovery and days late.
+    """Record that the approved letter went out; freeze days after discovery and days late;
+    re-sync the obligations in the same transaction (clocks counted from this notice move).
 
     Raises NotFound, NotAllowed, InvalidTransition (not approved, or the approval is void),
-    ValidationFailed (method details missing, date in the future). Commits once.
+    ValidationFailed (method details missing, date in the future or before the discovery).
+    Commits once.
     """
     incident = get_workable(session, actor=actor, incident_id=incident_id)
     letter = session.get(Letter, letter_id)
@@ -77,6 +80,11 @@ def mark_sent(
     session.add(row)
     session.flush()
     _record_sent(session, letter, row, actor, now)
+    # Clocks counted from this notice (a state AG "N days after notifying HHS / residents")
+    # move now; a sent date before the discovery is refused and nothing is written.
+    obligation_sync.sync_or_roll_back(
+        session, incident=incident, now=now, actor=actor, notice_field="sent_on"
+    )
     session.commit()
     return row
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from collections.abc import MutableMapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import date
 from datetime import datetime
 from typing import Any
@@ -48,6 +49,8 @@ class StoredObligation(Protocol):
     @property
     def due_on(self) -> date | None: ...
     @property
+    def due_at(self) -> datetime | None: ...
+    @property
     def citation(self) -> str: ...
     @property
     def reason(self) -> str: ...
@@ -61,6 +64,7 @@ class WritableObligation(Protocol):
     """What `apply` writes: the computed columns and the time of the last change."""
 
     due_on: date | None
+    due_at: datetime | None
     citation: str
     reason: str
     detail: dict[str, Any]
@@ -72,9 +76,11 @@ Row = TypeVar("Row", bound=WritableObligation)
 
 
 class ObligationColumns(TypedDict):
-    """The computed columns of an Obligation row (what `sync` writes)."""
+    """The computed columns of an Obligation row (what `sync` writes). `due_at`: the UTC
+    instant of a clock counted in hours (GDPR Art. 33), else None."""
 
     due_on: date | None
+    due_at: datetime | None
     citation: str
     reason: str
     detail: dict[str, Any]
@@ -93,6 +99,7 @@ class RecomputedDetails(TypedDict, total=False):
     """The details of the `obligations.recomputed` audit event; only non-empty parts appear."""
 
     due_dates: dict[str, list[str | None]]  # label → [old, new] ISO dates
+    due_times: dict[str, list[str | None]]  # label → [old, new] ISO UTC instants (hour clocks)
     added: list[str]
     removed: list[str]
 
@@ -136,9 +143,21 @@ def iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
+def same_instant(old: datetime | None, new: datetime | None) -> bool:
+    """Equal instants; a stored naive value (never written by sync) counts as UTC."""
+    if old is None or new is None:
+        return old is new
+    return _utc(old) == _utc(new)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def columns_of(item: rules.Obligation) -> ObligationColumns:
     return ObligationColumns(
         due_on=item.due_on,
+        due_at=item.due_at,
         citation=item.citation,
         reason=item.reason,
         detail=dict(item.detail),
@@ -155,13 +174,14 @@ def diff(
     wanted = {key_of(item): columns_of(item) for item in computed}
     add, update = [], []
     due_dates: dict[str, list[str | None]] = {}
+    due_times: dict[str, list[str | None]] = {}
     added = []
     for key, columns in wanted.items():
         row = rows.get(key)
         if row is None or not row.active:
             added.append(label(key))
-        elif row.due_on != columns["due_on"]:
-            due_dates[label(key)] = [iso(row.due_on), iso(columns["due_on"])]
+        else:
+            _note_moves(label(key), row, columns, due_dates, due_times)
         if row is None:
             add.append(ObligationChange(key, columns))
         elif _differs(row, columns):
@@ -170,6 +190,8 @@ def diff(
     details = RecomputedDetails()
     if due_dates:
         details["due_dates"] = due_dates
+    if due_times:
+        details["due_times"] = due_times
     if added:
         details["added"] = added
     if retire:
@@ -191,20 +213,39 @@ def apply(
     for change in changes.update:
         row, columns = rows[change.key], change.columns
         row.due_on, row.citation = columns["due_on"], columns["citation"]
+        row.due_at = columns["due_at"]
         row.reason, row.detail = columns["reason"], columns["detail"]
         row.active, row.updated_at = columns["active"], now
     for key in changes.retire:
         rows[key].active, rows[key].updated_at = False, now
 
 
+def _note_moves(
+    name: str,
+    row: StoredObligation,
+    columns: ObligationColumns,
+    due_dates: dict[str, list[str | None]],
+    due_times: dict[str, list[str | None]],
+) -> None:
+    if row.due_on != columns["due_on"]:
+        due_dates[name] = [iso(row.due_on), iso(columns["due_on"])]
+    if not same_instant(row.due_at, columns["due_at"]):
+        due_times[name] = [_iso_at(row.due_at), _iso_at(columns["due_at"])]
+
+
 def _differs(row: StoredObligation, columns: ObligationColumns) -> bool:
     return (
         row.due_on != columns["due_on"]
+        or not same_instant(row.due_at, columns["due_at"])
         or row.citation != columns["citation"]
         or row.reason != columns["reason"]
         or row.detail != columns["detail"]
         or row.active != columns["active"]
     )
+
+
+def _iso_at(moment: datetime | None) -> str | None:
+    return None if moment is None else _utc(moment).isoformat()
 
 
 class DeterminationColumns(TypedDict):

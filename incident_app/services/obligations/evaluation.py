@@ -7,6 +7,8 @@ preview it, and the demo seeder computes its history with it.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import date
@@ -27,6 +29,10 @@ from incident_app.models.incident import Incident
 from incident_app.models.incident import LawEnforcementStatement
 from incident_app.models.incident import StatementForm
 from incident_app.models.user import User
+from incident_app.services.obligations.recorded import DEFAULT_ORGANISATION
+from incident_app.services.obligations.recorded import OrganisationFacts
+from incident_app.services.obligations.recorded import notices_sent
+from incident_app.services.obligations.recorded import organisation_facts
 
 # The engine names fields of BreachFacts; forms name the stored incident/assessment fields.
 FORM_FIELDS = {
@@ -44,6 +50,24 @@ FORM_FIELDS = {
     "phi_secured": "safeguard",
     "exception": "exception",
     "low_probability_of_compromise": "conclusion",
+    # The only facts-level conflict with the role: business-associate facts under an FTC role.
+    "entity_role": "ba_involved",
+    "part2_records": "part2_records",
+    "licensed_facility_states": "licensed_facility_states",
+    "gdpr.aware_at": "gdpr_aware_at",
+    "gdpr.data_subjects": "eu_data_subjects",
+    "gdpr.high_risk": "gdpr_high_risk",
+    "gdpr.controller": "gdpr_controller",
+    "materiality_determined_on": "materiality_determined_on",
+}
+# A recorded notice dated before the discovery: the caller (recording a notice or a filing, or
+# changing the discovery date) puts the message on its own field.
+NOTICE_FIELD = "notices_sent"
+BEFORE_DISCOVERY = re.compile(r"(\S+) is before the breach was discovered \((\S+)\)")
+NOTICE_NAMES = {
+    "notices_sent.individuals_on": "notice to individuals",
+    "notices_sent.hhs_on": "notice to the Secretary of HHS",
+    "notices_sent.media_on": "media notice",
 }
 
 NOT_PHI_REASON = (
@@ -55,6 +79,8 @@ NOT_PHI_REASON = (
 def form_field(facts_field: str) -> str:
     """The form field for a BreachFacts field named in an InvalidFacts error."""
     base = facts_field.split("[", 1)[0]
+    if base in NOTICE_NAMES:
+        return NOTICE_FIELD
     return FORM_FIELDS.get(base, base)
 
 
@@ -100,8 +126,15 @@ def governing_statement(
     )
 
 
-def build_facts(incident: Incident, assessment: AssessmentVersion | None) -> rules.BreachFacts:
-    """The rules engine's facts for `incident`. Raises rules.InvalidFacts."""
+def build_facts(
+    incident: Incident,
+    assessment: AssessmentVersion | None,
+    *,
+    organisation: OrganisationFacts = DEFAULT_ORGANISATION,
+    notices: rules.NoticesSent | None = None,
+) -> rules.BreachFacts:
+    """The rules engine's facts for `incident`, with the organisation's role and the notices
+    recorded as sent. Raises rules.InvalidFacts."""
     statement = governing_statement(list(incident.law_enforcement_statements))
     total = (
         incident.roster_total if incident.roster_total is not None else (incident.affected_estimate)
@@ -118,7 +151,46 @@ def build_facts(incident: Incident, assessment: AssessmentVersion | None) -> rul
         insufficient_contact_count=incident.insufficient_contact_living or 0,
         business_associate=_ba_facts(incident),
         law_enforcement_delay=_delay(statement) if statement else None,
+        entity_role=organisation.entity_role,
+        part2_records=bool(incident.part2_records),
+        licensed_facility_states=frozenset(incident.licensed_facility_states or ()),
+        notices_sent=notices,
+        gdpr=_gdpr_facts(incident),
+        materiality_determined_on=(
+            incident.materiality_determined_on if organisation.public_company else None
+        ),
     )
+
+
+def _gdpr_facts(incident: Incident) -> rules.GdprFacts | None:
+    # Without an awareness moment there is no 72-hour clock to compute; fact_warnings says so.
+    if not incident.eu_data_subjects or incident.gdpr_aware_at is None:
+        return None
+    return rules.GdprFacts(
+        aware_at=incident.gdpr_aware_at,  # UTCDateTime: always aware, in UTC
+        data_subjects=incident.eu_data_subjects,
+        high_risk=incident.gdpr_high_risk,
+        controller=bool(incident.gdpr_controller),
+    )
+
+
+def fact_warnings(incident: Incident, organisation: OrganisationFacts) -> list[str]:
+    """Recorded facts the engine cannot use yet, said out loud instead of dropped."""
+    warnings = []
+    if incident.eu_data_subjects and incident.gdpr_aware_at is None:
+        warnings.append(
+            f"{incident.eu_data_subjects} EU/EEA data subject(s) are recorded but not the moment "
+            "the organisation became aware of the breach: the GDPR Art. 33(1) 72-hour notice to "
+            "the supervisory authority cannot be computed. Record the awareness time on the "
+            "Facts page; every hour counts."
+        )
+    if incident.materiality_determined_on is not None and not organisation.public_company:
+        warnings.append(
+            f"A materiality determination ({incident.materiality_determined_on}) is recorded, "
+            "but the organisation is not marked as a public company in the settings, so SEC "
+            "Form 8-K Item 1.05 is not applied."
+        )
+    return warnings
 
 
 def _ba_facts(incident: Incident) -> rules.BusinessAssociateFacts | None:
@@ -141,15 +213,18 @@ def _delay(statement: LawEnforcementStatement) -> rules.LawEnforcementDelay:
 
 
 def evaluate_incident(
-    incident: Incident, assessment: AssessmentVersion | None
+    incident: Incident,
+    assessment: AssessmentVersion | None,
+    *,
+    organisation: OrganisationFacts = DEFAULT_ORGANISATION,
+    notices: rules.NoticesSent | None = None,
 ) -> rules.Determination:
     """Run the engine on the stored facts. Raises ValidationFailed(field=form field)."""
     try:
-        determination = rules.evaluate(build_facts(incident, assessment))
+        facts = build_facts(incident, assessment, organisation=organisation, notices=notices)
+        determination = rules.evaluate(facts)
     except rules.InvalidFacts as error:
-        raise ValidationFailed(
-            f"The deadline rules cannot use these facts: {error}", field=form_field(error.field)
-        ) from error
+        raise _rejected(error) from error
     if assessment is not None and assessment.not_phi_or_permitted:
         # The engine has no "not PHI / permitted" input: it only decides among breaches of
         # PHI. A signed finding that the Privacy Rule was not violated ends the analysis.
@@ -157,7 +232,34 @@ def evaluate_incident(
         return rules.Determination(
             False, NOT_PHI_REASON.format(what=what), determination.treated_discovery_on, (), ()
         )
-    return determination
+    warnings = fact_warnings(incident, organisation)
+    if not warnings:
+        return determination
+    return dataclasses.replace(determination, warnings=(*determination.warnings, *warnings))
+
+
+def evaluate_stored(
+    session: Session, incident: Incident, assessment: AssessmentVersion | None
+) -> rules.Determination:
+    """`evaluate_incident` with what is recorded beside the incident: the organisation's role
+    and public-company flag, and the notices recorded as sent. Raises ValidationFailed."""
+    organisation = organisation_facts(session)
+    notices = notices_sent(session, incident.id, entity_role=organisation.entity_role)
+    return evaluate_incident(incident, assessment, organisation=organisation, notices=notices)
+
+
+def _rejected(error: rules.InvalidFacts) -> ValidationFailed:
+    field = form_field(error.field)
+    name = NOTICE_NAMES.get(error.field)
+    dates = BEFORE_DISCOVERY.search(str(error))
+    if name is not None and dates is not None:
+        return ValidationFailed(
+            f"The {name} is recorded as sent on {dates[1]}, before the breach was discovered "
+            f"({dates[2]}). A notice cannot precede the discovery: correct the discovery date "
+            "or the date recorded for the notice.",
+            field=field,
+        )
+    return ValidationFailed(f"The deadline rules cannot use these facts: {error}", field=field)
 
 
 # The what-if calculator names its fields after BreachFacts, with prefixes for the nested ones.

@@ -21,7 +21,7 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.obligations.diff import HIPAA_KINDS
-from incident_app.services.obligations.evaluation import evaluate_incident
+from incident_app.services.obligations.evaluation import evaluate_stored
 from incident_app.services.obligations.evaluation import signed_assessment
 
 
@@ -91,7 +91,7 @@ def determination_page(
         views = obligations_of(session, incident_id=incident.id, today=today)
         return DeterminationPage(incident, stored, views)
     try:
-        computed = evaluate_incident(incident, signed_assessment(session, incident.id))
+        computed = evaluate_stored(session, incident, signed_assessment(session, incident.id))
     except ValidationFailed as error:
         empty = rules.Determination(True, "The facts cannot be evaluated yet.", None)
         return DeterminationPage(incident, empty, [], preview=True, error=error)

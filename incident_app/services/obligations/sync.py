@@ -26,7 +26,8 @@ from incident_app.services.obligations import diff as obligation_diff
 from incident_app.services.obligations.diff import ObligationChanges
 from incident_app.services.obligations.diff import ObligationColumns
 from incident_app.services.obligations.diff import ObligationKey
-from incident_app.services.obligations.evaluation import evaluate_incident
+from incident_app.services.obligations.evaluation import NOTICE_FIELD
+from incident_app.services.obligations.evaluation import evaluate_stored
 from incident_app.services.obligations.evaluation import signed_assessment
 from incident_app.services.obligations.reading import stored_determination
 
@@ -36,6 +37,9 @@ def sync(
 ) -> rules.Determination:
     """Recompute the determination and obligations of `incident` and store the difference.
 
+    The engine reads the incident's facts, the organisation's role (settings) and the notices
+    recorded as sent, so recording a notice moves the clocks counted from it.
+
     Changed obligations are updated, ones that no longer apply are marked inactive (never
     deleted) and come back active when they apply again. Due-date changes are audited
     (old → new). Flushes, never commits: call it inside the caller's transaction.
@@ -44,7 +48,7 @@ def sync(
     session.flush()
     session.refresh(incident, ["state_counts", "law_enforcement_statements"])
     assessment = signed_assessment(session, incident.id)
-    determination = evaluate_incident(incident, assessment)
+    determination = evaluate_stored(session, incident, assessment)
     changes = _store_obligations(session, incident, determination.obligations, now)
     _store_determination(session, incident, determination, assessment, now)
     if changes.details:
@@ -113,6 +117,26 @@ def _store_determination(
 # ---------------------------------------------------------------- use cases that re-sync
 
 
+def sync_or_roll_back(
+    session: Session, *, incident: Incident, now: datetime, actor: User, notice_field: str
+) -> rules.Determination:
+    """`sync` for a use case that commits what it wrote only if the engine accepts the facts:
+    a fact edit, a notice marked as sent, an HHS filing (clocks counted from a recorded notice,
+    e.g. "5 business days after notifying the Secretary", move with it). Flushes.
+
+    When the engine rejects the facts the session is rolled back (nothing the caller wrote
+    survives) and ValidationFailed is raised; a recorded notice dated before the discovery is
+    reported on the caller's `notice_field`.
+    """
+    try:
+        return sync(session, incident=incident, now=now, actor=actor)
+    except ValidationFailed as error:
+        session.rollback()
+        if error.field == NOTICE_FIELD:
+            raise ValidationFailed(str(error), field=notice_field) from error
+        raise
+
+
 def recompute(session: Session, *, actor: User, incident_id: int, now: datetime) -> None:
     """Run sync for an incident from the page (e.g. one recorded before this feature).
     Raises ValidationFailed when the engine rejects the facts. Commits once."""
@@ -156,10 +180,8 @@ def update_discovery(
             incident_id=incident.id,
             details=changes,
         )
-    try:
-        determination = sync(session, incident=incident, now=now, actor=actor)
-    except ValidationFailed:
-        session.rollback()
-        raise
+    determination = sync_or_roll_back(
+        session, incident=incident, now=now, actor=actor, notice_field="discovered_on"
+    )
     session.commit()
     return determination

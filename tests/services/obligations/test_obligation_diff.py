@@ -9,6 +9,7 @@ from datetime import UTC
 from datetime import date
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from incident_app import rules
 from incident_app.services.obligations import diff as obligation_diff
@@ -27,6 +28,7 @@ class Row:
     reason: str
     detail: dict[str, Any] = field(default_factory=dict)
     active: bool = True
+    due_at: datetime | None = None
     created_at: datetime = EARLIER
     updated_at: datetime = EARLIER
 
@@ -45,6 +47,7 @@ def _stored(item: rules.Obligation, **changes: Any) -> Row:
     kind, jurisdiction, source_key = obligation_diff.key_of(item)
     row = Row(kind, jurisdiction, source_key, item.due_on, item.citation, item.reason)
     row.detail = dict(item.detail)
+    row.due_at = item.due_at
     for name, value in changes.items():
         setattr(row, name, value)
     return row
@@ -69,6 +72,7 @@ def test_everything_is_added_to_an_incident_without_rows():
     assert [c.key for c in changes.add] == [obligation_diff.key_of(o) for o in computed]
     assert changes.add[0].columns == {
         "due_on": date(2025, 8, 1),
+        "due_at": None,
         "citation": "45 CFR 164.408",
         "reason": "500 or more",
         "detail": {},
@@ -92,6 +96,45 @@ def test_a_moved_due_date_is_an_update_with_old_and_new_dates():
 
     assert [c.key for c in changes.update] == [("hhs_notice", "US", "")]
     assert changes.details == {"due_dates": {"hhs_notice US": ["2025-08-01", "2025-09-01"]}}
+
+
+def _supervisory(due_at: datetime) -> rules.Obligation:
+    return rules.Obligation(
+        "supervisory_authority_notice",
+        "EU",
+        due_at.astimezone(UTC).date(),
+        "GDPR Art. 33(1)",
+        "72 hours",
+        due_at=due_at,
+    )
+
+
+def test_an_hour_clock_keeps_its_instant_and_a_moved_instant_is_audited():
+    # Awareness moved from 09:00 to 14:00 UTC on 2025-06-02: due 2025-06-05 09:00 → 14:00 UTC,
+    # the same date; only the instant tells the change.
+    stored = _stored(_supervisory(datetime(2025, 6, 5, 9, tzinfo=UTC)))
+    moved = _supervisory(datetime(2025, 6, 5, 14, tzinfo=UTC))
+
+    changes = obligation_diff.diff([stored], [moved])
+
+    assert changes.update[0].columns["due_at"] == datetime(2025, 6, 5, 14, tzinfo=UTC)
+    assert changes.details == {
+        "due_times": {
+            "supervisory_authority_notice EU GDPR Art. 33(1)": [
+                "2025-06-05T09:00:00+00:00",
+                "2025-06-05T14:00:00+00:00",
+            ]
+        }
+    }
+
+
+def test_the_same_instant_in_another_zone_is_no_change():
+    # 16:00 in Berlin (UTC+2 in June) is 14:00 UTC.
+    berlin = datetime(2025, 6, 5, 16, tzinfo=ZoneInfo("Europe/Berlin"))
+    stored = _stored(_supervisory(datetime(2025, 6, 5, 14, tzinfo=UTC)))
+    stored.due_at = berlin
+
+    assert not obligation_diff.diff([stored], [_supervisory(datetime(2025, 6, 5, 14, tzinfo=UTC))])
 
 
 def test_a_reworded_reason_is_updated_without_an_audit_summary():
@@ -139,6 +182,7 @@ def test_apply_writes_the_changes_into_the_rows():
     obligation_diff.apply(changes, rows, create=create, now=NOW)
 
     assert (moved.due_on, moved.updated_at, moved.created_at) == (date(2025, 9, 1), NOW, EARLIER)
+    assert moved.due_at is None
     assert (gone.active, gone.updated_at) == (False, NOW)
     added = rows[("state_individual_notice", "CA", "Cal. Civ. Code 1798.82")]
     assert (added.active, added.created_at, added.due_on) == (True, NOW, date(2025, 7, 1))

@@ -1,0 +1,91 @@
+"""What the engine reads beside an incident's own facts: the organisation's role under the
+breach rules, and the dates notices were actually given.
+
+Both are read, never written: a missing settings row means the defaults (a covered entity that
+is not a public company), so a page view never creates one. The notice dates come from what
+people recorded — a letter marked as sent (models/letter.py NoticeSent) or an initial HHS
+annual-log filing (models/hhs_filing.py HhsFiling) — so clocks counted from a real notice
+("N business days after notifying the Secretary") move when it is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app import rules
+from incident_app.models.hhs_filing import HhsFiling
+from incident_app.models.letter import NoticeSent
+from incident_app.models.obligation import Obligation
+from incident_app.models.organisation import ORGANISATION_ID
+from incident_app.models.organisation import Organisation
+from incident_app.rules.facts import FTC_ROLES
+
+# Which recorded notices stand for which NoticesSent date. The Secretary is notified either by
+# the 500+ notice (164.408(b)) or by the annual-log report (164.408(c)); for an entity under the
+# FTC rule (no HIPAA notices) the engine lets the FTC notice stand in for the HHS one, so its
+# recorded date does too.
+INDIVIDUAL_KINDS = ("individual_notice",)
+MEDIA_KINDS = ("media_notice",)
+HHS_KINDS = ("hhs_notice", "hhs_annual_log")
+FTC_HHS_KINDS = ("ftc_notice", "ftc_annual_log")
+
+
+@dataclass(frozen=True)
+class OrganisationFacts:
+    """The organisation settings the rules read (admin settings page)."""
+
+    entity_role: str = "covered_entity"
+    public_company: bool = False
+
+
+DEFAULT_ORGANISATION = OrganisationFacts()
+
+
+def organisation_facts(session: Session) -> OrganisationFacts:
+    """The settings row's role and public-company flag; the defaults when none is stored."""
+    org = session.get(Organisation, ORGANISATION_ID)
+    if org is None:
+        return DEFAULT_ORGANISATION
+    return OrganisationFacts(entity_role=org.entity_role, public_company=org.public_company)
+
+
+def notices_sent(
+    session: Session, incident_id: int, *, entity_role: str = "covered_entity"
+) -> rules.NoticesSent | None:
+    """The earliest recorded date of each notice a state clock can count from, or None when
+    nothing is recorded. Notices on obligations that no longer apply still count: the notice
+    was given all the same."""
+    sent = _earliest_by_kind(session, incident_id)
+    hhs_kinds = HHS_KINDS + (FTC_HHS_KINDS if entity_role in FTC_ROLES else ())
+    filed = session.scalar(
+        sa.select(sa.func.min(HhsFiling.filed_on)).where(HhsFiling.incident_id == incident_id)
+    )
+    result = rules.NoticesSent(
+        individuals_on=_earliest(sent, INDIVIDUAL_KINDS),
+        hhs_on=_earliest(sent, hhs_kinds, also=(filed,)),
+        media_on=_earliest(sent, MEDIA_KINDS),
+    )
+    return result if result.dates() else None
+
+
+def _earliest_by_kind(session: Session, incident_id: int) -> dict[str, date]:
+    rows = session.execute(
+        sa.select(Obligation.kind, sa.func.min(NoticeSent.sent_on))
+        .join(Obligation, Obligation.id == NoticeSent.obligation_id)
+        .where(NoticeSent.incident_id == incident_id)
+        .group_by(Obligation.kind)
+    )
+    return {kind: day for kind, day in rows}
+
+
+def _earliest(
+    sent: dict[str, date], kinds: Iterable[str], *, also: Iterable[date | None] = ()
+) -> date | None:
+    days = [sent[kind] for kind in kinds if kind in sent]
+    days.extend(day for day in also if day is not None)
+    return min(days, default=None)
