@@ -114,6 +114,8 @@ POLICY: dict[str, str | dict[str, str]] = {
     "letters.compare": READ,
     "letters.hhs_json": READ,
     "letters.download": READ,
+    "letters.page_image": READ,
+    "letters.revise": WORK,
     "letters.proof": READ,
     "letters.wording": {"GET": READ, "POST": WORK},
     "letters.generate": WORK,
@@ -258,6 +260,7 @@ COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year")
 # A parameter whose name means different objects on different endpoints.
 PARAM_ALIASES = {
     ("letters.download", "version_id"): "letter_version_id",
+    ("letters.page_image", "version_id"): "letter_version_id",
     ("assessment.version", "version_id"): "assessment_version_id",
     ("assessment.version_pdf", "version_id"): "assessment_version_id",
     ("assessment.sign", "version_id"): "assessment_version_id",

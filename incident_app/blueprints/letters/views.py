@@ -272,9 +272,9 @@ def _sent_message(letter: Letter) -> str:
     return f"Version {version} generated and sent to {who}."
 
 
-@bp.route("/<int:letter_id>/versions/<int:version_id>/pages/<int:page>.png")
+@bp.route("/<int:letter_id>/versions/<int:version_id>/pages/<int:number>.png")
 @login_required
-def page_image(incident_id: int, letter_id: int, version_id: int, page: int) -> Response:
+def page_image(incident_id: int, letter_id: int, version_id: int, number: int) -> Response:
     try:
         image = preview.page_image(
             get_session(),
@@ -283,7 +283,7 @@ def page_image(incident_id: int, letter_id: int, version_id: int, page: int) -> 
             incident_id=incident_id,
             letter_id=letter_id,
             version_id=version_id,
-            page=page,
+            page=number,
             store=app_store.current_store(),
         )
     except PreviewUnavailable as error:
