@@ -195,3 +195,30 @@ def test_a_legal_reviewer_cannot_revise(app, client, auth):
     auth.login(legal.email)
 
     assert client.get(f"/incidents/{incident.id}/letters/{letter.id}/revise").status_code == 403
+
+
+def test_prepare_every_letter_the_roster_needs_from_the_letters_tab(app, client, auth):
+    from tests.mail_merge_helpers import adult
+    from tests.mail_merge_helpers import case_with_roster
+    from tests.mail_merge_helpers import team
+
+    with app.app_context():
+        people = team(get_session())
+        incident = case_with_roster(
+            get_session(), people, adult("Ana"), adult("Kid", minor="Y", dob="2015-01-02")
+        )
+        officer_email, legal_name = people.officer.email, people.legal.name
+        incident_id = incident.id
+    auth.login(officer_email)
+    tab = client.get(f"/incidents/{incident_id}/letters/").get_data(as_text=True)
+    assert "Prepare every letter this roster needs" in tab
+
+    page = _post(client, f"/incidents/{incident_id}/letters/prepare")
+
+    html = page.get_data(as_text=True)
+    assert "Individual notice (adult) for 1 person: sent to review" in html
+    assert "Individual notice to a parent or guardian for 1 person: sent to review" in html
+    assert f"Sent to {legal_name} as one review request." in html
+    with app.app_context():
+        names = get_session().scalars(sa.select(Letter.template_name).order_by(Letter.id)).all()
+    assert names == ["individual_adult.html", "individual_minor.html"]

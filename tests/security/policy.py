@@ -119,6 +119,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "letters.proof": READ,
     "letters.wording": {"GET": READ, "POST": WORK},
     "letters.generate": WORK,
+    "letters.prepare_roster": WORK,
     "letters.submit": WORK,
     "letters.mark_sent": WORK,
     "letters.attach_proof": WORK,

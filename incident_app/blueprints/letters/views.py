@@ -34,6 +34,7 @@ from incident_app.services.letters import access as letter_access
 from incident_app.services.letters import generation
 from incident_app.services.letters import notice_wording
 from incident_app.services.letters import notices
+from incident_app.services.letters import prepare
 from incident_app.services.letters import preview
 from incident_app.services.letters import proofs
 from incident_app.services.letters import reading
@@ -110,6 +111,28 @@ def generate(incident_id: int) -> Response:
         return _back(incident_id)
     flash(f"Letter {letter.document_id} generated.", "success")
     return _back(incident_id, letter.id)
+
+
+@bp.route("/prepare", methods=["POST"])
+@login_required
+def prepare_roster(incident_id: int) -> Response:
+    """Generate every individual-notice variant the roster needs; one review request."""
+    if not forms.ButtonForm().validate_on_submit():
+        return _back(incident_id)
+    try:
+        prepared = prepare.prepare_roster_letters(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            store=app_store.current_store(),
+            email_base_url=_email_base_url(),
+        )
+    except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
+        flash(f"Nothing was prepared: {error}", "error")
+    else:
+        flash(prepare.summary(prepared), "success")
+    return _back(incident_id)
 
 
 @bp.route("/wording", methods=["GET", "POST"])

@@ -114,8 +114,10 @@ def send_to_review(
     now: datetime,
     reviewer_id: int | None,
     email_base_url: str | None,
+    notify: bool = True,
 ) -> User | None:
-    """The submit step without the commit (the revision use case shares it)."""
+    """The submit step without the commit (revision and "prepare every letter" share it;
+    the latter sends one notice for all its letters, so it passes notify=False)."""
     if letter.status not in (LetterStatus.DRAFT, LetterStatus.CHANGES_REQUESTED):
         raise InvalidTransition(
             f"A letter that is {letter.status.label.lower()} cannot be sent to review."
@@ -129,8 +131,9 @@ def send_to_review(
     letter.updated_at = now
     letter.review_requested_at = now
     letter.reviewer_id = reviewer.id if reviewer else None
+    letter.reviewer = reviewer  # keep the loaded relationship in step with the id
     record_review_event(session, letter, version, ReviewAction.SUBMITTED, actor, now)
-    if reviewer is not None:
+    if reviewer is not None and notify:
         reviewers.notify_reviewer(
             session,
             letter=letter,

@@ -139,7 +139,7 @@ class ReviewRequest:
     reference: str
     document_id: str
     letter_label: str
-    version: int
+    version: int | None  # None: several letters (each with its own version) in one request
     due_on: date | None
     link: str  # a path: "/incidents/3/letters/7"
     requested_by: str  # the sender's name (staff, not a patient)
@@ -158,11 +158,15 @@ def notify_review_request(
     given), a queued email delivered by the reminder outbox (outbox.deliver_email). Adds rows,
     never commits: the caller's transaction records the review step with it."""
     what = "A revised letter" if request.revision else "A letter"
-    title = f"{request.reference}: {what.lower()} awaits your review ({request.document_id})"
+    if request.version is None:
+        what = "Letters"
+    waits = "await" if request.version is None else "awaits"
+    title = f"{request.reference}: {what.lower()} {waits} your review ({request.document_id})"
     due = f" The obligation is due {request.due_on.isoformat()}." if request.due_on else ""
+    version = f", version {request.version}," if request.version is not None else ""
     body = (
-        f"{request.requested_by} sent {request.letter_label} {request.document_id}, "
-        f"version {request.version}, to your legal review.{due}"
+        f"{request.requested_by} sent {request.letter_label} {request.document_id}{version} "
+        f"to your legal review.{due}"
     )
     note = Notification(
         user_id=reviewer.id,
@@ -197,7 +201,8 @@ def review_email_body(request: ReviewRequest, base_url: str) -> str:
             "",
             f"Incident: {request.reference}",
             f"Letter: {request.document_id} ({request.letter_label})",
-            f"Version: {request.version}{revised}",
+            f"Version: {request.version if request.version is not None else 'see each letter'}"
+            + revised,
             f"Obligation due: {due}",
             "",
             f"Read and approve it in BreachDesk (sign-in required): {base_url}{request.link}",
