@@ -129,6 +129,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "roster.overview": "roster_read",
     "roster.people": "roster_read",
     "roster.person": "roster_read",
+    "roster.person_letter": "roster_read",
     "roster.import_page": "roster_read",
     "roster.import_progress": "roster_read",
     "roster.import_report": "roster_read",
