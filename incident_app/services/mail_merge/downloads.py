@@ -19,6 +19,7 @@ from incident_app.services.mail_merge.batches import get_batch
 from incident_app.services.mail_merge.manifests import MANIFEST_HEADER
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster.people import latest_letter_of
+from incident_app.services.roster.people import person_on_roster
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -120,6 +121,7 @@ def person_letter(
     it, verified against its SHA-256 and audited (commits). The roster's readers only.
     Raises NotFound, NoLetterYet, LetterIntegrityFailed."""
     roster_access.get_readable(session, actor=actor, incident_id=incident_id)
+    person_on_roster(session, incident_id, person_id)
     letter = latest_letter_of(session, incident_id, person_id)
     if letter is None or letter.sha256 is None:
         raise NoLetterYet("No mailing has printed a letter for this person yet.")

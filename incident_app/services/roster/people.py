@@ -226,6 +226,12 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         last_id = batch[-1][0]
 
 
+def person_on_roster(session: Session, incident_id: int, person_id: int) -> RosterPerson:
+    """The person on this incident's visible roster; NotFound otherwise (another incident's
+    person id answers 404). No access check, no audit: the caller does both."""
+    return _person(session, incident_id, person_id)
+
+
 def latest_letter_of(session: Session, incident_id: int, person_id: int) -> MailLetter | None:
     """The person's most recent printed letter on this incident. No access check, no audit:
     the caller has checked both (the letter code is not PHI)."""
