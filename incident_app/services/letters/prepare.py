@@ -140,14 +140,15 @@ def _notify_once(
     email_base_url: str | None,
 ) -> None:
     sent = [item.letter for item in prepared if item.outcome == "sent to review"]
-    if not sent or sent[0].reviewer is None:
+    first = sent[0] if sent else None
+    if first is None or first.reviewer is None:
         return
-    first = sent[0]
+    reviewer = first.reviewer
     single = first.current_version.number if len(sent) == 1 and first.current_version else None
     labels = ", ".join(TEMPLATE_LABELS[letter.template_name] for letter in sent)
     notify_review_request(
         session,
-        reviewer=first.reviewer,
+        reviewer=reviewer,
         request=ReviewRequest(
             incident_id=first.incident_id,
             reference=first.incident.reference,
