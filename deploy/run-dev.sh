@@ -17,6 +17,9 @@ mkdir -p instance
 if ! .venv/bin/python -c "from weasyprint.text.ffi import harfbuzz_subset as h; raise SystemExit(h is None)" 2>/dev/null; then
   echo "warning: libharfbuzz-subset0 not found; PDF letters render ~2.3x slower (apt-get install libharfbuzz-subset0)" >&2
 fi
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  echo "warning: pdftoppm not found; letter pages cannot show page images (apt-get install poppler-utils)" >&2
+fi
 
 pids=()
 cleanup() {

@@ -93,10 +93,15 @@ class Letter(Base):
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The legal reviewer the letter was sent to (kept after the review, so that a revision goes
+    # back to the same person) and when it was last sent to review (the queue's age).
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    review_requested_at: Mapped[datetime | None]
 
     incident: Mapped[Incident] = relationship()
     obligation: Mapped[Obligation] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
     versions: Mapped[list[LetterVersion]] = relationship(
         back_populates="letter",
         foreign_keys="LetterVersion.letter_id",

@@ -14,8 +14,14 @@ from incident_app.db import Base
 from incident_app.db import str_enum
 
 
+class NotificationKind(StrEnum):
+    REMINDER = "reminder"  # a deadline reminder from the sweep
+    LETTER_REVIEW = "letter_review"  # a letter was sent to this user for legal review
+
+
 class Notification(Base):
-    """One message in one user's bell. Written in the same transaction as its ReminderSent."""
+    """One message in one user's bell. Written in the same transaction as its ReminderSent
+    (a reminder) or as the event it tells about (a letter sent for review)."""
 
     __tablename__ = "notification"
     __table_args__ = (
@@ -30,6 +36,9 @@ class Notification(Base):
     )
     incident_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("incident.id", ondelete="CASCADE")
+    )
+    kind: Mapped[NotificationKind] = mapped_column(
+        str_enum(NotificationKind, length=40), default=NotificationKind.REMINDER
     )
     title: Mapped[str] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text, default="")

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from incident_app.models.system import SchedulerHeartbeat
 from incident_app.models.user import User
 from incident_app.services.incidents import listing as incident_list
+from incident_app.services.letters import queue as review_queue
+from incident_app.services.letters.access import may_approve
 from incident_app.services.organisation import local_today
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -109,4 +111,7 @@ def dashboard_panels(session: Session, *, actor: User, now: datetime) -> Dashboa
         "scheduler": scheduler_status(session, now=now),
         "today": today,
         "incidents": incident_list.dashboard(session, actor=actor, today=today),
+        "review_queue": review_queue.awaiting_review(session, actor=actor),
+        "may_review": may_approve(session, actor),
+        "now": now,
     }

@@ -48,7 +48,9 @@ def _post(client, path, **data):
 
 def _letter(app) -> Letter:
     with app.app_context():
-        return get_session().scalars(sa.select(Letter)).one()
+        letter = get_session().scalars(sa.select(Letter)).one()
+        assert letter.current_version is None or letter.current_version.sha256  # load it
+        return letter
 
 
 def test_officer_generates_and_sends_to_review_legal_approves(app, client, auth):
@@ -64,7 +66,8 @@ def test_officer_generates_and_sends_to_review_legal_approves(app, client, auth)
     auth.logout()
 
     auth.login(legal.email)
-    page = _post(client, f"{base}/approve")
+    prefix = letter.current_version.sha256[:12]
+    page = _post(client, f"{base}/approve", expected_sha256=prefix)
     assert b"Approved. The approval is bound" in page.data
     assert b"Approval valid" in page.data
     assert _letter(app).status is LetterStatus.APPROVED

@@ -79,7 +79,8 @@ def test_letters_from_generation_to_proof_of_notice(live_app, live_server, page)
 
     _sign_in(page, base, "counsel@example.org")
     page.goto(notice_url)
-    page.get_by_role("button", name="Approve these exact bytes").click()
+    page.get_by_test_id("approve-confirm").locator("summary").click()
+    page.get_by_role("button", name="Confirm approval of").click()
     assert page.get_by_test_id("approval").inner_text() == "Approval valid"
     sha256 = page.get_by_test_id("sha256").inner_text()
     _sign_out(page)

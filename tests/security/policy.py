@@ -114,9 +114,12 @@ POLICY: dict[str, str | dict[str, str]] = {
     "letters.compare": READ,
     "letters.hhs_json": READ,
     "letters.download": READ,
+    "letters.page_image": READ,
+    "letters.revise": WORK,
     "letters.proof": READ,
     "letters.wording": {"GET": READ, "POST": WORK},
     "letters.generate": WORK,
+    "letters.prepare_roster": WORK,
     "letters.submit": WORK,
     "letters.mark_sent": WORK,
     "letters.attach_proof": WORK,
@@ -126,6 +129,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "roster.overview": "roster_read",
     "roster.people": "roster_read",
     "roster.person": "roster_read",
+    "roster.person_letter": "roster_read",
     "roster.import_page": "roster_read",
     "roster.import_progress": "roster_read",
     "roster.import_report": "roster_read",
@@ -258,6 +262,7 @@ COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year")
 # A parameter whose name means different objects on different endpoints.
 PARAM_ALIASES = {
     ("letters.download", "version_id"): "letter_version_id",
+    ("letters.page_image", "version_id"): "letter_version_id",
     ("assessment.version", "version_id"): "assessment_version_id",
     ("assessment.version_pdf", "version_id"): "assessment_version_id",
     ("assessment.sign", "version_id"): "assessment_version_id",

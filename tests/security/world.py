@@ -344,6 +344,7 @@ def _letter_records(
         incident_id=incident_id,
         letter_id=letter.id,
         store=app_store.current_store(),
+        expected_sha256=letter.current_version.sha256,
     )
     notice = notices.mark_sent(
         session,

@@ -96,6 +96,7 @@ def approve(session: Session, people: Team, incident: Incident, *templates: str)
                 incident_id=incident.id,
                 letter_id=letter.id,
                 store=app_store.current_store(),
+                expected_sha256=letter.current_version.sha256,
             )
         )
     return done

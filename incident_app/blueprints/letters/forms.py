@@ -38,6 +38,28 @@ class ButtonForm(FlaskForm):
     """A bare POST (submit, approve): CSRF only."""
 
 
+class SubmitForm(FlaskForm):
+    """Send to legal review: the reviewer (choices: the letter's eligible reviewers)."""
+
+    reviewer_id = SelectField("Reviewer", coerce=int, validate_choice=False)
+
+    def set_reviewers(self, people: list[Any], suggested: Any) -> None:
+        self.reviewer_id.choices = [(person.id, person.name) for person in people]
+        if suggested is not None and not self.is_submitted():
+            self.reviewer_id.data = suggested.id
+
+    def chosen(self) -> int | None:
+        return self.reviewer_id.data or None
+
+
+class ApproveForm(FlaskForm):
+    """The reviewer confirms the version they read by its SHA-256 (the first 12 characters
+    at least); the service refuses when another version is current."""
+
+    # Checked by the service (after the access check, so a stranger gets 403/404, not 422).
+    expected_sha256 = HiddenField("SHA-256", [Length(max=64)])
+
+
 class GenerateForm(FlaskForm):
     obligation_id = IntegerField("Obligation", [InputRequired()])
     template_name = StringField("Letter", [InputRequired(), Length(max=100)])

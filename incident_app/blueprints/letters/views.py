@@ -11,6 +11,7 @@ from functools import partial
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -27,13 +28,18 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.letters import LetterRenderError
+from incident_app.letters.raster import PreviewUnavailable
+from incident_app.models.letter import Letter
 from incident_app.services.letters import access as letter_access
 from incident_app.services.letters import generation
 from incident_app.services.letters import notice_wording
 from incident_app.services.letters import notices
+from incident_app.services.letters import prepare
+from incident_app.services.letters import preview
 from incident_app.services.letters import proofs
 from incident_app.services.letters import reading
 from incident_app.services.letters import review
+from incident_app.services.letters import revision
 from incident_app.services.letters.context import ADDRESSED_TEMPLATES
 from incident_app.services.letters.review import LetterIntegrityFailed
 
@@ -107,6 +113,28 @@ def generate(incident_id: int) -> Response:
     return _back(incident_id, letter.id)
 
 
+@bp.route("/prepare", methods=["POST"])
+@login_required
+def prepare_roster(incident_id: int) -> Response:
+    """Generate every individual-notice variant the roster needs; one review request."""
+    if not forms.ButtonForm().validate_on_submit():
+        return _back(incident_id)
+    try:
+        prepared = prepare.prepare_roster_letters(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            store=app_store.current_store(),
+            email_base_url=_email_base_url(),
+        )
+    except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
+        flash(f"Nothing was prepared: {error}", "error")
+    else:
+        flash(prepare.summary(prepared), "success")
+    return _back(incident_id)
+
+
 @bp.route("/wording", methods=["GET", "POST"])
 @login_required
 def wording(incident_id: int) -> str | Response:
@@ -137,6 +165,13 @@ def wording(incident_id: int) -> str | Response:
     return render_template("letters/wording.html", incident=incident, form=form)
 
 
+def _email_base_url() -> str | None:
+    """Where links in emails point, or None when no mail server is configured (in-app only)."""
+    if not current_app.config.get("SMTP_HOST"):
+        return None
+    return str(current_app.config["APP_BASE_URL"])
+
+
 @bp.route("/<int:letter_id>")
 @login_required
 def detail(incident_id: int, letter_id: int) -> str:
@@ -146,7 +181,10 @@ def detail(incident_id: int, letter_id: int) -> str:
         now=clock.utcnow(),
         incident_id=incident_id,
         letter_id=letter_id,
+        store=app_store.current_store(),
     )
+    submit_form = forms.SubmitForm()
+    submit_form.set_reviewers(page.reviewer_choices, page.suggested_reviewer)
     rows = [
         row
         for row in notices.notices_of(get_session(), page.letter.incident)
@@ -158,6 +196,9 @@ def detail(incident_id: int, letter_id: int) -> str:
         page=page,
         notice_rows=rows,
         button=forms.ButtonForm(),
+        submit_form=submit_form,
+        approve_form=forms.ApproveForm(),
+        confirm_length=review.CONFIRM_PREFIX,
         changes_form=forms.ChangesForm(),
         sent_form=forms.SentForm(),
         proof_form=forms.ProofForm(),
@@ -185,22 +226,94 @@ def _review_step(
 @bp.route("/<int:letter_id>/submit", methods=["POST"])
 @login_required
 def submit(incident_id: int, letter_id: int) -> Response:
-    if not forms.ButtonForm().validate_on_submit():
+    form = forms.SubmitForm()
+    if not form.validate_on_submit():
         return _back(incident_id, letter_id)
-    return _review_step(incident_id, letter_id, review.submit_for_review, "Sent to legal review.")
+    return _review_step(
+        incident_id,
+        letter_id,
+        partial(
+            review.submit_for_review,
+            reviewer_id=form.chosen(),
+            email_base_url=_email_base_url(),
+        ),
+        "Sent to legal review.",
+    )
 
 
 @bp.route("/<int:letter_id>/approve", methods=["POST"])
 @login_required
 def approve(incident_id: int, letter_id: int) -> Response:
-    if not forms.ButtonForm().validate_on_submit():
+    form = forms.ApproveForm()
+    if not form.validate_on_submit():
         return _back(incident_id, letter_id)
     return _review_step(
         incident_id,
         letter_id,
-        partial(review.approve, store=app_store.current_store()),
+        partial(
+            review.approve,
+            store=app_store.current_store(),
+            expected_sha256=form.expected_sha256.data or "",
+        ),
         "Approved. The approval is bound to this version's SHA-256.",
     )
+
+
+@bp.route("/<int:letter_id>/revise", methods=["GET", "POST"])
+@login_required
+def revise(incident_id: int, letter_id: int) -> str | Response:
+    """Edit the wording, regenerate, and send the new version to the same reviewer."""
+    ids = {"incident_id": incident_id, "letter_id": letter_id}
+    page = revision.revision_page(get_session(), actor=current_user, now=clock.utcnow(), **ids)
+    form = forms.WordingForm()
+    if form.validate_on_submit():
+        try:
+            letter = revision.revise(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                wording=form.data,
+                store=app_store.current_store(),
+                email_base_url=_email_base_url(),
+                **ids,
+            )
+        except (ValidationFailed, InvalidTransition, LetterRenderError) as error:
+            show_on_form(form, error)
+        else:
+            flash(_sent_message(letter), "success")
+            return _back(incident_id, letter_id)
+    elif not form.is_submitted():
+        form.fill_from(page.wording)
+    return render_template(
+        "letters/revise.html", incident=page.letter.incident, page=page, form=form
+    )
+
+
+def _sent_message(letter: Letter) -> str:
+    version = letter.current_version.number if letter.current_version else "?"
+    who = letter.reviewer.name if letter.reviewer else "legal review"
+    return f"Version {version} generated and sent to {who}."
+
+
+@bp.route("/<int:letter_id>/versions/<int:version_id>/pages/<int:number>.png")
+@login_required
+def page_image(incident_id: int, letter_id: int, version_id: int, number: int) -> Response:
+    try:
+        image = preview.page_image(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+            version_id=version_id,
+            page=number,
+            store=app_store.current_store(),
+        )
+    except PreviewUnavailable as error:
+        return Response(str(error), status=404, mimetype="text/plain")
+    except LetterIntegrityFailed as error:
+        return Response(str(error), status=409, mimetype="text/plain")
+    return Response(image, mimetype="image/png", headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/<int:letter_id>/changes", methods=["POST"])

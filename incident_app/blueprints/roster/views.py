@@ -25,6 +25,8 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.models.roster import ImportMode
+from incident_app.services.letters.review import LetterIntegrityFailed
+from incident_app.services.mail_merge import downloads as mail_downloads
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import exports as roster_exports
@@ -275,6 +277,26 @@ def _person_page(
 @login_required
 def person(incident_id: int, person_id: int) -> tuple[str, int]:
     return _person_page(incident_id, person_id)
+
+
+@bp.route("/people/<int:person_id>/letter.pdf")
+@login_required
+def person_letter(incident_id: int, person_id: int) -> Response:
+    """The person's latest printed letter, as the mailing stored it (audited)."""
+    try:
+        name, data = mail_downloads.person_letter(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            person_id=person_id,
+            store=app_store.current_store(),
+        )
+    except (mail_downloads.NoLetterYet, LetterIntegrityFailed) as error:
+        flash(str(error), "error")
+        return redirect(url_for("roster.person", incident_id=incident_id, person_id=person_id))
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(data, mimetype="application/pdf", headers=headers)
 
 
 @bp.route("/people/<int:person_id>/notice", methods=["POST"])

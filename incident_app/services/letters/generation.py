@@ -77,6 +77,24 @@ def generate(
     nothing is stored), InvalidTransition (already sent), LetterRenderError. Commits once.
     """
     incident = get_workable(session, actor=actor, incident_id=incident_id)
+    letter = render_letter(
+        session, actor=actor, now=now, incident=incident, request=request, store=store
+    )
+    session.commit()
+    return letter
+
+
+def render_letter(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident: Incident,
+    request: LetterRequest,
+    store: FileStore,
+) -> Letter:
+    """The generate step without the access check and the commit (the revision use case
+    shares it); `incident` must be one `actor` may work on."""
     obligation = _obligation(session, incident, request)
     letter = _find_or_new_letter(session, incident, obligation, request, actor, now)
     if letter.status is LetterStatus.SENT:
@@ -88,7 +106,6 @@ def generate(
     pdf = render_pdf(letter.template_name, context, archival=True)
     version = _store_version(session, store, letter, context, pdf, case.letter_date, actor, now)
     _after_render(session, letter, version, actor, now)
-    session.commit()
     return letter
 
 

@@ -81,6 +81,16 @@ def save_wording(
     """Save the texts letters print. Letters rendered from the old texts become stale (their
     approval is void until re-rendered and re-approved). Raises ValidationFailed. Commits."""
     incident = get_workable(session, actor=actor, incident_id=incident_id)
+    wording = apply_wording(session, actor=actor, now=now, incident=incident, values=values)
+    session.commit()
+    return wording
+
+
+def apply_wording(
+    session: Session, *, actor: User, now: datetime, incident: Incident, values: dict[str, Any]
+) -> NoticeWording:
+    """The save step without the access check and the commit (the revision use case shares
+    it). Raises ValidationFailed before anything changes."""
     _validate_wording(values)
     wording = session.scalar(
         sa.select(NoticeWording).where(NoticeWording.incident_id == incident.id)
@@ -100,7 +110,6 @@ def save_wording(
         incident_id=incident.id,
         details={"changed": changed},
     )
-    session.commit()
     return wording
 
 

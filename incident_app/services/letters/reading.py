@@ -4,8 +4,8 @@ verified downloads, the approved-vs-draft comparison and the HHS packet as JSON.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from datetime import datetime
 
@@ -14,18 +14,24 @@ from sqlalchemy.orm import Session
 
 from incident_app.errors import NotFound
 from incident_app.letters.ocr_portal import hhs_packet_json
-from incident_app.letters.pdf import pdf_text
 from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
 from incident_app.models.letter import LetterReviewEvent
+from incident_app.models.letter import LetterStatus
 from incident_app.models.letter import LetterVersion
+from incident_app.models.letter import ReviewAction
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import reviewers
 from incident_app.services.letters.access import may_approve
 from incident_app.services.letters.access import may_work
 from incident_app.services.letters.access import visible_letter
+from incident_app.services.letters.preview import Preview
+from incident_app.services.letters.preview import preview_of
+from incident_app.services.letters.preview import side_by_side
+from incident_app.services.letters.preview import text_lines
 from incident_app.services.letters.review import Freshness
 from incident_app.services.letters.review import LetterIntegrityFailed
 from incident_app.services.letters.review import approval_valid
@@ -47,12 +53,31 @@ class LetterPage:
     may_review: bool
     may_work: bool
     is_author: bool
+    label: str = ""  # "Individual notice (adult) — sample", not the template file name
+    preview: Preview | None = None
+    reviewer_choices: list[User] = field(default_factory=list)  # for "send to legal review"
+    suggested_reviewer: User | None = None
+
+    @property
+    def requested_changes(self) -> LetterReviewEvent | None:
+        """The reviewer's latest request for changes, while the letter waits for them."""
+        if self.letter.status is not LetterStatus.CHANGES_REQUESTED:
+            return None
+        asked = [e for e in self.events if e.action is ReviewAction.CHANGES_REQUESTED]
+        return asked[-1] if asked else None
 
 
 def letter_page(
-    session: Session, *, actor: User, now: datetime, incident_id: int, letter_id: int
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
+    store: FileStore | None = None,
 ) -> LetterPage:
-    """The letter with its staleness, review trail and what `actor` may do. Audited."""
+    """The letter with its staleness, review trail and what `actor` may do, and with `store`
+    its preview (page count, text, changes since the last approval). Audited."""
     letter = visible_letter(session, actor, incident_id, letter_id)
     version = letter.current_version
     events = list(
@@ -62,6 +87,8 @@ def letter_page(
             .order_by(LetterReviewEvent.at, LetterReviewEvent.id)
         )
     )
+    working = may_work(session, actor, incident_id)
+    choosing = working and letter.status in (LetterStatus.DRAFT, LetterStatus.CHANGES_REQUESTED)
     page = LetterPage(
         letter=letter,
         version=version,
@@ -69,8 +96,12 @@ def letter_page(
         approval_valid=approval_valid(session, letter),
         events=events,
         may_review=may_approve(session, actor),
-        may_work=may_work(session, actor, incident_id),
+        may_work=working,
+        label=letter_label(letter).removesuffix(f" {letter.document_id}"),
         is_author=actor.id in {letter.created_by_id, version.rendered_by_id if version else 0},
+        preview=preview_of(store, letter) if store is not None else None,
+        reviewer_choices=reviewers.eligible_reviewers(session, letter) if choosing else [],
+        suggested_reviewer=reviewers.suggested_reviewer(session, letter) if choosing else None,
     )
     audit_read(session, letter, "letter.viewed", actor, now, {})
     session.commit()
@@ -159,25 +190,7 @@ def _text_lines(store: FileStore, sha256: str) -> list[str]:
         data = store.read_verified(sha256)
     except StorageError as error:
         raise LetterIntegrityFailed(f"The stored PDF failed its check: {error}") from error
-    return [line.rstrip() for line in pdf_text(data).splitlines() if line.strip()]
-
-
-def side_by_side(old: list[str], new: list[str]) -> list[tuple[str, str, str]]:
-    """difflib opcodes as rows: ("same"|"changed"|"removed"|"added", old line, new line)."""
-    rows: list[tuple[str, str, str]] = []
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        left, right = old[i1:i2], new[j1:j2]
-        label = {"equal": "same", "replace": "changed", "delete": "removed", "insert": "added"}[tag]
-        for index in range(max(len(left), len(right))):
-            rows.append(
-                (
-                    label,
-                    left[index] if index < len(left) else "",
-                    right[index] if index < len(right) else "",
-                )
-            )
-    return rows
+    return text_lines(data)
 
 
 def hhs_json(

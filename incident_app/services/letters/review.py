@@ -27,6 +27,7 @@ from incident_app.models.letter import LetterVersion
 from incident_app.models.letter import ReviewAction
 from incident_app.models.user import User
 from incident_app.services.letters import context as letter_context
+from incident_app.services.letters import reviewers
 from incident_app.services.letters.access import may_approve
 from incident_app.services.letters.access import visible_letter
 from incident_app.services.letters.access import workable_letter
@@ -87,11 +88,36 @@ def approval_valid(session: Session, letter: Letter) -> bool:
 
 
 def submit_for_review(
-    session: Session, *, actor: User, now: datetime, incident_id: int, letter_id: int
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
+    reviewer_id: int | None = None,
+    email_base_url: str | None = None,
 ) -> Letter:
-    """Draft / changes requested → in legal review. Refused (ValidationFailed, naming each
-    element) while 164.404(c) elements are missing or PHI values appear. Commits once."""
+    """Draft / changes requested → in legal review, sent to `reviewer_id` (default: the
+    reviewer it went to before, else the team's legal reviewer), who is notified in the app
+    and, with `email_base_url`, by email. Refused (ValidationFailed, naming each element)
+    while 164.404(c) elements are missing or PHI values appear. Commits once."""
     letter = workable_letter(session, actor, incident_id, letter_id)
+    send_to_review(session, letter, actor, now, reviewer_id, email_base_url)
+    session.commit()
+    return letter
+
+
+def send_to_review(
+    session: Session,
+    letter: Letter,
+    actor: User,
+    now: datetime,
+    reviewer_id: int | None,
+    email_base_url: str | None,
+    notify: bool = True,
+) -> User | None:
+    """The submit step without the commit (revision and "prepare every letter" share it;
+    the latter sends one notice for all its letters, so it passes notify=False)."""
     if letter.status not in (LetterStatus.DRAFT, LetterStatus.CHANGES_REQUESTED):
         raise InvalidTransition(
             f"A letter that is {letter.status.label.lower()} cannot be sent to review."
@@ -99,19 +125,54 @@ def submit_for_review(
     version = current_version(letter)
     _require_fresh(session, letter, "send it to review")
     _require_complete(version)
-    letter.status, letter.updated_at = LetterStatus.IN_REVIEW, now
+    reviewer = reviewers.choose_reviewer(session, letter, reviewer_id)
+    revision = _was_reviewed_before(session, letter)
+    letter.status = LetterStatus.IN_REVIEW
+    letter.updated_at = now
+    letter.review_requested_at = now
+    letter.reviewer_id = reviewer.id if reviewer else None
+    letter.reviewer = reviewer  # keep the loaded relationship in step with the id
     record_review_event(session, letter, version, ReviewAction.SUBMITTED, actor, now)
+    if reviewer is not None and notify:
+        reviewers.notify_reviewer(
+            session,
+            letter=letter,
+            version=version,
+            reviewer=reviewer,
+            sender=actor,
+            now=now,
+            revision=revision,
+            email_base_url=email_base_url,
+        )
     audit_and_timeline(
         session,
         letter,
         "letter.submitted",
         actor,
         now,
-        {"version": version.number, "sha256": version.sha256},
-        f"{letter_label(letter)} sent to legal review.",
+        {
+            "version": version.number,
+            "sha256": version.sha256,
+            "reviewer_id": reviewer.id if reviewer else None,
+        },
+        f"{letter_label(letter)} sent to legal review"
+        + (f" ({reviewer.name})." if reviewer else "."),
     )
-    session.commit()
-    return letter
+    return reviewer
+
+
+def _was_reviewed_before(session: Session, letter: Letter) -> bool:
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(LetterReviewEvent)
+            .where(
+                LetterReviewEvent.letter_id == letter.id,
+                LetterReviewEvent.action == ReviewAction.CHANGES_REQUESTED,
+            )
+        )
+        or 0
+    ) > 0
 
 
 def current_version(letter: Letter) -> LetterVersion:
@@ -163,6 +224,7 @@ def request_changes(
         raise ValidationFailed(f"Keep comments under {COMMENT_MAX} characters.", field="comment")
     version = current_version(letter)
     letter.status, letter.updated_at = LetterStatus.CHANGES_REQUESTED, now
+    reviewers.close_review_notes(session, letter=letter, user=actor, now=now)
     record_review_event(
         session, letter, version, ReviewAction.CHANGES_REQUESTED, actor, now, comment
     )
@@ -198,12 +260,15 @@ def approve(
     incident_id: int,
     letter_id: int,
     store: FileStore,
+    expected_sha256: str,
 ) -> Letter:
     """In legal review → approved: records approver, time, template version and the SHA-256
-    of the exact stored bytes (verified first). Refused for the author and for a stale draft.
-    Commits once."""
+    of the exact stored bytes (verified first). `expected_sha256` is what the reviewer
+    confirmed (at least its first 12 characters): refused (InvalidTransition) when the current
+    version is another one. Refused for the author and for a stale draft. Commits once."""
     letter = _reviewable(session, actor, incident_id, letter_id)
     version = current_version(letter)
+    _require_confirmed(letter, version, expected_sha256)
     if actor.id in (letter.created_by_id, version.rendered_by_id):
         raise NotAllowed("You wrote this letter; another reviewer must approve it.")
     _require_fresh(session, letter, "approve it")
@@ -219,6 +284,7 @@ def approve(
         now,
     )
     letter.approved_version = version
+    reviewers.close_review_notes(session, letter=letter, user=actor, now=now)
     record_review_event(session, letter, version, ReviewAction.APPROVED, actor, now)
     audit_and_timeline(
         session,
@@ -235,6 +301,25 @@ def approve(
     )
     session.commit()
     return letter
+
+
+CONFIRM_PREFIX = 12  # characters of the SHA-256 the reviewer confirms
+
+
+def _require_confirmed(letter: Letter, version: LetterVersion, expected: str) -> None:
+    expected = expected.strip().lower()
+    if len(expected) < CONFIRM_PREFIX or not all(c in "0123456789abcdef" for c in expected):
+        raise ValidationFailed(
+            f"Confirm the approval with the first {CONFIRM_PREFIX} characters of the "
+            "letter's SHA-256.",
+            field="expected_sha256",
+        )
+    if not version.sha256.startswith(expected):
+        raise InvalidTransition(
+            f"Not approved: {letter.document_id} changed since you opened it. Version "
+            f"{version.number} (SHA-256 {version.sha256[:CONFIRM_PREFIX]}) is now current, not "
+            f"the one you confirmed ({expected[:CONFIRM_PREFIX]}). Read it and confirm again."
+        )
 
 
 # ---- for the mail merge ---------------------------------------------------------------------

@@ -18,6 +18,8 @@ from incident_app.services.letters import review as letter_review
 from incident_app.services.mail_merge.batches import get_batch
 from incident_app.services.mail_merge.manifests import MANIFEST_HEADER
 from incident_app.services.roster import access as roster_access
+from incident_app.services.roster.people import latest_letter_of
+from incident_app.services.roster.people import person_on_roster
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -97,3 +99,42 @@ def _batch_manifest(session: Session, batch: MailBatch, store: FileStore) -> byt
     ):
         out.append(_read(store, sha256 or "").split(b"\r\n", 1)[1])
     return b"".join(out)
+
+
+# ---- one person's letter --------------------------------------------------------------------
+
+
+class NoLetterYet(NotFound):
+    """The person exists but no mailing has printed a letter for them (yet)."""
+
+
+def person_letter(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    person_id: int,
+    store: FileStore,
+) -> tuple[str, bytes]:
+    """(file name, PDF) of the person's latest printed letter, exactly as the mailing stored
+    it, verified against its SHA-256 and audited (commits). The roster's readers only.
+    Raises NotFound, NoLetterYet, LetterIntegrityFailed."""
+    roster_access.get_readable(session, actor=actor, incident_id=incident_id)
+    person_on_roster(session, incident_id, person_id)
+    letter = latest_letter_of(session, incident_id, person_id)
+    if letter is None or letter.sha256 is None:
+        raise NoLetterYet("No mailing has printed a letter for this person yet.")
+    data = _read(store, letter.sha256)
+    audit.record(
+        session,
+        actor=actor,
+        action="mail_letter.downloaded",
+        at=now,
+        subject_type="roster_person",
+        subject_id=person_id,
+        incident_id=incident_id,
+        details={"letter_code": letter.letter_code, "sha256": letter.sha256},
+    )
+    session.commit()
+    return f"{letter.letter_code}.pdf", data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from incident_app.errors import NotFound
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
+from incident_app.models.notification import NotificationKind
 from incident_app.models.user import User
 
 LIST_LIMIT = 200
@@ -126,6 +128,91 @@ def email_delivery_status(
         or 0
     )
     return EmailDeliveryStatus(configured, pending, failing, sent)
+
+
+# ---- a letter sent for legal review ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What the reviewer is told. No PHI: the incident reference, the letter's document id and
+    type, the version, the due date of the obligation it serves, and a link."""
+
+    incident_id: int
+    reference: str
+    document_id: str
+    letter_label: str
+    version: int | None  # None: several letters (each with its own version) in one request
+    due_on: date | None
+    link: str  # a path: "/incidents/3/letters/7"
+    requested_by: str  # the sender's name (staff, not a patient)
+    revision: bool  # a new version after changes were requested
+
+
+def notify_review_request(
+    session: Session,
+    *,
+    reviewer: User,
+    request: ReviewRequest,
+    now: datetime,
+    email_base_url: str | None,
+) -> Notification:
+    """The reviewer's in-app notification and, when email is configured (`email_base_url`
+    given), a queued email delivered by the reminder outbox (outbox.deliver_email). Adds rows,
+    never commits: the caller's transaction records the review step with it."""
+    what = "A revised letter" if request.revision else "A letter"
+    if request.version is None:
+        what = "Letters"
+    waits = "await" if request.version is None else "awaits"
+    title = f"{request.reference}: {what.lower()} {waits} your review ({request.document_id})"
+    due = f" The obligation is due {request.due_on.isoformat()}." if request.due_on else ""
+    version = f", version {request.version}," if request.version is not None else ""
+    body = (
+        f"{request.requested_by} sent {request.letter_label} {request.document_id}{version} "
+        f"to your legal review.{due}"
+    )
+    note = Notification(
+        user_id=reviewer.id,
+        incident_id=request.incident_id,
+        kind=NotificationKind.LETTER_REVIEW,
+        title=title,
+        body=body,
+        link=request.link,
+        created_at=now,
+    )
+    session.add(note)
+    if email_base_url is not None:
+        session.add(
+            EmailMessage(
+                to_address=reviewer.email,
+                created_at=now,
+                next_attempt_at=now,
+                subject=f"[BreachDesk] {title}",
+                body=review_email_body(request, email_base_url),
+            )
+        )
+    return note
+
+
+def review_email_body(request: ReviewRequest, base_url: str) -> str:
+    """No PHI: the reference, the letter's id and type, the version and the due date."""
+    revised = " (revised after your comments)" if request.revision else ""
+    due = request.due_on.isoformat() if request.due_on else "no due date"
+    return "\n".join(
+        [
+            "BreachDesk: a letter awaits your legal review",
+            "",
+            f"Incident: {request.reference}",
+            f"Letter: {request.document_id} ({request.letter_label})",
+            f"Version: {request.version if request.version is not None else 'see each letter'}"
+            + revised,
+            f"Obligation due: {due}",
+            "",
+            f"Read and approve it in BreachDesk (sign-in required): {base_url}{request.link}",
+            "",
+            "You receive this because the letter was sent to you for review.",
+        ]
+    )
 
 
 # ---- bodies that carry PHI (an individual's notice sent by email) ---------------------------

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 from incident_app.crypto import KeyRing
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
+from incident_app.models.mail_batch import LetterState
+from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
@@ -89,6 +92,7 @@ def list_people(
 class PersonRecord:
     person: RosterPerson
     phi: dict[str, Any]
+    letter_code: str | None = None  # their latest printed letter (downloadable), if any
 
 
 def _person(session: Session, incident_id: int, person_id: int) -> RosterPerson:
@@ -134,7 +138,8 @@ def view_person(
         incident_id=incident_id,
     )
     session.commit()
-    return PersonRecord(person, phi)
+    printed = latest_letter_of(session, incident_id, person.id)
+    return PersonRecord(person, phi, printed.letter_code if printed else None)
 
 
 def set_notice_status(
@@ -220,3 +225,25 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         session.commit()
         rotated += len(updates)
         last_id = batch[-1][0]
+
+
+def person_on_roster(session: Session, incident_id: int, person_id: int) -> RosterPerson:
+    """The person on this incident's visible roster; NotFound otherwise (another incident's
+    person id answers 404). No access check, no audit: the caller does both."""
+    return _person(session, incident_id, person_id)
+
+
+def latest_letter_of(session: Session, incident_id: int, person_id: int) -> MailLetter | None:
+    """The person's most recent printed letter on this incident. No access check, no audit:
+    the caller has checked both (the letter code is not PHI)."""
+    return session.scalar(
+        sa.select(MailLetter)
+        .join(MailBatch, MailBatch.id == MailLetter.batch_id)
+        .where(
+            MailBatch.incident_id == incident_id,
+            MailLetter.person_id == person_id,
+            MailLetter.state == LetterState.DONE,
+            MailLetter.sha256.is_not(None),
+        )
+        .order_by(MailLetter.done_at.desc(), MailLetter.id.desc())
+    )

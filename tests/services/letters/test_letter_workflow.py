@@ -90,6 +90,7 @@ def _approve(session, officer, legal, incident, **kwargs):
         incident_id=incident.id,
         letter_id=letter.id,
         store=app_store.current_store(),
+        expected_sha256=letter.current_version.sha256,
     )
 
 
@@ -282,6 +283,7 @@ def test_the_author_cannot_approve_their_own_letter(session, people, case):
             incident_id=case.id,
             letter_id=letter.id,
             store=app_store.current_store(),
+            expected_sha256=letter.current_version.sha256,
         )
     assert session.get(Letter, letter.id).status is LetterStatus.IN_REVIEW
 
@@ -302,6 +304,7 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
             incident_id=case.id,
             letter_id=letter.id,
             store=app_store.current_store(),
+            expected_sha256=letter.current_version.sha256,
         )
     get_organisation(session).privacy_officer_may_approve = True
     session.commit()
@@ -312,6 +315,7 @@ def test_privacy_officers_approve_only_when_the_setting_allows(session, people, 
         incident_id=case.id,
         letter_id=letter.id,
         store=app_store.current_store(),
+        expected_sha256=letter.current_version.sha256,
     )
     assert approved.status is LetterStatus.APPROVED
 
@@ -342,6 +346,7 @@ def test_approving_a_stale_draft_after_a_data_change_is_refused(session, people,
             incident_id=case.id,
             letter_id=letter.id,
             store=app_store.current_store(),
+            expected_sha256=letter.current_version.sha256,
         )
     assert session.get(Letter, letter.id).status is LetterStatus.IN_REVIEW
 
@@ -468,6 +473,7 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
             incident_id=case.id,
             letter_id=letter.id,
             store=app_store.current_store(),
+            expected_sha256=letter.current_version.sha256,
         )
 
     notice_wording.save_wording(
@@ -493,6 +499,7 @@ def test_changes_requested_needs_a_comment_then_the_letter_goes_round_again(sess
             incident_id=case.id,
             letter_id=letter.id,
             store=app_store.current_store(),
+            expected_sha256=letter.current_version.sha256,
         ).status
         is LetterStatus.APPROVED
     )
@@ -572,6 +579,7 @@ def test_a_responder_may_not_review_and_a_legal_user_may_not_generate(session, p
             incident_id=case.id,
             letter_id=letter.id,
             store=app_store.current_store(),
+            expected_sha256=letter.current_version.sha256,
         )
     with pytest.raises(NotAllowed):
         _generate(session, legal, case)

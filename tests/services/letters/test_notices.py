@@ -80,6 +80,7 @@ def _approved(
         incident_id=case.id,
         letter_id=letter.id,
         store=app_store.current_store(),
+        expected_sha256=letter.current_version.sha256,
     )
 
 
