@@ -19,6 +19,7 @@ from incident_app.models.user import User
 from incident_app.services.incidents import listing as incident_list
 from incident_app.services.letters import queue as review_queue
 from incident_app.services.letters.access import may_approve
+from incident_app.services.letters.queue import QueueItem
 from incident_app.services.organisation import local_today
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -42,6 +43,9 @@ class DashboardPanels(TypedDict):
     scheduler: SchedulerStatus
     today: date
     incidents: Mapping[str, object]  # incidents.listing.dashboard
+    review_queue: list[QueueItem]  # letters awaiting this user's legal review
+    may_review: bool
+    now: datetime
 
 
 def migration_head() -> str | None:

@@ -16,9 +16,9 @@ from incident_app.models.letter import Letter
 from incident_app.models.letter import LetterStatus
 from incident_app.models.user import Role
 from tests.conftest import csrf_token
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -198,9 +198,9 @@ def test_a_legal_reviewer_cannot_revise(app, client, auth):
 
 
 def test_prepare_every_letter_the_roster_needs_from_the_letters_tab(app, client, auth):
-    from tests.mail_merge_helpers import adult
-    from tests.mail_merge_helpers import case_with_roster
-    from tests.mail_merge_helpers import team
+    from tests.support.mail_merge_helpers import adult
+    from tests.support.mail_merge_helpers import case_with_roster
+    from tests.support.mail_merge_helpers import team
 
     with app.app_context():
         people = team(get_session())

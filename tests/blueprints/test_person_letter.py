@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
 from incident_app.services.mail_merge import worker as mail_worker
-from tests.mail_merge_helpers import adult
-from tests.mail_merge_helpers import approve
-from tests.mail_merge_helpers import batch_letters
-from tests.mail_merge_helpers import case_with_roster
-from tests.mail_merge_helpers import roster_people
-from tests.mail_merge_helpers import start
-from tests.mail_merge_helpers import team
-from tests.mail_merge_helpers import worker
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import batch_letters
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import roster_people
+from tests.support.mail_merge_helpers import start
+from tests.support.mail_merge_helpers import team
+from tests.support.mail_merge_helpers import worker
 
 
 def _case(app, *, mailed: bool):
@@ -68,7 +68,7 @@ def test_no_letter_yet_is_a_message_not_an_error(app, client, auth):
 
 def test_someone_outside_the_team_gets_404_and_nothing_is_audited(app, client, auth):
     from incident_app.models.user import Role
-    from tests.factories import make_user
+    from tests.support.factories import make_user
 
     _, _, incident_id, person_id, _, _ = _case(app, mailed=True)
     with app.app_context():

@@ -14,9 +14,9 @@ import pytest
 from incident_app.db import get_session
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
-from tests.factories import PASSWORD
-from tests.factories import make_user
-from tests.letter_factories import breach_case
+from tests.support.factories import PASSWORD
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
 
 pytestmark = pytest.mark.browser
 SHOTS = os.environ.get("BREACHDESK_SCREENSHOTS")  # a folder: save the pages for the issue note

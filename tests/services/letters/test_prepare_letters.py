@@ -16,12 +16,12 @@ from incident_app.models.mail_batch import Variant
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import Notification
 from incident_app.services.letters import prepare
-from tests.factories import NOW
-from tests.letter_factories import breach_case
-from tests.mail_merge_helpers import adult
-from tests.mail_merge_helpers import approve
-from tests.mail_merge_helpers import case_with_roster
-from tests.mail_merge_helpers import team
+from tests.support.factories import NOW
+from tests.support.letter_factories import breach_case
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import team
 
 NOK = ("Mary Baker", "4 Oak Ave", "Albany", "NY", "12203")
 

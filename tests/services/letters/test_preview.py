@@ -21,10 +21,10 @@ from incident_app.services.letters import notice_wording
 from incident_app.services.letters import preview
 from incident_app.services.letters import review
 from incident_app.services.letters.review import LetterIntegrityFailed
-from tests.factories import NOW
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
+from tests.support.factories import NOW
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
 
 LATER = NOW + timedelta(hours=2)
 

@@ -76,6 +76,7 @@ def _review_and_approve(session, officer, legal, incident, letter):
         incident_id=incident.id,
         letter_id=letter.id,
         store=app_store.current_store(),
+        expected_sha256=letter.current_version.sha256,
     )
 
 

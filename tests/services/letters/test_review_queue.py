@@ -26,10 +26,10 @@ from incident_app.services.letters import queue
 from incident_app.services.letters import review
 from incident_app.services.letters import revision
 from incident_app.services.letters.context import SAMPLE_NAME
-from tests.factories import NOW
-from tests.factories import make_user
-from tests.letter_factories import breach_case
-from tests.letter_factories import obligation
+from tests.support.factories import NOW
+from tests.support.factories import make_user
+from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
 
 LATER = NOW + timedelta(hours=26)
 BASE_URL = "https://breachdesk.example"

@@ -2,7 +2,7 @@
 in-app notification (deadline reminder or letter sent for review)
 
 Revision ID: 0017_i19_review_queue
-Revises: 0016_regimes
+Revises: 0017_i24_audit_keys
 Create Date: 2026-12-06 05:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from incident_app.db import UTCDateTime
 
 revision: str = "0017_i19_review_queue"
-down_revision: str | Sequence[str] | None = "0016_regimes"
+down_revision: str | Sequence[str] | None = "0017_i24_audit_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
