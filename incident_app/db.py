@@ -1,7 +1,36 @@
-"""Database plumbing: the Base, one engine + sessionmaker per app, a session per app context."""
+"""Database plumbing: the Base, one engine + sessionmaker per app, a session per app context.
+
+Transactions on SQLite (issue 18). WAL lets any number of readers run beside the one writer,
+as long as reads do not take the write lock. So:
+
+- Sessions in jobs, the CLI and GET/HEAD/OPTIONS requests begin *deferred* transactions: their
+  reads never wait for a writer and never make one wait.
+- Their first write (INSERT/UPDATE/DELETE, or a savepoint) and every SELECT … FOR UPDATE
+  *escalate*: the read transaction is ended (it wrote nothing) and BEGIN IMMEDIATE takes the
+  write lock, queueing behind the busy timeout. `writing(session)` does the same on request.
+  A deferred transaction that read and then writes in place could fail at once with
+  SQLITE_BUSY_SNAPSHOT (the busy timeout does not apply to it): escalation never lets that
+  happen, which is what the audit-chain append relies on (it locks the chain head FOR UPDATE,
+  so a GET that audits a PHI read reads the head inside the write lock). The work goes on
+  in a fresh snapshot: the semantics of PostgreSQL's default READ COMMITTED, where code that
+  needs a row stable locks it FOR UPDATE — the same code is correct on both backends.
+- POST/PUT/PATCH/DELETE requests begin IMMEDIATE, as every transaction did before: they are
+  short and often check what they then change, so they hold the lock from their first read.
+- Nothing may keep a transaction open while it waits on something slow: rendering, file I/O,
+  a client reading a streamed response. Long jobs write in short transactions; downloads are
+  gathered, the session is closed, then the bytes are sent (see incident_app/downloads.py).
+- Raw `engine.connect()/begin()` (migrations, tests' outer transaction) begins IMMEDIATE.
+
+Write-lock holds of at least BREACHDESK_LOCK_LOG_MS (default 2000) ms are logged on
+"breachdesk.db.lock". PostgreSQL is untouched: none of the events above are installed on it.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import time
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -10,11 +39,24 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import g
+from flask import has_request_context
+from flask import request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
+
+lock_log = logging.getLogger("breachdesk.db.lock")
+
+# The execution option naming how a SQLite transaction begins (sessions set it, see get_session).
+BEGIN_OPTION = "breachdesk_sqlite_begin"
+DEFERRED = "DEFERRED"
+IMMEDIATE = "IMMEDIATE"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Write-lock holds at least this long are logged on breachdesk.db.lock (bench/soak.py sets 0).
+LOCK_LOG_MS = float(os.environ.get("BREACHDESK_LOCK_LOG_MS", "2000"))
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -67,7 +109,8 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 10000) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and the transaction
+    modes described in this module's docstring."""
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as error:
@@ -84,13 +127,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10000) -> Engine:
 
 
 def _make_sqlite_transactional(engine: Engine, *, busy_timeout_ms: int, wal: bool) -> None:
-    """Let SQLAlchemy, not pysqlite, emit BEGIN — and make it BEGIN IMMEDIATE.
-
-    Several gunicorn workers write to one file. A deferred transaction that read first and
-    then tries to write can fail at once with SQLITE_BUSY_SNAPSHOT (the busy timeout does not
-    apply), which would break the audit chain append. IMMEDIATE takes the write lock up front,
-    so writers queue behind the busy timeout instead. Savepoints (tests) work as usual.
-    """
+    """Let SQLAlchemy, not pysqlite, emit BEGIN: deferred or IMMEDIATE (see the docstring)."""
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -104,7 +141,103 @@ def _make_sqlite_transactional(engine: Engine, *, busy_timeout_ms: int, wal: boo
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(BEGIN_OPTION, IMMEDIATE)
+        if mode == DEFERRED:
+            connection.exec_driver_sql("BEGIN")
+            connection.info[_STATE] = DEFERRED
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _holding(connection)
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _before_execute(
+        connection: sa.Connection,
+        _cursor: Any,
+        statement: str,
+        parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> tuple[str, Any]:
+        if connection.info.get(_STATE) == DEFERRED and _WRITE_STATEMENT.match(statement):
+            _escalate(connection)
+        return statement, parameters
+
+    @sa.event.listens_for(engine, "savepoint")
+    def _on_savepoint(connection: sa.Connection, _name: str) -> None:
+        # A savepoint may roll back to before a write: take the lock before it, not inside.
+        if connection.info.get(_STATE) == DEFERRED:
+            _escalate(connection)
+
+    @sa.event.listens_for(engine, "commit")
+    @sa.event.listens_for(engine, "rollback")
+    def _on_end(connection: sa.Connection) -> None:
+        _released(connection)
+
+
+# Statements that write (SQLite has no SELECT … FOR UPDATE; see _for_update below).
+_WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
+_STATE = "breachdesk_sqlite_txn"  # connection.info: DEFERRED while a read, else the lock start
+
+
+def _holding(connection: sa.Connection) -> None:
+    connection.info[_STATE] = time.perf_counter()
+
+
+def _released(connection: sa.Connection) -> None:
+    state = connection.info.pop(_STATE, None)
+    if isinstance(state, float):
+        held_ms = (time.perf_counter() - state) * 1000
+        if held_ms >= LOCK_LOG_MS:
+            lock_log.warning("write lock held %.0f ms", held_ms)
+
+
+def _escalate(connection: sa.Connection) -> None:
+    """End the read (it wrote nothing, so COMMIT only drops its snapshot), then take the
+    write lock: the unit of work goes on in a fresh snapshot, like PostgreSQL's READ
+    COMMITTED, and never meets SQLITE_BUSY_SNAPSHOT. BEGIN IMMEDIATE waits for the busy
+    timeout; if it times out, no transaction is open and SQLAlchemy's rollback is a no-op."""
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    connection.info.pop(_STATE, None)
+    raw.execute("COMMIT")
+    raw.execute("BEGIN IMMEDIATE")
+    _holding(connection)
+
+
+def writing(session: Session) -> None:
+    """Take the write lock for `session`'s unit of work now (SQLite; nothing on PostgreSQL).
+
+    Call it before the reads a write depends on (or lock a row with FOR UPDATE, which does
+    the same). A read transaction already open is ended first, so what was read before this
+    call may be stale: read again what the write depends on."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    if connection.info.get(_STATE) == DEFERRED and not connection.in_nested_transaction():
+        _escalate(connection)
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _for_update(state: ORMExecuteState) -> None:
+    """SELECT … FOR UPDATE (row locks and SKIP LOCKED on PostgreSQL) takes SQLite's write lock
+    before the select runs, so a claim or a chain-head read is never answered from a stale
+    snapshot."""
+    if state.is_select and getattr(state.statement, "_for_update_arg", None) is not None:
+        writing(state.session)
+
+
+def reading(session: Session) -> None:
+    """What is left of this unit of work only reads: its next transactions begin deferred,
+    even in a POST request (e.g. an export, after committing its audit event)."""
+    session.execution_options = session.execution_options.union({BEGIN_OPTION: DEFERRED})
+
+
+def session_mode(method: str | None) -> str:
+    """DEFERRED for reads (GET, HEAD, OPTIONS, and jobs/CLI: method None), IMMEDIATE for a
+    request that changes something (it reads what it then writes)."""
+    if method is None or method in SAFE_METHODS:
+        return DEFERRED
+    return IMMEDIATE
 
 
 def init_app(app: Flask) -> None:
@@ -117,10 +250,22 @@ def init_app(app: Flask) -> None:
 
 
 def get_session() -> Session:
-    """The session for the current app context, created on first use."""
+    """The session for the current app context, created on first use: deferred transactions
+    in jobs, the CLI and safe requests, BEGIN IMMEDIATE in POST/PUT/PATCH/DELETE requests."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions["sessionmaker"]()
+        method = request.method if has_request_context() else None
+        g.db_session = current_app.extensions["sessionmaker"](
+            execution_options={BEGIN_OPTION: session_mode(method)}
+        )
     return g.db_session
+
+
+def end_session() -> None:
+    """End the current app context's session (its transaction with it), e.g. before a
+    response streams; a later get_session() in the same context starts a new one."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
 
 
 def is_postgresql(session: Session) -> bool:

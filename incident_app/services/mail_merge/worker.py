@@ -10,6 +10,7 @@ stops the batch with a message a person can act on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -163,6 +164,13 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
     except BatchFailed as error:
         _fail(session, batch.id, chunk, str(error), worker.clock())
         return False
+    except Exception:
+        # E.g. a busy database: give the chunk back at once (if it is still ours), so the
+        # job's retry claims it again instead of waiting for it to go stale.
+        session.rollback()
+        with contextlib.suppress(Exception):
+            _release(session, chunk)
+        raise
     return True
 
 
