@@ -40,8 +40,9 @@ def record(
 ) -> AuditEvent:
     """Add one chained AuditEvent to `session` (no commit).
 
-    The chain head row is locked first (FOR UPDATE on PostgreSQL; SQLite transactions
-    already hold the write lock), so two workers appending at once queue instead of forking.
+    The chain head row is locked first (FOR UPDATE: a row lock on PostgreSQL, the write lock
+    on SQLite, taken before the head is read; see db.py), so two workers appending at once
+    queue instead of forking.
     """
     head = _locked_head(session)
     event = AuditEvent(
