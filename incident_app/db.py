@@ -1,25 +1,30 @@
 """Database plumbing: the Base, one engine + sessionmaker per app, a session per app context.
 
 Transactions on SQLite (issue 18). WAL lets any number of readers run beside the one writer,
-as long as reads do not take the write lock. So:
+as long as reads do not take the write lock. The decision, and why:
 
-- Sessions in jobs, the CLI and GET/HEAD/OPTIONS requests begin *deferred* transactions: their
+- Every session (requests of any method, jobs, the CLI) begins *deferred* transactions: its
   reads never wait for a writer and never make one wait.
-- Their first write (INSERT/UPDATE/DELETE, or a savepoint) and every SELECT … FOR UPDATE
-  *escalate*: the read transaction is ended (it wrote nothing) and BEGIN IMMEDIATE takes the
+- Before its first write (INSERT/UPDATE/DELETE, or a savepoint, which exists to undo one) and
+  before every SELECT … FOR UPDATE, the transaction *escalates*: the read transaction is
+  ended (it wrote nothing, so COMMIT only drops its snapshot) and BEGIN IMMEDIATE takes the
   write lock, queueing behind the busy timeout. `writing(session)` does the same on request.
-  A deferred transaction that read and then writes in place could fail at once with
-  SQLITE_BUSY_SNAPSHOT (the busy timeout does not apply to it): escalation never lets that
-  happen, which is what the audit-chain append relies on (it locks the chain head FOR UPDATE,
-  so a GET that audits a PHI read reads the head inside the write lock). The work goes on
-  in a fresh snapshot: the semantics of PostgreSQL's default READ COMMITTED, where code that
-  needs a row stable locks it FOR UPDATE — the same code is correct on both backends.
-- POST/PUT/PATCH/DELETE requests begin IMMEDIATE, as every transaction did before: they are
-  short and often check what they then change, so they hold the lock from their first read.
+- Why not write inside the deferred transaction: one that read and then writes could fail at
+  once with SQLITE_BUSY_SNAPSHOT (the busy timeout does not apply), which is why every
+  transaction used to be BEGIN IMMEDIATE. Escalation never lets that happen; the audit-chain
+  append locks the chain head FOR UPDATE, so even a GET that audits a PHI read reads the
+  head inside the write lock and the chain cannot fork.
+- What it costs: the work goes on in a fresh snapshot, so rows read before the first write
+  may have changed — exactly PostgreSQL's default READ COMMITTED, under which this code
+  already runs; code that needs a row to stay put locks it FOR UPDATE (a row lock there, the
+  write lock here). So one rule holds on both backends, and the lock is held only from the
+  first write to the commit: a login's password check, an upload's encryption, a page's
+  rendering all happen before it. (A first version kept BEGIN IMMEDIATE for POST requests:
+  the soak measured logins holding the lock ~0.8 s for the password hash.)
 - Nothing may keep a transaction open while it waits on something slow: rendering, file I/O,
   a client reading a streamed response. Long jobs write in short transactions; downloads are
-  gathered, the session is closed, then the bytes are sent (see incident_app/downloads.py).
-- Raw `engine.connect()/begin()` (migrations, tests' outer transaction) begins IMMEDIATE.
+  gathered, the session is closed, then the bytes are sent (blueprints/_downloads.py).
+- Raw `engine.connect()/begin()` (migrations, the tests' outer transaction) begins IMMEDIATE.
 
 Write-lock holds of at least BREACHDESK_LOCK_LOG_MS (default 2000) ms are logged on
 "breachdesk.db.lock". PostgreSQL is untouched: none of the events above are installed on it.
@@ -39,8 +44,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask import g
-from flask import has_request_context
-from flask import request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import ORMExecuteState
@@ -54,7 +57,6 @@ lock_log = logging.getLogger("breachdesk.db.lock")
 BEGIN_OPTION = "breachdesk_sqlite_begin"
 DEFERRED = "DEFERRED"
 IMMEDIATE = "IMMEDIATE"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Write-lock holds at least this long are logged on breachdesk.db.lock (bench/soak.py sets 0).
 LOCK_LOG_MS = float(os.environ.get("BREACHDESK_LOCK_LOG_MS", "2000"))
 
@@ -139,56 +141,62 @@ def _make_sqlite_transactional(engine: Engine, *, busy_timeout_ms: int, wal: boo
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @sa.event.listens_for(engine, "begin")
-    def _on_begin(connection: sa.Connection) -> None:
-        mode = connection.get_execution_options().get(BEGIN_OPTION, IMMEDIATE)
-        if mode == DEFERRED:
-            connection.exec_driver_sql("BEGIN")
-            connection.info[_STATE] = DEFERRED
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-            _holding(connection)
+    sa.event.listen(engine, "begin", _on_begin)
+    sa.event.listen(engine, "before_cursor_execute", _before_execute)
+    sa.event.listen(engine, "savepoint", _on_savepoint)
+    sa.event.listen(engine, "commit", _released)
+    sa.event.listen(engine, "rollback", _released)
 
-    @sa.event.listens_for(engine, "before_cursor_execute")
-    def _before_execute(
-        connection: sa.Connection,
-        _cursor: Any,
-        statement: str,
-        parameters: Any,
-        _context: Any,
-        _executemany: bool,
-    ) -> tuple[str, Any]:
-        if connection.info.get(_STATE) == DEFERRED and _WRITE_STATEMENT.match(statement):
-            _escalate(connection)
-        return statement, parameters
 
-    @sa.event.listens_for(engine, "savepoint")
-    def _on_savepoint(connection: sa.Connection, _name: str) -> None:
-        # A savepoint may roll back to before a write: take the lock before it, not inside.
-        if connection.info.get(_STATE) == DEFERRED:
-            _escalate(connection)
+def _on_begin(connection: sa.Connection) -> None:
+    if connection.get_execution_options().get(BEGIN_OPTION, IMMEDIATE) == DEFERRED:
+        connection.exec_driver_sql("BEGIN")
+        connection.info[_STATE] = DEFERRED
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _holding(connection)
 
-    @sa.event.listens_for(engine, "commit")
-    @sa.event.listens_for(engine, "rollback")
-    def _on_end(connection: sa.Connection) -> None:
-        _released(connection)
+
+def _before_execute(
+    connection: sa.Connection,
+    _cursor: Any,
+    statement: str,
+    _parameters: Any,
+    _context: Any,
+    _executemany: bool,
+) -> None:
+    state = connection.info.get(_STATE)
+    if state == DEFERRED and _WRITE_STATEMENT.match(statement):
+        _escalate(connection)
+        state = connection.info.get(_STATE)
+    if isinstance(state, float) and _FIRST not in connection.info:
+        connection.info[_FIRST] = statement  # named in the lock log (what held it)
+
+
+def _on_savepoint(connection: sa.Connection, _name: str) -> None:
+    # A savepoint exists to undo a write: take the lock before it, not inside it.
+    if connection.info.get(_STATE) == DEFERRED:
+        _escalate(connection)
 
 
 # Statements that write (SQLite has no SELECT … FOR UPDATE; see _for_update below).
 _WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
 _STATE = "breachdesk_sqlite_txn"  # connection.info: DEFERRED while a read, else the lock start
+_FIRST = "breachdesk_sqlite_first"  # connection.info: the first statement under the lock
 
 
 def _holding(connection: sa.Connection) -> None:
     connection.info[_STATE] = time.perf_counter()
+    connection.info.pop(_FIRST, None)
 
 
 def _released(connection: sa.Connection) -> None:
     state = connection.info.pop(_STATE, None)
+    first = connection.info.pop(_FIRST, "")
     if isinstance(state, float):
         held_ms = (time.perf_counter() - state) * 1000
         if held_ms >= LOCK_LOG_MS:
-            lock_log.warning("write lock held %.0f ms", held_ms)
+            lock_log.warning("write lock held %.0f ms (first: %s)", held_ms, first[:100])
 
 
 def _escalate(connection: sa.Connection) -> None:
@@ -226,20 +234,6 @@ def _for_update(state: ORMExecuteState) -> None:
         writing(state.session)
 
 
-def reading(session: Session) -> None:
-    """What is left of this unit of work only reads: its next transactions begin deferred,
-    even in a POST request (e.g. an export, after committing its audit event)."""
-    session.execution_options = session.execution_options.union({BEGIN_OPTION: DEFERRED})
-
-
-def session_mode(method: str | None) -> str:
-    """DEFERRED for reads (GET, HEAD, OPTIONS, and jobs/CLI: method None), IMMEDIATE for a
-    request that changes something (it reads what it then writes)."""
-    if method is None or method in SAFE_METHODS:
-        return DEFERRED
-    return IMMEDIATE
-
-
 def init_app(app: Flask) -> None:
     engine = make_engine(
         app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
@@ -250,12 +244,11 @@ def init_app(app: Flask) -> None:
 
 
 def get_session() -> Session:
-    """The session for the current app context, created on first use: deferred transactions
-    in jobs, the CLI and safe requests, BEGIN IMMEDIATE in POST/PUT/PATCH/DELETE requests."""
+    """The session for the current app context, created on first use; on SQLite its
+    transactions begin deferred and escalate before their first write (module docstring)."""
     if "db_session" not in g:
-        method = request.method if has_request_context() else None
         g.db_session = current_app.extensions["sessionmaker"](
-            execution_options={BEGIN_OPTION: session_mode(method)}
+            execution_options={BEGIN_OPTION: DEFERRED}
         )
     return g.db_session
 

@@ -92,7 +92,6 @@ DB_SHARED_NAMES = frozenset(
         "is_postgresql",
         "make_engine",
         "str_enum",
-        "reading",
         "writing",
     }
 )

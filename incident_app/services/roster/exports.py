@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
-from incident_app.db import reading
 from incident_app.errors import NotFound
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
@@ -73,7 +72,6 @@ def export_roster(
         incident_id=incident_id,
     )
     session.commit()
-    reading(session)  # the export only reads from here on: no write lock while it is gathered
     return _export_lines(session, incident_id, keyring)
 
 
