@@ -504,6 +504,12 @@ def main() -> None:
     parser.add_argument("--export-every", type=float, default=5)
     parser.add_argument("--reminder-every", type=float, default=10)
     parser.add_argument("--drain", type=float, default=60, help="max wait for reminders after")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless errors_5xx=0 locked=0 readyz_fail=0, every reminder sent, no "
+        "duplicates and every export with a BOM and one charset (CI)",
+    )
     parser.add_argument("--seed-into", help=argparse.SUPPRESS)  # the seeding child
     args = parser.parse_args()
     if args.seed_into:
@@ -543,7 +549,17 @@ def run(url: str, args: argparse.Namespace) -> None:
             if result["sent"] >= result["due"]:
                 break
             time.sleep(2)
-    result = outcome(url, s.batch_id)
+    report(args, tally, outcome(url, s.batch_id), logs, lock_samples, seconds)
+
+
+def report(
+    args: argparse.Namespace,
+    tally: Tally,
+    result: dict[str, Any],
+    logs: list[Path],
+    lock_samples: list[float],
+    seconds: float,
+) -> None:
     text = "\n".join(log.read_text(errors="replace") for log in logs)
     locked = len(LOCKED.findall(text))
     holds = sorted(((int(ms), first) for ms, first in LOCK_HELD.findall(text)), reverse=True)
@@ -568,6 +584,17 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"max_lock_ms={max(held):.0f}",
         flush=True,
     )
+    failed = (
+        tally.errors_5xx
+        or locked
+        or tally.readyz_fail
+        or result["sent"] != result["due"]
+        or result["duplicates"]
+        or tally.bad_exports
+        or not tally.exports
+    )
+    if args.check and failed:
+        raise SystemExit("soak: the goal was not met")
 
 
 if __name__ == "__main__":
