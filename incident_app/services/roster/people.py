@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -208,7 +209,7 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         # one; a row changed meanwhile keeps its new value (the old blob is the guard) and
         # is picked up by the next run if it is still under an old key.
         session.commit()
-        table = RosterPerson.__table__
+        table = cast(sa.Table, RosterPerson.__table__)
         updates = [
             {
                 "b_id": pid,
