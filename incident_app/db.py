@@ -180,7 +180,11 @@ def _on_savepoint(connection: sa.Connection, _name: str) -> None:
 
 
 # Statements that write (SQLite has no SELECT … FOR UPDATE; see _for_update below).
-_WRITE_STATEMENT = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.I)
+_WRITE_STATEMENT = re.compile(
+    r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b"
+    r"|\s*WITH\b.*\b(INSERT|UPDATE|DELETE|REPLACE)\b",  # a CTE in front of a write
+    re.I | re.S,
+)
 _STATE = "breachdesk_sqlite_txn"  # connection.info: DEFERRED while a read, else the lock start
 _FIRST = "breachdesk_sqlite_first"  # connection.info: the first statement under the lock
 
