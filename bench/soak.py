@@ -347,7 +347,7 @@ def report(
     print(
         f"letters rendered {result['letters']}/{args.letters}; roster import {result['import']}; "
         f"exports {tally.exports} ({tally.bad_exports} without BOM/charset); "
-        f"slowest request {tally.slowest_ms:.0f} ms; write-lock holds logged {len(held) - 1}"
+        f"slowest request {tally.slowest_ms:.0f} ms; {len(held) - 1} lock holds/samples"
     )
     for error in tally.first_errors:
         print(f"  error: {error}")
