@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run run-prod test test-fast test-pg test-browser lint bench venv clean coverage-rules
+.PHONY: run run-prod test test-fast test-pg test-browser lint bench soak-short venv clean coverage-rules
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -60,6 +60,13 @@ bench: $(STAMP)
 	  name=$$(basename "$$script" .py); var="BENCH_ARGS_$$name"; \
 	  echo "== $$script $${!var}"; $(PY) "$$script" $${!var} | tail -n 1; \
 	done
+
+## A short soak (issue 18): gunicorn + scheduler under load on SQLite, ~45 s. Fails unless
+## errors_5xx=0 locked=0 readyz_fail=0, every reminder sent and no duplicates.
+## Full length: $(PY) bench/soak.py [--database-url postgresql+psycopg://…/bd_soak]
+soak-short: $(STAMP)
+	$(PY) bench/soak.py --seconds 20 --letters 60 --roster-rows 10000 --export-every 3 \
+	  --reminder-every 4 --drain 30 --check
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

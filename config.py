@@ -20,6 +20,16 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from error
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as error:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from error
+
+
 def instance_secret(filename: str) -> str:
     """A secret kept in instance/ so every gunicorn worker and restart shares it (dev only).
 
@@ -81,7 +91,7 @@ class Config:
         "yes",
     )
     SCHEDULER_HEARTBEAT_SECONDS = _int_env("SCHEDULER_HEARTBEAT_SECONDS", 30)
-    REMINDER_SWEEP_MINUTES = _int_env("REMINDER_SWEEP_MINUTES", 1)
+    REMINDER_SWEEP_MINUTES = _float_env("REMINDER_SWEEP_MINUTES", 1)  # 0.25: every 15 s
     SQLITE_BUSY_TIMEOUT_MS = 10000
     # Reminder email (issue 9). Empty SMTP_HOST: reminders are in-app only (warned at start).
     SMTP_HOST = os.environ.get("SMTP_HOST", "")

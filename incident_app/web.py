@@ -309,10 +309,17 @@ def _csrf_error(error: CSRFError) -> ErrorPage:
     )
 
 
-def _http_error(error: HTTPException) -> ErrorPage | HTTPException:
+def _http_error(
+    error: HTTPException,
+) -> ErrorPage | tuple[str | dict[str, str], int, list[tuple[str, str]]] | HTTPException:
     if error.code is None or error.code < 400:
         return error
-    return _error_page(error.code, TITLES.get(error.code, error.name), error.description or "")
+    body, status = _error_page(
+        error.code, TITLES.get(error.code, error.name), error.description or ""
+    )
+    # Keep the exception's own headers (RFC 9110: Allow on 405, Retry-After, …), not its type.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    return body, status, headers
 
 
 def _unexpected_error(error: Exception) -> ErrorPage:

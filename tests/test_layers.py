@@ -85,7 +85,15 @@ PURE_LAYERS = ("services", "models", "rules")
 # `init_app`, which read flask.g / current_app). Importing these names from it does not reach
 # Flask; any other import of incident_app.db is followed into db.py, where Flask is.
 DB_SHARED_NAMES = frozenset(
-    {"Base", "NAMING_CONVENTION", "UTCDateTime", "is_postgresql", "make_engine", "str_enum"}
+    {
+        "Base",
+        "NAMING_CONVENTION",
+        "UTCDateTime",
+        "is_postgresql",
+        "make_engine",
+        "str_enum",
+        "writing",
+    }
 )
 
 MOVED_TO_APP_STORE = {

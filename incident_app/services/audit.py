@@ -78,9 +78,10 @@ def record(
 ) -> AuditEvent:
     """Add one chained, signed AuditEvent to `session` (no commit).
 
-    The chain head row is locked first (FOR UPDATE on PostgreSQL; SQLite transactions
-    already hold the write lock), so two workers appending at once queue instead of forking;
-    its MAC is checked before the append, so a rewound head is never laundered by a new row.
+    The chain head row is locked first (FOR UPDATE: a row lock on PostgreSQL, the write lock
+    on SQLite, taken before the head is read; see db.py), so two workers appending at once
+    queue instead of forking; its MAC is checked before the append, so a rewound head is never
+    laundered by a new row.
     """
     keys = keys_of(session)
     head = locked_head(session, keys)

@@ -170,6 +170,8 @@ def test_the_cost_csv_is_formula_safe(app, client, auth) -> None:
     response = client.get(f"{page}/costs.csv")
 
     assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once (issue 18)
+    assert response.data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
     assert "attachment" in response.headers["Content-Disposition"]
     assert "'=cmd|' /C calc'!A0" in response.get_data(as_text=True)
 

@@ -93,11 +93,12 @@ def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, 
     assert "Ana García" in "".join(
         p.extract_text() for p in PdfReader(io.BytesIO(printed.data)).pages
     )
-    manifest = list(
-        csv.DictReader(
-            io.StringIO(client.get(f"{base}{batch_id}/manifest.csv").get_data(as_text=True))
-        )
-    )
+    manifest_response = client.get(f"{base}{batch_id}/manifest.csv")
+    # Excel on Windows reads UTF-8 only with a BOM; one charset in Content-Type (issue 18).
+    assert manifest_response.data.startswith(b"\xef\xbb\xbf")
+    assert manifest_response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    manifest = list(csv.DictReader(io.StringIO(manifest_response.data.decode("utf-8-sig"))))
+    assert list(manifest[0])[0] == "letter_id"  # the BOM is not part of the first name
     assert [m["recipient_name"] for m in manifest] == ["Ana García", "Bo Rivera"]
     assert client.get(f"{base}{batch_id}/chunks/1/manifest.csv").status_code == 200
     assert [d["file"] for d in _downloads(app, incident_id)] == [

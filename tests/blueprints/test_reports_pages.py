@@ -182,6 +182,7 @@ def test_metrics_csv_download(client, auth, people, small):
     auth.login(people[Role.PRIVACY_OFFICER].email)
     response = client.get("/reports/metrics.csv?date_from=2025-01-01")
     assert response.mimetype == "text/csv"
-    text = response.get_data(as_text=True)
+    assert response.data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel (issue 18)
+    text = response.data.decode("utf-8-sig")
     assert text.startswith("section,item,value")
     assert "individuals affected,2025 Q3,40" in text

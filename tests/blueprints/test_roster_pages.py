@@ -229,8 +229,12 @@ def test_export_is_decrypted_neutralised_and_audited(app, client, auth) -> None:
 
     response = client.post(f"{base}/export", data={"csrf_token": csrf_token(client, f"{base}/")})
 
-    assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once (issue 18)
+    assert response.data.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM, for Excel
+    assert response.headers["Content-Length"] == str(len(response.data))
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][0] == "row_id"
     assert rows[1][1:4] == ["MRN1", "'" + evil, "'+1-555"]
     assert "roster.exported" in _audit_actions(app, incident.id)
 

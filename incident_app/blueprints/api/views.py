@@ -170,7 +170,11 @@ def _http_error(error: HTTPException) -> Response:
             413, "too_large", f"The request body is larger than {limit // 1024} KB."
         )
     code = (error.name or "error").lower().replace(" ", "_")
-    return error_response(status, code, error.description or error.name)
+    response = error_response(status, code, error.description or error.name)
+    for name, value in error.get_headers():  # RFC 9110: Allow on 405, …
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _json_body() -> Any:

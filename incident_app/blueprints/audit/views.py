@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from incident_app import clock
 from incident_app.access import Capability
+from incident_app.blueprints._downloads import csv_download
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints.audit.forms import AuditFilterForm
 from incident_app.db import get_session
@@ -61,11 +62,7 @@ def export_csv() -> Response:
     text = audit_log.export_csv(
         get_session(), actor=current_user, flt=flt, zone=zone, now=clock.utcnow()
     )
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": "attachment; filename=breachdesk-audit.csv"},
-    )
+    return csv_download(text, "breachdesk-audit.csv")
 
 
 @bp.route("/export.json")

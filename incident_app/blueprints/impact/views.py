@@ -20,6 +20,8 @@ from incident_app import app_store
 from incident_app import clock
 from incident_app.access import Capability
 from incident_app.access import can
+from incident_app.blueprints import _downloads
+from incident_app.blueprints._downloads import csv_download
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.impact import chart
@@ -49,7 +51,6 @@ INCIDENT_TABS = [
     (62, "Actions", "impact.actions"),
     (64, "Review", "impact.review_page"),
 ]
-CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def _zone() -> ZoneInfo:
@@ -72,9 +73,7 @@ def _helpers() -> dict[str, object]:
 
 
 def _csv(text: str, name: str) -> Response:
-    return Response(
-        text, mimetype=CSV_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return csv_download(text, name)
 
 
 def _can_work(incident_id: int) -> bool:
@@ -219,10 +218,8 @@ def download(incident_id: int, evidence_id: int) -> Response:
         now=clock.utcnow(),
         store=app_store.current_store(),
     )
-    return Response(
-        data,
-        mimetype="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{evidence.filename}"'},
+    return _downloads.download(
+        data, content_type="application/octet-stream", filename=evidence.filename
     )
 
 

@@ -4,15 +4,12 @@ checklist templates (admins) that tasks are seeded from. Routes of the incidents
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from flask import Response
 from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
@@ -20,6 +17,7 @@ from flask_login import login_required
 from incident_app import app_store
 from incident_app import clock
 from incident_app.access import Capability
+from incident_app.blueprints._downloads import download
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.incidents import forms
@@ -268,13 +266,15 @@ def evidence_download(incident_id: int, evidence_id: int) -> Response:
         now=clock.utcnow(),
         store=app_store.current_store(),
     )
-    response = Response(stream_with_context(chunks), mimetype=item.content_type)
-    fallback = item.filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(item.filename)}"
+    # The stored file is verified as it is read and needs no database: sent as it comes,
+    # after the session is closed (issue 18).
+    return download(
+        chunks,
+        content_type=item.content_type,
+        filename=item.filename,
+        gather=False,
+        size=item.size_bytes,
     )
-    response.headers["Content-Length"] = str(item.size_bytes)
-    return response
 
 
 # --- checklist templates (admins) ----------------------------------------------------------

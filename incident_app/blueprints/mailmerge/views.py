@@ -19,6 +19,7 @@ from flask_login import login_required
 
 from incident_app import app_store
 from incident_app import clock
+from incident_app.blueprints import _downloads
 from incident_app.blueprints.mailmerge.forms import ButtonForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
@@ -146,11 +147,11 @@ def download(incident_id: int, batch_id: int, what: str, number: int | None) -> 
         store=app_store.current_store(),
         chunk_number=number,
     )
-    return Response(
+    kind = name.rsplit(".", 1)[1]
+    return _downloads.download(
         data,
-        mimetype=TYPES[name.rsplit(".", 1)[1]],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store",
-        },
+        content_type=TYPES[kind],
+        filename=name,
+        bom=kind == "csv",
+        headers={"Cache-Control": "no-store"},
     )

@@ -18,6 +18,7 @@ from flask_login import current_user
 from incident_app import clock
 from incident_app.access import Capability
 from incident_app.access import can
+from incident_app.blueprints._downloads import csv_download
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.reports.chart import bar_chart
@@ -64,11 +65,7 @@ def hhs_log(year: int) -> str:
 @capability_required(READ)
 def hhs_log_csv(year: int) -> Response:
     text = log_service.export_csv(get_session(), actor=current_user, year=year, now=clock.utcnow())
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="hhs-annual-log-{year}.csv"'},
-    )
+    return csv_download(text, f"hhs-annual-log-{year}.csv")
 
 
 @bp.route("/hhs-log/<int:year>.pdf")
@@ -163,8 +160,4 @@ def metrics_csv() -> Response:
         date_to=form.date_to.data,
         now=clock.utcnow(),
     )
-    return Response(
-        text,
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="metrics.csv"'},
-    )
+    return csv_download(text, "metrics.csv")

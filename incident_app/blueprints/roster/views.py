@@ -3,6 +3,8 @@ notice tracking, returned mail, exports. Imports run in the worker, never here."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Blueprint
 from flask import Response
 from flask import abort
@@ -12,13 +14,13 @@ from flask import jsonify
 from flask import redirect
 from flask import render_template
 from flask import request
-from flask import stream_with_context
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 
 from incident_app import app_store
 from incident_app import clock
+from incident_app.blueprints._downloads import csv_download
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.roster import forms
 from incident_app.db import get_session
@@ -37,7 +39,6 @@ from incident_app.services.roster.columns import COLUMNS
 
 bp = Blueprint("roster", __name__, url_prefix="/incidents/<int:incident_id>/roster")
 INCIDENT_TABS = [(35, "Roster", "roster.overview")]
-CSV_TYPE = "text/csv; charset=utf-8"
 MULTIPART_ALLOWANCE = 64 * 1024  # form fields and multipart framing around the file
 
 
@@ -45,12 +46,9 @@ def _max_bytes() -> int:
     return current_app.config["ROSTER_MAX_MB"] * 1024 * 1024
 
 
-def _download(chunks: object, name: str) -> Response:
-    return Response(
-        stream_with_context(chunks),
-        mimetype=CSV_TYPE,  # type: ignore[arg-type]
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+def _download(chunks: Iterable[str] | Iterable[bytes], name: str) -> Response:
+    """Gathered, the session closed, then sent (issue 18); UTF-8 with a BOM."""
+    return csv_download(chunks, name)
 
 
 def _overview_page(

@@ -98,6 +98,7 @@ class ChunkRun:
         for index in range(0, len(entries), GROUP):
             group = entries[index : index + GROUP]
             people = self.people(group)
+            self.session.commit()  # end the read: no transaction open while composing
             outcomes = [self._email(entry, people.get(entry.person_id)) for entry in group]
             self._write(
                 [o for o in outcomes if isinstance(o, _Done)],
@@ -136,6 +137,9 @@ class ChunkRun:
         if not entries:
             return
         people = self.people(entries)
+        # End the read: rendering (seconds per group) runs with no transaction open, and each
+        # group's write below is a short transaction of its own (issue 18).
+        self.session.commit()
         prepared: list[tuple[Entry, letters.RecipientContext]] = []
         done: list[_Done] = []
         failed: list[_Failed] = []

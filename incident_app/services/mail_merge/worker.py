@@ -10,6 +10,7 @@ stops the batch with a message a person can act on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -163,6 +164,13 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
     except BatchFailed as error:
         _fail(session, batch.id, chunk, str(error), worker.clock())
         return False
+    except Exception:
+        # E.g. a busy database: give the chunk back at once (if it is still ours), so the
+        # job's retry claims it again instead of waiting for it to go stale.
+        session.rollback()
+        with contextlib.suppress(Exception):
+            _release(session, chunk)
+        raise
     return True
 
 
@@ -212,17 +220,23 @@ def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
             .order_by(MailLetter.sequence)
         )
     )
+    # Everything slow first, into locals: setting an attribute before the manifest's reads
+    # would autoflush, and on SQLite that takes the write lock (db.py) for the whole build.
+    print_sha256, print_pages = chunk.print_sha256, chunk.print_pages
     try:
         if rows:
             data, pages = combine(worker.store.read_verified(row.sha256 or "") for row in rows)
-            chunk.print_sha256, chunk.print_pages = worker.store.put_bytes(data).sha256, pages
-        chunk.manifest_sha256 = worker.store.put_bytes(
+            print_sha256, print_pages = worker.store.put_bytes(data).sha256, pages
+        manifest_sha256 = worker.store.put_bytes(
             manifest_csv(session, chunk.number, rows, worker.keyring)
         ).sha256
     except StorageError as error:
         raise BatchFailed(
             f"The print file of chunk {chunk.number} could not be written: {error}"
         ) from error
+    session.commit()  # the reads end here; the write below is a short transaction
+    chunk.print_sha256, chunk.print_pages = print_sha256, print_pages
+    chunk.manifest_sha256 = manifest_sha256
     chunk.letters, chunk.status, chunk.finished_at = len(rows), ChunkStatus.DONE, worker.clock()
     chunk.claim_token = ""
     session.commit()

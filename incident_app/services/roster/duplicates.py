@@ -85,8 +85,8 @@ def merge(session: Session, *, import_id: int, scope: list[int], prefixes: Token
     """Mark this import's repeated people as merged (duplicate_of_id); returns how many.
     `scope`: the imports whose rows count as already kept (this one, plus the roster's
     committed imports on "append"). Writes in the caller's transaction."""
-    # Sorted before the first statement: on SQLite that begins the transaction, which holds
-    # the write lock until the import is committed.
+    # Sorted before the first statement: nothing slow runs inside the transaction (on SQLite
+    # its first write takes the write lock, held until the caller commits; see db.py).
     external, identity = repeated(prefixes.external), repeated(prefixes.identity)
     merger = _Merger(session.connection(), import_id, scope)
     if len(external) <= MAX_LOOKUPS:

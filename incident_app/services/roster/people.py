@@ -210,15 +210,24 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         ).all()
         if not batch:
             return rotated
+        # Re-encrypt with no transaction open (the read ends here), then write in a short
+        # one; a row changed meanwhile keeps its new value (the old blob is the guard) and
+        # is picked up by the next run if it is still under an old key.
+        session.commit()
+        table = cast(sa.Table, RosterPerson.__table__)
         updates = [
-            {"b_id": pid, "b_phi": keyring.reencrypt(blob, phi_aad(incident, imp, row))}
+            {
+                "b_id": pid,
+                "b_old": blob,
+                "b_phi": keyring.reencrypt(blob, phi_aad(incident, imp, row)),
+            }
             for pid, incident, imp, row, blob in batch
             if keyring.needs_rotation(blob)
         ]
         if updates:
             session.execute(
-                sa.update(cast(sa.Table, RosterPerson.__table__))
-                .where(RosterPerson.__table__.c.id == sa.bindparam("b_id"))
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("b_id"), table.c.phi == sa.bindparam("b_old"))
                 .values(phi=sa.bindparam("b_phi")),
                 updates,
             )

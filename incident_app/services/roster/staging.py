@@ -220,8 +220,8 @@ class Staging:
         self.report.add_issues(issues)
 
     def _flush(self, batch: list[Row], consumed: int, counts: RunCounts) -> None:
-        # One commit per batch (see BATCH_ROWS): on SQLite every transaction starts with
-        # BEGIN IMMEDIATE, so one long transaction would starve the progress page.
+        # One commit per batch (see BATCH_ROWS): on SQLite the first insert takes the write
+        # lock (db.py), so one long transaction would stall every other writer.
         if batch:
             connection = self.session.connection()
             if self.cache_before is None:

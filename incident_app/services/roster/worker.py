@@ -43,6 +43,7 @@ from incident_app.storage import FileStore
 POOL_MIN_BYTES = 4 * 1024 * 1024
 MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(minutes=2)
+PURGE_ROWS = 5000  # rows of an invisible import deleted per transaction
 
 
 def run_next(
@@ -164,6 +165,9 @@ class _Run:
                 "report to see why. Nothing was imported."
             )
         merged = self._merge_duplicates()
+        # The merge flags are written on rows still invisible: commit them now, so storing the
+        # report (file I/O) runs without the write lock and the flip below is short.
+        self.session.commit()
         report_sha256 = self.report.store(self.store)
         now = self.clock()
         record = self.session.get(
@@ -302,7 +306,7 @@ def recover_interrupted(
 
 def purge_invisible(session: Session, *, incident_id: int | None = None) -> int:
     """Delete the rows of superseded, failed and cancelled imports (they are invisible
-    already, so this can run at any time and be interrupted). Commits per import."""
+    already, so this can run at any time and be interrupted). Commits every PURGE_ROWS."""
     query = sa.select(RosterImport.id).where(
         RosterImport.status.in_(
             (ImportStatus.SUPERSEDED, ImportStatus.FAILED, ImportStatus.CANCELLED)
@@ -312,11 +316,21 @@ def purge_invisible(session: Session, *, incident_id: int | None = None) -> int:
         query = query.where(RosterImport.incident_id == incident_id)
     deleted = 0
     for import_id in session.scalars(query).all():
-        result = session.execute(
-            sa.delete(RosterPerson)
-            .where(RosterPerson.import_id == import_id)
-            .execution_options(synchronize_session=False)
-        )
-        deleted += cast("sa.CursorResult[Any]", result).rowcount
-        session.commit()
+        while True:  # PURGE_ROWS per transaction: the write lock is held for short writes only
+            batch = (
+                sa.select(RosterPerson.id)
+                .where(RosterPerson.import_id == import_id)
+                .limit(PURGE_ROWS)
+                .scalar_subquery()
+            )
+            result = session.execute(
+                sa.delete(RosterPerson)
+                .where(RosterPerson.id.in_(batch))
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+            count = cast("sa.CursorResult[Any]", result).rowcount
+            deleted += count
+            if count < PURGE_ROWS:
+                break
     return deleted
