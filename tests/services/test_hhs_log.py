@@ -22,6 +22,7 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services import corrective_actions
 from incident_app.services import hhs_log
+from incident_app.services import hhs_log_exports
 from incident_app.services.hhs_log import FilingInput
 from incident_app.services.hhs_log import FilingStatus
 from incident_app.services.incidents import facts as incident_facts
@@ -304,7 +305,7 @@ def test_csv_has_the_portal_fields_and_neutralises_formulas(session, officer):
         filing=FilingInput(date(2026, 1, 20), "BRS-77"),
     )
 
-    text = hhs_log.export_csv(session, actor=officer, year=2025, now=NOW)
+    text = hhs_log_exports.export_csv(session, actor=officer, year=2025, now=NOW)
 
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 1
@@ -330,7 +331,7 @@ def test_pdf_lists_each_breach_with_its_status(session, officer, small):
         filing=FilingInput(date(2026, 1, 20), "BRS-2026-0193"),
     )
 
-    text = pdf_text(hhs_log.export_pdf(session, actor=officer, year=2025, now=NOW))
+    text = pdf_text(hhs_log_exports.export_pdf(session, actor=officer, year=2025, now=NOW))
 
     assert "annual log for" in text and "Annual log 2025 Page 1 of 1" in text
     assert small.reference in text and "Misdirected fax" in text

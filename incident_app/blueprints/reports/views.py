@@ -29,6 +29,7 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.services import hhs_log as log_service
+from incident_app.services import hhs_log_exports as log_exports
 from incident_app.services import metrics as metrics_service
 from incident_app.services.impact import money as impact_money
 from incident_app.services.organisation import local_today
@@ -64,14 +65,14 @@ def hhs_log(year: int) -> str:
 @bp.route("/hhs-log/<int:year>.csv")
 @capability_required(READ)
 def hhs_log_csv(year: int) -> Response:
-    text = log_service.export_csv(get_session(), actor=current_user, year=year, now=clock.utcnow())
+    text = log_exports.export_csv(get_session(), actor=current_user, year=year, now=clock.utcnow())
     return csv_download(text, f"hhs-annual-log-{year}.csv")
 
 
 @bp.route("/hhs-log/<int:year>.pdf")
 @capability_required(READ)
 def hhs_log_pdf(year: int) -> Response:
-    pdf = log_service.export_pdf(get_session(), actor=current_user, year=year, now=clock.utcnow())
+    pdf = log_exports.export_pdf(get_session(), actor=current_user, year=year, now=clock.utcnow())
     return Response(
         pdf,
         mimetype="application/pdf",
