@@ -4,6 +4,9 @@ BLUEPRINTS and COMMAND_GROUPS are the table of contents of the web app and of `f
 a new area adds its views module (`incident_app/blueprints/<area>/views.py`, exposing `bp` and
 optionally NAV and INCIDENT_TABS) or its command group (`incident_app/cli/<name>.py`) to them.
 tests/test_registration.py fails for a module that is not listed.
+
+Just over 400 lines because it is the app's table of contents: the BLUEPRINTS and
+COMMAND_GROUPS tuples and their imports, the request hooks and the error handlers.
 """
 
 from __future__ import annotations

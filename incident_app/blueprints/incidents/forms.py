@@ -2,6 +2,9 @@
 
 Cross-record rules (discovery before occurrence, per-state sum, team membership) live in the
 services, which name the field; the views put those messages on the form.
+
+Over 400 lines: the intake and facts forms share their field definitions (the regime facts of
+issue 17 added ~70 lines); moving the regime fields to their own mixin module is the next step.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ Each builder takes the facts from the case (incident, state counts, organisation
 notice wording, the notices recorded as sent) and raises ValidationFailed naming the field to
 fill in when a fact the document must state is missing: a notice to a regulator never prints a
 blank. The shapes are the TypedDicts in incident_app.letters.contexts.
+
+Just over 400 lines: one builder per regime document (regulator, CRA, FTC, vendor, GDPR,
+SEC), each short; they share the missing-fact checks above.
 """
 
 from __future__ import annotations
