@@ -4,6 +4,7 @@ discovery-date change moves every deadline; a responder on the team can read but
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from incident_app.db import get_session
 from incident_app.models.incident import CaseRole
@@ -65,7 +66,7 @@ def test_officer_assesses_reads_deadlines_moves_them_responder_reads(
     page.get_by_label("Conclusion", exact=True).select_option("breach")
     page.get_by_role("button", name="Save and sign").click()
 
-    assert page.get_by_text("Version 1 saved and signed. Deadlines recalculated.").is_visible()
+    expect(page.get_by_text("Version 1 saved and signed. Deadlines recalculated.")).to_be_visible()
     page.get_by_role("link", name="Deadlines").click()
     assert page.locator("#verdict").inner_text() == "Reportable breach"
     for kind, where in (("individual_notice", "US"), ("hhs_notice", "US"), ("media_notice", "TX")):
@@ -76,7 +77,7 @@ def test_officer_assesses_reads_deadlines_moves_them_responder_reads(
     page.get_by_label("Date discovered").fill("2025-10-01")
     page.get_by_role("button", name="Save discovery dates").click()
 
-    assert page.get_by_text("Every deadline was recalculated.").is_visible()
+    expect(page.get_by_text("Every deadline was recalculated.")).to_be_visible()
     assert _due(page, "individual_notice", "US").startswith("2025-11-30")
     assert _due(page, "hhs_notice", "US").startswith("2025-11-30")
     assert _due(page, "media_notice", "TX").startswith("2025-11-30")
@@ -88,7 +89,7 @@ def test_officer_assesses_reads_deadlines_moves_them_responder_reads(
     page.goto(f"{base}/incidents/{incident.id}/assessment")
     assert "version 1" in page.locator("#in-effect").inner_text()
     assert page.get_by_role("button", name="Save and sign").count() == 0
-    assert page.get_by_role("button", name="Save as new version").is_visible()
+    expect(page.get_by_role("button", name="Save as new version")).to_be_visible()
     page.get_by_role("link", name="Deadlines").click()
     assert _due(page, "individual_notice", "US").startswith("2025-11-30")
     assert page.get_by_role("heading", name="Override the determination").count() == 0

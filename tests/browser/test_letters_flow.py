@@ -9,6 +9,7 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from incident_app.db import get_session
@@ -36,7 +37,7 @@ def _sign_out(page) -> None:
 def _generate(page, base: str, incident_id: int, kind: str) -> None:
     page.goto(f"{base}/incidents/{incident_id}/letters/")
     page.locator(f'article[data-kind="{kind}"]').get_by_role("button", name="Generate").click()
-    assert page.get_by_text("generated.").is_visible()
+    expect(page.get_by_text("generated.")).to_be_visible()
 
 
 def test_letters_from_generation_to_proof_of_notice(live_app, live_server, page) -> None:
@@ -51,11 +52,11 @@ def test_letters_from_generation_to_proof_of_notice(live_app, live_server, page)
     _sign_in(page, base, "po@example.org")
     _generate(page, base, incident.id, "individual_notice")
     notice_url = page.url
-    assert page.get_by_test_id("complete").is_visible()
+    expect(page.get_by_test_id("complete")).to_be_visible()
     page.get_by_role("button", name="Send to legal review").click()
     assert page.get_by_test_id("letter-status").inner_text() == "In legal review"
     _generate(page, base, incident.id, "media_notice")
-    assert page.get_by_test_id("complete").is_visible()
+    expect(page.get_by_test_id("complete")).to_be_visible()
     page.get_by_role("button", name="Send to legal review").click()
     _sign_out(page)
 
@@ -72,7 +73,7 @@ def test_letters_from_generation_to_proof_of_notice(live_app, live_server, page)
     steps.fill(steps.input_value() + "\nEnroll in the free credit monitoring we offer.")
     page.get_by_role("button", name="Save wording").click()
     page.goto(notice_url)
-    assert page.get_by_test_id("stale").is_visible()
+    expect(page.get_by_test_id("stale")).to_be_visible()
     _generate(page, base, incident.id, "individual_notice")
     page.get_by_role("button", name="Send to legal review").click()
     _sign_out(page)
@@ -90,7 +91,7 @@ def test_letters_from_generation_to_proof_of_notice(live_app, live_server, page)
     page.get_by_label("Method").select_option("first_class_mail")
     page.get_by_label("Sent on").fill("2025-11-10")
     page.get_by_role("button", name="Mark as sent").click()
-    assert page.get_by_text("Notice recorded as sent.").is_visible()
+    expect(page.get_by_text("Notice recorded as sent.")).to_be_visible()
     row = page.get_by_test_id("notices").locator("tbody tr")
     assert row.locator(".sent-on").inner_text() == "2025-11-10"
     assert row.locator(".days-after").inner_text().startswith("56")

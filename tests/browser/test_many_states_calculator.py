@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from incident_app import rules
 from incident_app.db import get_session
@@ -133,7 +134,7 @@ def test_a_twelve_state_breach_shows_every_obligation_with_its_marks(
             assert row.first.locator(".may-not-apply").is_visible(), obligation
             assert obligation.detail["may_not_apply"] in text
     deemers = page.locator("#deemers")
-    assert deemers.is_visible()
+    expect(deemers).to_be_visible()
     assert "Illinois (IL)" in deemers.inner_text()
     assert "Connecticut (CT)" in deemers.inner_text()
     assert page.locator('#obligations tr[data-kind="cra_notice"][data-jurisdiction="NY"]').count()

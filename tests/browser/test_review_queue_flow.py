@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from incident_app.db import get_session
 from incident_app.models.incident import CaseRole
@@ -78,7 +79,7 @@ def test_reviewer_is_routed_reads_the_pages_and_approves_the_sha(live_app, live_
     _sign_out(page)
 
     _sign_in(page, base, "other@example.org")  # not the one it was sent to
-    assert page.get_by_test_id("review-queue-empty").is_visible()
+    expect(page.get_by_test_id("review-queue-empty")).to_be_visible()
     _sign_out(page)
 
     _sign_in(page, base, "counsel@example.org")
@@ -92,7 +93,7 @@ def test_reviewer_is_routed_reads_the_pages_and_approves_the_sha(live_app, live_
     assert _images_loaded(page) >= 1
     page.get_by_label("What has to change").fill("Offer the free credit monitoring.")
     page.get_by_role("button", name="Request changes").click()
-    assert page.get_by_test_id("letter-status").inner_text() == "Changes requested"
+    expect(page.get_by_test_id("letter-status")).to_have_text("Changes requested")
     _sign_out(page)
 
     _sign_in(page, base, "po@example.org")
@@ -101,12 +102,12 @@ def test_reviewer_is_routed_reads_the_pages_and_approves_the_sha(live_app, live_
         "Offer the free credit monitoring." in page.get_by_test_id("changes-requested").inner_text()
     )
     page.get_by_role("link", name="Edit wording and regenerate").first.click()
-    assert page.get_by_test_id("next-reviewer").inner_text() == "Carla Counsel"
+    expect(page.get_by_test_id("next-reviewer")).to_have_text("Carla Counsel")
     steps = page.get_by_label("Steps individuals should take")
     steps.fill(steps.input_value() + "\nEnroll in the free credit monitoring we offer.")
     page.get_by_role("button", name="Save, regenerate and send to Carla Counsel").click()
-    assert page.get_by_text("Version 2 generated and sent to Carla Counsel.").is_visible()
-    assert page.get_by_test_id("letter-status").inner_text() == "In legal review"
+    expect(page.get_by_text("Version 2 generated and sent to Carla Counsel.")).to_be_visible()
+    expect(page.get_by_test_id("letter-status")).to_have_text("In legal review")
     _sign_out(page)
 
     _sign_in(page, base, "counsel@example.org")
@@ -125,6 +126,6 @@ def test_reviewer_is_routed_reads_the_pages_and_approves_the_sha(live_app, live_
     assert page.evaluate("document.activeElement.textContent").startswith("Confirm approval")
     page.keyboard.press("Enter")
     page.wait_for_selector("[data-testid=approval]")
-    assert page.get_by_test_id("approval").inner_text() == "Approval valid"
+    expect(page.get_by_test_id("approval")).to_have_text("Approval valid")
     page.goto(f"{base}/")
-    assert page.get_by_test_id("review-queue-empty").is_visible()
+    expect(page.get_by_test_id("review-queue-empty")).to_be_visible()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from incident_app.db import get_session
 from incident_app.models.user import Role
@@ -25,13 +26,13 @@ def test_sign_in_dashboard_sign_out(live_app, live_server, page, tmp_path) -> No
     page.get_by_role("button", name="Sign in").click()
 
     page.wait_for_url(f"{live_server.url}/")
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
-    assert page.get_by_text("Welcome, Pat Officer.").is_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_text("Welcome, Pat Officer.")).to_be_visible()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/login")
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
 def test_wrong_password_shows_the_generic_message(live_app, live_server, page) -> None:
@@ -43,4 +44,4 @@ def test_wrong_password_shows_the_generic_message(live_app, live_server, page) -
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
 
-    assert page.get_by_text("Invalid email or password.").is_visible()
+    expect(page.get_by_text("Invalid email or password.")).to_be_visible()
