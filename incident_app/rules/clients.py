@@ -29,7 +29,6 @@ PERIOD_UNITS = ("calendar_days", "business_days")
 # Business days of a contract clause: weekends and US federal holidays are skipped (the BAA
 # names no state, so the federal calendar, 5 U.S.C. 6103, is the neutral reading).
 BUSINESS_CALENDAR = "US"
-CONTRACT_KIND = "ba_to_ce_contract"
 
 
 @dataclass(frozen=True)
@@ -137,7 +136,7 @@ def _statutory(client: ClientFacts, due_on: date, detail: dict[str, str]) -> Obl
 
 def _contractual(client: ClientFacts, due_on: date, detail: dict[str, str]) -> Obligation:
     return Obligation(
-        CONTRACT_KIND,
+        "ba_to_ce_contract",
         US,
         due_on,
         f"Business associate agreement with {client.name}",
