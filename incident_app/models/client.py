@@ -51,9 +51,7 @@ class Client(Base):
     # The BAA's notice clause, counted from OUR (the business associate's) discovery; both None
     # when the agreement has no shorter period than 45 CFR 164.410(b).
     notice_period_count: Mapped[int | None]
-    notice_period_unit: Mapped[PeriodUnit | None] = mapped_column(
-        str_enum(PeriodUnit, length=16)
-    )
+    notice_period_unit: Mapped[PeriodUnit | None] = mapped_column(str_enum(PeriodUnit, length=16))
     delegates_individual_notice: Mapped[bool] = mapped_column(default=False)
     # Letterhead for the letters we send on the client's behalf when it delegates them.
     letterhead_name: Mapped[str] = mapped_column(sa.String(200), default="")

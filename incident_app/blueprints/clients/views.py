@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask import Response
+from flask import Response as FlaskResponse
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -11,6 +11,7 @@ from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
 from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
 
 from incident_app import app_store
 from incident_app import clock
@@ -100,7 +101,7 @@ def baa(client_id: int) -> Response:
         store=app_store.current_store(),
         now=clock.utcnow(),
     )
-    return Response(
+    return FlaskResponse(
         data,
         mimetype=client.baa_content_type,
         headers={"Content-Disposition": f'attachment; filename="{client.baa_filename}"'},

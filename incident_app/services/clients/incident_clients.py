@@ -193,9 +193,9 @@ def _add_counts(session: Session, incident_id: int, lines: dict[int, ClientLine]
         .group_by(RosterPerson.client_id, RosterPerson.state)
     ).all()
     for client_id, state, number in rows:
-        line = lines.get(client_id)
+        line = lines.get(client_id) if client_id is not None else None
         if line is None:
-            continue
+            continue  # rows of a client no longer named (kept, not counted for anyone)
         line.people += number
         line.by_state[state or "unknown"] = number
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from typing import TypedDict
 
 import sqlalchemy as sa
@@ -317,7 +319,7 @@ def set_logo(
     return client
 
 
-def contacts_text(contacts: list[Mapping[str, str]]) -> str:
+def contacts_text(contacts: Sequence[Mapping[str, Any]]) -> str:
     """The stored contacts as the form's one-a-line text."""
     return "\n".join(
         ", ".join(part for part in (c["name"], c["email"], c.get("phone", "")) if part)

@@ -31,8 +31,8 @@ from incident_app.models.incident import LawEnforcementStatement
 from incident_app.models.incident import StatementForm
 from incident_app.models.user import User
 from incident_app.services.obligations.recorded import DEFAULT_ORGANISATION
-from incident_app.services.obligations.recorded import client_facts
 from incident_app.services.obligations.recorded import OrganisationFacts
+from incident_app.services.obligations.recorded import client_facts
 from incident_app.services.obligations.recorded import notices_sent
 from incident_app.services.obligations.recorded import organisation_facts
 
