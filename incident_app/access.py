@@ -23,6 +23,8 @@ class Capability(StrEnum):
     SIGN_DETERMINATIONS = "sign_determinations"
     APPROVE_LETTERS = "approve_letters"
     USE_CALCULATOR = "use_calculator"
+    # Business-associate mode: the covered-entity client registry (contacts, BAA, letterhead).
+    MANAGE_CLIENTS = "manage_clients"
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -32,10 +34,12 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.MANAGE_SETTINGS,
             Capability.VIEW_ALL_INCIDENTS,
             Capability.USE_CALCULATOR,
+            Capability.MANAGE_CLIENTS,
         }
     ),
     Role.PRIVACY_OFFICER: frozenset(
         {
+            Capability.MANAGE_CLIENTS,
             Capability.VIEW_AUDIT,
             Capability.VIEW_ALL_INCIDENTS,
             Capability.OPEN_INCIDENTS,

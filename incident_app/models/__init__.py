@@ -9,6 +9,7 @@ from __future__ import annotations
 from incident_app.models import api_token
 from incident_app.models import assessment
 from incident_app.models import audit
+from incident_app.models import client
 from incident_app.models import corrective_action
 from incident_app.models import evidence
 from incident_app.models import hhs_filing
@@ -39,6 +40,7 @@ AGGREGATES = (
     api_token,
     assessment,
     audit,
+    client,
     corrective_action,
     evidence,
     hhs_filing,

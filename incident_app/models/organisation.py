@@ -54,6 +54,13 @@ class Organisation(Base):
     entity_role: Mapped[str] = mapped_column(
         sa.String(40), default="covered_entity", server_default="covered_entity"
     )
+    # A covered entity that also acts as a business associate for other covered entities (a
+    # billing company with its own patients): the client registry is on, and an incident that
+    # names clients is handled as their business associate (45 CFR 164.410) for their PHI.
+    # With entity_role "business_associate" the registry is always on.
+    acts_as_business_associate: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false()
+    )
     public_company: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))

@@ -153,6 +153,9 @@ class RosterPerson(Base):
     notice_on: Mapped[date | None] = mapped_column(sa.Date)
     # Set on a row merged into an earlier record of the same person (not counted).
     duplicate_of_id: Mapped[int | None]
+    # Business-associate mode: the covered-entity client whose PHI this row is (clear, for
+    # per-client counts and slices); None on an incident that names no clients.
+    client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client.id"), index=True)
 
     def __repr__(self) -> str:
         return f"<RosterPerson {self.id} import={self.import_id} row={self.row_number}>"

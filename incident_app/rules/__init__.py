@@ -5,6 +5,7 @@ Standard library only, no clock and no IO beyond the data table beside the code.
 
 from __future__ import annotations
 
+from incident_app.rules.clients import ClientFacts
 from incident_app.rules.engine import evaluate
 from incident_app.rules.facts import BreachFacts
 from incident_app.rules.facts import BusinessAssociateFacts
@@ -19,6 +20,7 @@ from incident_app.rules.outcome import to_jsonable
 __all__ = [
     "BreachFacts",
     "BusinessAssociateFacts",
+    "ClientFacts",
     "Determination",
     "GdprFacts",
     "InvalidFacts",

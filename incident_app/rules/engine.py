@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from incident_app.rules import holiday_calendar
+from incident_app.rules.clients import ClientFacts
+from incident_app.rules.clients import client_notices
 from incident_app.rules.delay import delay_window
 from incident_app.rules.discovery import treated_discovery
 from incident_app.rules.facts import FTC_ROLES
 from incident_app.rules.facts import BreachFacts
+from incident_app.rules.facts import InvalidFacts
 from incident_app.rules.hipaa import MEDIA_THRESHOLD
 from incident_app.rules.hipaa import Clock
 from incident_app.rules.outcome import Determination
@@ -33,7 +37,7 @@ STATE_LAW_CAVEAT = (
 )
 
 
-def evaluate(facts: BreachFacts) -> Determination:
+def evaluate(facts: BreachFacts, clients: Sequence[ClientFacts] = ()) -> Determination:
     """Determine whether the incident is a reportable breach and every notice that follows.
 
     The primary regime's obligations come first: HIPAA (45 CFR 164.404-164.410, delayed
@@ -41,7 +45,18 @@ def evaluate(facts: BreachFacts) -> Determination:
     state obligations from the overlay table, then SEC Item 1.05 and GDPR Art. 33/34, whose
     triggers are their own (so they appear even when the breach is not reportable). Invalid
     facts cannot reach this function: BreachFacts raises InvalidFacts when it is built.
+
+    ``clients``: in business-associate mode, the covered-entity clients whose PHI the breach
+    touched; each gets its 164.410 notice and its contractual deadline (rules.clients).
+    Raises InvalidFacts for clients under an FTC role (16 CFR 318 entities are not HIPAA
+    business associates).
     """
+    if clients and facts.entity_role in FTC_ROLES:
+        raise InvalidFacts(
+            "entity_role",
+            f"{facts.entity_role} is an FTC role: covered-entity clients (45 CFR 164.410) "
+            "belong to a HIPAA business associate",
+        )
     discovery = treated_discovery(facts)
     reportable, reason = breach_reportability(facts)
     independent, independent_notes = independent_obligations(facts, discovery.on)
@@ -49,15 +64,18 @@ def evaluate(facts: BreachFacts) -> Determination:
         notes = (STATE_LAW_CAVEAT, *not_reportable_notes(facts, discovery.on), *independent_notes)
         return Determination(False, reason, discovery.on, tuple(independent), notes)
     window = delay_window(facts.law_enforcement_delay) if facts.law_enforcement_delay else None
-    primary, primary_notes = primary_obligations(facts, Clock(facts, discovery.on, window))
+    clock = Clock(facts, discovery.on, window)
+    primary, primary_notes = primary_obligations(facts, clock)
     states, state_notes = _states(facts, discovery.on, primary)
-    obligations = (*primary, *states, *independent)
+    per_client, client_notes = client_notices(clock, clients)
+    obligations = (*primary, *per_client, *states, *independent)
     warnings = [
         *discovery.warnings,
         *_count_warnings(facts),
         *(window.warnings if window else ()),
         *([_delay_summary(window.basis)] if window else []),
         *primary_notes,
+        *client_notes,
         *state_notes,
         *independent_notes,
         *filter(None, map(weekend_warning, obligations)),

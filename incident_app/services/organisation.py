@@ -97,6 +97,14 @@ def org_zone(session: Session) -> ZoneInfo:
     return ZoneInfo(get_organisation(session).timezone)
 
 
+def business_associate_mode(org: Organisation) -> bool:
+    """Whether the client registry is on: a business associate, or a covered entity that also
+    acts as one for other covered entities (a billing company with patients of its own). Both
+    roles at once are modelled as entity_role (for its own PHI) plus this flag; an incident
+    that names clients is then handled as their business associate for their PHI."""
+    return org.entity_role == "business_associate" or org.acts_as_business_associate
+
+
 def local_today(session: Session, now: datetime) -> date:
     return now.astimezone(org_zone(session)).date()
 
@@ -114,6 +122,7 @@ def update_settings(
     email_notice_enabled: bool | None = None,
     entity_role: str | None = None,
     public_company: bool | None = None,
+    acts_as_business_associate: bool | None = None,
 ) -> Organisation:
     """Save the settings; audit which fields changed (old → new). Raises ValidationFailed.
 
@@ -140,6 +149,7 @@ def update_settings(
             "privacy_officer_may_approve": privacy_officer_may_approve,
             "email_notice_enabled": email_notice_enabled,
             "public_company": public_company,
+            "acts_as_business_associate": acts_as_business_associate,
         },
         changes,
     )

@@ -66,6 +66,11 @@ POLICY: dict[str, str | dict[str, str]] = {
     "impact.settings": "cap:manage_settings",
     "incidents.checklist_list": "cap:manage_settings",
     "incidents.checklist_edit": "cap:manage_settings",
+    # business-associate mode: the covered-entity client registry
+    "clients.index": "cap:manage_clients",
+    "clients.new": "cap:manage_clients",
+    "clients.edit": "cap:manage_clients",
+    "clients.baa": "cap:manage_clients",
     # organisation-wide reading
     "audit.events": "cap:view_audit",
     "audit.export_csv": "cap:view_audit",
@@ -98,6 +103,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "incidents.task_done": WORK,
     "incidents.evidence_list": {"GET": READ, "POST": WORK},
     "incidents.evidence_download": READ,
+    "clients.incident_clients": {"GET": READ, "POST": WORK},
     # assessment and deadlines
     "assessment.edit": {"GET": READ, "POST": WORK},
     "assessment.version": READ,
@@ -250,6 +256,9 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     },
     "impact.sign_review": {"number": "1"},
     "roster.upload": {"file": FILE, "mode": "replace"},
+    "clients.new": {"name": "Maple Clinic", "contacts": "Ann Maple, ann@maple.example"},
+    "clients.edit": {"name": "Elm Clinic", "contacts": "Dana Reyes, dana@elm.example"},
+    "clients.baa": {"file": FILE},
     "roster.person_notice": {"status": "mailed", "method": "mail", "notice_on": "2025-11-01"},
     "roster.returns": {"file": FILE},
 }
@@ -258,7 +267,7 @@ FORM_BODIES: dict[str, dict[str, object]] = {
 # spare token, spare session): pushing someone else's must give 404.
 OWN_PARAMS = ("notification_id", "token_id", "session_id")
 # Parameters shared by the whole organisation (not an IDOR target).
-COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year")
+COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year", "client_id")
 # A parameter whose name means different objects on different endpoints.
 PARAM_ALIASES = {
     ("letters.download", "version_id"): "letter_version_id",

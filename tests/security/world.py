@@ -48,6 +48,7 @@ from incident_app.services import evidence
 from incident_app.services import review
 from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts import sessions
+from incident_app.services.clients import registry as client_registry
 from incident_app.services.impact import costs as impact_costs
 from incident_app.services.impact import disruptions as impact_disruptions
 from incident_app.services.incidents import checklists
@@ -472,7 +473,23 @@ def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str
         ),
     )
     calendar = calendar_feed.issue_token(session, actor=users["privacy_officer"], now=NOW)
+    client = client_registry.create_client(
+        session,
+        actor=users["admin"],
+        values=client_registry.ClientValues("Elm Clinic", "Dana Reyes, dana@elm.example"),
+        now=NOW,
+    )
+    client_registry.attach_baa(
+        session,
+        actor=users["admin"],
+        client_id=client.id,
+        filename="baa.pdf",
+        data=b"%PDF-1.4 business associate agreement",
+        store=app_store.current_store(),
+        now=NOW,
+    )
     return {
+        "client_id": client.id,
         "template_id": template.id,
         "user_id": users["spare"].id,
         "token": calendar,

@@ -78,6 +78,9 @@ class SettingsForm(FlaskForm):
         choices=[SelectChoice(code, label) for code, (label, _) in ENTITY_ROLES.items()],
         validate_choice=False,
     )
+    acts_as_business_associate = BooleanField(
+        "We also act as a business associate for covered-entity clients (client registry)"
+    )
     public_company = BooleanField(
         "We are a public company (SEC registrant: Form 8-K Item 1.05 applies)"
     )

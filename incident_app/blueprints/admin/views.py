@@ -141,6 +141,7 @@ def settings() -> tuple[str, int] | Response:
                 email_notice_enabled=form.email_notice_enabled.data,
                 entity_role=form.entity_role.data,
                 public_company=form.public_company.data,
+                acts_as_business_associate=form.acts_as_business_associate.data,
             )
         except ValidationFailed as error:
             show_on_form(form, error)

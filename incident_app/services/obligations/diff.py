@@ -126,8 +126,12 @@ class ObligationChanges:
 
 def key_of(item: rules.Obligation) -> ObligationKey:
     """How an engine obligation is keyed: HIPAA kinds have no source key, state ones the
-    statute (their citation), since one state can require two notices of the same kind."""
+    statute (their citation), since one state can require two notices of the same kind; a
+    covered-entity client's notices (business-associate mode) the client's key."""
     kind = item.kind
+    client = item.detail.get("client_key")
+    if client:
+        return (kind, item.jurisdiction, client)
     return (kind, item.jurisdiction, "" if kind in HIPAA_KINDS else item.citation)
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from incident_app.models.incident import StatementForm
 from incident_app.models.user import User
 from incident_app.services.obligations.recorded import DEFAULT_ORGANISATION
 from incident_app.services.obligations.recorded import OrganisationFacts
+from incident_app.services.obligations.recorded import client_facts
 from incident_app.services.obligations.recorded import notices_sent
 from incident_app.services.obligations.recorded import organisation_facts
 
@@ -218,11 +220,13 @@ def evaluate_incident(
     *,
     organisation: OrganisationFacts = DEFAULT_ORGANISATION,
     notices: rules.NoticesSent | None = None,
+    clients: Sequence[rules.ClientFacts] = (),
 ) -> rules.Determination:
-    """Run the engine on the stored facts. Raises ValidationFailed(field=form field)."""
+    """Run the engine on the stored facts; `clients` are the covered-entity clients the
+    incident names (business-associate mode). Raises ValidationFailed(field=form field)."""
     try:
         facts = build_facts(incident, assessment, organisation=organisation, notices=notices)
-        determination = rules.evaluate(facts)
+        determination = rules.evaluate(facts, clients)
     except rules.InvalidFacts as error:
         raise _rejected(error) from error
     if assessment is not None and assessment.not_phi_or_permitted:
@@ -245,7 +249,13 @@ def evaluate_stored(
     and public-company flag, and the notices recorded as sent. Raises ValidationFailed."""
     organisation = organisation_facts(session)
     notices = notices_sent(session, incident.id, entity_role=organisation.entity_role)
-    return evaluate_incident(incident, assessment, organisation=organisation, notices=notices)
+    return evaluate_incident(
+        incident,
+        assessment,
+        organisation=organisation,
+        notices=notices,
+        clients=client_facts(session, incident.id),
+    )
 
 
 def _rejected(error: rules.InvalidFacts) -> ValidationFailed:

@@ -21,6 +21,7 @@ HIPAA_OR_FTC = (
     "Breach Notification Rule (16 CFR 318)"
 )
 STATE = "State breach-notification law"
+BAA = "Business associate agreement (contract), within 45 CFR 164.410(b)"
 FTC = "FTC Health Breach Notification Rule (16 CFR 318)"
 GDPR = "EU General Data Protection Regulation (GDPR Art. 33-34)"
 SEC = "SEC Form 8-K Item 1.05 (cybersecurity incidents)"
@@ -72,6 +73,11 @@ _BASE: dict[str, KindInfo] = {
         "Business associate notice to the covered entity",
         "The business associate tells the covered entity, identifying each individual.",
         HIPAA,
+    ),
+    "ba_to_ce_contract": KindInfo(
+        "Contractual notice to the client",
+        "The business associate agreement's own (shorter) notice period to the covered entity.",
+        BAA,
     ),
     "state_individual_notice": KindInfo(
         "State notice to residents",

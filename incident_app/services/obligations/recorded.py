@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app import rules
+from incident_app.models.client import Client
+from incident_app.models.client import IncidentClient
 from incident_app.models.hhs_filing import HhsFiling
 from incident_app.models.letter import NoticeSent
 from incident_app.models.obligation import Obligation
@@ -89,3 +91,27 @@ def _earliest(
     days = [sent[kind] for kind in kinds if kind in sent]
     days.extend(day for day in also if day is not None)
     return min(days, default=None)
+
+
+def client_key(client_id: int) -> str:
+    """The source key of a client's obligations (rules.ClientFacts.key)."""
+    return f"client:{client_id}"
+
+
+def client_facts(session: Session, incident_id: int) -> tuple[rules.ClientFacts, ...]:
+    """The covered-entity clients the incident names, with their BAA notice clause, by name."""
+    rows = session.scalars(
+        sa.select(Client)
+        .join(IncidentClient, IncidentClient.client_id == Client.id)
+        .where(IncidentClient.incident_id == incident_id)
+        .order_by(Client.name)
+    )
+    return tuple(
+        rules.ClientFacts(
+            key=client_key(client.id),
+            name=client.name,
+            period_count=client.notice_period_count,
+            period_unit=client.notice_period_unit.value if client.notice_period_unit else None,
+        )
+        for client in rows
+    )

@@ -134,6 +134,15 @@ COLUMNS: tuple[Column, ...] = (
     Column("guardian_state", "Guardian state", False, "", ("parent_state",)),
     Column("guardian_zip", "Guardian ZIP", False, "", ("parent_zip",)),
     Column(
+        "client",
+        "Client (covered entity)",
+        False,
+        "Business-associate mode: the covered-entity client whose patient this is, as named "
+        "on the incident. Required when the incident names clients; a blank or unknown client "
+        "refuses the row.",
+        ("client_name", "covered_entity", "practice", "clinic", "customer"),
+    ),
+    Column(
         "language",
         "Language preference",
         False,

@@ -64,6 +64,7 @@ STAGED_COLUMNS = (
     "email_consent",
     "language",
     "notice_status",
+    "client_id",
 )
 
 
@@ -149,6 +150,8 @@ class BuilderSpec:
     incident_id: int
     import_id: int
     today: date
+    # Business-associate mode: the incident's clients as (name, id); empty = no client column.
+    clients: tuple[tuple[str, int], ...] = ()
 
     def builder(self, keyring: KeyRing) -> RowBuilder:
         return RowBuilder(
@@ -158,6 +161,7 @@ class BuilderSpec:
             incident_id=self.incident_id,
             import_id=self.import_id,
             today=self.today,
+            clients=self.clients,
         )
 
 
@@ -173,8 +177,11 @@ class RowBuilder:
         incident_id: int,
         import_id: int,
         today: date,
+        clients: Sequence[tuple[str, int]] = (),
     ) -> None:
         position = {header: index for index, header in enumerate(headers)}
+        self.clients = {name.casefold(): client_id for name, client_id in clients}
+        self.client_names = ", ".join(sorted(name for name, _ in clients))
         self.positions = [(name, position[header]) for name, header in mapping.items()]
         self.width = len(headers)
         self.keyring = keyring
@@ -235,6 +242,7 @@ class RowBuilder:
         }
 
     def _staged(self, v: dict[str, str], row: int, issues: list[Issue]) -> tuple[Any, ...]:
+        client_id = self._client(v)
         first, last = v.get("first_name", ""), v.get("last_name", "")
         if not (first or last):
             raise RowRejected("last_name", "the name is missing (first and last name are blank)")
@@ -274,7 +282,28 @@ class RowBuilder:
             email_ok,
             norm.language_code(v.get("language", "")),
             "pending",
+            client_id,
         )
+
+    def _client(self, v: dict[str, str]) -> int | None:
+        """The row's client when the incident names clients (business-associate mode): a
+        blank or unknown one refuses the row, naming the clients that would do."""
+        if not self.clients:
+            return None
+        name = v.get("client", "")
+        if not name:
+            raise RowRejected(
+                "client",
+                f"the client is blank: name one of this incident's clients ({self.client_names})",
+            )
+        client_id = self.clients.get(" ".join(name.split()).casefold())
+        if client_id is None:
+            raise RowRejected(
+                "client",
+                f"{name!r} is not one of this incident's clients ({self.client_names})",
+                name,
+            )
+        return client_id
 
     def _minor(self, v: dict[str, str], birth: date | None) -> bool:
         if v.get("minor"):

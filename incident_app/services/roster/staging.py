@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
+from incident_app.models.client import Client
+from incident_app.models.client import IncidentClient
 from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.services.roster import duplicates as roster_duplicates
@@ -85,6 +87,18 @@ def few_collections() -> Iterator[None]:
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
+
+
+def client_names(session: Session, incident_id: int) -> tuple[tuple[str, int], ...]:
+    """The incident's covered-entity clients as (name, id): the roster's client column maps
+    onto these (business-associate mode); empty when the incident names none."""
+    rows = session.execute(
+        sa.select(Client.name, Client.id)
+        .join(IncidentClient, IncidentClient.client_id == Client.id)
+        .where(IncidentClient.incident_id == incident_id)
+        .order_by(Client.name)
+    ).all()
+    return tuple((name, client_id) for name, client_id in rows)
 
 
 def stage_rows(connection: sa.Connection, rows: Sequence[Row]) -> None:
@@ -146,6 +160,7 @@ class Staging:
             incident_id=record.incident_id,
             import_id=record.id,
             today=clock().date(),
+            clients=client_names(session, record.incident_id),
         )
         self.counts = RunCounts()
         self.prefixes = roster_duplicates.TokenPrefixes()

@@ -31,6 +31,7 @@ from incident_app.services import audit
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.roster import columns as roster_columns
 from incident_app.services.roster.columns import sniff_delimiter
+from incident_app.services.roster.staging import client_names
 from incident_app.storage import FileStore
 from incident_app.storage import FileTooLarge
 
@@ -75,6 +76,12 @@ def create_import(
     except FileTooLarge as error:
         raise ValidationFailed(too_large_message(size, max_bytes), field="file") from error
     mapping, status = _initial_mapping(session, incident.id, parsed.headers)
+    if (
+        status is ImportStatus.QUEUED
+        and "client" not in mapping
+        and _names_clients(session, incident.id)
+    ):
+        status = ImportStatus.NEEDS_MAPPING  # business-associate mode: say whose rows these are
     record = RosterImport(
         incident_id=incident.id,
         status=status,
@@ -220,6 +227,12 @@ def confirm_mapping(
         )
     chosen = {name: header for name, header in mapping.items() if header}
     _check_mapping(chosen, record.headers)
+    if "client" not in chosen and _names_clients(session, incident_id):
+        raise ValidationFailed(
+            "This incident names covered-entity clients: choose the file's column that says "
+            "whose patient each row is (or add one and upload again).",
+            field="client",
+        )
     record.mapping, record.status = chosen, ImportStatus.QUEUED
     remembered = session.get(RosterMapping, incident_id)
     if remembered is None:
@@ -238,6 +251,10 @@ def confirm_mapping(
     )
     session.commit()
     return record
+
+
+def _names_clients(session: Session, incident_id: int) -> bool:
+    return bool(client_names(session, incident_id))
 
 
 def _check_mapping(mapping: Mapping[str, str], headers: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""Business-associate mode: the client registry and the clients of an incident."""
