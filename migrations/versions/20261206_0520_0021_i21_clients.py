@@ -2,7 +2,7 @@
 incident touched, the client of each roster row, and the "also a business associate" setting
 
 Revision ID: 0020_i21_clients
-Revises: 0017_i19_review_queue
+Revises: 0017_i18_organisation_row
 Create Date: 2026-12-06 05:20:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from incident_app.db import UTCDateTime
 
 revision: str = "0020_i21_clients"
-down_revision: str | Sequence[str] | None = "0017_i19_review_queue"
+down_revision: str | Sequence[str] | None = "0017_i18_organisation_row"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
