@@ -15,6 +15,7 @@ letters.render_pdf(...)`); modules inside the package import each other directly
 
 from __future__ import annotations
 
+from incident_app.letters.batch import batch_page_count
 from incident_app.letters.batch import render_batch
 from incident_app.letters.contexts import BreachContext
 from incident_app.letters.contexts import HhsReport
@@ -69,6 +70,7 @@ __all__ = [
     "known_templates",
     "logo_data_uri",
     "pdf_from_html",
+    "batch_page_count",
     "combine_print_file",
     "pdf_text",
     "printable",
