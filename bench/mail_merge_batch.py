@@ -1,4 +1,4 @@
-"""Batch throughput: N roster people through the real mail-merge job, against a naive baseline.
+"""Batch throughput: N roster people through the real mail-merge job, against its renderer.
 
     .venv/bin/python bench/mail_merge_batch.py --letters 300                      # SQLite, 1 worker
     .venv/bin/python bench/mail_merge_batch.py --letters 300 --workers 2 \\
@@ -8,10 +8,13 @@ Builds a scratch database (schema from the models, as the tests do), a breach ca
 approved adult notice and a roster of N people imported through the real import, starts the
 batch through the service, then runs `--workers` worker processes (incident_app.jobs.mail_merge
 run_worker, until idle) and times them from launch until the batch is completed: letters
-stored, rows written, print files and manifests made. The baseline is a fresh
-HTML(string=...).write_pdf() per letter in this process, measured in the same run.
+stored, rows written, print files and manifests made. The yardstick is the batch renderer
+alone (letters.render_batch, same template, same approved context, same number of letters
+and processes) in this run, before the job. `--profile DIR` writes one cProfile file per
+worker process (read with `python -m pstats`). `--baseline N` also times N naive letters.
 
-Last line: mail_merge_batch: letters=<N> workers=<K> naive_per_s=<a> job_per_s=<b> ratio=<b/a>
+Last line: mail_merge_batch: letters=<n> workers=<w> render_per_s=<r> job_per_s=<j>
+job_vs_render=<j/r> print_mb_per_1000=<m>   (print files' bytes per 1,000 letters)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import sqlalchemy as sa  # noqa: E402
 from weasyprint import HTML  # noqa: E402  (the naive baseline renders the plain way)
 
 from config import TestConfig  # noqa: E402
+from incident_app import app_store  # noqa: E402
 from incident_app import create_app  # noqa: E402
 from incident_app import letters  # noqa: E402
 from incident_app.db import Base  # noqa: E402
@@ -40,6 +44,8 @@ from incident_app.models.audit import GENESIS_HASH  # noqa: E402
 from incident_app.models.audit import AuditChainHead  # noqa: E402
 from incident_app.models.mail_batch import BatchStatus  # noqa: E402
 from incident_app.models.mail_batch import MailBatch  # noqa: E402
+from incident_app.models.mail_batch import MailChunk  # noqa: E402
+from incident_app.services.mail_merge.pdfs import GROUP  # noqa: E402
 
 WORKER = """
 import sys
@@ -47,7 +53,12 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 from bench.mail_merge_batch import app_for
 from incident_app.jobs.mail_merge import run_worker
-run_worker(app_for(sys.argv[1], Path(sys.argv[2])), until_idle=True)
+app = app_for(sys.argv[1], Path(sys.argv[2]))
+if len(sys.argv) > 3:
+    import cProfile, os
+    cProfile.run("run_worker(app, until_idle=True)", f"{{sys.argv[3]}}/worker-{{os.getpid()}}.prof")
+else:
+    run_worker(app, until_idle=True)
 """
 
 
@@ -105,11 +116,38 @@ def naive_rate(common: dict, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def run_job(app, url: str, tmp: Path, batch_id: int, workers: int) -> float:  # noqa: ANN001
+def render_rate(common: dict, count: int, workers: int) -> float:
+    """The batch renderer alone on `count` letters like the job's, in groups like the job's."""
+    recipients = [
+        {
+            "letter_id": f"RCH-{n}",
+            "name": f"Person{n} Family{n}",
+            "address_lines": ["12 Elm St", "Albany, NY 12207"],
+        }
+        for n in range(count)
+    ]
+    started = time.perf_counter()
+    for _ in letters.render_batch(
+        "individual_adult.html", common, recipients, workers=workers, chunk_size=GROUP
+    ):
+        pass
+    return count / (time.perf_counter() - started)
+
+
+def print_bytes(app, batch_id: int) -> int:  # noqa: ANN001
+    """The bytes of the batch's print files (decrypted, as the mail house gets them)."""
+    with app.app_context():
+        session = get_session()
+        chunks = session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch_id))
+        return sum(len(app_store.read_verified(c.print_sha256)) for c in chunks if c.print_sha256)
+
+
+def run_job(app, url: str, tmp: Path, batch_id: int, workers: int, profile: str) -> float:  # noqa: ANN001
     script = WORKER.format(root=str(ROOT))
+    extra = [profile] if profile else []
     started = time.perf_counter()
     processes = [
-        subprocess.Popen([sys.executable, "-c", script, url, str(tmp)], cwd=ROOT)
+        subprocess.Popen([sys.executable, "-c", script, url, str(tmp), *extra], cwd=ROOT)
         for _ in range(workers)
     ]
     for process in processes:
@@ -135,7 +173,8 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=300)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--postgres", default="", help="server URL; a scratch DB is made on it")
-    parser.add_argument("--baseline", type=int, default=20, help="naive letters to time")
+    parser.add_argument("--baseline", type=int, default=0, help="naive letters to time too")
+    parser.add_argument("--profile", default="", help="directory for the workers' cProfile files")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
@@ -150,8 +189,10 @@ def main() -> None:
             _schema(url)
             app = app_for(url, tmp)
             batch_id, common = _queue_batch(app, args.letters)
-            naive = naive_rate(common, args.baseline)
-            elapsed = run_job(app, url, tmp, batch_id, args.workers)
+            naive = naive_rate(common, args.baseline) if args.baseline else 0.0
+            render = render_rate(common, args.letters, args.workers)
+            elapsed = run_job(app, url, tmp, batch_id, args.workers, args.profile)
+            printed = print_bytes(app, batch_id)
             app.extensions["engine"].dispose()
         finally:
             if admin is not None:
@@ -162,9 +203,12 @@ def main() -> None:
             f"job: {args.letters} letters in {elapsed:.1f} s with {args.workers} worker(s) "
             f"({'PostgreSQL' if args.postgres else 'SQLite'})"
         )
+        if naive:
+            print(f"naive: {naive:.2f} letters/s (a fresh WeasyPrint render per letter)")
         print(
             f"mail_merge_batch: letters={args.letters} workers={args.workers} "
-            f"naive_per_s={naive:.2f} job_per_s={rate:.2f} ratio={rate / naive:.2f}"
+            f"render_per_s={render:.2f} job_per_s={rate:.2f} job_vs_render={rate / render:.2f} "
+            f"print_mb_per_1000={printed / args.letters * 1000 / 1e6:.2f}"
         )
 
 

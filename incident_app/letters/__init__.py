@@ -15,6 +15,7 @@ letters.render_pdf(...)`); modules inside the package import each other directly
 
 from __future__ import annotations
 
+from incident_app.letters.batch import batch_page_count
 from incident_app.letters.batch import render_batch
 from incident_app.letters.contexts import BreachContext
 from incident_app.letters.contexts import HhsReport
@@ -27,6 +28,8 @@ from incident_app.letters.glyphs import printable
 from incident_app.letters.glyphs import unprintable_characters
 from incident_app.letters.ocr_portal import hhs_packet_json
 from incident_app.letters.pdf import pdf_text
+from incident_app.letters.print_file import PrintFileError
+from incident_app.letters.print_file import combine as combine_print_file
 from incident_app.letters.render import LetterRenderError
 from incident_app.letters.render import MissingLetterField
 from incident_app.letters.render import TemplateFilesOnly
@@ -49,6 +52,7 @@ __all__ = [
     "MAX_ADDRESS_LINE_LENGTH",
     "MAX_NAME_LENGTH",
     "MERGE_TEMPLATES",
+    "PrintFileError",
     "TEMPLATE_DIR",
     "BreachContext",
     "HhsReport",
@@ -66,6 +70,8 @@ __all__ = [
     "known_templates",
     "logo_data_uri",
     "pdf_from_html",
+    "batch_page_count",
+    "combine_print_file",
     "pdf_text",
     "printable",
     "render_batch",

@@ -12,6 +12,7 @@ per worker.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -81,8 +82,30 @@ def render_batch(
             yield from results
 
 
+_LAYOUTS: dict[str, SharedLayout] = {}
+_LAYOUTS_KEPT = 4
+
+
 def shared_layout(template_name: str, common_context: Mapping[str, Any]) -> SharedLayout:
-    """The body laid out once, with empty recipient boxes."""
+    """The body laid out once, with empty recipient boxes; kept for the last few bodies, so a
+    worker rendering chunk after chunk of one mailing lays its body out once, not per chunk
+    (a full letter's layout, ~0.25 s)."""
+    key = template_name + "\0" + json.dumps(common_context, sort_keys=True, default=repr)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        if len(_LAYOUTS) >= _LAYOUTS_KEPT:
+            _LAYOUTS.clear()
+        layout = _LAYOUTS[key] = _shared_layout(template_name, common_context)
+    return layout
+
+
+def batch_page_count(template_name: str, common_context: Mapping[str, Any]) -> int:
+    """Pages of every letter render_batch makes of this template and context (each recipient's
+    boxes are stamped on the same body pages; a recipient that would add a page is refused)."""
+    return shared_layout(template_name, common_context)["page_count"]
+
+
+def _shared_layout(template_name: str, common_context: Mapping[str, Any]) -> SharedLayout:
     html = render_mode(template_name, common_context, mode="base")
     base_pdf, page_count = write_pdf(html)
     lang_match = re.search(r'<html lang="([a-z-]+)"', html)

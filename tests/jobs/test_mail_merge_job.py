@@ -222,3 +222,103 @@ def _wait_for_letters(app: Flask, batch_id: int, process: subprocess.Popen[bytes
         return count
 
     return wait_until(written, timeout=180, message="the worker never wrote a letter")
+
+
+# ---- Scale-out: three workers on PostgreSQL, one SIGKILLed mid-chunk -------------------------
+
+
+@pytest.mark.slow
+def test_three_postgres_workers_one_killed_mid_chunk_render_every_letter_exactly_once(
+    tmp_path: Path,
+) -> None:
+    with scratch_postgres("mail_scale") as (url,):
+        app = _real_app(url, tmp_path)
+        size = 300
+        with app.app_context():
+            session = get_session()
+            people = team(session)
+            incident = case_with_roster(
+                session, people, *(adult(f"Person{n}") for n in range(size))
+            )
+            approve(session, people, incident)
+            batch_id = start(session, people, incident, chunk_size=100).id
+
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, url, str(tmp_path)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
+        try:
+            victim, chunk_number = _wait_for_a_worker_mid_chunk(app, batch_id, workers)
+            os.kill(victim.pid, signal.SIGKILL)
+            for process in workers:
+                process.wait(timeout=300)
+        finally:
+            for process in workers:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        assert victim.returncode == -signal.SIGKILL
+        survivors = [p for p in workers if p is not victim]
+        assert all(p.returncode == 0 for p in survivors), [p.communicate() for p in survivors]
+
+        with app.app_context():
+            session = get_session()
+            before = {row.person_id: row.sha256 for row in _rows(session, batch_id)}
+            running = session.scalars(
+                sa.select(MailChunk).where(MailChunk.status == ChunkStatus.RUNNING)
+            ).one()  # only the killed worker's chunk is left, until its heartbeat goes stale
+            assert running.number == chunk_number
+
+            later = clock.utcnow() + timedelta(minutes=10)
+            assert mail_merge_worker.work(session, worker=worker(clock=lambda: later)) == 1
+
+            rows = _rows(session, batch_id)
+            assert len(rows) == size == len({r.person_id for r in rows})
+            assert all(r.state is LetterState.DONE and r.attempts == 1 for r in rows)
+            assert {r.person_id: r.sha256 for r in rows if r.person_id in before} == before
+            assert session.get(MailBatch, batch_id).status is BatchStatus.COMPLETED
+            chunks = list(session.scalars(sa.select(MailChunk).order_by(MailChunk.number)))
+            assert [c.letters for c in chunks] == [100, 100, 100]
+            assert len({c.claimed_by for c in chunks}) >= 2  # the work really was shared
+            # Each letter is in exactly one print file and one manifest line.
+            codes: list[str] = []
+            for chunk in chunks:
+                manifest = app_store.read_verified(chunk.manifest_sha256).decode()
+                codes += [line.split(",")[0] for line in manifest.splitlines()[1:]]
+                printed = app_store.read_verified(chunk.print_sha256)
+                pages = len(PdfReader(io.BytesIO(printed)).pages)
+                assert pages == sum(r.page_count for r in rows if r.chunk_id == chunk.id)
+            assert sorted(codes) == sorted(r.letter_code for r in rows)
+        app.extensions["engine"].dispose()
+
+
+def _wait_for_a_worker_mid_chunk(
+    app: Flask, batch_id: int, workers: list[subprocess.Popen[bytes]]
+) -> tuple[subprocess.Popen[bytes], int]:
+    """A worker process whose claimed chunk has some letters written and some not."""
+    by_pid = {str(p.pid): p for p in workers}
+
+    def mid_chunk() -> tuple[subprocess.Popen[bytes], int] | None:
+        for process in workers:
+            assert process.poll() is None, process.communicate()
+        with app.app_context():
+            session = get_session()
+            found = session.execute(
+                sa.select(MailChunk.claimed_by, MailChunk.number, sa.func.count(MailLetter.id))
+                .join(MailLetter, MailLetter.chunk_id == MailChunk.id)
+                .where(MailChunk.batch_id == batch_id, MailChunk.status == ChunkStatus.RUNNING)
+                .group_by(MailChunk.claimed_by, MailChunk.number)
+            ).all()
+            session.close()
+        for claimed_by, number, written in found:
+            pid = claimed_by.rsplit(":", 1)[-1]
+            if pid in by_pid and 0 < written < 100:
+                return by_pid[pid], number
+        return None
+
+    return wait_until(mid_chunk, timeout=240, message="no worker was ever seen mid-chunk")

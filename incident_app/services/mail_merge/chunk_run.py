@@ -30,7 +30,6 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.services.mail_merge.batches import WORKABLE
 from incident_app.services.mail_merge.pdfs import GROUP
-from incident_app.services.mail_merge.pdfs import page_count
 from incident_app.services.mail_merge.pdfs import render_all
 from incident_app.services.mail_merge.planning import Entry
 from incident_app.services.mail_merge.planning import letter_code
@@ -155,11 +154,11 @@ class ChunkRun:
             variant.template_name, self.contexts[variant], prepared, processes=self.processes
         )
         with closing(rendered):  # a pause mid-way shuts the render pool down at once
-            for entry, pdf, reason in rendered:
+            for entry, pdf, reason, pages in rendered:
                 if pdf is None:
                     failed.append(_Failed(entry, reason))
                 else:
-                    done.append(_Done(entry, pdf, page_count(pdf)))
+                    done.append(_Done(entry, pdf, pages))
                 if len(done) + len(failed) >= GROUP:
                     self._write(done, failed)
                     done, failed = [], []

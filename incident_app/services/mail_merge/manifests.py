@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from pypdf import PdfReader
-from pypdf import PdfWriter
 from sqlalchemy.orm import Session
 
+from incident_app import letters
 from incident_app.crypto import KeyRing
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import RosterPerson
@@ -37,13 +36,9 @@ MANIFEST_HEADER = (
 
 
 def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
-    """One PDF of all `pdfs` in order (the mail house's print file) and its page count."""
-    writer = PdfWriter()
-    for pdf in pdfs:
-        writer.append(PdfReader(io.BytesIO(pdf)))
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    return buffer.getvalue(), len(writer.pages)
+    """One PDF of all `pdfs` in order (the mail house's print file) and its page count; fonts
+    and other common objects are written once (letters.print_file)."""
+    return letters.combine_print_file(pdfs)
 
 
 def manifest_csv(

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from incident_app import letters
 from incident_app.crypto import KeyRing
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
@@ -230,7 +231,7 @@ def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
         manifest_sha256 = worker.store.put_bytes(
             manifest_csv(session, chunk.number, rows, worker.keyring)
         ).sha256
-    except StorageError as error:
+    except (StorageError, letters.PrintFileError) as error:
         raise BatchFailed(
             f"The print file of chunk {chunk.number} could not be written: {error}"
         ) from error

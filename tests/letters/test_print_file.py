@@ -1,0 +1,111 @@
+"""The mail house's print file: every letter's pages in order, each showing exactly what its
+standalone PDF shows, with fonts and other common objects written once."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from pypdf import PdfWriter
+
+from incident_app import letters
+from tests.letters.pdf_lines import positioned_text
+from tests.letters.samples import individual_context
+
+COMMON = {key: value for key, value in individual_context().items() if key != "recipient"}
+
+
+def _recipients(count: int, start: int = 0) -> list[letters.RecipientContext]:
+    return [
+        {
+            "letter_id": f"RCH-{n}",
+            "name": f"Person{n} Zoë Núñez{n}",
+            "address_lines": [f"{n} Elm St", "Peoria, IL 61602"],
+        }
+        for n in range(start, start + count)
+    ]
+
+
+@pytest.fixture(scope="module")
+def batch_pdfs() -> list[bytes]:
+    # Two render groups (chunk_size 6): two overlay passes, so two sets of overlay subsets.
+    return [
+        pdf
+        for _, pdf in letters.render_batch(
+            "individual_adult.html", COMMON, _recipients(12), chunk_size=6
+        )
+    ]
+
+
+def _pages_text(pdf: bytes) -> list[list[tuple[int, int, str]]]:
+    reader = PdfReader(BytesIO(pdf))
+    out = []
+    for index in range(len(reader.pages)):
+        writer = PdfWriter()
+        writer.add_page(reader.pages[index])
+        buffer = BytesIO()
+        writer.write(buffer)
+        out.append(positioned_text(buffer.getvalue()))
+    return out
+
+
+def test_each_page_of_the_print_file_is_the_page_of_its_letter(batch_pdfs: list[bytes]) -> None:
+    combined, pages = letters.combine_print_file(batch_pdfs)
+
+    expected = [page for pdf in batch_pdfs for page in _pages_text(pdf)]
+    assert pages == len(expected) == len(PdfReader(BytesIO(combined)).pages)
+    assert _pages_text(combined) == expected
+
+
+def test_single_renders_and_batch_letters_mix(batch_pdfs: list[bytes]) -> None:
+    single = letters.render_pdf("individual_adult.html", {**COMMON, "recipient": _recipients(1)[0]})
+    combined, _ = letters.combine_print_file([batch_pdfs[0], single, batch_pdfs[1]])
+
+    texts = [letters.pdf_text(pdf) for pdf in (batch_pdfs[0], single, batch_pdfs[1])]
+    assert letters.pdf_text(combined) == "\n".join(texts)
+
+
+def test_fonts_are_written_once_not_once_per_letter(batch_pdfs: list[bytes]) -> None:
+    one, _ = letters.combine_print_file(batch_pdfs[:1])
+    twelve, _ = letters.combine_print_file(batch_pdfs)
+
+    assert sum(map(len, batch_pdfs)) > 5 * len(twelve)  # was the sum, ~27 KB a letter
+    # Each extra letter adds its pages and its own address block, not the body and its fonts.
+    assert (len(twelve) - len(one)) / 11 < 4_000
+    # Body fonts once; the address block's subsets once per overlay pass (two passes here).
+    per_letter = batch_pdfs[0].count(b"/FontFile")
+    assert per_letter > 0
+    assert one.count(b"/FontFile") == per_letter
+    assert twelve.count(b"/FontFile") <= 2 * per_letter
+
+
+@pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf is not installed")
+def test_qpdf_and_pdfinfo_find_nothing_wrong(batch_pdfs: list[bytes], tmp_path: Path) -> None:
+    combined, pages = letters.combine_print_file(batch_pdfs)
+    path = tmp_path / "print.pdf"
+    path.write_bytes(combined)
+
+    check = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "No syntax or stream encoding errors" in check.stdout
+    assert "WARNING" not in check.stdout + check.stderr
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils is not installed")
+def test_pdfinfo_reads_the_page_count(batch_pdfs: list[bytes], tmp_path: Path) -> None:
+    combined, pages = letters.combine_print_file(batch_pdfs)
+    path = tmp_path / "print.pdf"
+    path.write_bytes(combined)
+
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    assert f"Pages:           {pages}" in info.stdout
+    assert info.stderr == ""
+
+
+def test_a_damaged_letter_is_refused_with_a_clear_message(batch_pdfs: list[bytes]) -> None:
+    with pytest.raises(letters.PrintFileError, match="could not be read"):
+        letters.combine_print_file([batch_pdfs[0], b"%PDF-1.7 this is not a pdf"])
