@@ -11,6 +11,7 @@ from functools import partial
 from flask import Response
 from flask import flash
 from flask import render_template
+from flask import request
 from flask_login import current_user
 from flask_login import login_required
 
@@ -30,6 +31,7 @@ from incident_app.models.letter import Letter
 from incident_app.services.letters import preview
 from incident_app.services.letters import review
 from incident_app.services.letters import revision
+from incident_app.services.letters import together
 from incident_app.services.letters.review import LetterIntegrityFailed
 
 
@@ -85,6 +87,29 @@ def approve(incident_id: int, letter_id: int) -> Response:
         ),
         "Approved. The approval is bound to this version's SHA-256.",
     )
+
+
+@bp.route("/approve-together", methods=["POST"])
+@login_required
+def approve_together(incident_id: int) -> Response:
+    form = forms.ApproveSetForm()
+    if not form.validate_on_submit():
+        return _back(incident_id)
+    try:
+        approved = together.approve_together(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            confirmations=form.confirmations(request.form),
+            store=app_store.current_store(),
+        )
+    except (ValidationFailed, InvalidTransition, LetterIntegrityFailed) as error:
+        flash(f"Nothing was approved: {error}", "error")
+    else:
+        names = ", ".join(letter.document_id for letter in approved)
+        flash(f"Approved together: {names}. Each approval is bound to its SHA-256.", "success")
+    return _back(incident_id)
 
 
 @bp.route("/<int:letter_id>/revise", methods=["GET", "POST"])

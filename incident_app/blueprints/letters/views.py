@@ -32,6 +32,7 @@ from incident_app.services.letters import prepare
 from incident_app.services.letters import proofs
 from incident_app.services.letters import reading
 from incident_app.services.letters import review
+from incident_app.services.letters import together
 from incident_app.services.letters.context import ADDRESSED_TEMPLATES
 from incident_app.services.letters.review import LetterIntegrityFailed
 
@@ -51,6 +52,11 @@ def index(incident_id: int) -> str:
         groups=groups,
         notice_rows=notices.notices_of(get_session(), incident),
         form=forms.GenerateForm(),
+        review_set=together.awaiting_here(
+            get_session(), actor=current_user, incident_id=incident_id
+        ),
+        approve_set_form=forms.ApproveSetForm(),
+        confirm_length=review.CONFIRM_PREFIX,
         addressed=ADDRESSED_TEMPLATES,
     )
 

@@ -266,6 +266,30 @@ def approve(
     of the exact stored bytes (verified first). `expected_sha256` is what the reviewer
     confirmed (at least its first 12 characters): refused (InvalidTransition) when the current
     version is another one. Refused for the author and for a stale draft. Commits once."""
+    letter = approve_unsaved(
+        session,
+        actor=actor,
+        now=now,
+        incident_id=incident_id,
+        letter_id=letter_id,
+        store=store,
+        expected_sha256=expected_sha256,
+    )
+    session.commit()
+    return letter
+
+
+def approve_unsaved(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident_id: int,
+    letter_id: int,
+    store: FileStore,
+    expected_sha256: str,
+) -> Letter:
+    """The approval step of `approve` without the commit (approving a set together)."""
     letter = _reviewable(session, actor, incident_id, letter_id)
     version = current_version(letter)
     _require_confirmed(letter, version, expected_sha256)
@@ -299,7 +323,6 @@ def approve(
         },
         f"{letter_label(letter)} approved (sha256 {version.sha256[:12]}…).",
     )
-    session.commit()
     return letter
 
 
