@@ -139,7 +139,7 @@ def test_mail_the_approved_variant_confirm_then_record_it_as_mailed(app, client,
         data={"csrf_token": token, "mailed_on": mailed_on},
         follow_redirects=True,
     ).get_data(as_text=True)
-    assert "2 people recorded as mailed. 1 people are still waiting" in done
+    assert "2 people recorded as mailed. 1 person is still waiting." in done
     assert f"Recorded as mailed on <strong>{mailed_on}</strong>" in done
     with app.app_context():
         assert get_session().scalar(sa.select(sa.func.count()).select_from(NoticeSent)) == 0
