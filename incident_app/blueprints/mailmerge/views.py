@@ -150,3 +150,77 @@ def _mailed_message(result: mailed_service.Mailed) -> str:
 
 def _people(count: int) -> str:
     return f"{count:,} {'person' if count == 1 else 'people'}"
+
+
+@bp.route("/<int:batch_id>/progress.json")
+@login_required
+def progress(incident_id: int, batch_id: int) -> Response:
+    return jsonify(
+        batch_progress.progress(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            batch_id=batch_id,
+        )
+    )
+
+
+ACTIONS: dict[str, tuple[Callable[..., object], str]] = {
+    "pause": (batches.pause, "Mailing paused after the letters being written."),
+    "resume": (batches.resume, "Mailing resumed where it stopped."),
+    "cancel": (batches.cancel, "Mailing cancelled; finished print files are kept."),
+    "retry": (batches.retry, "Failed letters queued again in a new chunk."),
+}
+
+
+@bp.route("/<int:batch_id>/<any(pause, resume, cancel, retry):action>", methods=["POST"])
+@bp.route(
+    "/<int:batch_id>/letters/<int:letter_id>/retry", methods=["POST"], defaults={"action": "retry"}
+)
+@login_required
+def control(incident_id: int, batch_id: int, action: str, letter_id: int | None = None) -> Response:
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    service, done = ACTIONS[action]
+    extra = {"letter_id": letter_id} if action == "retry" else {}
+    try:
+        service(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            batch_id=batch_id,
+            **extra,
+        )
+    except InvalidTransition as error:
+        flash(str(error), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("mailmerge.batch", incident_id=incident_id, batch_id=batch_id))
+
+
+@bp.route("/<int:batch_id>/proof.pdf", defaults={"what": "proof", "number": None})
+@bp.route("/<int:batch_id>/manifest.csv", defaults={"what": "manifest", "number": None})
+@bp.route("/<int:batch_id>/chunks/<int:number>/print.pdf", defaults={"what": "print"})
+@bp.route("/<int:batch_id>/chunks/<int:number>/manifest.csv", defaults={"what": "manifest"})
+@login_required
+def download(incident_id: int, batch_id: int, what: str, number: int | None) -> Response:
+    name, data = downloads.download(
+        get_session(),
+        actor=current_user,
+        now=clock.utcnow(),
+        incident_id=incident_id,
+        batch_id=batch_id,
+        what=what,
+        store=app_store.current_store(),
+        chunk_number=number,
+    )
+    return Response(
+        data,
+        mimetype=TYPES[name.rsplit(".", 1)[1]],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
