@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from incident_app.services.letters.wording import Element
+from incident_app.services.letters.wording import _advice
 from incident_app.services.letters.wording import check_notice
 from incident_app.services.letters.wording import is_toll_free
 from incident_app.services.letters.wording import phi_warnings
@@ -227,6 +228,21 @@ def test_spanish_uses_the_fernandez_huerta_scale_without_a_grade() -> None:
 
     assert score.grade is None
     assert score.ease > 70
+
+
+@pytest.mark.parametrize(
+    ("ease", "grade", "verdict"),
+    [
+        (65.0, 7.0, "Plain language"),
+        (65.0, 10.5, "Fairly plain"),  # easy by ease, but a grade above 8: not "plain"
+        (59.0, 8.0, "Fairly plain"),  # one point below 60 is no cliff
+        (49.0, 9.0, "Hard to read"),
+        (70.0, 12.5, "Hard to read"),
+        (75.0, None, "Plain language"),  # Spanish: no grade
+    ],
+)
+def test_the_verdict_reads_both_scores_with_a_middle_band(ease, grade, verdict) -> None:
+    assert _advice(ease, grade).startswith(verdict)
 
 
 def test_no_text_scores_zero() -> None:
