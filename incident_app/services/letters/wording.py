@@ -276,6 +276,13 @@ def _printed(value: object, flat: str) -> bool:
     return isinstance(value, str) and bool(value.strip()) and _normalise(value) in flat
 
 
+def dates_stated(text: str, start: date | None, discovered: date) -> bool:
+    """Whether the officer's own "what happened" already states when the breach happened and
+    when it was discovered (164.404(c)(1)(A)), so the letter need not say it again."""
+    flat = _normalise(text)
+    return start is not None and _date_printed(start, flat) and _date_printed(discovered, flat)
+
+
 def _date_printed(value: date, flat: str) -> bool:
     forms = {
         f"{MONTHS_EN[value.month - 1]} {value.day}, {value.year}",

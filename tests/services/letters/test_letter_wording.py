@@ -9,6 +9,7 @@ import pytest
 from incident_app.services.letters.wording import Element
 from incident_app.services.letters.wording import _advice
 from incident_app.services.letters.wording import check_notice
+from incident_app.services.letters.wording import dates_stated
 from incident_app.services.letters.wording import is_toll_free
 from incident_app.services.letters.wording import phi_warnings
 from incident_app.services.letters.wording import readability
@@ -247,3 +248,12 @@ def test_the_verdict_reads_both_scores_with_a_middle_band(ease, grade, verdict) 
 
 def test_no_text_scores_zero() -> None:
     assert readability("").words == 0
+
+
+def test_dates_stated_needs_both_dates_in_the_narrative() -> None:
+    start, found = date(2025, 3, 3), date(2025, 3, 6)
+    both = "A laptop was stolen on March 3, 2025. We found out on 03/06/2025."
+
+    assert dates_stated(both, start, found)
+    assert not dates_stated("A laptop was stolen on March 3, 2025.", start, found)
+    assert not dates_stated(both, None, found)  # unknown start: the letter must say so
