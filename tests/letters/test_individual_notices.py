@@ -109,13 +109,13 @@ def test_every_page_shows_page_x_of_y_and_the_letter_id() -> None:
         assert "Letter ID: RCH-2025-0007-000001" in text
 
 
-def test_archival_output_declares_pdf_a_3b_with_an_output_intent() -> None:
+def test_archival_output_declares_pdf_a_3a_with_an_output_intent() -> None:
     pdf = letters.render_pdf("individual_adult.html", individual_context(), archival=True)
 
     reader = PdfReader(BytesIO(pdf))
     xmp = reader.xmp_metadata.stream.get_data()
     assert b'pdfaid:part="3"' in xmp
-    assert b'pdfaid:conformance="B"' in xmp
+    assert b'pdfaid:conformance="A"' in xmp  # tagged (accessible), not only "B"asic
     assert "/OutputIntents" in reader.trailer["/Root"]
     assert "Dear Zoë Núñez:" in letters.pdf_text(pdf)
 
