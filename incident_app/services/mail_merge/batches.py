@@ -31,7 +31,7 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
 from incident_app.services.mail_merge.planning import ApprovedVariant
 from incident_app.services.mail_merge.planning import Plan
@@ -131,7 +131,7 @@ def _new_batch(
     session: Session,
     incident: Incident,
     planned: Plan,
-    approvals: dict[Variant, letter_review.ApprovedLetter],
+    approvals: dict[Variant, ApprovedLetter],
     actor: User,
     now: datetime,
     chunk_size: int,

@@ -32,6 +32,8 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.services.letters import context as letter_context
 from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.approved import ApprovedLetter
+from incident_app.services.letters.approved import approved_letter
 from incident_app.services.roster import access as roster_access
 
 KIND = "individual_notice"
@@ -159,9 +161,9 @@ class ApprovedVariant(TypedDict):
 
 def approval(
     session: Session, incident_id: int, variant: Variant
-) -> letter_review.ApprovedLetter | None:
+) -> ApprovedLetter | None:
     """The variant's approved, still-valid individual notice, or None."""
-    return letter_review.approved_letter(
+    return approved_letter(
         session, incident_id=incident_id, kind=KIND, template_name=variant.template_name
     )
 
@@ -189,7 +191,7 @@ def usable_approvals(
     session: Session,
     incident_id: int,
     planned: Plan,
-) -> dict[Variant, letter_review.ApprovedLetter]:
+) -> dict[Variant, ApprovedLetter]:
     """The approved, still-valid letters of the variants the plan needs (the adult notice
     when nobody needs a letter); InvalidTransition, with each variant's reason, when none is."""
     # The adult notice stands for the batch when nobody needs a letter (substitute notice only).
