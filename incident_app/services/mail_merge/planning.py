@@ -159,9 +159,7 @@ class ApprovedVariant(TypedDict):
     sample_sha256: str
 
 
-def approval(
-    session: Session, incident_id: int, variant: Variant
-) -> ApprovedLetter | None:
+def approval(session: Session, incident_id: int, variant: Variant) -> ApprovedLetter | None:
     """The variant's approved, still-valid individual notice, or None."""
     return approved_letter(
         session, incident_id=incident_id, kind=KIND, template_name=variant.template_name
