@@ -45,6 +45,8 @@ class BreachContext(TypedDict):
     phi_types: list[str]  # (B) e.g. ["Full name", "Date of birth", "Diagnosis"]
     steps_for_individuals: list[str]  # (C)
     what_we_are_doing: list[str]  # (D) investigate, mitigate, protect
+    # True when what_happened already states both dates: the letter does not repeat them.
+    dates_stated: NotRequired[bool]
     # (E) comes from OrganisationContext: toll-free number, email, website, postal address
 
 

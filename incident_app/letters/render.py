@@ -36,7 +36,9 @@ from incident_app.letters.validation import validate_context
 
 log = logging.getLogger(__name__)
 
-ARCHIVAL_VARIANT = "pdf/a-3b"
+# PDF/A-3a: archival AND tagged (structure tree, /Lang from <html lang>, reading order), so
+# screen readers read the letters people download; pdf/a-3b was untagged.
+ARCHIVAL_VARIANT = "pdf/a-3a"
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def _write_pdf_unlocked(html: str, *, archival: bool) -> tuple[bytes, int]:
 
 
 def render_pdf(template_name: str, context: Mapping[str, Any], *, archival: bool = False) -> bytes:
-    """The letter as PDF bytes (PDF/A-3b when `archival`)."""
+    """The letter as PDF bytes (tagged PDF/A-3a when `archival`)."""
     return pdf_from_html(render_html(template_name, context), archival=archival)
 
 

@@ -136,6 +136,10 @@ class MailBatch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # Recorded by a person once the mail house mailed the letters (services/mail_merge/mailed.py).
+    mailed_on: Mapped[date | None] = mapped_column(sa.Date)
+    mailed_recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    mailed_recorded_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"<MailBatch {self.id} incident={self.incident_id} {self.status}>"

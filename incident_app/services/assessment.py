@@ -151,6 +151,7 @@ EXCEPTION_ELEMENTS: dict[str, tuple[tuple[ElementField, str], ...]] = {
         ),
     ),
 }
+NO_EXCEPTION = "none"  # answered: no exception of 164.402(1) applies (not left blank)
 EXCEPTION_LABELS = {
     "unintentional_workforce_use": "164.402(1)(i) Unintentional good-faith workforce use",
     "inadvertent_authorized_disclosure": "164.402(1)(ii) Inadvertent disclosure between "
@@ -207,7 +208,7 @@ CHOICES: dict[str, set[str]] = {
     "encryption_conformant": TRI_STATE,
     "key_compromised": TRI_STATE,
     "destruction_method": set(DESTRUCTION_METHODS),
-    "exception": set(EXCEPTION_ELEMENTS),
+    "exception": {*EXCEPTION_ELEMENTS, NO_EXCEPTION},
     "conclusion": {c.value for c in Conclusion},
     **{name: set(risks) for name, risks in FACTOR_RISK.items()},
 }
@@ -338,8 +339,8 @@ def _encryption_secured(answers: Answers) -> bool:
 
 
 def _exception(answers: Answers) -> str | None:
-    name = answers["exception"] or None
-    if name is None:
+    name = answers["exception"]
+    if name in ("", NO_EXCEPTION):
         return None
     missing = [label for field, label in EXCEPTION_ELEMENTS[name] if not answers[field]]
     if missing:
@@ -422,7 +423,11 @@ def save_assessment(
     incident = incident_access.get_workable(session, actor=actor, incident_id=incident_id)
     if sign:
         require(actor, Capability.SIGN_DETERMINATIONS)
-    cleaned = clean_answers(answers)
+    # Answers to questions the other answers rule out are not kept (assessment_scope reads
+    # this module's tables, hence the import here).
+    from incident_app.services.assessment_scope import in_scope
+
+    cleaned = in_scope(clean_answers(answers))
     result = outcome(cleaned, actor=actor)
     previous = _latest(session, incident_id)
     version = AssessmentVersion(

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from incident_app.access import Capability
 from incident_app.access import require
 from incident_app.models.audit import AuditEvent
+from incident_app.models.incident import Incident
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.audit_checkpoints import VERIFIED_ACTION
@@ -38,6 +39,7 @@ class AuditFilter:
     actor: str = ""
     action: str = ""
     incident_id: int | None = None
+    incident_reference: str = ""  # BD-YYYY-NNNN, as people know the case
     date_from: date | None = None
     date_to: date | None = None
 
@@ -82,6 +84,7 @@ class AuditPage:
     page: int
     pages: int
     total: int
+    references: dict[int, str]  # incident id -> BD-YYYY-NNNN for the events shown
 
 
 def _query(flt: AuditFilter, zone: str) -> sa.Select[AuditEvent]:
@@ -94,6 +97,11 @@ def _query(flt: AuditFilter, zone: str) -> sa.Select[AuditEvent]:
         query = query.where(AuditEvent.action.ilike(f"{_escape_like(flt.action)}%", escape="\\"))
     if flt.incident_id is not None:
         query = query.where(AuditEvent.incident_id == flt.incident_id)
+    if flt.incident_reference:
+        by_reference = sa.select(Incident.id).where(
+            sa.func.upper(Incident.reference) == flt.incident_reference.upper()
+        )
+        query = query.where(AuditEvent.incident_id.in_(by_reference.scalar_subquery()))
     tz = ZoneInfo(zone)
     if flt.date_from:
         query = query.where(AuditEvent.at >= datetime.combine(flt.date_from, time(), tz))
@@ -129,7 +137,15 @@ def search(
         details={"filter": flt.as_details(), "page": page},
     )
     session.commit()
-    return AuditPage(events, page, pages, total)
+    return AuditPage(events, page, pages, total, _references(session, events))
+
+
+def _references(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    ids = {e.incident_id for e in events if e.incident_id is not None}
+    if not ids:
+        return {}
+    rows = session.execute(sa.select(Incident.id, Incident.reference).where(Incident.id.in_(ids)))
+    return {incident_id: reference for incident_id, reference in rows}
 
 
 def neutralise(value: object) -> str:

@@ -17,6 +17,7 @@ from incident_app.models.user import Role
 from incident_app.services import audit
 from incident_app.services.audit_log import signing_key
 from tests.support.factories import NOW
+from tests.support.factories import make_incident
 from tests.support.factories import make_user
 
 
@@ -128,3 +129,26 @@ def test_injection_looking_filters_are_harmless(app, client, auth, auditor) -> N
     response = client.get("/audit/?actor=%27%3B+DROP+TABLE+audit_event%3B--&action=%25_")
 
     assert response.status_code == 200 and b"0 matching events" in response.data
+
+
+def test_the_incident_filter_takes_the_reference_people_know(app, client, auth, auditor) -> None:
+    with app.app_context():
+        session = get_session()
+        officer = make_user(session, role=Role.PRIVACY_OFFICER)
+        incident = make_incident(session, created_by=officer)
+        other = make_incident(session, created_by=officer)
+        for case in (incident, other):
+            audit.record(
+                session, actor=officer, action="incident.viewed", at=NOW, incident_id=case.id
+            )
+        session.commit()
+        reference, other_reference = incident.reference, other.reference
+    auth.login(auditor.email)
+
+    page = client.get(f"/audit/?incident={reference.lower()}").get_data(as_text=True)
+
+    assert "Incident (reference, e.g. BD-2025-0003)" in page
+    assert "1 matching event;" in page and f"<td>{reference}</td>" in page
+    assert other_reference not in page.split("<tbody>")[1]
+    bad = client.get("/audit/?incident=case 7").get_data(as_text=True)
+    assert "Enter the incident&#39;s reference, like BD-2025-0003." in bad

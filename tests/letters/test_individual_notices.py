@@ -109,13 +109,13 @@ def test_every_page_shows_page_x_of_y_and_the_letter_id() -> None:
         assert "Letter ID: RCH-2025-0007-000001" in text
 
 
-def test_archival_output_declares_pdf_a_3b_with_an_output_intent() -> None:
+def test_archival_output_declares_pdf_a_3a_with_an_output_intent() -> None:
     pdf = letters.render_pdf("individual_adult.html", individual_context(), archival=True)
 
     reader = PdfReader(BytesIO(pdf))
     xmp = reader.xmp_metadata.stream.get_data()
     assert b'pdfaid:part="3"' in xmp
-    assert b'pdfaid:conformance="B"' in xmp
+    assert b'pdfaid:conformance="A"' in xmp  # tagged (accessible), not only "B"asic
     assert "/OutputIntents" in reader.trailer["/Root"]
     assert "Dear Zoë Núñez:" in letters.pdf_text(pdf)
 
@@ -124,3 +124,34 @@ def test_ordinary_output_is_not_marked_archival() -> None:
     pdf = letters.render_pdf("individual_adult.html", individual_context())
 
     assert PdfReader(BytesIO(pdf)).xmp_metadata is None
+
+
+@pytest.mark.parametrize("template", [*ENGLISH, "individual_es.html"])
+def test_the_re_line_names_the_letter_and_no_title_repeats_it_after_the_salutation(
+    template: str,
+) -> None:
+    text = _flat(letters.pdf_text(letters.render_pdf(template, individual_context())))
+
+    salutation = re.search(r"(Dear|Estimado/a) [^:]+:", text)
+    assert salutation is not None
+    after = text[salutation.end() :]
+    assert "Notice of a data breach" not in after and "Aviso de una brecha de datos" not in after
+    assert re.search(r"(Re|Asunto): ", text[: salutation.start()])
+
+
+def test_the_dates_sentence_is_left_out_when_the_narrative_already_gives_both_dates() -> None:
+    context = individual_context()
+    breach = context["breach"]
+    breach["breach_end"] = breach["breach_start"]
+    breach["what_happened"] = (
+        "On March 3, 2025 a laptop was stolen from a car. We discovered it on March 6, 2025."
+    )
+    breach["dates_stated"] = True
+
+    text = _flat(letters.pdf_text(letters.render_pdf("individual_adult.html", context)))
+
+    assert text.count("March 6, 2025") == 1
+    assert "The breach happened" not in text
+    breach["dates_stated"] = False
+    again = _flat(letters.pdf_text(letters.render_pdf("individual_adult.html", context)))
+    assert "The breach happened on March 3, 2025. We discovered it on March 6, 2025" in again

@@ -14,8 +14,9 @@ from incident_app.letters import versions
 from tests.letters.pdf_lines import positioned_text
 from tests.letters.samples import individual_context
 
-# The window in PDF points from the top-left: 0.875in/2.125in, 3.75in x 1in (letters.css).
-WINDOW_LEFT, WINDOW_TOP, WINDOW_RIGHT, WINDOW_BOTTOM = 63.0, 153.0, 333.0, 225.0
+# The address block in PDF points from the top-left: 1.0625in/2.1875in, 4in x 0.8125in
+# (letters.css; test_envelope_window.py checks it against the #10 envelope).
+WINDOW_LEFT, WINDOW_TOP, WINDOW_RIGHT, WINDOW_BOTTOM = 76.5, 157.5, 364.5, 216.0
 
 
 class _WindowText(HTMLParser):

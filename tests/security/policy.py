@@ -131,6 +131,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "letters.attach_proof": WORK,
     "letters.approve": "incident_approve",
     "letters.request_changes": "incident_approve",
+    "letters.approve_together": "incident_approve",
     # roster (PHI)
     "roster.overview": "roster_read",
     "roster.people": "roster_read",
@@ -151,6 +152,8 @@ POLICY: dict[str, str | dict[str, str]] = {
     "mailmerge.progress": "roster_read",
     "mailmerge.download": "roster_read",
     "mailmerge.start": "roster_work",
+    "mailmerge.confirm": "roster_work",
+    "mailmerge.mailed": "roster_work",
     "mailmerge.control": "roster_work",
     # after the breach
     "impact.incident_impact": READ,
@@ -235,6 +238,7 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "letters.mark_sent": {"method": "first_class_mail", "sent_on": "2025-11-02"},
     "letters.attach_proof": {"notice_id": "{notice_id}", "file": FILE},
     "letters.request_changes": {"comment": "Shorter sentences, please."},
+    "mailmerge.mailed": {"mailed_on": "2025-11-02"},
     "impact.add_cost": {
         "category": "outside_counsel",
         "basis": "actual",

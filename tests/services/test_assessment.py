@@ -420,3 +420,47 @@ def test_determination_override_keeps_the_computed_value(session, people):
     assert stored.reportable is True
     assert stored.effective_reportable is False
     assert stored.override_by_id == officer.id
+
+
+def test_answers_to_questions_that_do_not_apply_are_not_kept(session, people):
+    officer, _, incident = people
+    answers = {
+        **BREACH,
+        "safeguard": "none",  # not encrypted: nothing about keys or standards applies
+        "encryption_what": "BitLocker",
+        "encryption_standard": "nist_800_111",
+        "key_compromised": "yes",
+        "destruction_method": "shredded",
+        "exception": "none",
+        "exc_both_authorized": "y",
+        "exception_facts": "Left over from an earlier draft.",
+    }
+
+    version = _save(session, officer, incident, answers, sign=True)
+
+    kept = version.answers
+    for name in (
+        "encryption_what",
+        "encryption_standard",
+        "key_compromised",
+        "destruction_method",
+        "exception_facts",
+    ):
+        assert kept[name] == "", name
+    assert kept["exc_both_authorized"] is False
+    assert kept["exception"] == "none" and version.exception is None
+    assert ("individual_notice", "US") in _active_kinds(session, incident)
+
+
+def test_no_phi_involved_rules_out_the_privacy_rule_question(session, people):
+    officer, _, incident = people
+
+    version = _save(
+        session,
+        officer,
+        incident,
+        {**BREACH, "phi_involved": "no", "use_permitted": "yes", "phi_narrative": "Test data."},
+    )
+
+    assert version.answers["use_permitted"] == ""
+    assert version.not_phi_or_permitted is True

@@ -81,7 +81,10 @@ class AssessmentForm(FlaskForm):
     destruction_detail = _text("Destruction details (who, when, certificate)")
     safe_harbor_narrative = _text("Safe harbor notes")
     # 3. Exceptions, 164.402(1)
-    exception = _select("Does an exception apply?", list(service.EXCEPTION_LABELS.items()))
+    exception = _select(
+        "Does an exception apply?",
+        [(service.NO_EXCEPTION, "No exception applies"), *service.EXCEPTION_LABELS.items()],
+    )
     exc_workforce = BooleanField(service.EXCEPTION_ELEMENTS["unintentional_workforce_use"][0][1])
     exc_good_faith = BooleanField("Unintentional, and made in good faith")
     exc_within_scope = BooleanField("Within the scope of that person's authority")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from flask import Blueprint
 from flask import Response
@@ -30,6 +31,7 @@ from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.services import assessment as service
 from incident_app.services import assessment_report
+from incident_app.services import assessment_scope
 from incident_app.services import organisation
 from incident_app.services.obligations import overrides as obligation_overrides
 from incident_app.services.obligations import presentation
@@ -103,6 +105,9 @@ def _edit_context(incident_id: int, form: AssessmentForm, history: list) -> dict
         "can_sign": can(current_user, Capability.SIGN_DETERMINATIONS),
         "suggested": service.suggested_conclusion(form.to_answers()),
         "elements": service.EXCEPTION_ELEMENTS,
+        "exception_labels": service.EXCEPTION_LABELS,
+        "show_when": assessment_scope.show_when(),
+        "applies": partial(assessment_scope.applies, answers=form.to_answers()),
     }
 
 
@@ -121,6 +126,7 @@ def version(incident_id: int, version_id: int) -> str:
         incident=page.incident,
         version=chosen,
         form=AssessmentForm(data=chosen.answers),
+        exception_labels=service.EXCEPTION_LABELS,
     )
 
 

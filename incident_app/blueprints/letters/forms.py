@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -58,6 +59,19 @@ class ApproveForm(FlaskForm):
 
     # Checked by the service (after the access check, so a stranger gets 403/404, not 422).
     expected_sha256 = HiddenField("SHA-256", [Length(max=64)])
+
+
+class ApproveSetForm(FlaskForm):
+    """Approve a prepared set together: one `confirm-<letter id>` checkbox per letter, whose
+    value is the SHA-256 prefix shown beside it (the service checks each one)."""
+
+    def confirmations(self, submitted: Mapping[str, str]) -> dict[int, str]:
+        found = {}
+        for name, value in submitted.items():
+            prefix, _, letter_id = name.partition("-")
+            if prefix == "confirm" and letter_id.isdigit():
+                found[int(letter_id)] = value[:64]
+        return found
 
 
 class GenerateForm(FlaskForm):

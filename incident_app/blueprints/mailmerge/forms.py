@@ -1,9 +1,29 @@
-"""Mailing forms: every action is a POST button carrying only the CSRF token."""
+"""Mailing forms: POST buttons carrying the CSRF token, the confirmed start and the mailing date."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms import DateField
+from wtforms import IntegerField
+from wtforms.validators import InputRequired
+from wtforms.validators import NumberRange
+from wtforms.validators import Optional
 
 
 class ButtonForm(FlaskForm):
     """A POST button: only the CSRF token."""
+
+
+class StartForm(FlaskForm):
+    """Start the mailing: the number of people the person confirmed on the confirmation page
+    (the service refuses when the plan changed since; a client without the page sends none)."""
+
+    expected_people = IntegerField("People", [Optional(), NumberRange(min=0)])
+
+
+class MailedForm(FlaskForm):
+    """Record a completed mailing as mailed: the date the mail house mailed it."""
+
+    mailed_on = DateField(
+        "Mailed on", [InputRequired(message="Enter the date the letters were mailed.")]
+    )

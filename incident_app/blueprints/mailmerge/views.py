@@ -1,5 +1,6 @@
-"""The Mailing tab: start a mail merge from the approved individual notice, follow it live,
-pause / resume / cancel, retry failed letters, download print files and manifests (audited).
+"""The Mailing tab: confirm and start a mail merge from the approved letter variants, follow it
+live, pause / resume / cancel, retry failed letters, download print files and manifests
+(audited), and record a completed mailing as mailed.
 Letters are rendered by the worker, never here."""
 
 from __future__ import annotations
@@ -20,18 +21,29 @@ from flask_login import login_required
 from incident_app import app_store
 from incident_app import clock
 from incident_app.blueprints import _downloads
+from incident_app.blueprints.incidents.blueprint import today as today_in_zone
 from incident_app.blueprints.mailmerge.forms import ButtonForm
+from incident_app.blueprints.mailmerge.forms import MailedForm
+from incident_app.blueprints.mailmerge.forms import StartForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
+from incident_app.models.mail_batch import Variant
 from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge import downloads
+from incident_app.services.mail_merge import mailed as mailed_service
 from incident_app.services.mail_merge import pages
 from incident_app.services.mail_merge import progress as batch_progress
 
 bp = Blueprint("mailmerge", __name__, url_prefix="/incidents/<int:incident_id>/mailing")
 INCIDENT_TABS = [(48, "Mailing", "mailmerge.index")]
+VARIANT_LABELS = {variant.value: variant.label for variant in Variant}
 TYPES = {"pdf": "application/pdf", "csv": "text/csv; charset=utf-8"}
+
+
+@bp.context_processor
+def _labels() -> dict[str, object]:
+    return {"variant_labels": VARIANT_LABELS}
 
 
 def _index_page(incident_id: int, status: int = 200) -> tuple[str, int]:
@@ -47,10 +59,26 @@ def index(incident_id: int) -> tuple[str, int]:
     return _index_page(incident_id)
 
 
+@bp.route("/confirm")
+@login_required
+def confirm(incident_id: int) -> str | Response:
+    """What starting the mailing will do (counts, variants, print files), before it does."""
+    try:
+        summary = pages.confirmation(get_session(), actor=current_user, incident_id=incident_id)
+    except InvalidTransition as error:
+        flash(str(error), "error")
+        return redirect(url_for("mailmerge.index", incident_id=incident_id))
+    form = StartForm(expected_people=summary.people)
+    return render_template(
+        "mailmerge/confirm.html", incident=summary.incident, summary=summary, form=form
+    )
+
+
 @bp.route("/start", methods=["POST"])
 @login_required
 def start(incident_id: int) -> Response | tuple[str, int]:
-    if not ButtonForm().validate_on_submit():
+    form = StartForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
         batch = batches.start_batch(
@@ -60,6 +88,7 @@ def start(incident_id: int) -> Response | tuple[str, int]:
             incident_id=incident_id,
             keyring=app_store.current_keyring(),
             store=app_store.current_store(),
+            expected_people=form.expected_people.data,
         )
     except (InvalidTransition, ValidationFailed) as error:
         flash(str(error), "error")
@@ -79,8 +108,49 @@ def batch(incident_id: int, batch_id: int) -> str:
         batch_id=batch_id,
     )
     return render_template(
-        "mailmerge/batch.html", incident=page.incident, page=page, button=ButtonForm()
+        "mailmerge/batch.html",
+        incident=page.incident,
+        page=page,
+        button=ButtonForm(),
+        mailed_form=MailedForm(mailed_on=today_in_zone()),
     )
+
+
+@bp.route("/<int:batch_id>/mailed", methods=["POST"])
+@login_required
+def mailed(incident_id: int, batch_id: int) -> Response:
+    """Record the completed mailing as mailed on a date (feeds proof of notice)."""
+    form = MailedForm()
+    back = redirect(url_for("mailmerge.batch", incident_id=incident_id, batch_id=batch_id))
+    if not form.validate_on_submit():
+        flash("Enter the date the letters were mailed.", "error")
+        return back
+    try:
+        result = mailed_service.record_mailed(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            batch_id=batch_id,
+            mailed_on=form.mailed_on.data,
+        )
+    except (InvalidTransition, ValidationFailed) as error:
+        flash(f"Not recorded: {error}", "error")
+        return back
+    flash(_mailed_message(result), "success")
+    return back
+
+
+def _mailed_message(result: mailed_service.Mailed) -> str:
+    text = f"{_people(result.people)} recorded as mailed."
+    if result.notices:
+        return text + " Everyone is notified: the notice to individuals is recorded as sent."
+    waiting = result.still_waiting
+    return text + f" {_people(waiting)} {'is' if waiting == 1 else 'are'} still waiting."
+
+
+def _people(count: int) -> str:
+    return f"{count:,} {'person' if count == 1 else 'people'}"
 
 
 @bp.route("/<int:batch_id>/progress.json")

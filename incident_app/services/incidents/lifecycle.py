@@ -43,6 +43,20 @@ def allowed_transitions(incident: Incident) -> tuple[IncidentStatus, ...]:
     return ALLOWED[incident.status]
 
 
+def path_to(current: IncidentStatus, target: IncidentStatus) -> list[IncidentStatus]:
+    """The shortest run of allowed steps from `current` to `target` (empty when it is the
+    current status or cannot be reached), so a page can suggest the next status."""
+    paths: dict[IncidentStatus, list[IncidentStatus]] = {current: []}
+    frontier = [current]
+    while frontier and target not in paths:
+        step = frontier.pop(0)
+        for following in ALLOWED[step]:
+            if following not in paths:
+                paths[following] = [*paths[step], following]
+                frontier.append(following)
+    return paths.get(target, [])
+
+
 def transition(
     session: Session,
     *,

@@ -243,7 +243,9 @@ def _obligations_due(
 
 
 def _obligation_label(obligation: Obligation) -> str:
-    return obligation_kinds.label_with_place(obligation.kind, obligation.jurisdiction)
+    return obligation_kinds.label_with_place(
+        obligation.kind, obligation.jurisdiction, obligation.detail
+    )
 
 
 def _my_tasks_due(session: Session, actor: User, horizon: date, today: date) -> list[DueItem]:

@@ -27,6 +27,7 @@ from incident_app.models.letter import NoticeWording
 from incident_app.models.obligation import Obligation
 from incident_app.models.organisation import Organisation
 from incident_app.services import options
+from incident_app.services.letters.wording import dates_stated
 from incident_app.services.obligations import evaluation as obligation_evaluation
 from incident_app.services.obligations import reading as obligation_reading
 from incident_app.services.organisation import get_organisation
@@ -157,7 +158,17 @@ def breach_context(session: Session, case: CaseData, *, spanish: bool = False) -
             key: (wording.spanish or {}).get(key) or ([] if key != "what_happened" else "")
             for key in texts
         }
-    return {**texts, "breach_start": start, "breach_end": end, "discovered_on": discovered}
+    # The app's own dates sentence is left out when the narrative already gives both dates.
+    stated = dates_stated(texts["what_happened"], start, discovered) and (
+        end is None or end == start
+    )
+    return {
+        **texts,
+        "breach_start": start,
+        "breach_end": end,
+        "discovered_on": discovered,
+        "dates_stated": stated,
+    }
 
 
 def _phi_type_labels(incident: Incident) -> list[str]:

@@ -4,7 +4,8 @@ deceased person, Spanish) and sends them to legal as one review request.
 
 The variants come from the mail-merge plan, which reads only the roster's clear flags (no PHI is
 decrypted). A variant nobody needs is not generated; one already approved (and still valid) or
-already in review is left as it is. The reviewer approves the letters one by one.
+already in review is left as it is. The reviewer approves the letters one by one, or the
+whole set together (together.py).
 """
 
 from __future__ import annotations

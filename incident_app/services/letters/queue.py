@@ -81,7 +81,7 @@ def _item(letter: Letter, actor: User) -> QueueItem:
         incident_id=letter.incident_id,
         reference=letter.incident.reference,
         document_id=letter.document_id,
-        kind_label=label_of(obligation.kind, obligation.jurisdiction),
+        kind_label=label_of(obligation.kind, obligation.jurisdiction, obligation.detail),
         letter_label=TEMPLATE_LABELS.get(letter.template_name, letter.template_name),
         version=version.number,
         due_on=obligation.effective_due_on,

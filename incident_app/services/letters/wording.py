@@ -44,6 +44,9 @@ MONTHS_ES = (
     "diciembre",
 )
 TOLL_FREE_AREA_CODES = frozenset({"800", "833", "844", "855", "866", "877", "888"})
+PLAIN_LANGUAGE_GRADE = 8.0  # plain-language guidance aims at grade 8 or below
+HARD_EASE = 50.0  # Flesch below 50 is "fairly difficult" to "difficult"
+HARD_GRADE = 12.0  # beyond high school
 PLAIN_LANGUAGE_EASE = 60.0  # Flesch 60-70 is "plain English"; Fernández Huerta uses the same scale
 
 
@@ -251,10 +254,15 @@ def _syllables(word: str, language: str) -> int:
 
 
 def _advice(ease: float, grade: float | None) -> str:
+    """One verdict from both scores, with a middle band: ease alone said "plain" beside a
+    college grade, and a one-point change between versions flipped "plain" to "hard"."""
     level = f"reading ease {ease:.0f}" + (f", grade {grade:.1f}" if grade is not None else "")
-    if ease >= PLAIN_LANGUAGE_EASE:
+    grade_ok = grade is None or grade <= PLAIN_LANGUAGE_GRADE
+    if ease >= PLAIN_LANGUAGE_EASE and grade_ok:
         return f"Plain language ({level})."
-    return f"Hard to read ({level}): use shorter sentences and everyday words."
+    if ease < HARD_EASE or (grade is not None and grade > HARD_GRADE):
+        return f"Hard to read ({level}): use shorter sentences and everyday words."
+    return f"Fairly plain ({level}): shorter sentences would help some readers."
 
 
 # ---- text matching -------------------------------------------------------------------------
@@ -266,6 +274,13 @@ def _normalise(text: str) -> str:
 
 def _printed(value: object, flat: str) -> bool:
     return isinstance(value, str) and bool(value.strip()) and _normalise(value) in flat
+
+
+def dates_stated(text: str, start: date | None, discovered: date) -> bool:
+    """Whether the officer's own "what happened" already states when the breach happened and
+    when it was discovered (164.404(c)(1)(A)), so the letter need not say it again."""
+    flat = _normalise(text)
+    return start is not None and _date_printed(start, flat) and _date_printed(discovered, flat)
 
 
 def _date_printed(value: date, flat: str) -> bool:

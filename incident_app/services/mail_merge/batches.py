@@ -31,7 +31,7 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
 from incident_app.services.mail_merge.planning import ApprovedVariant
 from incident_app.services.mail_merge.planning import Plan
@@ -68,14 +68,18 @@ def start_batch(
     keyring: KeyRing,
     store: FileStore,
     chunk_size: int = CHUNK_SIZE,
+    expected_people: int | None = None,
 ) -> MailBatch:
-    """Queue a batch for everyone on the roster still waiting for a notice.
+    """Queue a batch for everyone on the roster still waiting for a letter whose variant is
+    approved; people whose variant is still in review stay pending for a later batch (the
+    batch's `variants` records which variants it covers).
 
-    Refused (InvalidTransition) while another batch of the incident is open or when the
-    individual notice — or a variant some recipient needs — has no valid approval (never
-    approved, or voided by a re-render, a data change or a template change); ValidationFailed
-    when nobody is waiting. Marks people without a sufficient address unreachable (they count
-    toward substitute notice) and recounts the roster. Renders the three-recipient proof.
+    Refused (InvalidTransition) while another batch of the incident is open or when no
+    variant anybody needs has a valid approval (never approved, or voided by a re-render, a
+    data change or a template change); ValidationFailed when nobody is waiting. Marks people
+    without a sufficient address unreachable (they count toward substitute notice) and
+    recounts the roster. Renders the three-recipient proof. `expected_people` is what the
+    person confirmed (pages.confirmation): InvalidTransition when the plan changed since.
     Commits once.
     """
     incident = roster_access.get_workable(session, actor=actor, incident_id=incident_id)
@@ -94,9 +98,16 @@ def start_batch(
     planned = planning.plan(
         session, incident_id, email_enabled=get_organisation(session).email_notice_enabled
     )
-    approvals = _required_approvals(session, incident_id, planned)
+    approvals = planning.usable_approvals(session, incident_id, planned)
+    planned = planning.covered(planned, approvals)
     if not planned.routed and not planned.substitute:
         raise ValidationFailed("Nobody on the roster is waiting for a notice.", field="roster")
+    covered_people = len(planned.routed) + len(planned.substitute)
+    if expected_people is not None and expected_people != covered_people:
+        raise InvalidTransition(
+            f"The roster or the approvals changed since you confirmed: the mailing would now "
+            f"cover {covered_people:,} people, not {expected_people:,}. Check it again."
+        )
     batch = _new_batch(session, incident, planned, approvals, actor, now, chunk_size)
     _add_chunks(session, batch, planned.routed)
     _mark_unreachable(session, planned.substitute, now)
@@ -116,40 +127,16 @@ def start_batch(
     return batch
 
 
-def _required_approvals(
-    session: Session,
-    incident_id: int,
-    planned: Plan,
-) -> dict[Variant, letter_review.ApprovedLetter]:
-    needed = [Variant.ADULT, *(v for v in planned.variants if v is not Variant.ADULT)]
-    approvals = {v: planning.approval(session, incident_id, v) for v in needed}
-    missing = [v for v, a in approvals.items() if a is None]
-    if missing:
-        raise InvalidTransition(
-            "A mailing starts only from letters legal approved and nothing changed since. "
-            + " ".join(
-                _need(planned, v) + planning.why_not_approved(session, incident_id, v)
-                for v in missing
-            )
-        )
-    return {v: a for v, a in approvals.items() if a is not None}
-
-
-def _need(planned: Plan, variant: Variant) -> str:
-    count = planned.count(variant)
-    return f"({count:,} recipient{'s' if count != 1 else ''} need it) " if count else ""
-
-
 def _new_batch(
     session: Session,
     incident: Incident,
     planned: Plan,
-    approvals: dict[Variant, letter_review.ApprovedLetter],
+    approvals: dict[Variant, ApprovedLetter],
     actor: User,
     now: datetime,
     chunk_size: int,
 ) -> MailBatch:
-    main = approvals[Variant.ADULT]
+    main = approvals.get(Variant.ADULT) or next(iter(approvals.values()))
     variants: dict[str, ApprovedVariant] = {
         v.value: {
             "letter_id": a.letter_id,

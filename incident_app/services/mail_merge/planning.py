@@ -10,6 +10,7 @@ nothing for a deceased person without a next-of-kin address.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Literal
@@ -20,6 +21,7 @@ from typing import TypedDict
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_app.errors import InvalidTransition
 from incident_app.models.letter import Letter
 from incident_app.models.letter import LetterStatus
 from incident_app.models.mail_batch import MailChunk
@@ -30,6 +32,8 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.services.letters import context as letter_context
 from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.approved import ApprovedLetter
+from incident_app.services.letters.approved import approved_letter
 from incident_app.services.roster import access as roster_access
 
 KIND = "individual_notice"
@@ -155,11 +159,9 @@ class ApprovedVariant(TypedDict):
     sample_sha256: str
 
 
-def approval(
-    session: Session, incident_id: int, variant: Variant
-) -> letter_review.ApprovedLetter | None:
+def approval(session: Session, incident_id: int, variant: Variant) -> ApprovedLetter | None:
     """The variant's approved, still-valid individual notice, or None."""
-    return letter_review.approved_letter(
+    return approved_letter(
         session, incident_id=incident_id, kind=KIND, template_name=variant.template_name
     )
 
@@ -181,6 +183,42 @@ def why_not_approved(session: Session, incident_id: int, variant: Variant) -> st
     state = letter_review.freshness(session, letter)
     reasons = " ".join(state.reasons) or "A newer version replaced the approved one."
     return f"{label}: the approval is void. {reasons}"
+
+
+def usable_approvals(
+    session: Session,
+    incident_id: int,
+    planned: Plan,
+) -> dict[Variant, ApprovedLetter]:
+    """The approved, still-valid letters of the variants the plan needs (the adult notice
+    when nobody needs a letter); InvalidTransition, with each variant's reason, when none is."""
+    # The adult notice stands for the batch when nobody needs a letter (substitute notice only).
+    needed = planned.variants or [Variant.ADULT]
+    approvals = {v: approval(session, incident_id, v) for v in needed}
+    usable = {v: a for v, a in approvals.items() if a is not None}
+    if not usable:
+        raise InvalidTransition(
+            "A mailing starts only from letters legal approved and nothing changed since. "
+            + " ".join(
+                _need(planned, v) + why_not_approved(session, incident_id, v) for v in needed
+            )
+        )
+    return usable
+
+
+def covered(planned: Plan, approvals: Mapping[Variant, object]) -> Plan:
+    """The part of the plan a batch covers: people whose variant is approved (email and
+    mail), and the substitute-notice and no-contact people (who need no letter)."""
+    return Plan(
+        routed=[r for r in planned.routed if r.variant in approvals],
+        substitute=planned.substitute,
+        no_contact=planned.no_contact,
+    )
+
+
+def _need(planned: Plan, variant: Variant) -> str:
+    count = planned.count(variant)
+    return f"({count:,} recipient{'s' if count != 1 else ''} need it) " if count else ""
 
 
 # ---- the frozen plan: chunks ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import Route
 from incident_app.models.mail_batch import Variant
 from incident_app.models.roster import RosterPerson
-from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge.manifests import combine
 from incident_app.services.mail_merge.pdfs import RENDER_ERRORS
 from incident_app.services.mail_merge.planning import entries
@@ -37,7 +37,7 @@ def render_proof(
     session: Session,
     batch: MailBatch,
     incident: Incident,
-    approvals: dict[Variant, letter_review.ApprovedLetter],
+    approvals: dict[Variant, ApprovedLetter],
     keyring: KeyRing,
     store: FileStore,
 ) -> str | None:

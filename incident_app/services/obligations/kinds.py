@@ -9,9 +9,11 @@ too (reminders and the calendar carry them), so their labels live here as well.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from incident_app.rules.part2 import MIRRORED as PART2_MIRRORED
 
@@ -165,10 +167,19 @@ def label(kind: str) -> str:
     return DEADLINE_LABELS.get(kind) or kind.replace("_", " ").capitalize()
 
 
-def label_with_place(kind: str, jurisdiction: str) -> str:
-    """The label with the jurisdiction, e.g. "State notice to residents (CA)"; none for US."""
+def label_with_place(kind: str, jurisdiction: str, detail: Mapping[str, Any] | None = None) -> str:
+    """The label people use: a state regulator by its name ("Texas Attorney General", from
+    the state table's recipient_name in the obligation's `detail`); otherwise the label with
+    the jurisdiction, e.g. "State notice to residents (CA)"; none for US."""
+    recipient = _PARENTHESIS.sub("", str((detail or {}).get("recipient_name", ""))).strip()
+    if kind == "state_regulator_notice" and recipient:
+        return recipient[0].upper() + recipient[1:]
     text = label(kind)
     return f"{text} ({jurisdiction})" if jurisdiction and jurisdiction != "US" else text
+
+
+# "Texas Attorney General (electronic form)" -> "Texas Attorney General"
+_PARENTHESIS = re.compile(r"\s*\([^)]*\)")
 
 
 def info(kind: str) -> KindInfo:

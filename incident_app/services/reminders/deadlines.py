@@ -6,10 +6,12 @@ version of each due date (the calendar's SEQUENCE).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -67,8 +69,8 @@ class Deadline:
         return f"/incidents/{self.incident_id}/deadlines"
 
 
-def label_of(kind: str, jurisdiction: str) -> str:
-    return kinds.label_with_place(kind, jurisdiction)
+def label_of(kind: str, jurisdiction: str, detail: Mapping[str, Any] | None = None) -> str:
+    return kinds.label_with_place(kind, jurisdiction, detail)
 
 
 def active_deadlines(
@@ -119,7 +121,7 @@ def _obligation_deadlines(session: Session, incident_ids: sa.Select[int] | None)
                     row.incident_id,
                     reference,
                     row.kind,
-                    label_of(row.kind, row.jurisdiction),
+                    label_of(row.kind, row.jurisdiction, row.detail),
                     row.effective_due_on,
                     due_at=_due_at(row),
                 )

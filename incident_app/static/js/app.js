@@ -17,3 +17,24 @@
   });
   arm();
 })();
+
+// Questions that apply only after some answers (the risk assessment): an element with
+// data-show-when='{"safeguard": ["encryption"]}' is shown only while that select has one of
+// those values. The server clears answers to hidden questions when the form is saved.
+(function () {
+  "use strict";
+  var dependent = document.querySelectorAll("[data-show-when]");
+  if (!dependent.length) { return; }
+  function update() {
+    dependent.forEach(function (el) {
+      var rule = JSON.parse(el.getAttribute("data-show-when"));
+      el.hidden = !Object.keys(rule).every(function (name) {
+        var control = document.querySelector('[name="' + name + '"]');
+        var holder = control && control.closest("[data-show-when]");
+        return control && !(holder && holder.hidden) && rule[name].indexOf(control.value) !== -1;
+      });
+    });
+  }
+  document.addEventListener("change", update);
+  update();
+})();

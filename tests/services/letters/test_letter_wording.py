@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 
 from incident_app.services.letters.wording import Element
+from incident_app.services.letters.wording import _advice
 from incident_app.services.letters.wording import check_notice
+from incident_app.services.letters.wording import dates_stated
 from incident_app.services.letters.wording import is_toll_free
 from incident_app.services.letters.wording import phi_warnings
 from incident_app.services.letters.wording import readability
@@ -229,5 +231,29 @@ def test_spanish_uses_the_fernandez_huerta_scale_without_a_grade() -> None:
     assert score.ease > 70
 
 
+@pytest.mark.parametrize(
+    ("ease", "grade", "verdict"),
+    [
+        (65.0, 7.0, "Plain language"),
+        (65.0, 10.5, "Fairly plain"),  # easy by ease, but a grade above 8: not "plain"
+        (59.0, 8.0, "Fairly plain"),  # one point below 60 is no cliff
+        (49.0, 9.0, "Hard to read"),
+        (70.0, 12.5, "Hard to read"),
+        (75.0, None, "Plain language"),  # Spanish: no grade
+    ],
+)
+def test_the_verdict_reads_both_scores_with_a_middle_band(ease, grade, verdict) -> None:
+    assert _advice(ease, grade).startswith(verdict)
+
+
 def test_no_text_scores_zero() -> None:
     assert readability("").words == 0
+
+
+def test_dates_stated_needs_both_dates_in_the_narrative() -> None:
+    start, found = date(2025, 3, 3), date(2025, 3, 6)
+    both = "A laptop was stolen on March 3, 2025. We found out on 03/06/2025."
+
+    assert dates_stated(both, start, found)
+    assert not dates_stated("A laptop was stolen on March 3, 2025.", start, found)
+    assert not dates_stated(both, None, found)  # unknown start: the letter must say so

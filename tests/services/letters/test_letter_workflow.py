@@ -29,6 +29,7 @@ from incident_app.models.letter import ReviewAction
 from incident_app.models.timeline import EntryKind
 from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import Role
+from incident_app.services.letters import approved as letter_approved
 from incident_app.services.letters import context as letter_context
 from incident_app.services.letters import generation
 from incident_app.services.letters import notice_wording
@@ -356,7 +357,7 @@ def test_a_data_change_after_approval_voids_it_and_hides_it_from_the_mail_merge(
 ):
     officer, legal = people
     letter = _approve(session, officer, legal, case)
-    assert review.approved_letter(session, incident_id=case.id, kind="individual_notice")
+    assert letter_approved.approved_letter(session, incident_id=case.id, kind="individual_notice")
 
     get_organisation(session).toll_free_number = "1-888-555-0199"
     session.commit()
@@ -364,7 +365,10 @@ def test_a_data_change_after_approval_voids_it_and_hides_it_from_the_mail_merge(
     state = review.freshness(session, letter)
     assert state.stale and "case data" in state.reasons[0]
     assert not review.approval_valid(session, letter)
-    assert review.approved_letter(session, incident_id=case.id, kind="individual_notice") is None
+    assert (
+        letter_approved.approved_letter(session, incident_id=case.id, kind="individual_notice")
+        is None
+    )
 
 
 def test_a_template_change_voids_the_approval(session, people, case):
@@ -544,7 +548,9 @@ def test_approved_letter_gives_the_mail_merge_the_template_version_and_sample(
     officer, legal = people
     letter = _approve(session, officer, legal, case)
 
-    approved = review.approved_letter(session, incident_id=case.id, kind="individual_notice")
+    approved = letter_approved.approved_letter(
+        session, incident_id=case.id, kind="individual_notice"
+    )
 
     version = session.get(LetterVersion, letter.approved_version_id)
     assert approved.version_id == version.id

@@ -91,17 +91,16 @@ def test_a_voided_approval_is_refused_naming_what_changed(session, people):
     assert session.scalar(sa.select(sa.func.count()).select_from(MailBatch)) == 0
 
 
-def test_a_variant_someone_needs_must_be_approved_too(session, people):
-    incident = case_with_roster(
-        session, people, adult("Ana"), adult("Kid", minor="Y", dob="2015-01-02")
-    )
-    approve(session, people, incident)
+def test_nothing_approved_that_anybody_needs_is_refused_with_each_reason(session, people):
+    incident = case_with_roster(session, people, adult("Kid", minor="Y", dob="2015-01-02"))
+    approve(session, people, incident)  # the adult letter: nobody needs it
     with pytest.raises(InvalidTransition) as raised:
         start(session, people, incident)
     assert (
         "(1 recipient need it) Individual notice to a parent or guardian — sample: not "
         "generated yet"
     ) in str(raised.value)
+    assert session.scalar(sa.select(sa.func.count()).select_from(MailBatch)) == 0
 
 
 def test_nobody_waiting_is_a_clear_refusal(session, people):

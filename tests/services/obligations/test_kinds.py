@@ -172,6 +172,16 @@ def test_unknown_kinds_are_humanised_and_places_are_added_outside_the_us():
     assert kinds.label("task") == "Task"
 
 
+def test_a_state_regulator_is_named_as_the_state_table_names_it():
+    detail = {"recipient_name": "Texas Attorney General (electronic form)"}
+    assert kinds.label_with_place("state_regulator_notice", "TX", detail) == (
+        "Texas Attorney General"
+    )
+    assert kinds.label_with_place("state_regulator_notice", "TX", {}) == (
+        "State notice to a regulator (TX)"
+    )
+
+
 def test_presentation_marks_secondary_and_unconfirmed_rows_and_shows_hour_clocks():
     obligation = rules.Obligation(
         "supervisory_authority_notice",
