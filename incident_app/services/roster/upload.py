@@ -121,11 +121,17 @@ def _size_within_limit(upload: BinaryIO, max_bytes: int) -> int:
     return size
 
 
-def too_large_message(size: int, max_bytes: int) -> str:
+def too_large_message(size: int | None, max_bytes: int) -> str:
+    """`size` None: the body came without a length (chunked) and went past the limit."""
+    limit = f"a roster file may be at most {max_bytes / 1_048_576:.0f} MB"
+    found = (
+        f"The file is {size / 1_048_576:.1f} MB; {limit}"
+        if size is not None
+        else (f"The file is too large: {limit}")
+    )
     return (
-        f"The file is {size / 1_048_576:.1f} MB; a roster file may be at most "
-        f"{max_bytes / 1_048_576:.0f} MB. Split it into parts and import them one after "
-        "the other with “append”. Nothing was imported."
+        f"{found}. Split it into parts and import them one after the other with “append”. "
+        "Nothing was imported."
     )
 
 
