@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
-from wtforms import IntegerField
 from wtforms import StringField
 from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
+from incident_app.blueprints._fields import IntegerField
 from incident_app.services.audit_log import AuditFilter
 
 
