@@ -123,3 +123,39 @@ def test_a_130_mb_roster_is_accepted_without_holding_it_in_memory(app, client, a
     assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
     assert _imports(app) == 1
     assert peak < 40 * MB, f"peak {peak / MB:.0f} MB: the upload was held in memory"
+
+
+def _import_and_report(app, client, response) -> tuple[dict, str]:
+    from incident_app.jobs.roster import roster_imports_job
+
+    assert response.status_code == 302, response.status_code
+    roster_imports_job(app)
+    url = response.headers["Location"]
+    return client.get(f"{url}/progress").get_json(), client.get(f"{url}/report.csv").get_data(
+        as_text=True
+    )
+
+
+def test_a_roster_with_cr_only_line_endings_imports_every_row(app, client, auth):
+    """Classic Mac OS / some exports end lines with CR alone: a 500 before issue 24."""
+    lead, incident, _ = _setup(app)
+    auth.login(lead.email)
+    rows = [person("A1", "Ana"), person("B2", "Bo", dob="1975-01-02")]
+    data = "\r".join([HEADER, *rows]).encode() + b"\r"
+
+    progress, _ = _import_and_report(app, client, _upload(client, incident.id, data))
+
+    assert (progress["status"], progress["rows_read"], progress["accepted"]) == ("committed", 2, 2)
+
+
+def test_a_stray_cr_inside_a_field_rejects_that_row_with_a_reason(app, client, auth):
+    lead, incident, _ = _setup(app)
+    auth.login(lead.email)
+    rows = [person("A1", line1="12 El\rm St"), person("B2", "Bo", dob="1975-01-02")]
+    data = "\n".join([HEADER, *rows]).encode() + b"\n"
+
+    progress, report = _import_and_report(app, client, _upload(client, incident.id, data))
+
+    assert progress["status"] == "committed" and progress["accepted"] == 1
+    assert progress["rejected"] == 2  # the CR ends the record: both halves are refused
+    assert "column" in report.lower()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -153,8 +154,10 @@ def inspect_head(head: bytes, *, complete: bool) -> Head:
             field="file",
         )
     text = _decode_head(head, complete=complete).removeprefix("\ufeff")
-    delimiter = sniff_delimiter(text.split("\n", 1)[0])
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(r)][:2]
+    delimiter = sniff_delimiter(re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])
+    # newline="": CR, LF and CRLF all end a record, as in the worker's reader (reading.py).
+    records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(r)]
+    records = records[:2]
     if not records:
         raise ValidationFailed("The file has no header row.", field="file")
     headers = [header.strip() for header in records[0]]
