@@ -28,6 +28,7 @@ from incident_app.letters.glyphs import unprintable_characters
 from incident_app.letters.ocr_portal import hhs_packet_json
 from incident_app.letters.pdf import pdf_text
 from incident_app.letters.render import LetterRenderError
+from incident_app.letters.render import LetterRenderTimeout
 from incident_app.letters.render import MissingLetterField
 from incident_app.letters.render import TemplateFilesOnly
 from incident_app.letters.render import URLRefused
@@ -54,6 +55,7 @@ __all__ = [
     "HhsReport",
     "IndividualNoticeContext",
     "LetterRenderError",
+    "LetterRenderTimeout",
     "MissingLetterField",
     "OrganisationContext",
     "RecipientContext",
