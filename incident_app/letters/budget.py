@@ -38,21 +38,37 @@ def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> int:
 
 
 class _Watch:
-    def __init__(self, thread_id: int) -> None:
+    """Raises _OutOfTime in the watched thread when the budget runs out, and again every
+    REARM_SECONDS until `finish`: an asynchronous exception that lands inside a finaliser (a
+    __del__ or weakref callback the garbage collector runs mid-render) is swallowed there."""
+
+    REARM_SECONDS = 0.05
+
+    def __init__(self, thread_id: int, seconds: float) -> None:
         self.thread_id = thread_id
         self.mutex = threading.Lock()
         self.done = False
         self.fired = False
+        self._timer = self._start(seconds)
+
+    def _start(self, seconds: float) -> threading.Timer:
+        timer = threading.Timer(seconds, self.fire)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def fire(self) -> None:
         with self.mutex:
-            if not self.done:
-                self.fired = _set_async_exc(self.thread_id, _OutOfTime) == 1
+            if self.done:
+                return
+            self.fired = _set_async_exc(self.thread_id, _OutOfTime) == 1 or self.fired
+            self._timer = self._start(self.REARM_SECONDS)
 
     def finish(self) -> bool:
         """Stop watching; True when the budget ran out (a still-pending exception is cleared)."""
         with self.mutex:
             self.done = True
+            self._timer.cancel()
             if self.fired:
                 _set_async_exc(self.thread_id, None)
             return self.fired
@@ -62,18 +78,19 @@ def within(seconds: float, work: Callable[[], T]) -> T:
     """`work()`, or BudgetExceeded once it has run `seconds` (0 or less: no budget)."""
     if seconds <= 0:
         return work()
-    watch = _Watch(threading.get_ident())
-    timer = threading.Timer(seconds, watch.fire)
-    timer.daemon = True
-    timer.start()
+    watch = _Watch(threading.get_ident(), seconds)
+    ran_out = False
     try:
-        try:
-            result = work()
-        finally:
-            timer.cancel()
-            ran_out = watch.finish()
+        result = work()
     except _OutOfTime:
         ran_out = True
+    finally:
+        while True:  # an _OutOfTime may land here too, until finish() has run
+            try:
+                ran_out = watch.finish() or ran_out
+                break
+            except _OutOfTime:
+                ran_out = True
     if ran_out:
         raise BudgetExceeded(seconds)
     return result

@@ -66,3 +66,13 @@ def test_a_task_for_a_huge_assignee_id_gets_a_message(app, client, auth, officer
     assert response.status_code == 422
     assert "team" in response.get_data(as_text=True)
     assert _count(app, Task) == 0
+
+
+def test_a_nul_character_in_a_form_or_query_value_is_dropped(app, client, auth, officer):
+    """PostgreSQL text cannot hold U+0000: before issue 24 it made any text field a 500 there."""
+    auth.login(officer.email)
+    response = _post(client, "/incidents/new", {**INTAKE, "title": "Lost\x00 laptop"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert get_session().scalar(sa.select(Incident.title)) == "Lost laptop"
+    assert client.get("/incidents/?q=Lost\x00").status_code == 200
