@@ -31,5 +31,5 @@ class CleanRequest(Request):
         self.__dict__["form"] = without_nul(self.__dict__["form"])
 
     @cached_property
-    def args(self) -> ImmutableMultiDict[str, str]:  # type: ignore[override]
+    def args(self) -> ImmutableMultiDict[str, str]:
         return without_nul(super().args)
