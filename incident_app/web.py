@@ -82,6 +82,7 @@ from incident_app.services.accounts.signin import record_logout
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.organisation import get_organisation
+from incident_app.web_request import CleanRequest
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ class _DatabaseId(IntegerConverter):
 
 def init_extensions(app: Flask) -> None:
     app.url_map.converters["int"] = _DatabaseId  # before any blueprint adds a rule
+    app.request_class = CleanRequest  # no NUL in form or query values (PostgreSQL refuses it)
     login_manager.init_app(app)
     csrf.init_app(app)
     app.jinja_env.autoescape = True

@@ -34,9 +34,13 @@ def capability_required(capability: Capability) -> Callable[[F], F]:
     return decorator
 
 
-def show_on_form(form: FlaskForm, error: ValidationFailed) -> None:
-    """Put a service's ValidationFailed on the field it names (or the form as a whole)."""
-    field = getattr(form, error.field, None) if error.field else None
+def show_on_form(form: FlaskForm, error: Exception) -> None:
+    """Put a service's ValidationFailed on the field it names (or the form as a whole).
+
+    Other errors a view shows on its form (InvalidTransition, a render error) name no field:
+    their message goes above the form."""
+    name = error.field if isinstance(error, ValidationFailed) else None
+    field = getattr(form, name, None) if name else None
     if field is not None:
         field.errors = [*field.errors, str(error)]
     else:

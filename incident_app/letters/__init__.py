@@ -31,6 +31,7 @@ from incident_app.letters.pdf import pdf_text
 from incident_app.letters.print_file import PrintFileError
 from incident_app.letters.print_file import combine as combine_print_file
 from incident_app.letters.render import LetterRenderError
+from incident_app.letters.render import LetterRenderTimeout
 from incident_app.letters.render import MissingLetterField
 from incident_app.letters.render import TemplateFilesOnly
 from incident_app.letters.render import URLRefused
@@ -58,6 +59,7 @@ __all__ = [
     "HhsReport",
     "IndividualNoticeContext",
     "LetterRenderError",
+    "LetterRenderTimeout",
     "MissingLetterField",
     "OrganisationContext",
     "RecipientContext",

@@ -29,6 +29,7 @@ from weasyprint.urls import URLFetcherResponse
 
 from incident_app.errors import DomainError
 from incident_app.errors import ValidationFailed
+from incident_app.letters import budget
 from incident_app.letters.glyphs import printable_context
 from incident_app.letters.templates import TEMPLATE_DIR
 from incident_app.letters.templates import env
@@ -39,6 +40,9 @@ log = logging.getLogger(__name__)
 # PDF/A-3a: archival AND tagged (structure tree, /Lang from <html lang>, reading order), so
 # screen readers read the letters people download; pdf/a-3b was untagged.
 ARCHIVAL_VARIANT = "pdf/a-3a"
+# One letter lays out in well under a second; past this it is stopped (gunicorn kills a worker
+# after 30 s). Module-level so a process (or a test) can set it once.
+RENDER_BUDGET_SECONDS = 20.0
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -52,6 +56,12 @@ class LetterRenderError(DomainError):
     """WeasyPrint refused or failed; the message names what it tried to fetch."""
 
     status_code = 500
+
+
+class LetterRenderTimeout(LetterRenderError):
+    """One render ran past RENDER_BUDGET_SECONDS and was stopped; nothing was stored."""
+
+    status_code = 422
 
 
 class URLRefused(ValueError):
@@ -156,7 +166,18 @@ _render_lock = threading.Lock()
 def write_pdf(html: str, *, archival: bool = False) -> tuple[bytes, int]:
     """(PDF bytes, page count) of `html`, laid out with the locked-down fetcher."""
     with _render_lock:
-        return _write_pdf_unlocked(html, archival=archival)
+        try:
+            return budget.within(
+                RENDER_BUDGET_SECONDS, lambda: _write_pdf_unlocked(html, archival=archival)
+            )
+        except budget.BudgetExceeded as error:
+            _image_cache.clear()  # a half-filled entry must not serve the next letter
+            raise LetterRenderTimeout(
+                f"Laying out this letter {error} and was stopped, so the server stays "
+                "responsive. Shorten the longest free-text fields (what happened, steps for "
+                "individuals, what we are doing) or the logo, then generate it again. Nothing "
+                "was stored."
+            ) from error
 
 
 def _write_pdf_unlocked(html: str, *, archival: bool) -> tuple[bytes, int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import date
 from datetime import datetime
@@ -11,6 +13,8 @@ from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from PIL import Image
+from PIL import UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from incident_app.access import Capability
@@ -77,6 +81,12 @@ ENTITY_ROLES: Mapping[str, tuple[str, str]] = MappingProxyType(
     }
 )
 LOGO_MAX_BYTES = 512 * 1024
+# A small file can declare a huge canvas (a 20 KB PNG of 13,000 × 13,000 pixels made every letter
+# 16× slower; at 30,000 × 30,000 it vanished from letters). Refused above LOGO_MAX_PIXELS before
+# any pixel is decoded; anything wider or taller than LOGO_MAX_SIDE is scaled down on upload
+# (1,200 px is 4 inches at 300 dpi, far more than a letterhead needs).
+LOGO_MAX_PIXELS = 25_000_000
+LOGO_MAX_SIDE = 1200
 _LOGO_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 _TOLL_FREE = re.compile(r"^\D*(1\D*)?8(00|33|44|55|66|77|88)\D*\d{3}\D*\d{4}\D*$")
 _ZIP = re.compile(r"^\d{5}(-\d{4})?$")
@@ -267,5 +277,50 @@ def _apply_logo(
     mime = next((m for sig, m in _LOGO_SIGNATURES.items() if logo.startswith(sig)), None)
     if mime is None:
         raise ValidationFailed("The logo must be a PNG or JPEG image.", field="logo")
+    logo, size = _fit_logo(logo, mime)
     org.logo, org.logo_mime = logo, mime
-    changes["logo"] = ["", f"{mime}, {len(logo)} bytes"]
+    changes["logo"] = ["", f"{mime}, {size[0]} × {size[1]} px, {len(logo)} bytes"]
+
+
+def _fit_logo(data: bytes, mime: str) -> tuple[bytes, tuple[int, int]]:
+    """The logo checked for its pixel count (from the header, nothing decoded yet) and scaled
+    down to at most LOGO_MAX_SIDE pixels a side; returns the bytes to keep and their size."""
+    unreadable = ValidationFailed(
+        "The logo could not be read as a PNG or JPEG image; export it again and upload that.",
+        field="logo",
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["PNG", "JPEG"])
+    except Image.DecompressionBombError as error:
+        raise _too_many_pixels(None) from error
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise unreadable from error
+    with image:
+        width, height = image.size
+        if width * height > LOGO_MAX_PIXELS:
+            raise _too_many_pixels((width, height))
+        if max(width, height) <= LOGO_MAX_SIDE:
+            return data, (width, height)
+        try:
+            image.draft(image.mode, (LOGO_MAX_SIDE, LOGO_MAX_SIDE))  # JPEG: decode at 1/2, 1/4...
+            image.thumbnail((LOGO_MAX_SIDE, LOGO_MAX_SIDE), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            if mime == "image/png":
+                image.save(out, format="PNG", optimize=True)
+            else:
+                image.convert("RGB").save(out, format="JPEG", quality=90)
+        except (OSError, ValueError) as error:
+            raise unreadable from error
+        return out.getvalue(), image.size
+
+
+def _too_many_pixels(size: tuple[int, int] | None) -> ValidationFailed:
+    found = f"The logo is {size[0]:,} × {size[1]:,} pixels" if size else "The logo is too large"
+    return ValidationFailed(
+        f"{found}; a logo may have at most {LOGO_MAX_PIXELS // 1_000_000} million pixels "
+        "(e.g. 5,000 × 5,000). Export a smaller image (a letterhead needs about "
+        f"{LOGO_MAX_SIDE:,} pixels across) and upload that. The logo was not changed.",
+        field="logo",
+    )

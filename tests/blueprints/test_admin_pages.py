@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,7 +15,9 @@ from incident_app.models.user import User
 from tests.conftest import csrf_token
 from tests.support.factories import make_user
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = base64.b64decode(  # a 1×1 grey pixel (the logo must be a readable image)
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture

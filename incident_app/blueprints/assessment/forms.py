@@ -6,7 +6,6 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
-from wtforms import DateField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import SubmitField
@@ -18,6 +17,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
+from incident_app.blueprints._fields import DateField
 from incident_app.models.assessment import Conclusion
 from incident_app.services import assessment as service
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms import StringField
 from wtforms.validators import Length
 from wtforms.validators import Optional
 from wtforms.validators import Regexp
 
+from incident_app.blueprints._fields import DateField
 from incident_app.services.audit_log import AuditFilter
 
 

@@ -8,8 +8,6 @@ from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
-from wtforms import DateField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -18,6 +16,8 @@ from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
+from incident_app.blueprints._fields import IntegerField
 from incident_app.errors import ValidationFailed
 from incident_app.services.assessment import EXCEPTION_LABELS
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -17,6 +16,8 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
+from incident_app.blueprints._fields import IntegerField
+from incident_app.blueprints._fields import record_id
 from incident_app.services.clients.registry import ClientValues
 
 UNIT_CHOICES = [
@@ -66,7 +67,7 @@ class FileForm(FlaskForm):
 class IncidentClientsForm(FlaskForm):
     client_ids = SelectMultipleField(
         "Clients whose PHI this incident touched",
-        coerce=int,
+        coerce=record_id,
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,

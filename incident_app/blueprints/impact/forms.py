@@ -7,9 +7,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
 from wtforms import BooleanField
-from wtforms import DateField
-from wtforms import DateTimeLocalField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -18,6 +15,10 @@ from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
+from incident_app.blueprints._fields import DateTimeLocalField
+from incident_app.blueprints._fields import IntegerField
+from incident_app.blueprints._fields import record_id
 from incident_app.models.corrective_action import ActionStatus
 from incident_app.models.impact import CostBasis
 from incident_app.models.impact import CostCategory
@@ -119,7 +120,7 @@ class ActionForm(FlaskForm):
     title = StringField(
         "Action (leave empty to use the OCR wording)", [Optional(), Length(max=300)]
     )
-    owner_id = SelectField("Owner", coerce=int, choices=[])
+    owner_id = SelectField("Owner", coerce=record_id, choices=[])
     due_on = DateField("Due", [InputRequired("Give the due date.")])
     details = TextAreaField("Details", [Optional(), Length(max=5000)])
 

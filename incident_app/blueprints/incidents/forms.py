@@ -18,9 +18,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
 from wtforms import BooleanField
-from wtforms import DateField
-from wtforms import DateTimeLocalField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -33,6 +30,10 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
+from incident_app.blueprints._fields import DateTimeLocalField
+from incident_app.blueprints._fields import IntegerField
+from incident_app.blueprints._fields import record_id
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.incident import StatementForm
@@ -71,8 +72,10 @@ def _text(label: str, max_length: int = 200) -> StringField:
 
 def _zone(name: str) -> ZoneInfo:
     try:
+        if len(name) > 64:  # the longest IANA name is 32; the OS refuses file names over 255
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:
         raise ValidationError("Use an IANA time zone name, e.g. America/Chicago.") from error
 
 
@@ -326,7 +329,7 @@ class StatementFields:
 
 
 class IntakeForm(FactsForm, StatementFields):
-    checklists = CheckboxesField("Checklists to start with", coerce=int, choices=[])
+    checklists = CheckboxesField("Checklists to start with", coerce=record_id, choices=[])
 
     def validate_le_stated_on(self, field: DateField) -> None:
         if self.le_form.data and field.data is None:
@@ -358,7 +361,7 @@ class TransitionForm(FlaskForm):
 
 
 class MemberForm(FlaskForm):
-    user_id = SelectField("Person", coerce=int, validate_choice=False, choices=[])
+    user_id = SelectField("Person", coerce=record_id, validate_choice=False, choices=[])
     case_role = SelectField(
         "Role on this case", choices=choices((r.value, r.label) for r in CaseRole)
     )
@@ -385,7 +388,7 @@ def _optional_int(value: object) -> int | None:
     if value in (None, "", "None"):
         return None
     try:
-        return int(value)  # type: ignore[arg-type]
+        return record_id(value)
     except (TypeError, ValueError) as error:
         raise ValueError("Choose a person from the list.") from error
 

@@ -8,9 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
-from wtforms import DateField
 from wtforms import HiddenField
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import StringField
 from wtforms import TextAreaField
@@ -20,6 +18,9 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
+from incident_app.blueprints._fields import IntegerField
+from incident_app.blueprints._fields import record_id
 from incident_app.models.letter import NoticeMethod
 from incident_app.services.letters.generation import LetterRequest
 from incident_app.services.letters.notice_wording import LIST_MAX_CHARS
@@ -42,7 +43,7 @@ class ButtonForm(FlaskForm):
 class SubmitForm(FlaskForm):
     """Send to legal review: the reviewer (choices: the letter's eligible reviewers)."""
 
-    reviewer_id = SelectField("Reviewer", coerce=int, validate_choice=False)
+    reviewer_id = SelectField("Reviewer", coerce=record_id, validate_choice=False)
 
     def set_reviewers(self, people: list[Any], suggested: Any) -> None:
         self.reviewer_id.choices = [(person.id, person.name) for person in people]

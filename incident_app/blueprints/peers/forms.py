@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import Field
-from wtforms import IntegerField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms.validators import Optional
@@ -12,6 +11,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
+from incident_app.blueprints._fields import IntegerField
 from incident_app.services.peers.criteria import PeerCriteria
 from incident_app.services.peers.ocr_parsing import MAX_COUNT
 

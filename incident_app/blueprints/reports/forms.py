@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
-from wtforms import IntegerField
 from wtforms import StringField
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired
@@ -12,6 +10,8 @@ from wtforms.validators import Length
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
+from incident_app.blueprints._fields import IntegerField
 from incident_app.services.hhs_log import FilingInput
 
 

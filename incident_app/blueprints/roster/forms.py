@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from flask_wtf.file import FileRequired
-from wtforms import DateField
 from wtforms import RadioField
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import DateField
 from incident_app.models.roster import ImportMode
 from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus

@@ -17,6 +17,8 @@ from flask import request
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from incident_app import app_store
 from incident_app import clock
@@ -26,6 +28,7 @@ from incident_app.blueprints.roster import forms
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
+from incident_app.extensions import csrf
 from incident_app.models.roster import ImportMode
 from incident_app.services.letters.review import LetterIntegrityFailed
 from incident_app.services.mail_merge import downloads as mail_downloads
@@ -64,9 +67,10 @@ def _overview_page(
         incident=view.incident,
         view=view,
         columns=COLUMNS,
-        upload_form=upload_form or forms.UploadForm(),
-        button=forms.ButtonForm(),
-        returns_form=returns_form or forms.ReturnsForm(),
+        # Blank forms never read this request's body (it may be an oversized upload).
+        upload_form=upload_form or forms.UploadForm(formdata=None),
+        button=forms.ButtonForm(formdata=None),
+        returns_form=returns_form or forms.ReturnsForm(formdata=None),
         threshold=roster_counts.MEDIA_THRESHOLD,
         max_mb=current_app.config["ROSTER_MAX_MB"],
     ), status
@@ -78,19 +82,33 @@ def overview(incident_id: int) -> tuple[str, int]:
     return _overview_page(incident_id)
 
 
+def _too_large(incident_id: int, size: int | None) -> tuple[str, int]:
+    form = forms.UploadForm(formdata=None)
+    form.file.errors = [roster_upload.too_large_message(size, _max_bytes())]
+    return _overview_page(incident_id, upload_form=form, status=413)
+
+
+# The app-wide CSRF hook would parse this body under MAX_UPLOAD_MB (25) before the view could
+# raise the limit to ROSTER_MAX_MB; the UploadForm checks the CSRF token itself instead (a
+# FlaskForm refuses a missing or wrong token), after the session rules have run.
+@csrf.exempt
 @bp.route("/imports", methods=["POST"])
 @login_required
 def upload(incident_id: int) -> Response | tuple[str, int]:
     # Refuse an oversized upload from its Content-Length, before reading the body.
     if (request.content_length or 0) > _max_bytes() + MULTIPART_ALLOWANCE:
-        form = forms.UploadForm(formdata=None)
-        form.file.errors = [
-            roster_upload.too_large_message(request.content_length or 0, _max_bytes())
-        ]
-        return _overview_page(incident_id, upload_form=form, status=413)
+        return _too_large(incident_id, request.content_length or 0)
+    # Werkzeug spools the file part to a temporary file on disk (never all in memory) and
+    # stops a body without Content-Length (chunked) at the same limit.
     request.max_content_length = _max_bytes() + MULTIPART_ALLOWANCE
-    form = forms.UploadForm()
-    if form.validate_on_submit():
+    try:
+        form = forms.UploadForm()
+        submitted = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        return _too_large(incident_id, None)
+    if form.csrf_token.errors:
+        raise CSRFError(form.csrf_token.errors[0])  # the app's "Form expired" page
+    if submitted:
         try:
             record = roster_upload.create_import(
                 get_session(),

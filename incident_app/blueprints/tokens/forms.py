@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField
 from wtforms import StringField
 from wtforms.validators import InputRequired
 from wtforms.validators import Length
 from wtforms.validators import Optional
+
+from incident_app.blueprints._fields import DateField
 
 
 class TokenCreateForm(FlaskForm):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,11 +129,17 @@ def _size_within_limit(upload: BinaryIO, max_bytes: int) -> int:
     return size
 
 
-def too_large_message(size: int, max_bytes: int) -> str:
+def too_large_message(size: int | None, max_bytes: int) -> str:
+    """`size` None: the body came without a length (chunked) and went past the limit."""
+    limit = f"a roster file may be at most {max_bytes / 1_048_576:.0f} MB"
+    found = (
+        f"The file is {size / 1_048_576:.1f} MB; {limit}"
+        if size is not None
+        else (f"The file is too large: {limit}")
+    )
     return (
-        f"The file is {size / 1_048_576:.1f} MB; a roster file may be at most "
-        f"{max_bytes / 1_048_576:.0f} MB. Split it into parts and import them one after "
-        "the other with “append”. Nothing was imported."
+        f"{found}. Split it into parts and import them one after the other with “append”. "
+        "Nothing was imported."
     )
 
 
@@ -154,8 +161,10 @@ def inspect_head(head: bytes, *, complete: bool) -> Head:
             field="file",
         )
     text = _decode_head(head, complete=complete).removeprefix("\ufeff")
-    delimiter = sniff_delimiter(text.split("\n", 1)[0])
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(r)][:2]
+    delimiter = sniff_delimiter(re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])
+    # newline="": CR, LF and CRLF all end a record, as in the worker's reader (reading.py).
+    records = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(r)]
+    records = records[:2]
     if not records:
         raise ValidationFailed("The file has no header row.", field="file")
     headers = [header.strip() for header in records[0]]
