@@ -46,7 +46,7 @@ NOT_SHOWN = {
     "letters.approve_together": "the world's letters are past review (nothing awaits approval)",
     "letters.request_changes": "the world's letters are past review",
     "letters.submit": "the world's letters are past review",
-    "mailmerge.start": "posted only from the confirmation page (mailmerge.confirm), which is fuzzed",
+    "mailmerge.start": "posted only from the confirmation page (mailmerge.confirm), fuzzed",
     "roster.import_cancel": "the world's roster import is committed",
     "roster.import_mapping": "the world's roster import is committed",
 }
