@@ -15,34 +15,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-MONTHS_ES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
+from incident_app.letters.templates import MONTHS_EN
+from incident_app.letters.templates import MONTHS_ES
+
 TOLL_FREE_AREA_CODES = frozenset({"800", "833", "844", "855", "866", "877", "888"})
 PLAIN_LANGUAGE_GRADE = 8.0  # plain-language guidance aims at grade 8 or below
 HARD_EASE = 50.0  # Flesch below 50 is "fairly difficult" to "difficult"
