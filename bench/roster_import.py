@@ -13,15 +13,20 @@ The baseline, timed in the same run, reads the same CSV with the csv module and 
 field as text without validation or encryption: sqlite3 `executemany` in batches of the same
 size, PostgreSQL `COPY`. The last line is machine-readable:
 
-    roster_import: rows=<N> sqlite_s=<s> sqlite_rows_per_s=<r> vs_raw=<ratio> peak_rss_mb=<m>
+    roster_import: rows=<N> sqlite_s=<s> sqlite_rows_per_s=<r> vs_raw=<ratio> peak_rss_mb=<m> \
+      final_lock_ms=<f> max_lock_ms=<l>
 
 (vs_raw = raw seconds / import seconds, so 0.25 means the import takes four times as long.)
+The import's session begins deferred transactions, as the worker job's does; `final_lock_ms`
+is how long (SQLite) the final transaction (flip, recount, obligations, audit) held the write
+lock, `max_lock_ms` the longest hold of the whole import (db.py's lock log).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 import resource
 import sqlite3
@@ -41,6 +46,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 import incident_app.models  # noqa: E402, F401  (registers every table)
 from config import Config  # noqa: E402
 from incident_app import clock  # noqa: E402
+from incident_app import db  # noqa: E402
 from incident_app.crypto import KeyRing  # noqa: E402
 from incident_app.db import Base  # noqa: E402
 from incident_app.db import make_engine  # noqa: E402
@@ -55,6 +61,8 @@ from incident_app.services.roster import staging as roster_staging  # noqa: E402
 from incident_app.services.roster import upload as roster_upload  # noqa: E402
 from incident_app.services.roster import worker as roster_worker  # noqa: E402
 from incident_app.storage import FileStore  # noqa: E402
+from tests.support.audit_helpers import audit_info  # noqa: E402
+from tests.support.audit_helpers import create_chain_head  # noqa: E402
 
 # The generator lives with the demo seed so `flask demo seed` imports the same kind of roster.
 HEADER = ROSTER_HEADER
@@ -68,7 +76,30 @@ def fresh_database(url: str) -> sa.Engine:
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    create_chain_head(engine)  # as migration 0001 does
     return engine
+
+
+class LockHolds(logging.Handler):
+    """db.py's write-lock log, every hold (LOCK_LOG_MS=0): (ms, first statement)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holds: list[tuple[float, str]] = []
+        db.LOCK_LOG_MS = 0
+        logger = logging.getLogger("breachdesk.db.lock")
+        logger.addHandler(self)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        held_ms, first = record.args  # type: ignore[misc]
+        self.holds.append((float(held_ms), str(first)))
+
+    def final_ms(self) -> float:
+        """The final transaction's hold: it begins by locking the import row."""
+        finals = [ms for ms, first in self.holds if first.startswith("SELECT roster_import.id")]
+        return finals[-1] if finals else 0.0
 
 
 def run_import(
@@ -77,7 +108,12 @@ def run_import(
     """Upload + worker run through the real services; returns (seconds, finished import)."""
     ring = KeyRing([("bench", os.urandom(32))], os.urandom(32))
     store = FileStore(work / f"files-{engine.dialect.name}", ring)
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(
+        engine,
+        expire_on_commit=False,
+        execution_options={db.BEGIN_OPTION: db.DEFERRED},
+        info=audit_info(work / "instance"),  # signs audit events as the app would
+    ) as session:
         now = clock.utcnow()
         user = User(
             email="bench@example.org",
@@ -195,9 +231,12 @@ def main() -> None:
         raw_s = raw_sqlite(csv_path, work / "raw.sqlite", roster_staging.BATCH_ROWS)
         print(f"sqlite raw executemany: {raw_s:.2f} s", flush=True)
         engine = fresh_database(f"sqlite:///{work / 'bench.sqlite'}")
+        holds = LockHolds()
         sqlite_s, record = run_import(engine, csv_path, work, args.workers)
         engine.dispose()
         print(f"sqlite import: {sqlite_s:.2f} s — {record.message}", flush=True)
+        for ms, first in sorted(holds.holds, reverse=True)[:8]:
+            print(f"  longest write-lock holds: {ms:.0f} ms, first: {first[:70]}", flush=True)
 
         pg_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
         if pg_url:
@@ -225,7 +264,8 @@ def main() -> None:
     print(
         f"roster_import: rows={args.rows} sqlite_s={sqlite_s:.2f} "
         f"sqlite_rows_per_s={args.rows / sqlite_s:.0f} vs_raw={raw_s / sqlite_s:.3f} "
-        f"peak_rss_mb={max(own, helper):.0f}"
+        f"peak_rss_mb={max(own, helper):.0f} final_lock_ms={holds.final_ms():.0f} "
+        f"max_lock_ms={max((ms for ms, _ in holds.holds), default=0):.0f}"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,39 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask):
     return app.test_cli_runner()
+
+
+@pytest.fixture(params=BACKENDS)
+def live_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a database of its own that every connection really shares (issue 18: the
+    usual fixtures run every test in one rolled-back transaction, where locks cannot be seen).
+    Helpers for it: tests/support/live_db.py."""
+    admin: sa.Engine | None = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'live.db'}"
+    else:
+        base = sa.engine.make_url(os.environ["TEST_DATABASE_URL"])
+        name = f"bd_tx_{os.getpid()}_{secrets.token_hex(3)}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = base.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    _fresh_schema(engine)
+    config = make_config(
+        engine,
+        tmp_path,
+        SQLITE_BUSY_TIMEOUT_MS=300,
+        JOB_LOCK_RETRY_SECONDS=(0.2, 0.4, 0.8, 1.0, 1.0),
+    )
+    engine.dispose()
+    app = create_app(config)
+    yield app
+    app.extensions["engine"].dispose()
+    if admin is not None:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

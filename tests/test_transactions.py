@@ -2,19 +2,14 @@
 
 The usual fixtures run every test inside one rolled-back transaction on one connection, where
 locks cannot be seen. These tests use a real database instead: a SQLite file (WAL), and with
-TEST_DATABASE_URL set, a PostgreSQL database of their own, created and dropped here.
+TEST_DATABASE_URL set, a PostgreSQL database of their own (the `live_app` fixture, conftest.py).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import os
-import secrets
-import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,10 +17,8 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from incident_app import clock
-from incident_app import create_app
 from incident_app import db
 from incident_app.db import get_session
-from incident_app.db import make_engine
 from incident_app.jobs import is_busy
 from incident_app.jobs import run_job
 from incident_app.jobs.roster import roster_imports_job
@@ -38,109 +31,18 @@ from incident_app.services import audit
 from incident_app.services import system
 from incident_app.services.organisation import get_organisation
 from incident_app.spool import SealedSpool
-from tests.conftest import BACKENDS
 from tests.conftest import AuthActions
-from tests.conftest import _fresh_schema
 from tests.conftest import csrf_token
-from tests.conftest import make_config
 from tests.support.factories import NOW
 from tests.support.factories import make_incident
 from tests.support.factories import make_user
+from tests.support.live_db import Writer
+from tests.support.live_db import backend
+from tests.support.live_db import write_lock_is_free
 from tests.support.roster_helpers import csv_bytes
 from tests.support.roster_helpers import person
 
 HOLD_SECONDS = 1.5
-
-
-@pytest.fixture(params=BACKENDS)
-def live_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    """An app on a database of its own that every connection really shares."""
-    admin: sa.Engine | None = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'live.db'}"
-    else:
-        base = sa.engine.make_url(os.environ["TEST_DATABASE_URL"])
-        name = f"bd_tx_{os.getpid()}_{secrets.token_hex(3)}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    _fresh_schema(engine)
-    config = make_config(
-        engine,
-        tmp_path,
-        SQLITE_BUSY_TIMEOUT_MS=300,
-        JOB_LOCK_RETRY_SECONDS=(0.2, 0.4, 0.8, 1.0, 1.0),
-    )
-    engine.dispose()
-    app = create_app(config)
-    yield app
-    app.extensions["engine"].dispose()
-    if admin is not None:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _backend(app: Flask) -> str:
-    return str(app.extensions["engine"].dialect.name)
-
-
-class Writer(threading.Thread):
-    """Another process's long write: holds the write lock (SQLite) / a row lock (PostgreSQL)
-    on the users table for `seconds`, then commits."""
-
-    def __init__(self, app: Flask, seconds: float) -> None:
-        super().__init__(daemon=True)
-        self.engine = make_engine(app.config["DATABASE_URL"], busy_timeout_ms=5000)
-        self.seconds = seconds
-        self.holding = threading.Event()
-
-    def run(self) -> None:
-        with self.engine.connect() as connection:  # a raw begin() is BEGIN IMMEDIATE
-            with connection.begin():
-                connection.execute(sa.update(User).values(name=User.name))
-                self.holding.set()
-                time.sleep(self.seconds)
-        self.engine.dispose()
-
-    def __enter__(self) -> Writer:
-        self.start()
-        assert self.holding.wait(10)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.join(30)
-
-
-def write_lock_is_free(app: Flask, *, no_reader: bool = False) -> bool:
-    """SQLite: another connection can take the write lock at once (and with `no_reader`, no
-    connection holds a read snapshot either: a write followed by a TRUNCATE checkpoint,
-    which no open transaction lets finish). PostgreSQL: no other connection of this
-    database sits in an open transaction."""
-    engine = make_engine(app.config["DATABASE_URL"], busy_timeout_ms=0)
-    try:
-        with engine.connect() as connection:
-            if engine.dialect.name == "sqlite":
-                try:
-                    with connection.begin():  # BEGIN IMMEDIATE
-                        connection.execute(sa.update(User).values(name=User.name))
-                except sa.exc.OperationalError:
-                    return False
-                if no_reader:
-                    raw = connection.connection.dbapi_connection  # outside any transaction
-                    assert raw is not None
-                    busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-                    return bool(busy[0] == 0)
-                return True
-            stuck = connection.exec_driver_sql(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'"
-            ).scalar_one()
-            return stuck == 0
-    finally:
-        engine.dispose()
 
 
 def _case(app: Flask) -> tuple[User, int]:
@@ -196,7 +98,7 @@ def test_a_get_that_audits_waits_for_the_writer_instead_of_failing(live_app: Fla
 
 
 def test_reads_take_no_lock_and_the_first_write_takes_it(live_app: Flask) -> None:
-    if _backend(live_app) != "sqlite":
+    if backend(live_app) != "sqlite":
         pytest.skip("SQLite's write lock; PostgreSQL has row locks")
     with live_app.test_request_context("/", method="POST"):
         session = get_session()  # every session begins deferred, whatever the method
@@ -289,7 +191,7 @@ def test_a_scheduler_job_that_meets_a_lock_runs_to_completion(
     assert status["running"], status
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures == []
-    if _backend(live_app) == "sqlite":
+    if backend(live_app) == "sqlite":
         assert any("database busy, retry" in r.getMessage() for r in caplog.records)
 
 

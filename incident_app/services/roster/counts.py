@@ -47,6 +47,25 @@ class RosterCounts:
     def states_over_threshold(self) -> list[str]:
         return [s for s, n in self.by_state.items() if n > MEDIA_THRESHOLD]
 
+    def __add__(self, other: RosterCounts) -> RosterCounts:
+        """The counts of two disjoint sets of rows together (e.g. two imports)."""
+        by_state = dict(self.by_state)
+        for state, residents in other.by_state.items():
+            by_state[state] = by_state.get(state, 0) + residents
+        return RosterCounts(
+            total=self.total + other.total,
+            unknown_state=self.unknown_state + other.unknown_state,
+            insufficient_contact_living=self.insufficient_contact_living
+            + other.insufficient_contact_living,
+            deceased_with_nok_address=self.deceased_with_nok_address
+            + other.deceased_with_nok_address,
+            deceased_without_nok_address=self.deceased_without_nok_address
+            + other.deceased_without_nok_address,
+            minors=self.minors + other.minors,
+            merged_duplicates=self.merged_duplicates + other.merged_duplicates,
+            by_state=dict(sorted(by_state.items())),
+        )
+
 
 def _insufficient_contact() -> sa.ColumnElement[bool]:
     # 164.404(d)(2): a LIVING person whose contact information precludes written notice —
@@ -66,7 +85,19 @@ def _sum(condition: sa.ColumnExpressionArgument[bool]) -> sa.ColumnElement[int]:
 
 def count(session: Session, incident_id: int) -> RosterCounts:
     """The roster's counts (merged duplicates excluded from everything but their own count)."""
-    counted = sa.and_(roster_access.visible(incident_id), RosterPerson.duplicate_of_id.is_(None))
+    return _count(session, roster_access.visible(incident_id))
+
+
+def count_imports(session: Session, import_ids: list[int]) -> RosterCounts:
+    """The counts of these imports' rows, whatever their status: what `count` gives once they
+    are the roster. The import worker counts its own rows before it takes the write lock."""
+    if not import_ids:
+        return RosterCounts()
+    return _count(session, RosterPerson.import_id.in_(import_ids))
+
+
+def _count(session: Session, rows: sa.ColumnElement[bool]) -> RosterCounts:
+    counted = sa.and_(rows, RosterPerson.duplicate_of_id.is_(None))
     row = session.execute(
         sa.select(
             sa.func.count(),
@@ -87,9 +118,7 @@ def count(session: Session, incident_id: int) -> RosterCounts:
     )
     merged = (
         session.scalar(
-            sa.select(sa.func.count()).where(
-                roster_access.visible(incident_id), RosterPerson.duplicate_of_id.is_not(None)
-            )
+            sa.select(sa.func.count()).where(rows, RosterPerson.duplicate_of_id.is_not(None))
         )
         or 0
     )
@@ -107,16 +136,25 @@ def count(session: Session, incident_id: int) -> RosterCounts:
 
 
 def recount(
-    session: Session, *, incident: Incident, now: datetime, actor: User | None
+    session: Session,
+    *,
+    incident: Incident,
+    now: datetime,
+    actor: User | None,
+    counted: RosterCounts | None = None,
 ) -> RosterCounts:
     """Store the roster's counts on the incident and re-sync its obligations (no commit).
 
     With no committed import left the roster figures are cleared and the estimate applies
     again. A rules-engine refusal (ValidationFailed, e.g. no discovery date yet) does not
-    undo the roster: the obligations are re-synced when that fact is entered.
+    undo the roster: the obligations are re-synced when that fact is entered. `counted`: the
+    roster's counts when the caller already has them (the import worker, see count_imports).
     """
     has_roster = bool(roster_access.committed_import_ids(session, incident.id))
-    counts = count(session, incident.id) if has_roster else RosterCounts()
+    if not has_roster:
+        counts = RosterCounts()
+    else:
+        counts = counted if counted is not None else count(session, incident.id)
     session.execute(
         sa.delete(StateCount).where(
             StateCount.incident_id == incident.id, StateCount.source == CountSource.ROSTER

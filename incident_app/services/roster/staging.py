@@ -103,22 +103,28 @@ def client_names(session: Session, incident_id: int) -> tuple[tuple[str, int], .
 
 def stage_rows(connection: sa.Connection, rows: Sequence[Row]) -> None:
     """Bulk-insert staged rows (roster_rows.STAGED_COLUMNS order) on `connection`, inside the
-    caller's transaction: COPY on PostgreSQL, executemany on SQLite. No ORM objects: this is
-    the hot path of a million-row import."""
-    driver = connection.connection.driver_connection
+    caller's transaction: COPY on PostgreSQL, one executemany on SQLite. No ORM objects: this
+    is the hot path of a million-row import.
+
+    On SQLite the insert goes through SQLAlchemy (`exec_driver_sql`), never the driver's own
+    cursor: db.py sees the INSERT and takes the write lock first (BEGIN IMMEDIATE, waiting
+    the busy timeout). Written on the raw cursor, it upgraded the session's read transaction
+    in place, and SQLite answers that at once with "database is locked" when another
+    connection writes or wrote since the read (issue 18: the soak's roster-import failures).
+    """
     columns = ", ".join(STAGED_COLUMNS)
     if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
         with driver.cursor() as cursor:  # type: ignore[union-attr]
             with cursor.copy(f"COPY roster_person ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         return
-    marks = ", ".join("?" * len(STAGED_COLUMNS))
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(f"INSERT INTO roster_person ({columns}) VALUES ({marks})", rows)
-    finally:
-        cursor.close()
+    if rows:
+        marks = ", ".join("?" * len(STAGED_COLUMNS))
+        connection.exec_driver_sql(
+            f"INSERT INTO roster_person ({columns}) VALUES ({marks})", list(rows)
+        )
 
 
 def widen_sqlite_cache(connection: sa.Connection) -> int | None:
@@ -162,6 +168,9 @@ class Staging:
             today=clock().date(),
             clients=client_names(session, record.incident_id),
         )
+        # End the read: no snapshot is held while the file is read and the first batch built
+        # (an open read keeps SQLite's WAL from being checkpointed).
+        session.commit()
         self.counts = RunCounts()
         self.prefixes = roster_duplicates.TokenPrefixes()
         self.cache_before: int | None = None

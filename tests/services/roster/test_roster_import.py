@@ -67,6 +67,17 @@ def people_rows(session, incident_id: int) -> int:
     )
 
 
+def stored_counts(session, incident) -> tuple[int | None, dict[str, int]]:
+    """The roster figures stored on the incident (total, residents per state)."""
+    session.refresh(incident)
+    states = session.execute(
+        sa.select(StateCount.state, StateCount.residents).where(
+            StateCount.incident_id == incident.id, StateCount.source == CountSource.ROSTER
+        )
+    ).all()
+    return incident.roster_total, dict(sorted(states))
+
+
 def report_rows(session, record: RosterImport, store) -> list[list[str]]:
     data = store.read_verified(record.report_sha256).decode("utf-8")
     return list(csv.reader(io.StringIO(data)))
@@ -269,6 +280,8 @@ def test_append_merges_people_already_on_the_roster_and_replace_starts_over(
     )
     assert appended.rows_merged == 1
     assert roster_counts.count(session, incident.id).by_state == {"CA": 1, "NY": 1, "TX": 1}
+    # The worker counts its rows before the flip; what it stored is what a recount gives.
+    assert stored_counts(session, incident) == (3, {"CA": 1, "NY": 1, "TX": 1})
 
     replaced = import_csv(
         session,
@@ -279,6 +292,7 @@ def test_append_merges_people_already_on_the_roster_and_replace_starts_over(
     )
     assert replaced.status is ImportStatus.COMMITTED
     assert roster_counts.count(session, incident.id).by_state == {"FL": 1}
+    assert stored_counts(session, incident) == (1, {"FL": 1})
     statuses = session.scalars(
         sa.select(RosterImport.status)
         .where(RosterImport.incident_id == incident.id)
