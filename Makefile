@@ -62,7 +62,8 @@ bench: $(STAMP)
 	done
 
 ## A short soak (issue 18): gunicorn + scheduler under load on SQLite, ~45 s. Fails unless
-## errors_5xx=0 locked=0 readyz_fail=0, every reminder sent and no duplicates.
+## errors_5xx=0 locked=0 readyz_fail=0, every reminder sent, the roster import committed,
+## every letter rendered and no duplicates. CI gates on it (.ci/run).
 ## Full length: $(PY) bench/soak.py [--database-url postgresql+psycopg://…/bd_soak]
 soak-short: $(STAMP)
 	$(PY) bench/soak.py --seconds 20 --letters 60 --roster-rows 10000 --export-every 3 \

@@ -14,7 +14,8 @@ manifest are exported (streamed) every --export-every seconds; signed-in users r
 --rate pages a second across the dashboard, lists, incident tabs and the mailing progress
 poll; /readyz is asked every second; and a task due today is added every --reminder-every
 seconds, so reminders come due during the run. After the load, the scheduler gets up to
---drain seconds to send the reminders still due. Everything started here is stopped.
+--drain seconds to send the reminders still due, commit the roster import and render the
+rest of the mailing (--check fails if it does not). Everything started here is stopped.
 
 Last line (`locked` counts "database is locked"/"database busy" in every process's log;
 `max_lock_ms` is the longest SQLite write-lock hold the app logged, or on PostgreSQL the
@@ -281,12 +282,13 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10, help="page requests per second")
     parser.add_argument("--export-every", type=float, default=5)
     parser.add_argument("--reminder-every", type=float, default=10)
-    parser.add_argument("--drain", type=float, default=60, help="max wait for reminders after")
+    parser.add_argument("--drain", type=float, default=60, help="max wait for what is left after")
     parser.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 unless errors_5xx=0 locked=0 readyz_fail=0, every reminder sent, no "
-        "duplicates and every export with a BOM and one charset (CI)",
+        help="exit 1 unless errors_5xx=0 locked=0 readyz_fail=0, every reminder sent, the "
+        "roster import committed, every letter rendered, no duplicates and every export with "
+        "a BOM and one charset (CI)",
     )
     parser.add_argument("--seed-into", help=argparse.SUPPRESS)  # the seeding child
     args = parser.parse_args()
@@ -323,11 +325,16 @@ def run(url: str, args: argparse.Namespace) -> None:
         seconds = time.monotonic() - begun
         drain_until = time.monotonic() + args.drain
         while time.monotonic() < drain_until:
-            result = outcome(url, s.batch_id)
-            if result["sent"] >= result["due"]:
+            if finished(outcome(url, s.batch_id), args):
                 break
             time.sleep(2)
     report(args, tally, outcome(url, s.batch_id), logs, lock_samples, seconds)
+
+
+def finished(result: dict[str, Any], args: argparse.Namespace) -> bool:
+    """Every reminder due sent, the roster import committed, every letter rendered."""
+    imported = result["import"] is not None and result["import"][0] == "committed"
+    return bool(result["sent"] >= result["due"] and imported and result["letters"] >= args.letters)
 
 
 def report(
@@ -370,6 +377,7 @@ def report(
         or result["duplicates"]
         or tally.bad_exports
         or not tally.exports
+        or not finished(result, args)
     )
     if args.check and failed:
         raise SystemExit("soak: the goal was not met")
