@@ -23,12 +23,18 @@ from incident_app.spool import SealedSpool
 CSV_TYPE = "text/csv; charset=utf-8"
 BOM = b"\xef\xbb\xbf"
 
-Body = str | bytes | Iterable[str] | Iterable[bytes]
+Body = str | bytes | Iterable[str] | Iterable[bytes] | SealedSpool
 
 
 def _encoded(body: Iterable[str] | Iterable[bytes]) -> Iterator[bytes]:
     for part in body:
         yield part.encode("utf-8") if isinstance(part, str) else part
+
+
+def _after(prefix: bytes, blocks: Iterator[bytes]) -> Iterator[bytes]:
+    if prefix:
+        yield prefix
+    yield from blocks
 
 
 def disposition(filename: str, *, inline: bool = False) -> str:
@@ -53,7 +59,8 @@ def download(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A download response. `gather=False` only for streams that never touch the database
-    (then pass `size` when it is known); `bom`: start with a UTF-8 byte-order mark."""
+    (then pass `size` when it is known); a SealedSpool a service filled is streamed as it
+    is; `bom`: start with a UTF-8 byte-order mark."""
     prefix = BOM if bom else b""
     if isinstance(body, str):
         body = body.encode("utf-8")
@@ -61,6 +68,10 @@ def download(
         data = body if body.startswith(prefix) else prefix + body
         end_session()
         response = Response(data, content_type=content_type)
+    elif isinstance(body, SealedSpool):
+        end_session()
+        response = Response(_after(prefix, body.drain()), content_type=content_type)
+        response.headers["Content-Length"] = str(len(prefix) + body.size)
     elif gather:
         spool = SealedSpool()
         try:

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import tracemalloc
 
 import sqlalchemy as sa
 from pypdf import PdfReader
 
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.jobs.mail_merge import mail_merge_job
 from incident_app.models.audit import AuditEvent
 from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.user import Role
 from tests.conftest import csrf_token
@@ -162,3 +166,33 @@ def test_readers_and_strangers(app, client, auth):
     auth.logout()
     auth.login(stranger.email)
     assert client.get(base).status_code == 404
+
+
+def test_a_large_print_file_is_streamed_not_read_whole_into_memory(app, client, auth):
+    officer, incident_id = _setup(app)
+    auth.login(officer)
+    base = f"/incidents/{incident_id}/mailing/"
+    _post(client, base, f"{base}start")
+    mail_merge_job(app)
+    big = os.urandom(16 * 1024 * 1024)  # a print file of ~500 letters
+    with app.app_context():
+        session = get_session()
+        chunk = session.scalars(sa.select(MailChunk)).one()
+        chunk.print_sha256 = app_store.current_store().put_bytes(big).sha256
+        session.commit()
+        batch_id = chunk.batch_id
+
+    tracemalloc.start()
+    try:
+        response = client.get(f"{base}{batch_id}/chunks/1/print.pdf", buffered=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200 and response.is_streamed
+    assert peak < len(big)  # verified into a spool (a few MB in memory, the rest sealed on disk)
+    assert int(response.headers["Content-Length"]) == len(big)
+    pieces = list(response.response)
+    response.close()
+    assert len(pieces) > 1 and max(map(len, pieces)) <= 1024 * 1024
+    assert b"".join(pieces) == big
+    assert [d["file"] for d in _downloads(app, incident_id)] == ["print"]

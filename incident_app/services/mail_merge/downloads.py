@@ -1,6 +1,13 @@
 """Handing out a batch's files — the proof, a chunk's print file or manifest, the whole batch's
 manifest — verified against their SHA-256 and audited. These files hold PHI: the roster's
-readers only."""
+readers only.
+
+A print file is large (tens of MB for a chunk of letters), so the proof and print files are
+never read whole into memory: they are verified chunk by chunk into a SealedSpool (a few MB
+in memory, the rest sealed on disk; spool.py), audited, and the view streams the spool after
+the session is closed (blueprints/_downloads.py). A file that fails its check is refused
+before the download is audited or a byte is sent.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from incident_app.services.mail_merge.manifests import MANIFEST_HEADER
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster.people import latest_letter_of
 from incident_app.services.roster.people import person_on_roster
+from incident_app.spool import SealedSpool
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -34,30 +42,38 @@ def download(
     what: str,
     store: FileStore,
     chunk_number: int | None = None,
-) -> tuple[str, bytes]:
-    """(file name, bytes) of the proof ("proof"), a chunk's print file ("print") or manifest
+) -> tuple[str, bytes | SealedSpool]:
+    """(file name, content) of the proof ("proof"), a chunk's print file ("print") or manifest
     ("manifest"), or the whole batch's manifest ("manifest" without a chunk). Verified against
-    the SHA-256; audited (commits). These files hold PHI: the roster's readers only."""
+    the SHA-256; audited (commits). The proof and print files come as a filled SealedSpool
+    (the caller drains it), manifests as bytes. The roster's readers only (PHI)."""
     roster_access.get_readable(session, actor=actor, incident_id=incident_id)
     batch = get_batch(session, incident_id, batch_id)
     name = f"mailing-{batch.id}"
+    data: bytes | SealedSpool
     if what == "manifest" and chunk_number is None:
         data = _batch_manifest(session, batch, store)
         name += "-manifest.csv"
     else:
         sha256, name = _file_of(session, batch, what, chunk_number, name)
-        data = _read(store, sha256)
-    audit.record(
-        session,
-        actor=actor,
-        action="mail_batch.downloaded",
-        at=now,
-        subject_type="mail_batch",
-        subject_id=batch.id,
-        incident_id=incident_id,
-        details={"file": what, "chunk": chunk_number, "name": name},
-    )
-    session.commit()
+        session.commit()  # end the read: the file is read with no transaction open
+        data = _read(store, sha256) if what == "manifest" else _spooled(store, sha256)
+    try:
+        audit.record(
+            session,
+            actor=actor,
+            action="mail_batch.downloaded",
+            at=now,
+            subject_type="mail_batch",
+            subject_id=batch.id,
+            incident_id=incident_id,
+            details={"file": what, "chunk": chunk_number, "name": name},
+        )
+        session.commit()
+    except BaseException:
+        if isinstance(data, SealedSpool):
+            data.close()
+        raise
     return name, data
 
 
@@ -87,6 +103,23 @@ def _read(store: FileStore, sha256: str) -> bytes:
         raise letter_review.LetterIntegrityFailed(
             f"The stored file failed its check and is not handed out: {error}"
         ) from error
+
+
+def _spooled(store: FileStore, sha256: str) -> SealedSpool:
+    """The stored file, verified chunk by chunk into a spool (memory stays at a few MB)."""
+    spool = SealedSpool()
+    try:
+        for chunk in store.open_verified(sha256):
+            spool.write(chunk)
+    except StorageError as error:
+        spool.close()
+        raise letter_review.LetterIntegrityFailed(
+            f"The stored file failed its check and is not handed out: {error}"
+        ) from error
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
 def _batch_manifest(session: Session, batch: MailBatch, store: FileStore) -> bytes:
