@@ -94,9 +94,9 @@ def _queue_batch(app, count: int) -> tuple[int, dict]:  # noqa: ANN001
         )
         approve(session, people, incident)
         batch = start(session, people, incident, chunk_size=100)
-        from incident_app.services.letters import review as letter_review
+        from incident_app.services.letters.approved import approved_letter
 
-        common = letter_review.approved_letter(
+        common = approved_letter(
             session, incident_id=incident.id, kind="individual_notice"
         ).common_context
         return batch.id, common

@@ -115,19 +115,24 @@ def _real_app(url: str, tmp_path: Path) -> Flask:
     return create_app(config)
 
 
-@pytest.mark.slow
-def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
-    database_url: str, tmp_path: Path
-) -> None:
-    app = _real_app(database_url, tmp_path)
-    size = 160
+def _queued(app: Flask, size: int) -> tuple[int, int]:
+    """A mailing of `size` approved adult letters in chunks of 100: (batch id, incident id)."""
     with app.app_context():
         session = get_session()
         people = team(session)
         incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
         approve(session, people, incident)
         batch = start(session, people, incident, chunk_size=100)
-        batch_id, incident_id = batch.id, incident.id
+        return batch.id, incident.id
+
+
+@pytest.mark.slow
+def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    app = _real_app(database_url, tmp_path)
+    size = 160
+    batch_id, incident_id = _queued(app, size)
 
     process = subprocess.Popen(
         [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
@@ -196,6 +201,88 @@ def test_a_second_postgres_worker_skips_the_chunk_another_holds(
             holder.close()
         assert claimed is not None and claimed.number == 2
         assert mail_merge_worker.claim(session, now=clock.utcnow(), worker="third").number == 1
+
+
+# ---- SIGKILL between writing the print file and committing the chunk -----------------------
+
+DIES_AFTER_THE_PRINT_FILE = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from config import TestConfig
+    from incident_app import create_app
+    from incident_app.db import get_session
+    from incident_app.jobs.mail_merge import worker_for
+    from incident_app.services.mail_merge import worker as mail_merge_worker
+    from incident_app.storage import FileStore
+
+    url, tmp, letters = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+
+    class DiesAfterThePrintFile(FileStore):
+        puts = 0
+
+        def put_bytes(self, data):
+            stored = super().put_bytes(data)
+            DiesAfterThePrintFile.puts += 1
+            if DiesAfterThePrintFile.puts == letters + 1:  # the letters, then the print file
+                print(stored.sha256, flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)  # before the chunk's commit
+            return stored
+
+    config = type("KillConfig", (TestConfig,), {
+        "DATABASE_URL": url, "INSTANCE_DIR": tmp / "instance", "FILE_STORE_DIR": tmp / "files"})
+    app = create_app(config)
+    with app.app_context():
+        worker = worker_for(app)
+        worker.store = DiesAfterThePrintFile(worker.store.root, worker.store.keyring)
+        mail_merge_worker.work(get_session(), worker=worker)
+""")
+
+
+def test_a_worker_killed_after_writing_the_print_file_before_committing_counts_it_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    app = _real_app(database_url, tmp_path)
+    size = 3
+    batch_id, _incident_id = _queued(app, size)
+
+    killed = subprocess.run(
+        [sys.executable, "-c", DIES_AFTER_THE_PRINT_FILE, database_url, str(tmp_path), str(size)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    written_before_the_kill = killed.stdout.strip()
+
+    with app.app_context():
+        session = get_session()
+        before = {row.person_id: row.sha256 for row in _rows(session, batch_id)}
+        assert len(before) == size  # the letters were committed before the print file
+        chunk = session.scalars(sa.select(MailChunk)).one()
+        assert (chunk.status, chunk.print_sha256) == (ChunkStatus.RUNNING, None)
+        assert app_store.current_store().exists(written_before_the_kill)  # on disk, not counted
+
+        later = clock.utcnow() + timedelta(minutes=10)  # the claim went stale: taken over
+        assert mail_merge_worker.work(session, worker=worker(clock=lambda: later)) == 1
+
+        rows = _rows(session, batch_id)
+        assert [(r.state, r.attempts) for r in rows] == [(LetterState.DONE, 1)] * size
+        assert {r.person_id: r.sha256 for r in rows} == before  # no letter rendered twice
+        session.refresh(chunk)
+        assert (chunk.status, chunk.letters) == (ChunkStatus.DONE, size)
+        assert session.get(MailBatch, batch_id).status is BatchStatus.COMPLETED
+        printed = PdfReader(io.BytesIO(app_store.read_verified(chunk.print_sha256 or "")))
+        assert len(printed.pages) == sum(r.page_count or 0 for r in rows)
+        # The file the killed worker wrote is counted at most once: it is the same bytes
+        # (content-addressed, so the same file) or referenced by no chunk at all.
+        referencing = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MailChunk)
+            .where(MailChunk.print_sha256 == written_before_the_kill)
+        )
+        assert referencing == (1 if chunk.print_sha256 == written_before_the_kill else 0)
 
 
 def _rows(session: Session, batch_id: int) -> list[MailLetter]:

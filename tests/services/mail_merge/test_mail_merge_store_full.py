@@ -1,0 +1,94 @@
+"""Issue 20, bad input: the file store fills up when the chunk's print file is written (the
+letters fit, the combined file does not). The write fails in the kernel (a store whose files
+go to /dev/full: a real ENOSPC through the store's own write path); the batch stops with a
+message a person can act on, nothing half-written stays behind, and a resume finishes the
+chunk without rendering any letter again. (The letters-stage case: test_mail_merge_worker.)"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from incident_app import app_store
+from incident_app.models.mail_batch import BatchStatus
+from incident_app.models.mail_batch import ChunkStatus
+from incident_app.models.mail_batch import LetterState
+from incident_app.models.mail_batch import MailBatch
+from incident_app.models.mail_batch import MailChunk
+from incident_app.services.mail_merge import batches
+from incident_app.services.mail_merge import worker as mail_worker
+from incident_app.storage import FileStore
+from incident_app.storage import Readable
+from incident_app.storage import StoredFile
+from tests.support.mail_merge_helpers import LATER
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import approve
+from tests.support.mail_merge_helpers import batch_actions
+from tests.support.mail_merge_helpers import batch_letters
+from tests.support.mail_merge_helpers import case_with_roster
+from tests.support.mail_merge_helpers import start
+from tests.support.mail_merge_helpers import worker
+
+
+class FullAfter(FileStore):
+    """The app's store, on a disk with room for `room` more files: after that, every file's
+    bytes go to /dev/full, whose writes fail with ENOSPC."""
+
+    def __init__(self, base: FileStore, room: int) -> None:
+        super().__init__(base.root, base.keyring)
+        self.room = room
+
+    def _encrypt_into(self, temp: object, source: Readable, *, max_bytes: int | None) -> StoredFile:
+        if self.room <= 0:
+            full = os.open("/dev/full", os.O_WRONLY)
+            os.dup2(full, temp._fd)  # type: ignore[attr-defined]  # the temp file's descriptor
+            os.close(full)
+        self.room -= 1
+        return super()._encrypt_into(temp, source, max_bytes=max_bytes)  # type: ignore[arg-type]
+
+
+def stored_files(root: Path) -> set[str]:
+    return {p.name for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_full_store_at_the_print_file_stops_the_batch_and_leaves_nothing_half_written(
+    session, people
+):
+    incident = case_with_roster(session, people, *(adult(f"P{n}") for n in range(3)))
+    approve(session, people, incident)
+    batch = start(session, people, incident)
+    store = app_store.current_store()
+    before = stored_files(store.root)
+
+    assert mail_worker.work(session, worker=worker(store=FullAfter(store, room=3))) == 0
+
+    session.refresh(batch)
+    assert batch.status is BatchStatus.FAILED
+    assert "The print file of chunk 1 could not be written" in batch.message
+    assert "the disk is full" in batch.message and "Nothing was stored" in batch.message
+    assert batch_actions(session, incident.id)[-1] == "mail_batch.failed"
+    chunk = session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)).one()
+    assert (chunk.status, chunk.print_sha256, chunk.manifest_sha256) == (
+        ChunkStatus.PENDING,
+        None,
+        None,
+    )
+    letters = batch_letters(session, batch)
+    assert [r.state for r in letters] == [LetterState.DONE] * 3  # recorded before, complete
+    # On disk: the three letters and nothing else — no temporary file, no partial print file.
+    assert stored_files(store.root) - before == {f"{r.sha256}.bin" for r in letters}
+
+    batches.resume(
+        session, actor=people.officer, now=LATER, incident_id=incident.id, batch_id=batch.id
+    )
+    assert mail_worker.work(session, worker=worker()) == 1
+    assert session.get(MailBatch, batch.id).status is BatchStatus.COMPLETED
+    again = batch_letters(session, batch)
+    assert [(r.sha256, r.attempts) for r in again] == [(r.sha256, 1) for r in letters]
+    session.refresh(chunk)
+    printed = PdfReader(io.BytesIO(app_store.read_verified(chunk.print_sha256 or "")))
+    assert len(printed.pages) == sum(r.page_count or 0 for r in again) and chunk.letters == 3
