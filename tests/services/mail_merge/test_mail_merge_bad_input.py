@@ -1,8 +1,15 @@
-"""Issue 20, bad input: the file store fills up when the chunk's print file is written (the
-letters fit, the combined file does not). The write fails in the kernel (a store whose files
-go to /dev/full: a real ENOSPC through the store's own write path); the batch stops with a
-message a person can act on, nothing half-written stays behind, and a resume finishes the
-chunk without rendering any letter again. (The letters-stage case: test_mail_merge_worker.)"""
+"""Issue 20, bad input, besides what test_mail_merge_worker.py covers (a name refused before
+rendering, a voided approval, the store full while the letters are written) and the SIGKILL
+tests of tests/jobs/test_mail_merge_job.py:
+
+- a recipient the renderer itself refuses: the rest of its group still prints, it alone gets
+  the reason;
+- the file store fills up when the chunk's print file is written (the letters fit, the
+  combined file does not). The write fails in the kernel (a store whose files go to
+  /dev/full: a real ENOSPC through the store's own write path); the batch stops with a
+  message a person can act on, nothing half-written stays behind, and a resume finishes the
+  chunk without rendering any letter again.
+"""
 
 from __future__ import annotations
 
@@ -14,16 +21,22 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from incident_app import app_store
+from incident_app import letters as letter_pdfs
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
 from incident_app.models.mail_batch import LetterState
 from incident_app.models.mail_batch import MailBatch
 from incident_app.models.mail_batch import MailChunk
+from incident_app.models.mail_batch import Route
+from incident_app.models.mail_batch import Variant
 from incident_app.services.mail_merge import batches
 from incident_app.services.mail_merge import worker as mail_worker
+from incident_app.services.mail_merge.pdfs import render_all
+from incident_app.services.mail_merge.planning import Entry
 from incident_app.storage import FileStore
 from incident_app.storage import Readable
 from incident_app.storage import StoredFile
+from tests.letters.samples import individual_context
 from tests.support.mail_merge_helpers import LATER
 from tests.support.mail_merge_helpers import adult
 from tests.support.mail_merge_helpers import approve
@@ -92,3 +105,27 @@ def test_a_full_store_at_the_print_file_stops_the_batch_and_leaves_nothing_half_
     session.refresh(chunk)
     printed = PdfReader(io.BytesIO(app_store.read_verified(chunk.print_sha256 or "")))
     assert len(printed.pages) == sum(r.page_count or 0 for r in again) and chunk.letters == 3
+
+
+def test_a_recipient_the_renderer_refuses_fails_alone_and_the_group_goes_on() -> None:
+    common = {k: v for k, v in individual_context().items() if k != "recipient"}
+
+    def recipient(letter_id: str, name: str) -> letter_pdfs.RecipientContext:
+        return {"letter_id": letter_id, "name": name, "address_lines": ["12 Elm St"]}
+
+    items = [
+        (Entry(1, 11, Route.MAIL, Variant.ADULT), recipient("ACME-1", "Ana Rivera")),
+        # The renderer checks every recipient (letters.validation) and refuses this letter
+        # id, stopping the fast batch path for the whole group.
+        (Entry(2, 12, Route.MAIL, Variant.ADULT), recipient("acme 2", "Bo Rivera")),
+        (Entry(3, 13, Route.MAIL, Variant.ADULT), recipient("ACME-3", "Cy Rivera")),
+    ]
+    results = list(render_all("individual_adult.html", common, items))
+
+    assert [entry.sequence for entry, *_ in results] == [1, 2, 3]  # one outcome each, in order
+    (_, first, _, pages), (_, refused, reason, _), (_, third, _, _) = results
+    assert refused is None
+    assert reason.startswith("The letter could not be laid out: Letter id 'acme 2' must be")
+    assert first and third and pages >= 1
+    assert "Ana Rivera" in letter_pdfs.pdf_text(first)
+    assert "Cy Rivera" in letter_pdfs.pdf_text(third)
