@@ -77,9 +77,13 @@ class ChunkRun:
         store: FileStore,
         clock: Callable[[], datetime],
         processes: int,
+        template_versions: dict[Variant, str] | None = None,
     ) -> None:
         self.session, self.batch, self.chunk = session, batch, chunk
         self.contexts = contexts
+        # The approved letters' template versions: a group rendered after a template changed
+        # on disk (the renderer reloads edited templates) is never recorded.
+        self.template_versions = template_versions or {}
         self.keyring, self.store, self.clock, self.processes = keyring, store, clock, processes
         self.reference = session.get_one(Incident, batch.incident_id).reference
         self.token = chunk.claim_token
@@ -160,15 +164,19 @@ class ChunkRun:
                 else:
                     done.append(_Done(entry, pdf, pages))
                 if len(done) + len(failed) >= GROUP:
-                    self._write(done, failed)
+                    self._write(done, failed, variant)
                     done, failed = [], []
-        self._write(done, failed)
+        self._write(done, failed, variant)
 
-    def _write(self, done: list[_Done], failed: list[_Failed]) -> None:
+    def _write(
+        self, done: list[_Done], failed: list[_Failed], variant: Variant | None = None
+    ) -> None:
         """Store the group's PDFs, then record them with their hashes in one transaction."""
         if not done and not failed:
             return
         stored = [self._put(item) for item in done]
+        if variant is not None:
+            self._check_template(variant)
         group: list[_Done | _Failed] = [*done, *failed]
         now = self.clock()
         self._hold_claim()
@@ -230,6 +238,17 @@ class ChunkRun:
         row.chunk_id, row.done_at, row.attempts = self.chunk.id, now, row.attempts + 1
         for name, value in values.items():
             setattr(row, name, value)
+
+    def _check_template(self, variant: Variant) -> None:
+        """After the group is rendered and before it is recorded: the template on disk is
+        still the approved version, so no letter printed from another version is recorded."""
+        approved = self.template_versions.get(variant)
+        if approved is not None and letters.template_version(variant.template_name) != approved:
+            raise BatchFailed(
+                "The letter template changed while this mailing ran, so the letters rendered "
+                "since then were not recorded and nothing more is rendered. Have the letter "
+                "approved again, cancel this mailing and start a new one."
+            )
 
     def _hold_claim(self) -> None:
         # FOR UPDATE: a takeover (SKIP LOCKED) cannot claim the chunk while we write.

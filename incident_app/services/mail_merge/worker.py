@@ -35,6 +35,7 @@ from incident_app.models.mail_batch import MailLetter
 from incident_app.models.mail_batch import Route
 from incident_app.models.mail_batch import Variant
 from incident_app.services import audit
+from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
 from incident_app.services.mail_merge.batches import WORKABLE
 from incident_app.services.mail_merge.chunk_run import BatchFailed
@@ -141,15 +142,17 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
     the chunk is done; False when it was released (pause, cancel, takeover, failure)."""
     batch = session.get_one(MailBatch, chunk.batch_id)
     try:
+        approved = _approved(session, batch)
         run = ChunkRun(
             session,
             batch,
             chunk,
-            _approved_contexts(session, batch),
+            {variant: letter.common_context for variant, letter in approved.items()},
             keyring=worker.keyring,
             store=worker.store,
             clock=worker.clock,
             processes=worker.processes,
+            template_versions={v: letter.template_version for v, letter in approved.items()},
         )
         todo = _todo(session, chunk)
         run.emails([e for e in todo if e.route is Route.EMAIL])
@@ -175,10 +178,11 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
     return True
 
 
-def _approved_contexts(session: Session, batch: MailBatch) -> dict[Variant, dict[str, Any]]:
-    """The approved letters' shared contexts, re-checked before every chunk: an approval
-    voided since the batch started (re-render, data or template change) stops the batch."""
-    contexts = {}
+def _approved(session: Session, batch: MailBatch) -> dict[Variant, ApprovedLetter]:
+    """The approved letters (shared context, template version), re-checked before every
+    chunk: an approval voided since the batch started (re-render, data or template change)
+    stops the batch; a template changed during a chunk stops it too (ChunkRun)."""
+    found = {}
     for name, info in batch.variants.items():
         variant = Variant(name)
         approved = planning.approval(session, batch.incident_id, variant)
@@ -188,8 +192,8 @@ def _approved_contexts(session: Session, batch: MailBatch) -> dict[Variant, dict
                 f"rendered: {planning.why_not_approved(session, batch.incident_id, variant)} "
                 "Have it approved again, cancel this mailing and start a new one."
             )
-        contexts[variant] = approved.common_context
-    return contexts
+        found[variant] = approved
+    return found
 
 
 def _todo(session: Session, chunk: MailChunk) -> list[Entry]:

@@ -4,6 +4,9 @@ tests of tests/jobs/test_mail_merge_job.py:
 
 - a recipient the renderer itself refuses: the rest of its group still prints, it alone gets
   the reason;
+- the letter template changes on disk while a chunk renders (the renderer reloads edited
+  templates): the group rendered since is not recorded and the batch stops, so every letter
+  recorded comes from the approved version;
 - the file store fills up when the chunk's print file is written (the letters fit, the
   combined file does not). The write fails in the kernel (a store whose files go to
   /dev/full: a real ENOSPC through the store's own write path); the batch stops with a
@@ -15,13 +18,18 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 
+import jinja2
+import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
 from incident_app import app_store
 from incident_app import letters as letter_pdfs
+from incident_app.letters import templates as letter_templates
+from incident_app.letters import versions as template_versions
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
 from incident_app.models.mail_batch import LetterState
@@ -30,6 +38,7 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import Route
 from incident_app.models.mail_batch import Variant
 from incident_app.services.mail_merge import batches
+from incident_app.services.mail_merge import chunk_run
 from incident_app.services.mail_merge import worker as mail_worker
 from incident_app.services.mail_merge.pdfs import render_all
 from incident_app.services.mail_merge.planning import Entry
@@ -129,3 +138,47 @@ def test_a_recipient_the_renderer_refuses_fails_alone_and_the_group_goes_on() ->
     assert first and third and pages >= 1
     assert "Ana Rivera" in letter_pdfs.pdf_text(first)
     assert "Cy Rivera" in letter_pdfs.pdf_text(third)
+
+
+class EditsTheTemplate(FileStore):
+    """The app's store; when the letters of the second group are stored (the first group is
+    recorded, the second rendered), someone edits the letter template on disk."""
+
+    def __init__(self, base: FileStore, template: Path) -> None:
+        super().__init__(base.root, base.keyring)
+        self.template, self.puts = template, 0
+
+    def put_bytes(self, data: bytes) -> StoredFile:
+        self.puts += 1
+        if self.puts == 3:
+            with self.template.open("a", encoding="utf-8") as edited:
+                edited.write("\n{# an edit after the approval #}\n")
+        return super().put_bytes(data)
+
+
+def test_a_template_edited_while_a_chunk_renders_is_never_recorded(
+    session, people, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    templates = tmp_path / "letter_templates"  # a copy to edit: the same files, same version
+    shutil.copytree(letter_templates.TEMPLATE_DIR, templates)
+    monkeypatch.setattr(template_versions, "TEMPLATE_DIR", templates.resolve())
+    monkeypatch.setattr(letter_templates.env, "loader", jinja2.FileSystemLoader(templates))
+    monkeypatch.setattr(chunk_run, "GROUP", 2)  # two groups of two letters in the chunk
+    incident = case_with_roster(session, people, *(adult(f"P{n}") for n in range(4)))
+    approve(session, people, incident)
+    batch = start(session, people, incident)
+    store = EditsTheTemplate(app_store.current_store(), templates / "individual_adult.html")
+
+    assert mail_worker.work(session, worker=worker(store=store)) == 0
+
+    session.refresh(batch)
+    assert batch.status is BatchStatus.FAILED
+    assert "The letter template changed while this mailing ran" in batch.message
+    assert batch_actions(session, incident.id)[-1] == "mail_batch.failed"
+    recorded = batch_letters(session, batch)
+    assert [(r.sequence, r.state) for r in recorded] == [
+        (1, LetterState.DONE),
+        (2, LetterState.DONE),
+    ]
+    chunk = session.scalars(sa.select(MailChunk).where(MailChunk.batch_id == batch.id)).one()
+    assert (chunk.status, chunk.print_sha256) == (ChunkStatus.PENDING, None)
