@@ -25,6 +25,11 @@ as long as reads do not take the write lock. The decision, and why:
   a client reading a streamed response. Long jobs write in short transactions; downloads are
   gathered, the session is closed, then the bytes are sent (blueprints/_downloads.py).
 - Raw `engine.connect()/begin()` (migrations, the tests' outer transaction) begins IMMEDIATE.
+- Every statement goes through SQLAlchemy (`execute`, `exec_driver_sql`), never the driver's
+  own cursor: the escalation above only sees what SQLAlchemy executes. A write on the raw
+  cursor upgrades the read transaction in place and meets SQLITE_BUSY at once (the roster
+  import's staging did, until issue 18's soak caught it; tests/services/roster/
+  test_roster_import_locking.py). PostgreSQL's COPY is the one raw-cursor write.
 
 Write-lock holds of at least BREACHDESK_LOCK_LOG_MS (default 2000) ms are logged on
 "breachdesk.db.lock". PostgreSQL is untouched: none of the events above are installed on it.
