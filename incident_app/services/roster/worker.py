@@ -10,6 +10,7 @@ roster as it was; `recover_interrupted` deletes its rows and queues it again.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -80,6 +81,14 @@ def run_next(
         _abandon(
             session, record.id, ImportStatus.CANCELLED, "Cancelled; nothing was imported.", clock()
         )
+    except Exception:
+        # E.g. a database still busy after the busy timeout: give the import back at once,
+        # so the job's retry runs it again instead of leaving it RUNNING until it goes stale
+        # (STALE_AFTER; the soak once saw an import miss its 30 s drain that way). If even
+        # that fails, recover_interrupted does it later.
+        with contextlib.suppress(Exception):
+            _give_back(session, record.id, clock())
+        raise
     finally:
         run.close()
     session.refresh(record)
@@ -274,6 +283,43 @@ def _abandon(
     session.commit()
 
 
+def _give_back(session: Session, import_id: int, now: datetime) -> None:
+    """A run that stopped on an unexpected error: drop its staged rows and queue it again
+    (or fail it after MAX_ATTEMPTS), as recover_interrupted does for a dead worker."""
+    session.rollback()
+    _delete_rows(session, [import_id])
+    record = session.get(RosterImport, import_id, populate_existing=True, with_for_update=True)
+    if record is None or record.status is not ImportStatus.RUNNING:
+        session.rollback()
+        return
+    _requeue(session, record, now)
+    session.commit()
+
+
+def _requeue(session: Session, record: RosterImport, now: datetime) -> None:
+    """Queue an interrupted import again, or fail it after MAX_ATTEMPTS; audited."""
+    if record.attempts >= MAX_ATTEMPTS:
+        record.status, record.finished_at = ImportStatus.FAILED, now
+        record.message = (
+            f"The import was interrupted {record.attempts} times; nothing "
+            "was imported. Upload the file again."
+        )
+    else:
+        record.status = ImportStatus.QUEUED
+        record.message = "The worker stopped during this import; it will start again."
+    audit.record(
+        session,
+        actor=None,
+        actor_label="worker",
+        at=now,
+        action="roster.import_interrupted",
+        subject_type="roster_import",
+        subject_id=record.id,
+        incident_id=record.incident_id,
+        details={"attempts": record.attempts, "status": record.status.value},
+    )
+
+
 def _delete_rows(session: Session, import_ids: list[int]) -> None:
     session.execute(
         sa.delete(RosterPerson)
@@ -297,26 +343,7 @@ def recover_interrupted(
     ).all()
     for record in stale:
         _delete_rows(session, [record.id])
-        if record.attempts >= MAX_ATTEMPTS:
-            record.status, record.finished_at = ImportStatus.FAILED, now
-            record.message = (
-                f"The import was interrupted {record.attempts} times; nothing "
-                "was imported. Upload the file again."
-            )
-        else:
-            record.status = ImportStatus.QUEUED
-            record.message = "The worker stopped during this import; it will start again."
-        audit.record(
-            session,
-            actor=None,
-            actor_label="worker",
-            at=now,
-            action="roster.import_interrupted",
-            subject_type="roster_import",
-            subject_id=record.id,
-            incident_id=record.incident_id,
-            details={"attempts": record.attempts, "status": record.status.value},
-        )
+        _requeue(session, record, now)
     session.commit()
     return [record.id for record in stale]
 

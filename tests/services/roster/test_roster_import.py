@@ -549,7 +549,7 @@ def test_an_interrupted_import_is_cleaned_up_and_queued_again(session, team, sto
     assert roster_counts.count(session, incident.id).total == 1
 
 
-def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_as_it_was(
+def test_a_database_error_while_staging_gives_the_import_back_and_leaves_the_roster_as_it_was(
     session, team, store, monkeypatch
 ) -> None:
     lead, incident = team
@@ -588,18 +588,25 @@ def test_a_database_error_while_staging_stops_the_import_and_leaves_the_roster_a
     assert threading.active_count() == threads_before  # its thread is gone
     # The collector is as it was (staging freezes the heap and collects less often).
     assert (gc.get_threshold(), gc.get_freeze_count()) == (gc_before, 0)
-    assert session.get(RosterImport, record.id).status is ImportStatus.RUNNING
     assert roster_counts.count(session, incident.id).total == 2  # the old roster, untouched
     staged = (
         sa.select(sa.func.count())
         .select_from(RosterPerson)
         .where(RosterPerson.import_id == record.id)
     )
-    assert session.scalar(staged) == 20  # the first batch: staged, never visible
-    # The worker job logs it; recovery drops the staged rows and queues the file again.
-    later = NOW.replace(hour=NOW.hour + 1)
-    assert roster_worker.recover_interrupted(session, now=later) == [record.id]
+    # The import is given back at once (not left RUNNING until it goes stale): the first
+    # batch's staged rows are dropped and the job's retry runs it again.
+    session.refresh(record)
+    assert (record.status, record.attempts) == (ImportStatus.QUEUED, 1)
+    assert "it will start again" in record.message
     assert session.scalar(staged) == 0
+    assert roster_worker.recover_interrupted(session, now=NOW.replace(hour=NOW.hour + 1)) == []
+    again = roster_worker.run_next(
+        session, keyring=store.keyring, store=store, clock=lambda: NOW, batch_rows=20
+    )
+    assert again is not None and again.status is ImportStatus.COMMITTED and again.attempts == 2
+    assert session.scalar(staged) == 50  # each row once: nothing left of the failed run
+    assert roster_counts.count(session, incident.id).total == 50 - again.rows_merged
 
 
 # -- access ---------------------------------------------------------------------------------------
