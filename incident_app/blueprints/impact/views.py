@@ -38,6 +38,7 @@ from incident_app.models.impact import DisruptionKind
 from incident_app.models.review import SafeguardFamily
 from incident_app.services import corrective_actions
 from incident_app.services import review
+from incident_app.services import training
 from incident_app.services.impact import attachments as impact_attachments
 from incident_app.services.impact import costs as impact_costs
 from incident_app.services.impact import disruptions as impact_disruptions
@@ -248,9 +249,7 @@ def _actions_page(
         incident=incident,
         action_form=action_form,
         actions=corrective_actions.plan(session, actor=current_user, incident_id=incident_id),
-        training=corrective_actions.training_records(
-            session, actor=current_user, incident_id=incident_id
-        ),
+        training=training.training_records(session, actor=current_user, incident_id=incident_id),
         training_form=training_form or forms.TrainingForm(),
         status_form=forms.ActionStatusForm(),
         status_errors=status_errors or {},
@@ -325,7 +324,7 @@ def add_training(incident_id: int) -> Response | tuple[str, int]:
     form = forms.TrainingForm()
     if form.validate_on_submit():
         try:
-            corrective_actions.record_training(
+            training.record_training(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
