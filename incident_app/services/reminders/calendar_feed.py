@@ -123,6 +123,9 @@ def feed(session: Session, *, token: str, now: datetime, base_url: str, client: 
     return ics
 
 
+REFRESH = timedelta(hours=1)
+
+
 def build_calendar(
     deadlines: Iterable[reminder_deadlines.Deadline],
     sequences: dict[tuple[SubjectType, int], int],
@@ -135,6 +138,11 @@ def build_calendar(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "BreachDesk deadlines")
+    calendar.add("name", "BreachDesk deadlines")  # RFC 7986 3.7.1
+    # Deadlines move (a new discovery date, a count over 500): ask subscribing calendars to
+    # poll hourly (RFC 7986 3.7.3; X-PUBLISHED-TTL for Outlook) instead of their daily default.
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
     host = urlsplit(base_url).hostname or "breachdesk"
     for deadline in sorted(deadlines, key=lambda d: (d.due_on, d.reference, d.label)):
         calendar.add_component(

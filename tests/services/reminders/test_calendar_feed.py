@@ -174,3 +174,14 @@ def test_a_used_token_records_when(session) -> None:
 
     row = calendar_feed.current_token(session, actor=team.lead)
     assert row.last_used_at == NOW + timedelta(minutes=5)
+
+
+def test_the_feed_asks_calendars_to_poll_hourly(session) -> None:
+    team = make_team(session)
+    token = calendar_feed.issue_token(session, actor=team.lead, now=NOW)
+    ics = calendar_feed.feed(session, token=token, now=NOW, base_url=BASE)
+
+    assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in ics  # RFC 7986
+    assert b"\r\nX-PUBLISHED-TTL:PT1H\r\n" in ics
+    assert str(read_feed(session, token)["NAME"]) == "BreachDesk deadlines"
+
