@@ -330,6 +330,7 @@ class StatementFields:
 
 class IntakeForm(FactsForm, StatementFields):
     checklists = CheckboxesField("Checklists to start with", coerce=record_id, choices=[])
+    exercise = BooleanField("This is a tabletop exercise (drill), not a real incident")
 
     def validate_le_stated_on(self, field: DateField) -> None:
         if self.le_form.data and field.data is None:

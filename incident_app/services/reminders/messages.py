@@ -14,6 +14,7 @@ from incident_app.models.notification import Notification
 from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.models.user import User
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.reminders.deadlines import Deadline
 
 
@@ -68,7 +69,9 @@ def notify(
                     to_address=user.email,
                     created_at=now,
                     next_attempt_at=now,
-                    subject=f"[BreachDesk] {title}",
+                    subject=exercise_mail.subject_for(
+                        session, deadline.incident_id, f"[BreachDesk] {title}"
+                    ),
                     body=email_body(deadline, lines, base_url),
                 )
             )

@@ -24,6 +24,7 @@ from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
 from incident_app.models.notification import NotificationKind
 from incident_app.models.user import User
+from incident_app.services.reminders import exercise_mail
 
 LIST_LIMIT = 200
 
@@ -187,7 +188,9 @@ def notify_review_request(
                 to_address=reviewer.email,
                 created_at=now,
                 next_attempt_at=now,
-                subject=f"[BreachDesk] {title}",
+                subject=exercise_mail.subject_for(
+                    session, request.incident_id, f"[BreachDesk] {title}"
+                ),
                 body=review_email_body(request, email_base_url),
             )
         )
