@@ -4,7 +4,9 @@ It is a letter kind like the others (context.TEMPLATES_BY_KIND: a document of th
 notice obligation, letter_templates/call_centre_faq.html), so it is generated, sent to legal
 review and approved with the same hash-bound approval (review.py); a re-render or a change of
 the facts or wording it prints voids the approval. Its text comes from the incident's facts and
-the notice wording the individual letters print, so callers hear what their letter says. It is
+the notice wording the individual letters print, so callers hear what their letter says; which
+approved letter it repeats is part of what it prints, so a new (or voided) approval of the
+individual notice voids the FAQ's approval too, and legal checks the two together. It is
 not a notice: it is never recorded as sent (notices.py refuses), and it is exported for the call
 centre only while its approval is valid (faq_export.py), as the exact approved bytes.
 

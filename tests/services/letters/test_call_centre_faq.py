@@ -27,6 +27,7 @@ from incident_app.models.letter import NoticeSent
 from incident_app.models.letter import NoticeWording
 from incident_app.models.letter import ReviewAction
 from incident_app.models.user import Role
+from incident_app.services.letters import faq
 from incident_app.services.letters import faq_export
 from incident_app.services.letters import generation
 from incident_app.services.letters import notices
@@ -241,3 +242,24 @@ def test_a_drills_faq_says_exercise_on_every_page(session, people):
     data = app_store.read_verified(letter.current_version.sha256)
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(data)).pages]
     assert pages and all(EXERCISE_TEXT in page for page in pages)
+
+
+def test_the_enrolment_hook_prints_the_offer_and_its_steps(session, people, case, monkeypatch):
+    # The code pool (another part of issue 23) fills the hook; its shape is fixed here.
+    officer, _, _ = people
+    offer = faq.EnrolmentOffer(
+        vendor="Kroll",
+        product="identity monitoring",
+        months=24,
+        url="https://enroll.example/riverbend",
+        phone="1-888-555-0100",
+        enrol_by=date(2026, 1, 31),
+    )
+    monkeypatch.setattr(faq, "enrolment_offer", lambda session, incident: offer)
+
+    letter = _draft(session, officer, case)
+
+    text = " ".join(pdf_text(app_store.read_verified(letter.current_version.sha256)).split())
+    assert "24 months of identity monitoring from Kroll" in text
+    assert "https://enroll.example/riverbend" in text and "1-888-555-0100" in text
+    assert "by January 31, 2026" in text
