@@ -1,5 +1,6 @@
 """A tabletop exercise's email reaches the team only (issue 23), through a real SMTP server
-(aiosmtpd on a free loopback port): team members get it with "[EXERCISE]" in the subject,
+(aiosmtpd on a free loopback port): team members get it with "[EXERCISE]" in the subject (and
+"EXERCISE — " in the bell),
 anything addressed outside is suppressed before SMTP and audited; a real incident's mail is
 untouched."""
 
@@ -19,6 +20,7 @@ from incident_app.mailer import SmtpMailer
 from incident_app.models.audit import AuditEvent
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
+from incident_app.models.notification import Notification
 from incident_app.models.reminder import ReminderSent
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders import outbox
@@ -85,6 +87,8 @@ def test_a_drills_reminders_reach_the_team_marked_and_nobody_outside(session, in
     assert event.incident_id == team.incident.id
     assert event.details["to_domain"] == "example.net"
     assert OUTSIDER not in str(event.details)  # the address itself is not copied to the audit
+    bell = session.scalars(sa.select(Notification.title)).all()
+    assert bell and all(title.startswith("EXERCISE — ") for title in bell)
 
 
 def test_an_inactive_users_address_counts_as_outside(session, inbox) -> None:
@@ -122,10 +126,11 @@ def test_a_review_request_of_a_drill_is_marked(session, inbox) -> None:
         requested_by=team.lead.name,
         revision=False,
     )
-    notifications.notify_review_request(
+    note = notifications.notify_review_request(
         session, reviewer=team.legal, request=request, now=APRIL_1, email_base_url="https://bd"
     )
     session.commit()
+    assert note.title.startswith("EXERCISE — ")
 
     outbox.deliver_email(session, mailer=mailer, now=APRIL_1)
 
