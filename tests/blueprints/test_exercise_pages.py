@@ -202,3 +202,20 @@ def test_exporting_the_faq_before_approval_is_refused_with_the_reason(app, clien
             sa.select(sa.func.count()).where(AuditEvent.action == "letter.faq_exported")
         )
     assert exported == 0
+
+
+def test_the_incident_list_marks_drills_and_filters_them(app, client, auth, people, drill):
+    with app.app_context():
+        make_incident(get_session(), created_by=people["officer"], title="Real one")
+    auth.login("po@example.org")
+
+    everything = client.get("/incidents/").get_data(as_text=True)
+    real_only = client.get("/incidents/?exercises=real").get_data(as_text=True)
+    drills = client.get("/incidents/?exercises=only").get_data(as_text=True)
+
+    assert "Real one" in everything and "Drill: phishing" in everything
+    assert everything.count('class="badge exercise"') == 1
+    assert "Real one" in real_only and "Drill: phishing" not in real_only
+    assert "Drill: phishing" in drills and "Real one" not in drills
+    wrong = client.get("/incidents/?exercises=maybe")
+    assert wrong.status_code == 200 and "Not a valid choice" in wrong.get_data(as_text=True)
