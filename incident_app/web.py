@@ -42,6 +42,7 @@ from incident_app import passwords
 from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.audit_keys import require_audit_keys
+from incident_app.blueprints import _exercise as exercise_banner
 from incident_app.blueprints.admin import views as admin_views
 from incident_app.blueprints.api import views as api_views
 from incident_app.blueprints.assessment import views as assessment_views
@@ -232,6 +233,7 @@ def register_blueprints(app: Flask) -> None:
     app.extensions["nav"] = sorted(nav, key=lambda entry: entry[0])
     app.extensions["incident_tabs"] = sorted(tabs, key=lambda entry: entry[0])
     app.context_processor(_navigation)
+    app.context_processor(exercise_banner.template_globals)
 
 
 def _navigation() -> dict[str, object]:

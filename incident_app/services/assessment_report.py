@@ -50,7 +50,8 @@ def export_pdf(
     if version is None:
         raise NotFound("No such version of this assessment.")
     context = _context(session, version, now)
-    pdf = letters.render_pdf("risk_assessment.html", context, archival=True)
+    mark = letters.exercise_mark(version.incident.exercise)
+    pdf = letters.render_pdf("risk_assessment.html", {**context, **mark}, archival=True)
     audit.record(
         session,
         actor=actor,

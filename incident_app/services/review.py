@@ -387,7 +387,8 @@ def review_pdf(
     )
     if row is None:
         raise NotFound("No such version of the review.")
-    pdf = letters.render_pdf(TEMPLATE, report_context(session, actor, incident, row, now))
+    context = report_context(session, actor, incident, row, now)
+    pdf = letters.render_pdf(TEMPLATE, {**context, **letters.exercise_mark(incident.exercise)})
     audit.record(
         session,
         actor=actor,

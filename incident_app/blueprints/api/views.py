@@ -22,6 +22,7 @@ from incident_app import clock
 from incident_app.blueprints.api import calculator_schema
 from incident_app.blueprints.api import representations as show
 from incident_app.blueprints.api import schemas
+from incident_app.blueprints.api.openapi import EXERCISE_CHOICES
 from incident_app.blueprints.api.openapi import document
 from incident_app.db import get_session
 from incident_app.errors import DomainError
@@ -52,7 +53,7 @@ csrf.exempt(bp)
 MAX_BODY_BYTES = 256 * 1024
 MAX_ID = 2**31 - 1
 PUBLIC_ENDPOINTS = {"api.openapi_json"}
-QUERY_PARAMETERS = {"api.incident_index": {"page", "per_page", "status"}}
+QUERY_PARAMETERS = {"api.incident_index": {"page", "per_page", "status", "exercises"}}
 # The calculator form's field names (what evaluation.what_if reports) → BreachFacts names.
 CALCULATOR_NAMES = {form: facts for facts, form in obligation_evaluation.CALCULATOR_FIELDS.items()}
 
@@ -226,6 +227,16 @@ def _status_arg() -> IncidentStatus | None:
         raise schemas.BodyInvalid({"status": f"must be one of: {known}"}) from None
 
 
+def _exercises_arg() -> bool | None:
+    """Tabletop exercises are left out of the listing unless asked for (issue 23): a script
+    counting incidents must not count drills as breaches."""
+    raw = request.args.get("exercises", "exclude")
+    if raw not in EXERCISE_CHOICES:
+        known = ", ".join(EXERCISE_CHOICES)
+        raise schemas.BodyInvalid({"exercises": f"must be one of: {known}"})
+    return EXERCISE_CHOICES[raw]
+
+
 # ---- endpoints -------------------------------------------------------------------------------
 
 
@@ -255,7 +266,9 @@ def me() -> dict[str, Any]:
 @bp.get("/incidents")
 def incident_index() -> dict[str, Any]:
     session, now = get_session(), clock.utcnow()
-    filters = incident_list.ListFilters(status=_status_arg(), page=_int_arg("page", 1, 100_000))
+    filters = incident_list.ListFilters(
+        status=_status_arg(), page=_int_arg("page", 1, 100_000), exercises=_exercises_arg()
+    )
     page = incident_list.list_incidents(
         session,
         actor=_caller().user,

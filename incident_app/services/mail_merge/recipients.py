@@ -12,6 +12,7 @@ from incident_app import letters
 from incident_app.models.mail_batch import Variant
 from incident_app.models.roster import AddressStatus
 from incident_app.models.roster import RosterPerson
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.roster import normalise as norm
 
 # ---- recipients -----------------------------------------------------------------------------
@@ -177,4 +178,7 @@ def email_notice(
         else "Notice of a data breach"
     )
     organisation = common["organisation"]["name"]
-    return f"{subject} – {organisation}"[:300], parser.text() + f"\nLetter ID: {letter_code}\n"
+    subject, body = f"{subject} – {organisation}", parser.text() + f"\nLetter ID: {letter_code}\n"
+    if common.get(letters.EXERCISE_KEY) is True:  # the outbox sends it to the team only
+        subject, body = exercise_mail.mark_subject(subject), f"{letters.EXERCISE_TEXT}\n\n{body}"
+    return subject[:300], body

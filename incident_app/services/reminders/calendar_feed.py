@@ -117,7 +117,13 @@ def feed(session: Session, *, token: str, now: datetime, base_url: str, client: 
         )
         session.commit()
         raise NotFound(UNKNOWN_CALENDAR)
-    visible = incident_access.visible_incidents(user).with_only_columns(Incident.id)
+    # Tabletop exercises stay out of the feed (issue 23): a drill's made-up deadline must not
+    # sit in someone's calendar beside the real ones.
+    visible = (
+        incident_access.visible_incidents(user)
+        .with_only_columns(Incident.id)
+        .where(Incident.exercise.is_(False))
+    )
     deadlines = reminder_deadlines.active_deadlines(session, incident_ids=visible)
     sequences = reminder_deadlines.track_versions(session, deadlines, now=now)
     row.last_used_at = now

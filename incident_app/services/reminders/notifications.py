@@ -24,6 +24,7 @@ from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
 from incident_app.models.notification import NotificationKind
 from incident_app.models.user import User
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.rotation_batches import rotate_column
 
 LIST_LIMIT = 200
@@ -166,6 +167,9 @@ def notify_review_request(
         what = "Letters"
     waits = "await" if request.version is None else "awaits"
     title = f"{request.reference}: {what.lower()} {waits} your review ({request.document_id})"
+    subject = exercise_mail.subject_for(session, request.incident_id, f"[BreachDesk] {title}")
+    if subject.startswith(exercise_mail.EXERCISE_PREFIX):
+        title = f"EXERCISE — {title}"
     due = f" The obligation is due {request.due_on.isoformat()}." if request.due_on else ""
     version = f", version {request.version}," if request.version is not None else ""
     body = (
@@ -188,7 +192,7 @@ def notify_review_request(
                 to_address=reviewer.email,
                 created_at=now,
                 next_attempt_at=now,
-                subject=f"[BreachDesk] {title}",
+                subject=subject,
                 body=review_email_body(request, email_base_url),
             )
         )

@@ -1,5 +1,6 @@
 """The email outbox: queued reminder emails handed to the mailer after their reminder's
-commit, claimed atomically, retried with backoff, cancelled when the deadline went away.
+commit, claimed atomically, retried with backoff, cancelled when the deadline went away; a
+tabletop exercise's message addressed outside the team is suppressed (exercise_mail.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders.deadlines import CLOSED
 from incident_app.services.reminders.deadlines import notice_sent
@@ -66,6 +68,9 @@ def deliver_email(
     for message_id in ids:
         message = _claim(session, message_id, now)
         if message is None:
+            continue
+        if not exercise_mail.screen(session, message, now):
+            session.commit()  # suppressed and audited: never handed to SMTP
             continue
         try:
             body = notifications.open_body(keyring, message.body)
