@@ -120,6 +120,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "letters.compare": READ,
     "letters.hhs_json": READ,
     "letters.download": READ,
+    "letters.faq_pdf": READ,
     "letters.page_image": READ,
     "letters.revise": WORK,
     "letters.proof": READ,
@@ -280,6 +281,7 @@ PARAM_ALIASES = {
     ("assessment.version_pdf", "version_id"): "assessment_version_id",
     ("assessment.sign", "version_id"): "assessment_version_id",
     ("letters.hhs_json", "letter_id"): "hhs_letter_id",
+    ("letters.faq_pdf", "letter_id"): "faq_letter_id",
     ("mailmerge.control", "letter_id"): "mail_letter_id",
 }
 

@@ -59,6 +59,7 @@ from incident_app.services.letters import generation
 from incident_app.services.letters import notices
 from incident_app.services.letters import proofs
 from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.faq import FAQ_TEMPLATE
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import calendar_feed
 from tests.conftest import CSRF_INPUT
@@ -370,11 +371,32 @@ def _letter_records(
         ),
         store=app_store.current_store(),
     )
+    faq = generation.generate(  # the call-centre FAQ, approved (issue 23)
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        request=generation.LetterRequest(obligation_id, FAQ_TEMPLATE),
+        store=app_store.current_store(),
+    )
+    letter_review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=incident_id, letter_id=faq.id
+    )
+    letter_review.approve(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=incident_id,
+        letter_id=faq.id,
+        store=app_store.current_store(),
+        expected_sha256=faq.current_version.sha256,
+    )
     return {
         "letter_id": letter.id,
         "letter_version_id": letter.current_version.id,
         "notice_id": notice.id,
         "proof_id": proof.id,
+        "faq_letter_id": faq.id,
     }
 
 
