@@ -298,3 +298,8 @@ def follow_up_still_due(session: Session, *, inquiry_id: int, due_on: date) -> b
         and inquiry.status is InquiryStatus.OPEN
         and inquiry.follow_up_on == due_on
     )
+
+
+def incident_of(session: Session, *, actor: User, incident_id: int) -> Incident:
+    """The incident for a page of its inquiries (roster access: PHI)."""
+    return roster_access.get_readable(session, actor=actor, incident_id=incident_id)

@@ -372,3 +372,14 @@ def rotate_inquiries(session: Session, keyring: KeyRing, batch_size: int) -> int
                 rotated += 1
         session.commit()
         last_id = batch[-1].id
+
+
+def assignees(session: Session, *, incident_id: int) -> list[tuple[int, str]]:
+    """Who a follow-up can be assigned to: the incident's team and the privacy officers."""
+    team = sa.select(IncidentMember.user_id).where(IncidentMember.incident_id == incident_id)
+    rows = session.execute(
+        sa.select(User.id, User.name)
+        .where(User.active, sa.or_(User.id.in_(team), User.role == Role.PRIVACY_OFFICER))
+        .order_by(User.name, User.id)
+    )
+    return [(user_id, name) for user_id, name in rows]
