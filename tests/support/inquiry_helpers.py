@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from incident_app.models.mail_batch import MailBatch
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.user import Role
 from incident_app.models.user import User
+from incident_app.services.inquiries import recording
 from incident_app.services.mail_merge import worker as mail_worker
 from tests.support.factories import make_user
 from tests.support.mail_merge_helpers import Team
@@ -57,3 +59,16 @@ def keyring():
 
 def count_of(session: Session, model: type) -> int:
     return session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
+
+
+def close(session: Session, case: Mailed, inquiry_id: int, *, now: datetime, outcome: str):
+    """Close an inquiry of `case` as its responder."""
+    return recording.close_inquiry(
+        session,
+        actor=case.responder,
+        now=now,
+        incident_id=case.incident.id,
+        inquiry_id=inquiry_id,
+        keyring=keyring(),
+        outcome=outcome,
+    )

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from incident_app.crypto import KeyRing
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
 from incident_app.errors import NotFound
@@ -21,12 +22,14 @@ from incident_app.models.inquiry import InquiryCategory as Cat
 from incident_app.models.inquiry import InquiryChannel
 from incident_app.models.inquiry import InquiryStatus
 from incident_app.models.reminder import SubjectType
+from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.services.inquiries import listing
 from incident_app.services.inquiries import recording
 from incident_app.services.reminders import deadlines
 from incident_app.services.roster import counts as roster_counts
 from tests.support.factories import make_user
+from tests.support.inquiry_helpers import close
 from tests.support.inquiry_helpers import count_of
 from tests.support.inquiry_helpers import keyring
 from tests.support.inquiry_helpers import mailed_case
@@ -244,28 +247,12 @@ def test_view_is_audited_and_close_keeps_the_outcome_encrypted(session, people, 
         keyring=keyring(),
     )
     assert record.phi["name"] == "Ana García"
-    closed = recording.close_inquiry(
-        session,
-        actor=case.responder,
-        now=NOW,
-        incident_id=case.incident.id,
-        inquiry_id=inquiry.id,
-        keyring=keyring(),
-        outcome="Called back; explained the letter.",
-    )
+    closed = close(session, case, inquiry.id, now=NOW, outcome="Called back; explained the letter.")
     assert closed.status is InquiryStatus.CLOSED and closed.closed_at == NOW
     assert b"explained" not in closed.phi
     assert recording.decrypt(keyring(), closed)["outcome"].startswith("Called back")
     with pytest.raises(InvalidTransition):
-        recording.close_inquiry(
-            session,
-            actor=case.responder,
-            now=NOW,
-            incident_id=case.incident.id,
-            inquiry_id=inquiry.id,
-            keyring=keyring(),
-            outcome="again",
-        )
+        close(session, case, inquiry.id, now=NOW, outcome="again")
     assert _actions(session, case.incident.id) == [
         "inquiry.recorded",
         "inquiry.viewed",
@@ -371,15 +358,7 @@ def test_a_follow_up_is_a_deadline_until_the_inquiry_is_closed(session, case):
     assert "Ana" not in deadline.label and "García" not in deadline.label
     assert deadline.link == f"/incidents/{case.incident.id}/inquiries/{inquiry.id}"
     assert deadlines.still_due(session, deadline)
-    recording.close_inquiry(
-        session,
-        actor=case.responder,
-        now=NOW,
-        incident_id=case.incident.id,
-        inquiry_id=inquiry.id,
-        keyring=keyring(),
-        outcome="Done",
-    )
+    close(session, case, inquiry.id, now=NOW, outcome="Done")
     assert not deadlines.still_due(session, deadline)
     assert not [
         d for d in deadlines.active_deadlines(session) if d.subject_type is SubjectType.INQUIRY
@@ -389,3 +368,38 @@ def test_a_follow_up_is_a_deadline_until_the_inquiry_is_closed(session, case):
 def test_received_at_defaults_to_now(session, case):
     inquiry = _record(session, case, letter_code=case.letters["Ana"].letter_code)
     assert inquiry.received_at == NOW
+
+
+def test_rows_imported_before_the_name_index_are_indexed_by_the_cli(app, session, runner, case):
+    person = session.get(RosterPerson, case.letters["Ana"].person_id)
+    person.lookup_index = None  # as a row imported before the index existed
+    session.commit()
+    by_name = {
+        "found_by": FoundBy.NAME_DOB,
+        "first_name": "Ana",
+        "last_name": "García",
+        "birth": date(1980, 4, 2),
+    }
+    with pytest.raises(ValidationFailed, match="Nobody"):
+        _record(session, case, **by_name)
+    session.rollback()
+
+    result = runner.invoke(args=["keys", "index-roster", "--batch-size", "1"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 roster row(s) indexed" in result.output
+    assert _record(session, case, **by_name).person_id == person.id
+
+
+def test_key_rotation_re_encrypts_inquiries(session, case):
+    inquiry = _record(session, case, letter_code=case.letters["Ana"].letter_code)
+    keys, index_key = keyring().material()
+    rotated = KeyRing([("k-new", bytes(range(100, 132))), *keys], index_key)
+    assert rotated.needs_rotation(inquiry.phi)
+
+    assert recording.rotate_inquiries(session, rotated, 1) == 1
+
+    session.refresh(inquiry)
+    assert not rotated.needs_rotation(inquiry.phi)
+    assert recording.decrypt(rotated, inquiry)["initials"] == "A.G."
+    assert recording.rotate_inquiries(session, rotated, 1) == 0
