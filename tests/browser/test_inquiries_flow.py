@@ -66,6 +66,7 @@ def test_three_inquiries_and_a_letter_re_mailed_to_a_new_address(live_app, live_
     _axe_clean(page)
     _log(page, code=codes["Ana"], summary="Asked whether her diagnosis was exposed.")
     expect(page.get_by_test_id("inquiry-person")).to_contain_text("Ana García")
+    _axe_clean(page)
     page.goto(inquiries)
     page.get_by_role("region", name="Record an inquiry").get_by_label("Follow up by").fill(
         (date.today() + timedelta(days=5)).isoformat()
