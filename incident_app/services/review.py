@@ -41,6 +41,7 @@ from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
+from incident_app.services import training
 from incident_app.services.impact import money as impact_money
 from incident_app.services.impact import reports as impact_reports
 from incident_app.services.incidents import timeline
@@ -429,9 +430,7 @@ def report_context(
                 "topic": t.topic,
                 "attested": t.attestation_id is not None,
             }
-            for t in corrective_actions.training_records(
-                session, actor=actor, incident_id=incident.id
-            )
+            for t in training.training_records(session, actor=actor, incident_id=incident.id)
         ],
         "impact": _impact_context(figures),
     }

@@ -10,6 +10,8 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from typing import cast
 
 import pyotp
 import qrcode
@@ -26,6 +28,7 @@ from incident_app.models.security import RecoveryCode
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.accounts import sessions
+from incident_app.services.rotation_batches import rotate_column
 
 ISSUER = "BreachDesk"
 RECOVERY_CODES = 10
@@ -215,3 +218,24 @@ def reset(session: Session, *, actor: User, user_id: int, now: datetime) -> User
     )
     session.commit()
     return user
+
+
+def rotate_totp_secrets(session: Session, keyring: KeyRing, batch_size: int) -> int:
+    """Key rotation (services/key_rotation.ROTATIONS): re-encrypt each stored TOTP secret under
+    the primary key; the associated data names the user, as when it was stored."""
+
+    def reencrypt(row: tuple[Any, ...]) -> bytes | None:
+        user_id, blob = row
+        if not keyring.needs_rotation(blob):
+            return None
+        return keyring.reencrypt(blob, f"user:{user_id}:totp".encode())
+
+    table = cast(sa.Table, User.__table__)
+    return rotate_column(
+        session,
+        table=table,
+        column="totp_secret",
+        where=table.c.totp_secret.is_not(None),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )

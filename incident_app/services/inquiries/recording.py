@@ -13,6 +13,7 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -37,6 +38,7 @@ from incident_app.services.organisation import local_today
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import people as roster_people
+from incident_app.services.rotation_batches import rotate_column
 
 SUMMARY_MAX = 5000
 NAME_MAX = 200
@@ -353,25 +355,21 @@ def close_inquiry(
 
 def rotate_inquiries(session: Session, keyring: KeyRing, batch_size: int) -> int:
     """Re-encrypt inquiry blobs not under the primary key, batch by batch (commits each)."""
-    rotated, last_id = 0, 0
-    while True:
-        batch = list(
-            session.scalars(
-                sa.select(Inquiry)
-                .where(Inquiry.id > last_id)
-                .order_by(Inquiry.id)
-                .limit(batch_size)
-            )
-        )
-        if not batch:
-            return rotated
-        for inquiry in batch:
-            if keyring.needs_rotation(inquiry.phi):
-                aad = inquiry_aad(inquiry.incident_id, inquiry.id)
-                inquiry.phi = keyring.reencrypt(inquiry.phi, aad)
-                rotated += 1
-        session.commit()
-        last_id = batch[-1].id
+
+    def reencrypt(row: tuple[Any, ...]) -> bytes | None:
+        inquiry_id, blob, incident_id = row
+        if not keyring.needs_rotation(blob):
+            return None
+        return keyring.reencrypt(blob, inquiry_aad(incident_id, inquiry_id))
+
+    return rotate_column(
+        session,
+        table=cast(sa.Table, Inquiry.__table__),
+        column="phi",
+        extra=("incident_id",),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )
 
 
 def assignees(session: Session, *, incident_id: int) -> list[tuple[int, str]]:

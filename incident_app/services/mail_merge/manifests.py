@@ -35,10 +35,10 @@ MANIFEST_HEADER = (
 )
 
 
-def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
+def combine(pdfs: Iterable[bytes], *, title: str) -> tuple[bytes, int]:
     """One PDF of all `pdfs` in order (the mail house's print file) and its page count; fonts
     and other common objects are written once (letters.print_file)."""
-    return letters.combine_print_file(pdfs)
+    return letters.combine_print_file(pdfs, title=title)
 
 
 def manifest_csv(

@@ -60,7 +60,9 @@ def render_proof(
     if not pdfs:
         return None
     try:
-        return store.put_bytes(combine(pdfs)[0]).sha256
+        return store.put_bytes(
+            combine(pdfs, title=f"Proof: {incident.reference}, mailing {batch.id}")[0]
+        ).sha256
     except StorageError as error:
         raise ValidationFailed(f"The proof could not be stored: {error}", field="proof") from error
 

@@ -226,7 +226,10 @@ def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
     print_sha256, print_pages = chunk.print_sha256, chunk.print_pages
     try:
         if rows:
-            data, pages = combine(worker.store.read_verified(row.sha256 or "") for row in rows)
+            data, pages = combine(
+                (worker.store.read_verified(row.sha256 or "") for row in rows),
+                title=f"Print file: mailing {chunk.batch_id}, chunk {chunk.number}",
+            )
             print_sha256, print_pages = worker.store.put_bytes(data).sha256, pages
         manifest_sha256 = worker.store.put_bytes(
             manifest_csv(session, chunk.number, rows, worker.keyring)

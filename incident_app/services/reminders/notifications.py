@@ -24,6 +24,7 @@ from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
 from incident_app.models.notification import NotificationKind
 from incident_app.models.user import User
+from incident_app.services.rotation_batches import rotate_column
 
 LIST_LIMIT = 200
 
@@ -237,3 +238,25 @@ def open_body(keyring: KeyRing | None, stored: str) -> str:
         raise CryptoError("This message is encrypted and no key ring was given.")
     blob = base64.b64decode(stored[len(SEALED_PREFIX) :])
     return keyring.decrypt(blob, _BODY_AAD).decode("utf-8")
+
+
+def rotate_sealed_bodies(session: Session, keyring: KeyRing, batch_size: int) -> int:
+    """Key rotation (services/key_rotation.ROTATIONS): re-encrypt each sealed outbox body under
+    the primary key. Plain reminder bodies carry no PHI and are left as they are."""
+
+    def reencrypt(row: tuple[Any, ...]) -> str | None:
+        blob = base64.b64decode(row[1][len(SEALED_PREFIX) :])
+        if not keyring.needs_rotation(blob):
+            return None
+        fresh = keyring.reencrypt(blob, _BODY_AAD)
+        return SEALED_PREFIX + base64.b64encode(fresh).decode("ascii")
+
+    table = cast(sa.Table, EmailMessage.__table__)
+    return rotate_column(
+        session,
+        table=table,
+        column="body",
+        where=table.c.body.startswith(SEALED_PREFIX, autoescape=True),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )
