@@ -52,12 +52,14 @@ from incident_app.blueprints.calculator import views as calculator_views
 from incident_app.blueprints.clients import views as clients_views
 from incident_app.blueprints.impact import views as impact_views
 from incident_app.blueprints.incidents import views as incidents_views
+from incident_app.blueprints.inquiries import views as inquiries_views
 from incident_app.blueprints.letters import views as letters_views
 from incident_app.blueprints.mailmerge import views as mailmerge_views
 from incident_app.blueprints.main import views as main_views
 from incident_app.blueprints.notifications import views as notifications_views
 from incident_app.blueprints.peers import views as peers_views
 from incident_app.blueprints.reports import views as reports_views
+from incident_app.blueprints.returns import views as returns_views
 from incident_app.blueprints.roster import views as roster_views
 from incident_app.blueprints.tokens import views as tokens_views
 from incident_app.cli import audit as audit_cli
@@ -103,12 +105,14 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     clients_views,
     impact_views,
     incidents_views,
+    inquiries_views,
     letters_views,
     mailmerge_views,
     main_views,
     notifications_views,
     peers_views,
     reports_views,
+    returns_views,
     roster_views,
     tokens_views,
 )

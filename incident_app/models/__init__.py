@@ -15,6 +15,7 @@ from incident_app.models import evidence
 from incident_app.models import hhs_filing
 from incident_app.models import impact
 from incident_app.models import incident
+from incident_app.models import inquiry
 from incident_app.models import letter
 from incident_app.models import mail_batch
 from incident_app.models import notification
@@ -46,6 +47,7 @@ AGGREGATES = (
     hhs_filing,
     impact,
     incident,
+    inquiry,
     letter,
     mail_batch,
     notification,

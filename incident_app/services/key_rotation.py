@@ -21,6 +21,7 @@ from incident_app.crypto import KeyRing
 from incident_app.crypto import UnknownKeyError
 from incident_app.services import audit
 from incident_app.services.accounts import mfa
+from incident_app.services.inquiries import recording as inquiry_recording
 from incident_app.services.reminders import notifications
 from incident_app.services.roster import people as roster_people
 from incident_app.storage import FileStore
@@ -38,6 +39,7 @@ ROTATIONS: tuple[tuple[str, TableRotation], ...] = (
     ("roster", roster_people.rotate_roster),  # RosterPerson.phi
     ("totp", mfa.rotate_totp_secrets),  # User.totp_secret
     ("outbox", notifications.rotate_sealed_bodies),  # EmailMessage.body when sealed
+    ("inquiries", inquiry_recording.rotate_inquiries),  # Inquiry.phi
 )
 
 

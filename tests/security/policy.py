@@ -156,6 +156,15 @@ POLICY: dict[str, str | dict[str, str]] = {
     "mailmerge.confirm": "roster_work",
     "mailmerge.mailed": "roster_work",
     "mailmerge.control": "roster_work",
+    # inquiries from individuals and returned letters (PHI: names, summaries, addresses)
+    "inquiries.index": "roster_read",
+    "inquiries.detail": "roster_read",
+    "inquiries.record": "roster_work",
+    "inquiries.close": "roster_work",
+    "inquiries.export": "roster_work",
+    "returns.index": "roster_read",
+    "returns.record": "roster_work",
+    "returns.codes": "roster_work",
     # after the breach
     "impact.incident_impact": READ,
     "impact.costs_csv": READ,
@@ -266,6 +275,17 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "clients.baa": {"file": FILE},
     "roster.person_notice": {"status": "mailed", "method": "mail", "notice_on": "2025-11-01"},
     "roster.returns": {"file": FILE},
+    "inquiries.record": {
+        "found_by": "not_on_roster",
+        "caller_name": "Dana Whit",
+        "channel": "phone",
+        "category": "question",
+        "summary": "Asked what was taken.",
+        "assignee_id": "",
+    },
+    "inquiries.close": {"outcome": "Called back and explained."},
+    "returns.record": {"letter_code": "{letter_code}"},
+    "returns.codes": {"file": FILE},
 }
 
 # URL parameters whose value belongs to the persona making the request (their notification,

@@ -261,6 +261,7 @@ def _incident_objects(
     ids.update(_roster_records(session, officer, incident.id))
     ids.update(_impact_records(session, officer, users["spare"], incident.id))
     ids.update(_mail_batch(session, officer, incident.id))
+    ids["inquiry_id"] = _inquiry(session, officer, incident.id)
     ids["transition_to"] = lifecycle.allowed_transitions(session.get(Incident, incident.id))[
         0
     ].value
@@ -480,9 +481,42 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
     letter = session.scalars(
         sa.select(MailLetter).where(MailLetter.batch_id == batch.id).order_by(MailLetter.id)
     ).first()
+    printed = session.scalars(
+        sa.select(MailLetter.letter_code)
+        .where(MailLetter.batch_id == batch.id, MailLetter.id != letter.id)
+        .order_by(MailLetter.id)
+    ).first()
     letter.state = LetterState.FAILED  # so "retry this letter" has something to retry
     session.commit()
-    return {"batch_id": batch.id, "mail_letter_id": letter.id, "action": "pause"}
+    return {
+        "batch_id": batch.id,
+        "mail_letter_id": letter.id,
+        "action": "pause",
+        "letter_code": printed,  # a printed letter, for returned mail
+    }
+
+
+def _inquiry(session: sa.orm.Session, officer: User, incident_id: int) -> int:
+    """An inquiry from someone not on the roster, with a follow-up (issue 23)."""
+    from incident_app.models.inquiry import FoundBy
+    from incident_app.models.inquiry import InquiryCategory
+    from incident_app.models.inquiry import InquiryChannel
+    from incident_app.services.inquiries import recording
+
+    return recording.record_inquiry(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        keyring=app_store.current_keyring(),
+        entry=recording.InquiryInput(
+            found_by=FoundBy.NOT_ON_ROSTER,
+            channel=InquiryChannel.PHONE,
+            category=InquiryCategory.QUESTION,
+            summary="Asked whether her records were in the file.",
+            caller_name="Dana Whit",
+        ),
+    ).id
 
 
 def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str, Any]:

@@ -83,6 +83,7 @@ _SUBJECT_WORDS = {
     SubjectType.OBLIGATION: "Obligation",
     SubjectType.TASK: "Task",
     SubjectType.CORRECTIVE_ACTION: "Corrective action",
+    SubjectType.INQUIRY: "Inquiry follow-up",
 }
 
 

@@ -22,6 +22,8 @@ from incident_app.mailer import MailDeliveryError
 from incident_app.mailer import Mailer
 from incident_app.models.corrective_action import CorrectiveAction
 from incident_app.models.incident import Incident
+from incident_app.models.inquiry import Inquiry
+from incident_app.models.inquiry import InquiryStatus
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.models.obligation import Obligation
@@ -131,6 +133,9 @@ def _reminder_still_wanted(session: Session, message: EmailMessage) -> bool:
     elif reminder.subject_type is SubjectType.CORRECTIVE_ACTION:
         action = session.get(CorrectiveAction, reminder.subject_id)
         alive = action is not None and action.status.is_open
+    elif reminder.subject_type is SubjectType.INQUIRY:
+        inquiry = session.get(Inquiry, reminder.subject_id)
+        alive = inquiry is not None and inquiry.status is InquiryStatus.OPEN
     else:
         task = session.get(Task, reminder.subject_id)
         alive = task is not None and task.status in OPEN_TASK_STATUSES

@@ -30,6 +30,7 @@ from incident_app.services import audit
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster.rows import external_index
+from incident_app.services.roster.rows import lookup_index
 from incident_app.services.roster.rows import phi_aad
 from incident_app.services.rotation_batches import rotate_column
 
@@ -210,6 +211,31 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
         reencrypt=reencrypt,
         batch_size=batch_size,
     )
+
+
+def index_lookups(session: Session, keyring: KeyRing, batch_size: int) -> int:
+    """Fill the name + date-of-birth blind index of rows imported before it existed (decrypting
+    each once), batch by batch (commits each). Returns how many rows got one; safe to re-run."""
+    indexed, last_id = 0, 0
+    while True:
+        batch = list(
+            session.scalars(
+                sa.select(RosterPerson)
+                .where(RosterPerson.id > last_id, RosterPerson.lookup_index.is_(None))
+                .order_by(RosterPerson.id)
+                .limit(batch_size)
+            )
+        )
+        if not batch:
+            return indexed
+        for person in batch:
+            phi = decrypt(keyring, person)
+            token = lookup_index(keyring, phi.get("fn", ""), phi.get("ln", ""), phi.get("dob", ""))
+            if token is not None:
+                person.lookup_index = token
+                indexed += 1
+        session.commit()
+        last_id = batch[-1].id
 
 
 def person_on_roster(session: Session, incident_id: int, person_id: int) -> RosterPerson:
