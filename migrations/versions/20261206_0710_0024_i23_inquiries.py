@@ -2,7 +2,7 @@
 post office returned, and the roster's name + date-of-birth blind index
 
 Revision ID: 0024_i23_inquiries
-Revises: 0020_i19b_mailed
+Revises: 0025_i23_drills_faq
 Create Date: 2026-12-06 07:00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from incident_app.db import UTCDateTime
 
 revision: str = "0024_i23_inquiries"
-down_revision: str | Sequence[str] | None = "0020_i19b_mailed"
+down_revision: str | Sequence[str] | None = "0025_i23_drills_faq"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
