@@ -49,6 +49,7 @@ from incident_app.blueprints.audit import views as audit_views
 from incident_app.blueprints.auth import views as auth_views
 from incident_app.blueprints.calculator import views as calculator_views
 from incident_app.blueprints.clients import views as clients_views
+from incident_app.blueprints.enrolment import views as enrolment_views
 from incident_app.blueprints.impact import views as impact_views
 from incident_app.blueprints.incidents import views as incidents_views
 from incident_app.blueprints.letters import views as letters_views
@@ -100,6 +101,7 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     auth_views,
     calculator_views,
     clients_views,
+    enrolment_views,
     impact_views,
     incidents_views,
     letters_views,

@@ -68,9 +68,7 @@ class EnrolmentCode(Base):
     """One activation code: free until `assigned_at`, then one person's for good."""
 
     __tablename__ = "enrolment_code"
-    __table_args__ = (
-        sa.Index("ix_enrolment_code_pool_id_assigned_at", "pool_id", "assigned_at"),
-    )
+    __table_args__ = (sa.Index("ix_enrolment_code_pool_id_assigned_at", "pool_id", "assigned_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pool_id: Mapped[int] = mapped_column(sa.ForeignKey("code_pool.id", ondelete="CASCADE"))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from incident_app.crypto import KeyRing
 from incident_app.crypto import UnknownKeyError
 from incident_app.services import audit
+from incident_app.services.enrolment import codes as enrolment_codes
 from incident_app.services.roster import people as roster_people
 from incident_app.storage import FileStore
 from incident_app.storage import IntegrityError
@@ -34,6 +35,7 @@ TableRotation = Callable[[Session, KeyRing, int], int]
 
 ROTATIONS: tuple[tuple[str, TableRotation], ...] = (
     ("roster", roster_people.rotate_roster),  # RosterPerson.phi
+    ("enrolment_codes", enrolment_codes.rotate_codes),  # EnrolmentCode.code (issue 23)
 )
 
 
