@@ -20,16 +20,10 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from config import TestConfig
 from incident_app import app_store
 from incident_app import clock
-from incident_app import create_app
-from incident_app.db import Base
 from incident_app.db import get_session
-from incident_app.db import make_engine
 from incident_app.jobs import mail_merge as job
-from incident_app.models.audit import GENESIS_HASH
-from incident_app.models.audit import AuditChainHead
 from incident_app.models.incident import Incident
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
@@ -47,6 +41,7 @@ from tests.support.mail_merge_helpers import roster_people
 from tests.support.mail_merge_helpers import start
 from tests.support.mail_merge_helpers import team
 from tests.support.mail_merge_helpers import worker
+from tests.support.scratch_db import real_app
 from tests.support.scratch_db import scratch_postgres
 from tests.support.waiting import wait_until
 
@@ -97,22 +92,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-def _real_app(url: str, tmp_path: Path) -> Flask:
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH))
-    engine.dispose()
-    config = type(
-        "KillConfig",
-        (TestConfig,),
-        {
-            "DATABASE_URL": url,
-            "INSTANCE_DIR": tmp_path / "instance",
-            "FILE_STORE_DIR": tmp_path / "files",
-        },
-    )
-    return create_app(config)
+_real_app = real_app
 
 
 @pytest.mark.slow
