@@ -24,6 +24,8 @@ from incident_app import app_store
 from incident_app import clock
 from incident_app.db import get_session
 from incident_app.jobs import mail_merge as job
+from incident_app.letters import pdf_text
+from incident_app.models.enrolment import EnrolmentCode
 from incident_app.models.incident import Incident
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
@@ -33,7 +35,11 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import NoticeStatus
 from incident_app.scheduler import JOBS
+from incident_app.services.enrolment import codes as code_crypto
 from incident_app.services.mail_merge import worker as mail_merge_worker
+from incident_app.services.mail_merge.pdfs import GROUP
+from tests.support.enrolment_helpers import fresh_codes
+from tests.support.enrolment_helpers import import_codes
 from tests.support.mail_merge_helpers import adult
 from tests.support.mail_merge_helpers import approve
 from tests.support.mail_merge_helpers import case_with_roster
@@ -302,3 +308,60 @@ def _wait_for_a_worker_mid_chunk(
         return None
 
     return wait_until(mid_chunk, timeout=240, message="no worker was ever seen mid-chunk")
+
+
+# ---- SIGKILL mid-chunk with enrollment codes (issue 23) --------------------------------------
+
+
+@pytest.mark.slow
+def test_sigkill_mid_chunk_with_codes_never_gives_a_person_a_second_code(
+    database_url: str, tmp_path: Path
+) -> None:
+    app = _real_app(database_url, tmp_path)
+    size = 120
+    with app.app_context():
+        session = get_session()
+        people = team(session)
+        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
+        import_codes(session, people.officer, incident, fresh_codes(size + 10))
+        approve(session, people, incident)
+        batch_id = start(session, people, incident, chunk_size=100).id
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_for_letters(app, batch_id, process)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    with app.app_context():
+        session = get_session()
+        before = _codes(session)
+        assert len(before) >= GROUP  # the killed worker had assigned the chunk's codes
+        later = clock.utcnow() + timedelta(minutes=10)
+        mail_merge_worker.work(session, worker=worker(clock=lambda: later))
+
+        after = _codes(session)
+        assert len(after) == size == len(set(after.values()))
+        assert {pid: code for pid, code in after.items() if pid in before} == before
+        for row in _rows(session, batch_id):
+            assert after[row.person_id] in pdf_text(app_store.read_verified(row.sha256))
+        assert session.get(MailBatch, batch_id).status is BatchStatus.COMPLETED
+    app.extensions["engine"].dispose()
+
+
+def _codes(session: Session) -> dict[int, str]:
+    session.expire_all()
+    keyring = app_store.current_keyring()
+    return {
+        row.person_id: code_crypto.reveal(keyring, row)
+        for row in session.scalars(
+            sa.select(EnrolmentCode).where(EnrolmentCode.person_id.is_not(None))
+        )
+    }
