@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,12 +32,12 @@ import sqlalchemy as sa  # noqa: E402
 from bench.mail_merge_batch import _schema  # noqa: E402
 from bench.mail_merge_batch import _scratch_postgres  # noqa: E402
 from bench.mail_merge_batch import app_for  # noqa: E402
+from bench.mail_merge_batch import render_rate  # noqa: E402
 from bench.mail_merge_batch import run_job  # noqa: E402
 from incident_app import letters  # noqa: E402
 from incident_app.db import get_session  # noqa: E402
 from incident_app.models.enrolment import EnrolmentCode  # noqa: E402
 from incident_app.services.letters.approved import approved_letter  # noqa: E402
-from incident_app.services.mail_merge.pdfs import GROUP  # noqa: E402
 
 
 def _queue(app, count: int, pool: bool) -> tuple[int, dict]:  # noqa: ANN001
@@ -64,26 +63,6 @@ def _queue(app, count: int, pool: bool) -> tuple[int, dict]:  # noqa: ANN001
             session, incident_id=incident.id, kind="individual_notice"
         ).common_context
         return batch_id, common
-
-
-def render_rate(common: dict, count: int, workers: int) -> float:
-    """The batch renderer alone on letters like the job's (with a code when `common` offers
-    identity protection): separates what the longer letter costs from what assigning costs."""
-    recipients = [
-        {
-            "letter_id": f"RCH-{n}",
-            "name": f"Person{n} Family{n}",
-            "address_lines": ["12 Elm St", "Albany, NY 12207"],
-            **({"enrollment_code": f"BENCH{n:05d}"} if "identity_protection" in common else {}),
-        }
-        for n in range(count)
-    ]
-    started = time.perf_counter()
-    for _ in letters.render_batch(
-        "individual_adult.html", common, recipients, workers=workers, chunk_size=GROUP
-    ):
-        pass
-    return count / (time.perf_counter() - started)
 
 
 def one_run(args: argparse.Namespace, pool: bool) -> tuple[float, float, int]:

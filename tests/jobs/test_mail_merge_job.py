@@ -107,26 +107,9 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
 ) -> None:
     app = _real_app(database_url, tmp_path)
     size = 160
-    with app.app_context():
-        session = get_session()
-        people = team(session)
-        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
-        approve(session, people, incident)
-        batch = start(session, people, incident, chunk_size=100)
-        batch_id, incident_id = batch.id, incident.id
+    batch_id, incident_id = _queue(app, size)
 
-    process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        written = _wait_for_letters(app, batch_id, process)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    written = _kill_mid_chunk(app, database_url, tmp_path, batch_id)
     assert 0 < written < size
 
     with app.app_context():
@@ -182,6 +165,35 @@ def test_a_second_postgres_worker_skips_the_chunk_another_holds(
             holder.close()
         assert claimed is not None and claimed.number == 2
         assert mail_merge_worker.claim(session, now=clock.utcnow(), worker="third").number == 1
+
+
+def _queue(app: Flask, size: int, codes: int = 0) -> tuple[int, int]:
+    """(batch id, incident id) of a queued mailing of `size` people (with a pool of `codes`)."""
+    with app.app_context():
+        session = get_session()
+        people = team(session)
+        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
+        if codes:
+            import_codes(session, people.officer, incident, fresh_codes(codes))
+        approve(session, people, incident)
+        return start(session, people, incident, chunk_size=100).id, incident.id
+
+
+def _kill_mid_chunk(app: Flask, url: str, tmp_path: Path, batch_id: int) -> int:
+    """Start a worker process, SIGKILL it once it wrote letters; how many it had written."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, url, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        written = _wait_for_letters(app, batch_id, process)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return written
 
 
 def _rows(session: Session, batch_id: int) -> list[MailLetter]:
@@ -319,26 +331,9 @@ def test_sigkill_mid_chunk_with_codes_never_gives_a_person_a_second_code(
 ) -> None:
     app = _real_app(database_url, tmp_path)
     size = 120
-    with app.app_context():
-        session = get_session()
-        people = team(session)
-        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
-        import_codes(session, people.officer, incident, fresh_codes(size + 10))
-        approve(session, people, incident)
-        batch_id = start(session, people, incident, chunk_size=100).id
+    batch_id, _ = _queue(app, size, codes=size + 10)
 
-    process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        _wait_for_letters(app, batch_id, process)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    _kill_mid_chunk(app, database_url, tmp_path, batch_id)
 
     with app.app_context():
         session = get_session()

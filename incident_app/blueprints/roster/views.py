@@ -265,26 +265,19 @@ def people(incident_id: int) -> str:
 def _person_page(
     incident_id: int, person_id: int, form: forms.NoticeForm | None = None, status: int = 200
 ) -> tuple[str, int]:
-    record = roster_people.view_person(
-        get_session(),
-        actor=current_user,
-        now=clock.utcnow(),
-        incident_id=incident_id,
-        person_id=person_id,
-        keyring=app_store.current_keyring(),
-    )
+    who = {
+        "actor": current_user,
+        "now": clock.utcnow(),
+        "incident_id": incident_id,
+        "person_id": person_id,
+        "keyring": app_store.current_keyring(),
+    }
+    record = roster_people.view_person(get_session(), **who)
     incident = roster_access.get_readable(
         get_session(), actor=current_user, incident_id=incident_id
     )
     # Issue 23: the person's identity-protection code (its own audited read).
-    enrollment = enrolment_reading.person_code(
-        get_session(),
-        actor=current_user,
-        now=clock.utcnow(),
-        incident_id=incident_id,
-        person_id=person_id,
-        keyring=app_store.current_keyring(),
-    )
+    enrollment = enrolment_reading.person_code(get_session(), **who)
     form = form or forms.NoticeForm(
         status=record.person.notice_status.value,
         method=record.person.notice_method or "",
