@@ -187,3 +187,16 @@ def test_a_mailing_short_of_codes_is_refused_on_the_page(app, client, auth):
     assert "import 1 more" in response.get_data(as_text=True)
     with app.app_context():
         assert get_session().scalar(sa.select(sa.func.count()).select_from(MailBatch)) == 0
+
+
+def test_the_deadlines_tab_shows_the_state_offer_length_beside_the_obligations(app, client, auth):
+    officer, incident_id = _setup(app, adult("Penny", state="PA", zip_code="19103"))
+    auth.login(officer)
+    deadlines = f"/incidents/{incident_id}/deadlines"
+
+    page = client.get(deadlines).get_data(as_text=True)
+    assert "PA: 12 months of credit monitoring or identity protection" in page
+    assert "no offer recorded" in page
+
+    _upload(client, f"/incidents/{incident_id}/codes/", codes_csv(fresh_codes(1)), months="24")
+    assert "offered: 24 months" in client.get(deadlines).get_data(as_text=True)
