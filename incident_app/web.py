@@ -50,6 +50,7 @@ from incident_app.blueprints.audit import views as audit_views
 from incident_app.blueprints.auth import views as auth_views
 from incident_app.blueprints.calculator import views as calculator_views
 from incident_app.blueprints.clients import views as clients_views
+from incident_app.blueprints.enrolment import views as enrolment_views
 from incident_app.blueprints.impact import views as impact_views
 from incident_app.blueprints.incidents import views as incidents_views
 from incident_app.blueprints.inquiries import views as inquiries_views
@@ -103,6 +104,7 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     auth_views,
     calculator_views,
     clients_views,
+    enrolment_views,
     impact_views,
     incidents_views,
     inquiries_views,

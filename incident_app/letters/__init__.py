@@ -45,13 +45,17 @@ from incident_app.letters.render import render_pdf
 from incident_app.letters.templates import MERGE_TEMPLATES
 from incident_app.letters.templates import TEMPLATE_DIR
 from incident_app.letters.templates import known_templates
+from incident_app.letters.validation import ENROLLMENT_CODE
 from incident_app.letters.validation import MAX_ADDRESS_LINE_LENGTH
 from incident_app.letters.validation import MAX_ADDRESS_LINES
 from incident_app.letters.validation import MAX_NAME_LENGTH
+from incident_app.letters.validation import SAMPLE_ENROLLMENT_CODE
 from incident_app.letters.validation import logo_data_uri
 from incident_app.letters.versions import template_version
 
 __all__ = [
+    "ENROLLMENT_CODE",
+    "SAMPLE_ENROLLMENT_CODE",
     "EXERCISE_KEY",
     "EXERCISE_TEXT",
     "MAX_ADDRESS_LINES",

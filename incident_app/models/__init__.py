@@ -11,6 +11,7 @@ from incident_app.models import assessment
 from incident_app.models import audit
 from incident_app.models import client
 from incident_app.models import corrective_action
+from incident_app.models import enrolment
 from incident_app.models import evidence
 from incident_app.models import hhs_filing
 from incident_app.models import impact
@@ -43,6 +44,7 @@ AGGREGATES = (
     audit,
     client,
     corrective_action,
+    enrolment,
     evidence,
     hhs_filing,
     impact,

@@ -148,6 +148,12 @@ POLICY: dict[str, str | dict[str, str]] = {
     "roster.person_notice": "roster_work",
     "roster.returns": "roster_work",
     # mail merge (names and addresses from the roster: PHI)
+    # enrollment codes (issue 23): the pool's status for whoever sees the incident; importing
+    # codes and the vendor export (every assigned code) for privacy officers; one person's
+    # code is on roster.person (roster_read)
+    "enrolment.index": READ,
+    "enrolment.upload": "incident_manage",
+    "enrolment.export": "incident_manage",
     "mailmerge.index": "roster_read",
     "mailmerge.batch": "roster_read",
     "mailmerge.progress": "roster_read",
@@ -249,6 +255,15 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "letters.attach_proof": {"notice_id": "{notice_id}", "file": FILE},
     "letters.request_changes": {"comment": "Shorter sentences, please."},
     "mailmerge.mailed": {"mailed_on": "2025-11-02"},
+    "enrolment.upload": {
+        "vendor": "Experian",
+        "product": "IdentityWorks",
+        "months": "24",
+        "url": "https://www.experianidworks.com/3bcredit",
+        "phone": "1-877-288-8057",
+        "enrol_by": "2030-12-31",
+        "file": FILE,
+    },
     "impact.add_cost": {
         "category": "outside_counsel",
         "basis": "actual",

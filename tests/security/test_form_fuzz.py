@@ -42,6 +42,8 @@ NOT_SHOWN = {
     "assessment.recompute": "shown only when the stored deadlines differ from the rules",
     "auth.logout": "skipped: it ends the persona's session",
     "auth.second_factor": "shown only in the middle of an MFA sign-in",
+    "enrolment.export": "shown once the incident has a code pool (a pool would void the world's "
+    "approved letters); a CSRF button, posted in tests/blueprints/test_enrolment_pages.py",
     "letters.approve": "the world's letters are past review",
     "letters.approve_together": "the world's letters are past review (nothing awaits approval)",
     "letters.request_changes": "the world's letters are past review",

@@ -23,10 +23,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from incident_app.errors import ValidationFailed
+from incident_app.letters import SAMPLE_ENROLLMENT_CODE
 from incident_app.letters import exercise_mark
 from incident_app.models.incident import Incident
 from incident_app.services import corrective_actions
 from incident_app.services import options
+from incident_app.services.enrolment import offer as identity_offer
 from incident_app.services.letters import faq
 from incident_app.services.letters import regime_context
 from incident_app.services.letters.case_data import SAMPLE_ADDRESS
@@ -183,11 +185,17 @@ def _individual(session: Session, case: CaseData) -> dict[str, Any]:
     if case.letter.template_name == "individual_deceased.html":
         recipient["subject_name"] = SAMPLE_SUBJECT
     spanish = case.letter.template_name == "individual_es.html"
+    # Issue 23: with an identity-protection offer the letter prints its enrollment steps
+    # (approved with the letter) and a code box; the sample shows a placeholder code.
+    protection = identity_offer.letter_context(session, case.incident.id)
+    if protection:
+        recipient["enrollment_code"] = SAMPLE_ENROLLMENT_CODE
     return {
         "organisation": organisation_context(case.organisation),
         "letter_date": case.letter_date,
         "breach": breach_context(session, case, spanish=spanish),
         "recipient": recipient,
+        **protection,
     }
 
 

@@ -31,6 +31,7 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.enrolment import assignment as enrolment
 from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
 from incident_app.services.mail_merge.planning import ApprovedVariant
@@ -102,6 +103,8 @@ def start_batch(
     planned = planning.covered(planned, approvals)
     if not planned.routed and not planned.substitute:
         raise ValidationFailed("Nobody on the roster is waiting for a notice.", field="roster")
+    # Issue 23: refused before anything is written when the code pool cannot cover it.
+    enrolment.check_supply(session, incident_id, [r.person_id for r in planned.routed])
     covered_people = len(planned.routed) + len(planned.substitute)
     if expected_people is not None and expected_people != covered_people:
         raise InvalidTransition(

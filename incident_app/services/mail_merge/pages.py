@@ -21,6 +21,8 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.mail_batch import Variant
 from incident_app.models.user import User
+from incident_app.services.enrolment import assignment as enrolment
+from incident_app.services.enrolment.assignment import Supply
 from incident_app.services.incidents import lifecycle
 from incident_app.services.mail_merge import mailed
 from incident_app.services.mail_merge import planning
@@ -56,6 +58,8 @@ class Overview:
     open_batch: MailBatch | None
     may_start: bool
     startable: bool  # at least one needed variant is approved (or nobody needs a letter)
+    # Issue 23: enrollment codes the waiting recipients need against free codes (no pool: None).
+    codes: Supply | None = None
 
     @property
     def waiting(self) -> list[VariantRow]:
@@ -99,6 +103,7 @@ def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
         next((b for b in batches if b.status.is_open), None),
         roster_access.can_change(session, actor=actor, incident=incident),
         any(approved.values()) and bool(planned.routed or planned.substitute),
+        enrolment.supply(session, incident_id, [r.person_id for r in planned.routed]),
     )
 
 
@@ -139,6 +144,7 @@ def confirmation(session: Session, *, actor: User, incident_id: int) -> Confirma
         )
     approvals = {row.variant: True for row in view.rows if row.state == "approved"}
     part = planning.covered(view.plan, approvals)
+    enrolment.check_supply(session, incident_id, [r.person_id for r in part.routed])
     return Confirmation(
         view.incident,
         [row for row in view.rows if row.state == "approved" and row.people],

@@ -46,6 +46,9 @@ def render_proof(
     pdfs: list[bytes] = []
     for variant, recipient in _proof_people(session, batch, keyring):
         recipient["letter_id"] = f"{incident.reference}-M{batch.id}-PROOF{len(pdfs) + 1}"
+        if "identity_protection" in approvals[variant].common_context:
+            # The proof assigns no code: it shows the placeholder the approved sample shows.
+            recipient["enrollment_code"] = letters.SAMPLE_ENROLLMENT_CODE
         try:
             [(_, pdf)] = list(
                 letters.render_batch(

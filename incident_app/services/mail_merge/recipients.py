@@ -163,13 +163,23 @@ class _NoticeText(HTMLParser):
 
 
 def email_notice(
-    template_name: str, common: dict[str, Any], name: str, letter_code: str
+    template_name: str,
+    common: dict[str, Any],
+    name: str,
+    letter_code: str,
+    *,
+    enrollment_code: str | None = None,
 ) -> tuple[str, str]:
-    """(subject, body) of the email notice: the approved letter's own text for this person."""
-    context = {
-        **common,
-        "recipient": {"letter_id": letter_code, "name": name, "address_lines": ["(sent by email)"]},
+    """(subject, body) of the email notice: the approved letter's own text for this person
+    (with their enrollment code when the letter offers identity protection)."""
+    recipient: dict[str, Any] = {
+        "letter_id": letter_code,
+        "name": name,
+        "address_lines": ["(sent by email)"],
     }
+    if enrollment_code is not None:
+        recipient["enrollment_code"] = enrollment_code
+    context = {**common, "recipient": recipient}
     parser = _NoticeText()
     parser.feed(letters.render_html(template_name, context))
     subject = (
