@@ -10,9 +10,9 @@ individual notice voids the FAQ's approval too, and legal checks the two togethe
 not a notice: it is never recorded as sent (notices.py refuses), and it is exported for the call
 centre only while its approval is valid (faq_export.py), as the exact approved bytes.
 
-`enrolment_offer` is the hook for the identity-protection offer (vendor, product, months, URL,
-phone): until the enrolment-code pool records it, the FAQ points agents to the steps printed
-in the caller's letter.
+`enrolment_offer` reads the identity-protection offer (vendor, product, months, URL, phone,
+enrol-by date) recorded with the incident's enrolment-code pool (services/enrolment); without a
+pool the FAQ points agents to the steps printed in the caller's letter.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from incident_app.models.incident import Incident
+from incident_app.services.enrolment.assignment import pool_of
 from incident_app.services.letters.case_data import CaseData
 from incident_app.services.letters.case_data import breach_context
 from incident_app.services.letters.case_data import document
@@ -47,10 +48,20 @@ class EnrolmentOffer:
 
 
 def enrolment_offer(session: Session, incident: Incident) -> EnrolmentOffer | None:
-    """HOOK for the enrolment-code pool (issue 23, "identity-protection enrolment codes"):
-    return the incident's offer once the pool records vendor, product, months and URL. None
-    until then: the FAQ tells agents to follow the steps printed in the caller's letter."""
-    return None
+    """The offer recorded with the incident's enrolment-code pool, as the letters print it; None
+    when the incident has no pool (the FAQ then tells agents to follow the steps printed in the
+    caller's letter). Part of what legal approves: a changed offer voids the FAQ's approval."""
+    pool = pool_of(session, incident.id)
+    if pool is None:
+        return None
+    return EnrolmentOffer(
+        vendor=pool.vendor,
+        product=pool.product,
+        months=pool.offer_months,
+        url=pool.enrol_url,
+        phone=pool.enrol_phone,
+        enrol_by=pool.enrol_by,
+    )
 
 
 def faq_context(session: Session, case: CaseData) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from incident_app.services.letters import generation
 from incident_app.services.letters import notices
 from incident_app.services.letters import review
 from incident_app.services.letters.faq import FAQ_TEMPLATE
+from tests.support.enrolment_helpers import fresh_codes
+from tests.support.enrolment_helpers import import_codes
 from tests.support.factories import NOW
 from tests.support.factories import make_user
 from tests.support.letter_factories import DOING
@@ -244,22 +246,17 @@ def test_a_drills_faq_says_exercise_on_every_page(session, people):
     assert pages and all(EXERCISE_TEXT in page for page in pages)
 
 
-def test_the_enrolment_hook_prints_the_offer_and_its_steps(session, people, case, monkeypatch):
-    # The code pool (another part of issue 23) fills the hook; its shape is fixed here.
+def test_the_faq_prints_the_offer_recorded_with_the_code_pool(session, people, case):
     officer, _, _ = people
-    offer = faq.EnrolmentOffer(
-        vendor="Kroll",
-        product="identity monitoring",
-        months=24,
-        url="https://enroll.example/riverbend",
-        phone="1-888-555-0100",
-        enrol_by=date(2026, 1, 31),
-    )
-    monkeypatch.setattr(faq, "enrolment_offer", lambda session, incident: offer)
+    import_codes(session, officer, case, fresh_codes(3))  # the offer comes with the pool
 
     letter = _draft(session, officer, case)
 
     text = " ".join(pdf_text(app_store.read_verified(letter.current_version.sha256)).split())
-    assert "24 months of identity monitoring from Kroll" in text
-    assert "https://enroll.example/riverbend" in text and "1-888-555-0100" in text
-    assert "by January 31, 2026" in text
+    assert "24 months of IdentityWorks credit monitoring from Experian" in text
+    assert "https://www.experianidworks.com/3bcredit" in text and "1-877-288-8057" in text
+    assert "by December 31, 2026" in text
+
+
+def test_without_a_code_pool_the_faq_points_to_the_letter(session, people, case):
+    assert faq.enrolment_offer(session, case) is None
