@@ -166,7 +166,7 @@ class Case:
             subject_type="incident",
             subject_id=self.id,
             incident_id=self.id,
-            details={"reference": self.reference, "title": plan.facts.title},
+            details={"reference": self.reference, "title": plan.facts.title, "exercise": False},
         )
         self._sync(at, lead)
 
