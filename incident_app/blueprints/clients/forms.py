@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
+from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -71,4 +72,22 @@ class IncidentClientsForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,
+    )
+
+
+class DraftNoticeForm(FlaskForm):
+    update = TextAreaField(
+        "What is new since the last notice (164.410(c)(2))", [Optional(), Length(max=4000)]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes a notice's state; the CSRF token is its only field."""
+
+
+class InviteContactForm(FlaskForm):
+    name = StringField("Name", [InputRequired(), Length(max=200)])
+    email = StringField("Email", [InputRequired(), Length(max=254)])
+    password = PasswordField(
+        "First password (give it to them out of band)", [InputRequired(), Length(max=256)]
     )

@@ -73,6 +73,46 @@ def list_notices(session: Session, *, incident_id: int, client_id: int) -> list[
     )
 
 
+def by_client(session: Session, *, incident_id: int) -> dict[int, list[ClientNotice]]:
+    """Every client notice of the incident by client, oldest first (the caller checked that
+    the incident is visible; the notices' texts hold no PHI, their identities file does)."""
+    found: dict[int, list[ClientNotice]] = {}
+    for notice in session.scalars(
+        sa.select(ClientNotice)
+        .where(ClientNotice.incident_id == incident_id)
+        .order_by(ClientNotice.client_id, ClientNotice.number)
+    ):
+        found.setdefault(notice.client_id, []).append(notice)
+    return found
+
+
+def redraft(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    notice_id: int,
+    update: str,
+    store: storage.FileStore,
+    now: datetime,
+) -> ClientNotice:
+    """Replace a draft by a fresh one (facts and identities as they stand now). A sent
+    notice is refused, audited (`refuse_edit`). Commits (the discard, then the draft)."""
+    refuse_edit(session, actor=actor, incident_id=incident_id, notice_id=notice_id, now=now)
+    notice = _workable_notice(session, actor, incident_id, notice_id)
+    client_id = notice.client_id
+    discard_draft(session, actor=actor, incident_id=incident_id, notice_id=notice_id, now=now)
+    return draft_notice(
+        session,
+        actor=actor,
+        incident_id=incident_id,
+        client_id=client_id,
+        update=update,
+        store=store,
+        now=now,
+    )
+
+
 def draft_notice(
     session: Session,
     *,

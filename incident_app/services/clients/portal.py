@@ -56,8 +56,9 @@ class PortalCase:
         return min(days) if days else None
 
 
-def is_contact(actor: User | None) -> bool:
-    return actor is not None and actor.role is Role.CLIENT_CONTACT
+def is_contact(actor: object) -> bool:
+    """Whether `actor` (a user, or Flask-Login's anonymous user) is a client contact."""
+    return getattr(actor, "role", None) is Role.CLIENT_CONTACT
 
 
 def person_key(person: RosterPerson) -> str:
@@ -142,6 +143,34 @@ def case(
         found.people += number
         found.by_state[state or "unknown"] = number
     return found
+
+
+def as_json(found: PortalCase) -> dict[str, Any]:
+    """The case as the portal's JSON resource: status, deadlines, notices, counts (no PHI)."""
+    return {
+        "client": found.client.name,
+        "incident": {"reference": found.incident.reference, "status": found.incident.status.value},
+        "individuals": found.people,
+        "individuals_by_state": found.by_state,
+        "obligations": [
+            {
+                "kind": o.kind,
+                "citation": o.citation,
+                "due_on": o.effective_due_on.isoformat() if o.effective_due_on else None,
+            }
+            for o in found.obligations
+        ],
+        "notices": [
+            {
+                "number": n.number,
+                "label": n.label,
+                "identities": n.identities_count,
+                "sent_at": n.sent_at.isoformat() if n.sent_at else None,
+                "acknowledged_at": n.acknowledged_at.isoformat() if n.acknowledged_at else None,
+            }
+            for n in found.notices
+        ],
+    }
 
 
 def _named_incident(
