@@ -427,7 +427,9 @@ def _confine_client_contacts() -> WerkzeugResponse | None:
     """A client contact (business-associate mode) reads only its client's slice: every page
     outside the portal answers 404 and is audited, before any handler runs; the portal's
     services check the client of each URL (services/clients/portal.py)."""
-    if not current_user.is_authenticated or not client_portal.is_contact(current_user):
+    if request.blueprint == "api" or not current_user.is_authenticated:
+        return None  # the API never looks at the cookie: it refuses a contact's token itself
+    if not client_portal.is_contact(current_user):
         return None
     if request.blueprint == "portal" or request.endpoint in _CONTACT_ENDPOINTS:
         return None
