@@ -53,6 +53,10 @@ class Client(Base):
     notice_period_count: Mapped[int | None]
     notice_period_unit: Mapped[PeriodUnit | None] = mapped_column(str_enum(PeriodUnit, length=16))
     delegates_individual_notice: Mapped[bool] = mapped_column(default=False)
+    # Are we the client's agent under the federal common law of agency? Its own clocks run
+    # from our discovery if so, from our notice to it if not (None: undetermined, the
+    # stricter date; rules/discovery.py).
+    business_associate_is_agent: Mapped[bool | None]
     # Letterhead for the letters we send on the client's behalf when it delegates them.
     letterhead_name: Mapped[str] = mapped_column(sa.String(200), default="")
     letterhead_address: Mapped[str] = mapped_column(sa.Text, default="")

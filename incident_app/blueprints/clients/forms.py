@@ -27,6 +27,13 @@ UNIT_CHOICES = [
     ("calendar_days", "calendar days after our discovery"),
 ]
 
+AGENT_CHOICES = [
+    ("", "Not determined (its clock runs from our discovery, the stricter date)"),
+    ("yes", "Yes: its clock runs from our discovery"),
+    ("no", "No, independent contractor: its clock runs from our notice to it"),
+]
+AGENT_VALUES = {"yes": True, "no": False}
+
 
 class ClientForm(FlaskForm):
     name = StringField("Client (covered entity) name", [InputRequired(), Length(max=200)])
@@ -41,6 +48,11 @@ class ClientForm(FlaskForm):
     delegates_individual_notice = BooleanField(
         "The client delegates individual notice to us (we send letters on its letterhead)"
     )
+    ba_is_agent = SelectField(
+        "Are we the client's agent (federal common law of agency)?",
+        choices=AGENT_CHOICES,
+        validate_choice=False,
+    )
     letterhead_name = StringField("Letterhead name", [Optional(), Length(max=200)])
     letterhead_address = TextAreaField("Letterhead address", [Optional(), Length(max=1000)])
     signatory_name = StringField("Signatory name", [Optional(), Length(max=200)])
@@ -54,6 +66,7 @@ class ClientForm(FlaskForm):
             period_count=self.period_count.data,
             period_unit=self.period_unit.data or "",
             delegates_individual_notice=bool(self.delegates_individual_notice.data),
+            ba_is_agent=AGENT_VALUES.get(self.ba_is_agent.data or ""),
             letterhead_name=self.letterhead_name.data or "",
             letterhead_address=self.letterhead_address.data or "",
             signatory_name=self.signatory_name.data or "",

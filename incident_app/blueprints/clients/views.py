@@ -72,6 +72,8 @@ def edit(client_id: int) -> tuple[str, int] | Response:
     if not form.is_submitted():
         form.period_count.data = client.notice_period_count
         form.period_unit.data = client.notice_period_unit.value if client.notice_period_unit else ""
+        agent = client.business_associate_is_agent
+        form.ba_is_agent.data = "" if agent is None else ("yes" if agent else "no")
     if form.validate_on_submit():
         try:
             registry.update_client(

@@ -42,6 +42,7 @@ from incident_app.services import options
 from incident_app.services.clients import portal
 from incident_app.services.letters.case_data import breach_dates
 from incident_app.services.letters.case_data import discovery_date
+from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import exports
@@ -280,6 +281,11 @@ def record_sent(
     notice.sent_at = now
     notice.sent_by_id = actor.id
     _audit(session, actor, "client_notice.sent", notice, now)
+    if notice.number == 1:
+        # The day the client learns of the breach starts its own clocks when we are not its
+        # agent (164.404(a)(2)); a delegating client's notices are ours to compute.
+        incident = session.get_one(Incident, incident_id)
+        obligation_sync.sync(session, incident=incident, now=now, actor=actor)
     session.commit()
     return notice
 

@@ -125,7 +125,10 @@ def case(
         .where(
             Obligation.incident_id == incident.id,
             Obligation.active,
-            Obligation.source_key == client_key(client.id),
+            sa.or_(
+                Obligation.source_key == client_key(client.id),
+                Obligation.source_key.startswith(f"{client_key(client.id)} "),  # its state notices
+            ),
         )
         .order_by(Obligation.kind)
     )

@@ -176,6 +176,7 @@ def notice_sent(session: Session, obligation_id: int) -> bool:
             sa.select(
                 sa.exists().where(
                     Obligation.id == obligation_id,
+                    Obligation.kind.in_(("ba_to_ce_notice", "ba_to_ce_contract")),
                     Obligation.source_key
                     == sa.literal("client:") + sa.cast(ClientNotice.client_id, sa.String),
                     ClientNotice.incident_id == Obligation.incident_id,

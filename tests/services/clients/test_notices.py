@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.audit import AuditEvent
 from incident_app.models.client import ClientNotice
 from incident_app.models.client import IncidentClient
+from incident_app.models.obligation import Obligation
 from incident_app.models.roster import ImportMode
 from incident_app.models.user import Role
 from incident_app.services.accounts import mfa
@@ -364,3 +366,53 @@ def test_staff_are_not_contacts(session, officer, world):
     incident, elm, _oak = world
     with pytest.raises(NotFound):
         portal.case(session, actor=officer, client_id=elm.id, incident_id=incident.id, now=NOW)
+
+
+# -- a client that delegates individual notice ---------------------------------------------------
+
+
+def test_a_delegating_clients_own_notices_run_from_our_notice_to_it(session, officer, store):
+    pine = registry.create_client(
+        session,
+        actor=officer,
+        values=registry.ClientValues(
+            "Pine Hospital",
+            "Lee Pine, lee@pine.example",
+            delegates_individual_notice=True,
+            ba_is_agent=False,
+            letterhead_name="Pine Hospital",
+            signatory_name="Dr. Lee Pine",
+        ),
+        now=NOW,
+    )
+    incident = breach_case(session, officer=officer)  # we discovered it on 2025-09-15
+    incident_clients.set_clients(
+        session, actor=officer, incident_id=incident.id, client_ids=[pine.id], now=NOW
+    )
+    data = csv_bytes(
+        person("P1", "Lou", "Pine") + ",Pine Hospital",
+        person("P2", "Max", "Pine", state="NJ") + ",Pine Hospital",
+        header=HEADER + ",client",
+    )
+    import_csv(session, actor=officer, incident_id=incident.id, data=data, store=store)
+
+    def theirs():
+        rows = session.scalars(
+            sa.select(Obligation).where(
+                Obligation.incident_id == incident.id,
+                Obligation.active,
+                Obligation.source_key.startswith(f"client:{pine.id}"),
+            )
+        )
+        return {(o.kind, o.jurisdiction): o for o in rows}
+
+    # Not yet notified: the stricter date, our discovery + 60 days.
+    assert theirs()[("individual_notice", "US")].effective_due_on == date(2025, 11, 14)
+    assert ("hhs_annual_log", "US") in theirs()  # its own 2 people: fewer than 500
+    notice = _draft(session, officer, store, incident, pine)
+    notices.record_sent(
+        session, actor=officer, incident_id=incident.id, notice_id=notice.id, now=NOW
+    )
+    # An independent contractor's client learns of it from our notice (2026-03-02) + 60 days.
+    assert theirs()[("individual_notice", "US")].effective_due_on == date(2026, 5, 1)
+    assert theirs()[("individual_notice", "US")].reason.startswith("On behalf of Pine Hospital")
