@@ -1,5 +1,5 @@
 """business-associate mode, second part (issue 21): client contacts (users who speak for one
-covered-entity client), whether we are a client's agent, the 164.410 notices to each client with their supplements, and who
+covered-entity client), whether we are a client's agent, a delegating client's own mail-merge batches, the 164.410 notices to each client with their supplements, and who
 each notice identified
 
 Revision ID: 0026_i21_contacts
@@ -25,6 +25,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("client", schema=None) as batch_op:
         batch_op.add_column(sa.Column("business_associate_is_agent", sa.Boolean(), nullable=True))
+    with op.batch_alter_table("mail_batch", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("client_id", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_mail_batch_client_id_client"), "client", ["client_id"], ["id"]
+        )
     op.create_table(
         "client_contact",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -121,5 +126,8 @@ def downgrade() -> None:
     with op.batch_alter_table("client_contact", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_client_contact_client_id"))
     op.drop_table("client_contact")
+    with op.batch_alter_table("mail_batch", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_mail_batch_client_id_client"), type_="foreignkey")
+        batch_op.drop_column("client_id")
     with op.batch_alter_table("client", schema=None) as batch_op:
         batch_op.drop_column("business_associate_is_agent")
