@@ -287,9 +287,9 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "clients.edit": {"name": "Elm Clinic", "contacts": "Dana Reyes, dana@elm.example"},
     "clients.baa": {"file": FILE},
     "clients.invite_contact": {
-        "name": "Ann Maple",
-        "email": "ann@elm.example",
-        "password": "a long first password",
+        "contact-name": "Ann Maple",
+        "contact-email": "ann@elm.example",
+        "contact-password": "a long first password",
     },
     "clients.draft_notice": {"update": "Diagnosis codes were also exposed."},
     "clients.notice_redraft": {"update": "Diagnosis codes were also exposed."},

@@ -155,7 +155,7 @@ def notice_discard(incident_id: int, client_notice_id: int) -> Response:
 @bp.route("/clients/<int:client_id>/contacts", methods=["POST"])
 @capability_required(Capability.MANAGE_CLIENTS)
 def invite_contact(client_id: int) -> Response:
-    form = InviteContactForm()
+    form = InviteContactForm(prefix="contact")  # apart from the client form on one page
     if form.validate_on_submit():
         try:
             link = contacts.invite_contact(

@@ -99,7 +99,7 @@ def edit(client_id: int) -> tuple[str, int] | Response:
         contacts=client_contacts.list_contacts(
             get_session(), actor=current_user, client_id=client_id
         ),
-        invite_form=InviteContactForm(),
+        invite_form=InviteContactForm(prefix="contact"),
     ), _status(form)
 
 
