@@ -220,6 +220,7 @@ def _users(session: sa.orm.Session) -> dict[str, User]:
     users["legal_b"] = make_user(session, role=Role.LEGAL, email="legal-b@example.org")
     org = get_organisation(session)
     org.logo, org.logo_mime = PNG, "image/png"
+    org.acts_as_business_associate = True  # a billing company with clients (and patients)
     session.commit()
     return users
 

@@ -34,6 +34,8 @@ from incident_app.services.clients import incident_clients as client_links
 from incident_app.services.clients import notices as client_notices
 from incident_app.services.clients import registry
 from incident_app.services.incidents.access import get_visible
+from incident_app.services.organisation import business_associate_mode
+from incident_app.services.organisation import get_organisation
 
 NAV = [(85, "Clients", "clients.index", Capability.MANAGE_CLIENTS)]
 INCIDENT_TABS = [(45, "Clients", "clients.incident_clients")]
@@ -168,9 +170,11 @@ def incident_clients(incident_id: int) -> tuple[str, int] | Response:
     lines = client_links.overview(
         session, actor=current_user, incident_id=incident_id, now=clock.utcnow()
     )
+    # Naming clients is offered in business-associate mode (or to undo names given before).
+    offered = business_associate_mode(get_organisation(session)) or bool(lines)
     registry_clients = (
         registry.list_clients(session, actor=current_user)
-        if can(current_user, Capability.MANAGE_CLIENTS)
+        if offered and can(current_user, Capability.MANAGE_CLIENTS)
         else []
     )
     return render_template(
@@ -183,6 +187,7 @@ def incident_clients(incident_id: int) -> tuple[str, int] | Response:
         form=form,
         registry_clients=registry_clients,
         chosen={line.client.id for line in lines},
+        ba_mode=offered,
     ), 200
 
 

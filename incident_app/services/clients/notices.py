@@ -15,9 +15,6 @@ download by someone who may read it (services/clients/portal.py `may_read_notice
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,24 +32,17 @@ from incident_app.models.client import ClientNoticePerson
 from incident_app.models.client import IncidentClient
 from incident_app.models.incident import Incident
 from incident_app.models.letter import NoticeWording
-from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import options
+from incident_app.services.clients import identities as client_identities
 from incident_app.services.clients import portal
 from incident_app.services.letters.case_data import breach_dates
 from incident_app.services.letters.case_data import discovery_date
 from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.organisation import get_organisation
 from incident_app.services.roster import access as roster_access
-from incident_app.services.roster import exports
-from incident_app.services.roster import normalise as norm
-from incident_app.services.roster import people
 
-# The roster's own export columns, from the record id to the minor flag: names, date of
-# birth, address, email and phone as the roster has them; no row ids or notice bookkeeping.
-_IDENTITY_COLUMNS = slice(1, 15)
-IDENTITY_HEADER = exports.EXPORT_HEADER[_IDENTITY_COLUMNS]
 UPDATE_MAX = 4000
 
 
@@ -137,7 +127,7 @@ def draft_notice(
             f"A draft notice to {client.name} is waiting: send or discard it first."
         )
     update = update.strip()[:UPDATE_MAX]
-    keys, rows = _new_identities(session, store, incident.id, client.id, earlier)
+    keys, rows = client_identities.new_identities(session, store, incident.id, client.id, earlier)
     if earlier and not keys and not update:
         raise ValidationFailed(
             "A supplement needs something new: say what was learned, or wait until the "
@@ -154,7 +144,7 @@ def draft_notice(
         drafted_by_id=actor.id,
     )
     if keys:
-        notice.identities_sha256 = store.put_bytes(_csv(rows)).sha256
+        notice.identities_sha256 = store.put_bytes(client_identities.as_csv(rows)).sha256
     session.add(notice)
     session.flush()
     session.add_all(ClientNoticePerson(notice_id=notice.id, person_key=key) for key in keys)
@@ -204,56 +194,6 @@ def _content(session: Session, incident: Incident, client: Client, update: str) 
         },
         "update": update,
     }
-
-
-def _new_identities(
-    session: Session,
-    store: storage.FileStore,
-    incident_id: int,
-    client_id: int,
-    earlier: list[ClientNotice],
-) -> tuple[list[str], list[list[object]]]:
-    """The client's people (current roster, merged duplicates left out) that no earlier
-    notice named, as (keys, CSV rows)."""
-    given = set(
-        session.scalars(
-            sa.select(ClientNoticePerson.person_key).where(
-                ClientNoticePerson.notice_id.in_([notice.id for notice in earlier])
-            )
-        )
-    )
-    keys: list[str] = []
-    rows: list[list[object]] = []
-    for person in _client_people(session, incident_id, client_id):
-        key = portal.person_key(person)
-        if key in given:
-            continue
-        given.add(key)
-        keys.append(key)
-        row = exports.export_row(person, people.decrypt(store.keyring, person))
-        rows.append(row[_IDENTITY_COLUMNS])
-    return keys, rows
-
-
-def _client_people(session: Session, incident_id: int, client_id: int) -> Iterable[RosterPerson]:
-    return session.scalars(
-        sa.select(RosterPerson)
-        .where(
-            roster_access.visible(incident_id),
-            RosterPerson.client_id == client_id,
-            RosterPerson.duplicate_of_id.is_(None),
-        )
-        .order_by(RosterPerson.id)
-    )
-
-
-def _csv(rows: list[list[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(IDENTITY_HEADER)
-    for row in rows:
-        writer.writerow([norm.neutralise_cell(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
 
 
 def discard_draft(
