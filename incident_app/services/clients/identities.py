@@ -16,7 +16,6 @@ from incident_app import storage
 from incident_app.models.client import ClientNotice
 from incident_app.models.client import ClientNoticePerson
 from incident_app.models.roster import RosterPerson
-from incident_app.services.clients import portal
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import exports
 from incident_app.services.roster import normalise as norm
@@ -46,8 +45,8 @@ def new_identities(
     )
     keys: list[str] = []
     rows: list[list[object]] = []
-    for person in _client_people(session, incident_id, client_id):
-        key = portal.person_key(person)
+    for person in client_people(session, incident_id, client_id):
+        key = person_key(person)
         if key in given:
             continue
         given.add(key)
@@ -57,7 +56,7 @@ def new_identities(
     return keys, rows
 
 
-def _client_people(session: Session, incident_id: int, client_id: int) -> Iterable[RosterPerson]:
+def client_people(session: Session, incident_id: int, client_id: int) -> Iterable[RosterPerson]:
     return session.scalars(
         sa.select(RosterPerson)
         .where(
@@ -76,3 +75,13 @@ def as_csv(rows: list[list[object]]) -> bytes:
     for row in rows:
         writer.writerow([norm.neutralise_cell(cell) for cell in row])
     return buffer.getvalue().encode("utf-8")
+
+
+def person_key(person: RosterPerson) -> str:
+    """Who the person is across re-imports: the blind index of the record id, else of
+    name + date of birth + address, else (neither known) the row itself."""
+    if person.external_index:
+        return f"x:{person.external_index}"
+    if person.identity_index:
+        return f"i:{person.identity_index}"
+    return f"r:{person.id}"

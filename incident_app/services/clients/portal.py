@@ -32,6 +32,7 @@ from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.clients import identities
 from incident_app.services.obligations.recorded import client_key
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import people
@@ -59,16 +60,6 @@ class PortalCase:
 def is_contact(actor: object) -> bool:
     """Whether `actor` (a user, or Flask-Login's anonymous user) is a client contact."""
     return getattr(actor, "role", None) is Role.CLIENT_CONTACT
-
-
-def person_key(person: RosterPerson) -> str:
-    """Who the person is across re-imports: the blind index of the record id, else of
-    name + date of birth + address, else (neither known) the row itself."""
-    if person.external_index:
-        return f"x:{person.external_index}"
-    if person.identity_index:
-        return f"i:{person.identity_index}"
-    return f"r:{person.id}"
 
 
 def contact_of(session: Session, user_id: int) -> ClientContact | None:
@@ -246,16 +237,8 @@ def individuals(
         )
     )
     rows = []
-    for person in session.scalars(
-        sa.select(RosterPerson)
-        .where(
-            roster_access.visible(incident_id),
-            RosterPerson.client_id == client_id,
-            RosterPerson.duplicate_of_id.is_(None),
-        )
-        .order_by(RosterPerson.id)
-    ):
-        if person_key(person) not in given:
+    for person in identities.client_people(session, incident_id, client_id):
+        if identities.person_key(person) not in given:
             continue
         phi = people.decrypt(keyring, person)
         rows.append(
