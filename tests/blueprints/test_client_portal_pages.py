@@ -10,6 +10,7 @@ import re
 import pyotp
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from incident_app import app_store
 from incident_app.db import get_session
@@ -99,6 +100,10 @@ def _enrol(client) -> None:
     client.post("/account/mfa", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token})
 
 
+def _pdf_text(data: bytes) -> str:
+    return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
 def _denied(app, user_id: int) -> list[str]:
     with app.app_context():
         return list(
@@ -131,6 +136,10 @@ def test_a_contact_enrols_mfa_first_then_reads_and_acknowledges_its_notice(
     assert ids.status_code == 200
     rows = list(csv.reader(io.StringIO(ids.get_data(as_text=True).lstrip("\ufeff"))))
     assert [r[2] for r in rows[1:]] == ["Lee"]
+    letter = client.get(f"{notice_url}/letter.pdf")
+    assert letter.status_code == 200 and letter.mimetype == "application/pdf"
+    text = _pdf_text(letter.data)
+    assert "Elm Clinic" in text and "164.410" in text and "identified 1 individuals" in text
     people = client.get(f"{case}/individuals").get_data(as_text=True)
     assert "Ana Lee" in people and "Oakes" not in people
 
@@ -196,6 +205,11 @@ def test_the_officer_drafts_sends_and_downloads_and_a_sent_notice_cannot_be_redr
     )
     assert b"needs something new" not in drafted.data
     assert b"Supplement 1" in drafted.data and b"Record as sent" in drafted.data
+    supplement = re.search(r'href="([^"]+/letter.pdf)"', drafted.get_data(as_text=True))
+    text = _pdf_text(client.get(supplement.group(1)).data)
+    assert "Supplement 1 — what is new: Diagnosis codes were also exposed." in " ".join(
+        text.split()
+    )
 
     sent_url = f"/incidents/{incident}/client-notices/{world['elm_notice']}"
     refused = client.post(

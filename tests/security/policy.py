@@ -115,6 +115,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     # the 164.410 notices to each client: identities are PHI, so roster access
     "clients.notice": "roster_read",
     "clients.notice_identities": "roster_read",
+    "clients.notice_pdf": "roster_read",
     "clients.draft_notice": "roster_work",
     "clients.notice_sent": "roster_work",
     "clients.notice_redraft": "roster_work",
@@ -126,6 +127,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "portal.individuals": "client_portal",
     "portal.notice": "client_portal",
     "portal.identities": "client_portal",
+    "portal.notice_pdf": "client_portal",
     "portal.acknowledge": "client_portal",
     # assessment and deadlines
     "assessment.edit": {"GET": READ, "POST": WORK},

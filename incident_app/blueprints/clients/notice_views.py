@@ -16,6 +16,7 @@ from incident_app import app_store
 from incident_app import clock
 from incident_app.access import Capability
 from incident_app.blueprints._downloads import csv_download
+from incident_app.blueprints._downloads import download
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints.clients.blueprint import bp
 from incident_app.blueprints.clients.forms import ConfirmForm
@@ -25,6 +26,7 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.services.clients import contacts
+from incident_app.services.clients import letter as client_letter
 from incident_app.services.clients import notices
 
 NOTICE = "/incidents/<int:incident_id>/client-notices/<int:client_notice_id>"
@@ -86,6 +88,19 @@ def notice_identities(incident_id: int, client_notice_id: int) -> Response:
         now=clock.utcnow(),
     )
     return csv_download(got.data, got.filename)
+
+
+@bp.route(f"{NOTICE}/letter.pdf")
+@login_required
+def notice_pdf(incident_id: int, client_notice_id: int) -> Response:
+    name, data = client_letter.notice_pdf(
+        get_session(),
+        actor=current_user,
+        incident_id=incident_id,
+        notice_id=client_notice_id,
+        now=clock.utcnow(),
+    )
+    return download(data, content_type="application/pdf", filename=name)
 
 
 @bp.route(f"{NOTICE}/sent", methods=["POST"])

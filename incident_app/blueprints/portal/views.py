@@ -23,7 +23,9 @@ from werkzeug.wrappers import Response
 from incident_app import app_store
 from incident_app import clock
 from incident_app.blueprints._downloads import csv_download
+from incident_app.blueprints._downloads import download
 from incident_app.db import get_session
+from incident_app.services.clients import letter as client_letter
 from incident_app.services.clients import notices
 from incident_app.services.clients import portal
 
@@ -97,6 +99,20 @@ def notice(client_id: int, incident_id: int, client_notice_id: int) -> str:
         now=clock.utcnow(),
     )
     return render_template("portal/notice.html", notice=found, form=AcknowledgeForm())
+
+
+@bp.route(f"{NOTICE}/letter.pdf")
+@login_required
+def notice_pdf(client_id: int, incident_id: int, client_notice_id: int) -> Response:
+    name, data = client_letter.notice_pdf(
+        get_session(),
+        actor=current_user,
+        incident_id=incident_id,
+        notice_id=client_notice_id,
+        now=clock.utcnow(),
+        client_id=client_id,
+    )
+    return download(data, content_type="application/pdf", filename=name)
 
 
 @bp.route(f"{NOTICE}/identities.csv")

@@ -287,17 +287,14 @@ def identities(
     """The notice's identities CSV, decrypted for `actor` and audited before it is returned:
     the incident's roster readers, or the client's own contact (`client_id` from its URL).
     NotFound when there is none, or for anyone else (audited). Commits once."""
-    if client_id is None:
-        notice = _readable_notice(session, actor, incident_id, notice_id)
-    else:
-        notice = portal.contact_notice(
-            session,
-            actor=actor,
-            client_id=client_id,
-            incident_id=incident_id,
-            notice_id=notice_id,
-            now=now,
-        )
+    notice = readable_notice(
+        session,
+        actor=actor,
+        incident_id=incident_id,
+        notice_id=notice_id,
+        now=now,
+        client_id=client_id,
+    )
     if notice.identities_sha256 is None:
         raise NotFound("This notice names no new individuals.")
     data = store.read_verified(notice.identities_sha256)
@@ -312,6 +309,29 @@ def identities(
     session.commit()
     filename = f"identities-{notice.incident_id}-client-{notice.client_id}-{notice.number}.csv"
     return IdentitiesFile(notice, filename, data)
+
+
+def readable_notice(
+    session: Session,
+    *,
+    actor: User,
+    incident_id: int,
+    notice_id: int,
+    now: datetime,
+    client_id: int | None = None,
+) -> ClientNotice:
+    """The notice for the incident's roster readers, or, with the `client_id` of a portal URL,
+    a sent notice for that client's own contact (NotFound, audited, for anyone else)."""
+    if client_id is None:
+        return _readable_notice(session, actor, incident_id, notice_id)
+    return portal.contact_notice(
+        session,
+        actor=actor,
+        client_id=client_id,
+        incident_id=incident_id,
+        notice_id=notice_id,
+        now=now,
+    )
 
 
 def get_notice(session: Session, *, actor: User, incident_id: int, notice_id: int) -> ClientNotice:
