@@ -59,6 +59,7 @@ from incident_app.blueprints.mailmerge import views as mailmerge_views
 from incident_app.blueprints.main import views as main_views
 from incident_app.blueprints.notifications import views as notifications_views
 from incident_app.blueprints.peers import views as peers_views
+from incident_app.blueprints.portal import views as portal_views
 from incident_app.blueprints.reports import views as reports_views
 from incident_app.blueprints.returns import views as returns_views
 from incident_app.blueprints.roster import views as roster_views
@@ -83,6 +84,7 @@ from incident_app.services.accounts import mfa
 from incident_app.services.accounts import sessions
 from incident_app.services.accounts.signin import record_access_denied
 from incident_app.services.accounts.signin import record_logout
+from incident_app.services.clients import portal as client_portal
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.organisation import get_organisation
@@ -113,6 +115,7 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     main_views,
     notifications_views,
     peers_views,
+    portal_views,
     reports_views,
     returns_views,
     roster_views,
@@ -244,6 +247,8 @@ def register_blueprints(app: Flask) -> None:
 
 def _navigation() -> dict[str, object]:
     def nav_items() -> list[dict[str, object]]:
+        if client_portal.is_contact(current_user):
+            return [{"label": "Your notices", "url": url_for("portal.index"), "active": True}]
         items = []
         for _order, label, endpoint, capability in current_app.extensions["nav"]:
             if capability is None or can(current_user, capability):
@@ -346,6 +351,7 @@ def _unexpected_error(error: Exception) -> ErrorPage:
 
 def register_request_hooks(app: Flask) -> None:
     app.before_request(_enforce_session_rules)
+    app.before_request(_confine_client_contacts)
     app.before_request(_incident_gate)
     app.after_request(_security_headers)
 
@@ -417,14 +423,41 @@ def _require_mfa_enrolment() -> WerkzeugResponse | None:
     return redirect(url_for("auth.mfa_setup"))
 
 
+# The only pages a client contact may reach besides its portal (sign-in, its own password).
+_CONTACT_ENDPOINTS = _ENROLMENT_ENDPOINTS | {
+    "auth.login",
+    "auth.second_factor",
+    "auth.change_password",
+}
+
+
+def _confine_client_contacts() -> WerkzeugResponse | None:
+    """A client contact (business-associate mode) reads only its client's slice: every page
+    outside the portal answers 404 and is audited, before any handler runs; the portal's
+    services check the client of each URL (services/clients/portal.py)."""
+    if request.blueprint == "api" or not current_user.is_authenticated:
+        return None  # the API never looks at the cookie: it refuses a contact's token itself
+    if not client_portal.is_contact(current_user):
+        return None
+    if request.blueprint == "portal" or request.endpoint in _CONTACT_ENDPOINTS:
+        return None
+    if request.endpoint == "main.dashboard":
+        return redirect(url_for("portal.index"))
+    raise client_portal.deny(
+        get_session(), actor=current_user, path=request.path, now=clock.utcnow()
+    )
+
+
 def _incident_gate() -> None:
     """Defence in depth for every page under /incidents/<incident_id>/…: a signed-in user
     who may not see the incident gets 404 before any handler or form validation runs, so
     no route can leak the incident's existence by answering 302/403/422 first. Services
     still check access themselves; the token-authenticated API checks in its own layer."""
     incident_id = (request.view_args or {}).get("incident_id")
-    if incident_id is None or request.blueprint == "api" or not current_user.is_authenticated:
-        return  # the API never looks at the browser cookie
+    if incident_id is None or request.blueprint in ("api", "portal"):
+        return  # the API never looks at the browser cookie; the portal checks its client
+    if not current_user.is_authenticated:
+        return
     get_visible(get_session(), actor=current_user, incident_id=incident_id)
 
 

@@ -9,7 +9,10 @@ dict per method). Expected outcomes follow README's role table and incident_acce
     pre_auth          anyone; may send people back to the sign-in page (e.g. /login/mfa)
     probe             anyone; 200 or 503 (readiness)
     sign_out          everyone ends on the sign-in page
-    signed_in         any signed-in user; anonymous → sign-in redirect
+    signed_in         any signed-in staff user; anonymous → sign-in redirect
+    account           any signed-in user, client contacts too (MFA set-up, own password, home)
+    client_portal     the client's own contact (client_contact persona, contact of Elm Clinic);
+                      every other persona → 404; anonymous → sign-in redirect
     cap:<capability>  the roles holding that Capability; other roles → 403
     incident_read     whoever may see incident A (every-incident roles + its team); others 404
     incident_work     privacy officers and A's lead/responders; other viewers → 403
@@ -21,6 +24,10 @@ dict per method). Expected outcomes follow README's role table and incident_acce
     roster_work       roster_read and incident_work
     ics_token         the calendar feed: whoever holds the feed token, no session needed
     api:<kind>        /api/v1 by bearer token; no token → 401; <kind> is one of the above
+
+A client contact (business-associate mode) reaches only `public`, `pre_auth`, `probe`,
+`sign_out`, `account` and `client_portal` routes: every other route (and every API route, even
+with a valid token) answers 404, which the app audits.
 """
 
 from __future__ import annotations
@@ -39,13 +46,13 @@ POLICY: dict[str, str | dict[str, str]] = {
     "auth.login": "public",
     "auth.second_factor": "pre_auth",
     "auth.logout": "sign_out",
-    "auth.mfa_setup": "signed_in",
-    "auth.change_password": "signed_in",
+    "auth.mfa_setup": "account",
+    "auth.change_password": "account",
     "auth.session_list": "signed_in",
     "auth.session_revoke": "signed_in",
     "tokens.index": "signed_in",
     "tokens.revoke": "signed_in",
-    "main.dashboard": "signed_in",
+    "main.dashboard": "account",  # a client contact is sent on to its portal
     "notifications.index": "signed_in",
     "notifications.mark_read": "signed_in",
     "notifications.mark_all_read": "signed_in",
@@ -71,6 +78,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "clients.new": "cap:manage_clients",
     "clients.edit": "cap:manage_clients",
     "clients.baa": "cap:manage_clients",
+    "clients.invite_contact": "cap:manage_clients",
     # organisation-wide reading
     "audit.events": "cap:view_audit",
     "audit.export_csv": "cap:view_audit",
@@ -104,6 +112,23 @@ POLICY: dict[str, str | dict[str, str]] = {
     "incidents.evidence_list": {"GET": READ, "POST": WORK},
     "incidents.evidence_download": READ,
     "clients.incident_clients": {"GET": READ, "POST": WORK},
+    # the 164.410 notices to each client: identities are PHI, so roster access
+    "clients.notice": "roster_read",
+    "clients.notice_identities": "roster_read",
+    "clients.notice_pdf": "roster_read",
+    "clients.draft_notice": "roster_work",
+    "clients.notice_sent": "roster_work",
+    "clients.notice_redraft": "roster_work",
+    "clients.notice_discard": "roster_work",
+    # the client portal: a client contact's only pages
+    "portal.index": "client_portal",
+    "portal.case": "client_portal",
+    "portal.case_json": "client_portal",
+    "portal.individuals": "client_portal",
+    "portal.notice": "client_portal",
+    "portal.identities": "client_portal",
+    "portal.notice_pdf": "client_portal",
+    "portal.acknowledge": "client_portal",
     # assessment and deadlines
     "assessment.edit": {"GET": READ, "POST": WORK},
     "assessment.version": READ,
@@ -288,6 +313,13 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "clients.new": {"name": "Maple Clinic", "contacts": "Ann Maple, ann@maple.example"},
     "clients.edit": {"name": "Elm Clinic", "contacts": "Dana Reyes, dana@elm.example"},
     "clients.baa": {"file": FILE},
+    "clients.invite_contact": {
+        "contact-name": "Ann Maple",
+        "contact-email": "ann@elm.example",
+        "contact-password": "a long first password",
+    },
+    "clients.draft_notice": {"update": "Diagnosis codes were also exposed."},
+    "clients.notice_redraft": {"update": "Diagnosis codes were also exposed."},
     "roster.person_notice": {"status": "mailed", "method": "mail", "notice_on": "2025-11-01"},
     "roster.returns": {"file": FILE},
     "inquiries.record": {
@@ -330,7 +362,9 @@ ROLE_OF = {
     "auditor": Role.AUDITOR,
     "responder_member": Role.RESPONDER,
     "legal_member": Role.LEGAL,
+    "client_contact": Role.CLIENT_CONTACT,
 }
+CONTACT = "client_contact"
 
 
 def kind_of(endpoint: str, method: str) -> str | None:
@@ -369,9 +403,15 @@ def expected(kind: str, persona: str) -> set[str]:
     if kind.startswith("api:"):
         return _api_expected(kind.removeprefix("api:"), persona)
     if kind in ANYONE:
-        return ANYONE[kind]
+        return {"not_found"} if persona == CONTACT and kind == "ics_token" else ANYONE[kind]
     if persona == "anonymous":
         return {"login"}
+    if kind == "account":
+        return {"allowed"}
+    if kind == "client_portal":
+        return {"allowed" if persona == CONTACT else "not_found"}
+    if persona == CONTACT:
+        return {"not_found"}  # confined to its portal: 404 (audited) everywhere else
     if kind == "signed_in":
         return {"allowed"}
     if kind.startswith("cap:"):
@@ -394,4 +434,6 @@ def _api_expected(kind: str, persona: str) -> set[str]:
         return {"allowed"}
     if persona == "anonymous":
         return {"unauthorized"}
+    if persona == CONTACT:
+        return {"not_found"}
     return expected(kind, persona)

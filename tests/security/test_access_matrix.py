@@ -24,7 +24,7 @@ from tests.security.world import TALLY
 from tests.security.world import World
 
 SUITE = "access matrix"
-IDOR_PERSONAS = ("privacy_officer", "responder_member")
+IDOR_PERSONAS = ("privacy_officer", "responder_member", "client_contact")
 
 
 def _rules() -> list[Rule]:

@@ -38,6 +38,7 @@ from incident_app.services.accounts.api_tokens import ApiCaller
 from incident_app.services.accounts.api_tokens import RateLimited
 from incident_app.services.accounts.api_tokens import TokenRejected
 from incident_app.services.accounts.signin import record_access_denied
+from incident_app.services.clients import portal as client_portal
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
@@ -79,6 +80,11 @@ def _authenticate() -> None:
         limit=current_app.config.get("API_RATE_LIMIT", 120),
         window_seconds=current_app.config.get("API_RATE_WINDOW_SECONDS", 60),
     )
+    if client_portal.is_contact(g.api_caller.user):
+        # A client contact reads only its portal: the API answers as for a thing not there.
+        raise client_portal.deny(
+            get_session(), actor=g.api_caller.user, path=request.path, now=clock.utcnow()
+        )
     _check_incident_visible()
     _check_query_parameters()
 

@@ -25,6 +25,7 @@ from incident_app.crypto import KeyRing
 from incident_app.errors import ValidationFailed
 from incident_app.models.organisation import Organisation
 from incident_app.models.security import RecoveryCode
+from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.accounts import sessions
@@ -43,6 +44,10 @@ class Enrolment:
 
 
 def required_for(org: Organisation, user: User) -> bool:
+    """Whether the user must enrol before doing anything. Always for a client contact: it
+    signs in from outside the organisation to read its patients' PHI (164.312(d))."""
+    if user.role is Role.CLIENT_CONTACT:
+        return True
     return user.role.value in (org.mfa_required_roles or [])
 
 

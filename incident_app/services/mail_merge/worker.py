@@ -44,6 +44,7 @@ from incident_app.services.mail_merge.manifests import combine
 from incident_app.services.mail_merge.manifests import manifest_csv
 from incident_app.services.mail_merge.planning import Entry
 from incident_app.services.mail_merge.progress import letter_counts
+from incident_app.services.obligations.recorded import client_key
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -179,14 +180,16 @@ def _approved_contexts(session: Session, batch: MailBatch) -> dict[Variant, dict
     """The approved letters' shared contexts, re-checked before every chunk: an approval
     voided since the batch started (re-render, data or template change) stops the batch."""
     contexts = {}
+    # A delegating client's batch prints its own letters (business-associate mode).
+    scope = None if batch.client_id is None else client_key(batch.client_id)
     for name, info in batch.variants.items():
         variant = Variant(name)
-        approved = planning.approval(session, batch.incident_id, variant)
+        approved = planning.approval(session, batch.incident_id, variant, scope)
         if approved is None or approved.version_id != info["version_id"]:
+            why = planning.why_not_approved(session, batch.incident_id, variant, scope)
             raise BatchFailed(
                 "The approved letter changed after this mailing started, so nothing more is "
-                f"rendered: {planning.why_not_approved(session, batch.incident_id, variant)} "
-                "Have it approved again, cancel this mailing and start a new one."
+                f"rendered: {why} Have it approved again, cancel this mailing and start a new one."
             )
         contexts[variant] = approved.common_context
     return contexts

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_app.models.client import ClientNotice
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.letter import NoticeSent
@@ -192,10 +193,24 @@ def _task_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> li
 
 
 def notice_sent(session: Session, obligation_id: int) -> bool:
-    """The obligation is met: its notice is recorded as sent, so reminders stop."""
-    return (
-        session.scalar(sa.select(sa.exists().where(NoticeSent.obligation_id == obligation_id)))
-        or False
+    """The obligation is met: its notice is recorded as sent, so reminders stop. A client's
+    164.410 and contractual deadlines are met by the first client notice recorded as sent."""
+    if session.scalar(sa.select(sa.exists().where(NoticeSent.obligation_id == obligation_id))):
+        return True
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    Obligation.id == obligation_id,
+                    Obligation.kind.in_(("ba_to_ce_notice", "ba_to_ce_contract")),
+                    Obligation.source_key
+                    == sa.literal("client:") + sa.cast(ClientNotice.client_id, sa.String),
+                    ClientNotice.incident_id == Obligation.incident_id,
+                    ClientNotice.number == 1,
+                    ClientNotice.sent_at.is_not(None),
+                )
+            )
+        )
     )
 
 

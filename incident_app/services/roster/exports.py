@@ -88,12 +88,12 @@ def _export_lines(session: Session, incident_id: int, keyring: KeyRing) -> Itera
         if not batch:
             return
         for person in batch:
-            yield csv_line(_export_row(person, people.decrypt(keyring, person)))
+            yield csv_line(export_row(person, people.decrypt(keyring, person)))
         last_id = batch[-1].id
         session.expunge_all()
 
 
-def _export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
+def export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
     return [
         person.id,
         phi.get("ext", ""),
