@@ -75,6 +75,8 @@ class Config:
     # before the body is read. The worker looks for queued imports every ROSTER_POLL_SECONDS.
     ROSTER_MAX_MB = _int_env("ROSTER_MAX_MB", 150)
     ROSTER_POLL_SECONDS = _int_env("ROSTER_POLL_SECONDS", 5)
+    # A vendor's file of identity-protection enrollment codes (issue 23), read whole.
+    CODES_MAX_MB = _int_env("CODES_MAX_MB", 5)
     # Helper processes that normalise, encrypt and stage a big roster import (files of 4 MB
     # and more): one per CPU, at most two, none on one CPU. 0 turns them off.
     ROSTER_IMPORT_WORKERS = _int_env(

@@ -123,6 +123,8 @@ def render_rate(common: dict, count: int, workers: int) -> float:
             "letter_id": f"RCH-{n}",
             "name": f"Person{n} Family{n}",
             "address_lines": ["12 Elm St", "Albany, NY 12207"],
+            # An approved letter offering identity protection prints a code (issue 23).
+            **({"enrollment_code": f"BENCH{n:05d}"} if "identity_protection" in common else {}),
         }
         for n in range(count)
     ]

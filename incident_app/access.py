@@ -53,6 +53,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.AUDITOR: frozenset(
         {Capability.VIEW_AUDIT, Capability.VIEW_ALL_INCIDENTS, Capability.USE_CALCULATOR}
     ),
+    # A client's contact holds no capability: it reads only its client's portal
+    # (services/clients/portal.py), and every other page answers 404.
+    Role.CLIENT_CONTACT: frozenset(),
 }
 
 

@@ -42,6 +42,7 @@ from incident_app import passwords
 from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.audit_keys import require_audit_keys
+from incident_app.blueprints import _exercise as exercise_banner
 from incident_app.blueprints.admin import views as admin_views
 from incident_app.blueprints.api import views as api_views
 from incident_app.blueprints.assessment import views as assessment_views
@@ -49,14 +50,18 @@ from incident_app.blueprints.audit import views as audit_views
 from incident_app.blueprints.auth import views as auth_views
 from incident_app.blueprints.calculator import views as calculator_views
 from incident_app.blueprints.clients import views as clients_views
+from incident_app.blueprints.enrolment import views as enrolment_views
 from incident_app.blueprints.impact import views as impact_views
 from incident_app.blueprints.incidents import views as incidents_views
+from incident_app.blueprints.inquiries import views as inquiries_views
 from incident_app.blueprints.letters import views as letters_views
 from incident_app.blueprints.mailmerge import views as mailmerge_views
 from incident_app.blueprints.main import views as main_views
 from incident_app.blueprints.notifications import views as notifications_views
 from incident_app.blueprints.peers import views as peers_views
+from incident_app.blueprints.portal import views as portal_views
 from incident_app.blueprints.reports import views as reports_views
+from incident_app.blueprints.returns import views as returns_views
 from incident_app.blueprints.roster import views as roster_views
 from incident_app.blueprints.tokens import views as tokens_views
 from incident_app.cli import audit as audit_cli
@@ -79,6 +84,7 @@ from incident_app.services.accounts import mfa
 from incident_app.services.accounts import sessions
 from incident_app.services.accounts.signin import record_access_denied
 from incident_app.services.accounts.signin import record_logout
+from incident_app.services.clients import portal as client_portal
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.obligations import kinds as obligation_kinds
 from incident_app.services.organisation import get_organisation
@@ -100,14 +106,18 @@ BLUEPRINTS: tuple[ModuleType, ...] = (
     auth_views,
     calculator_views,
     clients_views,
+    enrolment_views,
     impact_views,
     incidents_views,
+    inquiries_views,
     letters_views,
     mailmerge_views,
     main_views,
     notifications_views,
     peers_views,
+    portal_views,
     reports_views,
+    returns_views,
     roster_views,
     tokens_views,
 )
@@ -232,10 +242,13 @@ def register_blueprints(app: Flask) -> None:
     app.extensions["nav"] = sorted(nav, key=lambda entry: entry[0])
     app.extensions["incident_tabs"] = sorted(tabs, key=lambda entry: entry[0])
     app.context_processor(_navigation)
+    app.context_processor(exercise_banner.template_globals)
 
 
 def _navigation() -> dict[str, object]:
     def nav_items() -> list[dict[str, object]]:
+        if client_portal.is_contact(current_user):
+            return [{"label": "Your notices", "url": url_for("portal.index"), "active": True}]
         items = []
         for _order, label, endpoint, capability in current_app.extensions["nav"]:
             if capability is None or can(current_user, capability):
@@ -338,6 +351,7 @@ def _unexpected_error(error: Exception) -> ErrorPage:
 
 def register_request_hooks(app: Flask) -> None:
     app.before_request(_enforce_session_rules)
+    app.before_request(_confine_client_contacts)
     app.before_request(_incident_gate)
     app.after_request(_security_headers)
 
@@ -409,14 +423,41 @@ def _require_mfa_enrolment() -> WerkzeugResponse | None:
     return redirect(url_for("auth.mfa_setup"))
 
 
+# The only pages a client contact may reach besides its portal (sign-in, its own password).
+_CONTACT_ENDPOINTS = _ENROLMENT_ENDPOINTS | {
+    "auth.login",
+    "auth.second_factor",
+    "auth.change_password",
+}
+
+
+def _confine_client_contacts() -> WerkzeugResponse | None:
+    """A client contact (business-associate mode) reads only its client's slice: every page
+    outside the portal answers 404 and is audited, before any handler runs; the portal's
+    services check the client of each URL (services/clients/portal.py)."""
+    if request.blueprint == "api" or not current_user.is_authenticated:
+        return None  # the API never looks at the cookie: it refuses a contact's token itself
+    if not client_portal.is_contact(current_user):
+        return None
+    if request.blueprint == "portal" or request.endpoint in _CONTACT_ENDPOINTS:
+        return None
+    if request.endpoint == "main.dashboard":
+        return redirect(url_for("portal.index"))
+    raise client_portal.deny(
+        get_session(), actor=current_user, path=request.path, now=clock.utcnow()
+    )
+
+
 def _incident_gate() -> None:
     """Defence in depth for every page under /incidents/<incident_id>/…: a signed-in user
     who may not see the incident gets 404 before any handler or form validation runs, so
     no route can leak the incident's existence by answering 302/403/422 first. Services
     still check access themselves; the token-authenticated API checks in its own layer."""
     incident_id = (request.view_args or {}).get("incident_id")
-    if incident_id is None or request.blueprint == "api" or not current_user.is_authenticated:
-        return  # the API never looks at the browser cookie
+    if incident_id is None or request.blueprint in ("api", "portal"):
+        return  # the API never looks at the browser cookie; the portal checks its client
+    if not current_user.is_authenticated:
+        return
     get_visible(get_session(), actor=current_user, incident_id=incident_id)
 
 

@@ -21,10 +21,14 @@ from incident_app.crypto import KeyConfigError
 from incident_app.crypto import UnknownKeyError
 from incident_app.crypto import generate_key_line
 from incident_app.db import get_session
+from incident_app.services import audit
 from incident_app.services import key_rotation
+from incident_app.services.roster import people as roster_people
 from incident_app.storage import IntegrityError
 
-keys_group = AppGroup("keys", help="Encryption keys for data at rest: generate, status, rotate.")
+keys_group = AppGroup(
+    "keys", help="Encryption keys for data at rest: generate, status, rotate, index-roster."
+)
 PROGRESS_EVERY = 100
 
 
@@ -118,6 +122,32 @@ def rotate_command(batch_size: int) -> None:
             "file is still readable. Re-run `flask --app wsgi keys rotate` to continue."
         ) from stopped
     _print_report(ring.primary_id, report)
+
+
+@keys_group.command("index-roster")
+@click.option(
+    "--batch-size",
+    default=500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows per database transaction.",
+)
+@database_errors_as_messages
+def index_roster_command(batch_size: int) -> None:
+    """Make the name + date-of-birth blind index (how an inquiry finds a caller without a
+    letter code) for roster rows imported before it existed. Safe to interrupt and re-run."""
+    session = get_session()
+    indexed = roster_people.index_lookups(session, current_keyring(), batch_size)
+    audit.record(
+        session,
+        actor=None,
+        action="roster.lookups_indexed",
+        at=clock.utcnow(),
+        actor_label="system (cli)",
+        details={"rows": indexed},
+    )
+    session.commit()
+    click.echo(f"{indexed} roster row(s) indexed by name and date of birth.")
 
 
 def _print_report(primary_id: str, report: key_rotation.RotationReport) -> None:

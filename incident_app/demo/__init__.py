@@ -4,7 +4,7 @@ Not a service: it drives the services to fill a database. Ten thousand incidents
 per-request services would take most of an hour (~200 ORM round trips per incident), so the
 incident history is computed in Python with the services' own building blocks
 (`incidents.validate_facts`, `obligations.evaluation`, the pure `obligations.diff` that
-`obligations.sync` applies, `assessment.clean_answers`/`outcome`, `audit.event_hash`) and
+`obligations.sync` applies, `questionnaire.clean_answers`/`outcome`, `audit.event_hash`) and
 written with bulk inserts in one transaction; tests/demo proves the rows equal to the
 services' own. `seed` is the entry point and orchestration (users, history, rosters, report);
 `drawing` turns OCR's listing into incident facts; `staff` holds the demo users; `planning`

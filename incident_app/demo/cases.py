@@ -31,7 +31,7 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.task import Task
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
-from incident_app.services import assessment
+from incident_app.services import assessment_questionnaire as questionnaire
 from incident_app.services.incidents.facts import IncidentFacts
 from incident_app.services.incidents.facts import validate_facts
 from incident_app.services.incidents.statements import StatementInput
@@ -166,7 +166,7 @@ class Case:
             subject_type="incident",
             subject_id=self.id,
             incident_id=self.id,
-            details={"reference": self.reference, "title": plan.facts.title},
+            details={"reference": self.reference, "title": plan.facts.title, "exercise": False},
         )
         self._sync(at, lead)
 
@@ -241,8 +241,8 @@ class Case:
         """assessment.save_assessment (signed by a privacy officer, or a draft by the lead)."""
         at, answers, signer = self.plan.assessment  # type: ignore[misc]
         actor = signer or self.lead
-        cleaned = assessment.clean_answers(answers)
-        result = assessment.outcome(cleaned, actor=actor)
+        cleaned = questionnaire.clean_answers(answers)
+        result = questionnaire.outcome(cleaned, actor=actor)
         version = AssessmentVersion(
             incident_id=self.id,
             number=1,

@@ -30,11 +30,14 @@ from incident_app.letters.ocr_portal import hhs_packet_json
 from incident_app.letters.pdf import pdf_text
 from incident_app.letters.print_file import PrintFileError
 from incident_app.letters.print_file import combine as combine_print_file
+from incident_app.letters.render import EXERCISE_KEY
+from incident_app.letters.render import EXERCISE_TEXT
 from incident_app.letters.render import LetterRenderError
 from incident_app.letters.render import LetterRenderTimeout
 from incident_app.letters.render import MissingLetterField
 from incident_app.letters.render import TemplateFilesOnly
 from incident_app.letters.render import URLRefused
+from incident_app.letters.render import exercise_mark
 from incident_app.letters.render import harfbuzz_subset_available
 from incident_app.letters.render import pdf_from_html
 from incident_app.letters.render import render_html
@@ -42,13 +45,19 @@ from incident_app.letters.render import render_pdf
 from incident_app.letters.templates import MERGE_TEMPLATES
 from incident_app.letters.templates import TEMPLATE_DIR
 from incident_app.letters.templates import known_templates
+from incident_app.letters.validation import ENROLLMENT_CODE
 from incident_app.letters.validation import MAX_ADDRESS_LINE_LENGTH
 from incident_app.letters.validation import MAX_ADDRESS_LINES
 from incident_app.letters.validation import MAX_NAME_LENGTH
+from incident_app.letters.validation import SAMPLE_ENROLLMENT_CODE
 from incident_app.letters.validation import logo_data_uri
 from incident_app.letters.versions import template_version
 
 __all__ = [
+    "ENROLLMENT_CODE",
+    "SAMPLE_ENROLLMENT_CODE",
+    "EXERCISE_KEY",
+    "EXERCISE_TEXT",
     "MAX_ADDRESS_LINES",
     "MAX_ADDRESS_LINE_LENGTH",
     "MAX_NAME_LENGTH",
@@ -67,6 +76,7 @@ __all__ = [
     "RiskFactor",
     "TemplateFilesOnly",
     "URLRefused",
+    "exercise_mark",
     "harfbuzz_subset_available",
     "hhs_packet_json",
     "known_templates",

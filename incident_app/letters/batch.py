@@ -27,6 +27,7 @@ from incident_app.letters.pdf import base_parts
 from incident_app.letters.pdf import stamp_letter
 from incident_app.letters.render import LetterRenderError
 from incident_app.letters.render import font_config
+from incident_app.letters.render import is_exercise
 from incident_app.letters.render import render_mode
 from incident_app.letters.render import write_pdf
 from incident_app.letters.templates import MERGE_TEMPLATES
@@ -107,7 +108,8 @@ def batch_page_count(template_name: str, common_context: Mapping[str, Any]) -> i
 
 def _shared_layout(template_name: str, common_context: Mapping[str, Any]) -> SharedLayout:
     html = render_mode(template_name, common_context, mode="base")
-    base_pdf, page_count = write_pdf(html)
+    # An exercise's EXERCISE header is on the base pages every recipient's boxes are stamped on.
+    base_pdf, page_count = write_pdf(html, exercise=is_exercise(common_context))
     lang_match = re.search(r'<html lang="([a-z-]+)"', html)
     return {
         "template_name": template_name,

@@ -33,6 +33,9 @@ class RecipientContext(TypedDict):
     name: str  # adult: the person; minor: the child; deceased: next of kin / representative
     address_lines: list[str]  # at most 3 lines of at most 60 characters
     subject_name: NotRequired[str]  # deceased letters: the person who died
+    # Issue 23: this recipient's identity-protection code, printed when the context has an
+    # `identity_protection` offer (IndividualNoticeContext).
+    enrollment_code: NotRequired[str]
 
 
 class BreachContext(TypedDict):
@@ -50,6 +53,17 @@ class BreachContext(TypedDict):
     # (E) comes from OrganisationContext: toll-free number, email, website, postal address
 
 
+class IdentityProtectionContext(TypedDict):
+    """The incident's identity-protection offer (issue 23), from its code pool."""
+
+    vendor: str
+    product: str
+    months: int
+    url: str
+    phone: str
+    enrol_by: date
+
+
 class IndividualNoticeContext(TypedDict):
     """individual_adult.html, individual_minor.html, individual_deceased.html,
     individual_es.html (Spanish texts in `breach`)."""
@@ -58,6 +72,7 @@ class IndividualNoticeContext(TypedDict):
     letter_date: date
     breach: BreachContext
     recipient: RecipientContext
+    identity_protection: NotRequired[IdentityProtectionContext]
 
 
 class SubstituteNoticeContext(TypedDict):

@@ -45,7 +45,8 @@ class PrintFileError(ValueError):
 class PrintFile:
     """Letters added one after another; `bytes()` is the combined PDF."""
 
-    def __init__(self) -> None:
+    def __init__(self, title: str = "") -> None:
+        self.title = title
         self.bodies: dict[int, bytes] = {}
         self.by_key: dict[bytes, int] = {}
         self.pages: list[int] = []
@@ -86,7 +87,13 @@ class PrintFile:
             _PAGES: b"<</Type /Pages /Count %d /Kids [%b]>>" % (len(self.pages), kids),
             **self.bodies,
         }
-        return _assemble(objects, size=self.next_number)
+        info = None
+        if self.title:  # a UTF-16BE text string: PDF 1.7 section 7.9.2.2
+            info = self.allocate()
+            objects[info] = b"<</Title <%b>>>" % ("\ufeff" + self.title).encode(
+                "utf-16-be"
+            ).hex().encode("ascii")
+        return _assemble(objects, size=self.next_number, info=info)
 
 
 class _Letter:
@@ -203,15 +210,16 @@ def _references(obj: PdfObject, skip: tuple[str, ...] = ()) -> list[int]:
     return []
 
 
-def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
-    """One PDF of all `pdfs` in order (the mail house's print file) and its page count.
-    Raises PrintFileError for a letter that cannot be read."""
-    out = PrintFile()
+def combine(pdfs: Iterable[bytes], *, title: str = "") -> tuple[bytes, int]:
+    """One PDF of all `pdfs` in order (the mail house's print file) and its page count; `title`
+    is its document title (what pdfinfo and a reader's title bar show). Raises PrintFileError
+    for a letter that cannot be read."""
+    out = PrintFile(title)
     pages = sum(out.add(pdf) for pdf in pdfs)
     return out.bytes(), pages
 
 
-def _assemble(objects: Mapping[int, bytes], *, size: int) -> bytes:
+def _assemble(objects: Mapping[int, bytes], *, size: int, info: int | None = None) -> bytes:
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets: dict[int, int] = {}
     for number in sorted(objects):
@@ -222,5 +230,10 @@ def _assemble(objects: Mapping[int, bytes], *, size: int) -> bytes:
     for number in range(1, size):
         offset = offsets.get(number)
         out += b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 65535 f \n"
-    out += b"trailer\n<</Size %d /Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at)
+    info_ref = b" /Info %d 0 R" % info if info is not None else b""
+    out += b"trailer\n<</Size %d /Root 1 0 R%b>>\nstartxref\n%d\n%%%%EOF\n" % (
+        size,
+        info_ref,
+        xref_at,
+    )
     return bytes(out)

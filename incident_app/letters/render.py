@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import jinja2
+from weasyprint import CSS
 from weasyprint import HTML
 from weasyprint.text import ffi as weasy_ffi
 from weasyprint.text.fonts import FontConfiguration
@@ -43,6 +44,36 @@ ARCHIVAL_VARIANT = "pdf/a-3a"
 # One letter lays out in well under a second; past this it is stopped (gunicorn kills a worker
 # after 30 s). Module-level so a process (or a test) can set it once.
 RENDER_BUDGET_SECONDS = 20.0
+
+
+# A tabletop exercise's documents (issue 23): the context says so under this key and every page
+# gets this header. It is a stylesheet of its own, added after the template's and !important,
+# so no template and no wording can leave it out; the mail merge's overlay pages carry only the
+# recipient boxes and are stamped onto a base page that has it.
+EXERCISE_KEY = "exercise"
+EXERCISE_TEXT = "EXERCISE \u2014 tabletop drill, not a real breach notice \u2014 EXERCISE"
+EXERCISE_CSS = (
+    '@font-face { font-family: "BD Exercise"; font-weight: 700; '
+    "src: url(fonts/NotoSans-Bold.ttf); }\n"
+    "@page { @top-center { "
+    f'content: "{EXERCISE_TEXT}" !important; '
+    'width: 100% !important; font-family: "BD Exercise" !important; font-weight: 700; '
+    "font-size: 11pt !important; color: #9a3412 !important; letter-spacing: 0.08em; "
+    "text-align: center !important; vertical-align: middle !important; "
+    "border-bottom: 2pt solid #9a3412 !important; "
+    "visibility: visible !important; display: block !important; } }\n"
+)
+
+
+def exercise_mark(exercise: bool) -> dict[str, bool]:
+    """What a service adds to the context of an exercise's document ({} for a real one, so a
+    real letter's context, and so its fingerprint, is unchanged)."""
+    return {EXERCISE_KEY: True} if exercise else {}
+
+
+def is_exercise(context: Mapping[str, Any]) -> bool:
+    """Whether the context is a tabletop exercise's (its documents say EXERCISE on every page)."""
+    return context.get(EXERCISE_KEY) is True
 
 
 # ---- errors ---------------------------------------------------------------------------------
@@ -151,11 +182,11 @@ def _image_cache_bounded() -> dict[str, Any]:
     return _image_cache
 
 
-def pdf_from_html(html: str, *, archival: bool = False) -> bytes:
+def pdf_from_html(html: str, *, archival: bool = False, exercise: bool = False) -> bytes:
     """Lay out letter HTML with the locked-down fetcher (only letter_templates/ files and data:
     URIs). Raises LetterRenderError naming a refused URL. Prefer render_pdf: this skips the
     template's escaping, so only pass HTML the code itself produced."""
-    return write_pdf(html, archival=archival)[0]
+    return write_pdf(html, archival=archival, exercise=exercise)[0]
 
 
 # Pango's font map inside the shared FontConfiguration is not safe to use from two threads at
@@ -163,12 +194,14 @@ def pdf_from_html(html: str, *, archival: bool = False) -> bytes:
 _render_lock = threading.Lock()
 
 
-def write_pdf(html: str, *, archival: bool = False) -> tuple[bytes, int]:
-    """(PDF bytes, page count) of `html`, laid out with the locked-down fetcher."""
+def write_pdf(html: str, *, archival: bool = False, exercise: bool = False) -> tuple[bytes, int]:
+    """(PDF bytes, page count) of `html`, laid out with the locked-down fetcher; `exercise`
+    heads every page with EXERCISE_TEXT."""
     with _render_lock:
         try:
             return budget.within(
-                RENDER_BUDGET_SECONDS, lambda: _write_pdf_unlocked(html, archival=archival)
+                RENDER_BUDGET_SECONDS,
+                lambda: _write_pdf_unlocked(html, archival=archival, exercise=exercise),
             )
         except budget.BudgetExceeded as error:
             _image_cache.clear()  # a half-filled entry must not serve the next letter
@@ -180,23 +213,37 @@ def write_pdf(html: str, *, archival: bool = False) -> tuple[bytes, int]:
             ) from error
 
 
-def _write_pdf_unlocked(html: str, *, archival: bool) -> tuple[bytes, int]:
+def _write_pdf_unlocked(html: str, *, archival: bool, exercise: bool) -> tuple[bytes, int]:
     options: dict[str, Any] = {"presentational_hints": False, "cache": _image_cache_bounded()}
     if archival:
         options["pdf_variant"] = ARCHIVAL_VARIANT
+    base_url = TEMPLATE_DIR.as_uri() + "/"
     try:
-        document = HTML(
-            string=html, base_url=TEMPLATE_DIR.as_uri() + "/", url_fetcher=TemplateFilesOnly()
-        ).render(font_config=font_config(), **options)
+        stylesheets = [_exercise_stylesheet(base_url)] if exercise else None
+        document = HTML(string=html, base_url=base_url, url_fetcher=TemplateFilesOnly()).render(
+            font_config=font_config(), stylesheets=stylesheets, **options
+        )
         return document.write_pdf(**options), len(document.pages)
     except FatalURLFetchingError as error:  # a BaseException: name it or nothing catches it
         reason = error.__cause__ or error
         raise LetterRenderError(f"Letter rendering stopped: {reason}") from error
 
 
+def _exercise_stylesheet(base_url: str) -> CSS:
+    # Every CSS() gets the allow-list fetcher too (TRAPS.md: it falls back to an open one).
+    return CSS(
+        string=EXERCISE_CSS,
+        base_url=base_url,
+        url_fetcher=TemplateFilesOnly(),
+        font_config=font_config(),
+    )
+
+
 def render_pdf(template_name: str, context: Mapping[str, Any], *, archival: bool = False) -> bytes:
-    """The letter as PDF bytes (tagged PDF/A-3a when `archival`)."""
-    return pdf_from_html(render_html(template_name, context), archival=archival)
+    """The letter as PDF bytes (tagged PDF/A-3a when `archival`); an exercise's context
+    (EXERCISE_KEY) gives every page the EXERCISE header."""
+    html = render_html(template_name, context)
+    return pdf_from_html(html, archival=archival, exercise=is_exercise(context))
 
 
 def harfbuzz_subset_available() -> bool:

@@ -18,6 +18,10 @@ MAX_NAME_LENGTH = 120
 MAX_ADDRESS_LINES = 3
 MAX_ADDRESS_LINE_LENGTH = 60
 LETTER_ID = re.compile(r"[A-Z0-9][A-Z0-9-]{0,39}")
+# An identity-protection enrollment code (issue 23) as the vendor issues it, upper-cased: it
+# must fit the 1.9in code box on one line (letters.css .code-slot).
+ENROLLMENT_CODE = re.compile(r"[A-Z0-9][A-Z0-9-]{3,23}")
+SAMPLE_ENROLLMENT_CODE = "XXXX-XXXX-XXXX"  # the sample legal approves and the batch proof
 LOGO_DATA_URI = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+")
 
 
@@ -43,6 +47,12 @@ def validate_recipient(recipient: Mapping[str, Any]) -> None:
             f"Recipient address must have 1-{MAX_ADDRESS_LINES} non-empty lines of at most "
             f"{MAX_ADDRESS_LINE_LENGTH} characters.",
             field="address_lines",
+        )
+    code = recipient.get("enrollment_code")
+    if code is not None and (not isinstance(code, str) or not ENROLLMENT_CODE.fullmatch(code)):
+        raise ValidationFailed(
+            "An enrollment code must be 4-24 capital letters, digits or dashes.",
+            field="enrollment_code",
         )
 
 

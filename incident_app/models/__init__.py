@@ -11,10 +11,12 @@ from incident_app.models import assessment
 from incident_app.models import audit
 from incident_app.models import client
 from incident_app.models import corrective_action
+from incident_app.models import enrolment
 from incident_app.models import evidence
 from incident_app.models import hhs_filing
 from incident_app.models import impact
 from incident_app.models import incident
+from incident_app.models import inquiry
 from incident_app.models import letter
 from incident_app.models import mail_batch
 from incident_app.models import notification
@@ -42,10 +44,12 @@ AGGREGATES = (
     audit,
     client,
     corrective_action,
+    enrolment,
     evidence,
     hhs_filing,
     impact,
     incident,
+    inquiry,
     letter,
     mail_batch,
     notification,

@@ -53,6 +53,10 @@ class Client(Base):
     notice_period_count: Mapped[int | None]
     notice_period_unit: Mapped[PeriodUnit | None] = mapped_column(str_enum(PeriodUnit, length=16))
     delegates_individual_notice: Mapped[bool] = mapped_column(default=False)
+    # Are we the client's agent under the federal common law of agency? Its own clocks run
+    # from our discovery if so, from our notice to it if not (None: undetermined, the
+    # stricter date; rules/discovery.py).
+    business_associate_is_agent: Mapped[bool | None]
     # Letterhead for the letters we send on the client's behalf when it delegates them.
     letterhead_name: Mapped[str] = mapped_column(sa.String(200), default="")
     letterhead_address: Mapped[str] = mapped_column(sa.Text, default="")
@@ -103,3 +107,82 @@ class IncidentClient(Base):
 
     def __repr__(self) -> str:
         return f"<IncidentClient incident={self.incident_id} client={self.client_id}>"
+
+
+class ClientContact(Base):
+    """A user (role client_contact) who speaks for one client: it reads only that client's
+    slice of the incidents that name it and acknowledges the client's notices."""
+
+    __tablename__ = "client_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), unique=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id"), index=True)
+    invited_at: Mapped[datetime] = mapped_column(default=utcnow)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    client: Mapped[Client] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<ClientContact user={self.user_id} client={self.client_id}>"
+
+
+class ClientNotice(Base):
+    """One notice to a client under 45 CFR 164.410: number 1 is the notice, 2, 3, … its
+    supplements (164.410(c)(2): "promptly thereafter as information becomes available").
+
+    Append-only: `content` (the 164.404(c) facts known when it was drafted) and the identities
+    file (a CSV in the encrypted file store, by SHA-256: the people of this client not named by
+    an earlier notice) are frozen when drafted; once `sent_at` is set nothing changes but the
+    client's acknowledgement.
+    """
+
+    __tablename__ = "client_notice"
+    __table_args__ = (
+        sa.UniqueConstraint("incident_id", "client_id", "number"),
+        sa.CheckConstraint("number > 0", name="number_positive"),
+        sa.CheckConstraint("identities_count >= 0", name="identities_count_non_negative"),
+        sa.CheckConstraint(
+            "acknowledged_at IS NULL OR sent_at IS NOT NULL", name="acknowledged_after_sent"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(sa.ForeignKey("incident.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id"), index=True)
+    number: Mapped[int]
+    content: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    identities_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    identities_count: Mapped[int] = mapped_column(default=0)
+    drafted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drafted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
+    sent_at: Mapped[datetime | None]
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+    client: Mapped[Client] = relationship()
+    drafted_by: Mapped[User] = relationship(foreign_keys=[drafted_by_id])
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+    @property
+    def label(self) -> str:
+        return "Notice" if self.number == 1 else f"Supplement {self.number - 1}"
+
+    def __repr__(self) -> str:
+        return f"<ClientNotice {self.id} incident={self.incident_id} client={self.client_id}>"
+
+
+class ClientNoticePerson(Base):
+    """Who a notice identified, by a key that survives a roster re-import (the keyed blind
+    index of the person's record id, else of name + date of birth + address), so that a
+    supplement lists only the people no earlier notice to the client named."""
+
+    __tablename__ = "client_notice_person"
+
+    notice_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("client_notice.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_key: Mapped[str] = mapped_column(sa.String(48), primary_key=True)

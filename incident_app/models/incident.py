@@ -110,6 +110,11 @@ class Incident(Base):
     gdpr_controller: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # SEC Form 8-K Item 1.05: the day the incident was determined material (public companies).
     materiality_determined_on: Mapped[date | None] = mapped_column(sa.Date)
+    # A tabletop exercise (issue 23): set at intake and never changed afterwards, so a drill
+    # cannot turn into a real breach (or back) once its letters, emails and counts exist. It
+    # runs the same workflow, but every page and PDF says EXERCISE, its email stays inside the
+    # team, and it is kept out of the HHS log, metrics, the ICS feed and the status counts.
+    exercise: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), index=True)
     created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

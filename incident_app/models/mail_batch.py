@@ -120,6 +120,9 @@ class MailBatch(Base):
     letter_date: Mapped[date] = mapped_column(sa.Date)
     # {variant: {letter_id, version_id, template_name, template_version, sample_sha256}}
     variants: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # Business-associate mode: the batch of one client that delegates individual notice
+    # (its people, on its letterhead); None for the organisation's own letters.
+    client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client.id"))
     status: Mapped[BatchStatus] = mapped_column(
         str_enum(BatchStatus, length=12), default=BatchStatus.QUEUED, index=True
     )

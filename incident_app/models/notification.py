@@ -55,6 +55,7 @@ class EmailStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     CANCELLED = "cancelled"  # its deadline was removed before it could be delivered
+    SUPPRESSED = "suppressed"  # a tabletop exercise's message addressed outside the team
 
 
 class EmailMessage(Base):

@@ -30,6 +30,7 @@ class SubjectType(StrEnum):
     OBLIGATION = "obligation"
     TASK = "task"
     CORRECTIVE_ACTION = "corrective_action"
+    INQUIRY = "inquiry"  # an individual's inquiry with a follow-up date (models/inquiry.py)
 
 
 class ReminderSent(Base):

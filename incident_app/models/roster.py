@@ -138,6 +138,9 @@ class RosterPerson(Base):
     # Name + date of birth + address: read only by the duplicate merge (a GROUP BY over one
     # import), so not indexed — an index cost a random B-tree insert per imported person.
     identity_index: Mapped[str | None] = mapped_column(sa.String(32))
+    # Name + date of birth only: how an inquiry finds a caller who has no letter code at hand
+    # (services/inquiries/lookup.py). NULL for rows imported before it existed.
+    lookup_index: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     state: Mapped[str | None] = mapped_column(sa.String(2))
     zip3: Mapped[str | None] = mapped_column(sa.String(3))
     address_status: Mapped[AddressStatus] = mapped_column(str_enum(AddressStatus, length=12))

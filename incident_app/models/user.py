@@ -20,6 +20,9 @@ class Role(StrEnum):
     RESPONDER = "responder"
     LEGAL = "legal"
     AUDITOR = "auditor"
+    # Business-associate mode: a person at a covered-entity client, who reads only that
+    # client's notices, individuals, obligations and status (models/client.py ClientContact).
+    CLIENT_CONTACT = "client_contact"
 
     @property
     def label(self) -> str:

@@ -11,17 +11,24 @@ both are returned so both are shown and reminded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import date
 from datetime import timedelta
 
 from incident_app.rules.delay import delayed_due
+from incident_app.rules.facts import BreachFacts
+from incident_app.rules.facts import BusinessAssociateFacts
 from incident_app.rules.facts import InvalidFacts
 from incident_app.rules.hipaa import NOTICE_WINDOW
 from incident_app.rules.hipaa import Clock
 from incident_app.rules.holiday_calendar import add_business_days
 from incident_app.rules.outcome import US
+from incident_app.rules.outcome import Determination
 from incident_app.rules.outcome import Obligation
 
 STATUTE = "45 CFR 164.410(b)"
@@ -44,6 +51,15 @@ class ClientFacts:
     name: str
     period_count: int | None = None
     period_unit: str | None = None
+    # The client delegates individual notice to us: its own notices (164.404-164.408 and the
+    # state laws) are computed for it from its treated discovery date (rules.discovery), with
+    # ``ba_is_agent`` (None: undetermined), the date our 164.410 notice reached it and its own
+    # people per state.
+    delegates: bool = False
+    ba_is_agent: bool | None = None
+    notified_on: date | None = None
+    residents_by_state: Mapping[str, int] = field(default_factory=dict)
+    affected_total: int = 0
 
     def __post_init__(self) -> None:
         if not self.key or not self.name:
@@ -61,6 +77,10 @@ class ClientFacts:
             raise InvalidFacts("clients.period", f"{self.name}: the number must be whole")
         if count is not None and count < 1:
             raise InvalidFacts("clients.period", f"{self.name}: the period must be at least 1")
+        if self.affected_total < sum(self.residents_by_state.values()):
+            raise InvalidFacts(
+                "clients.affected_total", f"{self.name}: fewer people than its residents per state"
+            )
 
     @property
     def period_label(self) -> str:
@@ -151,4 +171,73 @@ def _capped_warning(client: ClientFacts, contract_end: date, statutory: date) ->
         f"{client.name}: the business associate agreement's period ({client.period_label}, "
         f"ending {contract_end}) is longer than 45 CFR 164.410(b) allows. The statute wins: "
         f"notice is due by {statutory} (60 days after discovery) whatever the contract says."
+    )
+
+
+# The covered entity's own notices that a delegating client hands to us (45 CFR 164.404,
+# 164.406, 164.408; the state laws' individual and regulator notices come with them).
+DELEGATED_KINDS = frozenset(
+    {"individual_notice", "substitute_notice", "media_notice", "hhs_notice", "hhs_annual_log"}
+)
+
+
+def delegated_notices(
+    facts: BreachFacts,
+    ba_discovered_on: date,
+    clients: Sequence[ClientFacts],
+    evaluate: Callable[[BreachFacts], Determination],
+) -> tuple[list[Obligation], list[str]]:
+    """For each client that delegates individual notice: ITS obligations, as a covered entity
+    whose business associate (we) discovered the breach on ``ba_discovered_on``, counted from
+    its treated discovery date (our discovery when we are its agent, else the day our
+    164.410 notice reached it; rules.discovery) and its own people per state. The breach
+    facts (reportability, PHI secured, law-enforcement delay) are ours; the counts are its."""
+    obligations: list[Obligation] = []
+    warnings: list[str] = []
+    for client in clients:
+        if not client.delegates:
+            continue
+        own = evaluate(_as_covered_entity(facts, ba_discovered_on, client))
+        obligations.extend(
+            _for_client_of(client, own) for own in own.obligations if _delegated(own)
+        )
+        warnings.extend(
+            f"{client.name}: {note}"
+            for note in own.warnings
+            if note.startswith("Treated discovery")
+        )
+    return obligations, warnings
+
+
+def _as_covered_entity(
+    facts: BreachFacts, ba_discovered_on: date, client: ClientFacts
+) -> BreachFacts:
+    return replace(
+        facts,
+        discovered_on=None,
+        affected_total=client.affected_total,
+        residents_by_state=dict(client.residents_by_state),
+        insufficient_contact_count=min(facts.insufficient_contact_count, client.affected_total),
+        business_associate=BusinessAssociateFacts(
+            ba_discovered_on, client.ba_is_agent, client.notified_on
+        ),
+        entity_role="covered_entity",
+        notices_sent=None,
+        gdpr=None,
+        materiality_determined_on=None,
+    )
+
+
+def _delegated(item: Obligation) -> bool:
+    return item.kind in DELEGATED_KINDS or item.kind.startswith("state_")
+
+
+def _for_client_of(client: ClientFacts, item: Obligation) -> Obligation:
+    # A state can require two notices of one kind: its statute keeps them apart.
+    key = client.key if item.kind in DELEGATED_KINDS else f"{client.key} {item.citation}"[:200]
+    return replace(
+        item,
+        reason=f"On behalf of {client.name}, which delegates individual notice to us: "
+        f"{item.reason}",
+        detail={**item.detail, "client_key": key, "client": client.name, "delegated": "yes"},
     )

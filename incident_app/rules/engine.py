@@ -8,6 +8,7 @@ from datetime import date
 from incident_app.rules import holiday_calendar
 from incident_app.rules.clients import ClientFacts
 from incident_app.rules.clients import client_notices
+from incident_app.rules.clients import delegated_notices
 from incident_app.rules.delay import delay_window
 from incident_app.rules.discovery import treated_discovery
 from incident_app.rules.facts import FTC_ROLES
@@ -68,7 +69,8 @@ def evaluate(facts: BreachFacts, clients: Sequence[ClientFacts] = ()) -> Determi
     primary, primary_notes = primary_obligations(facts, clock)
     states, state_notes = _states(facts, discovery.on, primary)
     per_client, client_notes = client_notices(clock, clients)
-    obligations = (*primary, *per_client, *states, *independent)
+    delegated, delegated_notes = delegated_notices(facts, discovery.on, clients, evaluate)
+    obligations = (*primary, *per_client, *delegated, *states, *independent)
     warnings = [
         *discovery.warnings,
         *_count_warnings(facts),
@@ -76,6 +78,7 @@ def evaluate(facts: BreachFacts, clients: Sequence[ClientFacts] = ()) -> Determi
         *([_delay_summary(window.basis)] if window else []),
         *primary_notes,
         *client_notes,
+        *delegated_notes,
         *state_notes,
         *independent_notes,
         *filter(None, map(weekend_warning, obligations)),

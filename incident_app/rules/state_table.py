@@ -6,7 +6,9 @@ and the file. The engine that turns rows into obligations is overlay.py.
 
 The table's columns follow the issue #17 schema, with one addition: a row may carry its own
 ``statute`` (shown as the obligation's citation) when it comes from another provision than the
-jurisdiction's main statute, as ``statute_url`` may.
+jurisdiction's main statute, as ``statute_url`` may; and (issue 23) a residents row may
+carry ``offer_months`` (and ``offer_condition``): the months of free credit monitoring or
+identity protection the law makes the notifier offer (rules/identity_protection.py).
 """
 
 from __future__ import annotations
@@ -91,6 +93,10 @@ class StateRule:
     deemer: str = ""
     may_not_apply: str = ""
     note: str = ""
+    # Issue 23: months of free credit monitoring / identity protection the row requires the
+    # notifier to offer residents (None: the row requires no offer), and when it does.
+    offer_months: int | None = None
+    offer_condition: str = ""
 
     @property
     def kind(self) -> str:
@@ -276,6 +282,8 @@ def _rule(data: object, jurisdiction: Jurisdiction, file_name: str) -> StateRule
         deemer=row.text("deemer", required=False),
         may_not_apply=row.text("may_not_apply", required=False),
         note=row.text("note", required=False),
+        offer_months=row.count("offer_months", required=False),
+        offer_condition=row.text("offer_condition", required=False),
     )
     row.check_unknown()
     _check_rule(rule, row)
@@ -326,6 +334,8 @@ def _check_rule(rule: StateRule, row: _Row) -> None:
         raise row.fail("deemer must be empty when hipaa_deemed_compliant = 'no'")
     if rule.checked_against == "statute" and rule.confidence != "[V]":
         raise row.fail("checked_against = 'statute' means the text was read: confidence [V]")
+    if rule.offer_months is not None and (rule.offer_months < 1 or rule.recipient != "residents"):
+        raise row.fail("offer_months is a positive offer to residents (recipient = 'residents')")
     starts, ends = rule.effective_from or date.min, rule.effective_until or date.max
     if starts > ends:
         raise row.fail("effective_from is after effective_until")

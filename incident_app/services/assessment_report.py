@@ -16,6 +16,7 @@ from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import Incident
 from incident_app.models.user import User
 from incident_app.services import assessment
+from incident_app.services import assessment_questionnaire as questionnaire
 from incident_app.services import audit
 from incident_app.services import options
 from incident_app.services.letters import context as letter_context
@@ -23,7 +24,7 @@ from incident_app.services.organisation import get_organisation
 
 RETENTION_YEARS = 6
 # (title, structured answers, narrative answer) of each 164.402(2) factor
-FACTORS: tuple[tuple[str, tuple[str, ...], assessment.NarrativeField], ...] = (
+FACTORS: tuple[tuple[str, tuple[str, ...], questionnaire.NarrativeField], ...] = (
     (
         "(i) Nature and extent of the PHI, identifiers and likelihood of re-identification",
         ("f1_sensitivity", "f1_reidentification"),
@@ -49,7 +50,8 @@ def export_pdf(
     if version is None:
         raise NotFound("No such version of this assessment.")
     context = _context(session, version, now)
-    pdf = letters.render_pdf("risk_assessment.html", context, archival=True)
+    mark = letters.exercise_mark(version.incident.exercise)
+    pdf = letters.render_pdf("risk_assessment.html", {**context, **mark}, archival=True)
     audit.record(
         session,
         actor=actor,
@@ -68,7 +70,7 @@ def _context(
     session: Session, version: AssessmentVersion, now: datetime
 ) -> letters.RiskAssessmentContext:
     incident, org = version.incident, get_organisation(session)
-    answers = assessment.stored_answers(version)
+    answers = questionnaire.stored_answers(version)
     start, end = letter_context.breach_dates(incident, org.timezone)
     signed_on = version.signed_at.date() if version.signed_at else None
     return {
@@ -80,7 +82,7 @@ def _context(
         "breach": _breach(session, incident, answers, start, end),
         "secured_status": _secured_status(version, answers),
         "exception_claimed": (
-            assessment.EXCEPTION_LABELS.get(version.exception) if version.exception else None
+            questionnaire.EXCEPTION_LABELS.get(version.exception) if version.exception else None
         ),
         "factors": [_factor(answers, *spec) for spec in FACTORS],
         "conclusion": _conclusion(version),
@@ -95,7 +97,7 @@ def _context(
 def _breach(
     session: Session,
     incident: Incident,
-    answers: assessment.Answers,
+    answers: questionnaire.Answers,
     start: date | None,
     end: date | None,
 ) -> letters.BreachContext:
@@ -113,25 +115,25 @@ def _breach(
     }
 
 
-def _secured_status(version: AssessmentVersion, answers: assessment.Answers) -> str:
+def _secured_status(version: AssessmentVersion, answers: questionnaire.Answers) -> str:
     if version.not_phi_or_permitted:
         return "Not PHI, or a use or disclosure the Privacy Rule permits"
     if not version.phi_secured:
         return "Unsecured (164.402: not rendered unusable, unreadable or indecipherable)"
     if answers.get("safeguard") == "destruction":
-        method = assessment.DESTRUCTION_METHODS.get(answers.get("destruction_method", ""), "")
+        method = questionnaire.DESTRUCTION_METHODS.get(answers.get("destruction_method", ""), "")
         return f"Secured by destruction: {method}"
-    standard = assessment.ENCRYPTION_STANDARDS.get(answers.get("encryption_standard", ""), "")
+    standard = questionnaire.ENCRYPTION_STANDARDS.get(answers.get("encryption_standard", ""), "")
     return f"Secured by encryption ({standard}); the key was not compromised"
 
 
 def _factor(
-    answers: assessment.Answers,
+    answers: questionnaire.Answers,
     title: str,
     fields: tuple[str, ...],
-    narrative: assessment.NarrativeField,
+    narrative: questionnaire.NarrativeField,
 ) -> letters.RiskFactor:
-    risks = assessment.factor_risks(answers)
+    risks = questionnaire.factor_risks(answers)
     finding = "; ".join(
         f"{name.split('_', 1)[1].replace('_', ' ')}: {answers.get(name) or 'unknown'} "
         f"({risks.get(name, 'unknown')} risk)"

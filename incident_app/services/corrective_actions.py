@@ -4,8 +4,7 @@ What the plan says feeds other areas: `hhs_actions` gives the HHS packet's Secti
 ("Actions Taken in Response to Breach" + "other actions"), `actions_taken_summary` the
 letters' "what we are doing" text, and `due_items` the reminder sweep.
 
-Over 400 lines: the plan, proof of completion and training records are still one module;
-training is to move into its own module once the parallel moves of issue #22 have merged.
+Training records (who was retrained, with attestations) are services/training.py.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.models.corrective_action import ActionStatus
 from incident_app.models.corrective_action import CorrectiveAction
-from incident_app.models.corrective_action import TrainingRecord
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentMember
 from incident_app.models.incident import IncidentStatus
@@ -277,90 +275,6 @@ def owner_choices(session: Session, *, actor: User, incident_id: int) -> list[Us
             .join(IncidentMember, IncidentMember.user_id == User.id)
             .where(IncidentMember.incident_id == incident.id, User.active.is_(True))
             .order_by(User.name)
-        )
-    )
-
-
-# --- training ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingInput:
-    trainee: str
-    trained_on: date | None
-    topic: str
-
-
-def record_training(
-    session: Session,
-    *,
-    actor: User,
-    incident_id: int,
-    training: TrainingInput,
-    attestation: Upload | None = None,
-    now: datetime,
-    store: FileStore | None = None,
-) -> TrainingRecord:
-    """Record who was (re)trained. Raises NotFound, NotAllowed, ValidationFailed. Commits once."""
-    incident = get_workable(session, actor=actor, incident_id=incident_id)
-    trainee, topic = training.trainee.strip(), training.topic.strip()
-    if not trainee or len(trainee) > 200:
-        raise ValidationFailed("Name the person or department trained.", field="trainee")
-    if not topic or len(topic) > 300:
-        raise ValidationFailed("Say what the training covered.", field="topic")
-    if training.trained_on is None or training.trained_on > now.date():
-        raise ValidationFailed(
-            "Give the date of the training (not in the future).", field="trained_on"
-        )
-    row = TrainingRecord(
-        incident_id=incident.id,
-        trainee=trainee,
-        topic=topic,
-        trained_on=training.trained_on,
-        created_by_id=actor.id,
-        created_at=now,
-    )
-    if attestation is not None:
-        if store is None:
-            raise TypeError("record_training needs the file store to keep an attestation.")
-        row.attestation_id = attachments.attach_file(
-            session,
-            store=store,
-            actor=actor,
-            incident_id=incident.id,
-            upload=attestation,
-            description=f"Training attestation: {trainee}",
-            now=now,
-            field_name="attestation",
-        ).id
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="training.recorded",
-        at=now,
-        subject_type="training_record",
-        subject_id=row.id,
-        incident_id=incident.id,
-        details={
-            "trainee": trainee,
-            "topic": topic,
-            "trained_on": row.trained_on.isoformat(),
-            "attestation_id": row.attestation_id,
-        },
-    )
-    session.commit()
-    return row
-
-
-def training_records(session: Session, *, actor: User, incident_id: int) -> list[TrainingRecord]:
-    incident = get_visible(session, actor=actor, incident_id=incident_id)
-    return list(
-        session.scalars(
-            sa.select(TrainingRecord)
-            .where(TrainingRecord.incident_id == incident.id)
-            .order_by(TrainingRecord.trained_on, TrainingRecord.id)
         )
     )
 

@@ -6,7 +6,8 @@ with what the OCR portal asks for each, when it is due, and whether it was filed
 the reminder sweep reminds people of the same rows. Filings are appended to `hhs_filing`:
 an initial report with OCR's transaction number, then addenda (new count, new facts) that
 quote it. Reading the log is for privacy officers, auditors and admins; recording a filing
-for privacy officers.
+for privacy officers. Tabletop exercises (issue 23) are never in the log, and filing one is
+refused: the Secretary is told of breaches, not of drills.
 
 The CSV and PDF exports are in services/hhs_log_exports.py. Slightly over 400 lines: reading
 the log, the portal's fields and recording filings share LogEntry and the filing rules, and
@@ -150,9 +151,16 @@ def annual_log(session: Session, *, actor: User, year: int) -> AnnualLog:
 
 
 def _obligations(session: Session) -> list[Obligation]:
+    """The active annual-log obligations of real incidents (never of an exercise)."""
     return list(
         session.scalars(
-            sa.select(Obligation).where(Obligation.kind == KIND, Obligation.active.is_(True))
+            sa.select(Obligation)
+            .join(Incident, Incident.id == Obligation.incident_id)
+            .where(
+                Obligation.kind == KIND,
+                Obligation.active.is_(True),
+                Incident.exercise.is_(False),
+            )
         )
     )
 
@@ -168,13 +176,15 @@ def _filings(
 ) -> dict[int, list[HhsFiling]]:
     """Every filing of the breaches in this year's log, plus breaches filed for this year."""
     filed_this_year = sa.select(HhsFiling.incident_id).where(HhsFiling.reporting_year == year)
+    exercises = sa.select(Incident.id).where(Incident.exercise.is_(True))
     rows = session.scalars(
         sa.select(HhsFiling)
         .where(
             sa.or_(
                 HhsFiling.incident_id.in_(filed_this_year),
                 HhsFiling.incident_id.in_(list(extra_incidents)),
-            )
+            ),
+            HhsFiling.incident_id.not_in(exercises),
         )
         .options(selectinload(HhsFiling.filed_by))
         .order_by(HhsFiling.sequence)
@@ -192,11 +202,18 @@ def log_years(session: Session) -> list[int]:
 
 
 def entry_for(session: Session, *, actor: User, incident_id: int) -> LogEntry:
-    """One breach's log entry (the filing forms start from it). Raises NotFound."""
+    """One breach's log entry (the filing forms start from it). Raises NotFound, and
+    InvalidTransition for a tabletop exercise (never logged, never filed)."""
     require(actor, Capability.VIEW_ALL_INCIDENTS)
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound("No such incident.")
+    if incident.exercise:
+        raise InvalidTransition(
+            f"{incident.reference} is a tabletop exercise: it is kept out of the HHS annual "
+            "log and its exports, and is never filed with HHS (45 CFR 164.408 concerns real "
+            "breaches). Nothing was recorded."
+        )
     obligation = next((o for o in _obligations(session) if o.incident_id == incident_id), None)
     filings = list(
         session.scalars(

@@ -20,6 +20,10 @@ from sqlalchemy.orm import Session
 from incident_app.crypto import KeyRing
 from incident_app.crypto import UnknownKeyError
 from incident_app.services import audit
+from incident_app.services.accounts import mfa
+from incident_app.services.enrolment import codes as enrolment_codes
+from incident_app.services.inquiries import recording as inquiry_recording
+from incident_app.services.reminders import notifications
 from incident_app.services.roster import people as roster_people
 from incident_app.storage import FileStore
 from incident_app.storage import IntegrityError
@@ -34,6 +38,10 @@ TableRotation = Callable[[Session, KeyRing, int], int]
 
 ROTATIONS: tuple[tuple[str, TableRotation], ...] = (
     ("roster", roster_people.rotate_roster),  # RosterPerson.phi
+    ("totp", mfa.rotate_totp_secrets),  # User.totp_secret
+    ("outbox", notifications.rotate_sealed_bodies),  # EmailMessage.body when sealed
+    ("inquiries", inquiry_recording.rotate_inquiries),  # Inquiry.phi
+    ("enrolment_codes", enrolment_codes.rotate_codes),  # EnrolmentCode.code (issue 23)
 )
 
 

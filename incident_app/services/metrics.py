@@ -6,7 +6,8 @@ from the treated discovery date (164.404(a)(2)) to the day, in the organisation'
 the step happened: containment is the first status change past containment on the timeline,
 assessment the first signed risk assessment, notice the first recorded send date (the letters
 area's proof-of-notice records; the HHS annual log's filings for small breaches). A step with
-no record yet is reported as "no data yet", never as zero. Read-only (exports are audited).
+no record yet is reported as "no data yet", never as zero. Tabletop exercises (issue 23) are
+never counted: these are the organisation's real-world figures. Read-only (exports are audited).
 """
 
 from __future__ import annotations
@@ -130,7 +131,9 @@ def metrics(
 
 
 def _incidents(session: Session, date_from: date | None, date_to: date | None) -> list[Incident]:
-    query = sa.select(Incident).where(Incident.discovered_on.is_not(None))
+    query = sa.select(Incident).where(
+        Incident.discovered_on.is_not(None), Incident.exercise.is_(False)
+    )
     if date_from:
         query = query.where(Incident.discovered_on >= date_from)
     if date_to:

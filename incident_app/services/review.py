@@ -41,6 +41,7 @@ from incident_app.models.timeline import TimelineEntry
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import corrective_actions
+from incident_app.services import training
 from incident_app.services.impact import money as impact_money
 from incident_app.services.impact import reports as impact_reports
 from incident_app.services.incidents import timeline
@@ -386,7 +387,8 @@ def review_pdf(
     )
     if row is None:
         raise NotFound("No such version of the review.")
-    pdf = letters.render_pdf(TEMPLATE, report_context(session, actor, incident, row, now))
+    context = report_context(session, actor, incident, row, now)
+    pdf = letters.render_pdf(TEMPLATE, {**context, **letters.exercise_mark(incident.exercise)})
     audit.record(
         session,
         actor=actor,
@@ -429,9 +431,7 @@ def report_context(
                 "topic": t.topic,
                 "attested": t.attestation_id is not None,
             }
-            for t in corrective_actions.training_records(
-                session, actor=actor, incident_id=incident.id
-            )
+            for t in training.training_records(session, actor=actor, incident_id=incident.id)
         ],
         "impact": _impact_context(figures),
     }

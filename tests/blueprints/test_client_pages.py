@@ -13,6 +13,7 @@ from incident_app.models.client import IncidentClient
 from incident_app.models.user import Role
 from incident_app.services.clients import registry
 from incident_app.services.clients.registry import ClientValues
+from incident_app.services.organisation import get_organisation
 from tests.conftest import csrf_token
 from tests.support.factories import NOW
 from tests.support.factories import make_user
@@ -119,3 +120,15 @@ def test_naming_a_client_shows_its_deadlines_on_the_incident(app, client, auth, 
     assert "Overdue: 2025-09-22" in page
     with app.app_context():
         assert get_session().scalar(sa.select(sa.func.count()).select_from(IncidentClient)) == 1
+
+
+def test_the_naming_form_is_offered_in_business_associate_mode_only(app, client, auth, world):
+    auth.login(world["officer"].email)
+    url = f"/incidents/{world['incident'].id}/clients"
+    off = client.get(url).get_data(as_text=True)
+    assert "Business-associate mode is off" in off and "Save clients" not in off
+    with app.app_context():
+        get_organisation(get_session()).acts_as_business_associate = True
+        get_session().commit()
+    on = client.get(url).get_data(as_text=True)
+    assert "Save clients" in on and "Business-associate mode is off" not in on

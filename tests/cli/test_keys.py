@@ -86,7 +86,10 @@ def test_status_shows_keys_and_files_per_key(app: Flask, runner) -> None:
     assert "Stored files in" in result.output and ": 3\n" in result.output
     assert "  ka: 2\n  kb: 1\n" in result.output
     assert "2 file(s) are not under the primary key" in result.output
-    assert "Database re-encryption hooks: roster\n" in result.output
+    assert (
+        "Database re-encryption hooks: roster, totp, outbox, inquiries, enrolment_codes\n"
+        in result.output
+    )
 
 
 def test_status_flags_files_whose_key_left_the_ring(app: Flask, runner) -> None:

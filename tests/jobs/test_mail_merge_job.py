@@ -20,16 +20,12 @@ from flask import Flask
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from config import TestConfig
 from incident_app import app_store
 from incident_app import clock
-from incident_app import create_app
-from incident_app.db import Base
 from incident_app.db import get_session
-from incident_app.db import make_engine
 from incident_app.jobs import mail_merge as job
-from incident_app.models.audit import GENESIS_HASH
-from incident_app.models.audit import AuditChainHead
+from incident_app.letters import pdf_text
+from incident_app.models.enrolment import EnrolmentCode
 from incident_app.models.incident import Incident
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
@@ -39,7 +35,11 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import NoticeStatus
 from incident_app.scheduler import JOBS
+from incident_app.services.enrolment import codes as code_crypto
 from incident_app.services.mail_merge import worker as mail_merge_worker
+from incident_app.services.mail_merge.pdfs import GROUP
+from tests.support.enrolment_helpers import fresh_codes
+from tests.support.enrolment_helpers import import_codes
 from tests.support.mail_merge_helpers import adult
 from tests.support.mail_merge_helpers import approve
 from tests.support.mail_merge_helpers import case_with_roster
@@ -47,6 +47,7 @@ from tests.support.mail_merge_helpers import roster_people
 from tests.support.mail_merge_helpers import start
 from tests.support.mail_merge_helpers import team
 from tests.support.mail_merge_helpers import worker
+from tests.support.scratch_db import real_app
 from tests.support.scratch_db import scratch_postgres
 from tests.support.waiting import wait_until
 
@@ -97,33 +98,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-def _real_app(url: str, tmp_path: Path) -> Flask:
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with engine.begin() as connection:
-        connection.execute(sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH))
-    engine.dispose()
-    config = type(
-        "KillConfig",
-        (TestConfig,),
-        {
-            "DATABASE_URL": url,
-            "INSTANCE_DIR": tmp_path / "instance",
-            "FILE_STORE_DIR": tmp_path / "files",
-        },
-    )
-    return create_app(config)
-
-
-def _queued(app: Flask, size: int) -> tuple[int, int]:
-    """A mailing of `size` approved adult letters in chunks of 100: (batch id, incident id)."""
-    with app.app_context():
-        session = get_session()
-        people = team(session)
-        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
-        approve(session, people, incident)
-        batch = start(session, people, incident, chunk_size=100)
-        return batch.id, incident.id
+_real_app = real_app
 
 
 @pytest.mark.slow
@@ -132,20 +107,9 @@ def test_sigkill_mid_chunk_then_resume_loses_nothing_and_writes_nothing_twice(
 ) -> None:
     app = _real_app(database_url, tmp_path)
     size = 160
-    batch_id, incident_id = _queued(app, size)
+    batch_id, incident_id = _queue(app, size)
 
-    process = subprocess.Popen(
-        [sys.executable, "-c", WORKER, database_url, str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        written = _wait_for_letters(app, batch_id, process)
-        os.kill(process.pid, signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
-    assert process.returncode == -signal.SIGKILL
+    written = _kill_mid_chunk(app, database_url, tmp_path, batch_id)
     assert 0 < written < size
 
     with app.app_context():
@@ -203,6 +167,35 @@ def test_a_second_postgres_worker_skips_the_chunk_another_holds(
         assert mail_merge_worker.claim(session, now=clock.utcnow(), worker="third").number == 1
 
 
+def _queue(app: Flask, size: int, codes: int = 0) -> tuple[int, int]:
+    """(batch id, incident id) of a queued mailing of `size` people (with a pool of `codes`)."""
+    with app.app_context():
+        session = get_session()
+        people = team(session)
+        incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(size)))
+        if codes:
+            import_codes(session, people.officer, incident, fresh_codes(codes))
+        approve(session, people, incident)
+        return start(session, people, incident, chunk_size=100).id, incident.id
+
+
+def _kill_mid_chunk(app: Flask, url: str, tmp_path: Path, batch_id: int) -> int:
+    """Start a worker process, SIGKILL it once it wrote letters; how many it had written."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, url, str(tmp_path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        written = _wait_for_letters(app, batch_id, process)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return written
+
+
 # ---- SIGKILL between writing the print file and committing the chunk -----------------------
 
 DIES_AFTER_THE_PRINT_FILE = textwrap.dedent("""
@@ -243,7 +236,7 @@ def test_a_worker_killed_after_writing_the_print_file_before_committing_counts_i
 ) -> None:
     app = _real_app(database_url, tmp_path)
     size = 3
-    batch_id, _incident_id = _queued(app, size)
+    batch_id, _incident_id = _queue(app, size)
 
     killed = subprocess.run(
         [sys.executable, "-c", DIES_AFTER_THE_PRINT_FILE, database_url, str(tmp_path), str(size)],
@@ -409,3 +402,43 @@ def _wait_for_a_worker_mid_chunk(
         return None
 
     return wait_until(mid_chunk, timeout=240, message="no worker was ever seen mid-chunk")
+
+
+# ---- SIGKILL mid-chunk with enrollment codes (issue 23) --------------------------------------
+
+
+@pytest.mark.slow
+def test_sigkill_mid_chunk_with_codes_never_gives_a_person_a_second_code(
+    database_url: str, tmp_path: Path
+) -> None:
+    app = _real_app(database_url, tmp_path)
+    size = 120
+    batch_id, _ = _queue(app, size, codes=size + 10)
+
+    _kill_mid_chunk(app, database_url, tmp_path, batch_id)
+
+    with app.app_context():
+        session = get_session()
+        before = _codes(session)
+        assert len(before) >= GROUP  # the killed worker had assigned the chunk's codes
+        later = clock.utcnow() + timedelta(minutes=10)
+        mail_merge_worker.work(session, worker=worker(clock=lambda: later))
+
+        after = _codes(session)
+        assert len(after) == size == len(set(after.values()))
+        assert {pid: code for pid, code in after.items() if pid in before} == before
+        for row in _rows(session, batch_id):
+            assert after[row.person_id] in pdf_text(app_store.read_verified(row.sha256))
+        assert session.get(MailBatch, batch_id).status is BatchStatus.COMPLETED
+    app.extensions["engine"].dispose()
+
+
+def _codes(session: Session) -> dict[int, str]:
+    session.expire_all()
+    keyring = app_store.current_keyring()
+    return {
+        row.person_id: code_crypto.reveal(keyring, row)
+        for row in session.scalars(
+            sa.select(EnrolmentCode).where(EnrolmentCode.person_id.is_not(None))
+        )
+    }

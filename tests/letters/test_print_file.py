@@ -85,7 +85,7 @@ def test_fonts_are_written_once_not_once_per_letter(batch_pdfs: list[bytes]) -> 
 
 @pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf is not installed")
 def test_qpdf_and_pdfinfo_find_nothing_wrong(batch_pdfs: list[bytes], tmp_path: Path) -> None:
-    combined, pages = letters.combine_print_file(batch_pdfs)
+    combined, pages = letters.combine_print_file(batch_pdfs, title="Print file: mailing 7 — ü")
     path = tmp_path / "print.pdf"
     path.write_bytes(combined)
 
@@ -96,13 +96,14 @@ def test_qpdf_and_pdfinfo_find_nothing_wrong(batch_pdfs: list[bytes], tmp_path: 
 
 
 @pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils is not installed")
-def test_pdfinfo_reads_the_page_count(batch_pdfs: list[bytes], tmp_path: Path) -> None:
-    combined, pages = letters.combine_print_file(batch_pdfs)
+def test_pdfinfo_reads_the_page_count_and_title(batch_pdfs: list[bytes], tmp_path: Path) -> None:
+    combined, pages = letters.combine_print_file(batch_pdfs, title="Print file: mailing 7 — ü")
     path = tmp_path / "print.pdf"
     path.write_bytes(combined)
 
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
     assert f"Pages:           {pages}" in info.stdout
+    assert "Title:           Print file: mailing 7 — ü\n" in info.stdout
     assert info.stderr == ""
 
 

@@ -182,3 +182,59 @@ def test_clients_are_refused_under_an_ftc_role():
     with pytest.raises(InvalidFacts) as raised:
         run(ClientFacts("client:1", "Elm Clinic"), role="phr_vendor")
     assert raised.value.field == "entity_role"
+
+
+# -- a client that delegates individual notice to us ------------------------------------------
+
+
+def _delegating(**overrides):
+    values = {
+        "key": "client:3",
+        "name": "Pine Hospital",
+        "delegates": True,
+        "residents_by_state": {"NY": 600, "NJ": 10},
+        "affected_total": 610,
+    }
+    return ClientFacts(**{**values, **overrides})
+
+
+@pytest.mark.parametrize(
+    ("agent", "notified_on", "individual_due"),
+    [
+        # Our agency imputes our discovery to the client (164.404(a)(2)).
+        (True, date(2026, 3, 20), date(2026, 5, 1)),
+        # An independent contractor: its clock runs from our notice to it.
+        (False, date(2026, 3, 20), date(2026, 5, 19)),
+        # Undetermined: the stricter date, ours, with a warning naming the client.
+        (None, None, date(2026, 5, 1)),
+    ],
+)
+def test_a_delegating_client_gets_its_own_notices_from_its_treated_discovery(
+    agent, notified_on, individual_due
+):
+    result = run(_delegating(ba_is_agent=agent, notified_on=notified_on))
+    theirs = [o for o in result.obligations if o.detail.get("delegated") == "yes"]
+    kinds = {(o.kind, o.jurisdiction) for o in theirs}
+
+    assert ("individual_notice", "US") in kinds
+    assert ("hhs_notice", "US") in kinds  # its own 610 people: 500 or more
+    assert ("media_notice", "NY") in kinds and ("media_notice", "NJ") not in kinds
+    assert any(kind.startswith("state_") for kind, _ in kinds)
+    individual = next(o for o in theirs if o.kind == "individual_notice")
+    assert individual.due_on == individual_due
+    assert individual.detail["client_key"] == "client:3"
+    assert individual.reason.startswith("On behalf of Pine Hospital")
+    state_keys = {o.detail["client_key"] for o in theirs if o.kind.startswith("state_")}
+    assert all(key.startswith("client:3 ") for key in state_keys)
+    warned = [w for w in result.warnings if w.startswith("Pine Hospital: Treated discovery")]
+    assert bool(warned) == (agent is None)
+
+
+def test_a_client_that_does_not_delegate_gets_only_the_notice_to_it():
+    result = run(_delegating(delegates=False))
+    assert {o.kind for o in result.obligations if o.detail.get("client_key")} == {"ba_to_ce_notice"}
+
+
+def test_a_client_with_fewer_people_than_its_residents_per_state_is_refused():
+    with pytest.raises(InvalidFacts, match="fewer people"):
+        _delegating(affected_total=5)

@@ -9,7 +9,10 @@ dict per method). Expected outcomes follow README's role table and incident_acce
     pre_auth          anyone; may send people back to the sign-in page (e.g. /login/mfa)
     probe             anyone; 200 or 503 (readiness)
     sign_out          everyone ends on the sign-in page
-    signed_in         any signed-in user; anonymous → sign-in redirect
+    signed_in         any signed-in staff user; anonymous → sign-in redirect
+    account           any signed-in user, client contacts too (MFA set-up, own password, home)
+    client_portal     the client's own contact (client_contact persona, contact of Elm Clinic);
+                      every other persona → 404; anonymous → sign-in redirect
     cap:<capability>  the roles holding that Capability; other roles → 403
     incident_read     whoever may see incident A (every-incident roles + its team); others 404
     incident_work     privacy officers and A's lead/responders; other viewers → 403
@@ -21,6 +24,10 @@ dict per method). Expected outcomes follow README's role table and incident_acce
     roster_work       roster_read and incident_work
     ics_token         the calendar feed: whoever holds the feed token, no session needed
     api:<kind>        /api/v1 by bearer token; no token → 401; <kind> is one of the above
+
+A client contact (business-associate mode) reaches only `public`, `pre_auth`, `probe`,
+`sign_out`, `account` and `client_portal` routes: every other route (and every API route, even
+with a valid token) answers 404, which the app audits.
 """
 
 from __future__ import annotations
@@ -39,13 +46,13 @@ POLICY: dict[str, str | dict[str, str]] = {
     "auth.login": "public",
     "auth.second_factor": "pre_auth",
     "auth.logout": "sign_out",
-    "auth.mfa_setup": "signed_in",
-    "auth.change_password": "signed_in",
+    "auth.mfa_setup": "account",
+    "auth.change_password": "account",
     "auth.session_list": "signed_in",
     "auth.session_revoke": "signed_in",
     "tokens.index": "signed_in",
     "tokens.revoke": "signed_in",
-    "main.dashboard": "signed_in",
+    "main.dashboard": "account",  # a client contact is sent on to its portal
     "notifications.index": "signed_in",
     "notifications.mark_read": "signed_in",
     "notifications.mark_all_read": "signed_in",
@@ -71,6 +78,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "clients.new": "cap:manage_clients",
     "clients.edit": "cap:manage_clients",
     "clients.baa": "cap:manage_clients",
+    "clients.invite_contact": "cap:manage_clients",
     # organisation-wide reading
     "audit.events": "cap:view_audit",
     "audit.export_csv": "cap:view_audit",
@@ -104,6 +112,23 @@ POLICY: dict[str, str | dict[str, str]] = {
     "incidents.evidence_list": {"GET": READ, "POST": WORK},
     "incidents.evidence_download": READ,
     "clients.incident_clients": {"GET": READ, "POST": WORK},
+    # the 164.410 notices to each client: identities are PHI, so roster access
+    "clients.notice": "roster_read",
+    "clients.notice_identities": "roster_read",
+    "clients.notice_pdf": "roster_read",
+    "clients.draft_notice": "roster_work",
+    "clients.notice_sent": "roster_work",
+    "clients.notice_redraft": "roster_work",
+    "clients.notice_discard": "roster_work",
+    # the client portal: a client contact's only pages
+    "portal.index": "client_portal",
+    "portal.case": "client_portal",
+    "portal.case_json": "client_portal",
+    "portal.individuals": "client_portal",
+    "portal.notice": "client_portal",
+    "portal.identities": "client_portal",
+    "portal.notice_pdf": "client_portal",
+    "portal.acknowledge": "client_portal",
     # assessment and deadlines
     "assessment.edit": {"GET": READ, "POST": WORK},
     "assessment.version": READ,
@@ -120,6 +145,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "letters.compare": READ,
     "letters.hhs_json": READ,
     "letters.download": READ,
+    "letters.faq_pdf": READ,
     "letters.page_image": READ,
     "letters.revise": WORK,
     "letters.proof": READ,
@@ -147,6 +173,12 @@ POLICY: dict[str, str | dict[str, str]] = {
     "roster.person_notice": "roster_work",
     "roster.returns": "roster_work",
     # mail merge (names and addresses from the roster: PHI)
+    # enrollment codes (issue 23): the pool's status for whoever sees the incident; importing
+    # codes and the vendor export (every assigned code) for privacy officers; one person's
+    # code is on roster.person (roster_read)
+    "enrolment.index": READ,
+    "enrolment.upload": "incident_manage",
+    "enrolment.export": "incident_manage",
     "mailmerge.index": "roster_read",
     "mailmerge.batch": "roster_read",
     "mailmerge.progress": "roster_read",
@@ -155,6 +187,15 @@ POLICY: dict[str, str | dict[str, str]] = {
     "mailmerge.confirm": "roster_work",
     "mailmerge.mailed": "roster_work",
     "mailmerge.control": "roster_work",
+    # inquiries from individuals and returned letters (PHI: names, summaries, addresses)
+    "inquiries.index": "roster_read",
+    "inquiries.detail": "roster_read",
+    "inquiries.record": "roster_work",
+    "inquiries.close": "roster_work",
+    "inquiries.export": "roster_work",
+    "returns.index": "roster_read",
+    "returns.record": "roster_work",
+    "returns.codes": "roster_work",
     # after the breach
     "impact.incident_impact": READ,
     "impact.costs_csv": READ,
@@ -239,6 +280,15 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "letters.attach_proof": {"notice_id": "{notice_id}", "file": FILE},
     "letters.request_changes": {"comment": "Shorter sentences, please."},
     "mailmerge.mailed": {"mailed_on": "2025-11-02"},
+    "enrolment.upload": {
+        "vendor": "Experian",
+        "product": "IdentityWorks",
+        "months": "24",
+        "url": "https://www.experianidworks.com/3bcredit",
+        "phone": "1-877-288-8057",
+        "enrol_by": "2030-12-31",
+        "file": FILE,
+    },
     "impact.add_cost": {
         "category": "outside_counsel",
         "basis": "actual",
@@ -263,8 +313,26 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "clients.new": {"name": "Maple Clinic", "contacts": "Ann Maple, ann@maple.example"},
     "clients.edit": {"name": "Elm Clinic", "contacts": "Dana Reyes, dana@elm.example"},
     "clients.baa": {"file": FILE},
+    "clients.invite_contact": {
+        "contact-name": "Ann Maple",
+        "contact-email": "ann@elm.example",
+        "contact-password": "a long first password",
+    },
+    "clients.draft_notice": {"update": "Diagnosis codes were also exposed."},
+    "clients.notice_redraft": {"update": "Diagnosis codes were also exposed."},
     "roster.person_notice": {"status": "mailed", "method": "mail", "notice_on": "2025-11-01"},
     "roster.returns": {"file": FILE},
+    "inquiries.record": {
+        "found_by": "not_on_roster",
+        "caller_name": "Dana Whit",
+        "channel": "phone",
+        "category": "question",
+        "summary": "Asked what was taken.",
+        "assignee_id": "",
+    },
+    "inquiries.close": {"outcome": "Called back and explained."},
+    "returns.record": {"letter_code": "{letter_code}"},
+    "returns.codes": {"file": FILE},
 }
 
 # URL parameters whose value belongs to the persona making the request (their notification,
@@ -280,6 +348,7 @@ PARAM_ALIASES = {
     ("assessment.version_pdf", "version_id"): "assessment_version_id",
     ("assessment.sign", "version_id"): "assessment_version_id",
     ("letters.hhs_json", "letter_id"): "hhs_letter_id",
+    ("letters.faq_pdf", "letter_id"): "faq_letter_id",
     ("mailmerge.control", "letter_id"): "mail_letter_id",
 }
 
@@ -293,7 +362,9 @@ ROLE_OF = {
     "auditor": Role.AUDITOR,
     "responder_member": Role.RESPONDER,
     "legal_member": Role.LEGAL,
+    "client_contact": Role.CLIENT_CONTACT,
 }
+CONTACT = "client_contact"
 
 
 def kind_of(endpoint: str, method: str) -> str | None:
@@ -332,9 +403,15 @@ def expected(kind: str, persona: str) -> set[str]:
     if kind.startswith("api:"):
         return _api_expected(kind.removeprefix("api:"), persona)
     if kind in ANYONE:
-        return ANYONE[kind]
+        return {"not_found"} if persona == CONTACT and kind == "ics_token" else ANYONE[kind]
     if persona == "anonymous":
         return {"login"}
+    if kind == "account":
+        return {"allowed"}
+    if kind == "client_portal":
+        return {"allowed" if persona == CONTACT else "not_found"}
+    if persona == CONTACT:
+        return {"not_found"}  # confined to its portal: 404 (audited) everywhere else
     if kind == "signed_in":
         return {"allowed"}
     if kind.startswith("cap:"):
@@ -357,4 +434,6 @@ def _api_expected(kind: str, persona: str) -> set[str]:
         return {"allowed"}
     if persona == "anonymous":
         return {"unauthorized"}
+    if persona == CONTACT:
+        return {"not_found"}
     return expected(kind, persona)

@@ -24,7 +24,7 @@ from tests.security.world import TALLY
 from tests.security.world import World
 
 SUITE = "access matrix"
-IDOR_PERSONAS = ("privacy_officer", "responder_member")
+IDOR_PERSONAS = ("privacy_officer", "responder_member", "client_contact")
 
 
 def _rules() -> list[Rule]:
@@ -89,6 +89,7 @@ UPLOADS = {
         b"external_id,first_name,last_name,state\r\nX-1,Ana,Lee,NY\r\n",
     ),
     "roster.returns": ("returns.csv", b"external_id\r\nX-1\r\n"),
+    "returns.codes": ("codes.csv", b"letter_code\r\nNO-SUCH-CODE\r\n"),
     "clients.baa": ("baa.pdf", b"%PDF-1.4 business associate agreement"),
 }
 

@@ -33,15 +33,20 @@ from tests.security.world import TALLY
 from tests.security.world import World
 
 SUITE = "form fuzz"
-PERSONAS = ("privacy_officer", "admin", "legal_member", "anonymous")
+PERSONAS = ("privacy_officer", "admin", "legal_member", "client_contact", "anonymous")
 # Forms that end the persona's own session or sign-in factor: they answer 302 whatever is sent.
 SKIP_ACTIONS = ("/logout",)
 # POST endpoints whose form the world does not show (their tests post them directly).
 NOT_SHOWN = {
     "admin.user_reset_mfa": "no user in the world has MFA to reset",
+    "clients.notice_discard": "shown on drafts only; the world's client notices are sent",
+    "clients.notice_redraft": "shown on drafts only; the world's client notices are sent",
+    "clients.notice_sent": "shown on drafts only; the world's client notices are sent",
     "assessment.recompute": "shown only when the stored deadlines differ from the rules",
     "auth.logout": "skipped: it ends the persona's session",
     "auth.second_factor": "shown only in the middle of an MFA sign-in",
+    "enrolment.export": "shown once the incident has a code pool (a pool would void the world's "
+    "approved letters); a CSRF button, posted in tests/blueprints/test_enrolment_pages.py",
     "letters.approve": "the world's letters are past review",
     "letters.approve_together": "the world's letters are past review (nothing awaits approval)",
     "letters.request_changes": "the world's letters are past review",

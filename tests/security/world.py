@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -32,6 +33,7 @@ from werkzeug.test import TestResponse
 from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
+from incident_app.models.client import ClientContact
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentMember
@@ -48,6 +50,8 @@ from incident_app.services import evidence
 from incident_app.services import review
 from incident_app.services.accounts import api_tokens
 from incident_app.services.accounts import sessions
+from incident_app.services.clients import incident_clients
+from incident_app.services.clients import notices as client_notices
 from incident_app.services.clients import registry as client_registry
 from incident_app.services.impact import costs as impact_costs
 from incident_app.services.impact import disruptions as impact_disruptions
@@ -59,6 +63,7 @@ from incident_app.services.letters import generation
 from incident_app.services.letters import notices
 from incident_app.services.letters import proofs
 from incident_app.services.letters import review as letter_review
+from incident_app.services.letters.faq import FAQ_TEMPLATE
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import calendar_feed
 from tests.conftest import CSRF_INPUT
@@ -68,6 +73,7 @@ from tests.support.factories import PASSWORD
 from tests.support.factories import make_user
 from tests.support.letter_factories import breach_case
 from tests.support.letter_factories import obligation
+from tests.support.roster_helpers import HEADER
 from tests.support.roster_helpers import csv_bytes
 from tests.support.roster_helpers import person
 from tests.support.roster_helpers import upload as roster_upload
@@ -81,6 +87,7 @@ PERSONAS = (
     "auditor",
     "responder_member",
     "legal_member",
+    "client_contact",
 )
 ROLES = {
     "admin": Role.ADMIN,
@@ -90,11 +97,13 @@ ROLES = {
     "auditor": Role.AUDITOR,
     "responder_member": Role.RESPONDER,
     "legal_member": Role.LEGAL,
+    "client_contact": Role.CLIENT_CONTACT,
 }
 PNG = base64.b64decode(  # a 1×1 grey pixel
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="
 )
 COOKIE = "breachdesk_session"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 LOCAL = datetime(2026, 2, 20, 9, 30)
 
 
@@ -171,9 +180,10 @@ def build_world(engine: sa.Engine, tmp: Path) -> Iterator[World]:
         try:
             with app.app_context():
                 users = _users(get_session())
-                a = _incident_objects(get_session(), users, team=True)
-                b = _incident_objects(get_session(), users, team=False)
-                common = _common_objects(get_session(), users)
+                client_id = _client(get_session(), users)
+                a = _incident_objects(get_session(), users, client_id, team=True)
+                b = _incident_objects(get_session(), users, client_id, team=False)
+                common = {**_common_objects(get_session(), users), "client_id": client_id}
                 # The mail-merge worker expires what it loaded: read the users back in full.
                 users = {name: get_session().get(User, user.id) for name, user in users.items()}
             personas = {name: _persona(app, name, users.get(name)) for name in PERSONAS}
@@ -211,12 +221,13 @@ def _users(session: sa.orm.Session) -> dict[str, User]:
     users["legal_b"] = make_user(session, role=Role.LEGAL, email="legal-b@example.org")
     org = get_organisation(session)
     org.logo, org.logo_mime = PNG, "image/png"
+    org.acts_as_business_associate = True  # a billing company with clients (and patients)
     session.commit()
     return users
 
 
 def _incident_objects(
-    session: sa.orm.Session, users: dict[str, User], *, team: bool
+    session: sa.orm.Session, users: dict[str, User], client_id: int, *, team: bool
 ) -> dict[str, Any]:
     officer = users["privacy_officer"]
     members = (
@@ -257,9 +268,10 @@ def _incident_objects(
         store=app_store.current_store(),
     )
     ids["hhs_letter_id"] = hhs.id
-    ids.update(_roster_records(session, officer, incident.id))
+    ids.update(_roster_records(session, officer, incident.id, client_id))
     ids.update(_impact_records(session, officer, users["spare"], incident.id))
     ids.update(_mail_batch(session, officer, incident.id))
+    ids["inquiry_id"] = _inquiry(session, officer, incident.id)
     ids["transition_to"] = lifecycle.allowed_transitions(session.get(Incident, incident.id))[
         0
     ].value
@@ -370,28 +382,71 @@ def _letter_records(
         ),
         store=app_store.current_store(),
     )
+    faq = generation.generate(  # the call-centre FAQ, approved (issue 23)
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        request=generation.LetterRequest(obligation_id, FAQ_TEMPLATE),
+        store=app_store.current_store(),
+    )
+    letter_review.submit_for_review(
+        session, actor=officer, now=NOW, incident_id=incident_id, letter_id=faq.id
+    )
+    letter_review.approve(
+        session,
+        actor=legal,
+        now=NOW,
+        incident_id=incident_id,
+        letter_id=faq.id,
+        store=app_store.current_store(),
+        expected_sha256=faq.current_version.sha256,
+    )
     return {
         "letter_id": letter.id,
         "letter_version_id": letter.current_version.id,
         "notice_id": notice.id,
         "proof_id": proof.id,
+        "faq_letter_id": faq.id,
     }
 
 
-def _roster_records(session: sa.orm.Session, officer: User, incident_id: int) -> dict[str, int]:
-    data = csv_bytes(person(f"P-{incident_id}-1"), person(f"P-{incident_id}-2", "Ben", "Ortiz"))
-    record = roster_upload(
-        session, actor=officer, incident_id=incident_id, data=data, store=app_store.current_store()
+def _roster_records(
+    session: sa.orm.Session, officer: User, incident_id: int, client_id: int
+) -> dict[str, int]:
+    """The roster of a billing company's breach (the incident names the client Elm Clinic,
+    so the roster has a client column), and the notice sent to Elm with its identities."""
+    incident_clients.set_clients(
+        session, actor=officer, incident_id=incident_id, client_ids=[client_id], now=NOW
     )
+    data = csv_bytes(
+        person(f"P-{incident_id}-1") + ",Elm Clinic",
+        person(f"P-{incident_id}-2", "Ben", "Ortiz") + ",Elm Clinic",
+        header=HEADER + ",client",
+    )
+    store = app_store.current_store()
+    record = roster_upload(session, actor=officer, incident_id=incident_id, data=data, store=store)
     from tests.support.roster_helpers import run_worker
 
-    run_worker(session, app_store.current_store())
+    run_worker(session, store)
     person_id = session.scalars(
         sa.select(RosterPerson.id)
         .where(RosterPerson.incident_id == incident_id)
         .order_by(RosterPerson.id)
     ).first()
-    return {"import_id": record.id, "person_id": person_id}
+    notice = client_notices.draft_notice(
+        session,
+        actor=officer,
+        incident_id=incident_id,
+        client_id=client_id,
+        update="",
+        store=store,
+        now=NOW,
+    )
+    client_notices.record_sent(
+        session, actor=officer, incident_id=incident_id, notice_id=notice.id, now=NOW
+    )
+    return {"import_id": record.id, "person_id": person_id, "client_notice_id": notice.id}
 
 
 def _impact_records(
@@ -458,9 +513,42 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
     letter = session.scalars(
         sa.select(MailLetter).where(MailLetter.batch_id == batch.id).order_by(MailLetter.id)
     ).first()
+    printed = session.scalars(
+        sa.select(MailLetter.letter_code)
+        .where(MailLetter.batch_id == batch.id, MailLetter.id != letter.id)
+        .order_by(MailLetter.id)
+    ).first()
     letter.state = LetterState.FAILED  # so "retry this letter" has something to retry
     session.commit()
-    return {"batch_id": batch.id, "mail_letter_id": letter.id, "action": "pause"}
+    return {
+        "batch_id": batch.id,
+        "mail_letter_id": letter.id,
+        "action": "pause",
+        "letter_code": printed,  # a printed letter, for returned mail
+    }
+
+
+def _inquiry(session: sa.orm.Session, officer: User, incident_id: int) -> int:
+    """An inquiry from someone not on the roster, with a follow-up (issue 23)."""
+    from incident_app.models.inquiry import FoundBy
+    from incident_app.models.inquiry import InquiryCategory
+    from incident_app.models.inquiry import InquiryChannel
+    from incident_app.services.inquiries import recording
+
+    return recording.record_inquiry(
+        session,
+        actor=officer,
+        now=NOW,
+        incident_id=incident_id,
+        keyring=app_store.current_keyring(),
+        entry=recording.InquiryInput(
+            found_by=FoundBy.NOT_ON_ROSTER,
+            channel=InquiryChannel.PHONE,
+            category=InquiryCategory.QUESTION,
+            summary="Asked whether her records were in the file.",
+            caller_name="Dana Whit",
+        ),
+    ).id
 
 
 def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str, Any]:
@@ -473,6 +561,18 @@ def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str
         ),
     )
     calendar = calendar_feed.issue_token(session, actor=users["privacy_officer"], now=NOW)
+    return {
+        "template_id": template.id,
+        "user_id": users["spare"].id,
+        "token": calendar,
+        "filename": "css/app.css",
+        "year": 2025,
+    }
+
+
+def _client(session: sa.orm.Session, users: dict[str, User]) -> int:
+    """Elm Clinic, a covered-entity client with its BAA on file and its contact (the
+    client_contact persona, authenticator enrolled: contacts must use one)."""
     client = client_registry.create_client(
         session,
         actor=users["admin"],
@@ -488,14 +588,14 @@ def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str
         store=app_store.current_store(),
         now=NOW,
     )
-    return {
-        "client_id": client.id,
-        "template_id": template.id,
-        "user_id": users["spare"].id,
-        "token": calendar,
-        "filename": "css/app.css",
-        "year": 2025,
-    }
+    contact = users["client_contact"]
+    session.add(ClientContact(user_id=contact.id, client_id=client.id, invited_at=NOW))
+    contact.mfa_enabled = True
+    contact.totp_secret = app_store.current_store().keyring.encrypt(
+        TOTP_SECRET.encode(), f"user:{contact.id}:totp".encode()
+    )
+    session.commit()
+    return client.id
 
 
 def _persona(app: Flask, name: str, user: User | None) -> Persona:
@@ -508,11 +608,21 @@ def _persona(app: Flask, name: str, user: User | None) -> Persona:
             "/login", data={"email": user.email, "password": PASSWORD, "csrf_token": token}
         )
         assert response.status_code == 302, f"{name} could not sign in"
+        if user.mfa_enabled:
+            _second_factor(client)
     page = client.get("/account/password" if user else "/login").get_data(as_text=True)
     who.csrf = CSRF_INPUT.search(page).group(1)
     cookie = client.get_cookie(COOKIE)
     who.cookie = cookie.value if cookie is not None else None
     return who
+
+
+def _second_factor(client: FlaskClient) -> None:
+    page = client.get("/login/mfa").get_data(as_text=True)
+    token = CSRF_INPUT.search(page).group(1)
+    code = pyotp.TOTP(TOTP_SECRET).now()
+    response = client.post("/login/mfa", data={"code": code, "csrf_token": token})
+    assert response.status_code == 302, "the client contact's second factor was refused"
 
 
 def _own_objects(session: sa.orm.Session, who: Persona) -> None:

@@ -21,6 +21,7 @@ from incident_app.models.incident import StateCount
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services import assessment
+from incident_app.services import assessment_questionnaire as questionnaire
 from incident_app.services.obligations import overrides as obligation_overrides
 from incident_app.services.obligations import reading as obligation_reading
 from tests.support.factories import NOW
@@ -336,20 +337,22 @@ def test_a_documented_exception_ends_the_notices(session, people):
 
 
 def test_suggested_conclusion_defaults_to_breach_on_unknown_or_high_answers():
-    assert assessment.suggested_conclusion(LOW_RISK) == Conclusion.LOW_PROBABILITY
-    assert assessment.suggested_conclusion({**LOW_RISK, "f2_recipient": "malicious"}) == (
+    assert questionnaire.suggested_conclusion(LOW_RISK) == Conclusion.LOW_PROBABILITY
+    assert questionnaire.suggested_conclusion({**LOW_RISK, "f2_recipient": "malicious"}) == (
         Conclusion.BREACH
     )
-    assert assessment.suggested_conclusion({**LOW_RISK, "f4_mitigation": ""}) == (Conclusion.BREACH)
+    assert questionnaire.suggested_conclusion({**LOW_RISK, "f4_mitigation": ""}) == (
+        Conclusion.BREACH
+    )
 
 
 def test_clean_answers_gives_exactly_the_answers_schema():
     """clean_answers builds its result in loops; the Answers TypedDict must name the same keys
     with the same kinds of value (mypy cannot check the loops)."""
-    cleaned = assessment.clean_answers(LOW_RISK)
-    schema = typing.get_type_hints(assessment.Answers)
+    cleaned = questionnaire.clean_answers(LOW_RISK)
+    schema = typing.get_type_hints(questionnaire.Answers)
 
-    assert set(cleaned) == set(schema) == assessment.Answers.__required_keys__
+    assert set(cleaned) == set(schema) == questionnaire.Answers.__required_keys__
     kinds = {name: type(value) for name, value in cleaned.items()}
     assert kinds == {name: typing.get_origin(kind) or kind for name, kind in schema.items()}
 

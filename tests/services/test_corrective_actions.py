@@ -17,7 +17,6 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.audit import AuditEvent
 from incident_app.models.corrective_action import ActionStatus
 from incident_app.models.corrective_action import CorrectiveAction
-from incident_app.models.corrective_action import TrainingRecord
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentMember
 from incident_app.models.incident import IncidentStatus
@@ -26,7 +25,6 @@ from incident_app.models.user import Role
 from incident_app.services import corrective_actions as plan
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.corrective_actions import StatusChange
-from incident_app.services.corrective_actions import TrainingInput
 from incident_app.services.evidence import Upload
 from incident_app.services.organisation import get_organisation
 from tests.support.factories import NOW
@@ -274,42 +272,6 @@ def test_an_action_of_another_incident_is_not_found(session, officer, responder,
             change=StatusChange("done"),
             now=NOW,
         )
-
-
-# --- training ---------------------------------------------------------------------------------
-
-
-def test_training_is_recorded_with_its_attestation(session, officer, incident) -> None:
-    row = plan.record_training(
-        session,
-        actor=officer,
-        incident_id=incident.id,
-        now=NOW,
-        training=TrainingInput("Billing office", date(2026, 2, 20), "Phishing and PHI by email"),
-        attestation=proof("attestation.pdf"),
-        store=app_store.current_store(),
-    )
-    assert (row.trainee, row.attestation.filename) == ("Billing office", "attestation.pdf")
-    assert last_audit(session).action == "training.recorded"
-
-
-@pytest.mark.parametrize(
-    ("training", "field"),
-    [
-        (TrainingInput("", date(2026, 2, 20), "Phishing"), "trainee"),
-        (TrainingInput("Billing office", None, "Phishing"), "trained_on"),
-        (TrainingInput("Billing office", date(2027, 1, 1), "Phishing"), "trained_on"),
-        (TrainingInput("Billing office", date(2026, 2, 20), " "), "topic"),
-    ],
-)
-def test_bad_training_input(session, officer, incident, training, field) -> None:
-    with pytest.raises(ValidationFailed) as error:
-        plan.record_training(
-            session, actor=officer, incident_id=incident.id, training=training, now=NOW
-        )
-    assert error.value.field == field
-    session.rollback()
-    assert session.scalar(sa.select(sa.func.count(TrainingRecord.id))) == 0
 
 
 # --- what other areas read --------------------------------------------------------------------

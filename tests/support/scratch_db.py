@@ -7,9 +7,18 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+
+from config import TestConfig
+from incident_app import create_app
+from incident_app.db import Base
+from incident_app.db import make_engine
+from incident_app.models.audit import GENESIS_HASH
+from incident_app.models.audit import AuditChainHead
 
 
 @contextmanager
@@ -32,3 +41,24 @@ def scratch_postgres(prefix: str, count: int = 1) -> Iterator[list[str]]:
             for name in names:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.dispose()
+
+
+def real_app(url: str, tmp_path: Path) -> Flask:
+    """An app on a real database (the schema created, the audit chain started) with its own
+    engine and connections: for tests where workers or threads must really run side by side
+    instead of inside the shared test transaction."""
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(AuditChainHead).values(id=1, seq=0, last_hash=GENESIS_HASH))
+    engine.dispose()
+    config = type(
+        "RealConfig",
+        (TestConfig,),
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_DIR": tmp_path / "instance",
+            "FILE_STORE_DIR": tmp_path / "files",
+        },
+    )
+    return create_app(config)

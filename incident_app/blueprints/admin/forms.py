@@ -19,7 +19,10 @@ from wtforms.widgets import ListWidget
 from incident_app.models.user import Role
 from incident_app.services.organisation import ENTITY_ROLES
 
-ROLE_CHOICES = [SelectChoice(role.value, role.label) for role in Role]
+# Client contacts are invited per client (Clients page), never made here.
+ROLE_CHOICES = [
+    SelectChoice(role.value, role.label) for role in Role if role is not Role.CLIENT_CONTACT
+]
 
 
 class UserCreateForm(FlaskForm):

@@ -41,11 +41,13 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+EXERCISE_CHOICES = {"exclude": False, "include": None, "only": True}
 INCIDENT_SUMMARY = {
     "id": INTEGER,
     "reference": STRING,
     "title": STRING,
     "status": {"type": "string", "enum": [s.value for s in IncidentStatus]},
+    "exercise": BOOLEAN,  # a tabletop drill (issue 23), listed only on request
     "discovered_on": nullable(DATE),
     "affected_count": INTEGER,
     "next_due_on": nullable(DATE),
@@ -278,6 +280,13 @@ def _paths() -> dict[str, Any]:
                         "name": "status",
                         "in": "query",
                         "schema": {"type": "string", "enum": [s.value for s in IncidentStatus]},
+                    },
+                    {
+                        "name": "exercises",
+                        "in": "query",
+                        "description": "Tabletop exercises: left out (exclude, the default), "
+                        "listed with the real incidents (include) or alone (only).",
+                        "schema": {"type": "string", "enum": list(EXERCISE_CHOICES)},
                     },
                 ],
             ),

@@ -36,6 +36,7 @@ def incident_summary(incident: Incident, next_due: date | None = None) -> dict[s
         "reference": incident.reference,
         "title": incident.title,
         "status": incident.status.value,
+        "exercise": incident.exercise,
         "discovered_on": iso(incident.discovered_on),
         "affected_count": affected_count(incident),
         "next_due_on": iso(next_due),

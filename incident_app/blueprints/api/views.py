@@ -22,6 +22,7 @@ from incident_app import clock
 from incident_app.blueprints.api import calculator_schema
 from incident_app.blueprints.api import representations as show
 from incident_app.blueprints.api import schemas
+from incident_app.blueprints.api.openapi import EXERCISE_CHOICES
 from incident_app.blueprints.api.openapi import document
 from incident_app.db import get_session
 from incident_app.errors import DomainError
@@ -37,6 +38,7 @@ from incident_app.services.accounts.api_tokens import ApiCaller
 from incident_app.services.accounts.api_tokens import RateLimited
 from incident_app.services.accounts.api_tokens import TokenRejected
 from incident_app.services.accounts.signin import record_access_denied
+from incident_app.services.clients import portal as client_portal
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.incidents import facts as incident_facts
 from incident_app.services.incidents import intake as incident_intake
@@ -52,7 +54,7 @@ csrf.exempt(bp)
 MAX_BODY_BYTES = 256 * 1024
 MAX_ID = 2**31 - 1
 PUBLIC_ENDPOINTS = {"api.openapi_json"}
-QUERY_PARAMETERS = {"api.incident_index": {"page", "per_page", "status"}}
+QUERY_PARAMETERS = {"api.incident_index": {"page", "per_page", "status", "exercises"}}
 # The calculator form's field names (what evaluation.what_if reports) → BreachFacts names.
 CALCULATOR_NAMES = {form: facts for facts, form in obligation_evaluation.CALCULATOR_FIELDS.items()}
 
@@ -78,6 +80,11 @@ def _authenticate() -> None:
         limit=current_app.config.get("API_RATE_LIMIT", 120),
         window_seconds=current_app.config.get("API_RATE_WINDOW_SECONDS", 60),
     )
+    if client_portal.is_contact(g.api_caller.user):
+        # A client contact reads only its portal: the API answers as for a thing not there.
+        raise client_portal.deny(
+            get_session(), actor=g.api_caller.user, path=request.path, now=clock.utcnow()
+        )
     _check_incident_visible()
     _check_query_parameters()
 
@@ -226,6 +233,16 @@ def _status_arg() -> IncidentStatus | None:
         raise schemas.BodyInvalid({"status": f"must be one of: {known}"}) from None
 
 
+def _exercises_arg() -> bool | None:
+    """Tabletop exercises are left out of the listing unless asked for (issue 23): a script
+    counting incidents must not count drills as breaches."""
+    raw = request.args.get("exercises", "exclude")
+    if raw not in EXERCISE_CHOICES:
+        known = ", ".join(EXERCISE_CHOICES)
+        raise schemas.BodyInvalid({"exercises": f"must be one of: {known}"})
+    return EXERCISE_CHOICES[raw]
+
+
 # ---- endpoints -------------------------------------------------------------------------------
 
 
@@ -255,7 +272,9 @@ def me() -> dict[str, Any]:
 @bp.get("/incidents")
 def incident_index() -> dict[str, Any]:
     session, now = get_session(), clock.utcnow()
-    filters = incident_list.ListFilters(status=_status_arg(), page=_int_arg("page", 1, 100_000))
+    filters = incident_list.ListFilters(
+        status=_status_arg(), page=_int_arg("page", 1, 100_000), exercises=_exercises_arg()
+    )
     page = incident_list.list_incidents(
         session,
         actor=_caller().user,

@@ -19,7 +19,7 @@ from wtforms.widgets import ListWidget
 
 from incident_app.blueprints._fields import DateField
 from incident_app.models.assessment import Conclusion
-from incident_app.services import assessment as service
+from incident_app.services import assessment_questionnaire as questionnaire
 
 BLANK = ("", "— not answered —")
 TRI = [("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")]
@@ -39,7 +39,9 @@ IDENTIFIER_LABELS = {
 
 
 def _text(label: str) -> TextAreaField:
-    return TextAreaField(label, [Optional(), Length(max=service.TEXT_MAX)], render_kw={"rows": 3})
+    return TextAreaField(
+        label, [Optional(), Length(max=questionnaire.TEXT_MAX)], render_kw={"rows": 3}
+    )
 
 
 def _choices(pairs: list[tuple[str, str]]) -> list[SelectChoice]:
@@ -74,24 +76,31 @@ class AssessmentForm(FlaskForm):
         ],
     )
     encryption_what = _text("What was encrypted, with which product or algorithm?")
-    encryption_standard = _select("Standard", list(service.ENCRYPTION_STANDARDS.items()))
+    encryption_standard = _select("Standard", list(questionnaire.ENCRYPTION_STANDARDS.items()))
     encryption_conformant = _select("Conforms to the NIST guidance (HHS safe harbor)?", TRI)
     key_compromised = _select("Was the decryption key or credential also exposed?", TRI)
-    destruction_method = _select("Destruction method", list(service.DESTRUCTION_METHODS.items()))
+    destruction_method = _select(
+        "Destruction method", list(questionnaire.DESTRUCTION_METHODS.items())
+    )
     destruction_detail = _text("Destruction details (who, when, certificate)")
     safe_harbor_narrative = _text("Safe harbor notes")
     # 3. Exceptions, 164.402(1)
     exception = _select(
         "Does an exception apply?",
-        [(service.NO_EXCEPTION, "No exception applies"), *service.EXCEPTION_LABELS.items()],
+        [
+            (questionnaire.NO_EXCEPTION, "No exception applies"),
+            *questionnaire.EXCEPTION_LABELS.items(),
+        ],
     )
-    exc_workforce = BooleanField(service.EXCEPTION_ELEMENTS["unintentional_workforce_use"][0][1])
+    exc_workforce = BooleanField(
+        questionnaire.EXCEPTION_ELEMENTS["unintentional_workforce_use"][0][1]
+    )
     exc_good_faith = BooleanField("Unintentional, and made in good faith")
     exc_within_scope = BooleanField("Within the scope of that person's authority")
     exc_both_authorized = BooleanField(
-        service.EXCEPTION_ELEMENTS["inadvertent_authorized_disclosure"][0][1]
+        questionnaire.EXCEPTION_ELEMENTS["inadvertent_authorized_disclosure"][0][1]
     )
-    exc_cannot_retain = BooleanField(service.EXCEPTION_ELEMENTS["unable_to_retain"][0][1])
+    exc_cannot_retain = BooleanField(questionnaire.EXCEPTION_ELEMENTS["unable_to_retain"][0][1])
     exc_no_further_use = BooleanField(
         "Not further used or disclosed in a manner the Privacy Rule does not permit"
     )

@@ -30,6 +30,7 @@ from incident_app.db import get_session
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.services import assessment as service
+from incident_app.services import assessment_questionnaire as questionnaire
 from incident_app.services import assessment_report
 from incident_app.services import assessment_scope
 from incident_app.services import organisation
@@ -103,9 +104,9 @@ def _edit_context(incident_id: int, form: AssessmentForm, history: list) -> dict
         "versions": history,
         "sign_form": SignForm(),
         "can_sign": can(current_user, Capability.SIGN_DETERMINATIONS),
-        "suggested": service.suggested_conclusion(form.to_answers()),
-        "elements": service.EXCEPTION_ELEMENTS,
-        "exception_labels": service.EXCEPTION_LABELS,
+        "suggested": questionnaire.suggested_conclusion(form.to_answers()),
+        "elements": questionnaire.EXCEPTION_ELEMENTS,
+        "exception_labels": questionnaire.EXCEPTION_LABELS,
         "show_when": assessment_scope.show_when(),
         "applies": partial(assessment_scope.applies, answers=form.to_answers()),
     }
@@ -126,7 +127,7 @@ def version(incident_id: int, version_id: int) -> str:
         incident=page.incident,
         version=chosen,
         form=AssessmentForm(data=chosen.answers),
-        exception_labels=service.EXCEPTION_LABELS,
+        exception_labels=questionnaire.EXCEPTION_LABELS,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
+from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -26,6 +27,13 @@ UNIT_CHOICES = [
     ("calendar_days", "calendar days after our discovery"),
 ]
 
+AGENT_CHOICES = [
+    ("", "Not determined (its clock runs from our discovery, the stricter date)"),
+    ("yes", "Yes: its clock runs from our discovery"),
+    ("no", "No, independent contractor: its clock runs from our notice to it"),
+]
+AGENT_VALUES = {"yes": True, "no": False}
+
 
 class ClientForm(FlaskForm):
     name = StringField("Client (covered entity) name", [InputRequired(), Length(max=200)])
@@ -40,6 +48,11 @@ class ClientForm(FlaskForm):
     delegates_individual_notice = BooleanField(
         "The client delegates individual notice to us (we send letters on its letterhead)"
     )
+    ba_is_agent = SelectField(
+        "Are we the client's agent (federal common law of agency)?",
+        choices=AGENT_CHOICES,
+        validate_choice=False,
+    )
     letterhead_name = StringField("Letterhead name", [Optional(), Length(max=200)])
     letterhead_address = TextAreaField("Letterhead address", [Optional(), Length(max=1000)])
     signatory_name = StringField("Signatory name", [Optional(), Length(max=200)])
@@ -53,6 +66,7 @@ class ClientForm(FlaskForm):
             period_count=self.period_count.data,
             period_unit=self.period_unit.data or "",
             delegates_individual_notice=bool(self.delegates_individual_notice.data),
+            ba_is_agent=AGENT_VALUES.get(self.ba_is_agent.data or ""),
             letterhead_name=self.letterhead_name.data or "",
             letterhead_address=self.letterhead_address.data or "",
             signatory_name=self.signatory_name.data or "",
@@ -71,4 +85,22 @@ class IncidentClientsForm(FlaskForm):
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,
+    )
+
+
+class DraftNoticeForm(FlaskForm):
+    update = TextAreaField(
+        "What is new since the last notice (164.410(c)(2))", [Optional(), Length(max=4000)]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes a notice's state; the CSRF token is its only field."""
+
+
+class InviteContactForm(FlaskForm):
+    name = StringField("Name", [InputRequired(), Length(max=200)])
+    email = StringField("Email", [InputRequired(), Length(max=254)])
+    password = PasswordField(
+        "First password (give it to them out of band)", [InputRequired(), Length(max=256)]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
 from flask import Response as FlaskResponse
 from flask import flash
 from flask import redirect
@@ -19,17 +18,25 @@ from incident_app.access import Capability
 from incident_app.access import can
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints.clients import notice_views  # noqa: F401 - registers its routes on bp
+from incident_app.blueprints.clients.blueprint import bp
 from incident_app.blueprints.clients.forms import ClientForm
+from incident_app.blueprints.clients.forms import ConfirmForm
+from incident_app.blueprints.clients.forms import DraftNoticeForm
 from incident_app.blueprints.clients.forms import FileForm
 from incident_app.blueprints.clients.forms import IncidentClientsForm
+from incident_app.blueprints.clients.forms import InviteContactForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
+from incident_app.services.clients import contacts as client_contacts
 from incident_app.services.clients import incident_clients as client_links
+from incident_app.services.clients import notices as client_notices
 from incident_app.services.clients import registry
 from incident_app.services.incidents.access import get_visible
+from incident_app.services.organisation import business_associate_mode
+from incident_app.services.organisation import get_organisation
 
-bp = Blueprint("clients", __name__)
 NAV = [(85, "Clients", "clients.index", Capability.MANAGE_CLIENTS)]
 INCIDENT_TABS = [(45, "Clients", "clients.incident_clients")]
 
@@ -67,6 +74,8 @@ def edit(client_id: int) -> tuple[str, int] | Response:
     if not form.is_submitted():
         form.period_count.data = client.notice_period_count
         form.period_unit.data = client.notice_period_unit.value if client.notice_period_unit else ""
+        agent = client.business_associate_is_agent
+        form.ba_is_agent.data = "" if agent is None else ("yes" if agent else "no")
     if form.validate_on_submit():
         try:
             registry.update_client(
@@ -84,7 +93,15 @@ def edit(client_id: int) -> tuple[str, int] | Response:
     client = registry.get_client(get_session(), actor=current_user, client_id=client_id)
     incidents = client_links.client_incidents(get_session(), client_id=client_id)
     return render_template(
-        "clients/edit.html", form=form, client=client, incidents=incidents, file_form=FileForm()
+        "clients/edit.html",
+        form=form,
+        client=client,
+        incidents=incidents,
+        file_form=FileForm(),
+        contacts=client_contacts.list_contacts(
+            get_session(), actor=current_user, client_id=client_id
+        ),
+        invite_form=InviteContactForm(prefix="contact"),
     ), _status(form)
 
 
@@ -153,18 +170,24 @@ def incident_clients(incident_id: int) -> tuple[str, int] | Response:
     lines = client_links.overview(
         session, actor=current_user, incident_id=incident_id, now=clock.utcnow()
     )
+    # Naming clients is offered in business-associate mode (or to undo names given before).
+    offered = business_associate_mode(get_organisation(session)) or bool(lines)
     registry_clients = (
         registry.list_clients(session, actor=current_user)
-        if can(current_user, Capability.MANAGE_CLIENTS)
+        if offered and can(current_user, Capability.MANAGE_CLIENTS)
         else []
     )
     return render_template(
         "clients/incident.html",
         incident=incident,
         lines=lines,
+        notices=client_notices.by_client(session, incident_id=incident.id),
+        draft_form=DraftNoticeForm(),
+        confirm_form=ConfirmForm(),
         form=form,
         registry_clients=registry_clients,
         chosen={line.client.id for line in lines},
+        ba_mode=offered,
     ), 200
 
 

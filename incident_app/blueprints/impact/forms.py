@@ -27,12 +27,12 @@ from incident_app.models.review import SafeguardFamily
 from incident_app.services import corrective_actions
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.corrective_actions import StatusChange
-from incident_app.services.corrective_actions import TrainingInput
 from incident_app.services.evidence import Upload
 from incident_app.services.impact.costs import CostInput
 from incident_app.services.impact.disruptions import DisruptionInput
 from incident_app.services.impact.settings import ImpactSettings
 from incident_app.services.review import ReviewInput
+from incident_app.services.training import TrainingInput
 
 REVIEW_TEXTS = ("timeline_summary", "root_cause", "what_worked", "what_did_not", "decisions")
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]

@@ -1,19 +1,11 @@
-"""After the breach: the Impact, Actions and Review tabs of an incident, and the /impact page.
-
-Over 400 lines: three tabs (Impact, Actions, Review) of one blueprint; the registration table
-lists one views module per blueprint, so a split goes through a sibling module imported here
-(as blueprints/incidents does) — the next change to these tabs should make it.
+"""After the breach: the Impact and Actions tabs of an incident, and the /impact page. The Review
+tab's routes are in review_tab.py (imported here so that they register on the blueprint).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint
 from flask import Response
 from flask import flash
-from flask import g
 from flask import redirect
 from flask import render_template
 from flask import request
@@ -24,32 +16,29 @@ from flask_login import login_required
 from incident_app import app_store
 from incident_app import clock
 from incident_app.access import Capability
-from incident_app.access import can
 from incident_app.blueprints import _downloads
 from incident_app.blueprints._downloads import csv_download
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.impact import chart
 from incident_app.blueprints.impact import forms
+from incident_app.blueprints.impact import review_tab  # noqa: F401 - registers its routes on bp
+from incident_app.blueprints.impact.blueprint import bp
+from incident_app.blueprints.impact.blueprint import can_work
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
-from incident_app.models.impact import DisruptionKind
-from incident_app.models.review import SafeguardFamily
 from incident_app.services import corrective_actions
-from incident_app.services import review
+from incident_app.services import training
 from incident_app.services.impact import attachments as impact_attachments
 from incident_app.services.impact import costs as impact_costs
 from incident_app.services.impact import disruptions as impact_disruptions
 from incident_app.services.impact import exports as impact_exports
-from incident_app.services.impact import money as impact_money
 from incident_app.services.impact import reports as impact_reports
 from incident_app.services.impact import settings as impact_settings
-from incident_app.services.incidents.access import can_work_on
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.organisation import get_organisation
 
-bp = Blueprint("impact", __name__)
 NAV = [(70, "Impact", "impact.summary", Capability.VIEW_ALL_INCIDENTS)]
 INCIDENT_TABS = [
     (60, "Impact", "impact.incident_impact"),
@@ -58,33 +47,8 @@ INCIDENT_TABS = [
 ]
 
 
-def _zone() -> ZoneInfo:
-    if "impact_zone" not in g:
-        g.impact_zone = ZoneInfo(get_organisation(get_session()).timezone)
-    return g.impact_zone
-
-
-@bp.context_processor
-def _helpers() -> dict[str, object]:
-    def local_time(value: datetime | None) -> str:
-        return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M") if value else ""
-
-    return {
-        "local_time": local_time,
-        "money": impact_money.money,
-        "families": list(SafeguardFamily),
-        "disruption_kinds": list(DisruptionKind),
-    }
-
-
 def _csv(text: str, name: str) -> Response:
     return csv_download(text, name)
-
-
-def _can_work(incident_id: int) -> bool:
-    session = get_session()
-    incident = get_visible(session, actor=current_user, incident_id=incident_id)
-    return can_work_on(session, actor=current_user, incident=incident)
 
 
 # --- Impact tab: costs and disruption ----------------------------------------------------------
@@ -108,7 +72,7 @@ def _impact_page(
         cost_form=cost_form or forms.CostForm(currency=figures.currency),
         disruption_form=disruption_form or forms.DisruptionForm(),
         delete_form=forms.DeleteForm(),
-        can_work=_can_work(incident_id),
+        can_work=can_work(incident_id),
     ), status
 
 
@@ -248,14 +212,12 @@ def _actions_page(
         incident=incident,
         action_form=action_form,
         actions=corrective_actions.plan(session, actor=current_user, incident_id=incident_id),
-        training=corrective_actions.training_records(
-            session, actor=current_user, incident_id=incident_id
-        ),
+        training=training.training_records(session, actor=current_user, incident_id=incident_id),
         training_form=training_form or forms.TrainingForm(),
         status_form=forms.ActionStatusForm(),
         status_errors=status_errors or {},
         ocr_labels=corrective_actions.ocr_actions(),
-        can_work=_can_work(incident_id),
+        can_work=can_work(incident_id),
         require_proof=get_organisation(session).require_proof_to_close_action,
     ), status
 
@@ -325,7 +287,7 @@ def add_training(incident_id: int) -> Response | tuple[str, int]:
     form = forms.TrainingForm()
     if form.validate_on_submit():
         try:
-            corrective_actions.record_training(
+            training.record_training(
                 get_session(),
                 actor=current_user,
                 incident_id=incident_id,
@@ -340,103 +302,6 @@ def add_training(incident_id: int) -> Response | tuple[str, int]:
             flash("Training recorded.", "success")
             return redirect(url_for("impact.actions", incident_id=incident_id))
     return _actions_page(incident_id, training_form=form, status=422)
-
-
-# --- Review tab --------------------------------------------------------------------------------
-
-
-def _review_form(incident_id: int) -> forms.ReviewForm:
-    """The latest version's text; a first review starts from the generated timeline."""
-    session = get_session()
-    found = review.versions(session, actor=current_user, incident_id=incident_id)
-    if not found:
-        return forms.ReviewForm(
-            timeline_summary=review.draft_timeline_summary(
-                session, actor=current_user, incident_id=incident_id
-            )
-        )
-    form = forms.ReviewForm(obj=found[0])
-    form.fill_gaps(found[0].control_gaps)
-    return form
-
-
-@bp.route("/incidents/<int:incident_id>/review", methods=["GET", "POST"])
-@login_required
-def review_page(incident_id: int) -> Response | tuple[str, int]:
-    posted = request.method == "POST"
-    form = forms.ReviewForm() if posted else _review_form(incident_id)
-    if form.validate_on_submit():
-        try:
-            saved = review.save_review(
-                get_session(),
-                actor=current_user,
-                incident_id=incident_id,
-                review=form.to_input(),
-                now=clock.utcnow(),
-            )
-        except ValidationFailed as error:
-            show_on_form(form, error)
-        else:
-            flash(f"Review saved as version {saved.number}.", "success")
-            return redirect(url_for("impact.review_page", incident_id=incident_id))
-    return _review_template(incident_id, form, 422 if posted else 200)
-
-
-def _review_template(incident_id: int, form: forms.ReviewForm, status: int) -> tuple[str, int]:
-    session = get_session()
-    incident = get_visible(session, actor=current_user, incident_id=incident_id)
-    return render_template(
-        "impact/review.html",
-        incident=incident,
-        form=form,
-        sign_form=forms.SignForm(),
-        versions=review.versions(session, actor=current_user, incident_id=incident_id),
-        blockers=review.closure_blockers(session, incident),
-        can_work=_can_work(incident_id),
-        can_sign=can(current_user, Capability.SIGN_DETERMINATIONS),
-    ), status
-
-
-@bp.route("/incidents/<int:incident_id>/review/sign", methods=["POST"])
-@login_required
-def sign_review(incident_id: int) -> Response | tuple[str, int]:
-    form = forms.SignForm()
-    if not form.validate_on_submit():  # the page checks access: a non-member gets 404
-        flash("Choose the version to sign.", "error")
-        return _review_template(incident_id, _review_form(incident_id), 422)
-    try:
-        signed = review.sign_review(
-            get_session(),
-            actor=current_user,
-            incident_id=incident_id,
-            number=form.number.data,
-            now=clock.utcnow(),
-        )
-    except (ValidationFailed, InvalidTransition) as error:
-        flash(str(error), "error")
-        return _review_template(incident_id, _review_form(incident_id), error.status_code)
-    flash(f"Review version {signed.number} signed.", "success")
-    return redirect(url_for("impact.review_page", incident_id=incident_id))
-
-
-@bp.route("/incidents/<int:incident_id>/review/<int:number>.pdf")
-@login_required
-def review_pdf(incident_id: int, number: int) -> Response:
-    pdf = review.review_pdf(
-        get_session(),
-        actor=current_user,
-        incident_id=incident_id,
-        number=number,
-        now=clock.utcnow(),
-    )
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="post-incident-review-{incident_id}'
-            f'-v{number}.pdf"'
-        },
-    )
 
 
 # --- across incidents --------------------------------------------------------------------------

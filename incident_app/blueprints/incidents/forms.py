@@ -330,6 +330,7 @@ class StatementFields:
 
 class IntakeForm(FactsForm, StatementFields):
     checklists = CheckboxesField("Checklists to start with", coerce=record_id, choices=[])
+    exercise = BooleanField("This is a tabletop exercise (drill), not a real incident")
 
     def validate_le_stated_on(self, field: DateField) -> None:
         if self.le_form.data and field.data is None:
@@ -435,6 +436,17 @@ class FilterForm(FlaskForm):
     discovered_to = DateField("to", [Optional()])
     due_within = IntegerField("Due within (days)", [Optional(), NumberRange(min=0, max=3650)])
     q = StringField("Search title and description", [Optional(), Length(max=200)])
+    exercises = SelectField(
+        "Exercises",
+        [Optional()],
+        choices=choices(
+            [
+                ("", "Real incidents and exercises"),
+                ("real", "Real incidents only"),
+                ("only", "Exercises only"),
+            ]
+        ),
+    )
     sort = SelectField(
         "Sort by",
         [Optional()],
@@ -469,6 +481,7 @@ class FilterForm(FlaskForm):
             sort=self.sort.data or "created_at",
             descending=self.order.data != "asc",
             page=self.page.data or 1,
+            exercises={"real": False, "only": True}.get(self.exercises.data or ""),
         )
 
 

@@ -96,11 +96,13 @@ def new() -> str | Response:
                 now=clock.utcnow(),
                 statements=[statement] if statement else [],
                 checklist_ids=form.checklists.data,
+                exercise=form.exercise.data,
             )
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            flash(f"Incident {incident.reference} opened.", "success")
+            kind = "Exercise" if incident.exercise else "Incident"
+            flash(f"{kind} {incident.reference} opened.", "success")
             return redirect(url_for("incidents.detail", incident_id=incident.id))
     return render_template("incidents/new.html", form=form), 422 if form.errors else 200
 

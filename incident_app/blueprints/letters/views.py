@@ -25,6 +25,7 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.letters import LetterRenderError
+from incident_app.services.letters import faq_export
 from incident_app.services.letters import generation
 from incident_app.services.letters import notice_wording
 from incident_app.services.letters import notices
@@ -34,6 +35,7 @@ from incident_app.services.letters import reading
 from incident_app.services.letters import review
 from incident_app.services.letters import together
 from incident_app.services.letters.context import ADDRESSED_TEMPLATES
+from incident_app.services.letters.faq import FAQ_TEMPLATE
 from incident_app.services.letters.review import LetterIntegrityFailed
 
 INCIDENT_TABS = [(47, "Letters", "letters.index")]
@@ -166,6 +168,7 @@ def detail(incident_id: int, letter_id: int) -> str:
         changes_form=forms.ChangesForm(),
         sent_form=forms.SentForm(),
         proof_form=forms.ProofForm(),
+        faq_template=FAQ_TEMPLATE,
     )
 
 
@@ -206,6 +209,25 @@ def download(incident_id: int, letter_id: int, version_id: int) -> Response:
             store=app_store.current_store(),
         )
     except LetterIntegrityFailed as error:
+        flash(str(error), "error")
+        return _back(incident_id, letter_id)
+    return _attachment(data, name, PDF_TYPE)
+
+
+@bp.route("/<int:letter_id>/faq.pdf")
+@login_required
+def faq_pdf(incident_id: int, letter_id: int) -> Response:
+    """The approved call-centre FAQ; refused (with the reason) while it is not approved."""
+    try:
+        name, data = faq_export.export_pdf(
+            get_session(),
+            actor=current_user,
+            now=clock.utcnow(),
+            incident_id=incident_id,
+            letter_id=letter_id,
+            store=app_store.current_store(),
+        )
+    except (InvalidTransition, LetterIntegrityFailed) as error:
         flash(str(error), "error")
         return _back(incident_id, letter_id)
     return _attachment(data, name, PDF_TYPE)

@@ -9,6 +9,8 @@ from wtforms.validators import InputRequired
 from wtforms.validators import NumberRange
 from wtforms.validators import Optional
 
+from incident_app.blueprints._fields import IntegerField as BoundedIntegerField
+
 
 class ButtonForm(FlaskForm):
     """A POST button: only the CSRF token."""
@@ -19,6 +21,8 @@ class StartForm(FlaskForm):
     (the service refuses when the plan changed since; a client without the page sends none)."""
 
     expected_people = IntegerField("People", [Optional(), NumberRange(min=0)])
+    # Business-associate mode: the delegating client whose own mailing this is.
+    client_id = BoundedIntegerField("Client", [Optional(), NumberRange(min=1)])
 
 
 class MailedForm(FlaskForm):

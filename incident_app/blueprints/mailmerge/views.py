@@ -14,6 +14,7 @@ from flask import flash
 from flask import jsonify
 from flask import redirect
 from flask import render_template
+from flask import request
 from flask import url_for
 from flask_login import current_user
 from flask_login import login_required
@@ -46,8 +47,17 @@ def _labels() -> dict[str, object]:
     return {"variant_labels": VARIANT_LABELS}
 
 
-def _index_page(incident_id: int, status: int = 200) -> tuple[str, int]:
-    view = pages.overview(get_session(), actor=current_user, incident_id=incident_id)
+def _client_arg() -> int | None:
+    """`?client=<id>`: the mailing of a client that delegates individual notice to us."""
+    return request.args.get("client", type=int)
+
+
+def _index_page(
+    incident_id: int, status: int = 200, client_id: int | None = None
+) -> tuple[str, int]:
+    view = pages.overview(
+        get_session(), actor=current_user, incident_id=incident_id, client_id=client_id
+    )
     return render_template(
         "mailmerge/index.html", incident=view.incident, view=view, button=ButtonForm()
     ), status
@@ -56,7 +66,7 @@ def _index_page(incident_id: int, status: int = 200) -> tuple[str, int]:
 @bp.route("/")
 @login_required
 def index(incident_id: int) -> tuple[str, int]:
-    return _index_page(incident_id)
+    return _index_page(incident_id, client_id=_client_arg())
 
 
 @bp.route("/confirm")
@@ -64,11 +74,15 @@ def index(incident_id: int) -> tuple[str, int]:
 def confirm(incident_id: int) -> str | Response:
     """What starting the mailing will do (counts, variants, print files), before it does."""
     try:
-        summary = pages.confirmation(get_session(), actor=current_user, incident_id=incident_id)
+        summary = pages.confirmation(
+            get_session(), actor=current_user, incident_id=incident_id, client_id=_client_arg()
+        )
     except InvalidTransition as error:
         flash(str(error), "error")
-        return redirect(url_for("mailmerge.index", incident_id=incident_id))
-    form = StartForm(expected_people=summary.people)
+        return redirect(url_for("mailmerge.index", incident_id=incident_id, client=_client_arg()))
+    form = StartForm(
+        expected_people=summary.people, client_id=summary.client.id if summary.client else None
+    )
     return render_template(
         "mailmerge/confirm.html", incident=summary.incident, summary=summary, form=form
     )
@@ -89,6 +103,7 @@ def start(incident_id: int) -> Response | tuple[str, int]:
             keyring=app_store.current_keyring(),
             store=app_store.current_store(),
             expected_people=form.expected_people.data,
+            client_id=form.client_id.data,
         )
     except (InvalidTransition, ValidationFailed) as error:
         flash(str(error), "error")

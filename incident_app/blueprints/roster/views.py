@@ -30,6 +30,7 @@ from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.extensions import csrf
 from incident_app.models.roster import ImportMode
+from incident_app.services.enrolment import reading as enrolment_reading
 from incident_app.services.letters.review import LetterIntegrityFailed
 from incident_app.services.mail_merge import downloads as mail_downloads
 from incident_app.services.roster import access as roster_access
@@ -264,17 +265,19 @@ def people(incident_id: int) -> str:
 def _person_page(
     incident_id: int, person_id: int, form: forms.NoticeForm | None = None, status: int = 200
 ) -> tuple[str, int]:
-    record = roster_people.view_person(
-        get_session(),
-        actor=current_user,
-        now=clock.utcnow(),
-        incident_id=incident_id,
-        person_id=person_id,
-        keyring=app_store.current_keyring(),
-    )
+    who = {
+        "actor": current_user,
+        "now": clock.utcnow(),
+        "incident_id": incident_id,
+        "person_id": person_id,
+        "keyring": app_store.current_keyring(),
+    }
+    record = roster_people.view_person(get_session(), **who)
     incident = roster_access.get_readable(
         get_session(), actor=current_user, incident_id=incident_id
     )
+    # Issue 23: the person's identity-protection code (its own audited read).
+    enrollment = enrolment_reading.person_code(get_session(), **who)
     form = form or forms.NoticeForm(
         status=record.person.notice_status.value,
         method=record.person.notice_method or "",
@@ -284,6 +287,7 @@ def _person_page(
         "roster/person.html",
         incident=incident,
         record=record,
+        enrollment=enrollment,
         form=form,
         can_change=roster_access.can_change(get_session(), actor=current_user, incident=incident),
     ), status

@@ -10,6 +10,8 @@ import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from typing import cast
 
 import pyotp
 import qrcode
@@ -23,9 +25,11 @@ from incident_app.crypto import KeyRing
 from incident_app.errors import ValidationFailed
 from incident_app.models.organisation import Organisation
 from incident_app.models.security import RecoveryCode
+from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.accounts import sessions
+from incident_app.services.rotation_batches import rotate_column
 
 ISSUER = "BreachDesk"
 RECOVERY_CODES = 10
@@ -40,6 +44,10 @@ class Enrolment:
 
 
 def required_for(org: Organisation, user: User) -> bool:
+    """Whether the user must enrol before doing anything. Always for a client contact: it
+    signs in from outside the organisation to read its patients' PHI (164.312(d))."""
+    if user.role is Role.CLIENT_CONTACT:
+        return True
     return user.role.value in (org.mfa_required_roles or [])
 
 
@@ -215,3 +223,24 @@ def reset(session: Session, *, actor: User, user_id: int, now: datetime) -> User
     )
     session.commit()
     return user
+
+
+def rotate_totp_secrets(session: Session, keyring: KeyRing, batch_size: int) -> int:
+    """Key rotation (services/key_rotation.ROTATIONS): re-encrypt each stored TOTP secret under
+    the primary key; the associated data names the user, as when it was stored."""
+
+    def reencrypt(row: tuple[Any, ...]) -> bytes | None:
+        user_id, blob = row
+        if not keyring.needs_rotation(blob):
+            return None
+        return keyring.reencrypt(blob, f"user:{user_id}:totp".encode())
+
+    table = cast(sa.Table, User.__table__)
+    return rotate_column(
+        session,
+        table=table,
+        column="totp_secret",
+        where=table.c.totp_secret.is_not(None),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )

@@ -62,7 +62,7 @@ def create_user(
     """
     if actor is not None:
         require(actor, Capability.MANAGE_USERS)
-    user = _new_user(session, email=email, name=name, role=role, password=password, now=now)
+    user = new_account(session, email=email, name=name, role=role, password=password, now=now)
     audit.record(
         session,
         actor=actor,
@@ -77,9 +77,10 @@ def create_user(
     return user
 
 
-def _new_user(
+def new_account(
     session: Session, *, email: str, name: str, role: Role, password: str, now: datetime
 ) -> User:
+    """The account row, checked and flushed; no audit, no commit (the caller does both)."""
     address = normalise_email(email)
     if not name.strip():
         raise ValidationFailed("Enter the person's name.", field="name")

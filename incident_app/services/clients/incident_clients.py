@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.models.client import Client
+from incident_app.models.client import ClientNotice
 from incident_app.models.client import IncidentClient
 from incident_app.models.incident import Incident
 from incident_app.models.letter import NoticeSent
@@ -32,6 +34,7 @@ from incident_app.services.incidents.access import get_visible
 from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.obligations.recorded import client_key
 from incident_app.services.organisation import local_today
+from incident_app.services.organisation import org_zone
 from incident_app.services.roster import access as roster_access
 
 CLIENT_KINDS = ("ba_to_ce_notice", "ba_to_ce_contract")
@@ -47,6 +50,11 @@ class ClientLine:
     statutory_due: date | None = None
     contract_due: date | None = None
     notice_sent_on: date | None = None
+    # The client notices (164.410) drafted in the app: the latest one's state.
+    notices: int = 0
+    supplements_sent: int = 0
+    acknowledged_at: datetime | None = None
+    draft_waiting: bool = False
     overdue: bool = False
 
     @property
@@ -122,25 +130,10 @@ def _refuse_if_notified(
 ) -> None:
     if not removed:
         return
-    keys = [client_key(cid) for cid in removed]
-    notified = session.scalars(
-        sa.select(Obligation.source_key)
-        .join(NoticeSent, NoticeSent.obligation_id == Obligation.id)
-        .where(
-            Obligation.incident_id == incident.id,
-            Obligation.kind.in_(CLIENT_KINDS),
-            Obligation.source_key.in_(keys),
-        )
-    ).all()
+    notified = _notified_clients(session, incident.id, removed)
     if not notified:
         return
-    names = sorted(
-        session.scalars(
-            sa.select(Client.name).where(
-                Client.id.in_([int(key.split(":", 1)[1]) for key in notified])
-            )
-        )
-    )
+    names = sorted(session.scalars(sa.select(Client.name).where(Client.id.in_(notified))))
     session.rollback()
     audit.record(
         session,
@@ -158,6 +151,29 @@ def _refuse_if_notified(
         f"{'it' if len(names) == 1 else 'them'} has already been sent (45 CFR 164.410). "
         "Record a supplement instead if the client was named in error."
     )
+
+
+def _notified_clients(session: Session, incident_id: int, client_ids: list[int]) -> set[int]:
+    """Those of `client_ids` already sent a notice: a letter recorded as sent against their
+    164.410 obligation, or a client notice (services/clients/notices.py) recorded as sent."""
+    keys = [client_key(cid) for cid in client_ids]
+    by_letter = session.scalars(
+        sa.select(Obligation.source_key)
+        .join(NoticeSent, NoticeSent.obligation_id == Obligation.id)
+        .where(
+            Obligation.incident_id == incident_id,
+            Obligation.kind.in_(CLIENT_KINDS),
+            Obligation.source_key.in_(keys),
+        )
+    )
+    by_notice = session.scalars(
+        sa.select(ClientNotice.client_id).where(
+            ClientNotice.incident_id == incident_id,
+            ClientNotice.client_id.in_(client_ids),
+            ClientNotice.sent_at.is_not(None),
+        )
+    )
+    return {int(key.split(":", 1)[1]) for key in by_letter} | set(by_notice)
 
 
 def _unassign_rows(session: Session, incident_id: int, removed: list[int]) -> None:
@@ -178,6 +194,7 @@ def overview(session: Session, *, actor: User, incident_id: int, now: datetime) 
     lines = {c.id: ClientLine(c) for c in incident_clients(session, incident.id)}
     _add_counts(session, incident.id, lines)
     _add_deadlines(session, incident.id, lines)
+    _add_notices(session, incident.id, lines, org_zone(session))
     today = local_today(session, now)
     for line in lines.values():
         due = line.due
@@ -224,6 +241,30 @@ def _add_deadlines(session: Session, incident_id: int, lines: dict[int, ClientLi
     ).all()
     for source_key, sent_on in sent:
         keys[source_key].notice_sent_on = sent_on
+
+
+def _add_notices(
+    session: Session, incident_id: int, lines: dict[int, ClientLine], zone: ZoneInfo
+) -> None:
+    notices = session.scalars(
+        sa.select(ClientNotice)
+        .where(ClientNotice.incident_id == incident_id)
+        .order_by(ClientNotice.number)
+    )
+    for notice in notices:
+        line = lines.get(notice.client_id)
+        if line is None:
+            continue
+        line.notices += 1
+        line.draft_waiting = notice.sent_at is None
+        if notice.sent_at is None:
+            continue
+        if notice.number == 1:
+            sent_on = notice.sent_at.astimezone(zone).date()
+            line.notice_sent_on = min(filter(None, (line.notice_sent_on, sent_on)))
+            line.acknowledged_at = notice.acknowledged_at
+        else:
+            line.supplements_sent += 1
 
 
 def client_incidents(session: Session, *, client_id: int) -> list[Incident]:

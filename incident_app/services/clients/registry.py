@@ -64,6 +64,7 @@ class ClientValues:
     period_count: int | None = None
     period_unit: str = ""
     delegates_individual_notice: bool = False
+    ba_is_agent: bool | None = None
     letterhead_name: str = ""
     letterhead_address: str = ""
     signatory_name: str = ""
@@ -159,7 +160,7 @@ def update_client(
         subject_id=client.id,
         details={"changed": changed},
     )
-    if "period" in changed:
+    if {"period", "delegates_individual_notice", "business_associate_is_agent"} & set(changed):
         _resync_incidents(session, client_id=client.id, actor=actor, now=now)
     session.commit()
     return client
@@ -170,6 +171,7 @@ def _snapshot(client: Client) -> dict[str, object]:
     values["contacts"] = [dict(contact) for contact in client.contacts]
     values["period"] = client.notice_period_label
     values["delegates_individual_notice"] = client.delegates_individual_notice
+    values["business_associate_is_agent"] = client.business_associate_is_agent
     return values
 
 
@@ -188,6 +190,7 @@ def _apply(session: Session, client: Client, values: ClientValues) -> None:
     client.contacts = [dict(contact) for contact in parse_contacts(values.contacts_text)]
     client.notice_period_count, client.notice_period_unit = _period(values)
     client.delegates_individual_notice = values.delegates_individual_notice
+    client.business_associate_is_agent = values.ba_is_agent
     for field in TEXT_FIELDS[1:]:
         setattr(client, field, str(getattr(values, field)).strip())
     if values.delegates_individual_notice and not (

@@ -225,12 +225,18 @@ def totals(
     date_from: date | None = None,
     date_to: date | None = None,
 ) -> ImpactTotals:
-    """Cost totals per category and disruption totals across the incidents `actor` may see.
+    """Cost totals per category and disruption totals across the incidents `actor` may see,
+    tabletop exercises left out (their costs are not the breach response's).
 
     Costs count when their date falls in [date_from, date_to]; disruptions when they start in
     it (either bound may be None). Read-only: no commit.
     """
-    visible = visible_incidents(actor).with_only_columns(Incident.id).scalar_subquery()
+    visible = (
+        visible_incidents(actor)
+        .with_only_columns(Incident.id)
+        .where(Incident.exercise.is_(False))
+        .scalar_subquery()
+    )
     costs = list(
         session.scalars(
             _in_range(

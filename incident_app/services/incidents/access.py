@@ -33,6 +33,13 @@ def visible_incidents(actor: User) -> sa.Select[Incident]:
     return query.where(Incident.id.in_(member_of))
 
 
+def is_exercise(session: Session, *, actor: User, incident_id: int) -> bool:
+    """Whether the incident is a tabletop exercise; False for one `actor` may not see (the
+    banner must not confirm that an incident exists)."""
+    query = visible_incidents(actor).with_only_columns(Incident.exercise)
+    return bool(session.scalar(query.where(Incident.id == incident_id)))
+
+
 def case_role(session: Session, *, incident_id: int, user_id: int) -> CaseRole | None:
     return session.scalar(
         sa.select(IncidentMember.case_role).where(

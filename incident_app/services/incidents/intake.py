@@ -44,9 +44,11 @@ def open_incident(
     now: datetime,
     statements: Sequence[StatementInput] = (),
     checklist_ids: Sequence[int] | None = None,
+    exercise: bool = False,
 ) -> Incident:
     """Open an incident with its facts, give it a BD-YYYY-NNNN reference, make the opener the
     case lead and seed tasks from checklists (those chosen, else those for its breach types).
+    `exercise` marks a tabletop drill; it is fixed here, no later use case changes it.
 
     Raises NotAllowed, ValidationFailed. Commits once.
     """
@@ -61,6 +63,7 @@ def open_incident(
         created_by_id=actor.id,
         created_at=now,
         updated_at=now,
+        exercise=exercise,
     )
     apply_columns(incident, facts)
     session.add(incident)
@@ -86,8 +89,8 @@ def open_incident(
         kind=EntryKind.STATUS,
         at=now,
         actor=actor,
-        text=f"Incident {incident.reference} opened ({incident.status.label}); "
-        f"{seeded} task(s) from checklists.",
+        text=f"{'Exercise' if exercise else 'Incident'} {incident.reference} opened "
+        f"({incident.status.label}); {seeded} task(s) from checklists.",
     )
     audit.record(
         session,
@@ -97,7 +100,7 @@ def open_incident(
         subject_type="incident",
         subject_id=incident.id,
         incident_id=incident.id,
-        details={"reference": incident.reference, "title": incident.title},
+        details={"reference": incident.reference, "title": incident.title, "exercise": exercise},
     )
     facts_changed(session, incident, actor, now)
     session.commit()

@@ -46,6 +46,8 @@ class ListFilters:
     sort: str = "created_at"
     descending: bool = True
     page: int = 1
+    # None: real incidents and tabletop exercises; False: real ones only; True: exercises only.
+    exercises: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ def _next_due_of(session: Session, incident_ids: list[int]) -> dict[int, date]:
 def _filtered(query: sa.Select[Any], filters: ListFilters, today: date) -> sa.Select[Any]:
     if filters.status is not None:
         query = query.where(Incident.status == filters.status)
+    if filters.exercises is not None:
+        query = query.where(Incident.exercise.is_(filters.exercises))
     if filters.breach_type:
         if filters.breach_type not in options.codes("breach_types"):
             raise ValidationFailed("Unknown type of breach.", field="breach_type")
@@ -196,7 +200,8 @@ class DueItem:
 
 def dashboard(session: Session, *, actor: User, today: date) -> dict[str, object]:
     """My open incidents, obligations and my tasks due within 14 days (overdue included),
-    and counts by status of the incidents I may see."""
+    and counts by status of the incidents I may see (tabletop exercises counted apart: the
+    status counts are real-world figures)."""
     horizon = today + timedelta(days=DASHBOARD_DAYS)
     visible_ids = visible_incidents(actor).with_only_columns(Incident.id)
     return {
@@ -204,6 +209,10 @@ def dashboard(session: Session, *, actor: User, today: date) -> dict[str, object
         "obligations": _obligations_due(session, visible_ids, horizon, today),
         "tasks": _my_tasks_due(session, actor, horizon, today),
         "counts": _counts_by_status(session, visible_ids),
+        "exercises": session.scalar(
+            sa.select(sa.func.count()).where(Incident.id.in_(visible_ids), Incident.exercise)
+        )
+        or 0,
         "horizon": horizon,
     }
 
@@ -273,7 +282,7 @@ def _counts_by_status(
     counts = dict(
         session.execute(
             sa.select(Incident.status, sa.func.count())
-            .where(Incident.id.in_(visible_ids))
+            .where(Incident.id.in_(visible_ids), Incident.exercise.is_(False))
             .group_by(Incident.status)
         ).all()
     )

@@ -16,6 +16,7 @@ from incident_app.models.letter import Letter
 from incident_app.models.letter import LetterReviewEvent
 from incident_app.models.letter import LetterStatus
 from incident_app.models.letter import ReviewAction
+from incident_app.models.obligation import Obligation
 from incident_app.services.letters import context as letter_context
 from incident_app.services.letters.review import approval_valid
 
@@ -38,14 +39,26 @@ class ApprovedLetter:
 
 
 def approved_letter(
-    session: Session, *, incident_id: int, kind: str, template_name: str | None = None
+    session: Session,
+    *,
+    incident_id: int,
+    kind: str,
+    template_name: str | None = None,
+    client_key: str | None = None,
 ) -> ApprovedLetter | None:
     """The incident's approved, still-valid letter for an obligation kind (e.g.
-    "individual_notice"), or None. Access is the caller's business (check it first)."""
-    query = sa.select(Letter).where(
-        Letter.incident_id == incident_id,
-        Letter.kind == kind,
-        Letter.status.in_([LetterStatus.APPROVED, LetterStatus.SENT]),
+    "individual_notice"), or None. Access is the caller's business (check it first).
+    `client_key` ("client:<id>"): the letter of a client's own obligation (business-associate
+    mode, printed on the client's letterhead); without it only the organisation's own."""
+    query = (
+        sa.select(Letter)
+        .join(Obligation, Obligation.id == Letter.obligation_id)
+        .where(
+            Letter.incident_id == incident_id,
+            Letter.kind == kind,
+            Letter.status.in_([LetterStatus.APPROVED, LetterStatus.SENT]),
+            client_letters(client_key),
+        )
     )
     if template_name is not None:
         query = query.where(Letter.template_name == template_name)
@@ -53,6 +66,13 @@ def approved_letter(
         if approval_valid(session, letter):
             return _approved(session, letter)
     return None
+
+
+def client_letters(client_key: str | None) -> sa.ColumnElement[bool]:
+    """Letters of the client's own obligations, or (None) of the organisation's own."""
+    if client_key is None:
+        return Obligation.source_key.not_like("client:%")
+    return Obligation.source_key == client_key
 
 
 def _approved(session: Session, letter: Letter) -> ApprovedLetter:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from incident_app import letters
 from incident_app.errors import ValidationFailed
 from incident_app.letters.validation import logo_data_uri
+from incident_app.models.client import Client
 from incident_app.models.incident import Incident
 from incident_app.models.letter import Letter
 from incident_app.models.letter import NoticeSent
@@ -62,15 +63,41 @@ def load_case(session: Session, letter: Letter, letter_date: date) -> CaseData:
             .order_by(NoticeSent.sent_on, NoticeSent.id)
         )
     )
+    obligation = session.get_one(Obligation, letter.obligation_id)
     return CaseData(
         incident=session.get_one(Incident, letter.incident_id),
-        obligation=session.get_one(Obligation, letter.obligation_id),
+        obligation=obligation,
         letter=letter,
-        organisation=get_organisation(session),
+        organisation=_letterhead(session, obligation),
         wording=wording,
         letter_date=letter_date,
         notices=notices,
     )
+
+
+def _letterhead(session: Session, obligation: Obligation) -> Organisation:
+    """Whose letter this is: ours, or, for the obligation of a client that delegates individual
+    notice to us (business-associate mode), the client's: its letterhead name and address, logo
+    and signatory on a copy of our settings (time zone, contact procedures). The copy is never
+    added to the session."""
+    org = get_organisation(session)
+    if obligation.detail.get("delegated") != "yes":
+        return org
+    client_id = int(obligation.source_key.split(":", 1)[1].split(" ", 1)[0])
+    client = session.get_one(Client, client_id)
+    copy = Organisation(**{c.key: getattr(org, c.key) for c in Organisation.__table__.columns})
+    lines = [line.strip() for line in client.letterhead_address.splitlines() if line.strip()]
+    copy.legal_name = client.letterhead_name or client.name
+    copy.address_line1 = lines[0] if lines else ""
+    copy.address_line2 = ", ".join(lines[1:])
+    copy.city = ""
+    copy.state = ""
+    copy.postal_code = ""
+    copy.signatory_name = client.signatory_name
+    copy.signatory_title = client.signatory_title
+    copy.logo = client.logo
+    copy.logo_mime = client.logo_mime
+    return copy
 
 
 def empty_wording(incident_id: int) -> NoticeWording:

@@ -23,9 +23,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from incident_app.errors import ValidationFailed
+from incident_app.letters import SAMPLE_ENROLLMENT_CODE
+from incident_app.letters import exercise_mark
 from incident_app.models.incident import Incident
 from incident_app.services import corrective_actions
 from incident_app.services import options
+from incident_app.services.enrolment import offer as identity_offer
+from incident_app.services.letters import faq
 from incident_app.services.letters import regime_context
 from incident_app.services.letters.case_data import SAMPLE_ADDRESS
 from incident_app.services.letters.case_data import SAMPLE_NAME
@@ -77,7 +81,8 @@ GDPR_PROCESSOR = "gdpr_art33_processor.html"
 # table, ftc_* and vendor_notice from 16 CFR 318, the GDPR kinds from Art. 33/34). The FTC rule's
 # own individual, substitute and media notices reuse the HIPAA kinds and so their letters.
 TEMPLATES_BY_KIND: dict[str, tuple[str, ...]] = {
-    "individual_notice": INDIVIDUAL_TEMPLATES,
+    # The call-centre FAQ (faq.py) answers the calls the individual notices bring.
+    "individual_notice": (*INDIVIDUAL_TEMPLATES, faq.FAQ_TEMPLATE),
     "state_individual_notice": INDIVIDUAL_TEMPLATES,
     "media_notice": ("media_release.html",),
     "hhs_notice": ("hhs_packet.html",),
@@ -118,6 +123,7 @@ TEMPLATE_LABELS = {
     GDPR_PROCESSOR: "GDPR Art. 33(2) processor notice to the controller",
     "gdpr_data_subject.html": "GDPR Art. 34 communication to data subjects — sample",
     "sec_8k_worksheet.html": "SEC Form 8-K Item 1.05 disclosure worksheet (for counsel)",
+    faq.FAQ_TEMPLATE: faq.FAQ_LABEL,
 }
 # Letters that go to one office and need its address typed in.
 ADDRESSED_TEMPLATES = frozenset(
@@ -143,6 +149,9 @@ def build_context(session: Session, case: CaseData) -> dict[str, Any]:
     """The template's context. Raises ValidationFailed naming the case data that is missing."""
     builder = _BUILDERS[case.letter.template_name]
     context = builder(session, case)
+    # A tabletop exercise's letters say EXERCISE on every page (letters/render.py); the mail
+    # merge starts from this context too, so its letters and print files do as well.
+    context.update(exercise_mark(case.incident.exercise))
     if case.obligation.kind.startswith(PART2_PREFIX):
         # The citation of the Part 2 duty ("42 CFR 2.16(a); 45 CFR 164.404"), printed by
         # _base.html on every letter and document that serves it.
@@ -176,11 +185,17 @@ def _individual(session: Session, case: CaseData) -> dict[str, Any]:
     if case.letter.template_name == "individual_deceased.html":
         recipient["subject_name"] = SAMPLE_SUBJECT
     spanish = case.letter.template_name == "individual_es.html"
+    # Issue 23: with an identity-protection offer the letter prints its enrollment steps
+    # (approved with the letter) and a code box; the sample shows a placeholder code.
+    protection = identity_offer.letter_context(session, case.incident.id)
+    if protection:
+        recipient["enrollment_code"] = SAMPLE_ENROLLMENT_CODE
     return {
         "organisation": organisation_context(case.organisation),
         "letter_date": case.letter_date,
         "breach": breach_context(session, case, spanish=spanish),
         "recipient": recipient,
+        **protection,
     }
 
 
@@ -322,4 +337,5 @@ _BUILDERS: dict[str, Callable[[Session, CaseData], dict[str, Any]]] = {
     GDPR_PROCESSOR: regime_context.gdpr_processor,
     "gdpr_data_subject.html": regime_context.gdpr_data_subject,
     "sec_8k_worksheet.html": regime_context.sec_worksheet,
+    faq.FAQ_TEMPLATE: faq.faq_context,
 }

@@ -50,6 +50,7 @@ UNCHECKED_TEMPLATES = frozenset(
         "gdpr_art33.html",
         "gdpr_art33_processor.html",
         "sec_8k_worksheet.html",
+        "call_centre_faq.html",  # for the call centre's agents, not sent to individuals
     }
 )
 

@@ -30,6 +30,7 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
 from incident_app.services.incidents.access import get_workable
 from incident_app.services.letters import context as letter_context
+from incident_app.services.letters.faq import FAQ_TEMPLATE
 from incident_app.services.letters.review import approval_valid
 from incident_app.services.letters.trail import audit_and_timeline
 from incident_app.services.letters.trail import letter_label
@@ -73,6 +74,7 @@ def mark_sent(
     letter = session.get(Letter, letter_id)
     if letter is None or letter.incident_id != incident.id:
         raise NotFound("No such letter on this incident.")
+    _require_a_notice(incident, letter, notice)
     _require_valid_approval(session, letter)
     today = letter_context.local_date(now, get_organisation(session).timezone)
     _validate(notice, today)
@@ -87,6 +89,19 @@ def mark_sent(
     )
     session.commit()
     return row
+
+
+def _require_a_notice(incident: Incident, letter: Letter, notice: NoticeInput) -> None:
+    if letter.template_name == FAQ_TEMPLATE:
+        raise InvalidTransition(
+            "The call-centre FAQ is an internal document, not a notice: it is never recorded "
+            "as sent (export the approved FAQ for the call centre instead)."
+        )
+    if incident.exercise and notice.method is NoticeMethod.HHS_PORTAL:
+        raise InvalidTransition(
+            f"{incident.reference} is a tabletop exercise: it is never filed on the HHS breach "
+            "portal (45 CFR 164.408). Nothing was recorded."
+        )
 
 
 def _require_valid_approval(session: Session, letter: Letter) -> None:

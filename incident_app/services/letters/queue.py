@@ -37,6 +37,7 @@ class QueueItem:
     due_on: date | None
     requested_at: datetime
     assigned_to_me: bool  # False: sent to nobody in particular (no reviewer on the team)
+    exercise: bool = False  # a tabletop exercise's letter (issue 23)
 
     def age(self, now: datetime) -> str:
         """How long it has waited, for people: "3 days", "5 hours", "just now"."""
@@ -87,4 +88,5 @@ def _item(letter: Letter, actor: User) -> QueueItem:
         due_on=obligation.effective_due_on,
         requested_at=letter.review_requested_at or letter.updated_at,
         assigned_to_me=letter.reviewer_id == actor.id,
+        exercise=letter.incident.exercise,
     )

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_app.errors import InvalidTransition
 from incident_app.errors import NotFound
 from incident_app.letters.ocr_portal import hhs_packet_json
 from incident_app.models.incident import Incident
@@ -200,6 +201,12 @@ def hhs_json(
     letter = visible_letter(session, actor, incident_id, letter_id)
     if letter.template_name != "hhs_packet.html":
         raise NotFound("Only the HHS packet has a JSON form.")
+    if letter.incident.exercise:
+        # The JSON is pasted into OCR's portal; a drill's answers must never get there.
+        raise InvalidTransition(
+            f"{letter.incident.reference} is a tabletop exercise: its HHS answers are not "
+            "exported for the OCR portal. Use the PDF (marked EXERCISE) for the drill."
+        )
     version = current_version(letter)
     case = letter_context.load_case(session, letter, version.letter_date)
     report = letter_context.hhs_report(session, case)

@@ -18,6 +18,8 @@ from incident_app.crypto import KeyRing
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
+from incident_app.models.client import Client
+from incident_app.models.client import IncidentClient
 from incident_app.models.incident import Incident
 from incident_app.models.mail_batch import BatchStatus
 from incident_app.models.mail_batch import ChunkStatus
@@ -31,6 +33,7 @@ from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.enrolment import assignment as enrolment
 from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
 from incident_app.services.mail_merge.planning import ApprovedVariant
@@ -38,6 +41,7 @@ from incident_app.services.mail_merge.planning import Plan
 from incident_app.services.mail_merge.planning import Routed
 from incident_app.services.mail_merge.planning import chunk_row
 from incident_app.services.mail_merge.proof import render_proof
+from incident_app.services.obligations.recorded import client_key
 from incident_app.services.organisation import get_organisation
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
@@ -69,6 +73,7 @@ def start_batch(
     store: FileStore,
     chunk_size: int = CHUNK_SIZE,
     expected_people: int | None = None,
+    client_id: int | None = None,
 ) -> MailBatch:
     """Queue a batch for everyone on the roster still waiting for a letter whose variant is
     approved; people whose variant is still in review stay pending for a later batch (the
@@ -80,6 +85,9 @@ def start_batch(
     without a sufficient address unreachable (they count toward substitute notice) and
     recounts the roster. Renders the three-recipient proof. `expected_people` is what the
     person confirmed (pages.confirmation): InvalidTransition when the plan changed since.
+    `client_id`: the batch of one client that delegates individual notice to us (business-
+    associate mode): its people only, from the letters of its own obligation, printed on its
+    letterhead (letters/case_data.py), with print files and manifests of its own.
     Commits once.
     """
     incident = roster_access.get_workable(session, actor=actor, incident_id=incident_id)
@@ -96,12 +104,18 @@ def start_batch(
             "or cancel it, before starting another."
         )
     planned = planning.plan(
-        session, incident_id, email_enabled=get_organisation(session).email_notice_enabled
+        session,
+        incident_id,
+        email_enabled=get_organisation(session).email_notice_enabled,
+        client_id=client_id,
     )
-    approvals = planning.usable_approvals(session, incident_id, planned)
+    scope = None if client_id is None else _delegating_client_key(session, incident_id, client_id)
+    approvals = planning.usable_approvals(session, incident_id, planned, scope)
     planned = planning.covered(planned, approvals)
     if not planned.routed and not planned.substitute:
         raise ValidationFailed("Nobody on the roster is waiting for a notice.", field="roster")
+    # Issue 23: refused before anything is written when the code pool cannot cover it.
+    enrolment.check_supply(session, incident_id, [r.person_id for r in planned.routed])
     covered_people = len(planned.routed) + len(planned.substitute)
     if expected_people is not None and expected_people != covered_people:
         raise InvalidTransition(
@@ -109,6 +123,7 @@ def start_batch(
             f"cover {covered_people:,} people, not {expected_people:,}. Check it again."
         )
     batch = _new_batch(session, incident, planned, approvals, actor, now, chunk_size)
+    batch.client_id = client_id
     _add_chunks(session, batch, planned.routed)
     _mark_unreachable(session, planned.substitute, now)
     roster_counts.recount(session, incident=incident, now=now, actor=actor)
@@ -125,6 +140,23 @@ def start_batch(
     )
     session.commit()
     return batch
+
+
+def _delegating_client_key(session: Session, incident_id: int, client_id: int) -> str:
+    """The source key of a client that the incident names and that delegates individual
+    notice to us; NotFound for any other client."""
+    named = session.scalar(
+        sa.select(Client.id)
+        .join(IncidentClient, IncidentClient.client_id == Client.id)
+        .where(
+            IncidentClient.incident_id == incident_id,
+            Client.id == client_id,
+            Client.delegates_individual_notice,
+        )
+    )
+    if named is None:
+        raise NotFound("This incident names no such client delegating individual notice.")
+    return client_key(client_id)
 
 
 def _new_batch(

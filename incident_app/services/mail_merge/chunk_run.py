@@ -1,7 +1,12 @@
 """Rendering one claimed chunk: its email notices and letters in groups of GROUP, each group's
 PDFs stored first and then recorded with their hashes in one transaction (a `MailLetter` row
 per batch and person, unique), so a killed worker resumes where it stopped and never writes a
-letter twice. Between groups the claim and the batch status are re-checked."""
+letter twice. Between groups the claim and the batch status are re-checked.
+
+With an identity-protection offer (issue 23) each person's enrollment code is assigned before
+their letter is rendered, in a transaction that first re-checks the claim
+(services/enrolment/assignment.py): per person and idempotent, so a resumed, retried or
+taken-over chunk prints the code the person already has."""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from incident_app.models.notification import EmailMessage
 from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
+from incident_app.services.enrolment import assignment as codes
 from incident_app.services.mail_merge.batches import WORKABLE
 from incident_app.services.mail_merge.pdfs import GROUP
 from incident_app.services.mail_merge.pdfs import render_all
@@ -97,19 +103,54 @@ class ChunkRun:
         )
         return {p.id: (p, roster_people.decrypt(self.keyring, p)) for p in found}
 
+    def enrollment_codes(self, variant: Variant, entries: Sequence[Entry]) -> dict[int, str]:
+        """The people's enrollment codes, assigned now where missing, in one transaction
+        that first re-checks the claim; commits. {} when the letter offers none."""
+        if "identity_protection" not in self.contexts[variant] or not entries:
+            self.session.commit()
+            return {}
+        self._hold_claim()
+        try:
+            found = codes.codes_for(
+                self.session,
+                incident_id=self.batch.incident_id,
+                wanted=[codes.Wanted(e.person_id, self.code(e)) for e in entries],
+                keyring=self.keyring,
+                now=self.clock(),
+            )
+        except codes.PoolEmpty as error:
+            raise BatchFailed(str(error)) from error
+        self.session.commit()
+        return found
+
     def emails(self, entries: list[Entry]) -> None:
         for index in range(0, len(entries), GROUP):
             group = entries[index : index + GROUP]
             people = self.people(group)
-            self.session.commit()  # end the read: no transaction open while composing
-            outcomes = [self._email(entry, people.get(entry.person_id)) for entry in group]
+            # Ends the read; no transaction stays open while composing.
+            enrollment = self._codes_by_variant(group, people)
+            outcomes = [
+                self._email(entry, people.get(entry.person_id), enrollment.get(entry.person_id))
+                for entry in group
+            ]
             self._write(
                 [o for o in outcomes if isinstance(o, _Done)],
                 [o for o in outcomes if isinstance(o, _Failed)],
             )
 
+    def _codes_by_variant(
+        self, group: Sequence[Entry], people: dict[int, tuple[RosterPerson, dict[str, Any]]]
+    ) -> dict[int, str]:
+        found: dict[int, str] = {}
+        for variant in {e.variant for e in group if e.variant is not None}:
+            found |= self.enrollment_codes(
+                variant, [e for e in group if e.variant is variant and e.person_id in people]
+            )
+        self.session.commit()
+        return found
+
     def _email(
-        self, entry: Entry, found: tuple[RosterPerson, dict[str, Any]] | None
+        self, entry: Entry, found: tuple[RosterPerson, dict[str, Any]] | None, code: str | None
     ) -> _Done | _Failed:
         if found is None:
             return _Failed(entry, "This person is no longer on the roster.")
@@ -122,6 +163,7 @@ class ChunkRun:
             self.contexts[entry.variant],
             full_name(found[1]) or "Patient",
             self.code(entry),
+            enrollment_code=code,
         )
         # The notice names the person: the outbox keeps it encrypted until delivery.
         sealed = notifications.seal_body(self.keyring, body)
@@ -140,9 +182,9 @@ class ChunkRun:
         if not entries:
             return
         people = self.people(entries)
-        # End the read: rendering (seconds per group) runs with no transaction open, and each
+        # Ends the read: rendering (seconds per group) runs with no transaction open, and each
         # group's write below is a short transaction of its own (issue 18).
-        self.session.commit()
+        enrollment = self.enrollment_codes(variant, [e for e in entries if e.person_id in people])
         prepared: list[tuple[Entry, letters.RecipientContext]] = []
         done: list[_Done] = []
         failed: list[_Failed] = []
@@ -151,7 +193,10 @@ class ChunkRun:
                 found = people.get(entry.person_id)
                 if found is None:
                     raise Unprintable("This person is no longer on the roster.")
-                prepared.append((entry, recipient_for(*found, variant, self.code(entry)).context))
+                context = recipient_for(*found, variant, self.code(entry)).context
+                if entry.person_id in enrollment:
+                    context["enrollment_code"] = enrollment[entry.person_id]
+                prepared.append((entry, context))
             except Unprintable as error:
                 failed.append(_Failed(entry, str(error)))
         rendered = render_all(

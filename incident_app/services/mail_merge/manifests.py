@@ -1,6 +1,12 @@
 """What the mail house gets for each finished chunk: one print-ready PDF of its letters in order
 (`combine`) and a manifest CSV saying who each letter goes to and nothing more, with every cell
-neutralised against formula injection."""
+neutralised against formula injection.
+
+The enrollment code (issue 23) is printed in full on the letter, so the print file already
+carries it; the manifest lists only its last four characters. A manifest is a mailing list that
+travels (QC sheets, spoilage and exception reports, the mail house's own systems); the last
+four let an operator confirm that the insert in hand matches its row, as card issuers print
+the last digits, without putting a second copy of every bearer code in another file."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from incident_app import letters
 from incident_app.crypto import KeyRing
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.roster import RosterPerson
+from incident_app.services.enrolment import codes as enrolment_codes
 from incident_app.services.mail_merge.recipients import Unprintable
 from incident_app.services.mail_merge.recipients import recipient_for
 from incident_app.services.roster import normalise as norm
@@ -32,13 +39,14 @@ MANIFEST_HEADER = (
     "address_line_3",
     "page_count",
     "sha256",
+    "enrollment_code_last4",
 )
 
 
-def combine(pdfs: Iterable[bytes]) -> tuple[bytes, int]:
+def combine(pdfs: Iterable[bytes], *, title: str) -> tuple[bytes, int]:
     """One PDF of all `pdfs` in order (the mail house's print file) and its page count; fonts
     and other common objects are written once (letters.print_file)."""
-    return letters.combine_print_file(pdfs)
+    return letters.combine_print_file(pdfs, title=title)
 
 
 def manifest_csv(
@@ -52,6 +60,7 @@ def manifest_csv(
             sa.select(RosterPerson).where(RosterPerson.id.in_([row.person_id for row in rows]))
         )
     }
+    last4 = enrolment_codes.last4_by_person(session, list(people), keyring)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(MANIFEST_HEADER)
@@ -66,6 +75,7 @@ def manifest_csv(
             *(lines + ["", "", ""])[:3],
             row.page_count,
             row.sha256,
+            last4.get(row.person_id or 0, ""),
         ]
         writer.writerow([norm.neutralise_cell(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8")

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 
 from incident_app.errors import InvalidTransition
 from incident_app.errors import NotAllowed
+from incident_app.errors import NotFound
+from incident_app.models.client import Client
+from incident_app.models.client import IncidentClient
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.mail_batch import LetterState
@@ -21,6 +24,8 @@ from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import MailLetter
 from incident_app.models.mail_batch import Variant
 from incident_app.models.user import User
+from incident_app.services.enrolment import assignment as enrolment
+from incident_app.services.enrolment.assignment import Supply
 from incident_app.services.incidents import lifecycle
 from incident_app.services.mail_merge import mailed
 from incident_app.services.mail_merge import planning
@@ -29,6 +34,7 @@ from incident_app.services.mail_merge.batches import get_batch
 from incident_app.services.mail_merge.planning import Plan
 from incident_app.services.mail_merge.progress import Progress
 from incident_app.services.mail_merge.progress import progress_of
+from incident_app.services.obligations.recorded import client_key
 from incident_app.services.organisation import get_organisation
 from incident_app.services.roster import access as roster_access
 
@@ -56,20 +62,32 @@ class Overview:
     open_batch: MailBatch | None
     may_start: bool
     startable: bool  # at least one needed variant is approved (or nobody needs a letter)
+    # Issue 23: enrollment codes the waiting recipients need against free codes (no pool: None).
+    codes: Supply | None = None
+    # Business-associate mode: the delegating client whose people and letterhead this view
+    # is about (None: our own letters), and every delegating client the incident names.
+    client: Client | None = None
+    delegating: tuple[Client, ...] = ()
 
     @property
     def waiting(self) -> list[VariantRow]:
         return [row for row in self.rows if row.state == "waiting"]
 
 
-def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
+def overview(
+    session: Session, *, actor: User, incident_id: int, client_id: int | None = None
+) -> Overview:
     """What the Mailing tab shows: who would get what, which letters are approved, batches.
-    A variant nobody needs is "not needed" and never blocks a mailing."""
+    A variant nobody needs is "not needed" and never blocks a mailing. `client_id`: the
+    mailing of one client that delegates individual notice to us (NotFound for any other)."""
     incident = roster_access.get_readable(session, actor=actor, incident_id=incident_id)
+    delegating = _delegating_clients(session, incident_id)
+    client = _scope(delegating, client_id)
+    key = None if client is None else client_key(client.id)
     email_enabled = get_organisation(session).email_notice_enabled
-    planned = planning.plan(session, incident_id, email_enabled=email_enabled)
+    planned = planning.plan(session, incident_id, email_enabled=email_enabled, client_id=client_id)
     needed = planned.variants or [Variant.ADULT]
-    approved = {v: planning.approval(session, incident_id, v) is not None for v in needed}
+    approved = {v: planning.approval(session, incident_id, v, key) is not None for v in needed}
     rows = [
         VariantRow(
             v,
@@ -80,7 +98,7 @@ def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
         for v in Variant
     ]
     problems = [
-        planning.why_not_approved(session, incident_id, v) for v in needed if not approved[v]
+        planning.why_not_approved(session, incident_id, v, key) for v in needed if not approved[v]
     ]
     batches = list(
         session.scalars(
@@ -99,13 +117,37 @@ def overview(session: Session, *, actor: User, incident_id: int) -> Overview:
         next((b for b in batches if b.status.is_open), None),
         roster_access.can_change(session, actor=actor, incident=incident),
         any(approved.values()) and bool(planned.routed or planned.substitute),
+        enrolment.supply(session, incident_id, [r.person_id for r in planned.routed]),
+        client,
+        delegating,
     )
+
+
+def _delegating_clients(session: Session, incident_id: int) -> tuple[Client, ...]:
+    return tuple(
+        session.scalars(
+            sa.select(Client)
+            .join(IncidentClient, IncidentClient.client_id == Client.id)
+            .where(IncidentClient.incident_id == incident_id, Client.delegates_individual_notice)
+            .order_by(Client.name)
+        )
+    )
+
+
+def _scope(delegating: tuple[Client, ...], client_id: int | None) -> Client | None:
+    if client_id is None:
+        return None
+    client = next((c for c in delegating if c.id == client_id), None)
+    if client is None:
+        raise NotFound("This incident names no such client delegating individual notice.")
+    return client
 
 
 @dataclass(frozen=True)
 class Confirmation:
     """What "Start the mailing" will do, shown before anything is queued."""
 
+    client: Client | None  # a delegating client's own mailing, on its letterhead
     incident: Incident
     variants: list[VariantRow]  # covered now
     waiting: list[VariantRow]  # still in review: their people stay pending
@@ -121,10 +163,12 @@ class Confirmation:
         return self.letters + self.emails + self.substitute
 
 
-def confirmation(session: Session, *, actor: User, incident_id: int) -> Confirmation:
+def confirmation(
+    session: Session, *, actor: User, incident_id: int, client_id: int | None = None
+) -> Confirmation:
     """The counts, variants and print files a mailing started now would have. Raises
     NotAllowed (not a roster worker) and InvalidTransition (nothing approved; open batch)."""
-    view = overview(session, actor=actor, incident_id=incident_id)
+    view = overview(session, actor=actor, incident_id=incident_id, client_id=client_id)
     if not view.may_start:
         raise NotAllowed("Only the incident's response team may start a mailing.")
     if view.open_batch is not None:
@@ -139,7 +183,9 @@ def confirmation(session: Session, *, actor: User, incident_id: int) -> Confirma
         )
     approvals = {row.variant: True for row in view.rows if row.state == "approved"}
     part = planning.covered(view.plan, approvals)
+    enrolment.check_supply(session, incident_id, [r.person_id for r in part.routed])
     return Confirmation(
+        view.client,
         view.incident,
         [row for row in view.rows if row.state == "approved" and row.people],
         view.waiting,

@@ -22,11 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.errors import InvalidTransition
+from incident_app.models.client import Client
 from incident_app.models.letter import Letter
 from incident_app.models.letter import LetterStatus
 from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import Route
 from incident_app.models.mail_batch import Variant
+from incident_app.models.obligation import Obligation
 from incident_app.models.roster import AddressStatus
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
@@ -34,6 +36,7 @@ from incident_app.services.letters import context as letter_context
 from incident_app.services.letters import review as letter_review
 from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.letters.approved import approved_letter
+from incident_app.services.letters.approved import client_letters
 from incident_app.services.roster import access as roster_access
 
 KIND = "individual_notice"
@@ -114,8 +117,11 @@ def route_of(
     return Route.MAIL, Variant.SPANISH if person.language == "es" else Variant.ADULT
 
 
-def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
-    """Everyone on the roster still waiting for a notice (merged duplicates excluded)."""
+def plan(
+    session: Session, incident_id: int, *, email_enabled: bool, client_id: int | None = None
+) -> Plan:
+    """Everyone on the roster still waiting for a notice (merged duplicates excluded): the
+    people of one delegating client (`client_id`, business-associate mode), or everyone else."""
     result = Plan()
     people = session.execute(
         sa.select(
@@ -131,6 +137,7 @@ def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
             RosterPerson.import_id.in_(roster_access.committed_import_ids(session, incident_id)),
             RosterPerson.duplicate_of_id.is_(None),
             RosterPerson.notice_status == NoticeStatus.PENDING,
+            client_scope(client_id),
         )
         .order_by(RosterPerson.id)
     )
@@ -146,6 +153,15 @@ def plan(session: Session, incident_id: int, *, email_enabled: bool) -> Plan:
     return result
 
 
+def client_scope(client_id: int | None) -> sa.ColumnElement[bool]:
+    """One delegating client's people, or (None) everyone but the delegating clients' people,
+    who are mailed in their client's own batch, on its letterhead."""
+    if client_id is not None:
+        return RosterPerson.client_id == client_id
+    delegating = sa.select(Client.id).where(Client.delegates_individual_notice)
+    return sa.or_(RosterPerson.client_id.is_(None), RosterPerson.client_id.not_in(delegating))
+
+
 # ---- approvals ------------------------------------------------------------------------------
 
 
@@ -159,21 +175,33 @@ class ApprovedVariant(TypedDict):
     sample_sha256: str
 
 
-def approval(session: Session, incident_id: int, variant: Variant) -> ApprovedLetter | None:
-    """The variant's approved, still-valid individual notice, or None."""
+def approval(
+    session: Session, incident_id: int, variant: Variant, client_key: str | None = None
+) -> ApprovedLetter | None:
+    """The variant's approved, still-valid individual notice (the client's own, on its
+    letterhead, with `client_key`), or None."""
     return approved_letter(
-        session, incident_id=incident_id, kind=KIND, template_name=variant.template_name
+        session,
+        incident_id=incident_id,
+        kind=KIND,
+        template_name=variant.template_name,
+        client_key=client_key,
     )
 
 
-def why_not_approved(session: Session, incident_id: int, variant: Variant) -> str:
+def why_not_approved(
+    session: Session, incident_id: int, variant: Variant, client_key: str | None = None
+) -> str:
     """A sentence saying why `variant` has no usable approval."""
     label = letter_context.TEMPLATE_LABELS[variant.template_name]
     letter = session.scalar(
-        sa.select(Letter).where(
+        sa.select(Letter)
+        .join(Obligation, Obligation.id == Letter.obligation_id)
+        .where(
             Letter.incident_id == incident_id,
             Letter.kind == KIND,
             Letter.template_name == variant.template_name,
+            client_letters(client_key),
         )
     )
     if letter is None:
@@ -186,21 +214,20 @@ def why_not_approved(session: Session, incident_id: int, variant: Variant) -> st
 
 
 def usable_approvals(
-    session: Session,
-    incident_id: int,
-    planned: Plan,
+    session: Session, incident_id: int, planned: Plan, client_key: str | None = None
 ) -> dict[Variant, ApprovedLetter]:
     """The approved, still-valid letters of the variants the plan needs (the adult notice
     when nobody needs a letter); InvalidTransition, with each variant's reason, when none is."""
     # The adult notice stands for the batch when nobody needs a letter (substitute notice only).
     needed = planned.variants or [Variant.ADULT]
-    approvals = {v: approval(session, incident_id, v) for v in needed}
+    approvals = {v: approval(session, incident_id, v, client_key) for v in needed}
     usable = {v: a for v, a in approvals.items() if a is not None}
     if not usable:
         raise InvalidTransition(
             "A mailing starts only from letters legal approved and nothing changed since. "
             + " ".join(
-                _need(planned, v) + why_not_approved(session, incident_id, v) for v in needed
+                _need(planned, v) + why_not_approved(session, incident_id, v, client_key)
+                for v in needed
             )
         )
     return usable

@@ -46,6 +46,9 @@ def render_proof(
     pdfs: list[bytes] = []
     for variant, recipient in _proof_people(session, batch, keyring):
         recipient["letter_id"] = f"{incident.reference}-M{batch.id}-PROOF{len(pdfs) + 1}"
+        if "identity_protection" in approvals[variant].common_context:
+            # The proof assigns no code: it shows the placeholder the approved sample shows.
+            recipient["enrollment_code"] = letters.SAMPLE_ENROLLMENT_CODE
         try:
             [(_, pdf)] = list(
                 letters.render_batch(
@@ -60,7 +63,9 @@ def render_proof(
     if not pdfs:
         return None
     try:
-        return store.put_bytes(combine(pdfs)[0]).sha256
+        return store.put_bytes(
+            combine(pdfs, title=f"Proof: {incident.reference}, mailing {batch.id}")[0]
+        ).sha256
     except StorageError as error:
         raise ValidationFailed(f"The proof could not be stored: {error}", field="proof") from error
 

@@ -12,6 +12,7 @@ from incident_app import letters
 from incident_app.models.mail_batch import Variant
 from incident_app.models.roster import AddressStatus
 from incident_app.models.roster import RosterPerson
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.roster import normalise as norm
 
 # ---- recipients -----------------------------------------------------------------------------
@@ -162,13 +163,23 @@ class _NoticeText(HTMLParser):
 
 
 def email_notice(
-    template_name: str, common: dict[str, Any], name: str, letter_code: str
+    template_name: str,
+    common: dict[str, Any],
+    name: str,
+    letter_code: str,
+    *,
+    enrollment_code: str | None = None,
 ) -> tuple[str, str]:
-    """(subject, body) of the email notice: the approved letter's own text for this person."""
-    context = {
-        **common,
-        "recipient": {"letter_id": letter_code, "name": name, "address_lines": ["(sent by email)"]},
+    """(subject, body) of the email notice: the approved letter's own text for this person
+    (with their enrollment code when the letter offers identity protection)."""
+    recipient: dict[str, Any] = {
+        "letter_id": letter_code,
+        "name": name,
+        "address_lines": ["(sent by email)"],
     }
+    if enrollment_code is not None:
+        recipient["enrollment_code"] = enrollment_code
+    context = {**common, "recipient": recipient}
     parser = _NoticeText()
     parser.feed(letters.render_html(template_name, context))
     subject = (
@@ -177,4 +188,7 @@ def email_notice(
         else "Notice of a data breach"
     )
     organisation = common["organisation"]["name"]
-    return f"{subject} – {organisation}"[:300], parser.text() + f"\nLetter ID: {letter_code}\n"
+    subject, body = f"{subject} – {organisation}", parser.text() + f"\nLetter ID: {letter_code}\n"
+    if common.get(letters.EXERCISE_KEY) is True:  # the outbox sends it to the team only
+        subject, body = exercise_mail.mark_subject(subject), f"{letters.EXERCISE_TEXT}\n\n{body}"
+    return subject[:300], body

@@ -45,6 +45,7 @@ from incident_app.services.mail_merge.manifests import combine
 from incident_app.services.mail_merge.manifests import manifest_csv
 from incident_app.services.mail_merge.planning import Entry
 from incident_app.services.mail_merge.progress import letter_counts
+from incident_app.services.obligations.recorded import client_key
 from incident_app.storage import FileStore
 from incident_app.storage import StorageError
 
@@ -183,14 +184,16 @@ def _approved(session: Session, batch: MailBatch) -> dict[Variant, ApprovedLette
     chunk: an approval voided since the batch started (re-render, data or template change)
     stops the batch; a template changed during a chunk stops it too (ChunkRun)."""
     found = {}
+    # A delegating client's batch prints its own letters (business-associate mode).
+    scope = None if batch.client_id is None else client_key(batch.client_id)
     for name, info in batch.variants.items():
         variant = Variant(name)
-        approved = planning.approval(session, batch.incident_id, variant)
+        approved = planning.approval(session, batch.incident_id, variant, scope)
         if approved is None or approved.version_id != info["version_id"]:
+            why = planning.why_not_approved(session, batch.incident_id, variant, scope)
             raise BatchFailed(
                 "The approved letter changed after this mailing started, so nothing more is "
-                f"rendered: {planning.why_not_approved(session, batch.incident_id, variant)} "
-                "Have it approved again, cancel this mailing and start a new one."
+                f"rendered: {why} Have it approved again, cancel this mailing and start a new one."
             )
         found[variant] = approved
     return found
@@ -230,7 +233,10 @@ def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
     print_sha256, print_pages = chunk.print_sha256, chunk.print_pages
     try:
         if rows:
-            data, pages = combine(worker.store.read_verified(row.sha256 or "") for row in rows)
+            data, pages = combine(
+                (worker.store.read_verified(row.sha256 or "") for row in rows),
+                title=f"Print file: mailing {chunk.batch_id}, chunk {chunk.number}",
+            )
             print_sha256, print_pages = worker.store.put_bytes(data).sha256, pages
         manifest_sha256 = worker.store.put_bytes(
             manifest_csv(session, chunk.number, rows, worker.keyring)

@@ -31,6 +31,7 @@ PART2 = "42 CFR Part 2 (substance use disorder records), 42 CFR 2.16"
 PART2_PREFIX = "part2_"
 TASK_KIND = "task"
 ACTION_KIND = "corrective_action"
+INQUIRY_KIND = "inquiry_follow_up"
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ OBLIGATION_KINDS: Mapping[str, KindInfo] = MappingProxyType(
     {**_BASE, **{PART2_PREFIX + kind: _part2(kind) for kind in PART2_MIRRORED}}
 )
 OTHER_DEADLINE_LABELS: Mapping[str, str] = MappingProxyType(
-    {TASK_KIND: "Task", ACTION_KIND: "Corrective action"}
+    {TASK_KIND: "Task", ACTION_KIND: "Corrective action", INQUIRY_KIND: "Inquiry follow-up"}
 )
 # Every kind of deadline reminders and the calendar know, with its label.
 DEADLINE_LABELS: Mapping[str, str] = MappingProxyType(

@@ -7,6 +7,7 @@ it (NotFound for non-members).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
 import sqlalchemy as sa
@@ -19,6 +20,8 @@ from incident_app.models.incident import Incident
 from incident_app.models.letter import NoticeSent
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
+from incident_app.rules.identity_protection import OfferRequirement
+from incident_app.services.enrolment import offer as identity_offer
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.obligations.diff import HIPAA_KINDS
 from incident_app.services.obligations.evaluation import evaluate_stored
@@ -79,6 +82,9 @@ class DeterminationPage:
     obligations: list[ObligationView]
     preview: bool = False
     error: ValidationFailed | None = None
+    # Issue 23: identity-protection offer lengths the residents' states require, beside the
+    # obligations (rules/identity_protection.py).
+    offers: list[OfferRequirement] = field(default_factory=list)
 
 
 def determination_page(
@@ -87,15 +93,16 @@ def determination_page(
     """The stored determination and obligations (NotFound for non-members). Writes nothing."""
     incident = incident_access.get_visible(session, actor=actor, incident_id=incident_id)
     stored = stored_determination(session, incident.id)
+    offers = identity_offer.requirements(session, incident)
     if stored is not None:
         views = obligations_of(session, incident_id=incident.id, today=today)
-        return DeterminationPage(incident, stored, views)
+        return DeterminationPage(incident, stored, views, offers=offers)
     try:
         computed = evaluate_stored(session, incident, signed_assessment(session, incident.id))
     except ValidationFailed as error:
         empty = rules.Determination(True, "The facts cannot be evaluated yet.", None)
-        return DeterminationPage(incident, empty, [], preview=True, error=error)
-    return DeterminationPage(incident, computed, [], preview=True)
+        return DeterminationPage(incident, empty, [], preview=True, error=error, offers=offers)
+    return DeterminationPage(incident, computed, [], preview=True, offers=offers)
 
 
 def outstanding() -> sa.ColumnElement[bool]:

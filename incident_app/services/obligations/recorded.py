@@ -12,19 +12,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app import rules
 from incident_app.models.client import Client
+from incident_app.models.client import ClientNotice
 from incident_app.models.client import IncidentClient
 from incident_app.models.hhs_filing import HhsFiling
 from incident_app.models.letter import NoticeSent
 from incident_app.models.obligation import Obligation
 from incident_app.models.organisation import ORGANISATION_ID
 from incident_app.models.organisation import Organisation
+from incident_app.models.roster import ImportStatus
+from incident_app.models.roster import RosterImport
+from incident_app.models.roster import RosterPerson
 from incident_app.rules.facts import FTC_ROLES
 
 # Which recorded notices stand for which NoticesSent date. The Secretary is notified either by
@@ -79,7 +85,8 @@ def _earliest_by_kind(session: Session, incident_id: int) -> dict[str, date]:
     rows = session.execute(
         sa.select(Obligation.kind, sa.func.min(NoticeSent.sent_on))
         .join(Obligation, Obligation.id == NoticeSent.obligation_id)
-        .where(NoticeSent.incident_id == incident_id)
+        # A delegating client's notices are its own clock (client_facts), not ours.
+        .where(NoticeSent.incident_id == incident_id, Obligation.source_key.not_like("client:%"))
         .group_by(Obligation.kind)
     )
     return {kind: day for kind, day in rows}
@@ -99,19 +106,64 @@ def client_key(client_id: int) -> str:
 
 
 def client_facts(session: Session, incident_id: int) -> tuple[rules.ClientFacts, ...]:
-    """The covered-entity clients the incident names, with their BAA notice clause, by name."""
+    """The covered-entity clients the incident names, with their BAA notice clause, by name;
+    for a client that delegates individual notice, what its own clock needs: whether we are
+    its agent, the day our 164.410 notice was sent to it (the organisation's date), and its
+    people per state on the roster (merged duplicates left out)."""
     rows = session.scalars(
         sa.select(Client)
         .join(IncidentClient, IncidentClient.client_id == Client.id)
         .where(IncidentClient.incident_id == incident_id)
         .order_by(Client.name)
     )
-    return tuple(
-        rules.ClientFacts(
-            key=client_key(client.id),
-            name=client.name,
-            period_count=client.notice_period_count,
-            period_unit=client.notice_period_unit.value if client.notice_period_unit else None,
-        )
-        for client in rows
+    return tuple(_client_facts(session, incident_id, client) for client in rows)
+
+
+def _client_facts(session: Session, incident_id: int, client: Client) -> rules.ClientFacts:
+    facts = rules.ClientFacts(
+        key=client_key(client.id),
+        name=client.name,
+        period_count=client.notice_period_count,
+        period_unit=client.notice_period_unit.value if client.notice_period_unit else None,
     )
+    if not client.delegates_individual_notice:
+        return facts
+    residents = _client_residents(session, incident_id, client.id)
+    return replace(
+        facts,
+        delegates=True,
+        ba_is_agent=client.business_associate_is_agent,
+        notified_on=_client_notified_on(session, incident_id, client.id),
+        residents_by_state={state: n for state, n in residents.items() if state},
+        affected_total=sum(residents.values()),
+    )
+
+
+def _client_residents(session: Session, incident_id: int, client_id: int) -> dict[str, int]:
+    committed = sa.select(RosterImport.id).where(
+        RosterImport.incident_id == incident_id, RosterImport.status == ImportStatus.COMMITTED
+    )
+    rows = session.execute(
+        sa.select(RosterPerson.state, sa.func.count())
+        .where(
+            RosterPerson.import_id.in_(committed),
+            RosterPerson.client_id == client_id,
+            RosterPerson.duplicate_of_id.is_(None),
+        )
+        .group_by(RosterPerson.state)
+    )
+    return {state or "": number for state, number in rows}
+
+
+def _client_notified_on(session: Session, incident_id: int, client_id: int) -> date | None:
+    sent_at = session.scalar(
+        sa.select(ClientNotice.sent_at).where(
+            ClientNotice.incident_id == incident_id,
+            ClientNotice.client_id == client_id,
+            ClientNotice.number == 1,
+        )
+    )
+    if sent_at is None:
+        return None
+    org = session.get(Organisation, ORGANISATION_ID)
+    return sent_at.astimezone(ZoneInfo(org.timezone if org else "America/New_York")).date()

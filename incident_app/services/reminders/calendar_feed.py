@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from datetime import date
 from datetime import datetime
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from icalendar import Alarm
 from icalendar import Calendar
 from icalendar import Event
+from icalendar import Timezone
 from sqlalchemy.orm import Session
 
 from incident_app.errors import NotFound
@@ -27,6 +29,7 @@ from incident_app.models.notification import CalendarToken
 from incident_app.models.reminder import SubjectType
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services import organisation
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.reminders import deadlines as reminder_deadlines
 
@@ -114,13 +117,23 @@ def feed(session: Session, *, token: str, now: datetime, base_url: str, client: 
         )
         session.commit()
         raise NotFound(UNKNOWN_CALENDAR)
-    visible = incident_access.visible_incidents(user).with_only_columns(Incident.id)
+    # Tabletop exercises stay out of the feed (issue 23): a drill's made-up deadline must not
+    # sit in someone's calendar beside the real ones.
+    visible = (
+        incident_access.visible_incidents(user)
+        .with_only_columns(Incident.id)
+        .where(Incident.exercise.is_(False))
+    )
     deadlines = reminder_deadlines.active_deadlines(session, incident_ids=visible)
     sequences = reminder_deadlines.track_versions(session, deadlines, now=now)
     row.last_used_at = now
-    ics = build_calendar(deadlines, sequences, now=now, base_url=base_url)
+    zone = organisation.org_zone(session).key
+    ics = build_calendar(deadlines, sequences, now=now, base_url=base_url, zone=zone)
     session.commit()
     return ics
+
+
+REFRESH = timedelta(hours=1)
 
 
 def build_calendar(
@@ -129,12 +142,28 @@ def build_calendar(
     *,
     now: datetime,
     base_url: str,
+    zone: str,
 ) -> bytes:
+    """The feed. Deadlines are all-day events (a due date, not a time); the organisation's zone
+    is the calendar's (X-WR-TIMEZONE, and a VTIMEZONE for it, which also keeps a feed with no
+    deadline a valid RFC 5545 calendar: it needs at least one component)."""
     calendar = Calendar()
     calendar.add("prodid", "-//BreachDesk//Deadlines//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "BreachDesk deadlines")
+    calendar.add("name", "BreachDesk deadlines")  # RFC 7986 3.7.1
+    # Deadlines move (a new discovery date, a count over 500): ask subscribing calendars to
+    # poll hourly (RFC 7986 3.7.3; X-PUBLISHED-TTL for Outlook) instead of their daily default.
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    calendar.add("x-wr-timezone", zone)
+    this_year = now.year
+    calendar.add_component(
+        Timezone.from_tzid(
+            zone, first_date=date(this_year - 1, 1, 1), last_date=date(this_year + 3, 1, 1)
+        )
+    )
     host = urlsplit(base_url).hostname or "breachdesk"
     for deadline in sorted(deadlines, key=lambda d: (d.due_on, d.reference, d.label)):
         calendar.add_component(

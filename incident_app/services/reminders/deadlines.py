@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from incident_app.models.client import ClientNotice
 from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.letter import NoticeSent
@@ -25,11 +26,13 @@ from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
 from incident_app.services import corrective_actions
+from incident_app.services.inquiries import listing as inquiry_listing
 from incident_app.services.obligations import kinds
 from incident_app.services.obligations import reading as obligation_reading
 
 TASK_KIND = kinds.TASK_KIND
 ACTION_KIND = kinds.ACTION_KIND
+INQUIRY_KIND = kinds.INQUIRY_KIND
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CLOSED_NOT_A_BREACH)
 
 
@@ -66,6 +69,8 @@ class Deadline:
             return f"/incidents/{self.incident_id}/tasks/{self.subject_id}"
         if self.subject_type is SubjectType.CORRECTIVE_ACTION:
             return f"/incidents/{self.incident_id}/actions"
+        if self.subject_type is SubjectType.INQUIRY:
+            return f"/incidents/{self.incident_id}/inquiries/{self.subject_id}"
         return f"/incidents/{self.incident_id}/deadlines"
 
 
@@ -82,6 +87,7 @@ def active_deadlines(
         _obligation_deadlines(session, incident_ids)
         + _task_deadlines(session, incident_ids)
         + _action_deadlines(session, incident_ids)
+        + _inquiry_deadlines(session, incident_ids)
     )
 
 
@@ -100,6 +106,27 @@ def _action_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> 
             item.title,
         )
         for item in corrective_actions.due_items(session, incident_ids=incident_ids)
+    ]
+
+
+def _inquiry_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
+    """Follow-ups of open inquiries: reminded to their assignee like tasks. The label names the
+    inquiry and its category, never the person (the summary is PHI and stays encrypted)."""
+    return [
+        Deadline(
+            SubjectType.INQUIRY,
+            inquiry.id,
+            inquiry.incident_id,
+            reference,
+            INQUIRY_KIND,
+            f"Inquiry #{inquiry.id} ({inquiry.category.label.lower()})",
+            inquiry.follow_up_on,
+            inquiry.assignee_id,
+        )
+        for inquiry, reference in inquiry_listing.open_follow_ups(
+            session, incident_ids=incident_ids, closed=CLOSED
+        )
+        if inquiry.follow_up_on is not None  # always: the query asks for one; narrows the type
     ]
 
 
@@ -166,10 +193,24 @@ def _task_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> li
 
 
 def notice_sent(session: Session, obligation_id: int) -> bool:
-    """The obligation is met: its notice is recorded as sent, so reminders stop."""
-    return (
-        session.scalar(sa.select(sa.exists().where(NoticeSent.obligation_id == obligation_id)))
-        or False
+    """The obligation is met: its notice is recorded as sent, so reminders stop. A client's
+    164.410 and contractual deadlines are met by the first client notice recorded as sent."""
+    if session.scalar(sa.select(sa.exists().where(NoticeSent.obligation_id == obligation_id))):
+        return True
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    Obligation.id == obligation_id,
+                    Obligation.kind.in_(("ba_to_ce_notice", "ba_to_ce_contract")),
+                    Obligation.source_key
+                    == sa.literal("client:") + sa.cast(ClientNotice.client_id, sa.String),
+                    ClientNotice.incident_id == Obligation.incident_id,
+                    ClientNotice.number == 1,
+                    ClientNotice.sent_at.is_not(None),
+                )
+            )
+        )
     )
 
 
@@ -189,6 +230,10 @@ def still_due(session: Session, deadline: Deadline) -> bool:
     elif deadline.subject_type is SubjectType.CORRECTIVE_ACTION:
         alive = corrective_actions.still_due(
             session, action_id=deadline.subject_id, due_on=deadline.due_on
+        )
+    elif deadline.subject_type is SubjectType.INQUIRY:
+        alive = inquiry_listing.follow_up_still_due(
+            session, inquiry_id=deadline.subject_id, due_on=deadline.due_on
         )
     else:
         task = session.get(Task, deadline.subject_id, with_for_update=True, populate_existing=True)

@@ -14,6 +14,7 @@ from incident_app.models.notification import Notification
 from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.models.user import User
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.reminders.deadlines import Deadline
 
 
@@ -38,6 +39,10 @@ def notify(
 ) -> None:
     days_left = (deadline.due_on - today).days
     title = f"{deadline.reference}: {deadline.label} {describe_days(days_left)}"
+    exercise = exercise_mail.is_exercise(session, deadline.incident_id)
+    subject = f"[BreachDesk] {title}"
+    if exercise:  # the bell and the email say it is a drill, like the incident's pages
+        title, subject = f"EXERCISE — {title}", exercise_mail.mark_subject(subject)
     lines = [f"Due date: {deadline.due_text}."]
     if reminder.point_on < today:
         lines.append(f"Late reminder: planned for {reminder.point_on.isoformat()}.")
@@ -68,7 +73,7 @@ def notify(
                     to_address=user.email,
                     created_at=now,
                     next_attempt_at=now,
-                    subject=f"[BreachDesk] {title}",
+                    subject=subject,
                     body=email_body(deadline, lines, base_url),
                 )
             )
@@ -78,6 +83,7 @@ _SUBJECT_WORDS = {
     SubjectType.OBLIGATION: "Obligation",
     SubjectType.TASK: "Task",
     SubjectType.CORRECTIVE_ACTION: "Corrective action",
+    SubjectType.INQUIRY: "Inquiry follow-up",
 }
 
 

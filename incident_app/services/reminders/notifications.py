@@ -24,6 +24,8 @@ from incident_app.models.notification import EmailStatus
 from incident_app.models.notification import Notification
 from incident_app.models.notification import NotificationKind
 from incident_app.models.user import User
+from incident_app.services.reminders import exercise_mail
+from incident_app.services.rotation_batches import rotate_column
 
 LIST_LIMIT = 200
 
@@ -165,6 +167,9 @@ def notify_review_request(
         what = "Letters"
     waits = "await" if request.version is None else "awaits"
     title = f"{request.reference}: {what.lower()} {waits} your review ({request.document_id})"
+    subject = exercise_mail.subject_for(session, request.incident_id, f"[BreachDesk] {title}")
+    if subject.startswith(exercise_mail.EXERCISE_PREFIX):
+        title = f"EXERCISE — {title}"
     due = f" The obligation is due {request.due_on.isoformat()}." if request.due_on else ""
     version = f", version {request.version}," if request.version is not None else ""
     body = (
@@ -187,7 +192,7 @@ def notify_review_request(
                 to_address=reviewer.email,
                 created_at=now,
                 next_attempt_at=now,
-                subject=f"[BreachDesk] {title}",
+                subject=subject,
                 body=review_email_body(request, email_base_url),
             )
         )
@@ -237,3 +242,25 @@ def open_body(keyring: KeyRing | None, stored: str) -> str:
         raise CryptoError("This message is encrypted and no key ring was given.")
     blob = base64.b64decode(stored[len(SEALED_PREFIX) :])
     return keyring.decrypt(blob, _BODY_AAD).decode("utf-8")
+
+
+def rotate_sealed_bodies(session: Session, keyring: KeyRing, batch_size: int) -> int:
+    """Key rotation (services/key_rotation.ROTATIONS): re-encrypt each sealed outbox body under
+    the primary key. Plain reminder bodies carry no PHI and are left as they are."""
+
+    def reencrypt(row: tuple[Any, ...]) -> str | None:
+        blob = base64.b64decode(row[1][len(SEALED_PREFIX) :])
+        if not keyring.needs_rotation(blob):
+            return None
+        fresh = keyring.reencrypt(blob, _BODY_AAD)
+        return SEALED_PREFIX + base64.b64encode(fresh).decode("ascii")
+
+    table = cast(sa.Table, EmailMessage.__table__)
+    return rotate_column(
+        session,
+        table=table,
+        column="body",
+        where=table.c.body.startswith(SEALED_PREFIX, autoescape=True),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )

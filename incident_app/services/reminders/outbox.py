@@ -1,5 +1,6 @@
 """The email outbox: queued reminder emails handed to the mailer after their reminder's
-commit, claimed atomically, retried with backoff, cancelled when the deadline went away.
+commit, claimed atomically, retried with backoff, cancelled when the deadline went away; a
+tabletop exercise's message addressed outside the team is suppressed (exercise_mail.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from incident_app.mailer import MailDeliveryError
 from incident_app.mailer import Mailer
 from incident_app.models.corrective_action import CorrectiveAction
 from incident_app.models.incident import Incident
+from incident_app.models.inquiry import Inquiry
+from incident_app.models.inquiry import InquiryStatus
 from incident_app.models.notification import EmailMessage
 from incident_app.models.notification import EmailStatus
 from incident_app.models.obligation import Obligation
@@ -28,6 +31,7 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
+from incident_app.services.reminders import exercise_mail
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders.deadlines import CLOSED
 from incident_app.services.reminders.deadlines import notice_sent
@@ -66,6 +70,9 @@ def deliver_email(
     for message_id in ids:
         message = _claim(session, message_id, now)
         if message is None:
+            continue
+        if not exercise_mail.screen(session, message, now):
+            session.commit()  # suppressed and audited: never handed to SMTP
             continue
         try:
             body = notifications.open_body(keyring, message.body)
@@ -126,6 +133,9 @@ def _reminder_still_wanted(session: Session, message: EmailMessage) -> bool:
     elif reminder.subject_type is SubjectType.CORRECTIVE_ACTION:
         action = session.get(CorrectiveAction, reminder.subject_id)
         alive = action is not None and action.status.is_open
+    elif reminder.subject_type is SubjectType.INQUIRY:
+        inquiry = session.get(Inquiry, reminder.subject_id)
+        alive = inquiry is not None and inquiry.status is InquiryStatus.OPEN
     else:
         task = session.get(Task, reminder.subject_id)
         alive = task is not None and task.status in OPEN_TASK_STATUSES

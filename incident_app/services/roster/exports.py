@@ -76,7 +76,7 @@ def export_roster(
 
 
 def _export_lines(session: Session, incident_id: int, keyring: KeyRing) -> Iterator[str]:
-    yield _csv_line(EXPORT_HEADER)
+    yield csv_line(EXPORT_HEADER)
     last_id = 0
     while True:
         batch = session.scalars(
@@ -88,12 +88,12 @@ def _export_lines(session: Session, incident_id: int, keyring: KeyRing) -> Itera
         if not batch:
             return
         for person in batch:
-            yield _csv_line(_export_row(person, people.decrypt(keyring, person)))
+            yield csv_line(export_row(person, people.decrypt(keyring, person)))
         last_id = batch[-1].id
         session.expunge_all()
 
 
-def _export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
+def export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
     return [
         person.id,
         phi.get("ext", ""),
@@ -118,7 +118,8 @@ def _export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
     ]
 
 
-def _csv_line(cells: Iterable[object]) -> str:
+def csv_line(cells: Iterable[object]) -> str:
+    """One CSV line, every cell neutralised against formula injection."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([norm.neutralise_cell(cell) for cell in cells])
     return buffer.getvalue()

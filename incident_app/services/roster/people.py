@@ -30,7 +30,9 @@ from incident_app.services import audit
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster.rows import external_index
+from incident_app.services.roster.rows import lookup_index
 from incident_app.services.roster.rows import phi_aad
+from incident_app.services.rotation_batches import rotate_column
 
 PER_PAGE = 50
 
@@ -194,46 +196,46 @@ def rotate_roster(session: Session, keyring: KeyRing, batch_size: int) -> int:
 
     Killed half-way, every blob is still readable (old keys stay in the ring); a second call
     picks up where this one stopped."""
-    rotated, last_id = 0, 0
+
+    def reencrypt(row: tuple[Any, ...]) -> bytes | None:
+        _pid, blob, incident, imp, number = row
+        if not keyring.needs_rotation(blob):
+            return None
+        return keyring.reencrypt(blob, phi_aad(incident, imp, number))
+
+    return rotate_column(
+        session,
+        table=cast(sa.Table, RosterPerson.__table__),
+        column="phi",
+        extra=("incident_id", "import_id", "row_number"),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )
+
+
+def index_lookups(session: Session, keyring: KeyRing, batch_size: int) -> int:
+    """Fill the name + date-of-birth blind index of rows imported before it existed (decrypting
+    each once), batch by batch (commits each). Returns how many rows got one; safe to re-run."""
+    indexed, last_id = 0, 0
     while True:
-        batch = session.execute(
-            sa.select(
-                RosterPerson.id,
-                RosterPerson.incident_id,
-                RosterPerson.import_id,
-                RosterPerson.row_number,
-                RosterPerson.phi,
+        batch = list(
+            session.scalars(
+                sa.select(RosterPerson)
+                .where(RosterPerson.id > last_id, RosterPerson.lookup_index.is_(None))
+                .order_by(RosterPerson.id)
+                .limit(batch_size)
             )
-            .where(RosterPerson.id > last_id)
-            .order_by(RosterPerson.id)
-            .limit(batch_size)
-        ).all()
+        )
         if not batch:
-            return rotated
-        # Re-encrypt with no transaction open (the read ends here), then write in a short
-        # one; a row changed meanwhile keeps its new value (the old blob is the guard) and
-        # is picked up by the next run if it is still under an old key.
+            return indexed
+        for person in batch:
+            phi = decrypt(keyring, person)
+            token = lookup_index(keyring, phi.get("fn", ""), phi.get("ln", ""), phi.get("dob", ""))
+            if token is not None:
+                person.lookup_index = token
+                indexed += 1
         session.commit()
-        table = cast(sa.Table, RosterPerson.__table__)
-        updates = [
-            {
-                "b_id": pid,
-                "b_old": blob,
-                "b_phi": keyring.reencrypt(blob, phi_aad(incident, imp, row)),
-            }
-            for pid, incident, imp, row, blob in batch
-            if keyring.needs_rotation(blob)
-        ]
-        if updates:
-            session.execute(
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("b_id"), table.c.phi == sa.bindparam("b_old"))
-                .values(phi=sa.bindparam("b_phi")),
-                updates,
-            )
-        session.commit()
-        rotated += len(updates)
-        last_id = batch[-1][0]
+        last_id = batch[-1].id
 
 
 def person_on_roster(session: Session, incident_id: int, person_id: int) -> RosterPerson:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
@@ -95,6 +96,29 @@ def returns_message(result: ReturnsResult) -> str:
 def _returns_rows(
     upload: BinaryIO, max_bytes: int, *, today: date
 ) -> list[tuple[int, str, date | None]]:
+    return read_rows(
+        upload,
+        max_bytes,
+        today=today,
+        column="external_id",
+        missing="The returns file needs an external_id column (MRN or member id).",
+        max_rows=RETURNS_MAX_ROWS,
+    )
+
+
+def read_rows(
+    upload: BinaryIO,
+    max_bytes: int,
+    *,
+    today: date,
+    column: str,
+    missing: str,
+    max_rows: int,
+    clean: Callable[[str], str] = norm.clean,
+) -> list[tuple[int, str, date | None]]:
+    """(row, `column`'s cleaned value, optional `returned_on`) of a returned-mail CSV; blank
+    values skipped. ValidationFailed for a file too large or not UTF-8, without `column`
+    (`missing` says what it is), with a bad date, too many rows or none."""
     data = upload.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ValidationFailed(
@@ -110,16 +134,13 @@ def _returns_rows(
     headers = reader.fieldnames or []
     fields = {header_key(name): name for name in headers}
     fields.update(guess_mapping(headers))  # MRN, member_id … name the external id too
-    if "external_id" not in fields:
-        raise ValidationFailed(
-            "The returns file needs an external_id column (MRN or member id). Nothing was changed.",
-            field="file",
-        )
+    if column not in fields:
+        raise ValidationFailed(f"{missing} Nothing was changed.", field="file")
     rows = []
     for row, record in enumerate(reader, start=2):
-        external_id = norm.clean(record.get(fields["external_id"]) or "")
+        value = clean(record.get(fields[column]) or "")
         when = norm.clean(record.get(fields.get("returned_on", ""), "") or "")
-        if not external_id:
+        if not value:
             continue
         try:
             day = norm.parse_date(when, today=today, what="returned_on") if when else None
@@ -127,10 +148,10 @@ def _returns_rows(
             raise ValidationFailed(
                 f"Row {row}: {error}. Nothing was changed.", field="file"
             ) from error
-        rows.append((row, external_id, day))
-        if len(rows) > RETURNS_MAX_ROWS:
+        rows.append((row, value, day))
+        if len(rows) > max_rows:
             raise ValidationFailed(
-                f"A returns file may have at most {RETURNS_MAX_ROWS:,} rows.", field="file"
+                f"A returns file may have at most {max_rows:,} rows.", field="file"
             )
     if not rows:
         raise ValidationFailed("The returns file lists nobody. Nothing was changed.", field="file")

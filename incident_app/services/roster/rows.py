@@ -3,6 +3,8 @@
 The import's hot path: called once per record, so it works on plain lists and tuples and
 builds no ORM objects. PHI goes into one JSON blob encrypted with AES-GCM whose associated data
 names incident, import and row (see `phi_aad`), so a blob copied elsewhere does not decrypt.
+Just over 400 lines: the blind indexes a search uses (`external_index`, `lookup_index`) must be
+made exactly as the import makes them, so they stay beside the row builder.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from incident_app.services.roster import normalise as norm
 
 EXTERNAL_PURPOSE = "roster.external_id"
 IDENTITY_PURPOSE = "roster.identity"
+LOOKUP_PURPOSE = "roster.name_dob"
 INDEX_CHARS = 32  # 128 bits of the HMAC: plenty for equality, half the index size
 # The same JSON as KeyRing.encrypt_json writes, with the encoder built once (not per row).
 _PHI_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -65,6 +68,7 @@ STAGED_COLUMNS = (
     "language",
     "notice_status",
     "client_id",
+    "lookup_index",
 )
 
 
@@ -88,6 +92,21 @@ def phi_aad(incident_id: int, import_id: int, row_number: int) -> bytes:
 
 def _aad_prefix(incident_id: int, import_id: int) -> str:
     return f"roster:{incident_id}:{import_id}:"
+
+
+def lookup_value(first: str, last: str, birth_iso: str) -> str:
+    """What the name + date-of-birth index hashes ("" when a part is missing). The blind
+    index casefolds and collapses whitespace, so "  ANA garcía" finds "Ana García"."""
+    parts = (last.strip(), first.strip(), birth_iso.strip())
+    return "|".join(parts) if all(parts) else ""
+
+
+def lookup_index(keyring: KeyRing, first: str, last: str, birth_iso: str) -> str | None:
+    """The name + date-of-birth blind index of a search (None when a part is blank)."""
+    value = lookup_value(first, last, birth_iso)
+    if not value:
+        return None
+    return keyring.blind_index(value, purpose=LOOKUP_PURPOSE)[:INDEX_CHARS]
 
 
 def external_index(keyring: KeyRing, external_id: str) -> str | None:
@@ -190,6 +209,7 @@ class RowBuilder:
         self.today = today
         self._external_index = keyring.blind_indexer(EXTERNAL_PURPOSE)
         self._identity_index = keyring.blind_indexer(IDENTITY_PURPOSE)
+        self._lookup_index = keyring.blind_indexer(LOOKUP_PURPOSE)
         self._aad_prefix = _aad_prefix(incident_id, import_id)  # phi_aad's constant part
 
     def build_chunk(self, chunk: Sequence[tuple[int, list[str]]]) -> Built:
@@ -283,6 +303,7 @@ class RowBuilder:
             norm.language_code(v.get("language", "")),
             "pending",
             client_id,
+            _short(self._lookup_index(lookup_value(first, last, birth_iso))),
         )
 
     def _client(self, v: dict[str, str]) -> int | None:

@@ -16,6 +16,7 @@ from incident_app.errors import NotFound
 from incident_app.models.audit import AuditEvent
 from incident_app.models.notification import CalendarToken
 from incident_app.models.user import Role
+from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import calendar_feed
 from tests.support.factories import make_incident
 from tests.support.factories import make_user
@@ -174,3 +175,25 @@ def test_a_used_token_records_when(session) -> None:
 
     row = calendar_feed.current_token(session, actor=team.lead)
     assert row.last_used_at == NOW + timedelta(minutes=5)
+
+
+def test_the_feed_asks_calendars_to_poll_hourly(session) -> None:
+    team = make_team(session)
+    token = calendar_feed.issue_token(session, actor=team.lead, now=NOW)
+    ics = calendar_feed.feed(session, token=token, now=NOW, base_url=BASE)
+
+    assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in ics  # RFC 7986
+    assert b"\r\nX-PUBLISHED-TTL:PT1H\r\n" in ics
+    assert str(Calendar.from_ical(ics)["NAME"]) == "BreachDesk deadlines"
+
+
+def test_a_feed_without_deadlines_is_still_a_valid_calendar_in_the_org_zone(session) -> None:
+    team = make_team(session)  # no obligation, no task
+    token = calendar_feed.issue_token(session, actor=team.lead, now=NOW)
+
+    calendar = read_feed(session, token)  # validates: RFC 5545 needs one component
+
+    assert events(calendar) == {}
+    zone = get_organisation(session).timezone
+    assert str(calendar["X-WR-TIMEZONE"]) == zone
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == [zone]

@@ -1,0 +1,67 @@
+"""Inviting a client's contact: an account with the client_contact role, tied to one client.
+
+Invited the way the app adds every user (services/accounts/users.py): the inviter sets a first
+password and passes it on out of band. The contact must enrol an authenticator before it can
+reach anything (services/accounts/mfa.py `required_for`), and then reads only its client's
+slice (services/clients/portal.py). Holders of MANAGE_CLIENTS invite; each invitation is
+audited with the client it speaks for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.models.client import ClientContact
+from incident_app.models.user import Role
+from incident_app.models.user import User
+from incident_app.services import audit
+from incident_app.services.accounts import users
+from incident_app.services.clients import registry
+
+
+def invite_contact(
+    session: Session,
+    *,
+    actor: User,
+    client_id: int,
+    email: str,
+    name: str,
+    password: str,
+    now: datetime,
+) -> ClientContact:
+    """Create the contact's account for the client. Raises NotAllowed, NotFound (client),
+    ValidationFailed (email taken or invalid, short password). Commits once."""
+    client = registry.get_client(session, actor=actor, client_id=client_id)
+    user = users.new_account(
+        session, email=email, name=name, role=Role.CLIENT_CONTACT, password=password, now=now
+    )
+    link = ClientContact(
+        user_id=user.id, client_id=client.id, invited_at=now, invited_by_id=actor.id
+    )
+    session.add(link)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="client.contact_invited",
+        at=now,
+        subject_type="user",
+        subject_id=user.id,
+        details={"email": user.email, "client_id": client.id, "client": client.name},
+    )
+    session.commit()
+    return link
+
+
+def list_contacts(session: Session, *, actor: User, client_id: int) -> list[ClientContact]:
+    registry.get_client(session, actor=actor, client_id=client_id)
+    return list(
+        session.scalars(
+            sa.select(ClientContact)
+            .where(ClientContact.client_id == client_id)
+            .order_by(ClientContact.invited_at)
+        )
+    )
