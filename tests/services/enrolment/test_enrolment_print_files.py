@@ -1,7 +1,8 @@
-"""Done means (issue 23): codes imported and printed on 1,000 letters, each code exactly once —
-checked in the manifests (by its last four, against the letter it belongs to) and in the PDFs
-(every print file and every letter read back with pypdf). A service test with real PDFs: the
-browser journey (tests/browser/test_enrollment_codes_flow.py) mails fewer letters."""
+"""Codes across several print files (issue 23): 200 letters in four chunks, each code exactly
+once — checked in the manifests (by its last four, against the letter it belongs to) and in the
+PDFs (every print file and every letter read back with pypdf), on SQLite and PostgreSQL. The
+1,000-letter check of the issue's "Done means" is the Chromium journey
+(tests/browser/test_enrollment_codes_flow.py), one print file of 1,000 letters."""
 
 from __future__ import annotations
 
@@ -32,16 +33,16 @@ from tests.support.mail_merge_helpers import letter_pdf
 from tests.support.mail_merge_helpers import start
 from tests.support.mail_merge_helpers import worker
 
-LETTERS = 1000
+LETTERS = 200
 
 
 @pytest.mark.slow
-def test_a_thousand_letters_print_each_code_exactly_once(session, people):
+def test_codes_print_exactly_once_across_print_files(session, people):
     incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(LETTERS)))
     pool = fresh_codes(LETTERS + 20)
     import_codes(session, people.officer, incident, pool)
     approve(session, people, incident)
-    batch = start(session, people, incident, chunk_size=250)
+    batch = start(session, people, incident, chunk_size=50)
 
     assert mail_worker.work(session, worker=worker()) == 4
     session.refresh(batch)
