@@ -207,9 +207,10 @@ def test_the_officer_drafts_sends_and_downloads_and_a_sent_notice_cannot_be_redr
     assert b"Supplement 1" in drafted.data and b"Record as sent" in drafted.data
     supplement = re.search(r'href="([^"]+/letter.pdf)"', drafted.get_data(as_text=True))
     text = _pdf_text(client.get(supplement.group(1)).data)
-    assert "Supplement 1 — what is new: Diagnosis codes were also exposed." in " ".join(
-        text.split()
-    )
+    flat = " ".join(text.split())
+    assert "Supplement 1 to our notice of " in flat and ": what is new" in flat
+    assert "What we have learned: Diagnosis codes were also exposed." in flat
+    assert flat.index("what is new") < flat.index("What happened")
 
     sent_url = f"/incidents/{incident}/client-notices/{world['elm_notice']}"
     refused = client.post(
