@@ -128,6 +128,7 @@ def test_a_contact_enrols_mfa_first_then_reads_and_acknowledges_its_notice(
     assert client.get("/").headers["Location"] == "/portal/"
     home = client.get("/portal/").get_data(as_text=True)
     assert "Elm Clinic" in home and "Oak Practice" not in home
+    assert "1 notice awaiting your acknowledgement" in home
     page = client.get(case).get_data(as_text=True)
     assert "Your individuals affected: <strong>1</strong>" in page
     notice_url = f"{case}/notices/{world['elm_notice']}"
@@ -154,6 +155,15 @@ def test_a_contact_enrols_mfa_first_then_reads_and_acknowledges_its_notice(
     auth.login("po@example.org")
     overview = client.get(f"/incidents/{world['incident']}/clients").get_data(as_text=True)
     assert "acknowledged" in overview and "not yet acknowledged" in overview  # Elm yes, Oak no
+    assert "Notice, all acknowledged" in overview  # Elm
+    # Oak's notice was sent on 2026-03-02 (the factories' NOW): long past 5 business days.
+    assert re.search(
+        r'<td class="overdue">Notice, 1 unacknowledged<br><span class="hint">Latest: Notice, '
+        r"sent 2026-03-02, not yet acknowledged</span><br><strong class=\"overdue\">"
+        r"1 acknowledgement overdue \(over 5 business days\)</strong>",
+        overview,
+    )
+    assert client.get("/portal/").status_code == 404  # the officer has no portal
 
 
 def test_a_contact_opening_anything_outside_its_slice_gets_404_and_an_audit(

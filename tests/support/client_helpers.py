@@ -14,10 +14,12 @@ from incident_app.models.client import ClientNotice
 from incident_app.models.incident import Incident
 from incident_app.models.roster import ImportMode
 from incident_app.models.user import User
+from incident_app.services.clients import contacts
 from incident_app.services.clients import incident_clients
 from incident_app.services.clients import notices
 from incident_app.services.clients import registry
 from tests.support.factories import NOW
+from tests.support.factories import PASSWORD
 from tests.support.letter_factories import breach_case
 from tests.support.roster_helpers import HEADER
 from tests.support.roster_helpers import csv_bytes
@@ -83,3 +85,19 @@ def append_rows(
         store=store,
         mode=ImportMode.APPEND,
     )
+
+
+def contact(
+    session: Session, officer: User, client: Client, email: str = "dana@elm.example"
+) -> User:
+    """Invite the client's contact (password set by the officer, MFA still to enrol)."""
+    link = contacts.invite_contact(
+        session,
+        actor=officer,
+        client_id=client.id,
+        email=email,
+        name="Dana Reyes",
+        password=PASSWORD,
+        now=NOW,
+    )
+    return link.user

@@ -29,6 +29,7 @@ from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import deadlines
 from tests.support.client_helpers import LATER
 from tests.support.client_helpers import append_rows
+from tests.support.client_helpers import contact as _contact
 from tests.support.client_helpers import draft as _draft
 from tests.support.factories import NOW
 from tests.support.factories import PASSWORD
@@ -42,19 +43,6 @@ from tests.support.roster_helpers import person
 
 def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode())))
-
-
-def _contact(session, officer, client, email="dana@elm.example"):
-    link = contacts.invite_contact(
-        session,
-        actor=officer,
-        client_id=client.id,
-        email=email,
-        name="Dana Reyes",
-        password=PASSWORD,
-        now=NOW,
-    )
-    return link.user
 
 
 def test_a_notice_carries_the_facts_and_only_that_clients_identities_encrypted(
