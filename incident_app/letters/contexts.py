@@ -171,6 +171,17 @@ class BusinessAssociateNoticeContext(TypedDict):
     individuals: list[AffectedIndividual]  # 164.410(c)(1): identification of each individual
     individuals_total: int
     more_information_expected: bool  # 164.410(c)(2): more facts will follow
+    supplement: NotRequired[SupplementContext]  # only on supplements 1, 2, … (never notice 1)
+
+
+class SupplementContext(TypedDict):
+    """ "Supplement N to our notice of <date>: what is new" (164.410(c)(2))."""
+
+    number: int
+    notice_date: date  # the date of the first notice
+    previous_label: str  # "notice" or "supplement 1", …
+    previous_date: date
+    changes: list[str]  # what is new since the previous letter, one line each
 
 
 class AffectedIndividual(TypedDict):

@@ -62,6 +62,9 @@ class Organisation(Base):
         default=False, server_default=sa.false()
     )
     public_company: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Issue 21 follow-up: a client notice sent and still unacknowledged after this many business
+    # days is reminded to the privacy officers (reminders/client_acks.py).
+    client_ack_business_days: Mapped[int] = mapped_column(default=5, server_default="5")
     logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -31,6 +31,7 @@ class SubjectType(StrEnum):
     TASK = "task"
     CORRECTIVE_ACTION = "corrective_action"
     INQUIRY = "inquiry"  # an individual's inquiry with a follow-up date (models/inquiry.py)
+    CLIENT_NOTICE = "client_notice"  # a sent client notice awaiting its acknowledgement
 
 
 class ReminderSent(Base):

@@ -133,6 +133,7 @@ def update_settings(
     entity_role: str | None = None,
     public_company: bool | None = None,
     acts_as_business_associate: bool | None = None,
+    client_ack_business_days: int | None = None,
 ) -> Organisation:
     """Save the settings; audit which fields changed (old → new). Raises ValidationFailed.
 
@@ -164,6 +165,7 @@ def update_settings(
         changes,
     )
     _apply_entity_role(org, entity_role, changes)
+    _apply_ack_days(org, client_ack_business_days, changes)
     if RULE_SETTINGS & changes.keys():
         _resync_open_incidents(session, actor=actor, now=now)
     if changes:
@@ -188,6 +190,22 @@ def _apply_flags(
         if value is not None and value != getattr(org, name):
             changes[name] = [getattr(org, name), value]
             setattr(org, name, value)
+
+
+ACK_DAYS_MAX = 30
+
+
+def _apply_ack_days(org: Organisation, days: int | None, changes: dict[str, list[object]]) -> None:
+    """After how many business days a client notice still unacknowledged is reminded."""
+    if days is None or days == org.client_ack_business_days:
+        return
+    if not 1 <= days <= ACK_DAYS_MAX:
+        raise ValidationFailed(
+            f"Give between 1 and {ACK_DAYS_MAX} business days for a client's acknowledgement.",
+            field="client_ack_business_days",
+        )
+    changes["client_ack_business_days"] = [org.client_ack_business_days, days]
+    org.client_ack_business_days = days
 
 
 RULE_SETTINGS = frozenset({"entity_role", "public_company"})

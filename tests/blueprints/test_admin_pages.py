@@ -140,6 +140,7 @@ def test_admin_edits_organisation_settings_with_a_logo(app, client, auth, people
             "signatory_name": "Pat Doe",
             "signatory_title": "Privacy Officer",
             "timezone": "America/Chicago",
+            "client_ack_business_days": "3",
             "logo": (BytesIO(PNG), "logo.png"),
             "csrf_token": token,
         },
@@ -156,6 +157,7 @@ def test_admin_edits_organisation_settings_with_a_logo(app, client, auth, people
             "America/Chicago",
             "image/png",
         )
+        assert org.client_ack_business_days == 3
     assert client.get("/admin/settings/logo").data == PNG
 
 
@@ -165,6 +167,9 @@ def test_admin_edits_organisation_settings_with_a_logo(app, client, auth, people
         ("timezone", "Mars/Olympus", b"IANA name"),
         ("toll_free_number", "312-555-1212", b"toll-free"),
         ("postal_code", "ABCDE", b"ZIP code"),
+        ("client_ack_business_days", "0", b"between 1 and 30 business days"),
+        ("client_ack_business_days", "31", b"between 1 and 30 business days"),
+        ("client_ack_business_days", "five", b"Not a valid integer"),
     ],
 )
 def test_bad_settings_are_refused(app, client, auth, people, field, value, message) -> None:
@@ -177,4 +182,4 @@ def test_bad_settings_are_refused(app, client, auth, people, field, value, messa
     assert response.status_code == 422 and message in response.data
     with app.app_context():
         org = get_session().get(Organisation, 1)
-        assert org is None or org.legal_name == ""
+        assert org is None or (org.legal_name, org.client_ack_business_days) == ("", 5)

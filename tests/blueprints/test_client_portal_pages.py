@@ -128,6 +128,7 @@ def test_a_contact_enrols_mfa_first_then_reads_and_acknowledges_its_notice(
     assert client.get("/").headers["Location"] == "/portal/"
     home = client.get("/portal/").get_data(as_text=True)
     assert "Elm Clinic" in home and "Oak Practice" not in home
+    assert "1 notice awaiting your acknowledgement" in home
     page = client.get(case).get_data(as_text=True)
     assert "Your individuals affected: <strong>1</strong>" in page
     notice_url = f"{case}/notices/{world['elm_notice']}"
@@ -154,6 +155,15 @@ def test_a_contact_enrols_mfa_first_then_reads_and_acknowledges_its_notice(
     auth.login("po@example.org")
     overview = client.get(f"/incidents/{world['incident']}/clients").get_data(as_text=True)
     assert "acknowledged" in overview and "not yet acknowledged" in overview  # Elm yes, Oak no
+    assert "Notice, all acknowledged" in overview  # Elm
+    # Oak's notice was sent on 2026-03-02 (the factories' NOW): long past 5 business days.
+    assert re.search(
+        r'<td class="overdue">Notice, 1 unacknowledged<br><span class="hint">Latest: Notice, '
+        r"sent 2026-03-02, not yet acknowledged</span><br><strong class=\"overdue\">"
+        r"1 acknowledgement overdue \(over 5 business days\)</strong>",
+        overview,
+    )
+    assert client.get("/portal/").status_code == 404  # the officer has no portal
 
 
 def test_a_contact_opening_anything_outside_its_slice_gets_404_and_an_audit(
@@ -207,9 +217,10 @@ def test_the_officer_drafts_sends_and_downloads_and_a_sent_notice_cannot_be_redr
     assert b"Supplement 1" in drafted.data and b"Record as sent" in drafted.data
     supplement = re.search(r'href="([^"]+/letter.pdf)"', drafted.get_data(as_text=True))
     text = _pdf_text(client.get(supplement.group(1)).data)
-    assert "Supplement 1 — what is new: Diagnosis codes were also exposed." in " ".join(
-        text.split()
-    )
+    flat = " ".join(text.split())
+    assert "Supplement 1 to our notice of " in flat and ": what is new" in flat
+    assert "What we have learned: Diagnosis codes were also exposed." in flat
+    assert flat.index("what is new") < flat.index("What happened")
 
     sent_url = f"/incidents/{incident}/client-notices/{world['elm_notice']}"
     refused = client.post(

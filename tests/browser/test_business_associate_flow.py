@@ -180,7 +180,12 @@ def test_a_billing_companys_breach_across_three_clinics(live_app, live_server, p
     page.goto(clients_tab)
     expect(page.get_by_role("region", name="Notices to Elm Clinic")).to_contain_text("acknowledged")
     acknowledged = _line(page, "Elm Clinic").locator("td").nth(7)  # the Acknowledged column
-    expect(acknowledged).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$"))
+    expect(acknowledged).to_have_text(
+        re.compile(
+            r"^Notice, all acknowledged\s*Latest: Notice, sent \d{4}-\d{2}-\d{2}, "
+            r"acknowledged \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$"
+        )
+    )
     expect(_line(page, "Oak Practice").locator("td").nth(7)).to_have_text("—")  # not sent
 
     # Pine delegates individual notice: its own letter, on its letterhead, approved by legal.

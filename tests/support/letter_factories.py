@@ -18,6 +18,7 @@ from incident_app.models.letter import NoticeWording
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import User
 from incident_app.services.obligations import sync as obligation_sync
+from incident_app.services.obligations.recorded import client_key
 from incident_app.services.organisation import get_organisation
 from tests.support.factories import NOW
 from tests.support.factories import make_incident
@@ -110,14 +111,33 @@ def breach_case(
     return incident
 
 
+CLIENT_PREFIX = client_key(0).removesuffix("0")  # "client:"
+
+
 def obligation(
-    session: Session, incident: Incident, kind: str, jurisdiction: str | None = None
+    session: Session,
+    incident: Incident,
+    kind: str,
+    jurisdiction: str | None = None,
+    *,
+    client_id: int | None = None,
 ) -> Obligation:
+    """The incident's one active obligation of `kind` (in `jurisdiction`): its own, or with
+    `client_id` that delegating client's (source key "client:<id>", or "client:<id> <statute>"
+    for its state notices). A business associate's incident carries one of each per client, so
+    "its own" leaves every client's out."""
     query = sa.select(Obligation).where(
         Obligation.incident_id == incident.id, Obligation.kind == kind, Obligation.active.is_(True)
     )
     if jurisdiction is not None:
         query = query.where(Obligation.jurisdiction == jurisdiction)
+    if client_id is None:
+        query = query.where(sa.not_(Obligation.source_key.startswith(CLIENT_PREFIX)))
+    else:
+        key = client_key(client_id)
+        query = query.where(
+            sa.or_(Obligation.source_key == key, Obligation.source_key.startswith(f"{key} "))
+        )
     return session.scalars(query).one()
 
 

@@ -17,7 +17,6 @@ from incident_app.models.letter import Letter
 from incident_app.models.letter import NoticeWording
 from incident_app.models.mail_batch import MailBatch
 from incident_app.models.mail_batch import MailLetter
-from incident_app.models.obligation import Obligation
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import Role
 from incident_app.models.user import User
@@ -74,24 +73,17 @@ def case_with_roster(session: Session, people: Team, *rows: str) -> Incident:
 
 
 def approve(
-    session: Session, people: Team, incident: Incident, *templates: str, client_id: int = 0
+    session: Session,
+    people: Team,
+    incident: Incident,
+    *templates: str,
+    client_id: int | None = None,
 ) -> list[Letter]:
     """Generate, submit and approve each individual-notice template (adult by default): of
     our own individual notice, or of the one of the delegating client `client_id`."""
     done = []
     for template in templates or ("individual_adult.html",):
-        ob = (
-            session.scalars(
-                sa.select(Obligation).where(
-                    Obligation.incident_id == incident.id,
-                    Obligation.kind == "individual_notice",
-                    Obligation.source_key == f"client:{client_id}",
-                    Obligation.active,
-                )
-            ).one()
-            if client_id
-            else obligation(session, incident, "individual_notice")
-        )
+        ob = obligation(session, incident, "individual_notice", client_id=client_id)
         letter = generation.generate(
             session,
             actor=people.officer,

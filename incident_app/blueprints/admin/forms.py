@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
+from wtforms import IntegerField
 from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
@@ -86,4 +87,9 @@ class SettingsForm(FlaskForm):
     )
     public_company = BooleanField(
         "We are a public company (SEC registrant: Form 8-K Item 1.05 applies)"
+    )
+    # Range checked by the service (its message names the limits).
+    client_ack_business_days = IntegerField(
+        "Remind us when a client has not acknowledged a notice after (business days)",
+        validators=[Optional()],
     )

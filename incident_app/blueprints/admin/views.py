@@ -142,6 +142,7 @@ def settings() -> tuple[str, int] | Response:
                 entity_role=form.entity_role.data,
                 public_company=form.public_company.data,
                 acts_as_business_associate=form.acts_as_business_associate.data,
+                client_ack_business_days=form.client_ack_business_days.data,
             )
         except ValidationFailed as error:
             show_on_form(form, error)

@@ -188,6 +188,7 @@ def incident_clients(incident_id: int) -> tuple[str, int] | Response:
         registry_clients=registry_clients,
         chosen={line.client.id for line in lines},
         ba_mode=offered,
+        ack_days=get_organisation(session).client_ack_business_days,
     ), 200
 
 

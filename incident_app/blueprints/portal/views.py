@@ -41,8 +41,12 @@ class AcknowledgeForm(FlaskForm):
 @bp.route("/")
 @login_required
 def index() -> str:
-    client, incidents = portal.home(get_session(), actor=current_user, now=clock.utcnow())
-    return render_template("portal/home.html", client=client, incidents=incidents)
+    session = get_session()
+    client, incidents = portal.home(session, actor=current_user, now=clock.utcnow())
+    awaiting = portal.awaiting_by_incident(session, client.id)
+    return render_template(
+        "portal/home.html", client=client, incidents=incidents, awaiting=awaiting
+    )
 
 
 @bp.route(CASE)

@@ -29,10 +29,12 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.clients import acknowledgements
 from incident_app.services.incidents.access import get_editable
 from incident_app.services.incidents.access import get_visible
 from incident_app.services.obligations import sync as obligation_sync
 from incident_app.services.obligations.recorded import client_key
+from incident_app.services.organisation import get_organisation
 from incident_app.services.organisation import local_today
 from incident_app.services.organisation import org_zone
 from incident_app.services.roster import access as roster_access
@@ -56,6 +58,8 @@ class ClientLine:
     acknowledged_at: datetime | None = None
     draft_waiting: bool = False
     overdue: bool = False
+    # Every sent notice and supplement with its own acknowledgement (acknowledgements.py).
+    acks: acknowledgements.Summary | None = None
 
     @property
     def due(self) -> date | None:
@@ -194,8 +198,8 @@ def overview(session: Session, *, actor: User, incident_id: int, now: datetime) 
     lines = {c.id: ClientLine(c) for c in incident_clients(session, incident.id)}
     _add_counts(session, incident.id, lines)
     _add_deadlines(session, incident.id, lines)
-    _add_notices(session, incident.id, lines, org_zone(session))
     today = local_today(session, now)
+    _add_notices(session, incident.id, lines, org_zone(session), today)
     for line in lines.values():
         due = line.due
         line.overdue = line.notice_sent_on is None and due is not None and due < today
@@ -244,13 +248,20 @@ def _add_deadlines(session: Session, incident_id: int, lines: dict[int, ClientLi
 
 
 def _add_notices(
-    session: Session, incident_id: int, lines: dict[int, ClientLine], zone: ZoneInfo
+    session: Session, incident_id: int, lines: dict[int, ClientLine], zone: ZoneInfo, today: date
 ) -> None:
-    notices = session.scalars(
-        sa.select(ClientNotice)
-        .where(ClientNotice.incident_id == incident_id)
-        .order_by(ClientNotice.number)
+    notices = list(
+        session.scalars(
+            sa.select(ClientNotice)
+            .where(ClientNotice.incident_id == incident_id)
+            .order_by(ClientNotice.number)
+        )
     )
+    days = get_organisation(session).client_ack_business_days
+    for client_id, client_line in lines.items():
+        client_line.acks = acknowledgements.summarise(
+            (n for n in notices if n.client_id == client_id), zone=zone, days=days, today=today
+        )
     for notice in notices:
         line = lines.get(notice.client_id)
         if line is None:

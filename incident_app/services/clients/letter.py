@@ -68,13 +68,12 @@ def _context(session: Session, notice: ClientNotice) -> dict[str, Any]:
     content = notice.content
     client = session.get_one(Client, notice.client_id)
     contact = client.contacts[0] if client.contacts else {"name": client.name}
-    update = content.get("update", "")
     what = content.get("what_happened", "") or "Our investigation is continuing."
-    if update:
-        what = f"{notice.label} — what is new: {update} {what}"
     discovered = _day(content.get("discovered_on")) or notice.drafted_at.date()
-    written = (notice.sent_at or notice.drafted_at).astimezone(org_zone(session)).date()
+    written = _written_on(session, notice)
+    supplement = {} if notice.number == 1 else {"supplement": _supplement(session, notice)}
     return {
+        **supplement,
         "organisation": organisation_context(get_organisation(session)),
         "letter_date": written,
         "recipient": {
@@ -100,6 +99,79 @@ def _context(session: Session, notice: ClientNotice) -> dict[str, Any]:
         "individuals_total": _identified_so_far(session, notice),
         "more_information_expected": True,
     }
+
+
+def _written_on(session: Session, notice: ClientNotice) -> date:
+    return (notice.sent_at or notice.drafted_at).astimezone(org_zone(session)).date()
+
+
+def _supplement(session: Session, notice: ClientNotice) -> dict[str, Any]:
+    """The "Supplement N to our notice of <date>: what is new" section (164.410(c)(2)): the
+    changes since the notice before it, both read from their frozen contents."""
+    earlier = {
+        n.number: n
+        for n in notices.list_notices(
+            session, incident_id=notice.incident_id, client_id=notice.client_id
+        )
+        if n.number < notice.number
+    }
+    previous = earlier[notice.number - 1]
+    return {
+        "number": notice.number - 1,
+        "notice_date": _written_on(session, earlier[1]),
+        "previous_label": "notice" if previous.number == 1 else previous.label.lower(),
+        "previous_date": _written_on(session, previous),
+        "changes": changes(
+            previous.content,
+            notice.content,
+            new_identities=notice.identities_count,
+            identified_so_far=_identified_so_far(session, notice),
+        ),
+    }
+
+
+LISTS = (
+    ("phi_types", "Types of information involved"),
+    ("steps_for_individuals", "Steps individuals should take"),
+    ("what_we_are_doing", "What we are doing"),
+)
+
+
+def changes(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    new_identities: int,
+    identified_so_far: int,
+) -> list[str]:
+    """What a supplement adds to the notice before it, one line each (never empty)."""
+    found: list[str] = []
+    if after.get("update"):
+        found.append(f"What we have learned: {after['update']}")
+    if new_identities:
+        found.append(
+            f"{new_identities:,} more individual{'s' if new_identities != 1 else ''} identified "
+            f"({identified_so_far:,} so far), in the encrypted identities file sent with this "
+            "supplement (164.410(c)(1))."
+        )
+    if before.get("what_happened") != after.get("what_happened"):
+        found.append("What happened: our account below has been updated.")
+    for key, label in (
+        ("breach_start", "The breach began on"),
+        ("breach_end", "The breach ended on"),
+        ("discovered_on", "We discovered the breach on"),
+    ):
+        if before.get(key) != after.get(key) and after.get(key):
+            found.append(f"{label} {_day(after[key]):%B %-d, %Y} (corrected).")
+    for key, heading in LISTS:
+        old, new = list(before.get(key, [])), list(after.get(key, []))
+        added = [item for item in new if item not in old]
+        dropped = [item for item in old if item not in new]
+        if added:
+            found.append(f"{heading}, added: {'; '.join(added)}.")
+        if dropped:
+            found.append(f"{heading}, no longer listed: {'; '.join(dropped)}.")
+    return found or ["No fact has changed since our last letter; it is restated below."]
 
 
 def _identified_so_far(session: Session, notice: ClientNotice) -> int:

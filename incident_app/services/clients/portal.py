@@ -91,7 +91,8 @@ def own_client(session: Session, *, actor: User, client_id: int, now: datetime) 
 
 
 def home(session: Session, *, actor: User, now: datetime) -> tuple[Client, list[Incident]]:
-    """The contact's client and the incidents that name it, newest first."""
+    """The contact's client and the incidents that name it: those with a notice awaiting
+    its acknowledgement first, then newest first."""
     link = contact_of(session, actor.id) if is_contact(actor) else None
     if link is None:
         raise deny(session, actor=actor, path="portal", now=now)
@@ -101,7 +102,23 @@ def home(session: Session, *, actor: User, now: datetime) -> tuple[Client, list[
         .where(IncidentClient.client_id == link.client_id)
         .order_by(Incident.id.desc())
     )
-    return link.client, list(incidents)
+    waiting = awaiting_by_incident(session, link.client_id)
+    return link.client, sorted(incidents, key=lambda i: not waiting.get(i.id))
+
+
+def awaiting_by_incident(session: Session, client_id: int) -> dict[int, int]:
+    """Sent notices the client has not acknowledged, counted per incident (the caller checked
+    that `client_id` is the contact's own)."""
+    rows = session.execute(
+        sa.select(ClientNotice.incident_id, sa.func.count())
+        .where(
+            ClientNotice.client_id == client_id,
+            ClientNotice.sent_at.is_not(None),
+            ClientNotice.acknowledged_at.is_(None),
+        )
+        .group_by(ClientNotice.incident_id)
+    )
+    return {incident_id: number for incident_id, number in rows}
 
 
 def case(
@@ -123,9 +140,12 @@ def case(
         )
         .order_by(Obligation.kind)
     )
-    found = PortalCase(
-        incident, client, list(obligations), _sent_notices(session, incident.id, client.id)
+    # What still needs the contact's acknowledgement comes first, then by number.
+    sent = sorted(
+        _sent_notices(session, incident.id, client.id),
+        key=lambda n: (n.acknowledged_at is not None, n.number),
     )
+    found = PortalCase(incident, client, list(obligations), sent)
     counted = sa.and_(
         roster_access.visible(incident.id),
         RosterPerson.duplicate_of_id.is_(None),

@@ -32,6 +32,7 @@ PART2_PREFIX = "part2_"
 TASK_KIND = "task"
 ACTION_KIND = "corrective_action"
 INQUIRY_KIND = "inquiry_follow_up"
+CLIENT_ACK_KIND = "client_acknowledgement"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,12 @@ OBLIGATION_KINDS: Mapping[str, KindInfo] = MappingProxyType(
     {**_BASE, **{PART2_PREFIX + kind: _part2(kind) for kind in PART2_MIRRORED}}
 )
 OTHER_DEADLINE_LABELS: Mapping[str, str] = MappingProxyType(
-    {TASK_KIND: "Task", ACTION_KIND: "Corrective action", INQUIRY_KIND: "Inquiry follow-up"}
+    {
+        TASK_KIND: "Task",
+        ACTION_KIND: "Corrective action",
+        INQUIRY_KIND: "Inquiry follow-up",
+        CLIENT_ACK_KIND: "Client acknowledgement of a notice (45 CFR 164.410)",
+    }
 )
 # Every kind of deadline reminders and the calendar know, with its label.
 DEADLINE_LABELS: Mapping[str, str] = MappingProxyType(

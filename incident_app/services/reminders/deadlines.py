@@ -26,6 +26,7 @@ from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
 from incident_app.services import corrective_actions
+from incident_app.services.clients import acknowledgements
 from incident_app.services.inquiries import listing as inquiry_listing
 from incident_app.services.obligations import kinds
 from incident_app.services.obligations import reading as obligation_reading
@@ -33,6 +34,7 @@ from incident_app.services.obligations import reading as obligation_reading
 TASK_KIND = kinds.TASK_KIND
 ACTION_KIND = kinds.ACTION_KIND
 INQUIRY_KIND = kinds.INQUIRY_KIND
+CLIENT_ACK_KIND = kinds.CLIENT_ACK_KIND
 CLOSED = (IncidentStatus.CLOSED, IncidentStatus.CLOSED_NOT_A_BREACH)
 
 
@@ -71,6 +73,8 @@ class Deadline:
             return f"/incidents/{self.incident_id}/actions"
         if self.subject_type is SubjectType.INQUIRY:
             return f"/incidents/{self.incident_id}/inquiries/{self.subject_id}"
+        if self.subject_type is SubjectType.CLIENT_NOTICE:
+            return f"/incidents/{self.incident_id}/client-notices/{self.subject_id}"
         return f"/incidents/{self.incident_id}/deadlines"
 
 
@@ -88,7 +92,27 @@ def active_deadlines(
         + _task_deadlines(session, incident_ids)
         + _action_deadlines(session, incident_ids)
         + _inquiry_deadlines(session, incident_ids)
+        + _acknowledgement_deadlines(session, incident_ids)
     )
+
+
+def _acknowledgement_deadlines(
+    session: Session, incident_ids: sa.Select[int] | None
+) -> list[Deadline]:
+    """Sent client notices not yet acknowledged: due N business days after sending (the
+    organisation's setting), reminded to the privacy officers (recipients.py)."""
+    return [
+        Deadline(
+            SubjectType.CLIENT_NOTICE,
+            item.notice_id,
+            item.incident_id,
+            item.reference,
+            CLIENT_ACK_KIND,
+            item.label,
+            item.due_on,
+        )
+        for item in acknowledgements.awaiting(session, incident_ids=incident_ids)
+    ]
 
 
 def _action_deadlines(session: Session, incident_ids: sa.Select[int] | None) -> list[Deadline]:
@@ -234,6 +258,10 @@ def still_due(session: Session, deadline: Deadline) -> bool:
     elif deadline.subject_type is SubjectType.INQUIRY:
         alive = inquiry_listing.follow_up_still_due(
             session, inquiry_id=deadline.subject_id, due_on=deadline.due_on
+        )
+    elif deadline.subject_type is SubjectType.CLIENT_NOTICE:
+        alive = acknowledgements.still_awaiting(
+            session, notice_id=deadline.subject_id, due=deadline.due_on
         )
     else:
         task = session.get(Task, deadline.subject_id, with_for_update=True, populate_existing=True)

@@ -84,6 +84,7 @@ _SUBJECT_WORDS = {
     SubjectType.TASK: "Task",
     SubjectType.CORRECTIVE_ACTION: "Corrective action",
     SubjectType.INQUIRY: "Inquiry follow-up",
+    SubjectType.CLIENT_NOTICE: "Client acknowledgement",
 }
 
 

@@ -31,6 +31,7 @@ from incident_app.models.reminder import ReminderSent
 from incident_app.models.reminder import SubjectType
 from incident_app.models.task import OPEN_TASK_STATUSES
 from incident_app.models.task import Task
+from incident_app.services.clients import acknowledgements
 from incident_app.services.reminders import exercise_mail
 from incident_app.services.reminders import notifications
 from incident_app.services.reminders.deadlines import CLOSED
@@ -136,6 +137,8 @@ def _reminder_still_wanted(session: Session, message: EmailMessage) -> bool:
     elif reminder.subject_type is SubjectType.INQUIRY:
         inquiry = session.get(Inquiry, reminder.subject_id)
         alive = inquiry is not None and inquiry.status is InquiryStatus.OPEN
+    elif reminder.subject_type is SubjectType.CLIENT_NOTICE:
+        alive = acknowledgements.still_awaiting(session, notice_id=reminder.subject_id)
     else:
         task = session.get(Task, reminder.subject_id)
         alive = task is not None and task.status in OPEN_TASK_STATUSES

@@ -22,6 +22,7 @@ from incident_app.models.reminder import ReminderSetting
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services import organisation
+from incident_app.services.obligations.kinds import CLIENT_ACK_KIND
 from incident_app.services.obligations.kinds import DEADLINE_LABELS
 
 MAX_DAYS_BEFORE = 365
@@ -70,8 +71,13 @@ def plans(session: Session) -> dict[str, Plan]:
     }
 
 
+# Kinds whose default is not the organisation's: an acknowledgement is chased once, on the
+# day it falls due (its "due date" is already the end of a waiting period).
+KIND_DEFAULTS = {CLIENT_ACK_KIND: Plan(days_before=(0,), overdue_daily=False)}
+
+
 def plan_for(stored: dict[str, Plan], kind: str) -> Plan:
-    return stored.get(kind) or stored.get(EVERY_KIND) or Plan()
+    return stored.get(kind) or KIND_DEFAULTS.get(kind) or stored.get(EVERY_KIND) or Plan()
 
 
 def set_plan(

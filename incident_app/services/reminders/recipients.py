@@ -11,6 +11,7 @@ from incident_app.models.incident import CaseRole
 from incident_app.models.incident import IncidentMember
 from incident_app.models.user import Role
 from incident_app.models.user import User
+from incident_app.services.obligations.kinds import CLIENT_ACK_KIND
 from incident_app.services.obligations.kinds import LETTER_KINDS
 from incident_app.services.reminders.deadlines import Deadline
 
@@ -31,7 +32,8 @@ def recipients(session: Session, deadline: Deadline, *, overdue: bool) -> list[U
     people = {
         user.id: user for role, user in members if role in roles or user.id == deadline.assignee_id
     }
-    if overdue or not people:
+    # A client that has not acknowledged our notice is the privacy officers' to chase.
+    if overdue or not people or deadline.kind == CLIENT_ACK_KIND:
         officers = session.scalars(
             sa.select(User).where(User.role == Role.PRIVACY_OFFICER, User.active.is_(True))
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +18,6 @@ from incident_app.models.audit import AuditEvent
 from incident_app.models.client import ClientNotice
 from incident_app.models.client import IncidentClient
 from incident_app.models.obligation import Obligation
-from incident_app.models.roster import ImportMode
 from incident_app.models.user import Role
 from incident_app.services.accounts import mfa
 from incident_app.services.clients import contacts
@@ -29,6 +27,10 @@ from incident_app.services.clients import portal
 from incident_app.services.clients import registry
 from incident_app.services.organisation import get_organisation
 from incident_app.services.reminders import deadlines
+from tests.support.client_helpers import LATER
+from tests.support.client_helpers import append_rows
+from tests.support.client_helpers import contact as _contact
+from tests.support.client_helpers import draft as _draft
 from tests.support.factories import NOW
 from tests.support.factories import PASSWORD
 from tests.support.factories import make_user
@@ -37,70 +39,10 @@ from tests.support.roster_helpers import HEADER
 from tests.support.roster_helpers import csv_bytes
 from tests.support.roster_helpers import import_csv
 from tests.support.roster_helpers import person
-from tests.support.roster_helpers import store_at
-
-ELM = registry.ClientValues("Elm Clinic", "Dana Reyes, privacy@elm.example")
-OAK = registry.ClientValues(
-    "Oak Practice", "Sam Oak, sam@oak.example", period_count=5, period_unit="business_days"
-)
-LATER = NOW + timedelta(days=3)
-
-
-@pytest.fixture
-def store(tmp_path):
-    return store_at(tmp_path)
-
-
-@pytest.fixture
-def officer(session):
-    return make_user(session, role=Role.PRIVACY_OFFICER)
-
-
-@pytest.fixture
-def world(session, officer, store):
-    elm = registry.create_client(session, actor=officer, values=ELM, now=NOW)
-    oak = registry.create_client(session, actor=officer, values=OAK, now=NOW)
-    incident = breach_case(session, officer=officer)
-    incident_clients.set_clients(
-        session, actor=officer, incident_id=incident.id, client_ids=[elm.id, oak.id], now=NOW
-    )
-    data = csv_bytes(
-        person("E1", "Ana", "Lee") + ",Elm Clinic",
-        person("E2", "Ben", "Ortiz", state="NJ") + ",Elm Clinic",
-        person("O1", "Cy", "Oakes") + ",Oak Practice",
-        header=HEADER + ",client",
-    )
-    import_csv(session, actor=officer, incident_id=incident.id, data=data, store=store)
-    return incident, elm, oak
-
-
-def _draft(session, officer, store, incident, client, update="", now=NOW):
-    return notices.draft_notice(
-        session,
-        actor=officer,
-        incident_id=incident.id,
-        client_id=client.id,
-        update=update,
-        store=store,
-        now=now,
-    )
 
 
 def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode())))
-
-
-def _contact(session, officer, client, email="dana@elm.example"):
-    link = contacts.invite_contact(
-        session,
-        actor=officer,
-        client_id=client.id,
-        email=email,
-        name="Dana Reyes",
-        password=PASSWORD,
-        now=NOW,
-    )
-    return link.user
 
 
 def test_a_notice_carries_the_facts_and_only_that_clients_identities_encrypted(
@@ -148,18 +90,13 @@ def test_supplements_are_append_only_and_carry_only_the_new_people(session, offi
         )
 
     # The roster grows: a new Elm patient, one already identified, one of Oak's.
-    more = csv_bytes(
+    append_rows(
+        session,
+        officer,
+        store,
+        incident,
         person("E1", "Ana", "Lee") + ",Elm Clinic",
         person("E3", "Di", "Novak") + ",Elm Clinic",
-        header=HEADER + ",client",
-    )
-    import_csv(
-        session,
-        actor=officer,
-        incident_id=incident.id,
-        data=more,
-        store=store,
-        mode=ImportMode.APPEND,
     )
     second = _draft(
         session,

@@ -15,7 +15,6 @@ from incident_app.errors import InvalidTransition
 from incident_app.errors import NotFound
 from incident_app.models.incident import CaseRole
 from incident_app.models.mail_batch import MailBatch
-from incident_app.models.obligation import Obligation
 from incident_app.services.clients import incident_clients
 from incident_app.services.clients import registry
 from incident_app.services.letters import generation
@@ -26,6 +25,7 @@ from incident_app.services.mail_merge import worker as mail_worker
 from tests.support import mail_merge_helpers
 from tests.support.factories import NOW
 from tests.support.letter_factories import breach_case
+from tests.support.letter_factories import obligation
 from tests.support.mail_merge_helpers import LATER
 from tests.support.mail_merge_helpers import batch_letters
 from tests.support.mail_merge_helpers import letter_pdf
@@ -82,11 +82,7 @@ def case(session):
 def _pine_letter(session, people, incident, pine, approve=True):
     if approve:
         return mail_merge_helpers.approve(session, people, incident, client_id=pine.id)[0]
-    ob = session.scalars(
-        sa.select(Obligation).where(
-            Obligation.kind == "individual_notice", Obligation.source_key == f"client:{pine.id}"
-        )
-    ).one()
+    ob = obligation(session, incident, "individual_notice", client_id=pine.id)
     return generation.generate(
         session,
         actor=people.officer,
@@ -161,3 +157,18 @@ def test_our_own_mailing_leaves_the_delegating_clients_people_out(session, case)
     assert len(ours.routed) == 1
     assert {r.person_id for r in ours.routed}.isdisjoint(r.person_id for r in pines.routed)
     assert elm.id != pine.id
+
+
+def test_the_obligation_factory_tells_our_own_notice_from_a_delegating_clients(session, case):
+    _people, incident, pine, elm = case
+    own = obligation(session, incident, "individual_notice")
+    pines = obligation(session, incident, "individual_notice", client_id=pine.id)
+
+    assert own.source_key == "" and pines.source_key == f"client:{pine.id}"
+    assert len({own.id, pines.id}) == 2
+    # Elm does not delegate: it has its 164.410 notice from us, no individual notice of ours.
+    assert obligation(session, incident, "ba_to_ce_notice", client_id=elm.id).source_key == (
+        f"client:{elm.id}"
+    )
+    with pytest.raises(sa.exc.NoResultFound):
+        obligation(session, incident, "individual_notice", client_id=elm.id)
