@@ -193,6 +193,8 @@ POLICY: dict[str, str | dict[str, str]] = {
     "inquiries.record": "roster_work",
     "inquiries.close": "roster_work",
     "inquiries.export": "roster_work",
+    "inquiries.link": "roster_work",
+    "inquiries.address": "roster_work",
     "returns.index": "roster_read",
     "returns.record": "roster_work",
     "returns.codes": "roster_work",
@@ -331,6 +333,13 @@ FORM_BODIES: dict[str, dict[str, object]] = {
         "assignee_id": "",
     },
     "inquiries.close": {"outcome": "Called back and explained."},
+    "inquiries.link": {"letter_code": "{letter_code}"},
+    "inquiries.address": {
+        "line1": "77 Birch Rd",
+        "city": "Buffalo",
+        "state": "NY",
+        "zip_code": "14201",
+    },
     "returns.record": {"letter_code": "{letter_code}"},
     "returns.codes": {"file": FILE},
 }
