@@ -179,6 +179,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "enrolment.index": READ,
     "enrolment.upload": "incident_manage",
     "enrolment.export": "incident_manage",
+    "enrolment.offer": "incident_manage",
     "mailmerge.index": "roster_read",
     "mailmerge.batch": "roster_read",
     "mailmerge.progress": "roster_read",
