@@ -292,6 +292,14 @@ FORM_BODIES: dict[str, dict[str, object]] = {
         "enrol_by": "2030-12-31",
         "file": FILE,
     },
+    "enrolment.offer": {
+        "offer-vendor": "Experian",
+        "offer-product": "IdentityWorks",
+        "offer-months": "24",
+        "offer-url": "https://www.experianidworks.com/3bcredit",
+        "offer-phone": "1-877-288-8057",
+        "offer-enrol_by": "2030-12-31",
+    },
     "impact.add_cost": {
         "category": "outside_counsel",
         "basis": "actual",
