@@ -160,7 +160,11 @@ def test_mailing_the_codes_export_and_the_person_record(app, client, auth):
         incident = session.get(Incident, incident_id)
         assert all(r[2].startswith(incident.reference + "-M") for r in rows[1:])
         events = list(
-            session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("enrolment.%")))
+            session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.action.like("enrolment.%"))
+                .order_by(AuditEvent.seq)
+            )
         )
         ana_id = roster_people(session, incident)["Ana"].id
     assert [e.action for e in events] == ["enrolment.codes_imported", "enrolment.codes_exported"]
