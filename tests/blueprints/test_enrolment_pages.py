@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from incident_app.db import get_session
 from incident_app.jobs.mail_merge import mail_merge_job
 from incident_app.models.audit import AuditEvent
+from incident_app.models.enrolment import CodePool
 from incident_app.models.enrolment import EnrolmentCode
 from incident_app.models.incident import CaseRole
 from incident_app.models.incident import Incident
@@ -112,8 +113,8 @@ def test_an_upload_over_the_limit_is_refused(app, client, auth):
     assert _count(app) == 0
 
 
-def test_a_responder_sees_the_pool_but_cannot_import_or_export(app, client, auth):
-    officer, incident_id = _setup(app)
+def _responder(app, incident_id) -> str:
+    """A responder on the incident's team; their email."""
     with app.app_context():
         session = get_session()
         responder = make_user(session, role=Role.RESPONDER)
@@ -123,8 +124,12 @@ def test_a_responder_sees_the_pool_but_cannot_import_or_export(app, client, auth
             )
         )
         session.commit()
-        email = responder.email
-    auth.login(email)
+        return responder.email
+
+
+def test_a_responder_sees_the_pool_but_cannot_import_or_export(app, client, auth):
+    officer, incident_id = _setup(app)
+    auth.login(_responder(app, incident_id))
     base = f"/incidents/{incident_id}/codes/"
 
     page = client.get(base).get_data(as_text=True)
@@ -155,7 +160,11 @@ def test_mailing_the_codes_export_and_the_person_record(app, client, auth):
         incident = session.get(Incident, incident_id)
         assert all(r[2].startswith(incident.reference + "-M") for r in rows[1:])
         events = list(
-            session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("enrolment.%")))
+            session.scalars(
+                sa.select(AuditEvent)
+                .where(AuditEvent.action.like("enrolment.%"))
+                .order_by(AuditEvent.seq)
+            )
         )
         ana_id = roster_people(session, incident)["Ana"].id
     assert [e.action for e in events] == ["enrolment.codes_imported", "enrolment.codes_exported"]
@@ -200,3 +209,49 @@ def test_the_deadlines_tab_shows_the_state_offer_length_beside_the_obligations(a
 
     _upload(client, f"/incidents/{incident_id}/codes/", codes_csv(fresh_codes(1)), months="24")
     assert "offered: 24 months" in client.get(deadlines).get_data(as_text=True)
+
+
+def _edit_offer(client, base, **changes):
+    form = {f"offer-{name}": value for name, value in {**FORM, **changes}.items()}
+    return client.post(f"{base}offer", data={**form, "csrf_token": csrf_token(client, base)})
+
+
+def test_the_offer_is_edited_alone_voiding_the_approval_audited(app, client, auth):
+    officer, incident_id = _setup(app, codes=2)
+    auth.login(officer)
+    base = f"/incidents/{incident_id}/codes/"
+    page = client.get(base).get_data(as_text=True)
+    assert "Edit the offer" in page and 'id="offer-months"' in page
+
+    bad = _edit_offer(client, base, months="0")
+    assert bad.status_code == 422 and "1 to 120 months." in bad.get_data(as_text=True)
+    http = _edit_offer(client, base, url="http://plain.example")
+    assert http.status_code == 422
+    assert "must be an https:// web address" in http.get_data(as_text=True)
+    with app.app_context():
+        assert get_session().scalar(sa.select(CodePool.offer_months)) == 24
+    assert "enrolment.offer_changed" not in _actions(app)
+
+    mailing = f"/incidents/{incident_id}/mailing/"
+    assert "the approval is void" not in client.get(mailing).get_data(as_text=True)
+    saved = _edit_offer(client, base, months="18")
+    assert saved.status_code == 302
+    page = client.get(base).get_data(as_text=True)
+    assert "18 months" in page and "legal must approve them again" in page
+    assert _actions(app).count("enrolment.offer_changed") == 1
+    assert "the approval is void" in client.get(mailing).get_data(as_text=True)
+
+
+def test_a_responder_cannot_edit_the_offer(app, client, auth):
+    _, incident_id = _setup(app, codes=2)
+    auth.login(_responder(app, incident_id))
+    base = f"/incidents/{incident_id}/codes/"
+    assert "Edit the offer" not in client.get(base).get_data(as_text=True)
+    assert _edit_offer(client, base, months="6").status_code == 403
+    with app.app_context():
+        assert get_session().scalar(sa.select(CodePool.offer_months)) == 24
+
+
+def _actions(app):
+    with app.app_context():
+        return list(get_session().scalars(sa.select(AuditEvent.action).order_by(AuditEvent.seq)))

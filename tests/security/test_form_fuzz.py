@@ -47,6 +47,8 @@ NOT_SHOWN = {
     "auth.second_factor": "shown only in the middle of an MFA sign-in",
     "enrolment.export": "shown once the incident has a code pool (a pool would void the world's "
     "approved letters); a CSRF button, posted in tests/blueprints/test_enrolment_pages.py",
+    "enrolment.offer": "shown once the incident has a code pool (as enrolment.export); posted "
+    "with good and bad values in tests/blueprints/test_enrolment_pages.py",
     "letters.approve": "the world's letters are past review",
     "letters.approve_together": "the world's letters are past review (nothing awaits approval)",
     "letters.request_changes": "the world's letters are past review",

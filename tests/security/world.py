@@ -529,7 +529,8 @@ def _mail_batch(session: sa.orm.Session, officer: User, incident_id: int) -> dic
 
 
 def _inquiry(session: sa.orm.Session, officer: User, incident_id: int) -> int:
-    """An inquiry from someone not on the roster, with a follow-up (issue 23)."""
+    """An address change from someone not on the roster (issue 23): its page shows the
+    link-to-a-person and new-address forms."""
     from incident_app.models.inquiry import FoundBy
     from incident_app.models.inquiry import InquiryCategory
     from incident_app.models.inquiry import InquiryChannel
@@ -544,8 +545,8 @@ def _inquiry(session: sa.orm.Session, officer: User, incident_id: int) -> int:
         entry=recording.InquiryInput(
             found_by=FoundBy.NOT_ON_ROSTER,
             channel=InquiryChannel.PHONE,
-            category=InquiryCategory.QUESTION,
-            summary="Asked whether her records were in the file.",
+            category=InquiryCategory.ADDRESS_CHANGE,
+            summary="Moved; asked whether her records were in the file.",
             caller_name="Dana Whit",
         ),
     ).id

@@ -4,6 +4,8 @@ codes for the vendor (audited). Codes are assigned by the mail-merge worker, nev
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 from flask import abort
 from flask import current_app
@@ -22,6 +24,7 @@ from incident_app.blueprints._helpers import show_on_form
 from incident_app.blueprints.enrolment import forms
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
+from incident_app.models.enrolment import CodePool
 from incident_app.services.enrolment import importing
 from incident_app.services.enrolment import reading
 
@@ -29,26 +32,32 @@ bp = Blueprint("enrolment", __name__, url_prefix="/incidents/<int:incident_id>/c
 INCIDENT_TABS = [(47, "Enrollment codes", "enrolment.index")]
 
 
+def _filled(form_class: type[forms.OfferForm], pool: CodePool | None, **kwargs: str) -> Any:
+    return form_class(
+        formdata=None,
+        vendor=pool.vendor if pool else "",
+        product=pool.product if pool else "",
+        months=pool.offer_months if pool else None,
+        url=pool.enrol_url if pool else "",
+        phone=pool.enrol_phone if pool else "",
+        enrol_by=pool.enrol_by if pool else None,
+        **kwargs,
+    )
+
+
 def _page(
-    incident_id: int, form: forms.ImportForm | None = None, status: int = 200
+    incident_id: int,
+    form: forms.ImportForm | None = None,
+    status: int = 200,
+    offer_form: forms.OfferForm | None = None,
 ) -> tuple[str, int]:
     view = reading.pool_status(get_session(), actor=current_user, incident_id=incident_id)
-    if form is None:
-        pool = view.pool
-        form = forms.ImportForm(
-            formdata=None,
-            vendor=pool.vendor if pool else "",
-            product=pool.product if pool else "",
-            months=pool.offer_months if pool else None,
-            url=pool.enrol_url if pool else "",
-            phone=pool.enrol_phone if pool else "",
-            enrol_by=pool.enrol_by if pool else None,
-        )
     return render_template(
         "enrolment/index.html",
         incident=view.incident,
         view=view,
-        form=form,
+        form=form or _filled(forms.ImportForm, view.pool),
+        offer_form=offer_form or _filled(forms.OfferForm, view.pool, prefix="offer"),
         button=forms.ButtonForm(formdata=None),
         max_mb=current_app.config["CODES_MAX_MB"],
     ), status
@@ -71,14 +80,7 @@ def upload(incident_id: int) -> Response | tuple[str, int]:
                 actor=current_user,
                 now=clock.utcnow(),
                 incident_id=incident_id,
-                offer=importing.Offer(
-                    vendor=form.vendor.data or "",
-                    product=form.product.data or "",
-                    months=form.months.data or 0,
-                    url=(form.url.data or "").strip(),
-                    phone=form.phone.data or "",
-                    enrol_by=form.enrol_by.data,
-                ),
+                offer=form.to_offer(),
                 upload=form.file.data.stream,
                 filename=form.file.data.filename or "",
                 keyring=app_store.current_keyring(),
@@ -90,6 +92,34 @@ def upload(incident_id: int) -> Response | tuple[str, int]:
             flash(f"{record.codes:,} codes imported into the pool.", "success")
             return redirect(url_for("enrolment.index", incident_id=incident_id))
     return _page(incident_id, form=form, status=422)
+
+
+@bp.route("/offer", methods=["POST"])
+@login_required
+def offer(incident_id: int) -> Response | tuple[str, int]:
+    form = forms.OfferForm(prefix="offer")
+    if form.validate_on_submit():
+        try:
+            changed = importing.update_offer(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                offer=form.to_offer(),
+            )
+        except ValidationFailed as error:
+            get_session().rollback()
+            show_on_form(form, error)
+        else:
+            flash(
+                "Offer changed. The letters print it: legal must approve them again before "
+                "the next mailing."
+                if changed
+                else "The offer is unchanged.",
+                "success" if changed else "info",
+            )
+            return redirect(url_for("enrolment.index", incident_id=incident_id))
+    return _page(incident_id, offer_form=form, status=422)
 
 
 @bp.route("/export.csv", methods=["POST"])

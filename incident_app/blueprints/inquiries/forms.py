@@ -19,6 +19,7 @@ from incident_app.models.inquiry import InquiryCategory
 from incident_app.models.inquiry import InquiryChannel
 from incident_app.services.inquiries.recording import SUMMARY_MAX
 from incident_app.services.inquiries.recording import InquiryInput
+from incident_app.services.roster.returned_letters import NewAddress
 
 UNASSIGNED = ""
 
@@ -78,3 +79,31 @@ class CloseForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A POST button: only the CSRF token."""
+
+
+class LinkForm(FlaskForm):
+    """Link an inquiry recorded as not on the roster: by letter code, or name + birth date."""
+
+    letter_code = _text("Letter code (the “Letter ID” printed on the letter)", 80)
+    first_name = _text("First name")
+    last_name = _text("Last name")
+    date_of_birth = DateField("Date of birth", [Optional()])
+
+
+class AddressForm(FlaskForm):
+    """The new address an address-change inquiry gave (the letter is re-mailed to it)."""
+
+    line1 = StringField("Street address", [InputRequired(), Length(max=100)])
+    line2 = _text("Apartment, suite (optional)")
+    city = StringField("City", [InputRequired(), Length(max=100)])
+    state = StringField("State", [InputRequired(), Length(max=40)])
+    zip_code = StringField("ZIP code", [InputRequired(), Length(max=20)])
+
+    def to_address(self) -> NewAddress:
+        return NewAddress(
+            line1=self.line1.data or "",
+            city=self.city.data or "",
+            state=self.state.data or "",
+            zip_code=self.zip_code.data or "",
+            line2=self.line2.data or "",
+        )

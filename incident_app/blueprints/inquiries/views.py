@@ -25,6 +25,7 @@ from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.models.inquiry import InquiryCategory
 from incident_app.models.user import Role
+from incident_app.services.inquiries import followups
 from incident_app.services.inquiries import listing
 from incident_app.services.inquiries import recording
 from incident_app.services.organisation import get_organisation
@@ -109,7 +110,12 @@ def record(incident_id: int) -> Response | tuple[str, int]:
 
 
 def _detail_page(
-    incident_id: int, inquiry_id: int, form: forms.CloseForm | None = None, status: int = 200
+    incident_id: int,
+    inquiry_id: int,
+    form: forms.CloseForm | None = None,
+    status: int = 200,
+    link_form: forms.LinkForm | None = None,
+    address_form: forms.AddressForm | None = None,
 ) -> tuple[str, int]:
     record = recording.view_inquiry(
         get_session(),
@@ -125,6 +131,8 @@ def _detail_page(
         incident=view,
         record=record,
         form=form or forms.CloseForm(formdata=None),
+        link_form=link_form or forms.LinkForm(formdata=None),
+        address_form=address_form or forms.AddressForm(formdata=None),
         zone=get_organisation(get_session()).timezone,
     ), status
 
@@ -158,6 +166,64 @@ def close(incident_id: int, inquiry_id: int) -> Response | tuple[str, int]:
                 url_for("inquiries.detail", incident_id=incident_id, inquiry_id=inquiry_id)
             )
     return _detail_page(incident_id, inquiry_id, form=form, status=422)
+
+
+@bp.route("/<int:inquiry_id>/link", methods=["POST"])
+@login_required
+def link(incident_id: int, inquiry_id: int) -> Response | tuple[str, int]:
+    form = forms.LinkForm()
+    if form.validate_on_submit():
+        try:
+            inquiry = followups.link_person(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                inquiry_id=inquiry_id,
+                keyring=app_store.current_keyring(),
+                letter_code=form.letter_code.data or "",
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                birth=form.date_of_birth.data,
+            )
+        except ValidationFailed as error:
+            get_session().rollback()  # the page below audits its view (commits)
+            show_on_form(form, error)
+        else:
+            flash(f"Inquiry linked to roster record #{inquiry.person_id}.", "success")
+            return redirect(
+                url_for("inquiries.detail", incident_id=incident_id, inquiry_id=inquiry_id)
+            )
+    return _detail_page(incident_id, inquiry_id, link_form=form, status=422)
+
+
+@bp.route("/<int:inquiry_id>/address", methods=["POST"])
+@login_required
+def address(incident_id: int, inquiry_id: int) -> Response | tuple[str, int]:
+    form = forms.AddressForm()
+    if form.validate_on_submit():
+        try:
+            code = followups.record_new_address(
+                get_session(),
+                actor=current_user,
+                now=clock.utcnow(),
+                incident_id=incident_id,
+                inquiry_id=inquiry_id,
+                keyring=app_store.current_keyring(),
+                new_address=form.to_address(),
+            )
+        except ValidationFailed as error:
+            get_session().rollback()  # the page below audits its view (commits)
+            show_on_form(form, error)
+        else:
+            flash(
+                f"New address recorded; letter {code} is re-queued for the next mailing.",
+                "success",
+            )
+            return redirect(
+                url_for("inquiries.detail", incident_id=incident_id, inquiry_id=inquiry_id)
+            )
+    return _detail_page(incident_id, inquiry_id, address_form=form, status=422)
 
 
 @bp.route("/export", methods=["POST"])

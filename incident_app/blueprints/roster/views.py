@@ -36,6 +36,7 @@ from incident_app.services.mail_merge import downloads as mail_downloads
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import exports as roster_exports
+from incident_app.services.roster import history as roster_history
 from incident_app.services.roster import people as roster_people
 from incident_app.services.roster import returns as roster_returns
 from incident_app.services.roster import upload as roster_upload
@@ -259,7 +260,13 @@ def people(incident_id: int) -> str:
         page=request.args.get("page", 1, type=int),
         external_id=query,
     )
-    return render_template("roster/people.html", incident=incident, page=page, query=query)
+    return render_template(
+        "roster/people.html",
+        incident=incident,
+        page=page,
+        query=query,
+        remail=roster_history.remail_pending(get_session(), page.people),
+    )
 
 
 def _person_page(
@@ -278,6 +285,9 @@ def _person_page(
     )
     # Issue 23: the person's identity-protection code (its own audited read).
     enrollment = enrolment_reading.person_code(get_session(), **who)
+    story = roster_history.person_history(
+        get_session(), actor=current_user, incident_id=incident_id, person_id=person_id
+    )
     form = form or forms.NoticeForm(
         status=record.person.notice_status.value,
         method=record.person.notice_method or "",
@@ -288,6 +298,7 @@ def _person_page(
         incident=incident,
         record=record,
         enrollment=enrollment,
+        story=story,
         form=form,
         can_change=roster_access.can_change(get_session(), actor=current_user, incident=incident),
     ), status

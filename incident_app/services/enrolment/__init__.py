@@ -5,5 +5,6 @@ blind index for uniqueness); `assignment` gives each mail-merge recipient exactl
 inside the chunk's transaction and refuses a mailing the pool cannot cover; `reading` is the
 pool's status page, a person's code (audited) and the vendor export (audited); `offer` is the
 offer printed in the letter and the state-required offer lengths beside it; `codes` holds the
-encryption, and `access` who may do what.
+encryption, `access` who may do what, and `carry` moves assigned codes to the same people's
+new rows when a roster "replace" import commits. `importing.update_offer` edits the offer alone.
 """

@@ -6,7 +6,8 @@ dashes, a code repeated in the file (naming both rows) or already imported (into
 another incident's) refuses the whole file with a message, and nothing is written. The offer
 (vendor, product, months, how to enroll, enroll-by date) is entered on the form and stored on
 the pool; the letter prints it, so changing it voids the letters' approval (their context
-fingerprint changes) until legal approves them again. Codes are encrypted before the write
+fingerprint changes) until legal approves them again — whether it changes with an import or
+alone (`update_offer`, the "edit offer" form). Codes are encrypted before the write
 transaction opens; the pool, the import, the codes and the audit event commit together.
 """
 
@@ -143,6 +144,55 @@ def import_codes(
             field="file",
         ) from error
     return record
+
+
+def update_offer(
+    session: Session, *, actor: User, now: datetime, incident_id: int, offer: Offer
+) -> bool:
+    """Change the offer without importing codes. The letters print it, so a change voids
+    their approval exactly as an import with a new offer does (the letter context's
+    fingerprint changes; services/letters/review.py `approval_valid`). Returns whether
+    anything changed (nothing is written or audited otherwise). ValidationFailed, nothing
+    written, for a bad field or an incident without a pool yet. Audits, commits once."""
+    access.get_manageable(session, actor=actor, incident_id=incident_id)
+    pool = session.scalar(sa.select(CodePool).where(CodePool.incident_id == incident_id))
+    if pool is None:
+        raise ValidationFailed(
+            "There is no offer to edit yet: import the vendor's codes with the offer first.",
+            field="vendor",
+        )
+    _check_offer(offer, now.date())
+    before = _offer_of(pool)
+    pool, changed = _store_offer(session, pool, incident_id, offer, actor, now)
+    if not changed:
+        return False
+    audit.record(
+        session,
+        actor=actor,
+        action="enrolment.offer_changed",
+        at=now,
+        subject_type="code_pool",
+        subject_id=pool.id,
+        incident_id=incident_id,
+        details={
+            "from": before,
+            "to": _offer_of(pool),
+            "letter_approvals": "void until approved again (the letters print the offer)",
+        },
+    )
+    session.commit()
+    return True
+
+
+def _offer_of(pool: CodePool) -> dict[str, str | int]:
+    return {
+        "vendor": pool.vendor,
+        "product": pool.product,
+        "months": pool.offer_months,
+        "url": pool.enrol_url,
+        "phone": pool.enrol_phone,
+        "enrol_by": pool.enrol_by.isoformat(),
+    }
 
 
 def _check_offer(offer: Offer, today: date) -> None:

@@ -6,5 +6,7 @@ decrypted); `recording` records, shows (decrypted, audited) and closes an inquir
 what a category sets off (a deceased notice marks the person deceased; a media inquiry goes to a
 privacy officer); `listing` is the per-incident list (no PHI beyond initials unless a privacy
 officer reveals names, audited), the inquiries-per-day chart, the CSV export and the follow-up
-dates the reminder sweep and the calendar feed read. Returned mail is in services/roster/.
+dates the reminder sweep and the calendar feed read; `followups` links an inquiry recorded as
+not on the roster to the person, and records the new address an address change gave (through
+services/roster/returned_letters.py). Returned mail is in services/roster/.
 """

@@ -4,7 +4,8 @@ In the web request: `upload` (checks, stores and queues a file, column mapping, 
 (who may see the PHI; which rows are the roster), `counts` (counts that feed the rules engine, the
 overview, an import's progress), `people` (pages, one person, notice status, key rotation of the
 PHI), `returns` (returned mail by external id), `returned_letters` (returned mail by letter code,
-re-mailed to a new address or counted unreachable) and `exports` (the roster and an import's
+re-mailed to a new address or counted unreachable), `history` (one person's letters, returns and
+inquiries; the derived "Re-mail pending") and `exports` (the roster and an import's
 report as CSV). In the worker: `worker` (claim, final all-or-nothing flip, recovery, purge),
 `staging` (batches written from a writer thread, SQLite cache, collector hold-back), `reading`
 (stored file → CSV records), `report` (the reject report), `rows` (record → encrypted row),

@@ -22,6 +22,7 @@ from incident_app.errors import ValidationFailed
 from incident_app.models.mail_batch import LetterState
 from incident_app.models.mail_batch import MailBatch
 from incident_app.models.mail_batch import MailLetter
+from incident_app.models.mail_batch import Route
 from incident_app.models.roster import NoticeMethod
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
@@ -244,17 +245,23 @@ def person_on_roster(session: Session, incident_id: int, person_id: int) -> Rost
     return _person(session, incident_id, person_id)
 
 
-def latest_letter_of(session: Session, incident_id: int, person_id: int) -> MailLetter | None:
-    """The person's most recent printed letter on this incident. No access check, no audit:
-    the caller has checked both (the letter code is not PHI)."""
+def latest_letter_of(
+    session: Session, incident_id: int, person_id: int, *, mailed_only: bool = False
+) -> MailLetter | None:
+    """The person's most recent printed letter on this incident (`mailed_only`: sent by post,
+    not an email notice). No access check, no audit: the caller has checked both (the letter
+    code is not PHI)."""
+    where = [
+        MailBatch.incident_id == incident_id,
+        MailLetter.person_id == person_id,
+        MailLetter.state == LetterState.DONE,
+        MailLetter.sha256.is_not(None),
+    ]
+    if mailed_only:
+        where.append(MailLetter.route == Route.MAIL)
     return session.scalar(
         sa.select(MailLetter)
         .join(MailBatch, MailBatch.id == MailLetter.batch_id)
-        .where(
-            MailBatch.incident_id == incident_id,
-            MailLetter.person_id == person_id,
-            MailLetter.state == LetterState.DONE,
-            MailLetter.sha256.is_not(None),
-        )
+        .where(*where)
         .order_by(MailLetter.done_at.desc(), MailLetter.id.desc())
     )

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
+from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.models.incident import Incident
 from incident_app.models.inquiry import ReturnedLetter
@@ -72,15 +73,80 @@ def record_return(
     letter already recorded, an email notice, a date in the future or an incomplete address.
     Recounts (obligations re-sync), audits, commits once."""
     incident = roster_access.get_workable(session, actor=actor, incident_id=incident_id)
-    on = _returned_on(session, now, returned_on)
-    letter, person = _returnable(session, incident_id, letter_code)
-    row = _record(session, actor=actor, now=now, letter=letter, person=person, on=on)
-    if new_address is not None:
-        _readdress(session, keyring, person, new_address, actor=actor, now=now)
-        row.outcome = ReturnOutcome.REMAIL
-    roster_counts.recount(session, incident=incident, now=now, actor=actor)
+    row = stage_return(
+        session,
+        actor=actor,
+        now=now,
+        incident=incident,
+        keyring=keyring,
+        letter_code=letter_code,
+        returned_on=returned_on,
+        new_address=new_address,
+    )
     session.commit()
     return row
+
+
+def stage_return(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident: Incident,
+    keyring: KeyRing,
+    letter_code: str,
+    returned_on: date | None = None,
+    new_address: NewAddress | None = None,
+    source: str = "returned_mail",
+    reopen_unreachable: bool = False,
+) -> ReturnedLetter:
+    """record_return without the access check and the commit, for a caller that adds its own
+    audit event to the same transaction (an address change told in an inquiry). With
+    `reopen_unreachable` and a new address, a letter already recorded as returned UNREACHABLE
+    becomes a re-mail (the person called with where they live now); any other second record
+    is refused, as are the bad inputs above."""
+    on = _returned_on(session, now, returned_on)
+    if new_address is not None:
+        _checked_address(new_address)  # before anything is written (the caller may commit)
+    reopened = (
+        _unreachable_return(session, incident.id, letter_code, new_address)
+        if reopen_unreachable
+        else None
+    )
+    if reopened is not None:
+        row, person = reopened
+    else:
+        letter, person = _returnable(session, incident.id, letter_code)
+        row = _record(session, actor=actor, now=now, letter=letter, person=person, on=on)
+    if new_address is not None:
+        _readdress(session, keyring, person, new_address, actor=actor, now=now, source=source)
+        row.outcome = ReturnOutcome.REMAIL
+    roster_counts.recount(session, incident=incident, now=now, actor=actor)
+    return row
+
+
+def _unreachable_return(
+    session: Session, incident_id: int, code: str, new_address: NewAddress | None
+) -> tuple[ReturnedLetter, RosterPerson] | None:
+    """The earlier UNREACHABLE return of this letter when a new address now reaches the
+    person, with the person; None otherwise (the caller then records a first return)."""
+    if new_address is None:
+        return None
+    row = session.scalar(
+        sa.select(ReturnedLetter).where(
+            ReturnedLetter.incident_id == incident_id,
+            ReturnedLetter.letter_code.in_(
+                {lookup.clean_code(code), lookup.clean_code(code).upper()}
+            ),
+            ReturnedLetter.outcome == ReturnOutcome.UNREACHABLE,
+        )
+    )
+    if row is None or row.person_id is None:
+        return None
+    try:
+        return row, roster_people.person_on_roster(session, incident_id, row.person_id)
+    except NotFound:  # a later import replaced the roster: refused as recorded already
+        return None
 
 
 def _returned_on(session: Session, now: datetime, on: date | None) -> date:
@@ -173,6 +239,7 @@ def _readdress(
     *,
     actor: User,
     now: datetime,
+    source: str = "returned_mail",
 ) -> None:
     """The new address replaces the one the letter went to (the next of kin's for a deceased
     person, the guardian's for a minor written to through them); the notice is pending again."""
@@ -202,7 +269,7 @@ def _readdress(
         subject_type="roster_person",
         subject_id=person.id,
         incident_id=person.incident_id,
-        details={"address": block or "person", "source": "returned_mail", "requeued": True},
+        details={"address": block or "person", "source": source, "requeued": True},
     )
 
 

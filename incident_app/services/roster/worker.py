@@ -3,7 +3,8 @@
 `run_next` claims the oldest queued import, stages its accepted rows batch by batch (staging.py;
 they are tagged with the import id and stay invisible), merges duplicates, stores the report,
 and makes the rows the roster in ONE final transaction (flip the import to COMMITTED,
-supersede the previous roster on "replace", recount, re-sync obligations, audit). Staged rows
+supersede the previous roster on "replace" (carrying enrollment codes to the same people's new
+rows, services/enrolment/carry.py), recount, re-sync obligations, audit). Staged rows
 of an import that is not COMMITTED are invisible, so an import killed at any point leaves the
 roster as it was; `recover_interrupted` deletes its rows and queues it again.
 """
@@ -28,6 +29,7 @@ from incident_app.models.roster import ImportStatus
 from incident_app.models.roster import RosterImport
 from incident_app.models.roster import RosterPerson
 from incident_app.services import audit
+from incident_app.services.enrolment.carry import carry_codes
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import duplicates as roster_duplicates
@@ -195,6 +197,14 @@ class _Run:
             roster_access.committed_import_ids(self.session, record.incident_id)
             if record.mode is ImportMode.APPEND
             else []
+        )
+        # Issue 23: enrollment codes follow the individual to their new row (one audit event).
+        carry_codes(
+            self.session,
+            incident_id=record.incident_id,
+            import_id=record.id,
+            superseded=superseded,
+            now=now,
         )
         record.rows_merged = merged
         record.report_sha256 = report_sha256

@@ -1,0 +1,108 @@
+"""Enrollment codes follow the individual across a roster "replace" import.
+
+A replace import stages every person as a new row and supersedes the old ones, so without this
+the same people would get new codes at the next mailing while their printed codes stayed taken
+by rows about to be purged. When the import commits (roster worker, in its final transaction)
+each code assigned to a row of the superseded imports moves to the new row of the same person:
+matched by the roster's external-id blind index, else by the identity index (name + date of
+birth + address), and only when exactly one kept new row matches (an ambiguous match leaves the
+code where it was). A person who left the roster keeps their code on their old row; it stays
+taken (`assigned_at`) and is never handed out again. One audit event with the counts.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.models.enrolment import EnrolmentCode
+from incident_app.models.roster import RosterPerson
+from incident_app.services import audit
+
+
+@dataclass(frozen=True)
+class Carried:
+    by_external_id: int
+    by_identity: int
+    left_behind: int  # left the roster, or matched ambiguously: the code stays on the old row
+
+
+def carry_codes(
+    session: Session,
+    *,
+    incident_id: int,
+    import_id: int,
+    superseded: list[int],
+    now: datetime,
+    actor_label: str = "worker",
+) -> Carried | None:
+    """Move codes from the rows of `superseded` imports to `import_id`'s rows of the same
+    people, and audit the counts. None (and no event) when no old row had a code. Does not
+    commit: runs inside the import's final transaction."""
+    if not superseded:
+        return None
+    old_rows = session.execute(
+        sa.select(EnrolmentCode.id, RosterPerson.external_index, RosterPerson.identity_index)
+        .join(RosterPerson, RosterPerson.id == EnrolmentCode.person_id)
+        .where(RosterPerson.import_id.in_(superseded), EnrolmentCode.assigned_at.is_not(None))
+        .order_by(EnrolmentCode.id)
+    ).all()
+    if not old_rows:
+        return None
+    by_external: dict[str, list[int]] = defaultdict(list)
+    by_identity: dict[str, list[int]] = defaultdict(list)
+    for person_id, external, identity in session.execute(
+        sa.select(RosterPerson.id, RosterPerson.external_index, RosterPerson.identity_index).where(
+            RosterPerson.import_id == import_id, RosterPerson.duplicate_of_id.is_(None)
+        )
+    ):
+        if external:
+            by_external[external].append(person_id)
+        if identity:
+            by_identity[identity].append(person_id)
+    taken: set[int] = set()
+    moves: list[dict[str, int]] = []
+    counts = {"external": 0, "identity": 0}
+    for code_id, external, identity in old_rows:
+        target, how = _match(by_external, external, taken), "external"
+        if target is None:
+            target, how = _match(by_identity, identity, taken), "identity"
+        if target is None:
+            continue
+        taken.add(target)
+        moves.append({"code_id": code_id, "person_id": target})
+        counts[how] += 1
+    for move in moves:
+        session.execute(
+            sa.update(EnrolmentCode)
+            .where(EnrolmentCode.id == move["code_id"])
+            .values(person_id=move["person_id"])
+            .execution_options(synchronize_session=False)
+        )
+    carried = Carried(counts["external"], counts["identity"], len(old_rows) - len(moves))
+    audit.record(
+        session,
+        actor=None,
+        actor_label=actor_label,
+        at=now,
+        action="enrolment.codes_carried_over",
+        subject_type="roster_import",
+        subject_id=import_id,
+        incident_id=incident_id,
+        details={**asdict(carried), "superseded_imports": superseded},
+    )
+    return carried
+
+
+def _match(index: dict[str, list[int]], token: str | None, taken: set[int]) -> int | None:
+    if not token:
+        return None
+    found = index.get(token, [])
+    if len(found) != 1 or found[0] in taken:
+        return None
+    return found[0]

@@ -1,0 +1,111 @@
+"""Issue 23 follow-ups through HTTP: the roster person page tells the person's story after the
+letter (letters, returned mail with its re-mail status, inquiries linking to their pages) and
+"Re-mail pending" shows there and in the people list; an inquiry recorded as not on the roster
+is linked from its page, and an address change records the new address from its page (bad
+input: 422 with the message, nothing written)."""
+
+from __future__ import annotations
+
+import html
+
+import sqlalchemy as sa
+
+from incident_app.db import get_session
+from incident_app.models.audit import AuditEvent
+from incident_app.models.inquiry import Inquiry
+from incident_app.models.inquiry import ReturnedLetter
+from tests.conftest import csrf_token
+from tests.support.inquiry_helpers import count_of
+from tests.support.inquiry_helpers import mailed_case
+from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import team
+
+ADDRESS = {"line1": "77 Birch Rd", "city": "Buffalo", "state": "NY", "zip_code": "14201"}
+
+
+def _case(app):
+    with app.app_context():
+        session = get_session()
+        return mailed_case(session, team(session), adult("Ana", "García"), adult("Bo", "Li"))
+
+
+def _post(client, url, page, **fields):
+    return client.post(url, data={"csrf_token": csrf_token(client, page), **fields})
+
+
+def _record(client, case, **fields):
+    base = f"/incidents/{case.incident.id}/inquiries/"
+    values = {
+        "found_by": "not_on_roster",
+        "caller_name": "Ana García",
+        "channel": "phone",
+        "category": "address_change",
+        "summary": "Moved last month.",
+        "assignee_id": "",
+    }
+    answer = _post(client, base, base, **{**values, **fields})
+    assert answer.status_code == 302
+    return answer.headers["Location"]
+
+
+def _count(app, model):
+    with app.app_context():
+        return count_of(get_session(), model)
+
+
+def test_link_then_new_address_then_the_person_page_shows_the_story(app, client, auth):
+    case = _case(app)
+    auth.login(case.responder.email)
+    ana = case.letters["Ana"]
+    detail = _record(client, case)
+    page = client.get(detail).get_data(as_text=True)
+    assert "Link to a roster person" in page and "Record the new address" in page
+
+    # Not linked yet: the address is refused, nothing written.
+    refused = _post(client, detail + "/address", detail, **ADDRESS)
+    assert refused.status_code == 422
+    assert "Link this inquiry to the roster person first" in html.unescape(
+        refused.get_data(as_text=True)
+    )
+    assert _count(app, ReturnedLetter) == 0
+
+    unknown = _post(client, detail + "/link", detail, letter_code="NOPE-9")
+    assert unknown.status_code == 422
+    assert "No letter of this incident has the code" in unknown.get_data(as_text=True)
+    linked = _post(client, detail + "/link", detail, letter_code=ana.letter_code)
+    assert linked.status_code == 302
+    page = client.get(detail).get_data(as_text=True)
+    assert "Link to a roster person" not in page
+    assert f"roster record #{ana.person_id}" in page
+
+    bad = _post(client, detail + "/address", detail, **{**ADDRESS, "zip_code": "ABCDE"})
+    assert bad.status_code == 422 and "The new address" in bad.get_data(as_text=True)
+    assert _count(app, ReturnedLetter) == 0
+    saved = _post(client, detail + "/address", detail, **ADDRESS)
+    assert saved.status_code == 302
+    assert _count(app, ReturnedLetter) == 1
+
+    person = client.get(f"/incidents/{case.incident.id}/roster/people/{ana.person_id}")
+    text = person.get_data(as_text=True)
+    assert person.status_code == 200
+    assert "Re-mail pending" in text and ana.letter_code in text
+    assert 'data-testid="person-returns"' in text and "Re-mail to a new address" in text
+    inquiry_id = detail.rstrip("/").rsplit("/", 1)[-1]
+    assert f"/inquiries/{inquiry_id}" in text and "Address change" in text
+    listing = client.get(f"/incidents/{case.incident.id}/roster/people").get_data(as_text=True)
+    assert listing.count('data-testid="remail-pending"') == 1
+    with app.app_context():
+        actions = list(get_session().scalars(sa.select(AuditEvent.action)))
+    assert {"inquiry.person_linked", "inquiry.address_recorded", "roster.person_viewed"} <= set(
+        actions
+    )
+
+
+def test_a_link_without_the_csrf_token_is_refused_and_nothing_changes(app, client, auth):
+    case = _case(app)
+    auth.login(case.responder.email)
+    detail = _record(client, case)
+    answer = client.post(detail + "/link", data={"letter_code": case.letters["Ana"].letter_code})
+    assert answer.status_code == 400
+    with app.app_context():
+        assert get_session().scalar(sa.select(Inquiry)).person_id is None
