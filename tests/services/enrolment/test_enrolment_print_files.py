@@ -1,6 +1,6 @@
 """Codes across several print files (issue 23): 200 letters in four chunks, each code exactly
 once — checked in the manifests (by its last four, against the letter it belongs to) and in the
-PDFs (every print file and every letter read back with pypdf), on SQLite and PostgreSQL. The
+PDFs (every print file and every letter read back with pypdf), on SQLite. The
 1,000-letter check of the issue's "Done means" is the Chromium journey
 (tests/browser/test_enrollment_codes_flow.py), one print file of 1,000 letters."""
 
@@ -38,6 +38,10 @@ LETTERS = 200
 
 @pytest.mark.slow
 def test_codes_print_exactly_once_across_print_files(session, people):
+    if session.get_bind().dialect.name != "sqlite":
+        # PostgreSQL's claim path (SKIP LOCKED) is covered by test_enrolment_concurrency.py and
+        # the SIGKILL tests; this 200-letter render would add ~23 s of CI for no new path.
+        pytest.skip("checked on SQLite: the rendering and printing are the same on both")
     incident = case_with_roster(session, people, *(adult(f"Person{n}") for n in range(LETTERS)))
     pool = fresh_codes(LETTERS + 20)
     import_codes(session, people.officer, incident, pool)
