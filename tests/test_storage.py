@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from incident_app import app_store
+from incident_app import storage
 from incident_app.crypto import KeyRing
 from incident_app.crypto import UnknownKeyError
 from incident_app.storage import FileStore
@@ -289,6 +290,63 @@ def disk_fills_after(monkeypatch: pytest.MonkeyPatch, allowed: int) -> None:
         return written
 
     monkeypatch.setattr(os, "write", write)
+
+
+def test_put_many_stores_each_file_as_put_bytes_would(store: FileStore, root: Path) -> None:
+    already = store.put_bytes(b"letter one")
+    datas = [b"letter one", b"letter two", b"", b"letter two", os.urandom(3000)]
+
+    stored = store.put_many(datas)
+
+    assert stored == [StoredFile(hashlib.sha256(d).hexdigest(), len(d)) for d in datas]
+    assert stored[0] == already
+    assert [store.read_verified(file.sha256) for file in stored] == datas
+    # One file per distinct content, no temp file left behind.
+    assert len([name for name in every_file(root) if name.endswith(".bin")]) == 4
+    assert not any(Path(name).name.startswith(".") for name in every_file(root))
+    assert store.put_many([]) == []
+
+
+def test_put_many_flushes_the_file_system_twice_not_each_file(
+    store: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[int] = []
+    monkeypatch.setattr(storage, "_syncfs", lambda fd: flushed.append(fd) or True)
+    fsyncs: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd))
+
+    store.put_many([b"%d" % n for n in range(50)])
+
+    assert (len(flushed), fsyncs) == (2, [])  # the data once, the renames once
+
+
+def test_put_many_fsyncs_each_file_where_there_is_no_syncfs(
+    store: FileStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "_SYNCFS", None)
+    fsyncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+
+    stored = store.put_many([b"a", b"b", b"c"])
+
+    assert len(fsyncs) == 6  # each file, then each file's directory
+    assert [store.read_verified(file.sha256) for file in stored] == [b"a", b"b", b"c"]
+
+
+def test_a_full_disk_during_put_many_stores_none_of_the_group(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(root, ring_a(), chunk_size=1000)
+    datas = [os.urandom(1500) for _ in range(4)]
+    disk_fills_after(monkeypatch, 5000)  # the third file does not fit
+
+    with pytest.raises(StorageError, match="the disk is full") as caught:
+        store.put_many(datas)
+
+    assert "Nothing was stored" in str(caught.value)
+    monkeypatch.undo()
+    assert every_file(root) == []  # the two written temp files were removed too
 
 
 @pytest.mark.parametrize("how", ["put_bytes", "put_stream"])

@@ -15,7 +15,9 @@ letters.render_pdf(...)`); modules inside the package import each other directly
 
 from __future__ import annotations
 
+from incident_app.letters.batch import Merged
 from incident_app.letters.batch import batch_page_count
+from incident_app.letters.batch import merge_letters
 from incident_app.letters.batch import render_batch
 from incident_app.letters.contexts import BreachContext
 from incident_app.letters.contexts import HhsReport
@@ -27,6 +29,7 @@ from incident_app.letters.contexts import RiskFactor
 from incident_app.letters.glyphs import printable
 from incident_app.letters.glyphs import unprintable_characters
 from incident_app.letters.ocr_portal import hhs_packet_json
+from incident_app.letters.pdf import LetterParts
 from incident_app.letters.pdf import pdf_text
 from incident_app.letters.print_file import PrintFileError
 from incident_app.letters.print_file import combine as combine_print_file
@@ -67,8 +70,10 @@ __all__ = [
     "BreachContext",
     "HhsReport",
     "IndividualNoticeContext",
+    "LetterParts",
     "LetterRenderError",
     "LetterRenderTimeout",
+    "Merged",
     "MissingLetterField",
     "OrganisationContext",
     "RecipientContext",
@@ -81,6 +86,7 @@ __all__ = [
     "hhs_packet_json",
     "known_templates",
     "logo_data_uri",
+    "merge_letters",
     "pdf_from_html",
     "batch_page_count",
     "combine_print_file",

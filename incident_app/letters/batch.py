@@ -19,12 +19,14 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+from typing import NamedTuple
 from typing import TypedDict
 
 from incident_app.letters.contexts import RecipientContext
+from incident_app.letters.pdf import LetterParts
 from incident_app.letters.pdf import SerialisedPdf
 from incident_app.letters.pdf import base_parts
-from incident_app.letters.pdf import stamp_letter
+from incident_app.letters.pdf import stamp_letter_parts
 from incident_app.letters.render import LetterRenderError
 from incident_app.letters.render import font_config
 from incident_app.letters.render import is_exercise
@@ -49,6 +51,14 @@ class SharedLayout(TypedDict):
     lang: str
 
 
+class Merged(NamedTuple):
+    """One recipient's letter, and the parts it was written from (for the print file)."""
+
+    letter_id: str
+    pdf: bytes
+    parts: LetterParts | None  # None from a process pool: not sent between processes
+
+
 def render_batch(
     template_name: str,
     common_context: Mapping[str, Any],
@@ -58,7 +68,23 @@ def render_batch(
     chunk_size: int = DEFAULT_CHUNK,
 ) -> Iterator[tuple[str, bytes]]:
     """Yield (letter_id, pdf_bytes) per recipient, in order; each PDF carries the same text
-    as render_pdf(template_name, {**common_context, "recipient": recipient}).
+    as render_pdf(template_name, {**common_context, "recipient": recipient}). See
+    merge_letters, which this is."""
+    for merged in merge_letters(
+        template_name, common_context, recipients, workers=workers, chunk_size=chunk_size
+    ):
+        yield merged.letter_id, merged.pdf
+
+
+def merge_letters(
+    template_name: str,
+    common_context: Mapping[str, Any],
+    recipients: Sequence[RecipientContext],
+    *,
+    workers: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[Merged]:
+    """render_batch's letters with their parts (None when rendered in a process pool).
 
     `workers` None or 1 renders in this process; more uses a process pool (fork), each worker
     with its own FontConfiguration. Output is plain PDF 1.7, not PDF/A: archive copies come
@@ -133,9 +159,7 @@ def _overlay_html(layout: SharedLayout, chunk: Sequence[RecipientContext]) -> st
     return _OVERLAY_HEAD.format(lang=layout["lang"]) + "".join(sections) + "</body></html>"
 
 
-def _merge_chunk(
-    layout: SharedLayout, chunk: Sequence[RecipientContext]
-) -> list[tuple[str, bytes]]:
+def _merge_chunk(layout: SharedLayout, chunk: Sequence[RecipientContext]) -> list[Merged]:
     overlay_pdf, overlay_pages = write_pdf(_overlay_html(layout, chunk))
     pages = layout["page_count"]
     if overlay_pages != pages * len(chunk):
@@ -146,7 +170,7 @@ def _merge_chunk(
     base = base_parts(layout["base_pdf"])
     overlay = SerialisedPdf(overlay_pdf, offset=base["size"])
     return [
-        (recipient["letter_id"], stamp_letter(base, overlay, first_page=index * pages))
+        Merged(recipient["letter_id"], *stamp_letter_parts(base, overlay, first_page=index * pages))
         for index, recipient in enumerate(chunk)
     ]
 
@@ -160,6 +184,8 @@ def _init_worker(layout: SharedLayout) -> None:
     font_config()
 
 
-def _merge_chunk_in_worker(chunk: Sequence[RecipientContext]) -> list[tuple[str, bytes]]:
+def _merge_chunk_in_worker(chunk: Sequence[RecipientContext]) -> list[Merged]:
     assert _worker_layout is not None, "worker started without _init_worker"
-    return _merge_chunk(_worker_layout, chunk)
+    # The parts share the body's objects with every other letter: pickling them per letter
+    # would cost more than the print file parsing the letter again.
+    return [merged._replace(parts=None) for merged in _merge_chunk(_worker_layout, chunk)]

@@ -1,10 +1,12 @@
 """PDF bytes after layout: text extraction, and the minimal assembler the mail merge stamps with.
 
 pypdf's PdfWriter.merge_page re-parses the body's content stream and deep-copies every
-object for every letter (~8 ms). Here each object is serialised once per chunk; a letter is
-the base objects + its own overlay objects + new page dictionaries that draw the overlay page
-as a Form XObject on top of the untouched body stream. Only objects reachable from that
-recipient's overlay pages are written, so no letter carries another recipient's text.
+object for every letter (~8 ms). Here each object is serialised once per chunk (as a template,
+pdf_objects.py); a letter is the base objects + its own overlay objects + new page dictionaries
+that draw the overlay page as a Form XObject on top of the untouched body stream. Only objects
+reachable from that recipient's overlay pages are written, so no letter carries another
+recipient's text. Each letter also comes with its `LetterParts` (the templates it was written
+from), so the print file adds it without parsing it again (print_file.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Mapping
 from functools import cache
 from io import BytesIO
 from typing import Any
+from typing import NamedTuple
 from typing import TypedDict
 from typing import cast
 
@@ -25,6 +28,13 @@ from pypdf.generic import NameObject
 from pypdf.generic import PdfObject
 from pypdf.generic import StreamObject
 
+from incident_app.letters.pdf_objects import PARENT
+from incident_app.letters.pdf_objects import Template
+from incident_app.letters.pdf_objects import assemble
+from incident_app.letters.pdf_objects import constant
+from incident_app.letters.pdf_objects import stream_template
+from incident_app.letters.pdf_objects import template
+
 
 def pdf_text(pdf_bytes: bytes) -> str:
     """All text of a PDF, page after page, as pypdf extracts it."""
@@ -32,40 +42,10 @@ def pdf_text(pdf_bytes: bytes) -> str:
     return "\n".join(page.extract_text() for page in reader.pages)
 
 
-_OVERLAY_NAME = b"/BDRecipientOverlay"
+_OVERLAY_NAME = "/BDRecipientOverlay"
 _PREFIX_STREAM = b"<</Length 2>>\nstream\nq\n\nendstream"
-_SUFFIX_BODY = b"Q\nq " + _OVERLAY_NAME + b" Do Q\n"
+_SUFFIX_BODY = b"Q\nq " + _OVERLAY_NAME.encode() + b" Do Q\n"
 _SUFFIX_STREAM = b"<</Length %d>>\nstream\n%b\nendstream" % (len(_SUFFIX_BODY), _SUFFIX_BODY)
-
-
-def _pdf_bytes(obj: PdfObject, offset: int = 0) -> bytes:
-    """`obj` serialised, with `offset` added to every object number it refers to."""
-    if isinstance(obj, IndirectObject):
-        return b"%d 0 R" % (obj.idnum + offset)
-    if isinstance(obj, StreamObject):
-        data = obj._data  # the stored (still encoded) bytes; pypdf has no public accessor
-        items = {key: value for key, value in obj.items() if key != "/Length"}
-        return (
-            _dict_bytes(items, offset)[:-2]
-            + b"/Length %d>>\nstream\n" % len(data)
-            + data
-            + b"\nendstream"
-        )
-    if isinstance(obj, DictionaryObject):
-        return _dict_bytes(obj, offset)
-    if isinstance(obj, ArrayObject):
-        return b"[" + b" ".join(_pdf_bytes(item, offset) for item in obj) + b"]"
-    buffer = BytesIO()
-    obj.write_to_stream(buffer)
-    return buffer.getvalue()
-
-
-def _dict_bytes(items: Mapping[Any, PdfObject], offset: int) -> bytes:
-    body = b"".join(
-        _pdf_bytes(NameObject(key)) + b" " + _pdf_bytes(value, offset) + b"\n"
-        for key, value in items.items()
-    )
-    return b"<<" + body + b">>"
 
 
 def _references(obj: PdfObject) -> Iterator[int]:
@@ -86,8 +66,9 @@ class SerialisedPdf:
         self.reader = PdfReader(BytesIO(pdf))
         self.offset = offset
         self.size = int(cast(int, self.reader.trailer["/Size"]))
-        self.bodies: dict[int, bytes] = {}
-        self._refs: dict[int, frozenset[int]] = {}
+        self.templates: dict[int, Template] = {}  # by original number, refs renumbered
+        self.bodies: dict[int, bytes] = {}  # the same, written
+        self._refs: dict[int, frozenset[int]] = {}  # original numbers
 
     def closure(self, start: PdfObject) -> set[int]:
         """Original numbers of every object reachable from `start`."""
@@ -104,9 +85,24 @@ class SerialisedPdf:
             obj = self.reader.get_object(number)
             if obj is None:
                 raise ValueError(f"PDF object {number} is referenced but missing")
-            self.bodies[number] = _pdf_bytes(obj, self.offset)
-            self._refs[number] = frozenset(_references(obj))
+            own = template(obj)
+            self._refs[number] = frozenset(own.refs)
+            self.templates[number] = own.shifted(self.offset)
+            self.bodies[number] = self.templates[number].write()
         return self._refs[number]
+
+
+class LetterParts(NamedTuple):
+    """One stamped letter as the templates it was written from, in its own numbering: enough
+    to add it to a print file without parsing it (print_file.PrintFile.add_parts)."""
+
+    shared: Mapping[int, Template]  # the body's objects: one mapping for every letter
+    own: dict[int, Template]  # its overlay objects, form XObjects and pages (PARENT holes)
+    pages: tuple[int, ...]
+
+    def template(self, number: int) -> Template | None:
+        found = self.own.get(number)
+        return found if found is not None else self.shared.get(number)
 
 
 class BaseParts(TypedDict):
@@ -115,7 +111,9 @@ class BaseParts(TypedDict):
     pdf: SerialisedPdf
     size: int
     objects: dict[int, bytes]
+    templates: dict[int, Template]
     pages: list[tuple[int, DictionaryObject]]
+    parent: dict[int, int]  # page number -> its page tree's
     root: int
     info: int | None
 
@@ -126,15 +124,19 @@ def _base_parts_cached(base_pdf: bytes) -> BaseParts:
     trailer = pdf.reader.trailer
     numbers = pdf.closure(ArrayObject([trailer.raw_get("/Root"), trailer.get("/Info")]))
     info = trailer.raw_get("/Info") if "/Info" in trailer else None
+    streams = {pdf.size: _PREFIX_STREAM, pdf.size + 1: _SUFFIX_STREAM}
+    # Pages read from a file always carry their own reference.
+    pages: list[tuple[int, DictionaryObject]] = [
+        (cast(IndirectObject, page.indirect_reference).idnum, page) for page in pdf.reader.pages
+    ]
     return {
         "pdf": pdf,
         "size": pdf.size + 2,  # two shared streams follow the base objects
-        "objects": {number: pdf.bodies[number] for number in numbers}
-        | {pdf.size: _PREFIX_STREAM, pdf.size + 1: _SUFFIX_STREAM},
-        # Pages read from a file always carry their own reference.
-        "pages": [
-            (cast(IndirectObject, page.indirect_reference).idnum, page) for page in pdf.reader.pages
-        ],
+        "objects": {number: pdf.bodies[number] for number in numbers} | streams,
+        "templates": {number: pdf.templates[number] for number in numbers}
+        | {number: constant(body) for number, body in streams.items()},
+        "pages": pages,
+        "parent": {number: page.raw_get("/Parent").idnum for number, page in pages},
         "root": trailer.raw_get("/Root").idnum,
         "info": info.idnum if info is not None else None,
     }
@@ -149,22 +151,38 @@ def base_parts(base_pdf: bytes) -> BaseParts:
 
 def stamp_letter(base: BaseParts, overlay: SerialisedPdf, *, first_page: int) -> bytes:
     """One standalone PDF: the body pages with overlay pages from `first_page` drawn on top."""
+    return stamp_letter_parts(base, overlay, first_page=first_page)[0]
+
+
+def stamp_letter_parts(
+    base: BaseParts, overlay: SerialisedPdf, *, first_page: int
+) -> tuple[bytes, LetterParts]:
+    """stamp_letter, with the parts the letter was written from."""
     objects = dict(base["objects"])
+    own: dict[int, Template] = {}
     number = overlay.offset + overlay.size
     for index, (page_number, page) in enumerate(base["pages"]):
         stamp = overlay.reader.pages[first_page + index]
         for original in overlay.closure(stamp.raw_get("/Resources")):
+            own[original + overlay.offset] = overlay.templates[original]
             objects[original + overlay.offset] = overlay.bodies[original]
-        objects[number] = _form_xobject(stamp, overlay.offset)
-        objects[page_number] = _stamped_page(base, page, number)
+        own[number] = _form_xobject(stamp, overlay.offset)
+        objects[number] = own[number].write()
+        own[page_number] = _stamped_page(base, page, number)
+        objects[page_number] = _in_tree(own[page_number], base["parent"][page_number])
         number += 1
-    return _assemble(objects, root=base["root"], info=base["info"])
+    pdf = assemble(objects, root=base["root"], info=base["info"])
+    return pdf, LetterParts(base["templates"], own, tuple(n for n, _ in base["pages"]))
 
 
-def _form_xobject(page: Any, offset: int) -> bytes:
+def _in_tree(page: Template, parent: int) -> bytes:
+    return page.write(lambda ref: parent if ref == PARENT else ref)
+
+
+def _form_xobject(page: Any, offset: int) -> Template:
     contents = page.raw_get("/Contents").get_object()
     if isinstance(contents, StreamObject):
-        data = contents._data
+        data = contents._data  # the stored (still encoded) bytes, as pdf_objects does
         extra = {key: contents[key] for key in ("/Filter", "/DecodeParms") if key in contents}
     else:
         data = b"\n".join(part.get_object().get_data() for part in contents)
@@ -176,53 +194,28 @@ def _form_xobject(page: Any, offset: int) -> bytes:
         "/Resources": page.raw_get("/Resources"),
         **extra,
     }
-    return (
-        _dict_bytes(head, offset)[:-2]
-        + b"/Length %d>>\nstream\n" % len(data)
-        + data
-        + b"\nendstream"
-    )
+    return stream_template(head.items(), data).shifted(offset)
 
 
-def _stamped_page(base: BaseParts, page: DictionaryObject, form_number: int) -> bytes:
+def _stamped_page(base: BaseParts, page: DictionaryObject, form_number: int) -> Template:
     prefix, suffix = base["pdf"].size, base["pdf"].size + 1
     contents = page.raw_get("/Contents")
     refs = list(contents) if isinstance(contents, ArrayObject) else [contents]
     resources = cast(DictionaryObject, page["/Resources"])
-    xobjects = dict(resources.get("/XObject", {}))
-    items = {key: value for key, value in page.items() if key not in ("/Contents", "/Resources")}
-    return (
-        _dict_bytes(items, 0)[:-2]
-        + b"/Contents [%d 0 R " % prefix
-        + b" ".join(_pdf_bytes(ref) for ref in refs)
-        + b" %d 0 R]\n/Resources " % suffix
-        + _dict_bytes({key: value for key, value in resources.items() if key != "/XObject"}, 0)[:-2]
-        + b"/XObject "
-        + _dict_bytes(xobjects, 0)[:-2]
-        + _OVERLAY_NAME
-        + b" %d 0 R>>>>>>" % form_number
+    xobjects = DictionaryObject(
+        cast(DictionaryObject, resources["/XObject"]) if "/XObject" in resources else {}
     )
+    xobjects[NameObject(_OVERLAY_NAME)] = _ref(form_number)
+    stamped = DictionaryObject(
+        {key: value for key, value in page.items() if key not in ("/Contents", "/Resources")}
+    )
+    stamped[NameObject("/Contents")] = ArrayObject([_ref(prefix), *refs, _ref(suffix)])
+    stamped[NameObject("/Resources")] = DictionaryObject(
+        {key: value for key, value in resources.items() if key != "/XObject"}
+    )
+    cast(DictionaryObject, stamped["/Resources"])[NameObject("/XObject")] = xobjects
+    return template(stamped, page=True)
 
 
-def _assemble(objects: Mapping[int, bytes], *, root: int, info: int | None) -> bytes:
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets: dict[int, int] = {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += b"%d 0 obj\n%b\nendobj\n" % (number, objects[number])
-    size = max(objects) + 1
-    xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-    for number in range(1, size):
-        if number in offsets:
-            out += b"%010d 00000 n \n" % offsets[number]
-        else:
-            out += b"0000000000 65535 f \n"
-    info_entry = b"/Info %d 0 R" % info if info is not None else b""
-    out += b"trailer\n<</Size %d /Root %d 0 R %b>>\nstartxref\n%d\n%%%%EOF\n" % (
-        size,
-        root,
-        info_entry,
-        xref_at,
-    )
-    return bytes(out)
+def _ref(number: int) -> IndirectObject:
+    return IndirectObject(number, 0, None)  # written only, never resolved: no reader needed

@@ -8,6 +8,10 @@ number of the object it points to (so identical subtrees collapse bottom-up, a M
 an object already written is referenced instead of written again. The per-person PDFs are not
 touched (they stay stored and hashed as they are); only the combined file shares objects.
 
+A letter just rendered is added from the templates it was written from (`add_parts`): no
+parsing at all. A letter read back from the store (a chunk resumed after another worker
+stopped) is parsed, each distinct stored object once per print file.
+
 Objects on a reference cycle (a page and an annotation pointing back at it) are written once per
 letter, never shared: sharing them would need a fixed point and they are small. Pages are always
 the letter's own, re-parented under one page tree.
@@ -23,23 +27,31 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from collections.abc import Mapping
 from io import BytesIO
+from typing import Protocol
 from typing import cast
 
 from pypdf import PdfReader
-from pypdf.generic import ArrayObject
 from pypdf.generic import DictionaryObject
 from pypdf.generic import IndirectObject
-from pypdf.generic import NameObject
-from pypdf.generic import PdfObject
-from pypdf.generic import StreamObject
+
+from incident_app.letters.pdf import LetterParts
+from incident_app.letters.pdf_objects import PARENT
+from incident_app.letters.pdf_objects import Template
+from incident_app.letters.pdf_objects import assemble
+from incident_app.letters.pdf_objects import template
 
 _PAGES = 2  # object 1 is the catalogue, 2 the page tree; letters' objects follow
 
 
 class PrintFileError(ValueError):
     """A letter PDF could not be read into the print file."""
+
+
+class _Source(Protocol):
+    """Where a letter's objects come from: its PDF bytes, or the parts it was written from."""
+
+    def template(self, number: int, *, page: bool) -> Template: ...
 
 
 class PrintFile:
@@ -51,21 +63,31 @@ class PrintFile:
         self.by_key: dict[bytes, int] = {}
         self.pages: list[int] = []
         self.next_number = _PAGES + 1
-        # Parsing is most of the cost, and most objects recur byte for byte in every letter:
-        # an object's stored bytes -> (parsed, the numbers it refers to), and
-        # (stored bytes, the print file's numbers for those references) -> its number here.
-        self.parsed: dict[bytes, tuple[PdfObject, tuple[int, ...]]] = {}
-        self.memo: dict[tuple[bytes, tuple[int, ...]], int] = {}
+        # An object already written: (its template's segments, the numbers its holes get here)
+        # -> its number here. Parsing a letter read back is most of that path's cost, and most
+        # objects recur byte for byte in every letter: stored bytes -> template.
+        self.memo: dict[tuple[tuple[bytes, ...], tuple[int, ...]], int] = {}
+        self.parsed: dict[tuple[bytes, bool], Template] = {}
 
     def add(self, pdf: bytes) -> int:
-        """Append the pages of one letter; returns how many it had."""
+        """Append the pages of one letter PDF (read back, e.g. from the store); returns how
+        many it had."""
         try:
             reader = PdfReader(BytesIO(pdf))
             pages = [cast(IndirectObject, page.indirect_reference).idnum for page in reader.pages]
         except Exception as error:  # pypdf raises many types for a damaged file
             raise PrintFileError(f"A letter PDF could not be read: {error}") from error
-        _Letter(self, reader, pdf).add_pages(pages)
-        return len(pages)
+        return self._add(_Parsed(self, reader, pdf), pages)
+
+    def add_parts(self, parts: LetterParts) -> int:
+        """Append one letter from the parts it was just written from (no parsing)."""
+        return self._add(_Written(parts), parts.pages)
+
+    def _add(self, source: _Source, pages: Iterable[int]) -> int:
+        letter = _Letter(self, source)
+        added = [letter.ref(number, page=True) for number in pages]
+        self.pages.extend(added)
+        return len(added)
 
     def allocate(self) -> int:
         number = self.next_number
@@ -93,11 +115,25 @@ class PrintFile:
             objects[info] = b"<</Title <%b>>>" % ("\ufeff" + self.title).encode(
                 "utf-16-be"
             ).hex().encode("ascii")
-        return _assemble(objects, size=self.next_number, info=info)
+        return assemble(objects, root=1, info=info, size=self.next_number)
 
 
-class _Letter:
-    """One letter's objects being interned into the print file."""
+class _Written:
+    """A letter's objects from the parts stamp_letter_parts wrote it from."""
+
+    def __init__(self, parts: LetterParts) -> None:
+        self.parts = parts
+
+    def template(self, number: int, *, page: bool) -> Template:
+        found = self.parts.template(number)
+        if found is None:
+            raise PrintFileError(f"PDF object {number} is referenced but missing")
+        return found
+
+
+class _Parsed:
+    """A letter's objects parsed from its PDF bytes, each distinct stored object once per
+    print file (templates are cached by the object's stored bytes)."""
 
     def __init__(self, out: PrintFile, reader: PdfReader, pdf: bytes) -> None:
         self.out, self.reader, self.pdf = out, reader, pdf
@@ -105,12 +141,37 @@ class _Letter:
         # Each object's bytes run to where the next one starts (a stream may hold "endobj").
         starts = sorted(self.offsets.values())
         self.ends = dict(zip(starts, [*starts[1:], len(pdf)], strict=True))
+
+    def template(self, number: int, *, page: bool) -> Template:
+        raw = self.raw(number)
+        found = self.out.parsed.get((raw, page)) if raw else None
+        if found is None:
+            obj = self.reader.get_object(number)
+            if obj is None:
+                raise PrintFileError(f"PDF object {number} is referenced but missing")
+            if page and not isinstance(obj, DictionaryObject):
+                raise PrintFileError(f"PDF page {number} is not a dictionary")
+            found = template(obj, page=page)
+            if raw:
+                self.out.parsed[(raw, page)] = found
+        return found
+
+    def raw(self, number: int) -> bytes:
+        """The object's stored bytes after "N G obj" (empty when not found plainly)."""
+        offset = self.offsets.get(number)
+        if offset is None:
+            return b""
+        start = self.pdf.find(b"obj", offset, offset + 40)
+        return self.pdf[start + 3 : self.ends[offset]] if start >= 0 else b""
+
+
+class _Letter:
+    """One letter's objects being interned into the print file."""
+
+    def __init__(self, out: PrintFile, source: _Source) -> None:
+        self.out, self.source = out, source
         self.done: dict[int, int] = {}  # the letter's object number -> the print file's
         self.open: dict[int, int | None] = {}  # being written; a number once on a cycle
-
-    def add_pages(self, pages: list[int]) -> None:
-        for number in pages:
-            self.out.pages.append(self.ref(number, page=True))
 
     def ref(self, number: int, *, page: bool = False) -> int:
         """The print file's number for the letter's object `number`, written if new."""
@@ -122,118 +183,31 @@ class _Letter:
                 cycle = self.open[number] = self.out.allocate()
             return cycle
         self.open[number] = None
-        raw = self.raw(number)
-        obj, refs = self.parse(number, raw, page=page)
-        key = (raw, tuple(self.ref(child) for child in refs))
-        known = self.out.memo.get(key) if raw and not page else None
-        if known is not None and self.open[number] is None:
-            del self.open[number]
-        else:
-            known = self.write(number, obj, key, page=page)
+        found = self.source.template(number, page=page)
+        numbers = tuple(_PAGES if ref == PARENT else self.ref(ref) for ref in found.refs)
+        key = (found.segments, numbers)
+        own = self.open.pop(number)
+        known = self.out.memo.get(key) if own is None and not page else None
+        if known is None:
+            body = found.fill(numbers)
+            if own is None and page:
+                own = self.out.allocate()
+            if own is not None:  # a page, or on a cycle: never shared
+                self.out.bodies[own] = body
+                known = own
+            else:
+                known = self.out.memo[key] = self.out.intern(body)
         self.done[number] = known
         return known
 
-    def parse(self, number: int, raw: bytes, *, page: bool) -> tuple[PdfObject, tuple[int, ...]]:
-        cache_key = raw + b"%page" if page else raw
-        found = self.out.parsed.get(cache_key) if raw else None
-        if found is None:
-            obj = self.reader.get_object(number)
-            if obj is None:
-                raise PrintFileError(f"PDF object {number} is referenced but missing")
-            parent = ("/Parent",) if page else ()  # a page is re-parented, not followed up
-            found = (obj, tuple(_references(obj, skip=parent)))
-            if raw:
-                self.out.parsed[cache_key] = found
-        return found
 
-    def write(
-        self, number: int, obj: PdfObject, key: tuple[bytes, tuple[int, ...]], *, page: bool
-    ) -> int:
-        if page:
-            if not isinstance(obj, DictionaryObject):
-                raise PrintFileError(f"PDF page {number} is not a dictionary")
-            body = self.dictionary(
-                {k: v for k, v in obj.items() if k != "/Parent"},
-                extra=b"/Parent %d 0 R" % _PAGES,
-            )
-        else:
-            body = self.serialise(obj)
-        own = self.open.pop(number)
-        if own is None and page:
-            own = self.out.allocate()
-        if own is not None:  # a page, or on a cycle: never shared
-            self.out.bodies[own] = body
-            return own
-        result = self.out.intern(body)
-        if key[0]:
-            self.out.memo[key] = result
-        return result
-
-    def raw(self, number: int) -> bytes:
-        """The object's stored bytes after "N G obj" (empty when not found plainly)."""
-        offset = self.offsets.get(number)
-        if offset is None:
-            return b""
-        start = self.pdf.find(b"obj", offset, offset + 40)
-        return self.pdf[start + 3 : self.ends[offset]] if start >= 0 else b""
-
-    def serialise(self, obj: PdfObject) -> bytes:
-        if isinstance(obj, IndirectObject):
-            return b"%d 0 R" % self.ref(obj.idnum)
-        if isinstance(obj, StreamObject):
-            data = obj._data  # the stored (still encoded) bytes; pypdf has no public accessor
-            head = self.dictionary({k: v for k, v in obj.items() if k != "/Length"})
-            return head[:-2] + b"/Length %d>>\nstream\n%b\nendstream" % (len(data), data)
-        if isinstance(obj, DictionaryObject):
-            return self.dictionary(obj)
-        if isinstance(obj, ArrayObject):
-            return b"[" + b" ".join(self.serialise(item) for item in obj) + b"]"
-        buffer = BytesIO()
-        obj.write_to_stream(buffer)
-        return buffer.getvalue()
-
-    def dictionary(self, items: Mapping[str, PdfObject], extra: bytes = b"") -> bytes:
-        body = b"".join(
-            self.serialise(NameObject(key)) + b" " + self.serialise(value) + b"\n"
-            for key, value in items.items()
-        )
-        return b"<<" + body + extra + b">>"
-
-
-def _references(obj: PdfObject, skip: tuple[str, ...] = ()) -> list[int]:
-    if isinstance(obj, IndirectObject):
-        return [obj.idnum]
-    if isinstance(obj, DictionaryObject):
-        return [n for k, value in obj.items() if k not in skip for n in _references(value)]
-    if isinstance(obj, ArrayObject):
-        return [n for item in obj for n in _references(item)]
-    return []
-
-
-def combine(pdfs: Iterable[bytes], *, title: str = "") -> tuple[bytes, int]:
+def combine(pdfs: Iterable[bytes | LetterParts], *, title: str = "") -> tuple[bytes, int]:
     """One PDF of all `pdfs` in order (the mail house's print file) and its page count; `title`
-    is its document title (what pdfinfo and a reader's title bar show). Raises PrintFileError
-    for a letter that cannot be read."""
+    is its document title (what pdfinfo and a reader's title bar show). A letter is its PDF
+    bytes or, just rendered, the parts it was written from. Raises PrintFileError for a letter
+    that cannot be read."""
     out = PrintFile(title)
-    pages = sum(out.add(pdf) for pdf in pdfs)
-    return out.bytes(), pages
-
-
-def _assemble(objects: Mapping[int, bytes], *, size: int, info: int | None = None) -> bytes:
-    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets: dict[int, int] = {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += b"%d 0 obj\n%b\nendobj\n" % (number, objects[number])
-    xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-    for number in range(1, size):
-        offset = offsets.get(number)
-        out += b"%010d 00000 n \n" % offset if offset is not None else b"0000000000 65535 f \n"
-    info_ref = b" /Info %d 0 R" % info if info is not None else b""
-    out += b"trailer\n<</Size %d /Root 1 0 R%b>>\nstartxref\n%d\n%%%%EOF\n" % (
-        size,
-        info_ref,
-        xref_at,
+    pages = sum(
+        out.add_parts(pdf) if isinstance(pdf, LetterParts) else out.add(pdf) for pdf in pdfs
     )
-    return bytes(out)
+    return out.bytes(), pages

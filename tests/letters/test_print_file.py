@@ -110,3 +110,59 @@ def test_pdfinfo_reads_the_page_count_and_title(batch_pdfs: list[bytes], tmp_pat
 def test_a_damaged_letter_is_refused_with_a_clear_message(batch_pdfs: list[bytes]) -> None:
     with pytest.raises(letters.PrintFileError, match="could not be read"):
         letters.combine_print_file([batch_pdfs[0], b"%PDF-1.7 this is not a pdf"])
+
+
+@pytest.fixture(scope="module")
+def merged() -> list[letters.Merged]:
+    return list(
+        letters.merge_letters("individual_adult.html", COMMON, _recipients(12), chunk_size=6)
+    )
+
+
+def test_letters_added_from_their_parts_print_the_same_pages_as_read_back(
+    merged: list[letters.Merged],
+) -> None:
+    pdfs = [letter.pdf for letter in merged]
+    parts = [letter.parts for letter in merged]
+    assert all(part is not None for part in parts)
+
+    from_parts, pages = letters.combine_print_file([p for p in parts if p is not None])
+    read_back, _ = letters.combine_print_file(pdfs)
+
+    assert pages == 24
+    assert _pages_text(from_parts) == _pages_text(read_back)
+    # The parts share exactly what the parsed letters share: the body and each overlay
+    # pass's subsets once.
+    assert from_parts.count(b"/FontFile") == read_back.count(b"/FontFile")
+    assert abs(len(from_parts) - len(read_back)) < 0.05 * len(read_back)
+
+
+@pytest.mark.skipif(shutil.which("qpdf") is None, reason="qpdf is not installed")
+def test_a_print_file_of_parts_and_letters_read_back_is_clean_and_in_order(
+    merged: list[letters.Merged], tmp_path: Path
+) -> None:
+    # A chunk resumed by another worker: some letters were just rendered (parts), others
+    # were recorded before and are read back from the store (bytes).
+    mixed = [letter.parts if index % 3 else letter.pdf for index, letter in enumerate(merged)]
+    combined, pages = letters.combine_print_file(
+        [m for m in mixed if m is not None], title="Print file: mailing 3, chunk 1"
+    )
+    path = tmp_path / "mixed.pdf"
+    path.write_bytes(combined)
+
+    check = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0 and "WARNING" not in check.stdout + check.stderr, check.stdout
+    expected = [page for letter in merged for page in _pages_text(letter.pdf)]
+    assert pages == len(expected) and _pages_text(combined) == expected
+    # Shared across both kinds: body fonts once, overlay subsets at most once per kind.
+    assert combined.count(b"/FontFile") <= 2 * 2 * merged[0].pdf.count(b"/FontFile")
+
+
+def test_a_letter_rendered_in_a_process_pool_comes_without_parts() -> None:
+    pooled = list(
+        letters.merge_letters(
+            "individual_adult.html", COMMON, _recipients(4), workers=2, chunk_size=2
+        )
+    )
+    assert [letter.parts for letter in pooled] == [None] * 4
+    assert all(letter.pdf.startswith(b"%PDF-") for letter in pooled)

@@ -16,6 +16,7 @@ from contextlib import closing
 from datetime import datetime
 from typing import Any
 from typing import NamedTuple
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -61,6 +62,7 @@ class _Done(NamedTuple):
     entry: Entry
     pdf: bytes | None  # None: an email notice
     pages: int
+    parts: letters.LetterParts | None = None  # what the PDF was written from, if at hand
 
 
 class _Failed(NamedTuple):
@@ -93,6 +95,10 @@ class ChunkRun:
         self.keyring, self.store, self.clock, self.processes = keyring, store, clock, processes
         self.reference = session.get_one(Incident, batch.incident_id).reference
         self.token = chunk.claim_token
+        # The letters this run recorded: person -> (stored SHA-256, the parts it was written
+        # from). The chunk's print file is built from these instead of parsing each letter
+        # again; a letter recorded by an earlier run is read back from the store.
+        self.written: dict[int, tuple[str, letters.LetterParts]] = {}
 
     def code(self, entry: Entry) -> str:
         return letter_code(self.reference, self.batch.id, entry.sequence)
@@ -203,11 +209,11 @@ class ChunkRun:
             variant.template_name, self.contexts[variant], prepared, processes=self.processes
         )
         with closing(rendered):  # a pause mid-way shuts the render pool down at once
-            for entry, pdf, reason, pages in rendered:
-                if pdf is None:
-                    failed.append(_Failed(entry, reason))
+            for result in rendered:
+                if result.pdf is None:
+                    failed.append(_Failed(result.entry, result.reason))
                 else:
-                    done.append(_Done(entry, pdf, pages))
+                    done.append(_Done(result.entry, result.pdf, result.pages, result.parts))
                 if len(done) + len(failed) >= GROUP:
                     self._write(done, failed, variant)
                     done, failed = [], []
@@ -219,7 +225,7 @@ class ChunkRun:
         """Store the group's PDFs, then record them with their hashes in one transaction."""
         if not done and not failed:
             return
-        stored = [self._put(item) for item in done]
+        stored = self._store(done)
         if variant is not None:
             self._check_template(variant)
         group: list[_Done | _Failed] = [*done, *failed]
@@ -250,20 +256,28 @@ class ChunkRun:
         _mark_generated(self.session, [i.entry for i in done])
         self.chunk.heartbeat_at = self.batch.heartbeat_at = now
         self.session.commit()
+        for item, (sha256, _) in zip(done, stored, strict=True):
+            if item.parts is not None and sha256 is not None:
+                self.written[item.entry.person_id] = (sha256, item.parts)
         self._check_still_wanted()
 
-    def _put(self, item: _Done) -> tuple[str | None, int]:
-        if item.pdf is None:
-            return None, 0
+    def _store(self, done: list[_Done]) -> list[tuple[str | None, int]]:
+        """Store the group's PDFs (one flush of the disk for the group: FileStore.put_many);
+        (SHA-256, size) per item, (None, 0) for an email notice."""
+        pdfs = [item for item in done if item.pdf is not None]
         try:
-            stored = self.store.put_bytes(item.pdf)
+            files = iter(self.store.put_many([cast(bytes, item.pdf) for item in pdfs]))
         except StorageError as error:
+            first, last = self.code(pdfs[0].entry), self.code(pdfs[-1].entry)
             raise BatchFailed(
-                f"Writing letter {self.code(item.entry)} to the file store "
-                f"failed: {error} Letters from there on were not recorded; fix "
-                "the store and resume."
+                f"Writing letters {first} to {last} to the file store failed: {error} "
+                "Letters from there on were not recorded; fix the store and resume."
             ) from error
-        return stored.sha256, stored.size
+        stored: list[tuple[str | None, int]] = []
+        for item in done:
+            file = next(files) if item.pdf is not None else None
+            stored.append((file.sha256, file.size) if file is not None else (None, 0))
+        return stored
 
     def _row(
         self, existing: dict[int | None, MailLetter], entry: Entry, now: datetime, **values: Any

@@ -43,9 +43,10 @@ MANIFEST_HEADER = (
 )
 
 
-def combine(pdfs: Iterable[bytes], *, title: str) -> tuple[bytes, int]:
+def combine(pdfs: Iterable[bytes | letters.LetterParts], *, title: str) -> tuple[bytes, int]:
     """One PDF of all `pdfs` in order (the mail house's print file) and its page count; fonts
-    and other common objects are written once (letters.print_file)."""
+    and other common objects are written once (letters.print_file). A letter just rendered
+    may be given as the parts it was written from (no parsing)."""
     return letters.combine_print_file(pdfs, title=title)
 
 

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
@@ -161,7 +162,7 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
             run.letters(
                 variant, [e for e in todo if e.route is Route.MAIL and e.variant is variant]
             )
-        _finish_chunk(session, chunk, worker)
+        _finish_chunk(session, chunk, worker, run.written)
     except StopChunk:
         session.rollback()
         _release(session, chunk)
@@ -215,8 +216,15 @@ def _todo(session: Session, chunk: MailChunk) -> list[Entry]:
     return [entry for entry in planning.entries(chunk) if entry.person_id not in settled]
 
 
-def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
-    """The chunk's print-ready PDF (its letters in order) and manifest, then DONE."""
+def _finish_chunk(
+    session: Session,
+    chunk: MailChunk,
+    worker: Worker,
+    written: Mapping[int, tuple[str, letters.LetterParts]],
+) -> None:
+    """The chunk's print-ready PDF (its letters in order) and manifest, then DONE. A letter
+    this worker just recorded comes from the parts it was written from (`written`, person ->
+    (SHA-256, parts)); one recorded by an earlier run is read back from the store."""
     rows = list(
         session.scalars(
             sa.select(MailLetter)
@@ -234,7 +242,7 @@ def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
     try:
         if rows:
             data, pages = combine(
-                (worker.store.read_verified(row.sha256 or "") for row in rows),
+                (_letter(row, written, worker.store) for row in rows),
                 title=f"Print file: mailing {chunk.batch_id}, chunk {chunk.number}",
             )
             print_sha256, print_pages = worker.store.put_bytes(data).sha256, pages
@@ -251,6 +259,15 @@ def _finish_chunk(session: Session, chunk: MailChunk, worker: Worker) -> None:
     chunk.letters, chunk.status, chunk.finished_at = len(rows), ChunkStatus.DONE, worker.clock()
     chunk.claim_token = ""
     session.commit()
+
+
+def _letter(
+    row: MailLetter, written: Mapping[int, tuple[str, letters.LetterParts]], store: FileStore
+) -> bytes | letters.LetterParts:
+    known = written.get(row.person_id) if row.person_id is not None else None
+    if known is not None and known[0] == row.sha256:
+        return known[1]
+    return store.read_verified(row.sha256 or "")
 
 
 def _release(session: Session, chunk: MailChunk) -> None:

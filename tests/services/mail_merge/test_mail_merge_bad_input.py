@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -131,11 +132,15 @@ def test_a_recipient_the_renderer_refuses_fails_alone_and_the_group_goes_on() ->
     ]
     results = list(render_all("individual_adult.html", common, items))
 
-    assert [entry.sequence for entry, *_ in results] == [1, 2, 3]  # one outcome each, in order
-    (_, first, _, pages), (_, refused, reason, _), (_, third, _, _) = results
-    assert refused is None
-    assert reason.startswith("The letter could not be laid out: Letter id 'acme 2' must be")
-    assert first and third and pages >= 1
+    assert [result.entry.sequence for result in results] == [1, 2, 3]  # one each, in order
+    first, refused, third = (result.pdf for result in results)
+    assert refused is None and results[1].parts is None
+    assert results[1].reason.startswith(
+        "The letter could not be laid out: Letter id 'acme 2' must be"
+    )
+    assert first and third and results[0].pages >= 1
+    # The letters rendered come with the parts they were written from (for the print file).
+    assert results[0].parts is not None and results[2].parts is not None
     assert "Ana Rivera" in letter_pdfs.pdf_text(first)
     assert "Cy Rivera" in letter_pdfs.pdf_text(third)
 
@@ -148,12 +153,12 @@ class EditsTheTemplate(FileStore):
         super().__init__(base.root, base.keyring)
         self.template, self.puts = template, 0
 
-    def put_bytes(self, data: bytes) -> StoredFile:
-        self.puts += 1
-        if self.puts == 3:
+    def put_many(self, datas: Sequence[bytes]) -> list[StoredFile]:
+        self.puts += 1  # a group's letters are stored together
+        if self.puts == 2:
             with self.template.open("a", encoding="utf-8") as edited:
                 edited.write("\n{# an edit after the approval #}\n")
-        return super().put_bytes(data)
+        return super().put_many(datas)
 
 
 def test_a_template_edited_while_a_chunk_renders_is_never_recorded(

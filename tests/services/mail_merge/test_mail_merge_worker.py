@@ -8,6 +8,7 @@ import csv
 import errno
 import hashlib
 import io
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from pypdf import PdfReader
@@ -232,6 +233,14 @@ class DiskFillsUp(FileStore):
             )
         self.room -= 1
         return super().put_bytes(data)
+
+    def put_many(self, datas: Sequence[bytes]) -> list[storage.StoredFile]:
+        if self.room < len(datas):
+            raise storage._storage_error(
+                self.root, OSError(errno.ENOSPC, "No space left on device")
+            )
+        self.room -= len(datas)
+        return super().put_many(datas)
 
 
 def test_disk_full_fails_the_batch_with_the_reason_and_marks_nothing(session, people):
