@@ -1,5 +1,13 @@
 """PDF bytes after layout: text extraction, and the minimal assembler the mail merge stamps with.
 
+Measured against the libraries (`.venv/bin/python bench/pdf_libraries.py --letters 300`, run
+twice, CPU ms per letter on the same 300 letters): stamp_letter 0.57 / 0.67; pikepdf 10.18
+(qpdf 12.4) Page.add_overlay 1.67 / 1.71, or 1.46 / 1.29 drawing the Form XObject without
+coalescing the body's content; pypdf merge_page 14.71 / 16.06. This code is 2.56x / 1.93x
+faster than the best library, above issue #20's 1.5x bar, so it stays; all outputs carry the
+same text and pass qpdf --check. pikepdf's letters are smaller (28.3 KB, ours 39.2 KB) because
+qpdf keeps WeasyPrint's object streams, which _assemble does not write.
+
 pypdf's PdfWriter.merge_page re-parses the body's content stream and deep-copies every
 object for every letter (~8 ms). Here each object is serialised once per chunk (as a template,
 pdf_objects.py); a letter is the base objects + its own overlay objects + new page dictionaries
