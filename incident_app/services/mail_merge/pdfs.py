@@ -22,8 +22,10 @@ def render_all(
     items: Sequence[tuple[Entry, letters.RecipientContext]],
     *,
     processes: int = 1,
+    snapshot: letters.TemplateSnapshot | None = None,
 ) -> Generator[tuple[Entry, bytes | None, str, int], None, None]:
-    """(entry, PDF or None, reason, pages) per item, in order, through the fast batch path.
+    """(entry, PDF or None, reason, pages) per item, in order, through the fast batch path;
+    from the batch's template snapshot when given (else the files on disk).
 
     letters.render_batch stops at the first recipient it refuses or cannot lay out; the group
     it was rendering is then redone letter by letter, so one bad name fails one letter.
@@ -33,13 +35,18 @@ def render_all(
         rest = items[start:]
         try:
             results = letters.render_batch(
-                template_name, common, [r for _, r in rest], workers=processes, chunk_size=GROUP
+                template_name,
+                common,
+                [r for _, r in rest],
+                workers=processes,
+                chunk_size=GROUP,
+                snapshot=snapshot,
             )
             for (entry, _), (_, pdf) in zip(rest, results, strict=False):
                 start += 1
-                yield entry, pdf, "", letters.batch_page_count(template_name, common)
+                yield entry, pdf, "", letters.batch_page_count(template_name, common, snapshot)
         except RENDER_ERRORS:
-            yield from _one_by_one(template_name, common, items[start : start + GROUP])
+            yield from _one_by_one(template_name, common, items[start : start + GROUP], snapshot)
             start += GROUP
 
 
@@ -47,11 +54,14 @@ def _one_by_one(
     template_name: str,
     common: dict[str, Any],
     items: Sequence[tuple[Entry, letters.RecipientContext]],
+    snapshot: letters.TemplateSnapshot | None,
 ) -> Generator[tuple[Entry, bytes | None, str, int], None, None]:
     for entry, recipient in items:
         try:
-            [(_, pdf)] = list(letters.render_batch(template_name, common, [recipient]))
+            [(_, pdf)] = list(
+                letters.render_batch(template_name, common, [recipient], snapshot=snapshot)
+            )
         except RENDER_ERRORS as error:
             yield entry, None, f"The letter could not be laid out: {error}", 0
         else:
-            yield entry, pdf, "", letters.batch_page_count(template_name, common)
+            yield entry, pdf, "", letters.batch_page_count(template_name, common, snapshot)
