@@ -31,6 +31,7 @@ from incident_app.models.mail_batch import LetterState
 from incident_app.models.mail_batch import MailBatch
 from incident_app.models.mail_batch import MailChunk
 from incident_app.models.mail_batch import Variant
+from incident_app.models.notification import EmailMessage
 from incident_app.models.roster import NoticeStatus
 from incident_app.models.roster import RosterPerson
 from incident_app.services.mail_merge import batches
@@ -38,6 +39,8 @@ from incident_app.services.mail_merge import chunk_run
 from incident_app.services.mail_merge import planning
 from incident_app.services.mail_merge import snapshots
 from incident_app.services.mail_merge import worker as mail_worker
+from incident_app.services.organisation import get_organisation
+from incident_app.services.reminders import notifications
 from incident_app.storage import FileStore
 from incident_app.storage import StoredFile
 from tests.letters.samples import individual_context
@@ -112,6 +115,25 @@ def test_a_template_edited_mid_batch_does_not_reach_it(session, people, template
     sample = letters.render_html("individual_adult.html", individual_context())
     assert EDITED in sample
     assert planning.approval(session, incident.id, Variant.ADULT) is None
+
+
+def test_email_notices_of_the_batch_carry_the_approved_wording_too(
+    session, people, templates: Path
+):
+    get_organisation(session).email_notice_enabled = True
+    session.commit()
+    incident = case_with_roster(
+        session, people, adult("Mail", "Me", email="mail.me@example.org", consent="Y")
+    )
+    approve(session, people, incident)
+    start(session, people, incident)
+    edit_wording(templates)
+
+    assert mail_worker.work(session, worker=worker()) == 1
+
+    email = session.scalars(sa.select(EmailMessage)).one()
+    body = notifications.open_body(app_store.current_keyring(), email.body)
+    assert "What happened" in body and "What went wrong" not in body
 
 
 class CountsReads(FileStore):
