@@ -5,9 +5,10 @@ only module that imports WeasyPrint: `render_pdf`, the URL fetcher that allows n
 letter_templates/), `templates.py` (where templates live, the Jinja environment),
 `contexts.py` (what each template prints, as TypedDicts), `validation.py` (envelope-window
 limits, letter ids, the logo), `glyphs.py` (only characters the shipped fonts can draw),
-`versions.py` (template hashing), `ocr_portal.py` (the OCR breach portal's section layout),
-`batch.py` (the mail merge) and `pdf.py` (text extraction and the object serialiser the mail
-merge stamps with). It knows nothing about cases, the database or Flask.
+`versions.py` (template hashing and the files it covers), `snapshot.py` (a mail merge's
+approved template files, rendered from memory), `ocr_portal.py` (the OCR breach portal's
+section layout), `batch.py` (the mail merge) and `pdf.py` (text extraction and the object
+serialiser the mail merge stamps with). It knows nothing about cases, the database or Flask.
 
 This `__init__` re-exports the API other layers use (`from incident_app import letters;
 letters.render_pdf(...)`); modules inside the package import each other directly.
@@ -45,6 +46,8 @@ from incident_app.letters.render import harfbuzz_subset_available
 from incident_app.letters.render import pdf_from_html
 from incident_app.letters.render import render_html
 from incident_app.letters.render import render_pdf
+from incident_app.letters.snapshot import SnapshotError
+from incident_app.letters.snapshot import TemplateSnapshot
 from incident_app.letters.templates import MERGE_TEMPLATES
 from incident_app.letters.templates import TEMPLATE_DIR
 from incident_app.letters.templates import known_templates
@@ -54,6 +57,8 @@ from incident_app.letters.validation import MAX_ADDRESS_LINES
 from incident_app.letters.validation import MAX_NAME_LENGTH
 from incident_app.letters.validation import SAMPLE_ENROLLMENT_CODE
 from incident_app.letters.validation import logo_data_uri
+from incident_app.letters.versions import digests_version
+from incident_app.letters.versions import template_files
 from incident_app.letters.versions import template_version
 
 __all__ = [
@@ -66,6 +71,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MERGE_TEMPLATES",
     "PrintFileError",
+    "SnapshotError",
     "TEMPLATE_DIR",
     "BreachContext",
     "HhsReport",
@@ -80,6 +86,7 @@ __all__ = [
     "RiskAssessmentContext",
     "RiskFactor",
     "TemplateFilesOnly",
+    "TemplateSnapshot",
     "URLRefused",
     "exercise_mark",
     "harfbuzz_subset_available",
@@ -90,11 +97,13 @@ __all__ = [
     "pdf_from_html",
     "batch_page_count",
     "combine_print_file",
+    "digests_version",
     "pdf_text",
     "printable",
     "render_batch",
     "render_html",
     "render_pdf",
+    "template_files",
     "template_version",
     "unprintable_characters",
 ]

@@ -7,7 +7,8 @@ the recipient (address window, reference line, salutation, footer letter id); th
 pass (mode "overlay": the boxes alone, at the same places, one section per recipient with the
 same page count), and stamps overlay pages onto copies of the shared pages (pdf.py). Every
 recipient still gets a standalone PDF. Chunks run in a process pool, one FontConfiguration
-per worker.
+per worker. Given a TemplateSnapshot (snapshot.py), everything is rendered from the snapshot's
+files: a batch prints the approved template version whatever happens on disk meanwhile.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from incident_app.letters.render import font_config
 from incident_app.letters.render import is_exercise
 from incident_app.letters.render import render_mode
 from incident_app.letters.render import write_pdf
+from incident_app.letters.snapshot import TemplateSnapshot
 from incident_app.letters.templates import MERGE_TEMPLATES
 from incident_app.letters.validation import validate_recipient
 
@@ -49,6 +51,7 @@ class SharedLayout(TypedDict):
     base_pdf: bytes
     page_count: int
     lang: str
+    snapshot: TemplateSnapshot | None  # None: the files on disk
 
 
 class Merged(NamedTuple):
@@ -66,12 +69,18 @@ def render_batch(
     *,
     workers: int | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    snapshot: TemplateSnapshot | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Yield (letter_id, pdf_bytes) per recipient, in order; each PDF carries the same text
     as render_pdf(template_name, {**common_context, "recipient": recipient}). See
     merge_letters, which this is."""
     for merged in merge_letters(
-        template_name, common_context, recipients, workers=workers, chunk_size=chunk_size
+        template_name,
+        common_context,
+        recipients,
+        workers=workers,
+        chunk_size=chunk_size,
+        snapshot=snapshot,
     ):
         yield merged.letter_id, merged.pdf
 
@@ -83,11 +92,13 @@ def merge_letters(
     *,
     workers: int | None = None,
     chunk_size: int = DEFAULT_CHUNK,
+    snapshot: TemplateSnapshot | None = None,
 ) -> Iterator[Merged]:
     """render_batch's letters with their parts (None when rendered in a process pool).
 
     `workers` None or 1 renders in this process; more uses a process pool (fork), each worker
-    with its own FontConfiguration. Output is plain PDF 1.7, not PDF/A: archive copies come
+    with its own FontConfiguration. `snapshot`: render from the snapshot's files, not the
+    disk's. Output is plain PDF 1.7, not PDF/A: archive copies come
     from render_pdf(..., archival=True). Raises
     ValidationFailed for a bad recipient (before any rendering) and ValueError for a template
     that is not a mail-merge template.
@@ -96,7 +107,7 @@ def merge_letters(
         raise ValueError(f"{template_name} is not a mail-merge template")
     for recipient in recipients:
         validate_recipient(recipient)
-    layout = shared_layout(template_name, common_context)
+    layout = shared_layout(template_name, common_context, snapshot)
     chunks = [list(recipients[i : i + chunk_size]) for i in range(0, len(recipients), chunk_size)]
     if not workers or workers <= 1 or len(chunks) <= 1:
         for chunk in chunks:
@@ -113,29 +124,42 @@ _LAYOUTS: dict[str, SharedLayout] = {}
 _LAYOUTS_KEPT = 4
 
 
-def shared_layout(template_name: str, common_context: Mapping[str, Any]) -> SharedLayout:
+def shared_layout(
+    template_name: str,
+    common_context: Mapping[str, Any],
+    snapshot: TemplateSnapshot | None = None,
+) -> SharedLayout:
     """The body laid out once, with empty recipient boxes; kept for the last few bodies, so a
     worker rendering chunk after chunk of one mailing lays its body out once, not per chunk
-    (a full letter's layout, ~0.25 s)."""
-    key = template_name + "\0" + json.dumps(common_context, sort_keys=True, default=repr)
+    (a full letter's layout, ~0.25 s). Kept by template, snapshot version and context."""
+    version = "disk" if snapshot is None else snapshot.version
+    key = "\0".join(
+        (template_name, version, json.dumps(common_context, sort_keys=True, default=repr))
+    )
     layout = _LAYOUTS.get(key)
     if layout is None:
         if len(_LAYOUTS) >= _LAYOUTS_KEPT:
             _LAYOUTS.clear()
-        layout = _LAYOUTS[key] = _shared_layout(template_name, common_context)
+        layout = _LAYOUTS[key] = _shared_layout(template_name, common_context, snapshot)
     return layout
 
 
-def batch_page_count(template_name: str, common_context: Mapping[str, Any]) -> int:
+def batch_page_count(
+    template_name: str,
+    common_context: Mapping[str, Any],
+    snapshot: TemplateSnapshot | None = None,
+) -> int:
     """Pages of every letter render_batch makes of this template and context (each recipient's
     boxes are stamped on the same body pages; a recipient that would add a page is refused)."""
-    return shared_layout(template_name, common_context)["page_count"]
+    return shared_layout(template_name, common_context, snapshot)["page_count"]
 
 
-def _shared_layout(template_name: str, common_context: Mapping[str, Any]) -> SharedLayout:
-    html = render_mode(template_name, common_context, mode="base")
+def _shared_layout(
+    template_name: str, common_context: Mapping[str, Any], snapshot: TemplateSnapshot | None
+) -> SharedLayout:
+    html = render_mode(template_name, common_context, mode="base", snapshot=snapshot)
     # An exercise's EXERCISE header is on the base pages every recipient's boxes are stamped on.
-    base_pdf, page_count = write_pdf(html, exercise=is_exercise(common_context))
+    base_pdf, page_count = write_pdf(html, exercise=is_exercise(common_context), snapshot=snapshot)
     lang_match = re.search(r'<html lang="([a-z-]+)"', html)
     return {
         "template_name": template_name,
@@ -143,6 +167,7 @@ def _shared_layout(template_name: str, common_context: Mapping[str, Any]) -> Sha
         "base_pdf": base_pdf,
         "page_count": page_count,
         "lang": lang_match.group(1) if lang_match else "en",
+        "snapshot": snapshot,
     }
 
 
@@ -152,6 +177,7 @@ def _overlay_html(layout: SharedLayout, chunk: Sequence[RecipientContext]) -> st
             layout["template_name"],
             {**layout["common"], "recipient": recipient},
             mode="overlay",
+            snapshot=layout["snapshot"],
             page_count=layout["page_count"],
         )
         for recipient in chunk
@@ -160,7 +186,9 @@ def _overlay_html(layout: SharedLayout, chunk: Sequence[RecipientContext]) -> st
 
 
 def _merge_chunk(layout: SharedLayout, chunk: Sequence[RecipientContext]) -> list[Merged]:
-    overlay_pdf, overlay_pages = write_pdf(_overlay_html(layout, chunk))
+    overlay_pdf, overlay_pages = write_pdf(
+        _overlay_html(layout, chunk), snapshot=layout["snapshot"]
+    )
     pages = layout["page_count"]
     if overlay_pages != pages * len(chunk):
         # A recipient box spilled onto an extra page: the stamps would no longer line up.
@@ -181,7 +209,7 @@ _worker_layout: SharedLayout | None = None
 def _init_worker(layout: SharedLayout) -> None:
     global _worker_layout
     _worker_layout = layout
-    font_config()
+    font_config(layout["snapshot"])
 
 
 def _merge_chunk_in_worker(chunk: Sequence[RecipientContext]) -> list[Merged]:

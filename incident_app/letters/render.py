@@ -4,12 +4,17 @@ Jinja2 with autoescape and StrictUndefined (templates.py; a legal letter never p
 WeasyPrint with a fetcher that reads only files under letter_templates/ and data: URIs, shipped
 fonts only (glyphs.py), one FontConfiguration per process. The context each template needs is
 described by the TypedDicts in contexts.py; batch.py is the mail-merge path.
+
+With a TemplateSnapshot (snapshot.py; a mail merge's approved template version) the templates
+come from the snapshot's Jinja environment and the fetcher serves the snapshot's files, never
+the disk's, under the same URLs: an edit to letter_templates/ does not reach the letter.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 import threading
 import urllib.request
 from collections.abc import Mapping
@@ -32,6 +37,8 @@ from incident_app.errors import DomainError
 from incident_app.errors import ValidationFailed
 from incident_app.letters import budget
 from incident_app.letters.glyphs import printable_context
+from incident_app.letters.snapshot import TemplateSnapshot
+from incident_app.letters.snapshot import environment as snapshot_environment
 from incident_app.letters.templates import TEMPLATE_DIR
 from incident_app.letters.templates import env
 from incident_app.letters.validation import validate_context
@@ -105,9 +112,12 @@ class URLRefused(ValueError):
 class TemplateFilesOnly(URLFetcher):  # WeasyPrint ships no types: URLFetcher is Any
     """Serve files under `root` (after resolving symlinks and `..`) and data: URIs; refuse all
     else. `fail_on_errors` turns a refusal into FatalURLFetchingError, so a letter never goes
-    out silently missing a resource, and nothing ever reaches the network."""
+    out silently missing a resource, and nothing ever reaches the network.
 
-    def __init__(self, root: Path = TEMPLATE_DIR) -> None:
+    With a `snapshot`, a file URL under `root` is served from the snapshot's bytes (nothing
+    is read from disk) and refused when the snapshot holds no such file."""
+
+    def __init__(self, root: Path = TEMPLATE_DIR, snapshot: TemplateSnapshot | None = None) -> None:
         super().__init__(
             timeout=1,
             allowed_protocols=("file", "data"),
@@ -115,6 +125,9 @@ class TemplateFilesOnly(URLFetcher):  # WeasyPrint ships no types: URLFetcher is
             fail_on_errors=True,
         )
         self.root = root.resolve()
+        self.snapshot = snapshot
+        # URLs name files under the root as written (base_url), or resolved.
+        self.roots = (self.root, Path(os.path.abspath(root)))
 
     def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -128,6 +141,8 @@ class TemplateFilesOnly(URLFetcher):  # WeasyPrint ships no types: URLFetcher is
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             raise URLRefused(f"refused to fetch {url[:200]!r}: remote file host")
+        if self.snapshot is not None:
+            return self._snapshot_response(url, self.snapshot)
         try:
             path = Path(urllib.request.url2pathname(unquote(parts.path))).resolve(strict=True)
         except (OSError, RuntimeError) as error:
@@ -136,6 +151,21 @@ class TemplateFilesOnly(URLFetcher):  # WeasyPrint ships no types: URLFetcher is
             raise URLRefused(f"refused to fetch {url[:200]!r}: outside letter_templates/")
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path.as_uri(), path.read_bytes(), {"Content-Type": content_type})
+
+    def _snapshot_response(self, url: str, snapshot: TemplateSnapshot) -> URLFetcherResponse:
+        # Only names a file of the snapshot: `..` is folded lexically, no symlink is followed
+        # because nothing on disk is opened.
+        path = Path(os.path.normpath(urllib.request.url2pathname(unquote(urlsplit(url).path))))
+        root = next((r for r in self.roots if path.is_relative_to(r)), None)
+        if root is None:
+            raise URLRefused(f"refused to fetch {url[:200]!r}: outside letter_templates/")
+        data = snapshot.read(path.relative_to(root).as_posix())
+        if data is None:
+            raise URLRefused(
+                f"refused to fetch {url[:200]!r}: not a file of the approved template version"
+            )
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), data, {"Content-Type": content_type})
 
 
 def _data_response(url: str) -> URLFetcherResponse:
@@ -146,40 +176,79 @@ def _data_response(url: str) -> URLFetcherResponse:
 # ---- rendering --------------------------------------------------------------------------------
 
 
-def render_html(template_name: str, context: Mapping[str, Any]) -> str:
-    """The letter as HTML. Raises MissingLetterField when the context lacks a printed value,
-    ValidationFailed when a recipient or logo would break the layout."""
-    return render_mode(template_name, context, mode="full")
+def render_html(
+    template_name: str, context: Mapping[str, Any], *, snapshot: TemplateSnapshot | None = None
+) -> str:
+    """The letter as HTML (from the snapshot's templates when given, else the disk's). Raises
+    MissingLetterField when the context lacks a printed value, ValidationFailed when a
+    recipient or logo would break the layout."""
+    return render_mode(template_name, context, mode="full", snapshot=snapshot)
 
 
-def render_mode(template_name: str, context: Mapping[str, Any], *, mode: str, **extra: Any) -> str:
+def render_mode(
+    template_name: str,
+    context: Mapping[str, Any],
+    *,
+    mode: str,
+    snapshot: TemplateSnapshot | None = None,
+    **extra: Any,
+) -> str:
     """The template as HTML in `mode`: "full" (a letter), or the mail merge's "base" (empty
     recipient boxes) and "overlay" (the boxes alone; see batch.py)."""
     validate_context(context)
     data = printable_context({**context, **extra})
     data["mode"] = mode
+    templates = env if snapshot is None else snapshot_environment(snapshot)
     try:
-        return env.get_template(template_name).render(data)
+        return templates.get_template(template_name).render(data)
+    except jinja2.TemplateNotFound as error:
+        if snapshot is None:
+            raise
+        raise LetterRenderError(
+            f"{template_name} needs {error.name}, which is not a file of the approved "
+            "template version."
+        ) from error
     except jinja2.UndefinedError as error:
         raise MissingLetterField(
             f"{template_name} needs a value the letter data does not have: {error.message}"
         ) from error
 
 
+def font_config(snapshot: TemplateSnapshot | None = None) -> FontConfiguration:
+    """One FontConfiguration per process: shipped fonts are registered once (TRAPS.md). A
+    snapshot gets one of its own (once per batch and process): WeasyPrint keeps a font by its
+    @font-face rule, so a config shared with the disk's files could print the other bytes."""
+    if snapshot is None:
+        return _process_font_config()
+    found = _snapshot_fonts.get(snapshot.version)
+    if found is None:
+        if len(_snapshot_fonts) >= _SNAPSHOTS_KEPT:
+            _snapshot_fonts.clear()
+        found = _snapshot_fonts[snapshot.version] = FontConfiguration()
+    return found
+
+
 @cache
-def font_config() -> FontConfiguration:
-    """One FontConfiguration per process: shipped fonts are registered once (TRAPS.md)."""
+def _process_font_config() -> FontConfiguration:
     _warn_without_harfbuzz_subset()
     return FontConfiguration()
 
 
-_image_cache: dict[str, Any] = {}
+_SNAPSHOTS_KEPT = 2
+_snapshot_fonts: dict[str, FontConfiguration] = {}
+# WeasyPrint caches images by URL; a snapshot's files share the disk's URLs, so each version
+# (None: the disk) has a cache of its own.
+_image_caches: dict[str | None, dict[str, Any]] = {}
 
 
-def _image_cache_bounded() -> dict[str, Any]:
-    if len(_image_cache) > 32:
-        _image_cache.clear()
-    return _image_cache
+def _image_cache_bounded(snapshot: TemplateSnapshot | None = None) -> dict[str, Any]:
+    key = None if snapshot is None else snapshot.version
+    if key not in _image_caches and len(_image_caches) > _SNAPSHOTS_KEPT:
+        _image_caches.clear()
+    images = _image_caches.setdefault(key, {})
+    if len(images) > 32:
+        images.clear()
+    return images
 
 
 def pdf_from_html(html: str, *, archival: bool = False, exercise: bool = False) -> bytes:
@@ -194,17 +263,25 @@ def pdf_from_html(html: str, *, archival: bool = False, exercise: bool = False) 
 _render_lock = threading.Lock()
 
 
-def write_pdf(html: str, *, archival: bool = False, exercise: bool = False) -> tuple[bytes, int]:
-    """(PDF bytes, page count) of `html`, laid out with the locked-down fetcher; `exercise`
-    heads every page with EXERCISE_TEXT."""
+def write_pdf(
+    html: str,
+    *,
+    archival: bool = False,
+    exercise: bool = False,
+    snapshot: TemplateSnapshot | None = None,
+) -> tuple[bytes, int]:
+    """(PDF bytes, page count) of `html`, laid out with the locked-down fetcher (serving the
+    snapshot's files when given); `exercise` heads every page with EXERCISE_TEXT."""
     with _render_lock:
         try:
             return budget.within(
                 RENDER_BUDGET_SECONDS,
-                lambda: _write_pdf_unlocked(html, archival=archival, exercise=exercise),
+                lambda: _write_pdf_unlocked(
+                    html, archival=archival, exercise=exercise, snapshot=snapshot
+                ),
             )
         except budget.BudgetExceeded as error:
-            _image_cache.clear()  # a half-filled entry must not serve the next letter
+            _image_caches.clear()  # a half-filled entry must not serve the next letter
             raise LetterRenderTimeout(
                 f"Laying out this letter {error} and was stopped, so the server stays "
                 "responsive. Shorten the longest free-text fields (what happened, steps for "
@@ -213,15 +290,22 @@ def write_pdf(html: str, *, archival: bool = False, exercise: bool = False) -> t
             ) from error
 
 
-def _write_pdf_unlocked(html: str, *, archival: bool, exercise: bool) -> tuple[bytes, int]:
-    options: dict[str, Any] = {"presentational_hints": False, "cache": _image_cache_bounded()}
+def _write_pdf_unlocked(
+    html: str, *, archival: bool, exercise: bool, snapshot: TemplateSnapshot | None
+) -> tuple[bytes, int]:
+    options: dict[str, Any] = {
+        "presentational_hints": False,
+        "cache": _image_cache_bounded(snapshot),
+    }
     if archival:
         options["pdf_variant"] = ARCHIVAL_VARIANT
     base_url = TEMPLATE_DIR.as_uri() + "/"
+    fetcher = TemplateFilesOnly(snapshot=snapshot)
+    fonts = font_config(snapshot)
     try:
-        stylesheets = [_exercise_stylesheet(base_url)] if exercise else None
-        document = HTML(string=html, base_url=base_url, url_fetcher=TemplateFilesOnly()).render(
-            font_config=font_config(), stylesheets=stylesheets, **options
+        stylesheets = [_exercise_stylesheet(base_url, fetcher, fonts)] if exercise else None
+        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
+            font_config=fonts, stylesheets=stylesheets, **options
         )
         return document.write_pdf(**options), len(document.pages)
     except FatalURLFetchingError as error:  # a BaseException: name it or nothing catches it
@@ -229,14 +313,11 @@ def _write_pdf_unlocked(html: str, *, archival: bool, exercise: bool) -> tuple[b
         raise LetterRenderError(f"Letter rendering stopped: {reason}") from error
 
 
-def _exercise_stylesheet(base_url: str) -> CSS:
+def _exercise_stylesheet(
+    base_url: str, fetcher: TemplateFilesOnly, fonts: FontConfiguration
+) -> CSS:
     # Every CSS() gets the allow-list fetcher too (TRAPS.md: it falls back to an open one).
-    return CSS(
-        string=EXERCISE_CSS,
-        base_url=base_url,
-        url_fetcher=TemplateFilesOnly(),
-        font_config=font_config(),
-    )
+    return CSS(string=EXERCISE_CSS, base_url=base_url, url_fetcher=fetcher, font_config=fonts)
 
 
 def render_pdf(template_name: str, context: Mapping[str, Any], *, archival: bool = False) -> bytes:

@@ -76,9 +76,11 @@ def fecha_larga(value: date) -> str:
     return f"{value.day} de {MONTHS_ES[value.month - 1]} de {value.year}"
 
 
-def _make_environment() -> jinja2.Environment:
+def make_environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A letter environment over `loader`: the files on disk (`env`) or a mail merge's
+    template snapshot (snapshot.py), with the same escaping, undefined and filters."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         auto_reload=True,
@@ -90,7 +92,7 @@ def _make_environment() -> jinja2.Environment:
     return env
 
 
-env = _make_environment()
+env = make_environment(jinja2.FileSystemLoader(TEMPLATE_DIR))
 
 
 def known_templates() -> list[str]:

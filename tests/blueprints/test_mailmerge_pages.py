@@ -74,6 +74,7 @@ def test_start_queues_the_worker_renders_and_downloads_are_audited(app, client, 
         batch_id = get_session().scalars(sa.select(MailBatch.id)).one()
     page = client.get(batch_url).get_data(as_text=True)
     assert "Queued" in page and 'data-progress-url="' in page
+    assert "printed from the template files legal approved, kept when it started" in page
     assert re.search(r'<script src="/static/js/mailmerge.js[^"]*" defer></script>', page)
     assert not re.search(r"<script>(?!</script>)", page)  # CSP: no inline script
 

@@ -45,11 +45,14 @@ def approved_letter(
     kind: str,
     template_name: str | None = None,
     client_key: str | None = None,
+    printed_from: str | None = None,
 ) -> ApprovedLetter | None:
     """The incident's approved, still-valid letter for an obligation kind (e.g.
     "individual_notice"), or None. Access is the caller's business (check it first).
     `client_key` ("client:<id>"): the letter of a client's own obligation (business-associate
-    mode, printed on the client's letterhead); without it only the organisation's own."""
+    mode, printed on the client's letterhead); without it only the organisation's own.
+    `printed_from`: the template version the letter will be printed from (a mailing's template
+    snapshot), checked instead of the files on disk."""
     query = (
         sa.select(Letter)
         .join(Obligation, Obligation.id == Letter.obligation_id)
@@ -63,7 +66,7 @@ def approved_letter(
     if template_name is not None:
         query = query.where(Letter.template_name == template_name)
     for letter in session.scalars(query.order_by(Letter.id)):
-        if approval_valid(session, letter):
+        if approval_valid(session, letter, printed_from=printed_from):
             return _approved(session, letter)
     return None
 

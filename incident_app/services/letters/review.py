@@ -53,13 +53,16 @@ class Freshness:
     reasons: tuple[str, ...]
 
 
-def freshness(session: Session, letter: Letter) -> Freshness:
-    """Whether the current version still matches the case data and the template files."""
+def freshness(session: Session, letter: Letter, *, printed_from: str | None = None) -> Freshness:
+    """Whether the current version still matches the case data and the template files
+    (`printed_from`: the template version it will be printed from instead of the files on
+    disk, e.g. a mailing's template snapshot)."""
     version = letter.current_version
     if version is None:
         return Freshness(True, ("The letter has not been rendered.",))
     reasons = []
-    if template_version(letter.template_name) != version.template_version:
+    template = template_version(letter.template_name) if printed_from is None else printed_from
+    if template != version.template_version:
         reasons.append("The letter template changed since this version was rendered.")
     case = letter_context.load_case(session, letter, version.letter_date)
     try:
@@ -72,13 +75,14 @@ def freshness(session: Session, letter: Letter) -> Freshness:
     return Freshness(bool(reasons), tuple(reasons))
 
 
-def approval_valid(session: Session, letter: Letter) -> bool:
-    """Approved (or sent) version is the current one and nothing it printed has changed."""
+def approval_valid(session: Session, letter: Letter, *, printed_from: str | None = None) -> bool:
+    """Approved (or sent) version is the current one and nothing it printed has changed
+    (`printed_from`: see freshness)."""
     return (
         letter.status in (LetterStatus.APPROVED, LetterStatus.SENT)
         and letter.approved_version_id is not None
         and letter.approved_version_id == letter.current_version_id
-        and not freshness(session, letter).stale
+        and not freshness(session, letter, printed_from=printed_from).stale
     )
 
 

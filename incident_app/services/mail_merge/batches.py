@@ -1,8 +1,10 @@
 """Batch control: starting a mailing and pausing, resuming, cancelling it or retrying its
 failed letters (web requests; rendering happens only in the worker).
 
-Starting checks the approvals, sorts the roster into routes (planning), freezes the recipients
-into chunks, marks people without a sufficient address unreachable and renders the proof.
+Starting checks the approvals, keeps the approved template files (snapshots.py: the batch
+renders from them, whatever happens on disk meanwhile), sorts the roster into routes
+(planning), freezes the recipients into chunks, marks people without a sufficient address
+unreachable and renders the proof.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from incident_app.services import audit
 from incident_app.services.enrolment import assignment as enrolment
 from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
+from incident_app.services.mail_merge import snapshots
 from incident_app.services.mail_merge.planning import ApprovedVariant
 from incident_app.services.mail_merge.planning import Plan
 from incident_app.services.mail_merge.planning import Routed
@@ -122,12 +125,22 @@ def start_batch(
             f"The roster or the approvals changed since you confirmed: the mailing would now "
             f"cover {covered_people:,} people, not {expected_people:,}. Check it again."
         )
-    batch = _new_batch(session, incident, planned, approvals, actor, now, chunk_size)
+    # Read, checked and stored before the first write (no write lock held meanwhile).
+    kept = snapshots.capture(store, approvals)
+    batch = _new_batch(session, incident, planned, approvals, kept, actor, now, chunk_size)
     batch.client_id = client_id
     _add_chunks(session, batch, planned.routed)
     _mark_unreachable(session, planned.substitute, now)
     roster_counts.recount(session, incident=incident, now=now, actor=actor)
-    batch.proof_sha256 = render_proof(session, batch, incident, approvals, keyring, store)
+    batch.proof_sha256 = render_proof(
+        session,
+        batch,
+        incident,
+        approvals,
+        keyring,
+        store,
+        {v: k.snapshot for v, k in kept.items()},
+    )
     audit.record(
         session,
         actor=actor,
@@ -164,6 +177,7 @@ def _new_batch(
     incident: Incident,
     planned: Plan,
     approvals: dict[Variant, ApprovedLetter],
+    kept: dict[Variant, snapshots.Kept],
     actor: User,
     now: datetime,
     chunk_size: int,
@@ -176,6 +190,7 @@ def _new_batch(
             "template_name": a.template_name,
             "template_version": a.template_version,
             "sample_sha256": a.sample_sha256,
+            "template_files": kept[v].manifest,
         }
         for v, a in approvals.items()
     }

@@ -86,11 +86,16 @@ class ChunkRun:
         clock: Callable[[], datetime],
         processes: int,
         template_versions: dict[Variant, str] | None = None,
+        snapshots: dict[Variant, letters.TemplateSnapshot] | None = None,
     ) -> None:
         self.session, self.batch, self.chunk = session, batch, chunk
         self.contexts = contexts
-        # The approved letters' template versions: a group rendered after a template changed
-        # on disk (the renderer reloads edited templates) is never recorded.
+        # The approved template files each variant is rendered from (snapshots.py): edits on
+        # disk do not reach them. A variant without one (a batch started before snapshots)
+        # renders from disk and has its approved template version here: a group rendered
+        # after a template changed on disk (the renderer reloads edited templates) is never
+        # recorded.
+        self.snapshots = snapshots or {}
         self.template_versions = template_versions or {}
         self.keyring, self.store, self.clock, self.processes = keyring, store, clock, processes
         self.reference = session.get_one(Incident, batch.incident_id).reference
@@ -170,6 +175,7 @@ class ChunkRun:
             full_name(found[1]) or "Patient",
             self.code(entry),
             enrollment_code=code,
+            snapshot=self.snapshots.get(entry.variant),
         )
         # The notice names the person: the outbox keeps it encrypted until delivery.
         sealed = notifications.seal_body(self.keyring, body)
@@ -206,7 +212,11 @@ class ChunkRun:
             except Unprintable as error:
                 failed.append(_Failed(entry, str(error)))
         rendered = render_all(
-            variant.template_name, self.contexts[variant], prepared, processes=self.processes
+            variant.template_name,
+            self.contexts[variant],
+            prepared,
+            processes=self.processes,
+            snapshot=self.snapshots.get(variant),
         )
         with closing(rendered):  # a pause mid-way shuts the render pool down at once
             for result in rendered:
@@ -299,8 +309,9 @@ class ChunkRun:
             setattr(row, name, value)
 
     def _check_template(self, variant: Variant) -> None:
-        """After the group is rendered and before it is recorded: the template on disk is
-        still the approved version, so no letter printed from another version is recorded."""
+        """A variant rendered from disk (no snapshot), after the group is rendered and before
+        it is recorded: the template on disk is still the approved version, so no letter
+        printed from another version is recorded."""
         approved = self.template_versions.get(variant)
         if approved is not None and letters.template_version(variant.template_name) != approved:
             raise BatchFailed(

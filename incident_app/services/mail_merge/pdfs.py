@@ -32,8 +32,10 @@ def render_all(
     items: Sequence[tuple[Entry, letters.RecipientContext]],
     *,
     processes: int = 1,
+    snapshot: letters.TemplateSnapshot | None = None,
 ) -> Generator[Rendered, None, None]:
-    """One Rendered per item, in order, through the fast batch path.
+    """One Rendered per item, in order, through the fast batch path; from the batch's
+    template snapshot when given (else the files on disk).
 
     letters.merge_letters stops at the first recipient it refuses or cannot lay out; the group
     it was rendering is then redone letter by letter, so one bad name fails one letter.
@@ -43,14 +45,19 @@ def render_all(
         rest = items[start:]
         try:
             results = letters.merge_letters(
-                template_name, common, [r for _, r in rest], workers=processes, chunk_size=GROUP
+                template_name,
+                common,
+                [r for _, r in rest],
+                workers=processes,
+                chunk_size=GROUP,
+                snapshot=snapshot,
             )
             for (entry, _), merged in zip(rest, results, strict=False):
                 start += 1
-                pages = letters.batch_page_count(template_name, common)
+                pages = letters.batch_page_count(template_name, common, snapshot)
                 yield Rendered(entry, merged.pdf, merged.parts, "", pages)
         except RENDER_ERRORS:
-            yield from _one_by_one(template_name, common, items[start : start + GROUP])
+            yield from _one_by_one(template_name, common, items[start : start + GROUP], snapshot)
             start += GROUP
 
 
@@ -58,12 +65,15 @@ def _one_by_one(
     template_name: str,
     common: dict[str, Any],
     items: Sequence[tuple[Entry, letters.RecipientContext]],
+    snapshot: letters.TemplateSnapshot | None,
 ) -> Generator[Rendered, None, None]:
     for entry, recipient in items:
         try:
-            [merged] = list(letters.merge_letters(template_name, common, [recipient]))
+            [merged] = list(
+                letters.merge_letters(template_name, common, [recipient], snapshot=snapshot)
+            )
         except RENDER_ERRORS as error:
             yield Rendered(entry, None, None, f"The letter could not be laid out: {error}", 0)
         else:
-            pages = letters.batch_page_count(template_name, common)
+            pages = letters.batch_page_count(template_name, common, snapshot)
             yield Rendered(entry, merged.pdf, merged.parts, "", pages)

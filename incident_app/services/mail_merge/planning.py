@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Literal
 from typing import NamedTuple
+from typing import NotRequired
 from typing import Protocol
 from typing import TypedDict
 
@@ -173,26 +174,39 @@ class ApprovedVariant(TypedDict):
     template_name: str
     template_version: str
     sample_sha256: str
+    # The approved template files kept in the store (snapshots.py); absent in batches started
+    # before issue 20's snapshots, which render from disk.
+    template_files: NotRequired[dict[str, str]]
 
 
 def approval(
-    session: Session, incident_id: int, variant: Variant, client_key: str | None = None
+    session: Session,
+    incident_id: int,
+    variant: Variant,
+    client_key: str | None = None,
+    printed_from: str | None = None,
 ) -> ApprovedLetter | None:
     """The variant's approved, still-valid individual notice (the client's own, on its
-    letterhead, with `client_key`), or None."""
+    letterhead, with `client_key`), or None. `printed_from`: the template version a batch
+    prints it from (its snapshot), checked instead of the files on disk."""
     return approved_letter(
         session,
         incident_id=incident_id,
         kind=KIND,
         template_name=variant.template_name,
         client_key=client_key,
+        printed_from=printed_from,
     )
 
 
 def why_not_approved(
-    session: Session, incident_id: int, variant: Variant, client_key: str | None = None
+    session: Session,
+    incident_id: int,
+    variant: Variant,
+    client_key: str | None = None,
+    printed_from: str | None = None,
 ) -> str:
-    """A sentence saying why `variant` has no usable approval."""
+    """A sentence saying why `variant` has no usable approval (`printed_from`: see approval)."""
     label = letter_context.TEMPLATE_LABELS[variant.template_name]
     letter = session.scalar(
         sa.select(Letter)
@@ -208,7 +222,7 @@ def why_not_approved(
         return f"{label}: not generated yet (Letters tab)."
     if letter.status not in (LetterStatus.APPROVED, LetterStatus.SENT):
         return f"{label}: {letter.status.label.lower()}, not approved by legal."
-    state = letter_review.freshness(session, letter)
+    state = letter_review.freshness(session, letter, printed_from=printed_from)
     reasons = " ".join(state.reasons) or "A newer version replaced the approved one."
     return f"{label}: the approval is void. {reasons}"
 

@@ -8,6 +8,8 @@ print them. Distinct variants are preferred, so the proof shows the variety.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -40,9 +42,11 @@ def render_proof(
     approvals: dict[Variant, ApprovedLetter],
     keyring: KeyRing,
     store: FileStore,
+    snapshots: Mapping[Variant, letters.TemplateSnapshot] | None = None,
 ) -> str | None:
-    """Store the proof of the batch's first recipients; its SHA-256, or None when nobody in
-    the first chunk gets a printable letter. ValidationFailed when the store refuses it."""
+    """Store the proof of the batch's first recipients, rendered from the batch's template
+    snapshots (the files on disk without); its SHA-256, or None when nobody in the first
+    chunk gets a printable letter. ValidationFailed when the store refuses it."""
     pdfs: list[bytes] = []
     for variant, recipient in _proof_people(session, batch, keyring):
         recipient["letter_id"] = f"{incident.reference}-M{batch.id}-PROOF{len(pdfs) + 1}"
@@ -52,7 +56,10 @@ def render_proof(
         try:
             [(_, pdf)] = list(
                 letters.render_batch(
-                    variant.template_name, approvals[variant].common_context, [recipient]
+                    variant.template_name,
+                    approvals[variant].common_context,
+                    [recipient],
+                    snapshot=(snapshots or {}).get(variant),
                 )
             )
         except RENDER_ERRORS:

@@ -169,9 +169,11 @@ def email_notice(
     letter_code: str,
     *,
     enrollment_code: str | None = None,
+    snapshot: letters.TemplateSnapshot | None = None,
 ) -> tuple[str, str]:
     """(subject, body) of the email notice: the approved letter's own text for this person
-    (with their enrollment code when the letter offers identity protection)."""
+    (with their enrollment code when the letter offers identity protection), from the batch's
+    template snapshot when given."""
     recipient: dict[str, Any] = {
         "letter_id": letter_code,
         "name": name,
@@ -181,7 +183,7 @@ def email_notice(
         recipient["enrollment_code"] = enrollment_code
     context = {**common, "recipient": recipient}
     parser = _NoticeText()
-    parser.feed(letters.render_html(template_name, context))
+    parser.feed(letters.render_html(template_name, context, snapshot=snapshot))
     subject = (
         "Aviso de una filtración de datos"
         if template_name == "individual_es.html"

@@ -6,6 +6,9 @@ SQLite), takes over a chunk whose worker stopped beating, renders it (chunk_run)
 the chunk's print-ready PDF and manifest CSV for the mail house and marks batches whose chunks
 are all done as completed. A paused, cancelled or taken-over chunk is released; a failure
 stops the batch with a message a person can act on.
+
+Letters are rendered from the batch's template snapshot (snapshots.py), loaded once per
+process and batch: an edit to letter_templates/ while the batch runs does not reach it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from incident_app.models.mail_batch import Variant
 from incident_app.services import audit
 from incident_app.services.letters.approved import ApprovedLetter
 from incident_app.services.mail_merge import planning
+from incident_app.services.mail_merge import snapshots
 from incident_app.services.mail_merge.batches import WORKABLE
 from incident_app.services.mail_merge.chunk_run import BatchFailed
 from incident_app.services.mail_merge.chunk_run import ChunkRun
@@ -144,7 +148,8 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
     the chunk is done; False when it was released (pause, cancel, takeover, failure)."""
     batch = session.get_one(MailBatch, chunk.batch_id)
     try:
-        approved = _approved(session, batch)
+        kept = _snapshots(worker.store, batch)
+        approved = _approved(session, batch, kept)
         run = ChunkRun(
             session,
             batch,
@@ -154,7 +159,10 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
             store=worker.store,
             clock=worker.clock,
             processes=worker.processes,
-            template_versions={v: letter.template_version for v, letter in approved.items()},
+            template_versions={
+                v: letter.template_version for v, letter in approved.items() if v not in kept
+            },
+            snapshots=kept,
         )
         todo = _todo(session, chunk)
         run.emails([e for e in todo if e.route is Route.EMAIL])
@@ -180,18 +188,33 @@ def run_chunk(session: Session, chunk: MailChunk, worker: Worker) -> bool:
     return True
 
 
-def _approved(session: Session, batch: MailBatch) -> dict[Variant, ApprovedLetter]:
+def _snapshots(store: FileStore, batch: MailBatch) -> dict[Variant, letters.TemplateSnapshot]:
+    """The batch's template snapshots (none for a batch started before them), verified."""
+    try:
+        return snapshots.load(store, batch.variants)
+    except snapshots.SnapshotUnusable as error:
+        raise BatchFailed(str(error)) from error
+
+
+def _approved(
+    session: Session, batch: MailBatch, kept: dict[Variant, letters.TemplateSnapshot]
+) -> dict[Variant, ApprovedLetter]:
     """The approved letters (shared context, template version), re-checked before every
-    chunk: an approval voided since the batch started (re-render, data or template change)
-    stops the batch; a template changed during a chunk stops it too (ChunkRun)."""
+    chunk: an approval voided since the batch started (re-render, data change) stops the
+    batch. A variant with a template snapshot is printed from it, so an edit of the files on
+    disk does not void it here; without one (a batch started before snapshots) a template
+    change stops the batch, and so does one during a chunk (ChunkRun)."""
     found = {}
     # A delegating client's batch prints its own letters (business-associate mode).
     scope = None if batch.client_id is None else client_key(batch.client_id)
     for name, info in batch.variants.items():
         variant = Variant(name)
-        approved = planning.approval(session, batch.incident_id, variant, scope)
+        printed_from = kept[variant].version if variant in kept else None
+        approved = planning.approval(session, batch.incident_id, variant, scope, printed_from)
         if approved is None or approved.version_id != info["version_id"]:
-            why = planning.why_not_approved(session, batch.incident_id, variant, scope)
+            why = planning.why_not_approved(
+                session, batch.incident_id, variant, scope, printed_from
+            )
             raise BatchFailed(
                 "The approved letter changed after this mailing started, so nothing more is "
                 f"rendered: {why} Have it approved again, cancel this mailing and start a new one."
