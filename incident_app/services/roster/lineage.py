@@ -1,0 +1,135 @@
+"""Which row of a new roster version is the same person as a row of the version it replaced,
+and what follows the person across a "replace" import besides their enrollment code
+(services/enrolment/carry.py): the record of their letters, returned letters and inquiries.
+
+The match is made in the import's final transaction, before the old rows are purged: by the
+roster's external-id blind index, else by the identity index (name + date of birth + address),
+and only when exactly one kept row of the new import matches. Both indexes are keyed HMACs, so
+nothing is decrypted and no PHI is copied: a carried record only gains `later_person_id`, the
+new row, and keeps everything else (its own `person_id` is nulled when the old row is purged).
+The person page (history.py) shows such records as "from an earlier roster version".
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from incident_app.models.inquiry import Inquiry
+from incident_app.models.inquiry import ReturnedLetter
+from incident_app.models.mail_batch import MailLetter
+from incident_app.models.roster import RosterPerson
+from incident_app.services import audit
+
+CARRIED = (MailLetter, ReturnedLetter, Inquiry)  # records that name a roster row
+
+
+@dataclass
+class NewRows:
+    """The kept rows of a new import by blind index (read once per final transaction)."""
+
+    by_external: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    by_identity: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def same_person(
+        self, external: str | None, identity: str | None, taken: set[int] | None = None
+    ) -> tuple[int, str] | None:
+        """The one new row of this person and how it was matched ("external", "identity");
+        None when none or several match (or the one is in `taken`)."""
+        for how, index, token in (
+            ("external", self.by_external, external),
+            ("identity", self.by_identity, identity),
+        ):
+            found = index.get(token, []) if token else []
+            if len(found) == 1 and not (taken and found[0] in taken):
+                return found[0], how
+        return None
+
+
+def new_rows(session: Session, import_id: int) -> NewRows:
+    rows = NewRows()
+    for person_id, external, identity in session.execute(
+        sa.select(RosterPerson.id, RosterPerson.external_index, RosterPerson.identity_index).where(
+            RosterPerson.import_id == import_id, RosterPerson.duplicate_of_id.is_(None)
+        )
+    ):
+        if external:
+            rows.by_external[external].append(person_id)
+        if identity:
+            rows.by_identity[identity].append(person_id)
+    return rows
+
+
+@dataclass(frozen=True)
+class HistoryCarried:
+    by_external_id: int
+    by_identity: int
+    left_behind: int  # left the roster or matched ambiguously: their records stay unlinked
+
+
+def carry_history(
+    session: Session,
+    *,
+    incident_id: int,
+    import_id: int,
+    superseded: list[int],
+    rows: NewRows,
+    now: datetime,
+) -> HistoryCarried | None:
+    """Point the letters, returned letters and inquiries of the superseded imports' rows (and
+    those an earlier replace carried to them) at the new row of the same person. Several old
+    rows may match one new row (all their records follow it). One audit event with the counts;
+    None (and no event) when no old row has a record. Does not commit."""
+    if not superseded:
+        return None
+    old = sa.select(RosterPerson.id).where(RosterPerson.import_id.in_(superseded))
+    named = sa.union(
+        *(sa.select(model.person_id).where(model.person_id.in_(old)) for model in CARRIED),
+        *(
+            sa.select(model.later_person_id).where(model.later_person_id.in_(old))
+            for model in CARRIED
+        ),
+    ).subquery()
+    people = session.execute(
+        sa.select(RosterPerson.id, RosterPerson.external_index, RosterPerson.identity_index)
+        .where(RosterPerson.id.in_(sa.select(named.c[0])))
+        .order_by(RosterPerson.id)
+    ).all()
+    if not people:
+        return None
+    moves: list[dict[str, Any]] = []
+    counts = {"external": 0, "identity": 0}
+    for old_id, external, identity in people:
+        match = rows.same_person(external, identity)
+        if match is not None:
+            moves.append({"b_old": old_id, "b_new": match[0]})
+            counts[match[1]] += 1
+    if moves:
+        for model in CARRIED:
+            for column in (model.person_id, model.later_person_id):
+                session.execute(
+                    sa.update(model.__table__)  # type: ignore[arg-type]
+                    .where(column == sa.bindparam("b_old"))
+                    .values(later_person_id=sa.bindparam("b_new")),
+                    moves,
+                )
+    carried = HistoryCarried(counts["external"], counts["identity"], len(people) - len(moves))
+    audit.record(
+        session,
+        actor=None,
+        actor_label="worker",
+        at=now,
+        action="roster.history_carried_over",
+        subject_type="roster_import",
+        subject_id=import_id,
+        incident_id=incident_id,
+        details={**asdict(carried), "superseded_imports": superseded},
+    )
+    return carried
