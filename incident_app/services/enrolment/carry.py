@@ -13,8 +13,6 @@ taken (`assigned_at`) and is never handed out again. One audit event with the co
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,15 +20,9 @@ from sqlalchemy.orm import Session
 
 from incident_app.models.enrolment import EnrolmentCode
 from incident_app.models.roster import RosterPerson
-from incident_app.services import audit
 from incident_app.services.roster import lineage
 
-
-@dataclass(frozen=True)
-class Carried:
-    by_external_id: int
-    by_identity: int
-    left_behind: int  # left the roster, or matched ambiguously: the code stays on the old row
+Carried = lineage.Carried
 
 
 def carry_codes(
@@ -76,16 +68,14 @@ def carry_codes(
             .values(person_id=move["person_id"])
             .execution_options(synchronize_session=False)
         )
-    carried = Carried(counts["external"], counts["identity"], len(old_rows) - len(moves))
-    audit.record(
+    return Carried.record(
         session,
-        actor=None,
-        actor_label=actor_label,
-        at=now,
         action="enrolment.codes_carried_over",
-        subject_type="roster_import",
-        subject_id=import_id,
+        counts=counts,
+        total=len(old_rows),
         incident_id=incident_id,
-        details={**asdict(carried), "superseded_imports": superseded},
+        import_id=import_id,
+        superseded=superseded,
+        now=now,
+        actor_label=actor_label,
     )
-    return carried

@@ -68,10 +68,41 @@ def new_rows(session: Session, import_id: int) -> NewRows:
 
 
 @dataclass(frozen=True)
-class HistoryCarried:
+class Carried:
+    """How many old rows' codes or records followed the person, and how many stayed behind."""
+
     by_external_id: int
     by_identity: int
-    left_behind: int  # left the roster or matched ambiguously: their records stay unlinked
+    left_behind: int  # left the roster or matched ambiguously: it stays with the old row
+
+    @classmethod
+    def record(
+        cls,
+        session: Session,
+        *,
+        action: str,
+        counts: dict[str, int],
+        total: int,
+        incident_id: int,
+        import_id: int,
+        superseded: list[int],
+        now: datetime,
+        actor_label: str = "worker",
+    ) -> Carried:
+        """The counts (`counts` by how matched, of `total` old rows) audited as `action`."""
+        carried = cls(counts["external"], counts["identity"], total - sum(counts.values()))
+        audit.record(
+            session,
+            actor=None,
+            actor_label=actor_label,
+            at=now,
+            action=action,
+            subject_type="roster_import",
+            subject_id=import_id,
+            incident_id=incident_id,
+            details={**asdict(carried), "superseded_imports": superseded},
+        )
+        return carried
 
 
 def carry_history(
@@ -82,7 +113,7 @@ def carry_history(
     superseded: list[int],
     rows: NewRows,
     now: datetime,
-) -> HistoryCarried | None:
+) -> Carried | None:
     """Point the letters, returned letters and inquiries of the superseded imports' rows (and
     those an earlier replace carried to them) at the new row of the same person. Several old
     rows may match one new row (all their records follow it). One audit event with the counts;
@@ -120,16 +151,13 @@ def carry_history(
                     .values(later_person_id=sa.bindparam("b_new")),
                     moves,
                 )
-    carried = HistoryCarried(counts["external"], counts["identity"], len(people) - len(moves))
-    audit.record(
+    return Carried.record(
         session,
-        actor=None,
-        actor_label="worker",
-        at=now,
         action="roster.history_carried_over",
-        subject_type="roster_import",
-        subject_id=import_id,
+        counts=counts,
+        total=len(people),
         incident_id=incident_id,
-        details={**asdict(carried), "superseded_imports": superseded},
+        import_id=import_id,
+        superseded=superseded,
+        now=now,
     )
-    return carried

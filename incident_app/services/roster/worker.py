@@ -203,22 +203,15 @@ class _Run:
         # their new row (one audit event each).
         if superseded:
             same = lineage.new_rows(self.session, record.id)
-            carry_codes(
-                self.session,
-                incident_id=record.incident_id,
-                import_id=record.id,
-                superseded=superseded,
-                now=now,
-                rows=same,
-            )
-            lineage.carry_history(
-                self.session,
-                incident_id=record.incident_id,
-                import_id=record.id,
-                superseded=superseded,
-                rows=same,
-                now=now,
-            )
+            for carry in (carry_codes, lineage.carry_history):
+                carry(
+                    self.session,
+                    incident_id=record.incident_id,
+                    import_id=record.id,
+                    superseded=superseded,
+                    rows=same,
+                    now=now,
+                )
         record.rows_merged = merged
         record.report_sha256 = report_sha256
         record.status = ImportStatus.COMMITTED
