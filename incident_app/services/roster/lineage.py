@@ -17,7 +17,6 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -121,36 +120,42 @@ def carry_history(
     if not superseded:
         return None
     old = sa.select(RosterPerson.id).where(RosterPerson.import_id.in_(superseded))
-    named = sa.union(
-        *(sa.select(model.person_id).where(model.person_id.in_(old)) for model in CARRIED),
-        *(
-            sa.select(model.later_person_id).where(model.later_person_id.in_(old))
-            for model in CARRIED
-        ),
-    ).subquery()
+    # Which old rows each column names: updates then touch only records that exist (a first
+    # replace has no carried records; most people have no inquiry), not every old row 6 times.
+    named = {
+        (model, column.key): {
+            i
+            for i in session.scalars(sa.select(column).where(column.in_(old)).distinct())
+            if i is not None
+        }
+        for model in CARRIED
+        for column in (model.person_id, model.later_person_id)
+    }
+    wanted: set[int] = set().union(*named.values())
+    if not wanted:
+        return None
     people = session.execute(
         sa.select(RosterPerson.id, RosterPerson.external_index, RosterPerson.identity_index)
-        .where(RosterPerson.id.in_(sa.select(named.c[0])))
+        .where(RosterPerson.import_id.in_(superseded))
         .order_by(RosterPerson.id)
     ).all()
-    if not people:
-        return None
-    moves: list[dict[str, Any]] = []
+    people = [row for row in people if row[0] in wanted]
+    moves: dict[int, int] = {}
     counts = {"external": 0, "identity": 0}
     for old_id, external, identity in people:
         match = rows.same_person(external, identity)
         if match is not None:
-            moves.append({"b_old": old_id, "b_new": match[0]})
+            moves[old_id] = match[0]
             counts[match[1]] += 1
-    if moves:
-        for model in CARRIED:
-            for column in (model.person_id, model.later_person_id):
-                session.execute(
-                    sa.update(model.__table__)  # type: ignore[arg-type]
-                    .where(column == sa.bindparam("b_old"))
-                    .values(later_person_id=sa.bindparam("b_new")),
-                    moves,
-                )
+    for (model, key), ids in named.items():
+        batch = [{"b_old": i, "b_new": moves[i]} for i in sorted(ids) if i in moves]
+        if batch:
+            session.execute(
+                sa.update(model.__table__)  # type: ignore[arg-type]
+                .where(model.__table__.c[key] == sa.bindparam("b_old"))
+                .values(later_person_id=sa.bindparam("b_new")),
+                batch,
+            )
     return Carried.record(
         session,
         action="roster.history_carried_over",
