@@ -94,6 +94,12 @@ class Inquiry(Base):
     person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("roster_person.id", ondelete="SET NULL"), index=True
     )
+    # The same person's row in a later roster version: set when a replace import commits
+    # (services/roster/lineage.py), so the person page still shows this record once the row
+    # above is purged. Not PHI.
+    later_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("roster_person.id", ondelete="SET NULL"), index=True
+    )
     found_by: Mapped[FoundBy] = mapped_column(str_enum(FoundBy, length=16))
     letter_code: Mapped[str | None] = mapped_column(sa.String(40))  # not PHI (people.py)
     channel: Mapped[InquiryChannel] = mapped_column(str_enum(InquiryChannel, length=12))
@@ -139,6 +145,12 @@ class ReturnedLetter(Base):
     )
     letter_code: Mapped[str] = mapped_column(sa.String(40))
     person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("roster_person.id", ondelete="SET NULL"), index=True
+    )
+    # The same person's row in a later roster version: set when a replace import commits
+    # (services/roster/lineage.py), so the person page still shows this record once the row
+    # above is purged. Not PHI.
+    later_person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("roster_person.id", ondelete="SET NULL"), index=True
     )
     outcome: Mapped[ReturnOutcome] = mapped_column(str_enum(ReturnOutcome, length=12))

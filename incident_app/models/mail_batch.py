@@ -186,6 +186,7 @@ class MailLetter(Base):
         sa.UniqueConstraint("batch_id", "person_id"),
         sa.Index("ix_mail_letter_batch_id_state", "batch_id", "state"),
         sa.Index("ix_mail_letter_chunk_id", "chunk_id"),
+        sa.Index("ix_mail_letter_person_id", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -194,6 +195,12 @@ class MailLetter(Base):
     # SET NULL: purging a superseded roster keeps the record that a letter was made.
     person_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("roster_person.id", ondelete="SET NULL")
+    )
+    # The same person's row in a later roster version: set when a replace import commits
+    # (services/roster/lineage.py), so the person page still shows this record once the row
+    # above is purged. Not PHI.
+    later_person_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("roster_person.id", ondelete="SET NULL"), index=True
     )
     sequence: Mapped[int]
     letter_code: Mapped[str] = mapped_column(sa.String(40), unique=True)  # printed "Letter ID"

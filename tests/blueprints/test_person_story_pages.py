@@ -10,15 +10,21 @@ import html
 
 import sqlalchemy as sa
 
+from incident_app import app_store
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
 from incident_app.models.inquiry import Inquiry
 from incident_app.models.inquiry import ReturnedLetter
+from incident_app.models.roster import RosterPerson
+from incident_app.models.user import User
 from tests.conftest import csrf_token
 from tests.support.inquiry_helpers import count_of
 from tests.support.inquiry_helpers import mailed_case
 from tests.support.mail_merge_helpers import adult
+from tests.support.mail_merge_helpers import roster_people
 from tests.support.mail_merge_helpers import team
+from tests.support.roster_helpers import csv_bytes
+from tests.support.roster_helpers import import_csv
 
 ADDRESS = {"line1": "77 Birch Rd", "city": "Buffalo", "state": "NY", "zip_code": "14201"}
 
@@ -109,3 +115,39 @@ def test_a_link_without_the_csrf_token_is_refused_and_nothing_changes(app, clien
     assert answer.status_code == 400
     with app.app_context():
         assert get_session().scalar(sa.select(Inquiry)).person_id is None
+
+
+def test_after_a_replace_the_new_row_shows_the_earlier_versions_letter_marked(app, client, auth):
+    case = _case(app)
+    auth.login(case.responder.email)
+    ana = case.letters["Ana"]
+    _record(client, case, found_by="letter_code", letter_code=ana.letter_code, caller_name="")
+    with app.app_context():
+        session = get_session()
+        import_csv(
+            session,
+            actor=session.get(User, case.incident.created_by_id),
+            incident_id=case.incident.id,
+            data=csv_bytes(adult("Ana", "García")),
+            store=app_store.current_store(),
+        )
+        new_id = roster_people(session, case.incident)["Ana"].id
+    assert new_id != ana.person_id
+
+    text = client.get(f"/incidents/{case.incident.id}/roster/people/{new_id}").get_data(
+        as_text=True
+    )
+    assert ana.letter_code in text and "Address change" in text
+    assert text.count('data-testid="earlier-version"') == 2  # the letter and the inquiry
+    assert 'data-testid="earlier-note"' in text
+
+
+def test_a_deceased_notice_linked_from_its_page_marks_the_person(app, client, auth):
+    case = _case(app)
+    auth.login(case.responder.email)
+    bo = case.letters["Bo"]
+    detail = _record(client, case, category="deceased_notice", caller_name="Bo's daughter")
+    linked = _post(client, detail + "/link", detail, letter_code=bo.letter_code)
+    assert linked.status_code == 302
+    with app.app_context():
+        assert get_session().get(RosterPerson, bo.person_id).deceased

@@ -6,15 +6,13 @@ by rows about to be purged. When the import commits (roster worker, in its final
 each code assigned to a row of the superseded imports moves to the new row of the same person:
 matched by the roster's external-id blind index, else by the identity index (name + date of
 birth + address), and only when exactly one kept new row matches (an ambiguous match leaves the
-code where it was). A person who left the roster keeps their code on their old row; it stays
+code where it was): services/roster/lineage.py, which carries the person's letters, returns
+and inquiries the same way. A person who left the roster keeps their code on their old row; it stays
 taken (`assigned_at`) and is never handed out again. One audit event with the counts.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import asdict
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,14 +20,9 @@ from sqlalchemy.orm import Session
 
 from incident_app.models.enrolment import EnrolmentCode
 from incident_app.models.roster import RosterPerson
-from incident_app.services import audit
+from incident_app.services.roster import lineage
 
-
-@dataclass(frozen=True)
-class Carried:
-    by_external_id: int
-    by_identity: int
-    left_behind: int  # left the roster, or matched ambiguously: the code stays on the old row
+Carried = lineage.Carried
 
 
 def carry_codes(
@@ -40,10 +33,12 @@ def carry_codes(
     superseded: list[int],
     now: datetime,
     actor_label: str = "worker",
+    rows: lineage.NewRows | None = None,
 ) -> Carried | None:
     """Move codes from the rows of `superseded` imports to `import_id`'s rows of the same
     people, and audit the counts. None (and no event) when no old row had a code. Does not
-    commit: runs inside the import's final transaction."""
+    commit: runs inside the import's final transaction. `rows`: the new import's rows by blind
+    index when the caller has read them already."""
     if not superseded:
         return None
     old_rows = session.execute(
@@ -54,29 +49,18 @@ def carry_codes(
     ).all()
     if not old_rows:
         return None
-    by_external: dict[str, list[int]] = defaultdict(list)
-    by_identity: dict[str, list[int]] = defaultdict(list)
-    for person_id, external, identity in session.execute(
-        sa.select(RosterPerson.id, RosterPerson.external_index, RosterPerson.identity_index).where(
-            RosterPerson.import_id == import_id, RosterPerson.duplicate_of_id.is_(None)
-        )
-    ):
-        if external:
-            by_external[external].append(person_id)
-        if identity:
-            by_identity[identity].append(person_id)
+    if rows is None:
+        rows = lineage.new_rows(session, import_id)
     taken: set[int] = set()
     moves: list[dict[str, int]] = []
     counts = {"external": 0, "identity": 0}
     for code_id, external, identity in old_rows:
-        target, how = _match(by_external, external, taken), "external"
-        if target is None:
-            target, how = _match(by_identity, identity, taken), "identity"
-        if target is None:
+        match = rows.same_person(external, identity, taken)
+        if match is None:
             continue
-        taken.add(target)
-        moves.append({"code_id": code_id, "person_id": target})
-        counts[how] += 1
+        taken.add(match[0])
+        moves.append({"code_id": code_id, "person_id": match[0]})
+        counts[match[1]] += 1
     for move in moves:
         session.execute(
             sa.update(EnrolmentCode)
@@ -84,25 +68,14 @@ def carry_codes(
             .values(person_id=move["person_id"])
             .execution_options(synchronize_session=False)
         )
-    carried = Carried(counts["external"], counts["identity"], len(old_rows) - len(moves))
-    audit.record(
+    return Carried.record(
         session,
-        actor=None,
-        actor_label=actor_label,
-        at=now,
         action="enrolment.codes_carried_over",
-        subject_type="roster_import",
-        subject_id=import_id,
+        counts=counts,
+        total=len(old_rows),
         incident_id=incident_id,
-        details={**asdict(carried), "superseded_imports": superseded},
+        import_id=import_id,
+        superseded=superseded,
+        now=now,
+        actor_label=actor_label,
     )
-    return carried
-
-
-def _match(index: dict[str, list[int]], token: str | None, taken: set[int]) -> int | None:
-    if not token:
-        return None
-    found = index.get(token, [])
-    if len(found) != 1 or found[0] in taken:
-        return None
-    return found[0]

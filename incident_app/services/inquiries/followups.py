@@ -23,6 +23,7 @@ from incident_app.models.inquiry import InquiryCategory
 from incident_app.models.user import User
 from incident_app.services import audit
 from incident_app.services.inquiries import lookup
+from incident_app.services.inquiries import recording
 from incident_app.services.inquiries.recording import inquiry_on_incident as inquiry_of
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import people as roster_people
@@ -43,10 +44,12 @@ def link_person(
     birth: date | None = None,
 ) -> Inquiry:
     """Link an inquiry recorded as not on the roster to the person found by the letter code
-    (when given) or by name + date of birth. ValidationFailed, nothing written, when the
-    inquiry is already linked, the code is unknown or nobody (or several) match. Audits,
-    commits once."""
-    roster_access.get_workable(session, actor=actor, incident_id=incident_id)
+    (when given) or by name + date of birth, then set off what its category sets off for that
+    person exactly as recording does (a deceased notice marks them deceased:
+    recording.set_off_for_person). ValidationFailed, nothing written, when the inquiry is
+    already linked, the code is unknown (a code of another incident is unknown here) or nobody
+    (or several) on this incident's roster match. Audits, commits once."""
+    incident = roster_access.get_workable(session, actor=actor, incident_id=incident_id)
     inquiry = inquiry_of(session, incident_id, inquiry_id)
     if inquiry.person_id is not None or inquiry.found_by is not FoundBy.NOT_ON_ROSTER:
         raise ValidationFailed(
@@ -76,6 +79,9 @@ def link_person(
         printed = roster_people.latest_letter_of(session, incident_id, person.id)
         code, by = (printed.letter_code if printed else None), FoundBy.NAME_DOB
     inquiry.person_id, inquiry.letter_code, inquiry.found_by = person.id, code, by
+    marked = recording.set_off_for_person(
+        session, actor=actor, now=now, incident=incident, inquiry=inquiry, person=person
+    )
     audit.record(
         session,
         actor=actor,
@@ -84,7 +90,12 @@ def link_person(
         subject_type="inquiry",
         subject_id=inquiry.id,
         incident_id=incident_id,
-        details={"person_id": person.id, "found_by": by.value, "letter_code": code},
+        details={
+            "person_id": person.id,
+            "found_by": by.value,
+            "letter_code": code,
+            "marked_deceased": marked,
+        },
     )
     session.commit()
     return inquiry

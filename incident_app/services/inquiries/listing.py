@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,11 +30,11 @@ from incident_app.models.inquiry import InquiryStatus
 from incident_app.models.user import Role
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.csv_export import csv_lines
 from incident_app.services.inquiries.recording import decrypt
 from incident_app.services.organisation import local_today
 from incident_app.services.organisation import org_zone
 from incident_app.services.roster import access as roster_access
-from incident_app.services.roster.exports import csv_line
 
 LIST_LIMIT = 200
 CHART_DAYS = 60
@@ -228,41 +229,35 @@ def export_inquiries(
 
 
 def _export_lines(session: Session, incident_id: int, keyring: KeyRing) -> Iterator[str]:
-    yield csv_line(EXPORT_HEADER)
-    last_id = 0
-    while True:
-        batch = session.scalars(
-            sa.select(Inquiry)
-            .where(Inquiry.incident_id == incident_id, Inquiry.id > last_id)
-            .order_by(Inquiry.id)
-            .limit(EXPORT_BATCH)
-        ).all()
-        if not batch:
-            return
-        for inquiry in batch:
-            phi = decrypt(keyring, inquiry)
-            caller = phi.get("caller") or {}
-            yield csv_line(
-                [
-                    inquiry.id,
-                    inquiry.received_at.isoformat(),
-                    inquiry.channel.value,
-                    inquiry.category.value,
-                    inquiry.found_by.value,
-                    inquiry.letter_code or "",
-                    phi.get("name", ""),
-                    caller.get("name", ""),
-                    caller.get("contact", ""),
-                    phi.get("summary", ""),
-                    inquiry.status.value,
-                    inquiry.follow_up_on.isoformat() if inquiry.follow_up_on else "",
-                    inquiry.assignee_id or "",
-                    phi.get("outcome", ""),
-                    inquiry.closed_at.isoformat() if inquiry.closed_at else "",
-                ]
-            )
-        last_id = batch[-1].id
-        session.expunge_all()
+    return csv_lines(
+        session,
+        header=EXPORT_HEADER,
+        query=sa.select(Inquiry).where(Inquiry.incident_id == incident_id),
+        key=Inquiry.id,
+        cells=lambda inquiry: _export_row(inquiry, decrypt(keyring, inquiry)),
+        batch_size=EXPORT_BATCH,
+    )
+
+
+def _export_row(inquiry: Inquiry, phi: dict[str, Any]) -> list[object]:
+    caller = phi.get("caller") or {}
+    return [
+        inquiry.id,
+        inquiry.received_at.isoformat(),
+        inquiry.channel.value,
+        inquiry.category.value,
+        inquiry.found_by.value,
+        inquiry.letter_code or "",
+        phi.get("name", ""),
+        caller.get("name", ""),
+        caller.get("contact", ""),
+        phi.get("summary", ""),
+        inquiry.status.value,
+        inquiry.follow_up_on.isoformat() if inquiry.follow_up_on else "",
+        inquiry.assignee_id or "",
+        phi.get("outcome", ""),
+        inquiry.closed_at.isoformat() if inquiry.closed_at else "",
+    ]
 
 
 # ---- follow-ups as deadlines -------------------------------------------------------------------

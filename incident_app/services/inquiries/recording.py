@@ -116,8 +116,10 @@ def record_inquiry(
     session.add(inquiry)
     session.flush()  # the id is part of the blob's associated data
     _seal(keyring, inquiry, phi)
-    if entry.category is InquiryCategory.DECEASED_NOTICE and person is not None:
-        _mark_deceased(session, actor=actor, now=now, incident=incident, person=person)
+    if person is not None:
+        set_off_for_person(
+            session, actor=actor, now=now, incident=incident, inquiry=inquiry, person=person
+        )
     audit.record(
         session,
         actor=actor,
@@ -250,11 +252,22 @@ def _privacy_officer(session: Session, actor: User) -> int | None:
     )
 
 
-def _mark_deceased(
-    session: Session, *, actor: User, now: datetime, incident: Incident, person: RosterPerson
-) -> None:
-    if person.deceased:
-        return
+def set_off_for_person(
+    session: Session,
+    *,
+    actor: User,
+    now: datetime,
+    incident: Incident,
+    inquiry: Inquiry,
+    person: RosterPerson,
+) -> bool:
+    """What the inquiry's category sets off once it is known whom it is about, whether that is
+    known when it is recorded or when it is linked later (followups.link_person): a deceased
+    notice marks the person deceased, recounts the roster and audits
+    `roster.person_marked_deceased` naming the inquiry. True when the person was marked now.
+    Does not commit: runs in the caller's transaction."""
+    if inquiry.category is not InquiryCategory.DECEASED_NOTICE or person.deceased:
+        return False
     person.deceased = True
     roster_counts.recount(session, incident=incident, now=now, actor=actor)
     audit.record(
@@ -265,8 +278,9 @@ def _mark_deceased(
         subject_type="roster_person",
         subject_id=person.id,
         incident_id=incident.id,
-        details={"source": "inquiry"},
+        details={"source": "inquiry", "inquiry_id": inquiry.id},
     )
+    return True
 
 
 @dataclass

@@ -6,9 +6,6 @@ formula injection (a spreadsheet must not run a cell that starts with "=").
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -21,8 +18,8 @@ from incident_app.errors import NotFound
 from incident_app.models.roster import RosterPerson
 from incident_app.models.user import User
 from incident_app.services import audit
+from incident_app.services.csv_export import csv_lines
 from incident_app.services.roster import access as roster_access
-from incident_app.services.roster import normalise as norm
 from incident_app.services.roster import people
 from incident_app.storage import FileStore
 
@@ -76,21 +73,14 @@ def export_roster(
 
 
 def _export_lines(session: Session, incident_id: int, keyring: KeyRing) -> Iterator[str]:
-    yield csv_line(EXPORT_HEADER)
-    last_id = 0
-    while True:
-        batch = session.scalars(
-            sa.select(RosterPerson)
-            .where(roster_access.visible(incident_id), RosterPerson.id > last_id)
-            .order_by(RosterPerson.id)
-            .limit(EXPORT_BATCH)
-        ).all()
-        if not batch:
-            return
-        for person in batch:
-            yield csv_line(export_row(person, people.decrypt(keyring, person)))
-        last_id = batch[-1].id
-        session.expunge_all()
+    return csv_lines(
+        session,
+        header=EXPORT_HEADER,
+        query=sa.select(RosterPerson).where(roster_access.visible(incident_id)),
+        key=RosterPerson.id,
+        cells=lambda person: export_row(person, people.decrypt(keyring, person)),
+        batch_size=EXPORT_BATCH,
+    )
 
 
 def export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
@@ -116,13 +106,6 @@ def export_row(person: RosterPerson, phi: dict[str, Any]) -> list[object]:
         person.notice_on or "",
         person.duplicate_of_id or "",
     ]
-
-
-def csv_line(cells: Iterable[object]) -> str:
-    """One CSV line, every cell neutralised against formula injection."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([norm.neutralise_cell(cell) for cell in cells])
-    return buffer.getvalue()
 
 
 def import_report(

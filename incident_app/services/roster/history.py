@@ -1,6 +1,11 @@
 """One person's story after the letters: their letters (codes, dates), the letters the post
 office returned (and whether the re-mail to a new address went out), and their inquiries.
 
+A roster "replace" import makes a new row for every person; the records of the row a person
+replaced follow them (services/roster/lineage.py sets `later_person_id` when the import
+commits), so the story includes them, each marked `earlier` ("from an earlier roster
+version").
+
 Letter codes, dates, categories and statuses only — no PHI, so nothing here is decrypted; the
 person page that shows it has already audited the view of the person (people.view_person).
 "Re-mail pending" is derived, not stored: a returned letter with a new address puts the person
@@ -15,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -42,6 +48,7 @@ class LetterLine:
     state: str
     printed_on: date | None
     batch_id: int
+    earlier: bool = False  # addressed to the row this person replaced
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ class ReturnLine:
     returned_on: date
     outcome: str
     remail: str  # "Re-mailed as <code>", "Re-mail pending" or "" (unreachable)
+    earlier: bool = False  # addressed to the row this person replaced
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class InquiryLine:
     channel: str
     category: str
     status: str
+    earlier: bool = False  # addressed to the row this person replaced
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ def person_history(
         session.scalars(
             sa.select(MailLetter)
             .join(MailBatch, MailBatch.id == MailLetter.batch_id)
-            .where(MailBatch.incident_id == incident_id, MailLetter.person_id == person.id)
+            .where(MailBatch.incident_id == incident_id, _of(MailLetter, person.id))
             .order_by(MailLetter.id.desc())
             .limit(SHOWN)
         )
@@ -88,7 +97,7 @@ def person_history(
     returned = list(
         session.scalars(
             sa.select(ReturnedLetter)
-            .where(ReturnedLetter.incident_id == incident_id, ReturnedLetter.person_id == person.id)
+            .where(ReturnedLetter.incident_id == incident_id, _of(ReturnedLetter, person.id))
             .order_by(ReturnedLetter.id.desc())
             .limit(SHOWN)
         )
@@ -96,7 +105,7 @@ def person_history(
     inquiries = list(
         session.scalars(
             sa.select(Inquiry)
-            .where(Inquiry.incident_id == incident_id, Inquiry.person_id == person.id)
+            .where(Inquiry.incident_id == incident_id, _of(Inquiry, person.id))
             .order_by(Inquiry.received_at.desc(), Inquiry.id.desc())
             .limit(SHOWN)
         )
@@ -110,13 +119,19 @@ def person_history(
                 row.state.value,
                 row.done_at.date() if row.state is LetterState.DONE else None,
                 row.batch_id,
+                row.person_id != person.id,
             )
             for row in letters
         ],
-        returns=[_return_line(row, done) for row in returned],
+        returns=[_return_line(row, done, row.person_id != person.id) for row in returned],
         inquiries=[
             InquiryLine(
-                row.id, row.received_at, row.channel.label, row.category.label, row.status.label
+                row.id,
+                row.received_at,
+                row.channel.label,
+                row.category.label,
+                row.status.label,
+                row.person_id != person.id,
             )
             for row in inquiries
         ],
@@ -124,18 +139,17 @@ def person_history(
     )
 
 
-def _return_line(row: ReturnedLetter, done: list[MailLetter]) -> ReturnLine:
-    if row.outcome is ReturnOutcome.UNREACHABLE:
-        return ReturnLine(row.letter_code, row.returned_on, row.outcome.label, "")
-    later = [letter for letter in done if letter.id > row.mail_letter_id]
-    if later:
-        return ReturnLine(
-            row.letter_code,
-            row.returned_on,
-            row.outcome.label,
-            f"Re-mailed as {later[-1].letter_code}",
-        )
-    return ReturnLine(row.letter_code, row.returned_on, row.outcome.label, REMAIL_PENDING)
+def _of(model: type[MailLetter | ReturnedLetter | Inquiry], person_id: int) -> Any:
+    """Records of this row, and of the rows it replaced (lineage.py)."""
+    return sa.or_(model.person_id == person_id, model.later_person_id == person_id)
+
+
+def _return_line(row: ReturnedLetter, done: list[MailLetter], earlier: bool) -> ReturnLine:
+    remail = ""
+    if row.outcome is not ReturnOutcome.UNREACHABLE:
+        later = [letter for letter in done if letter.id > row.mail_letter_id]
+        remail = f"Re-mailed as {later[-1].letter_code}" if later else REMAIL_PENDING
+    return ReturnLine(row.letter_code, row.returned_on, row.outcome.label, remail, earlier)
 
 
 def remail_pending(session: Session, people: Iterable[RosterPerson]) -> set[int]:

@@ -33,6 +33,7 @@ from incident_app.services.enrolment.carry import carry_codes
 from incident_app.services.roster import access as roster_access
 from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import duplicates as roster_duplicates
+from incident_app.services.roster import lineage
 from incident_app.services.roster.reading import ImportAborted
 from incident_app.services.roster.report import ImportReport
 from incident_app.services.roster.staging import BATCH_ROWS
@@ -198,14 +199,19 @@ class _Run:
             if record.mode is ImportMode.APPEND
             else []
         )
-        # Issue 23: enrollment codes follow the individual to their new row (one audit event).
-        carry_codes(
-            self.session,
-            incident_id=record.incident_id,
-            import_id=record.id,
-            superseded=superseded,
-            now=now,
-        )
+        # Issue 23: enrollment codes, letters, returns and inquiries follow the individual to
+        # their new row (one audit event each).
+        if superseded:
+            same = lineage.new_rows(self.session, record.id)
+            for carry in (carry_codes, lineage.carry_history):
+                carry(
+                    self.session,
+                    incident_id=record.incident_id,
+                    import_id=record.id,
+                    superseded=superseded,
+                    rows=same,
+                    now=now,
+                )
         record.rows_merged = merged
         record.report_sha256 = report_sha256
         record.status = ImportStatus.COMMITTED

@@ -1,5 +1,6 @@
 """After an inquiry was recorded: linking one recorded as "not on the roster" to the person (by
-letter code or name + date of birth, audited), and an address change recorded from the
+letter code or name + date of birth, audited; a deceased notice then marks them deceased, as
+recording against them does), and an address change recorded from the
 inquiry, which re-queues the letter exactly as a returned letter with a new address does; the
 person page's story (letters, returns with re-mail status, inquiries) and "Re-mail pending".
 Every refusal writes nothing."""
@@ -29,6 +30,7 @@ from incident_app.models.user import Role
 from incident_app.services.inquiries import followups
 from incident_app.services.inquiries import recording
 from incident_app.services.mail_merge import worker as mail_worker
+from incident_app.services.roster import counts as roster_counts
 from incident_app.services.roster import history
 from incident_app.services.roster import people as roster_people
 from incident_app.services.roster import returned_letters as returns
@@ -45,6 +47,7 @@ from tests.support.roster_helpers import csv_bytes
 from tests.support.roster_helpers import import_csv
 
 NOW = LATER + timedelta(days=2)
+BIRTH = date(1980, 4, 2)  # adult()'s date of birth
 HOME = returns.NewAddress("77 Birch Rd", "Buffalo", "NY", "14201")
 
 
@@ -283,3 +286,119 @@ def test_an_address_change_for_someone_never_mailed_is_refused(session, people):
     assert session.get(Inquiry, inquiry.id).letter_code is None
 
     _refused(session, case, inquiry, "no mailed letter yet")
+
+
+# ---- a deceased notice, whether the person is known when recorded or linked later ----------
+
+
+def _notice(session, case, **fields):
+    return _record(session, case, category=Cat.DECEASED_NOTICE, **fields)
+
+
+def _marks(session):
+    return session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "roster.person_marked_deceased")
+        .order_by(AuditEvent.seq)
+    ).all()
+
+
+def _deceased(session, case) -> int:
+    return roster_counts.count(session, case.incident.id).deceased_without_nok_address
+
+
+@pytest.mark.parametrize(
+    "how", ["recorded_by_code", "recorded_by_name", "linked_by_code", "linked_by_name"]
+)
+def test_a_deceased_notice_marks_the_person_whichever_way_they_were_found(session, people, how):
+    case = mailed_case(session, people, adult("Ana", "García"), adult("Bo", "Li"))
+    ana = case.letters["Ana"]
+    before = _deceased(session, case)
+    by_code = {"letter_code": ana.letter_code}
+    by_name = {"first_name": "Ana", "last_name": "García", "birth": BIRTH}
+
+    if how == "recorded_by_code":
+        inquiry = _notice(session, case, found_by=FoundBy.LETTER_CODE, **by_code)
+    elif how == "recorded_by_name":
+        inquiry = _notice(session, case, found_by=FoundBy.NAME_DOB, **by_name)
+    else:
+        inquiry = _notice(session, case)
+        assert not session.get(RosterPerson, ana.person_id).deceased  # nobody known yet
+        _link(session, case, inquiry, **(by_code if how == "linked_by_code" else by_name))
+
+    session.expire_all()
+    assert session.get(RosterPerson, ana.person_id).deceased
+    assert not session.get(RosterPerson, case.letters["Bo"].person_id).deceased
+    assert _deceased(session, case) == before + 1
+    [mark] = _marks(session)
+    assert mark.subject_id == str(ana.person_id)
+    assert mark.details == {"source": "inquiry", "inquiry_id": inquiry.id}
+    if how.startswith("linked"):
+        linked = session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "inquiry.person_linked")
+        )
+        assert linked.details["marked_deceased"] is True
+
+
+def test_linking_another_category_marks_nobody(session, people):
+    case = mailed_case(session, people, adult("Ana", "García"))
+    inquiry = _record(session, case, category=Cat.ADDRESS_CHANGE)
+    _link(session, case, inquiry, letter_code=case.letters["Ana"].letter_code)
+    assert not session.get(RosterPerson, case.letters["Ana"].person_id).deceased
+    assert _marks(session) == []
+
+
+@pytest.mark.parametrize(
+    ("by", "message"),
+    [
+        ("code", "No letter of this incident has the code"),
+        ("name", "Nobody on this incident's roster"),
+    ],
+)
+def test_linking_to_a_person_of_another_incident_is_refused_with_nothing_written(
+    session, people, by, message
+):
+    case = mailed_case(session, people, adult("Ana", "García"))
+    other = mailed_case(session, people, adult("Cy", "Ng"))
+    cy = other.letters["Cy"]
+    inquiry = _notice(session, case, caller_name="Cy's sister")
+    events = count_of(session, AuditEvent)
+
+    wanted = (
+        {"letter_code": cy.letter_code}
+        if by == "code"
+        else {"first_name": "Cy", "last_name": "Ng", "birth": BIRTH}
+    )
+    with pytest.raises(ValidationFailed, match=message):
+        _link(session, case, inquiry, **wanted)
+    session.rollback()
+
+    assert session.get(Inquiry, inquiry.id).person_id is None
+    assert not session.get(RosterPerson, cy.person_id).deceased
+    assert count_of(session, AuditEvent) == events
+
+
+def test_linking_twice_is_refused_and_a_second_notice_does_not_mark_again(session, people):
+    case = mailed_case(session, people, adult("Ana", "García"), adult("Bo", "Li"))
+    ana, bo = case.letters["Ana"], case.letters["Bo"]
+    first = _notice(session, case)
+    _link(session, case, first, letter_code=ana.letter_code)
+    events = count_of(session, AuditEvent)
+
+    with pytest.raises(ValidationFailed, match="already linked"):
+        _link(session, case, first, letter_code=bo.letter_code)
+    session.rollback()
+    assert session.get(Inquiry, first.id).person_id == ana.person_id
+    assert not session.get(RosterPerson, bo.person_id).deceased
+    assert count_of(session, AuditEvent) == events
+
+    # The family writes again: linked, but Ana is already deceased, so nothing more is marked.
+    second = _notice(session, case, caller_name="Luis García, again")
+    _link(session, case, second, first_name="Ana", last_name="García", birth=BIRTH)
+    assert len(_marks(session)) == 1
+    linked = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.action == "inquiry.person_linked")
+        .order_by(AuditEvent.seq)
+    ).all()
+    assert [e.details["marked_deceased"] for e in linked] == [True, False]
