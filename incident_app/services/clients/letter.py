@@ -184,10 +184,15 @@ def changes(
         added = [item for item in new if item not in old]
         dropped = [item for item in old if item not in new]
         if added:
-            found.append(f"{heading}, added: {'; '.join(added)}.")
+            found.append(f"{heading}, added: {_sentence(added)}")
         if dropped:
-            found.append(f"{heading}, no longer listed: {'; '.join(dropped)}.")
+            found.append(f"{heading}, no longer listed: {_sentence(dropped)}")
     return found or ["No fact has changed since our last letter; it is restated below."]
+
+
+def _sentence(items: list[str]) -> str:
+    """Items joined by semicolons, ending in one full stop (items may end in their own)."""
+    return "; ".join(items).rstrip(".") + "."
 
 
 def _identified_so_far(session: Session, notice: ClientNotice) -> int:
