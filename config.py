@@ -63,6 +63,8 @@ class Config:
     ABSOLUTE_SESSION_HOURS = _int_env("ABSOLUTE_SESSION_HOURS", 12)
     LOGIN_MAX_FAILURES = _int_env("LOGIN_MAX_FAILURES", 5)
     LOGIN_LOCK_MINUTES = _int_env("LOGIN_LOCK_MINUTES", 15)
+    # How long an emailed set-password invitation link stays valid.
+    INVITATION_HOURS = _int_env("INVITATION_HOURS", 72)
     PASSWORD_MIN_LENGTH = 12
     # argon2id cost: argon2-cffi's RFC 9106 "low memory" profile (~160 ms here).
     ARGON2_TIME_COST = _int_env("ARGON2_TIME_COST", 3)

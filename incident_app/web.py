@@ -357,7 +357,16 @@ def register_request_hooks(app: Flask) -> None:
 
 
 # Pages a signed-in user may reach while MFA enrolment is still required of them.
-_ENROLMENT_ENDPOINTS = {"auth.mfa_setup", "auth.logout", "static", "main.healthz", "main.readyz"}
+# Public pages (the invitation link too: whoever is signed in on this browser, the link's
+# person sets a password and signs in afresh) and what enrolment itself needs.
+_ENROLMENT_ENDPOINTS = {
+    "auth.mfa_setup",
+    "auth.logout",
+    "auth.accept_invitation",
+    "static",
+    "main.healthz",
+    "main.readyz",
+}
 
 
 def _enforce_session_rules() -> WerkzeugResponse | None:

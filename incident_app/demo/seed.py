@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from incident_app import clock
+from incident_app import passwords
 from incident_app.crypto import KeyRing
 from incident_app.demo.drawing import OcrDraw
 from incident_app.demo.drawing import ocr_draws
@@ -42,7 +43,6 @@ from incident_app.models.incident import Incident
 from incident_app.models.incident import IncidentStatus
 from incident_app.models.roster import ImportMode
 from incident_app.models.user import Role
-from incident_app.services.accounts import users
 from incident_app.services.organisation import get_organisation
 from incident_app.services.peers import importing as ocr_import
 from incident_app.services.roster import upload as roster_upload
@@ -133,9 +133,9 @@ def _check_options(session: Session, opts: SeedOptions) -> None:
         raise ValidationFailed("Seed at least one incident.", field="incidents")
     if opts.roster < 0:
         raise ValidationFailed("The roster size cannot be negative.", field="roster")
-    if len(opts.password) < users.PASSWORD_MIN_LENGTH:
+    if len(opts.password) < passwords.PASSWORD_MIN_LENGTH:
         raise ValidationFailed(
-            f"The demo password must be at least {users.PASSWORD_MIN_LENGTH} characters.",
+            f"The demo password must be at least {passwords.PASSWORD_MIN_LENGTH} characters.",
             field="password",
         )
     existing = session.scalar(sa.select(sa.func.count()).select_from(Incident)) or 0

@@ -17,6 +17,7 @@ from incident_app.models import hhs_filing
 from incident_app.models import impact
 from incident_app.models import incident
 from incident_app.models import inquiry
+from incident_app.models import invitation
 from incident_app.models import letter
 from incident_app.models import mail_batch
 from incident_app.models import notification
@@ -50,6 +51,7 @@ AGGREGATES = (
     impact,
     incident,
     inquiry,
+    invitation,
     letter,
     mail_batch,
     notification,

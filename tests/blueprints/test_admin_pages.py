@@ -69,6 +69,7 @@ def test_admin_creates_a_user_through_the_form(app, client, auth, people) -> Non
             "email": "legal@example.org",
             "name": "Lee Gal",
             "role": "legal",
+            "how": "password",  # the creator sets it (an emailed invitation is the default)
             "password": "twelve chars ok",
             "csrf_token": token,
         },
@@ -99,6 +100,7 @@ def test_bad_user_input_is_shown_and_nothing_written(
             "email": email,
             "name": "Someone",
             "role": "responder",
+            "how": "password",
             "password": password,
             "csrf_token": token,
         },

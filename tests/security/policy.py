@@ -44,6 +44,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "main.healthz": "public",
     "main.readyz": "probe",
     "auth.login": "public",
+    "auth.accept_invitation": "public",  # the emailed one-time set-password link
     "auth.second_factor": "pre_auth",
     "auth.logout": "sign_out",
     "auth.mfa_setup": "account",
@@ -65,6 +66,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "admin.user_new": "cap:manage_users",
     "admin.user_edit": "cap:manage_users",
     "admin.user_set_active": "cap:manage_users",
+    "admin.user_invite": "cap:manage_users",
     "admin.user_reset_mfa": "cap:manage_users",
     "admin.settings": "cap:manage_settings",
     "admin.logo": "cap:manage_settings",
@@ -79,6 +81,7 @@ POLICY: dict[str, str | dict[str, str]] = {
     "clients.edit": "cap:manage_clients",
     "clients.baa": "cap:manage_clients",
     "clients.invite_contact": "cap:manage_clients",
+    "clients.resend_invitation": "cap:manage_clients",
     # organisation-wide reading
     "audit.events": "cap:view_audit",
     "audit.export_csv": "cap:view_audit",
@@ -327,6 +330,7 @@ FORM_BODIES: dict[str, dict[str, object]] = {
     "clients.invite_contact": {
         "contact-name": "Ann Maple",
         "contact-email": "ann@elm.example",
+        "contact-how": "password",
         "contact-password": "a long first password",
     },
     "clients.draft_notice": {"update": "Diagnosis codes were also exposed."},
@@ -357,7 +361,15 @@ FORM_BODIES: dict[str, dict[str, object]] = {
 # spare token, spare session): pushing someone else's must give 404.
 OWN_PARAMS = ("notification_id", "token_id", "session_id")
 # Parameters shared by the whole organisation (not an IDOR target).
-COMMON_PARAMS = ("template_id", "user_id", "token", "filename", "year", "client_id")
+COMMON_PARAMS = (
+    "template_id",
+    "user_id",
+    "token",
+    "filename",
+    "year",
+    "client_id",
+    "invite_token",
+)
 # A parameter whose name means different objects on different endpoints.
 PARAM_ALIASES = {
     ("letters.download", "version_id"): "letter_version_id",
@@ -368,6 +380,7 @@ PARAM_ALIASES = {
     ("letters.hhs_json", "letter_id"): "hhs_letter_id",
     ("letters.faq_pdf", "letter_id"): "faq_letter_id",
     ("mailmerge.control", "letter_id"): "mail_letter_id",
+    ("clients.resend_invitation", "user_id"): "contact_user_id",
 }
 
 # Membership of incident A in the matrix's world.

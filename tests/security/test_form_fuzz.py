@@ -39,6 +39,10 @@ SKIP_ACTIONS = ("/logout",)
 # POST endpoints whose form the world does not show (their tests post them directly).
 NOT_SHOWN = {
     "admin.user_reset_mfa": "no user in the world has MFA to reset",
+    "admin.user_invite": "shown for accounts without a password; posted in "
+    "tests/blueprints/test_invitation_pages.py",
+    "clients.resend_invitation": "shown for contacts without a password; posted in "
+    "tests/blueprints/test_invitation_pages.py",
     "clients.notice_discard": "shown on drafts only; the world's client notices are sent",
     "clients.notice_redraft": "shown on drafts only; the world's client notices are sent",
     "clients.notice_sent": "shown on drafts only; the world's client notices are sent",

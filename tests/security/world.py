@@ -31,6 +31,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from incident_app import app_store
+from incident_app import clock
 from incident_app.db import get_session
 from incident_app.models.audit import AuditEvent
 from incident_app.models.client import ClientContact
@@ -49,6 +50,7 @@ from incident_app.services import corrective_actions
 from incident_app.services import evidence
 from incident_app.services import review
 from incident_app.services.accounts import api_tokens
+from incident_app.services.accounts import invitations
 from incident_app.services.accounts import sessions
 from incident_app.services.clients import incident_clients
 from incident_app.services.clients import notices as client_notices
@@ -71,6 +73,7 @@ from tests.conftest import make_config
 from tests.support.factories import NOW
 from tests.support.factories import PASSWORD
 from tests.support.factories import make_user
+from tests.support.invitation_helpers import latest_token
 from tests.support.letter_factories import breach_case
 from tests.support.letter_factories import obligation
 from tests.support.roster_helpers import HEADER
@@ -565,10 +568,28 @@ def _common_objects(session: sa.orm.Session, users: dict[str, User]) -> dict[str
     return {
         "template_id": template.id,
         "user_id": users["spare"].id,
+        "contact_user_id": users["client_contact"].id,
+        "invite_token": _invitation(session, users["admin"]),
         "token": calendar,
         "filename": "css/app.css",
         "year": 2025,
     }
+
+
+def _invitation(session: sa.orm.Session, admin: User) -> str:
+    """An open invitation link (issued now: the page checks expiry against the real clock)."""
+    keyring = app_store.current_keyring()
+    delivery = invitations.Delivery("http://localhost", keyring, hours=72)
+    invitations.create_user(
+        session,
+        actor=admin,
+        email="invited@example.org",
+        name="Ivy Invited",
+        role=Role.RESPONDER,
+        delivery=delivery,
+        now=clock.utcnow(),
+    )
+    return latest_token(session, keyring, "invited@example.org")
 
 
 def _client(session: sa.orm.Session, users: dict[str, User]) -> int:

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
 from wtforms import IntegerField
-from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -17,6 +16,7 @@ from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput
 from wtforms.widgets import ListWidget
 
+from incident_app.blueprints._invite import FirstPasswordForm
 from incident_app.models.user import Role
 from incident_app.services.organisation import ENTITY_ROLES
 
@@ -26,15 +26,10 @@ ROLE_CHOICES = [
 ]
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(FirstPasswordForm):
     email = StringField("Email", [InputRequired(), Length(max=254)])
     name = StringField("Full name", [InputRequired(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES)
-    password = PasswordField(
-        "Initial password (at least 12 characters)",
-        [InputRequired(), Length(max=256)],
-        render_kw={"autocomplete": "new-password"},
-    )
 
 
 class UserRoleForm(FlaskForm):

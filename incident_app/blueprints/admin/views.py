@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint
 from flask import Response
 from flask import abort
@@ -16,6 +18,8 @@ from incident_app import clock
 from incident_app.access import Capability
 from incident_app.blueprints._helpers import capability_required
 from incident_app.blueprints._helpers import show_on_form
+from incident_app.blueprints._invite import invitation_delivery
+from incident_app.blueprints._invite import send_again
 from incident_app.blueprints.admin.forms import SettingsForm
 from incident_app.blueprints.admin.forms import UserActiveForm
 from incident_app.blueprints.admin.forms import UserCreateForm
@@ -23,7 +27,9 @@ from incident_app.blueprints.admin.forms import UserRoleForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
+from incident_app.models.user import User
 from incident_app.services import organisation
+from incident_app.services.accounts import invitations
 from incident_app.services.accounts import mfa
 from incident_app.services.accounts import users
 
@@ -47,21 +53,47 @@ def user_new() -> str | Response:
     form = UserCreateForm()
     if form.validate_on_submit():
         try:
-            user = users.create_user(
-                get_session(),
-                actor=current_user,
-                email=form.email.data,
-                name=form.name.data,
-                role=Role(form.role.data),
-                password=form.password.data,
-                now=clock.utcnow(),
-            )
+            user = _create_user(form)
         except ValidationFailed as error:
             show_on_form(form, error)
         else:
-            flash(f"Account created for {user.email}.", "success")
+            sent = " and an invitation emailed" if form.first_password() is None else ""
+            flash(f"Account created for {user.email}{sent}.", "success")
             return redirect(url_for("admin.user_list"))
     return render_template("admin/user_new.html", form=form)
+
+
+def _create_user(form: UserCreateForm) -> User:
+    password, now = form.first_password(), clock.utcnow()
+    values = {"email": form.email.data or "", "name": form.name.data or ""}
+    role = Role(form.role.data)
+    if password is None:
+        delivery = invitation_delivery()
+        return invitations.create_user(
+            get_session(), actor=current_user, role=role, delivery=delivery, now=now, **values
+        )
+    return users.create_user(
+        get_session(), actor=current_user, role=role, password=password, now=now, **values
+    )
+
+
+@bp.route("/users/<int:user_id>/invitation", methods=["POST"])
+@capability_required(Capability.MANAGE_USERS)
+def user_invite(user_id: int) -> Response:
+    """A new invitation link for an account that has not set its password (the older links
+    stop working)."""
+    if not UserActiveForm().validate_on_submit():
+        abort(400)
+    send_again(
+        partial(
+            invitations.resend,
+            get_session(),
+            actor=current_user,
+            user_id=user_id,
+            now=clock.utcnow(),
+        )
+    )
+    return redirect(url_for("admin.user_edit", user_id=user_id))
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -84,7 +116,11 @@ def user_edit(user_id: int) -> str | Response:
             flash(f"Role of {user.email} is now {Role(form.role.data).label}.", "success")
             return redirect(url_for("admin.user_list"))
     return render_template(
-        "admin/user_edit.html", user=user, form=form, active_form=UserActiveForm()
+        "admin/user_edit.html",
+        user=user,
+        form=form,
+        active_form=UserActiveForm(),
+        password_set=invitations.has_password(user),
     )
 
 

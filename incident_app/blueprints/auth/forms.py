@@ -39,6 +39,22 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
+class SetPasswordForm(FlaskForm):
+    """The invitation page. Length is left to the service's password policy, whose message
+    names the rule."""
+
+    password = PasswordField(
+        "Choose a password (at least 12 characters)",
+        [InputRequired(), Length(max=256)],
+        render_kw={"autocomplete": "new-password", "autofocus": True},
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        [InputRequired(), EqualTo("password", message="The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class LogoutForm(FlaskForm):
     """Sign-out is a POST with a CSRF token, so no other site can sign a user out."""
 

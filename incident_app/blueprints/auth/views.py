@@ -24,8 +24,10 @@ from incident_app.blueprints.auth.forms import LoginForm
 from incident_app.blueprints.auth.forms import MfaCodeForm
 from incident_app.blueprints.auth.forms import MfaEnrolForm
 from incident_app.blueprints.auth.forms import SessionRevokeForm
+from incident_app.blueprints.auth.forms import SetPasswordForm
 from incident_app.db import get_session
 from incident_app.errors import ValidationFailed
+from incident_app.services.accounts import invitations
 from incident_app.services.accounts import mfa
 from incident_app.services.accounts import sessions
 from incident_app.services.accounts import signin as auth
@@ -67,6 +69,35 @@ def login() -> str | Response:
                 return _ask_second_factor(user)
             return _start_session(user, mfa_verified=False)
     return render_template("auth/login.html", form=form)
+
+
+@bp.route("/invitation/<invite_token>", methods=["GET", "POST"])
+def accept_invitation(invite_token: str) -> tuple[str, int] | Response:
+    """Public: the emailed one-time link. A wrong secret counts against the account like a
+    wrong password at sign-in (the same LOGIN_MAX_FAILURES / LOGIN_LOCK_MINUTES lockout)."""
+    form = SetPasswordForm()
+    try:
+        if form.validate_on_submit():
+            invitations.accept(
+                get_session(),
+                token=invite_token,
+                password=form.password.data,
+                now=clock.utcnow(),
+                **_limits(),
+                remote_addr=request.remote_addr,
+            )
+            logout_user()
+            flask_session.clear()
+            flash("Your password is set. Sign in with your email address and it.", "success")
+            return redirect(url_for("auth.login"))
+        user = invitations.check_link(get_session(), token=invite_token, now=clock.utcnow())
+    except invitations.InvitationRefused as error:
+        return render_template("auth/invitation.html", form=None, refused=str(error)), 400
+    except ValidationFailed as error:
+        show_on_form(form, error)
+        user = invitations.check_link(get_session(), token=invite_token, now=clock.utcnow())
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("auth/invitation.html", form=form, user=user, refused=None), status
 
 
 def _limits() -> dict[str, int]:

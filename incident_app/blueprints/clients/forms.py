@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField
-from wtforms import PasswordField
 from wtforms import SelectField
 from wtforms import SelectMultipleField
 from wtforms import StringField
@@ -19,6 +18,7 @@ from wtforms.widgets import ListWidget
 
 from incident_app.blueprints._fields import IntegerField
 from incident_app.blueprints._fields import record_id
+from incident_app.blueprints._invite import FirstPasswordForm
 from incident_app.services.clients.registry import ClientValues
 
 UNIT_CHOICES = [
@@ -98,9 +98,6 @@ class ConfirmForm(FlaskForm):
     """A button that changes a notice's state; the CSRF token is its only field."""
 
 
-class InviteContactForm(FlaskForm):
+class InviteContactForm(FirstPasswordForm):
     name = StringField("Name", [InputRequired(), Length(max=200)])
     email = StringField("Email", [InputRequired(), Length(max=254)])
-    password = PasswordField(
-        "First password (give it to them out of band)", [InputRequired(), Length(max=256)]
-    )

@@ -4,6 +4,8 @@ audit every read of the identities."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import flash
 from flask import redirect
 from flask import render_template
@@ -18,6 +20,8 @@ from incident_app.access import Capability
 from incident_app.blueprints._downloads import csv_download
 from incident_app.blueprints._downloads import download
 from incident_app.blueprints._helpers import capability_required
+from incident_app.blueprints._invite import invitation_delivery
+from incident_app.blueprints._invite import send_again
 from incident_app.blueprints.clients.blueprint import bp
 from incident_app.blueprints.clients.forms import ConfirmForm
 from incident_app.blueprints.clients.forms import DraftNoticeForm
@@ -69,6 +73,7 @@ def notice(incident_id: int, client_notice_id: int) -> str:
     return render_template(
         "clients/notice.html",
         notice=found,
+        changes=client_letter.supplement_changes(get_session(), found),
         incident_id=incident_id,
         confirm_form=ConfirmForm(),
         draft_form=DraftNoticeForm(update=found.content.get("update", "")),
@@ -179,17 +184,37 @@ def invite_contact(client_id: int) -> Response:
                 client_id=client_id,
                 email=form.email.data or "",
                 name=form.name.data or "",
-                password=form.password.data or "",
+                password=form.first_password(),
                 now=clock.utcnow(),
+                delivery=invitation_delivery(),
             )
         except ValidationFailed as error:
             flash(str(error), "error")
         else:
+            how = "An email with a one-time link to set their password is on its way. "
             flash(
-                f"{link.user.email} invited. They must set up an authenticator app at first "
-                "sign-in and then see only this client's notices.",
+                f"{link.user.email} invited. {how if form.first_password() is None else ''}"
+                "They must set up an authenticator app at first sign-in and then see only this "
+                "client's notices.",
                 "success",
             )
     else:
-        flash("Give the contact's name, email and a first password.", "error")
+        flash("Give the contact's name and email.", "error")
+    return redirect(url_for("clients.edit", client_id=client_id))
+
+
+@bp.route("/clients/<int:client_id>/contacts/<int:user_id>/invitation", methods=["POST"])
+@capability_required(Capability.MANAGE_CLIENTS)
+def resend_invitation(client_id: int, user_id: int) -> Response:
+    if ConfirmForm().validate_on_submit():
+        send_again(
+            partial(
+                contacts.resend_invitation,
+                get_session(),
+                actor=current_user,
+                client_id=client_id,
+                user_id=user_id,
+                now=clock.utcnow(),
+            )
+        )
     return redirect(url_for("clients.edit", client_id=client_id))

@@ -29,6 +29,7 @@ from incident_app.blueprints.clients.forms import InviteContactForm
 from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
+from incident_app.services.accounts import invitations
 from incident_app.services.clients import contacts as client_contacts
 from incident_app.services.clients import incident_clients as client_links
 from incident_app.services.clients import notices as client_notices
@@ -101,7 +102,9 @@ def edit(client_id: int) -> tuple[str, int] | Response:
         contacts=client_contacts.list_contacts(
             get_session(), actor=current_user, client_id=client_id
         ),
+        has_password=invitations.has_password,
         invite_form=InviteContactForm(prefix="contact"),
+        confirm_form=ConfirmForm(),
     ), _status(form)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Response
-from flask import current_app
 from flask import redirect
 from flask import request
 from flask import url_for
 from flask_login import current_user
 
+from incident_app.blueprints._invite import email_base_url as email_base_url
 from incident_app.db import get_session
 from incident_app.services.letters import access as letter_access
 
@@ -42,10 +42,3 @@ def attachment(data: bytes, name: str, mimetype: str) -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-def email_base_url() -> str | None:
-    """Where links in emails point, or None when no mail server is configured (in-app only)."""
-    if not current_app.config.get("SMTP_HOST"):
-        return None
-    return str(current_app.config["APP_BASE_URL"])

@@ -102,7 +102,12 @@ def notice(client_id: int, incident_id: int, client_notice_id: int) -> str:
         notice_id=client_notice_id,
         now=clock.utcnow(),
     )
-    return render_template("portal/notice.html", notice=found, form=AcknowledgeForm())
+    return render_template(
+        "portal/notice.html",
+        notice=found,
+        changes=client_letter.supplement_changes(get_session(), found),
+        form=AcknowledgeForm(),
+    )
 
 
 @bp.route(f"{NOTICE}/letter.pdf")

@@ -18,11 +18,9 @@ from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.models.user import Role
 from incident_app.models.user import User
+from incident_app.passwords import check_password_policy
 from incident_app.services import audit
 from incident_app.services.accounts import sessions
-
-PASSWORD_MIN_LENGTH = 12
-PASSWORD_MAX_LENGTH = 256
 
 
 def normalise_email(raw: str) -> str:
@@ -32,17 +30,6 @@ def normalise_email(raw: str) -> str:
     except EmailNotValidError as error:
         raise ValidationFailed(f"Enter a valid email address ({error}).", field="email") from error
     return result.normalized.lower()
-
-
-def check_password_policy(password: str, *, field: str = "password") -> None:
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise ValidationFailed(
-            f"The password must be at least {PASSWORD_MIN_LENGTH} characters long.", field=field
-        )
-    if len(password) > PASSWORD_MAX_LENGTH:
-        raise ValidationFailed(
-            f"The password must be at most {PASSWORD_MAX_LENGTH} characters long.", field=field
-        )
 
 
 def create_user(
@@ -63,6 +50,25 @@ def create_user(
     if actor is not None:
         require(actor, Capability.MANAGE_USERS)
     user = new_account(session, email=email, name=name, role=role, password=password, now=now)
+    record_created(session, actor=actor, user=user, now=now, actor_label=actor_label)
+    session.commit()
+    return user
+
+
+def record_created(
+    session: Session,
+    *,
+    actor: User | None,
+    user: User,
+    now: datetime,
+    actor_label: str | None = None,
+    invited: bool = False,
+) -> None:
+    """The `user.created` audit event (no commit). `invited`: the person sets the password
+    through an emailed link (services/accounts/invitations.py)."""
+    details: dict[str, object] = {"email": user.email, "role": user.role.value}
+    if invited:
+        details["invited"] = True
     audit.record(
         session,
         actor=actor,
@@ -71,16 +77,15 @@ def create_user(
         at=now,
         subject_type="user",
         subject_id=user.id,
-        details={"email": user.email, "role": user.role.value},
+        details=details,
     )
-    session.commit()
-    return user
 
 
 def new_account(
-    session: Session, *, email: str, name: str, role: Role, password: str, now: datetime
+    session: Session, *, email: str, name: str, role: Role, password: str | None, now: datetime
 ) -> User:
-    """The account row, checked and flushed; no audit, no commit (the caller does both)."""
+    """The account row, checked and flushed; no audit, no commit (the caller does both).
+    `password` None: nobody can sign in until the person sets one through an invitation."""
     address = normalise_email(email)
     if not name.strip():
         raise ValidationFailed("Enter the person's name.", field="name")
@@ -88,15 +93,16 @@ def new_account(
         role = Role(role)
     except ValueError as error:
         raise ValidationFailed(f"Unknown role {role!r}.", field="role") from error
-    check_password_policy(password)
+    if password is not None:
+        check_password_policy(password)
     if session.scalar(sa.select(User.id).where(User.email == address)) is not None:
         raise ValidationFailed("A user with this email address already exists.", field="email")
     user = User(
         email=address,
         name=name.strip(),
         role=role,
-        password_hash=passwords.hash_password(password),
-        password_changed_at=now,
+        password_hash=passwords.UNUSABLE if password is None else passwords.hash_password(password),
+        password_changed_at=None if password is None else now,
         created_at=now,
     )
     session.add(user)

@@ -108,25 +108,41 @@ def _written_on(session: Session, notice: ClientNotice) -> date:
 def _supplement(session: Session, notice: ClientNotice) -> dict[str, Any]:
     """The "Supplement N to our notice of <date>: what is new" section (164.410(c)(2)): the
     changes since the notice before it, both read from their frozen contents."""
-    earlier = {
-        n.number: n
-        for n in notices.list_notices(
-            session, incident_id=notice.incident_id, client_id=notice.client_id
-        )
-        if n.number < notice.number
-    }
+    earlier = _earlier(session, notice)
     previous = earlier[notice.number - 1]
     return {
         "number": notice.number - 1,
         "notice_date": _written_on(session, earlier[1]),
         "previous_label": "notice" if previous.number == 1 else previous.label.lower(),
         "previous_date": _written_on(session, previous),
-        "changes": changes(
-            previous.content,
-            notice.content,
-            new_identities=notice.identities_count,
-            identified_so_far=_identified_so_far(session, notice),
-        ),
+        "changes": supplement_changes(session, notice, earlier),
+    }
+
+
+def supplement_changes(
+    session: Session, notice: ClientNotice, earlier: dict[int, ClientNotice] | None = None
+) -> list[str]:
+    """The change list a supplement's letter prints (new individuals, corrected dates, added
+    or dropped information types, steps and actions); [] for the first notice. The notice
+    pages show the same list: `notice` comes from a service that checked access."""
+    if notice.number == 1:
+        return []
+    previous = (earlier or _earlier(session, notice))[notice.number - 1]
+    return changes(
+        previous.content,
+        notice.content,
+        new_identities=notice.identities_count,
+        identified_so_far=_identified_so_far(session, notice),
+    )
+
+
+def _earlier(session: Session, notice: ClientNotice) -> dict[int, ClientNotice]:
+    return {
+        n.number: n
+        for n in notices.list_notices(
+            session, incident_id=notice.incident_id, client_id=notice.client_id
+        )
+        if n.number < notice.number
     }
 
 
@@ -168,10 +184,15 @@ def changes(
         added = [item for item in new if item not in old]
         dropped = [item for item in old if item not in new]
         if added:
-            found.append(f"{heading}, added: {'; '.join(added)}.")
+            found.append(f"{heading}, added: {_sentence(added)}")
         if dropped:
-            found.append(f"{heading}, no longer listed: {'; '.join(dropped)}.")
+            found.append(f"{heading}, no longer listed: {_sentence(dropped)}")
     return found or ["No fact has changed since our last letter; it is restated below."]
+
+
+def _sentence(items: list[str]) -> str:
+    """Items joined by semicolons, ending in one full stop (items may end in their own)."""
+    return "; ".join(items).rstrip(".") + "."
 
 
 def _identified_so_far(session: Session, notice: ClientNotice) -> int:
