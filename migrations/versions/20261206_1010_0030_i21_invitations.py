@@ -1,7 +1,7 @@
 """issue 21 follow-ups: account invitations (a one-time set-password link sent by email)
 
 Revision ID: 0030_i21_invitations
-Revises: 0028_i21_followups
+Revises: 0029_i23_history_carry
 Create Date: 2026-12-06 09:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0030_i21_invitations"
-down_revision: str | Sequence[str] | None = "0028_i21_followups"
+down_revision: str | Sequence[str] | None = "0029_i23_history_carry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
