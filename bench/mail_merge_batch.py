@@ -10,8 +10,8 @@ batch through the service, then runs `--workers` worker processes (incident_app.
 run_worker, until idle) and times them from launch until the batch is completed: letters
 stored, rows written, print files and manifests made. The yardstick is the batch renderer
 alone (letters.render_batch, same template, same approved context, same number of letters
-and processes) in this run, before the job. `--render-sample N` times the renderer on the first N letters only (a 100,000-letter run).
-`--profile DIR` writes one cProfile file per
+and processes) in this run, before the job. `--render-sample N` times the renderer on the
+first N letters only (a 100,000-letter run). `--profile DIR` writes one cProfile file per
 worker process (read with `python -m pstats`). `--baseline N` also times N naive letters.
 
 Last line: mail_merge_batch: letters=<n> workers=<w> render_per_s=<r> job_per_s=<j>
