@@ -207,6 +207,7 @@ def _stuffing(world: World) -> dict[str, tuple[str, str, dict]]:
                 "email": "xss@example.org",
                 "name": XSS[:190],
                 "role": "responder",
+                "how": "password",  # the creator sets it (an emailed invitation is the default)
                 "password": PASSWORD,
                 "confirm": PASSWORD,
             },

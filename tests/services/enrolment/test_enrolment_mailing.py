@@ -197,7 +197,12 @@ def test_a_worker_killed_after_assigning_leaves_the_takeover_the_same_codes(sess
         session,
         batch,
         chunk,
-        {v: letter.common_context for v, letter in mail_worker._approved(session, batch).items()},
+        {
+            v: letter.common_context
+            for v, letter in mail_worker._approved(
+                session, batch, mail_worker._snapshots(app_store.current_store(), batch)
+            ).items()
+        },
         keyring=app_store.current_keyring(),
         store=app_store.current_store(),
         clock=lambda: LATER,
