@@ -24,9 +24,10 @@ run: $(STAMP)
 run-prod: $(STAMP)
 	@APP_ENV=production bash deploy/run-dev.sh
 
-## The whole suite on SQLite (and PostgreSQL too when TEST_DATABASE_URL is set).
+## The whole suite on SQLite (and PostgreSQL too when TEST_DATABASE_URL is set), on every core
+## (pytest-xdist -n auto; PYTEST_ARGS="-n 0" runs it in one process).
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## The suite without the tests marked slow (subprocesses, SIGKILL, real workers).
 test-fast: $(STAMP)
@@ -39,9 +40,9 @@ test-pg: $(STAMP)
 	trap 'psql "$(PG_ADMIN_URL)" -q -c "DROP DATABASE IF EXISTS $$db WITH (FORCE)"' EXIT; \
 	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/$$db $(PY) -m pytest
 
-## The rules engine must keep 100 % branch coverage.
+## The rules engine must keep 100 % branch coverage (in one process: -n 0).
 coverage-rules: $(STAMP)
-	$(PY) -m pytest -q tests/rules --cov=incident_app.rules --cov-branch \
+	$(PY) -m pytest -q -n 0 tests/rules --cov=incident_app.rules --cov-branch \
 	  --cov-report=term-missing:skip-covered --cov-fail-under=100
 
 test-browser: $(STAMP)

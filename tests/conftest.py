@@ -2,6 +2,9 @@
 
 The suite runs on SQLite; with TEST_DATABASE_URL set (a throwaway PostgreSQL database) every
 database test runs a second time on PostgreSQL ([sqlite] / [postgresql] in the test ids).
+Under pytest-xdist (`-n auto` in pyproject.toml) each worker gets a PostgreSQL database of its
+own, `<database>_gw0`, `<database>_gw1`, … on the same server (created when the worker starts,
+dropped when it ends), and TEST_DATABASE_URL points at it inside that worker.
 Code under test may commit: `join_transaction_mode="create_savepoint"` turns its commits into
 savepoint releases inside the outer transaction that the fixture rolls back.
 """
@@ -29,6 +32,62 @@ from incident_app.models.audit import AuditChainHead
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+# Run first, so the longest tests do not end up last on one worker while the other idles.
+HEAVY_FIRST = (
+    "tests/browser/test_enrollment_codes_flow.py",
+    "tests/browser/test_accessibility_sweep.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not worker or not base:
+        return
+    url = sa.engine.make_url(base)
+    name = f"{url.database}_{worker}"
+    _admin_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    config.stash[_WORKER_DATABASE] = (base, name)
+    os.environ["TEST_DATABASE_URL"] = url.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    found = config.stash.get(_WORKER_DATABASE, None)
+    if found is None:
+        return
+    base, name = found
+    os.environ["TEST_DATABASE_URL"] = base
+    _admin_sql(sa.engine.make_url(base), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own grouping by fixture parameters
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests first, the two longest at the very front (a stable sort: the rest keeps
+    its order). Every xdist worker collects the same order, as xdist requires."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        if path in HEAVY_FIRST:
+            return 0
+        return 1 if item.get_closest_marker("browser") else 2
+
+    items.sort(key=rank)
+
+
+_WORKER_DATABASE = pytest.StashKey[tuple[str, str]]()
+
+
+def _admin_sql(url: sa.engine.URL, *statements: str) -> None:
+    """Statements on the server's `postgres` database, outside a transaction."""
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            for statement in statements:
+                connection.exec_driver_sql(statement)
+    finally:
+        admin.dispose()
 
 
 def _fresh_schema(engine: sa.Engine) -> None:

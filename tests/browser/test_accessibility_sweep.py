@@ -62,7 +62,7 @@ def _route_to_app(page: Page, world: World, persona: str) -> None:
     page.route(f"{ORIGIN}/**", handle)
 
 
-def test_every_page_passes_axe(world: World, page: Page) -> None:
+def test_every_page_passes_axe(world: World, page: Page, tmp_path: Path) -> None:
     axe_module = pytest.importorskip(
         "axe_playwright_python.sync_playwright",
         reason="axe-playwright-python (requirements-dev.txt) is not installed",
@@ -84,6 +84,6 @@ def test_every_page_passes_axe(world: World, page: Page) -> None:
                 failures.append(f"{persona} {url} ({rule.endpoint}):\n{results.generate_report()}")
         page.unroute(f"{ORIGIN}/**")
 
-    Path("/tmp/axe-sweep.txt").write_text("\n\n".join(failures))
+    (tmp_path / "axe-sweep.txt").write_text("\n\n".join(failures))  # not a shared /tmp name
     assert len(swept) >= 55, f"only {len(swept)} pages were swept: {sorted(swept)}"
     assert not failures, f"{len(failures)} page(s) fail axe:\n\n" + "\n\n".join(failures)

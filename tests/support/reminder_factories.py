@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from dataclasses import dataclass
@@ -97,9 +98,19 @@ def make_task(
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A loopback port nothing listens on at the moment. Under pytest-xdist each worker only
+    takes ports of its own class, (port // 2) % workers (Linux hands bind() odd ports, so not
+    port % 2), and two workers never get the same port between this probe and the bind of the
+    server that uses it."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    for _ in range(1000):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port // 2 % workers == worker:
+            return port
+    raise RuntimeError(f"no free loopback port for xdist worker {worker} of {workers}")
 
 
 @dataclass

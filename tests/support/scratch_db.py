@@ -29,7 +29,8 @@ def scratch_postgres(prefix: str, count: int = 1) -> Iterator[list[str]]:
     if not base:
         pytest.skip(f"TEST_DATABASE_URL not set: PostgreSQL {prefix} test skipped")
     server = sa.engine.make_url(base)
-    names = [f"bd_{prefix}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")  # says whose a leftover is
+    names = [f"bd_{prefix}_{worker}_{uuid.uuid4().hex[:8]}" for _ in range(count)]
     admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         for name in names:
