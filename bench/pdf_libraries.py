@@ -381,6 +381,25 @@ def bench_merge(pdfs: list[bytes], pages: int, picks: list[int]) -> tuple[float,
     return best_ratio, keep, decided_by
 
 
+def bench_merge_parts(count: int, chunk_size: int) -> None:
+    """The worker's own path: letters just rendered go into the print file from the parts
+    they were written from (letters.merge_letters), with no parsing. Informational: the
+    libraries have no such path, so the rule above compares the parsed path."""
+    merged = list(
+        letters.merge_letters(TEMPLATE, common_context(), recipients(count), chunk_size=chunk_size)
+    )
+    parts = [m.parts for m in merged if m.parts is not None]
+    parsed_ms, _ = cpu_ms_per_letter(lambda: merge_own([m.pdf for m in merged]), count)
+    parts_ms, made = cpu_ms_per_letter(lambda: print_file.combine(parts)[0], count)
+    if not qpdf_clean(made):
+        raise SystemExit("own print file from parts: qpdf --check is not clean")
+    print(
+        f"merge_parts: own_parsed_ms={parsed_ms:.2f} own_parts_ms={parts_ms:.2f} "
+        f"parts_vs_parsed={ratio(parts_ms, parsed_ms):.2f}× "
+        f"own_parts_mb_per_1000={len(made) / 1e6 * 1000 / count:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--letters", type=int, default=300)
@@ -393,6 +412,7 @@ def main() -> None:
     picks = sample(args.letters, min(args.checked, args.letters))
     stamp_ratio, keep_stamp = bench_stamp(inputs, picks)
     merge_ratio, keep_merge, merge_decided = bench_merge(inputs.letters, inputs.pages, picks)
+    bench_merge_parts(args.letters, args.chunk)
     yes = {True: "yes", False: "no"}
     print(
         f"pdf_libraries: letters={args.letters} stamp_own_vs_best={stamp_ratio:.2f} "
