@@ -211,3 +211,37 @@ def test_an_admin_invites_a_user_and_can_re_send(app, client, auth, people) -> N
             sa.select(AccountInvitation).where(AccountInvitation.voided_at.is_(None))
         )
         assert len(open_ones.all()) == 1
+
+
+def _invited_rows(client) -> list[str]:
+    """The user list's rows (as text) that carry the "Invited" badge."""
+    page = client.get("/admin/users")
+    assert page.status_code == 200
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", page.get_data(as_text=True), flags=re.S)
+    return [row for row in rows if 'data-testid="user-invited"' in row]
+
+
+def test_the_user_list_shows_who_has_not_used_their_invitation(app, client, auth, people) -> None:
+    auth.login(people["admin"])
+    for email, how in (("lee@example.org", "invite"), ("sam@example.org", "password")):
+        data = {
+            "csrf_token": csrf_token(client, "/admin/users/new"),
+            "email": email,
+            "name": "Some One",
+            "role": "legal",
+            "how": how,
+        }
+        if how == "password":
+            data["password"] = NEW_PASSWORD
+        assert client.post("/admin/users/new", data=data).status_code == 302
+    invited = _invited_rows(client)
+    assert len(invited) == 1 and "lee@example.org" in invited[0]
+    assert "no password set yet" in invited[0]  # said in words, not by colour alone
+
+    # Lee sets a password through the link: no longer invited.
+    path = f"/invitation/{_token(app, 'lee@example.org')}"
+    auth.logout()
+    token = csrf_token(client, path)
+    client.post(path, data={"csrf_token": token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    auth.login(people["admin"])
+    assert _invited_rows(client) == []

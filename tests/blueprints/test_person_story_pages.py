@@ -59,6 +59,20 @@ def _count(app, model):
         return count_of(get_session(), model)
 
 
+def _replace_roster(app, case, *rows) -> int:
+    """A roster "replace" import of these rows; the id of Ana's new row."""
+    with app.app_context():
+        session = get_session()
+        import_csv(
+            session,
+            actor=session.get(User, case.incident.created_by_id),
+            incident_id=case.incident.id,
+            data=csv_bytes(*rows),
+            store=app_store.current_store(),
+        )
+        return roster_people(session, case.incident)["Ana"].id
+
+
 def test_link_then_new_address_then_the_person_page_shows_the_story(app, client, auth):
     case = _case(app)
     auth.login(case.responder.email)
@@ -122,16 +136,7 @@ def test_after_a_replace_the_new_row_shows_the_earlier_versions_letter_marked(ap
     auth.login(case.responder.email)
     ana = case.letters["Ana"]
     _record(client, case, found_by="letter_code", letter_code=ana.letter_code, caller_name="")
-    with app.app_context():
-        session = get_session()
-        import_csv(
-            session,
-            actor=session.get(User, case.incident.created_by_id),
-            incident_id=case.incident.id,
-            data=csv_bytes(adult("Ana", "García")),
-            store=app_store.current_store(),
-        )
-        new_id = roster_people(session, case.incident)["Ana"].id
+    new_id = _replace_roster(app, case, adult("Ana", "García"))
     assert new_id != ana.person_id
 
     text = client.get(f"/incidents/{case.incident.id}/roster/people/{new_id}").get_data(
@@ -140,6 +145,22 @@ def test_after_a_replace_the_new_row_shows_the_earlier_versions_letter_marked(ap
     assert ana.letter_code in text and "Address change" in text
     assert text.count('data-testid="earlier-version"') == 2  # the letter and the inquiry
     assert 'data-testid="earlier-note"' in text
+
+
+def test_after_a_replace_the_new_row_keeps_the_re_mail_pending_badge(app, client, auth):
+    case = _case(app)
+    auth.login(case.responder.email)
+    ana = case.letters["Ana"]
+    detail = _record(client, case, found_by="letter_code", letter_code=ana.letter_code)
+    assert _post(client, detail + "/address", detail, **ADDRESS).status_code == 302
+    new_id = _replace_roster(app, case, adult("Ana", "García"), adult("Bo", "Li"))
+    assert new_id != ana.person_id
+
+    base = f"/incidents/{case.incident.id}/roster/people"
+    person = client.get(f"{base}/{new_id}").get_data(as_text=True)
+    assert '<span class="badge amber">Re-mail pending</span>' in person
+    listing = client.get(base).get_data(as_text=True)
+    assert listing.count('data-testid="remail-pending"') == 1  # Ana's new row, not Bo's
 
 
 def test_a_deceased_notice_linked_from_its_page_marks_the_person(app, client, auth):

@@ -44,7 +44,10 @@ NAV = [
 @capability_required(Capability.MANAGE_USERS)
 def user_list() -> str:
     people = users.list_users(get_session(), actor=current_user)
-    return render_template("admin/users.html", users=people, active_form=UserActiveForm())
+    invited = invitations.invited_ids(get_session(), actor=current_user)
+    return render_template(
+        "admin/users.html", users=people, invited=invited, active_form=UserActiveForm()
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

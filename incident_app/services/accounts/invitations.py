@@ -78,6 +78,20 @@ def has_password(user: User) -> bool:
     return user.password_hash != passwords.UNUSABLE
 
 
+def invited_ids(session: Session, *, actor: User) -> set[int]:
+    """Accounts still waiting on their emailed invitation: no password set yet and an invitation
+    not used. One query for the admin user list (MANAGE_USERS)."""
+    require(actor, Capability.MANAGE_USERS)
+    return set(
+        session.scalars(
+            sa.select(AccountInvitation.user_id)
+            .join(User, User.id == AccountInvitation.user_id)
+            .where(User.password_hash == passwords.UNUSABLE, AccountInvitation.used_at.is_(None))
+            .distinct()
+        )
+    )
+
+
 def create_user(
     session: Session,
     *,

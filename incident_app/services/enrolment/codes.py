@@ -4,6 +4,7 @@ longer decrypts), and re-encrypted on key rotation."""
 
 from __future__ import annotations
 
+from typing import Any
 from typing import cast
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from incident_app.crypto import KeyRing
 from incident_app.models.enrolment import EnrolmentCode
+from incident_app.services.rotation_batches import rotate_column
 
 INDEX_PURPOSE = "enrolment_code"
 INDEX_CHARS = 32  # 128 bits of the HMAC, as the roster's blind indexes
@@ -57,34 +59,18 @@ def last4_by_person(session: Session, person_ids: list[int], keyring: KeyRing) -
 def rotate_codes(session: Session, keyring: KeyRing, batch_size: int) -> int:
     """Re-encrypt codes not under the primary key, batch by batch (commits each); the same
     contract as roster_people.rotate_roster (services/key_rotation.py)."""
-    rotated, last_id = 0, 0
-    table = cast(sa.Table, EnrolmentCode.__table__)
-    while True:
-        batch = session.execute(
-            sa.select(table.c.id, table.c.pool_id, table.c.code_index, table.c.code)
-            .where(table.c.id > last_id)
-            .order_by(table.c.id)
-            .limit(batch_size)
-        ).all()
-        if not batch:
-            return rotated
-        session.commit()  # re-encrypt with no transaction open
-        updates = [
-            {
-                "b_id": row_id,
-                "b_old": blob,
-                "b_code": keyring.reencrypt(blob, code_aad(pool_id, index)),
-            }
-            for row_id, pool_id, index, blob in batch
-            if keyring.needs_rotation(blob)
-        ]
-        if updates:
-            session.execute(
-                sa.update(table)
-                .where(table.c.id == sa.bindparam("b_id"), table.c.code == sa.bindparam("b_old"))
-                .values(code=sa.bindparam("b_code")),
-                updates,
-            )
-        session.commit()
-        rotated += len(updates)
-        last_id = batch[-1][0]
+
+    def reencrypt(row: tuple[Any, ...]) -> bytes | None:
+        _, blob, pool_id, index = row
+        if not keyring.needs_rotation(blob):
+            return None
+        return keyring.reencrypt(blob, code_aad(pool_id, index))
+
+    return rotate_column(
+        session,
+        table=cast(sa.Table, EnrolmentCode.__table__),
+        column="code",
+        extra=("pool_id", "code_index"),
+        reencrypt=reencrypt,
+        batch_size=batch_size,
+    )

@@ -154,27 +154,32 @@ def _return_line(row: ReturnedLetter, done: list[MailLetter], earlier: bool) -> 
 
 def remail_pending(session: Session, people: Iterable[RosterPerson]) -> set[int]:
     """Ids of these people whose notice waits for a re-mail to a new address: PENDING, with a
-    re-mail return and no printed letter after the returned one. One query for a page."""
-    pending = [p.id for p in people if p.notice_status is NoticeStatus.PENDING]
+    re-mail return and no printed letter after the returned one. Returns and letters of the rows
+    a person replaced count as theirs (`later_person_id`, lineage.py). One query for a page."""
+    pending = {p.id for p in people if p.notice_status is NoticeStatus.PENDING}
     if not pending:
         return set()
+    # A carried record belongs to the row that replaced its own (later_person_id), else to its row.
+    owner = sa.func.coalesce(ReturnedLetter.later_person_id, ReturnedLetter.person_id)
     later = (
         sa.select(MailLetter.id)
         .where(
-            MailLetter.person_id == ReturnedLetter.person_id,
+            sa.or_(MailLetter.person_id == owner, MailLetter.later_person_id == owner),
             MailLetter.id > ReturnedLetter.mail_letter_id,
             MailLetter.state == LetterState.DONE,
         )
         .exists()
     )
-    return set(
-        session.scalars(
-            sa.select(ReturnedLetter.person_id)
-            .where(
+    found = session.scalars(
+        sa.select(owner)
+        .where(
+            sa.or_(
                 ReturnedLetter.person_id.in_(pending),
-                ReturnedLetter.outcome == ReturnOutcome.REMAIL,
-                ~later,
-            )
-            .distinct()
+                ReturnedLetter.later_person_id.in_(pending),
+            ),
+            ReturnedLetter.outcome == ReturnOutcome.REMAIL,
+            ~later,
         )
+        .distinct()
     )
+    return {person_id for person_id in found if person_id in pending}

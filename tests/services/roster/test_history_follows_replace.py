@@ -58,18 +58,22 @@ def _story(session, case, row):
     )
 
 
-def test_letters_returns_and_inquiries_follow_the_person_to_the_new_roster(session, people):
-    case = mailed_case(session, people, ANA, BO, CY)
-    ana, cy = case.letters["Ana"], case.letters["Cy"]
+def _returned_with_new_address(session, case, letter_code: str) -> None:
     returns.record_return(
         session,
         actor=case.responder,
         now=NOW,
         incident_id=case.incident.id,
         keyring=keyring(),
-        letter_code=ana.letter_code,
+        letter_code=letter_code,
         new_address=returns.NewAddress("77 Birch Rd", "Buffalo", "NY", "14201"),
     )
+
+
+def test_letters_returns_and_inquiries_follow_the_person_to_the_new_roster(session, people):
+    case = mailed_case(session, people, ANA, BO, CY)
+    ana, cy = case.letters["Ana"], case.letters["Cy"]
+    _returned_with_new_address(session, case, ana.letter_code)
     inquiry = recording.record_inquiry(
         session,
         actor=case.responder,
@@ -131,3 +135,22 @@ def test_letters_returns_and_inquiries_follow_the_person_to_the_new_roster(sessi
     assert [(line.letter_code, line.earlier) for line in ana_story.returns] == [
         (ana.letter_code, True)
     ]
+
+
+def test_a_carried_return_keeps_the_re_mail_pending_badge_on_the_new_row(session, people):
+    case = mailed_case(session, people, ANA, BO)
+    ana = case.letters["Ana"]
+    _returned_with_new_address(session, case, ana.letter_code)
+    assert history.remail_pending(session, [session.get(RosterPerson, ana.person_id)]) == {
+        ana.person_id
+    }
+
+    new = _replace(session, people, case, person("E1", "Ana", "García", line1="77 Birch Rd"), BO)
+    # The new row has no returns of its own: the pending one came along from the old row.
+    assert history.remail_pending(session, new.values()) == {new["Ana"].id}
+    assert _story(session, case, new["Ana"]).remail_pending
+    assert not _story(session, case, new["Bo"]).remail_pending
+
+    # And again after a second replace.
+    again = _replace(session, people, case, person("E1", "Ana", "García", line1="77 Birch Rd"))
+    assert history.remail_pending(session, again.values()) == {again["Ana"].id}
