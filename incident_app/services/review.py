@@ -6,7 +6,7 @@ close until its latest review version is signed (`closure_blockers`, called by t
 lifecycle service).
 
 Over 400 lines: the PDF report (its context TypedDicts and the code filling them) is to move
-into a review_report module, as assessment_report, once the impact package's split (which
+into a review_report module, as assessment/report.py, once the impact package's split (which
 renames the calls here) has merged (issue #22).
 """
 

@@ -17,10 +17,10 @@ from incident_app.letters import EXERCISE_TEXT
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services import assessment_report
 from incident_app.services import review
+from incident_app.services.assessment import report as assessment_report
 from incident_app.services.letters import generation
-from tests.services.test_assessment import LOW_RISK
+from tests.services.assessment.test_assessment_recording import LOW_RISK
 from tests.services.test_review import REVIEW
 from tests.support.factories import NOW
 from tests.support.factories import make_user
