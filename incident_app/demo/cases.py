@@ -31,7 +31,7 @@ from incident_app.models.obligation import Obligation
 from incident_app.models.task import Task
 from incident_app.models.timeline import EntryKind
 from incident_app.models.user import User
-from incident_app.services import assessment_questionnaire as questionnaire
+from incident_app.services.assessment import questionnaire
 from incident_app.services.incidents.facts import IncidentFacts
 from incident_app.services.incidents.facts import validate_facts
 from incident_app.services.incidents.statements import StatementInput

@@ -17,10 +17,11 @@ from incident_app.letters import EXERCISE_TEXT
 from incident_app.models.incident import CaseRole
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services import assessment_report
 from incident_app.services import review
+from incident_app.services import review_report
+from incident_app.services.assessment import report as assessment_report
 from incident_app.services.letters import generation
-from tests.services.test_assessment import LOW_RISK
+from tests.services.assessment.test_assessment_recording import LOW_RISK
 from tests.services.test_review import REVIEW
 from tests.support.factories import NOW
 from tests.support.factories import make_user
@@ -68,7 +69,7 @@ def _documents(session, officer, *, exercise: bool) -> dict[str, bytes]:
         session, actor=officer, incident_id=incident.id, version_id=version.id, now=NOW
     )[1]
     review.save_review(session, actor=officer, incident_id=incident.id, review=REVIEW, now=NOW)
-    made["post-incident review"] = review.review_pdf(
+    made["post-incident review"] = review_report.review_pdf(
         session, actor=officer, incident_id=incident.id, number=1, now=NOW
     )
     return made

@@ -22,6 +22,7 @@ from incident_app.models.timeline import EntryKind
 from incident_app.models.user import Role
 from incident_app.services import corrective_actions
 from incident_app.services import review
+from incident_app.services import review_report
 from incident_app.services.corrective_actions import ActionInput
 from incident_app.services.impact import costs as impact_costs
 from incident_app.services.impact.costs import CostInput
@@ -284,7 +285,9 @@ def test_the_review_exports_as_a_pdf_report(session, officer, responder, inciden
     save(session, responder, incident)
     review.sign_review(session, actor=officer, incident_id=incident.id, number=1, now=NOW)
 
-    pdf = review.review_pdf(session, actor=responder, incident_id=incident.id, number=1, now=LATER)
+    pdf = review_report.review_pdf(
+        session, actor=responder, incident_id=incident.id, number=1, now=LATER
+    )
 
     assert pdf.startswith(b"%PDF")
     text = " ".join(letters.pdf_text(pdf).split())
@@ -308,5 +311,7 @@ def test_the_review_exports_as_a_pdf_report(session, officer, responder, inciden
 
 def test_an_unsigned_version_exports_as_a_draft(session, responder, incident) -> None:
     save(session, responder, incident)
-    pdf = review.review_pdf(session, actor=responder, incident_id=incident.id, number=1, now=NOW)
+    pdf = review_report.review_pdf(
+        session, actor=responder, incident_id=incident.id, number=1, now=NOW
+    )
     assert "DRAFT — not signed" in letters.pdf_text(pdf)

@@ -19,7 +19,7 @@ from wtforms.widgets import ListWidget
 
 from incident_app.blueprints._fields import DateField
 from incident_app.models.assessment import Conclusion
-from incident_app.services import assessment_questionnaire as questionnaire
+from incident_app.services.assessment import questionnaire
 
 BLANK = ("", "— not answered —")
 TRI = [("yes", "Yes"), ("no", "No"), ("unknown", "Unknown")]

@@ -30,10 +30,10 @@ from incident_app.db import get_session
 from incident_app.errors import NotFound
 from incident_app.errors import ValidationFailed
 from incident_app.services import assessment as service
-from incident_app.services import assessment_questionnaire as questionnaire
-from incident_app.services import assessment_report
-from incident_app.services import assessment_scope
 from incident_app.services import organisation
+from incident_app.services.assessment import questionnaire
+from incident_app.services.assessment import report as assessment_report
+from incident_app.services.assessment import scope as assessment_scope
 from incident_app.services.obligations import overrides as obligation_overrides
 from incident_app.services.obligations import presentation
 from incident_app.services.obligations import reading as obligation_reading

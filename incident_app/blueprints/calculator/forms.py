@@ -19,7 +19,7 @@ from wtforms.validators import Optional
 from incident_app.blueprints._fields import DateField
 from incident_app.blueprints._fields import IntegerField
 from incident_app.errors import ValidationFailed
-from incident_app.services.assessment_questionnaire import EXCEPTION_LABELS
+from incident_app.services.assessment.questionnaire import EXCEPTION_LABELS
 
 ENTITY_ROLES = [
     ("covered_entity", "HIPAA covered entity"),

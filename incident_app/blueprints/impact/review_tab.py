@@ -22,6 +22,7 @@ from incident_app.db import get_session
 from incident_app.errors import InvalidTransition
 from incident_app.errors import ValidationFailed
 from incident_app.services import review
+from incident_app.services import review_report
 from incident_app.services.incidents.access import get_visible
 
 
@@ -102,7 +103,7 @@ def sign_review(incident_id: int) -> Response | tuple[str, int]:
 @bp.route("/incidents/<int:incident_id>/review/<int:number>.pdf")
 @login_required
 def review_pdf(incident_id: int, number: int) -> Response:
-    pdf = review.review_pdf(
+    pdf = review_report.review_pdf(
         get_session(),
         actor=current_user,
         incident_id=incident_id,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import cast
 
-from incident_app.services.assessment_questionnaire import EXCEPTION_ELEMENTS
-from incident_app.services.assessment_questionnaire import Answers
+from incident_app.services.assessment.questionnaire import EXCEPTION_ELEMENTS
+from incident_app.services.assessment.questionnaire import Answers
 
 UNANSWERED = ""
 

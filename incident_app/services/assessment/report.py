@@ -15,10 +15,10 @@ from incident_app.models.assessment import AssessmentVersion
 from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import Incident
 from incident_app.models.user import User
-from incident_app.services import assessment
-from incident_app.services import assessment_questionnaire as questionnaire
 from incident_app.services import audit
 from incident_app.services import options
+from incident_app.services.assessment import questionnaire
+from incident_app.services.assessment import recording
 from incident_app.services.letters import context as letter_context
 from incident_app.services.organisation import get_organisation
 
@@ -45,7 +45,7 @@ def export_pdf(
 ) -> tuple[str, bytes]:
     """(file name, PDF/A bytes) of one assessment version; the export is audited with the
     SHA-256 of the bytes. Raises NotFound for another incident's version. Commits once."""
-    history = assessment.versions(session, actor=actor, incident_id=incident_id)
+    history = recording.versions(session, actor=actor, incident_id=incident_id)
     version = next((v for v in history if v.id == version_id), None)
     if version is None:
         raise NotFound("No such version of this assessment.")

@@ -12,8 +12,8 @@ from incident_app.letters import pdf_text
 from incident_app.models.audit import AuditEvent
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services import assessment_report
-from tests.services.test_assessment import LOW_RISK
+from incident_app.services.assessment import report as assessment_report
+from tests.services.assessment.test_assessment_recording import LOW_RISK
 from tests.support.factories import NOW
 from tests.support.factories import make_incident
 from tests.support.factories import make_user

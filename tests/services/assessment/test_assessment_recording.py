@@ -21,7 +21,7 @@ from incident_app.models.incident import StateCount
 from incident_app.models.obligation import Obligation
 from incident_app.models.user import Role
 from incident_app.services import assessment
-from incident_app.services import assessment_questionnaire as questionnaire
+from incident_app.services.assessment import questionnaire
 from incident_app.services.obligations import overrides as obligation_overrides
 from incident_app.services.obligations import reading as obligation_reading
 from tests.support.factories import NOW

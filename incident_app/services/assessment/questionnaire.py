@@ -1,6 +1,6 @@
 """The breach risk assessment's questionnaire (45 CFR 164.402): its answer tables, the `Answers`
 schema, validation of a version's answers and the outcome they support. No session, no audit:
-services/assessment.py holds the use cases that save and sign versions.
+recording.py holds the use cases that save and sign versions.
 
 The burden of proof is on the covered entity (164.414(b)): an answer that would take an
 incident out of the notice rules must come with its documentation, which `outcome` checks.

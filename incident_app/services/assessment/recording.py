@@ -3,7 +3,7 @@
 Every save adds an AssessmentVersion (who, when, what changed). A privacy officer's signature
 makes a version the one the rules engine reads; signing re-syncs the obligations in the same
 transaction. The questionnaire itself (answer tables, validation, the outcome the answers
-support) is services/assessment_questionnaire.py.
+support) is questionnaire.py; which questions apply, scope.py.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from incident_app.models.assessment import Conclusion
 from incident_app.models.incident import Incident
 from incident_app.models.user import User
 from incident_app.services import audit
-from incident_app.services.assessment_questionnaire import EXCEPTION_LABELS
-from incident_app.services.assessment_questionnaire import clean_answers
-from incident_app.services.assessment_questionnaire import outcome
-from incident_app.services.assessment_questionnaire import stored_answers
+from incident_app.services.assessment.questionnaire import EXCEPTION_LABELS
+from incident_app.services.assessment.questionnaire import clean_answers
+from incident_app.services.assessment.questionnaire import outcome
+from incident_app.services.assessment.questionnaire import stored_answers
+from incident_app.services.assessment.scope import in_scope
 from incident_app.services.incidents import access as incident_access
 from incident_app.services.obligations import evaluation as obligation_evaluation
 from incident_app.services.obligations import sync as obligation_sync
@@ -64,10 +65,7 @@ def save_assessment(
     incident = incident_access.get_workable(session, actor=actor, incident_id=incident_id)
     if sign:
         require(actor, Capability.SIGN_DETERMINATIONS)
-    # Answers to questions the other answers rule out are not kept (assessment_scope reads
-    # this module's tables, hence the import here).
-    from incident_app.services.assessment_scope import in_scope
-
+    # Answers to questions the other answers rule out are not kept.
     cleaned = in_scope(clean_answers(answers))
     result = outcome(cleaned, actor=actor)
     previous = _latest(session, incident_id)
